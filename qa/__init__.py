@@ -1,0 +1,52 @@
+"""Retrieval question answering with exact citations.
+
+``import qa`` is cheap: the model, FAISS and the index load only when first used.
+"""
+
+from .answer import Answer, Citation, Passage, Span
+from .chunking import Chunk, chunk_text
+from .config import Settings
+from .errors import (
+    ConfigError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexStaleError,
+    ModelError,
+    NoSourcesError,
+    QAError,
+    QuestionError,
+    SourceError,
+)
+
+__all__ = [
+    "Answer",
+    "Chunk",
+    "Citation",
+    "ConfigError",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexMissingError",
+    "IndexStaleError",
+    "ModelError",
+    "NoSourcesError",
+    "Passage",
+    "QAError",
+    "QuestionError",
+    "Retriever",
+    "Settings",
+    "SourceError",
+    "Span",
+    "chunk_text",
+    "__version__",
+]
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "Retriever":
+        from .retrieval import Retriever
+
+        return Retriever
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -1,0 +1,103 @@
+"""What a question gets back: passages with exact citations, and whether the bot abstained.
+
+These are plain frozen dataclasses; JSON and Markdown are made from them only at the edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Answer", "Citation", "Passage", "Span"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Character offsets ``[start, end)`` into a source text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a passage stands: ``source_text[start:end]`` is exactly the passage text."""
+
+    source: str
+    title: str
+    url: str
+    start: int
+    end: int
+    word_start: int
+    """0-based index of the passage's first word in the source."""
+    word_end: int
+    """Index one past the passage's last word."""
+    total_words: int
+
+    @property
+    def word_range(self) -> str:
+        """Human form, 1-based and inclusive: "words 1,204–1,318 of 5,345"."""
+        return f"words {self.word_start + 1:,}\u2013{self.word_end:,} of {self.total_words:,}"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage, its citation, its score, and the best short span inside it."""
+
+    text: str
+    citation: Citation
+    score: float
+    highlight: Span
+
+    @property
+    def source(self) -> str:
+        return self.citation.source
+
+    @property
+    def start(self) -> int:
+        return self.citation.start
+
+    @property
+    def end(self) -> int:
+        return self.citation.end
+
+    @property
+    def highlight_text(self) -> str:
+        """The highlighted span's text (a slice of :attr:`text`)."""
+        return self.text[self.highlight.start - self.start : self.highlight.end - self.start]
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.citation
+        return {
+            "text": self.text,
+            "source": c.source,
+            "start": c.start,
+            "end": c.end,
+            "score": round(self.score, 4),
+            "title": c.title,
+            "url": c.url,
+            "words": {"start": c.word_start, "end": c.word_end, "total": c.total_words},
+            "highlight": {"start": self.highlight.start, "end": self.highlight.end},
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Ranked passages for a question. When ``abstained``, they are only the closest matches."""
+
+    question: str
+    passages: tuple[Passage, ...]
+    abstained: bool
+    evidence: float
+    """How strongly the best passage supports an answer (0..1); abstains below the threshold."""
+    query: str = field(default="")
+    """The question as searched, after follow-up resolution."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "query": self.query or self.question,
+            "abstained": self.abstained,
+            "evidence": round(self.evidence, 4),
+            "passages": [p.to_dict() for p in self.passages],
+        }

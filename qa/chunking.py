@@ -1,0 +1,118 @@
+"""Cutting documents into word windows whose text is exactly ``source_text[start:end]``.
+
+Text without punctuation (like the seed) is cut into fixed word windows with overlap. Text with
+sentences and paragraphs is cut at those boundaries when one falls near the window's edge.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["Chunk", "WordMap", "chunk_text"]
+
+_WORD = re.compile(r"\S+")
+_SENTENCE_END = re.compile(r"[.!?;:][\"'\u201d\u2019)\]]*$")
+_BLOCK_START = re.compile(r"(#{1,6}|[-*+>]|\d+[.)]|\|)$")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one source: ``text == source_text[start:end]``; words ``[word_start, word_end)``."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    word_start: int
+    word_end: int
+
+    @property
+    def words(self) -> int:
+        return self.word_end - self.word_start
+
+
+class WordMap:
+    """Word offsets of one text and where sentences or blocks end, for cutting at boundaries."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        self.starts = np.array([s for s, _ in spans], dtype=np.int64)
+        self.ends = np.array([e for _, e in spans], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @cached_property
+    def boundary_after(self) -> np.ndarray:
+        """``boundary_after[i]`` is True when a sentence or block ends after word ``i``."""
+        n = len(self)
+        out = np.zeros(n, dtype=bool)
+        text = self.text
+        for i in range(n):
+            word = text[self.starts[i] : self.ends[i]]
+            if _SENTENCE_END.search(word):
+                out[i] = True
+            elif i + 1 < n:
+                gap = text[self.ends[i] : self.starts[i + 1]]
+                if "\n" in gap:
+                    nxt = text[self.starts[i + 1] : self.ends[i + 1]]
+                    if gap.count("\n") > 1 or _BLOCK_START.match(nxt):
+                        out[i] = True
+        if n:
+            out[n - 1] = True
+        return out
+
+    @cached_property
+    def has_boundaries(self) -> bool:
+        return bool(self.boundary_after[:-1].any())
+
+    def snap_end(self, start: int, end: int, slack: int) -> int:
+        """Move a word-exclusive ``end`` back to a boundary within ``slack`` words, if any."""
+        if end >= len(self) or not self.has_boundaries:
+            return min(end, len(self))
+        lo = max(start + 1, end - slack)
+        hits = np.flatnonzero(self.boundary_after[lo - 1 : end])
+        return lo + int(hits[-1]) if len(hits) else end
+
+    def snap_start(self, start: int, slack: int) -> int:
+        """Move ``start`` forward to the first word after a boundary within ``slack`` words."""
+        if start <= 0 or not self.has_boundaries:
+            return max(start, 0)
+        lo = start - 1
+        hits = np.flatnonzero(self.boundary_after[lo : lo + slack + 1])
+        return lo + int(hits[0]) + 1 if len(hits) else start
+
+    def char_span(self, word_start: int, word_end: int) -> tuple[int, int]:
+        """Character offsets of words ``[word_start, word_end)``."""
+        return int(self.starts[word_start]), int(self.ends[word_end - 1])
+
+    def chunk(self, source: str, word_start: int, word_end: int) -> Chunk:
+        start, end = self.char_span(word_start, word_end)
+        return Chunk(source, start, end, self.text[start:end], word_start, word_end)
+
+
+def chunk_text(text: str, *, source: str, size: int, stride: int) -> list[Chunk]:
+    """Overlapping windows of about ``size`` words, starting every ``stride`` words.
+
+    Windows cut at a sentence or block boundary when one lies in the last third of the window,
+    and start after one when it lies in the first third of the stride.
+    """
+    if size < 1 or not 1 <= stride <= size:
+        raise ValueError("need size >= 1 and 1 <= stride <= size")
+    words = WordMap(text)
+    n = len(words)
+    chunks: list[Chunk] = []
+    start = 0
+    while start < n:
+        end = words.snap_end(start, min(start + size, n), slack=size // 3)
+        chunks.append(words.chunk(source, start, end))
+        if end >= n:
+            break
+        nxt = max(start + 1, words.snap_start(start + stride, slack=stride // 3))
+        start = min(nxt, end)
+    return chunks

@@ -1,0 +1,128 @@
+"""One settings object: defaults, then ``QA_*`` environment variables, then explicit overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "DEFAULT_MODEL"]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything configurable. Build with :meth:`Settings.load`; never mutate, use :meth:`replace`."""
+
+    root: Path = field(default_factory=Path.cwd)
+    """Project root: sources are cited by their path relative to it."""
+    seeds_dir: Path | None = None
+    """Folder of source documents (default: ``ROOT/seeds``)."""
+    index_dir: Path | None = None
+    """Folder of the built index (default: ``ROOT/embeddings``)."""
+    model: str = DEFAULT_MODEL
+    """Embedding model: a sentence-transformers name or a local directory."""
+    window_words: int = 40
+    """Words in one retrieval window (the unit that is embedded and scored)."""
+    window_stride: int = 20
+    """Words between the starts of two consecutive windows."""
+    passage_words: int = 100
+    """Words in a passage shown to the user (at most 120)."""
+    k: int = 5
+    """Passages returned per question."""
+    mode: str = "hybrid"
+    """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
+    dense_weight: float = 0.5
+    """Share of the dense score in the hybrid score (the rest is BM25)."""
+    abstain_threshold: float = 0.5
+    """Evidence below which the answer abstains (0..1, see retrieval.evidence)."""
+    max_question_chars: int = 2000
+    """Longest question accepted."""
+    history_turns: int = 3
+    """Previous user turns considered when resolving a follow-up question."""
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_path: Path | None = None
+    """Append-only JSONL of thumbs up/down (default: ``ROOT/feedback/feedback.jsonl``)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins allowed to call the API and frame the embed page (empty: same origin only)."""
+    api_key: str = ""
+    """Bearer token required by the JSON API (empty: no key needed)."""
+    rate_limit: int = 60
+    """Requests per minute per client on the JSON API."""
+
+    def __post_init__(self) -> None:
+        root = Path(self.root).resolve()
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "seeds_dir", Path(self.seeds_dir or root / "seeds").resolve())
+        object.__setattr__(self, "index_dir", Path(self.index_dir or root / "embeddings").resolve())
+        object.__setattr__(
+            self, "feedback_path", Path(self.feedback_path or root / "feedback" / "feedback.jsonl")
+        )
+        if not 5 <= self.window_words <= 200:
+            raise ConfigError("window_words must be between 5 and 200")
+        if not 1 <= self.window_stride <= self.window_words:
+            raise ConfigError("window_stride must be between 1 and window_words")
+        if not self.window_words <= self.passage_words <= 120:
+            raise ConfigError("passage_words must be between window_words and 120")
+        if not 1 <= self.k <= 50:
+            raise ConfigError("k must be between 1 and 50")
+        if self.mode not in ("hybrid", "dense", "lexical"):
+            raise ConfigError('mode must be "hybrid", "dense" or "lexical"')
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError("dense_weight must be between 0 and 1")
+        if not 0.0 <= self.abstain_threshold <= 1.0:
+            raise ConfigError("abstain_threshold must be between 0 and 1")
+        if self.max_question_chars < 10:
+            raise ConfigError("max_question_chars must be at least 10")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError("port must be between 1 and 65535")
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``QA_<FIELD>`` variables from ``env``, then non-None ``overrides``."""
+        env = os.environ if env is None else env
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, hints[f.name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def relpath(self, path: Path) -> str:
+        """``path`` relative to the root, with forward slashes: the ``source`` of a citation."""
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return Path(path).resolve().as_posix()
+
+
+def _parse(name: str, raw: str, hint: Any) -> Any:
+    text = str(hint)
+    try:
+        if hint is int or text == "int":
+            return int(raw)
+        if hint is float or text == "float":
+            return float(raw)
+        if "tuple" in text:
+            return tuple(s.strip() for s in raw.split(",") if s.strip())
+        if "Path" in text:
+            return Path(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(f"QA_{name.upper()}={raw!r} is not a valid value for {name}") from None

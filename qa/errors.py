@@ -1,0 +1,56 @@
+"""The exceptions the library raises; the CLI, UI and HTTP edges turn them into messages."""
+
+from __future__ import annotations
+
+__all__ = [
+    "QAError",
+    "ConfigError",
+    "SourceError",
+    "NoSourcesError",
+    "IndexMissingError",
+    "IndexCorruptError",
+    "IndexStaleError",
+    "IndexLockedError",
+    "ModelError",
+    "QuestionError",
+]
+
+
+class QAError(Exception):
+    """Base class of every error the qa library raises on purpose."""
+
+
+class ConfigError(QAError):
+    """A setting has a value that cannot work."""
+
+
+class SourceError(QAError):
+    """A source document cannot be read as UTF-8 text."""
+
+
+class NoSourcesError(QAError):
+    """There is no readable .txt or .md document to index."""
+
+
+class IndexMissingError(QAError):
+    """No built index exists where the settings point."""
+
+
+class IndexCorruptError(QAError):
+    """The index on disk is unreadable or inconsistent with its manifest."""
+
+
+class IndexStaleError(QAError):
+    """The index was built for other sources, another model or other chunk settings."""
+
+
+class IndexLockedError(QAError):
+    """Another process is building the index right now."""
+
+
+class ModelError(QAError):
+    """The embedding model cannot be found or loaded."""
+
+
+class QuestionError(QAError):
+    """The question is empty, too long, or otherwise unusable."""
