@@ -134,6 +134,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip()) if args.allowed_origins else None
+    serve(_settings(args, host=args.host, port=args.port, allowed_origins=origins, api_key=args.api_key))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Answer questions with cited passages from the documents in seeds/."
@@ -160,6 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the run (JSONL) here")
     p.add_argument("-k", type=int, default=None, help="passages per question (default 5)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="start the chat UI and JSON API (builds the index if needed)")
+    _settings_args(p)
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
+    p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

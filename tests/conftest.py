@@ -1,0 +1,171 @@
+"""Shared fixtures: a fake embedder for fast tests, one real index of the seed per session,
+a live server on a free loopback port, and headless Chromium for browser tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "seeds" / "000_64fa240758fee0c1.txt"
+CHROMIUM = os.environ.get("QA_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words vectors: equal texts give equal vectors, no model needed."""
+
+    def __init__(self, name: str = "fake-model", dimension: int = 64) -> None:
+        self.name = name
+        self._dimension = dimension
+        self.calls = 0
+        self.encoded = 0
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts):
+        self.calls += 1
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[i, h % self._dimension] += 1.0
+            out[i, 0] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Settings:
+    """An empty project in a temp dir: seeds/ and embeddings/ inside it; fast fake-model tests."""
+    (tmp_path / "seeds").mkdir()
+    return Settings(root=tmp_path, model="fake-model")
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory) -> Settings:
+    """Settings over the real seeds/ with the index in a session temp dir (built once)."""
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.index import ensure_index
+
+    settings = Settings(root=REPO, index_dir=tmp_path_factory.mktemp("index") / "embeddings")
+    ensure_index(settings, SentenceTransformerEmbedder(settings.model))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def retriever(seed_settings):
+    """The real retriever over the seed, model loaded once per test session."""
+    from qa.retrieval import Retriever
+
+    r = Retriever.open(seed_settings)
+    r.warm_up()
+    return r
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(settings: Settings, tmp: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """Run ``app.py`` on a free loopback port over ``settings``' index; wait until it answers."""
+    import httpx
+
+    port = free_port()
+    environ = {
+        **os.environ,
+        "QA_INDEX_DIR": str(settings.index_dir),
+        "QA_FEEDBACK_PATH": str(tmp / "feedback.jsonl"),
+        "QA_PORT": str(port),
+        "QA_HOST": "127.0.0.1",
+        **env,
+    }
+    log = open(tmp / f"server-{port}.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py")], cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(tmp / f'server-{port}.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not start within 180 s")
+
+
+@pytest.fixture(scope="session")
+def live_server(seed_settings, tmp_path_factory):
+    """The app running on a free loopback port: yields (base_url, feedback_path)."""
+    tmp = tmp_path_factory.mktemp("server")
+    proc, url = start_server(seed_settings, tmp)
+    yield url, tmp / "feedback.jsonl"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _chromium_missing_reason() -> str | None:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[browser]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright; skipped locally if missing, fails under CI."""
+    reason = _chromium_missing_reason()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
