@@ -28,20 +28,22 @@ class Settings:
     """Folder of the built index (default: ``ROOT/embeddings``)."""
     model: str = DEFAULT_MODEL
     """Embedding model: a sentence-transformers name or a local directory."""
-    window_words: int = 40
-    """Words in one retrieval window (the unit that is embedded and scored)."""
-    window_stride: int = 20
-    """Words between the starts of two consecutive windows."""
+    window_sizes: tuple[int, ...] = (20, 40, 60, 100)
+    """Words in the retrieval windows, one set of windows per size, each overlapping by half."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5
     """Passages returned per question."""
     mode: str = "hybrid"
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
-    dense_weight: float = 0.5
+    dense_weight: float = 0.7
     """Share of the dense score in the hybrid score (the rest is BM25)."""
-    abstain_threshold: float = 0.5
-    """Evidence below which the answer abstains (0..1, see retrieval.evidence)."""
+    shaping: bool = True
+    """Grow passages around the best-scoring words; off: show the best windows as they are."""
+    abstain_threshold: float = 0.35
+    """Evidence (best cosine between question and window) below which the answer abstains."""
+    unknown_name_threshold: float = 0.68
+    """Evidence needed when the question names something the documents never mention."""
     max_question_chars: int = 2000
     """Longest question accepted."""
     history_turns: int = 3
@@ -65,20 +67,20 @@ class Settings:
         object.__setattr__(
             self, "feedback_path", Path(self.feedback_path or root / "feedback" / "feedback.jsonl")
         )
-        if not 5 <= self.window_words <= 200:
-            raise ConfigError("window_words must be between 5 and 200")
-        if not 1 <= self.window_stride <= self.window_words:
-            raise ConfigError("window_stride must be between 1 and window_words")
-        if not self.window_words <= self.passage_words <= 120:
-            raise ConfigError("passage_words must be between window_words and 120")
+        sizes = tuple(sorted({int(w) for w in self.window_sizes}))
+        object.__setattr__(self, "window_sizes", sizes)
+        if not sizes or not all(4 <= w <= 120 for w in sizes):
+            raise ConfigError("window_sizes must be one or more sizes between 4 and 120 words")
+        if not 10 <= self.passage_words <= 120:
+            raise ConfigError("passage_words must be between 10 and 120")
         if not 1 <= self.k <= 50:
             raise ConfigError("k must be between 1 and 50")
         if self.mode not in ("hybrid", "dense", "lexical"):
             raise ConfigError('mode must be "hybrid", "dense" or "lexical"')
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError("dense_weight must be between 0 and 1")
-        if not 0.0 <= self.abstain_threshold <= 1.0:
-            raise ConfigError("abstain_threshold must be between 0 and 1")
+        if not 0.0 <= self.abstain_threshold <= 1.0 or not 0.0 <= self.unknown_name_threshold <= 1.0:
+            raise ConfigError("abstain thresholds must be between 0 and 1")
         if self.max_question_chars < 10:
             raise ConfigError("max_question_chars must be at least 10")
         if not 1 <= self.port <= 65535:
@@ -117,8 +119,14 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
     try:
         if hint is int or text == "int":
             return int(raw)
+        if hint is bool or text == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
         if hint is float or text == "float":
             return float(raw)
+        if "tuple[int" in text:
+            return tuple(int(s) for s in raw.split(",") if s.strip())
         if "tuple" in text:
             return tuple(s.strip() for s in raw.split(",") if s.strip())
         if "Path" in text:

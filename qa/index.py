@@ -57,7 +57,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 _FILES = ("documents.jsonl", "chunks.npz", "vectors.npy", "index.faiss")
 FLAT_LIMIT = 50_000
@@ -71,8 +71,7 @@ class Manifest:
     format_version: int
     model: str
     dimension: int
-    window_words: int
-    window_stride: int
+    window_sizes: list[int]
     sources: dict[str, str]
     """source path -> sha256 of its text."""
     chunks: int
@@ -194,20 +193,24 @@ def build_index(
         raise NoSourcesError(f"no .txt or .md documents in {settings.seeds_dir}; add some first")
     reusable = previous is not None and (
         previous.manifest.model == embedder.name
-        and previous.manifest.window_words == settings.window_words
-        and previous.manifest.window_stride == settings.window_stride
+        and list(previous.manifest.window_sizes) == list(settings.window_sizes)
         and previous.manifest.format_version == FORMAT_VERSION
     )
-    columns: dict[str, list[int]] = {k: [] for k in ("doc", "start", "end", "word_start", "word_end")}
+    columns: dict[str, list[int]] = {
+        k: [] for k in ("doc", "scale", "start", "end", "word_start", "word_end")
+    }
     parts: list[np.ndarray | None] = []
     todo: list[tuple[int, list[str]]] = []
     reused = 0
     for d, doc in enumerate(documents):
-        chunks = chunk_text(
-            doc.text, source=doc.source, size=settings.window_words, stride=settings.window_stride
-        )
-        for c in chunks:
+        chunks = [
+            (size, c)
+            for size in settings.window_sizes
+            for c in chunk_text(doc.text, source=doc.source, size=size, stride=max(size // 2, 1))
+        ]
+        for size, c in chunks:
             columns["doc"].append(d)
+            columns["scale"].append(size)
             columns["start"].append(c.start)
             columns["end"].append(c.end)
             columns["word_start"].append(c.word_start)
@@ -218,7 +221,7 @@ def build_index(
             if len(rows) == len(chunks):
                 old = np.asarray(previous.vectors[rows], dtype=np.float32)
         if old is None:
-            todo.append((len(parts), [c.text for c in chunks]))
+            todo.append((len(parts), [c.text for _, c in chunks]))
         else:
             reused += len(old)
         parts.append(old)
@@ -239,8 +242,7 @@ def build_index(
         format_version=FORMAT_VERSION,
         model=embedder.name,
         dimension=int(vectors.shape[1]),
-        window_words=settings.window_words,
-        window_stride=settings.window_stride,
+        window_sizes=list(settings.window_sizes),
         sources={d.source: d.sha256 for d in documents},
         chunks=len(vectors),
         faiss_index=factory,
@@ -329,7 +331,10 @@ def _live_folder(index_dir: Path) -> Path:
 def read_manifest(index_dir: Path) -> Manifest:
     folder = _live_folder(index_dir)
     try:
-        return Manifest.from_json(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("format_version") != FORMAT_VERSION:
+            raise IndexStaleError("the index was built by another version of qa; run `qa index`")
+        return Manifest.from_json(data)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexCorruptError(
             f"index manifest unreadable ({type(exc).__name__}); run `qa index --rebuild`"
@@ -375,8 +380,10 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
     reasons = []
     if manifest.model != settings.model:
         reasons.append(f"built with model {manifest.model!r}, settings ask for {settings.model!r}")
-    if (manifest.window_words, manifest.window_stride) != (settings.window_words, settings.window_stride):
-        reasons.append("built with other chunk settings")
+    if list(manifest.window_sizes) != list(settings.window_sizes):
+        reasons.append(
+            f"built with window sizes {list(manifest.window_sizes)}, settings ask for {list(settings.window_sizes)}"
+        )
     current = {d.source: d.sha256 for d in documents}
     for source in sorted(current.keys() - manifest.sources.keys()):
         reasons.append(f"new source {source}")

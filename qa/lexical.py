@@ -3,13 +3,55 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from .normalize import content_words, stem
+from .normalize import STOP_WORDS, content_words, normalize, stem
 
-__all__ = ["LexicalIndex", "terms"]
+__all__ = ["LexicalIndex", "Phrasebook", "acronym", "acronyms", "names", "terms"]
+
+_NAME_TOKEN = re.compile(r"[A-Za-z][\w'\u2019-]*|[^\w\s]")
+_NAME_GLUE = frozenset({"for", "of", "on", "and", "the", "against", "in", "to"})
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how does do did is are was were can could should "
+    "would will has have had according along under".split()
+)
+
+
+def names(text: str) -> list[tuple[str, ...]]:
+    """Capitalised names in a question: "Which organisation publishes the Global Slavery Index?"
+    gives [("Global", "Slavery", "Index")]. Possessive endings are dropped."""
+    out: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for token in [*_NAME_TOKEN.findall(text), "."]:
+        word = re.sub(r"['\u2019]s$", "", token)
+        lower = word.lower()
+        single = len(word) == 1 and word.isupper() and word not in "AI"
+        if word[:1].isupper() and (single or lower not in STOP_WORDS) and lower not in _QUESTION_WORDS:
+            run.append(word)
+        elif run and lower in _NAME_GLUE:
+            run.append(word)
+        else:
+            while run and not run[-1][:1].isupper():
+                run.pop()
+            if run:
+                out.append(tuple(run))
+            run = []
+    return out
+
+
+def acronym(name: tuple[str, ...]) -> str | None:
+    """Initials of a name of two or more capitalised words ("International Labour Organization" -> "ilo")."""
+    capitals = [w for w in name if w[:1].isupper() and not w.isupper()]
+    return "".join(w[0] for w in capitals).lower() if len(capitals) >= 2 else None
+
+
+def acronyms(text: str) -> list[str]:
+    """Acronyms of the multi-word names in ``text``; documents often use one where a question
+    spells the name out. Callers keep only the ones their corpus contains."""
+    return [a for a in (acronym(n) for n in names(text)) if a]
 
 
 def terms(text: str) -> list[str]:
@@ -50,3 +92,25 @@ class LexicalIndex:
 
     def known(self, term: str) -> bool:
         return term in self._df
+
+
+class Phrasebook:
+    """Which names occur in the corpus, as a phrase of content words or as an acronym."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._text = "\n".join(" " + " ".join(content_words(t)) + " " for t in texts)
+        self._vocabulary = set(self._text.split())
+
+    def knows(self, name: tuple[str, ...]) -> bool:
+        words = [normalize(w) for w in name if w[:1].isupper()]
+        phrase = [w for w in (normalize(x) for x in name) if w and (w not in STOP_WORDS or len(w) == 1)]
+        if phrase and f" {' '.join(phrase)} " in self._text:
+            return True
+        short = acronym(name)
+        if short and short in self._vocabulary:
+            return True
+        return not any(words)
+
+    def missing(self, text: str) -> list[str]:
+        """The names in ``text`` that the corpus never mentions."""
+        return [" ".join(n) for n in names(text) if not self.knows(n)]

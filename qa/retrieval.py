@@ -20,8 +20,8 @@ from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import QuestionError
 from .index import FLAT_LIMIT, Index, open_index
-from .lexical import LexicalIndex, terms
-from .normalize import STOP_WORDS, normalize, stem
+from .lexical import LexicalIndex, Phrasebook, acronyms, terms
+from .normalize import STOP_WORDS, content_words, normalize, stem
 
 __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_K = 50
 HIGHLIGHT_WORDS = 20
 DENSE_CANDIDATES = 512
+CANDIDATES = 64
+OVERLAP = 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FOLLOWUP_OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ", "why ", "how ")
 _PRONOUNS = frozenset("it its they them their theirs this that these those he she his her there such".split())
@@ -93,8 +95,19 @@ class Retriever:
         return cls(index, embedder or SentenceTransformerEmbedder(settings.model), settings)
 
     @cached_property
-    def lexical(self) -> LexicalIndex:
-        return LexicalIndex(self.index.texts)
+    def _scale_rows(self) -> dict[int, np.ndarray]:
+        scale = self.index.table["scale"]
+        return {int(v): np.flatnonzero(scale == v) for v in np.unique(scale)}
+
+    @cached_property
+    def lexical(self) -> dict[int, LexicalIndex]:
+        """One BM25 index per window size (document frequencies differ by size)."""
+        texts = self.index.texts
+        return {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self._scale_rows.items()}
+
+    @cached_property
+    def phrasebook(self) -> Phrasebook:
+        return Phrasebook([d.text for d in self.index.documents])
 
     @cached_property
     def _matrix(self) -> np.ndarray | None:
@@ -117,7 +130,7 @@ class Retriever:
     def warm_up(self) -> None:
         """Load the model and build the lexical index now rather than on the first question."""
         self.embedder.encode(["warm up"])
-        _ = self.lexical, self._matrix, self._stems
+        _ = self.lexical, self._matrix, self._stems, self._scale_rows, self.phrasebook
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""
@@ -137,7 +150,7 @@ class Retriever:
         queries = [
             resolve_followup(q, h, turns=self.settings.history_turns) for q, h in zip(cleaned, histories)
         ]
-        vectors = self.embedder.encode(queries) if self.settings.mode != "lexical" else None
+        vectors = self._encode(queries) if self.settings.mode != "lexical" else None
         return [
             self._answer(q, query, None if vectors is None else vectors[i], k)
             for i, (q, query) in enumerate(zip(cleaned, queries))
@@ -152,6 +165,24 @@ class Retriever:
 
     # scoring -----------------------------------------------------------------------------
 
+    def _query_terms(self, query: str) -> list[str]:
+        """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
+        found = terms(query)
+        lexicon = next(iter(self.lexical.values()))
+        found += [a for a in acronyms(query) if lexicon.known(a) and a not in found]
+        return found
+
+    def _encode(self, queries: Sequence[str]) -> np.ndarray:
+        """One vector per query: the mean of the question's embedding and of its content words'.
+
+        The corpus may have no stop words or punctuation (as the seed), so the question is
+        embedded both as asked and in the corpus's form; the mean matches either kind of text.
+        """
+        stripped = [" ".join(content_words(q)) or q for q in queries]
+        vectors = self.embedder.encode([*queries, *stripped])
+        both = vectors[: len(queries)] + vectors[len(queries) :]
+        return both / np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
+
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         if self._matrix is not None:
             return self._matrix @ vector
@@ -161,71 +192,141 @@ class Retriever:
         out[ids[0][keep]] = scores[0][keep]
         return out
 
-    def _fused(self, dense: np.ndarray | None, lexical: np.ndarray | None) -> np.ndarray:
-        parts = []
-        if dense is not None:
-            lo, hi = float(np.median(dense)), float(dense.max())
-            parts.append((self.settings.dense_weight, np.clip((dense - lo) / max(hi - lo, 1e-6), 0, None)))
-        if lexical is not None:
-            hi = float(lexical.max())
-            parts.append((1.0 - self.settings.dense_weight, lexical / hi if hi > 0 else lexical))
-        if len(parts) == 1:
-            return parts[0][1]
-        return sum(w * p for w, p in parts)
+    def _window_scores(self, dense: np.ndarray | None, query_terms: list[str]) -> np.ndarray:
+        """Fused score of every window in 0..1, normalised within each window size.
+
+        Dense cosines are rescaled from the size's median (0) to its best (1); BM25 scores are
+        divided by the size's best. The hybrid score is their weighted sum.
+        """
+        mode, w = self.settings.mode, self.settings.dense_weight
+        out = np.zeros(len(self.index), dtype=np.float32)
+        for size, rows in self._scale_rows.items():
+            parts = []
+            if mode != "lexical" and dense is not None:
+                d = dense[rows]
+                lo, hi = float(np.median(d)), float(d.max())
+                parts.append((w if mode == "hybrid" else 1.0, np.clip((d - lo) / max(hi - lo, 1e-6), 0, None)))
+            if mode != "dense":
+                b = self.lexical[size].scores(query_terms)
+                top = float(b.max())
+                parts.append((1.0 - w if mode == "hybrid" else 1.0, b / top if top > 0 else b))
+            out[rows] = sum(weight * p for weight, p in parts)
+        return out
 
     def _answer(self, question: str, query: str, vector: np.ndarray | None, k: int) -> Answer:
-        mode = self.settings.mode
-        query_terms = terms(query)
-        dense = self._dense_scores(vector) if mode != "lexical" else None
-        lexical = self.lexical.scores(query_terms) if mode != "dense" else None
-        fused = self._fused(dense, lexical)
-        passages = self._shape(fused, query_terms, k)
-        evidence = float(dense.max()) if dense is not None else 0.0
-        abstained = evidence < self.settings.abstain_threshold
-        return Answer(question, tuple(passages), abstained, evidence, query)
+        query_terms = self._query_terms(query)
+        dense = self._dense_scores(vector) if vector is not None else None
+        scores = self._window_scores(dense, query_terms)
+        passages = self._shape(scores, query_terms, k)
+        evidence = float(dense.max()) if dense is not None else float(scores.max() > 0)
+        return Answer(question, tuple(passages), self._abstains(query, evidence), evidence, query)
+
+    def _abstains(self, query: str, evidence: float) -> bool:
+        """Abstain on weak evidence, or on middling evidence for a question that names something
+        (a country, an organisation, a programme) the documents never mention."""
+        if evidence < self.settings.abstain_threshold:
+            return True
+        return evidence < self.settings.unknown_name_threshold and bool(self.phrasebook.missing(query))
 
     # passage shaping ---------------------------------------------------------------------
 
-    def _shape(self, fused: np.ndarray, query_terms: list[str], k: int) -> list[Passage]:
+    def _word_scores(self, scores: np.ndarray) -> dict[int, np.ndarray]:
+        """Per document with a candidate window: each word's score, averaged over window sizes.
+
+        Within one size a word scores as the best candidate window covering it. Only the best
+        ``CANDIDATES`` windows of each size count, which bounds the work on large corpora.
+        """
+        table = self.index.table
+        sizes = list(self._scale_rows)
+        per_doc: dict[int, np.ndarray] = {}
+        for si, (size, rows) in enumerate(self._scale_rows.items()):
+            top = rows[np.argsort(-scores[rows], kind="stable")[:CANDIDATES]]
+            for i in top:
+                doc = int(table["doc"][i])
+                if doc not in per_doc:
+                    per_doc[doc] = np.zeros((len(sizes), len(self.index.word_maps[doc])), np.float32)
+                seg = per_doc[doc][si, table["word_start"][i] : table["word_end"][i]]
+                np.maximum(seg, scores[i], out=seg)
+        return {doc: g.mean(axis=0) for doc, g in per_doc.items()}
+
+    def _shape(self, scores: np.ndarray, query_terms: list[str], k: int) -> list[Passage]:
+        """The ``k`` best non-overlapping passages, each centred on a peak of the word scores."""
+        if not self.settings.shaping:
+            return self._plain(scores, query_terms, k)
+        words = self._word_scores(scores)
+        taken = {doc: np.zeros(len(g), dtype=bool) for doc, g in words.items()}
+        out: list[Passage] = []
+        while len(out) < k:
+            best = max(
+                ((doc, g) for doc, g in words.items() if (~taken[doc]).any()),
+                key=lambda item: float(np.where(taken[item[0]], -1, item[1]).max()),
+                default=None,
+            )
+            if best is None:
+                break
+            doc, g = best
+            masked = np.where(taken[doc], -1.0, g)
+            peak = int(np.argmax(masked))
+            end = peak
+            while end + 1 < len(g) and masked[end + 1] == masked[peak]:
+                end += 1
+            lo = peak
+            while lo > 0 and not taken[doc][lo - 1]:
+                lo -= 1
+            hi = end + 1
+            while hi < len(g) and not taken[doc][hi]:
+                hi += 1
+            # a passage may reach a few words into its neighbours, so a cut never splits a phrase
+            lo, hi = max(lo - OVERLAP, 0), min(hi + OVERLAP, len(g))
+            ps, pe = self._grow(doc, peak, end + 1, lo, hi)
+            taken[doc][ps:pe] = True
+            out.append(self._passage(doc, ps, pe, g, float(masked[peak]), query_terms))
+        return out
+
+    def _plain(self, scores: np.ndarray, query_terms: list[str], k: int) -> list[Passage]:
+        """Without shaping: the best windows themselves, skipping ones that overlap a better one."""
         taken: dict[int, list[tuple[int, int]]] = {}
         out: list[Passage] = []
-        for i in np.argsort(-fused, kind="stable"):
+        table = self.index.table
+        for i in np.argsort(-scores, kind="stable"):
             if len(out) == k:
                 break
-            doc, ws, we = int(self._doc[i]), int(self._ws[i]), int(self._we[i])
+            doc, ws, we = int(table["doc"][i]), int(table["word_start"][i]), int(table["word_end"][i])
             spans = taken.setdefault(doc, [])
             if any(ws < e and s < we for s, e in spans):
                 continue
-            lo = max([e for s, e in spans if e <= ws], default=0)
-            hi = min([s for s, e in spans if s >= we], default=len(self.index.word_maps[doc]))
-            ps, pe = self._grow(doc, ws, we, lo, hi)
-            spans.append((ps, pe))
-            out.append(self._passage(doc, ps, pe, ws, we, float(fused[i]), query_terms))
+            spans.append((ws, we))
+            g = np.zeros(len(self.index.word_maps[doc]), np.float32)
+            g[ws:we] = scores[i]
+            out.append(self._passage(doc, ws, we, g, float(scores[i]), query_terms))
         return out
 
     def _grow(self, doc: int, ws: int, we: int, lo: int, hi: int) -> tuple[int, int]:
-        """Word span of about ``passage_words`` around window ``[ws, we)`` inside ``[lo, hi)``."""
+        """Word span of about ``passage_words`` centred on ``[ws, we)``, inside ``[lo, hi)``."""
         words = self.index.word_maps[doc]
         size = self.settings.passage_words
-        extra = max(size - (we - ws), 0)
+        if we - ws >= size:
+            mid = (ws + we) // 2
+            ws, we = mid - size // 2, mid - size // 2 + size
+        extra = size - (we - ws)
         start = max(lo, ws - extra // 2)
-        end = min(hi, start + max(size, we - ws))
-        start = max(lo, min(start, end - size))
+        end = min(hi, start + size)
+        start = max(lo, end - size)
         if words.has_boundaries:
-            slack = extra // 2
-            snapped = words.snap_start(start, slack=min(slack, ws - start))
+            slack = size // 4
+            snapped = words.snap_start(start, slack=max(min(slack, ws - start), 0))
             start = snapped if snapped <= ws else start
-            snapped = words.snap_end(start, end, slack=min(slack, end - we))
+            snapped = words.snap_end(start, end, slack=max(min(slack, end - we), 0))
             end = snapped if snapped >= we else end
-        return start, min(end, start + 120)
+        return start, min(end, start + size)
 
     def _passage(
-        self, doc: int, ps: int, pe: int, ws: int, we: int, score: float, query_terms: list[str]
+        self, doc: int, ps: int, pe: int, g: np.ndarray, score: float, query_terms: list[str]
     ) -> Passage:
         document = self.index.documents[doc]
         words = self.index.word_maps[doc]
         start, end = words.char_span(ps, pe)
-        hs, he = self._highlight(doc, ps, pe, ws, we, set(query_terms))
+        hs, he = self._highlight(doc, ps, pe, g, query_terms)
         citation = Citation(
             source=document.source, title=document.title, url=document.url,
             start=start, end=end, word_start=ps, word_end=pe, total_words=len(words),
@@ -233,18 +334,20 @@ class Retriever:
         return Passage(document.text[start:end], citation, score, Span(*words.char_span(hs, he)))
 
     def _highlight(
-        self, doc: int, ps: int, pe: int, ws: int, we: int, query_terms: set[str]
+        self, doc: int, ps: int, pe: int, g: np.ndarray, query_terms: list[str]
     ) -> tuple[int, int]:
-        """The ``HIGHLIGHT_WORDS``-word span with the most distinct query terms (by IDF)."""
+        """The ``HIGHLIGHT_WORDS``-word span with the best mean word score plus query-term cover."""
         size = min(HIGHLIGHT_WORDS, pe - ps)
+        lexicon = next(iter(self.lexical.values()))
+        weights = {t: lexicon.idf(t) for t in set(query_terms)}
+        total = sum(weights.values()) or 1.0
         stems = self._stems[doc]
-        best, best_score = (max(ps, (ws + we - size) // 2), 0.0), -1.0
-        best = (best[0], best[0] + size)
+        cumulative = np.concatenate([[0.0], np.cumsum(g[ps:pe], dtype=np.float64)])
+        best, best_score = ps, -1.0
         for s in range(ps, pe - size + 1):
-            found = {t for t in stems[s : s + size] if t in query_terms}
-            score = sum(self.lexical.idf(t) for t in found)
-            score += 1e-3 * (min(s + size, we) - max(s, ws))
+            found = {t for t in stems[s : s + size] if t in weights}
+            dense = (cumulative[s - ps + size] - cumulative[s - ps]) / size
+            score = dense + 0.5 * sum(weights[t] for t in found) / total
             if score > best_score:
-                best, best_score = (s, s + size), score
-        return best
-
+                best, best_score = s, score
+        return best, best + size
