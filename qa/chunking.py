@@ -79,13 +79,18 @@ class WordMap:
         hits = np.flatnonzero(self.boundary_after[lo - 1 : end])
         return lo + int(hits[-1]) if len(hits) else end
 
-    def snap_start(self, start: int, slack: int) -> int:
-        """Move ``start`` forward to the first word after a boundary within ``slack`` words."""
+    def snap_start(self, start: int, slack: int, *, floor: int = 0) -> int:
+        """Move ``start`` to the nearest sentence or block start within ``slack`` words (not
+        before ``floor``); unchanged when there is none."""
         if start <= 0 or not self.has_boundaries:
             return max(start, 0)
-        lo = start - 1
-        hits = np.flatnonzero(self.boundary_after[lo : lo + slack + 1])
-        return lo + int(hits[0]) + 1 if len(hits) else start
+        lo, hi = max(start - slack, floor, 1), min(start + slack, len(self) - 1)
+        if hi < lo:
+            return start
+        hits = np.flatnonzero(self.boundary_after[lo - 1 : hi]) + lo
+        if not len(hits):
+            return start
+        return int(hits[np.argmin(np.abs(hits - start))])
 
     def char_span(self, word_start: int, word_end: int) -> tuple[int, int]:
         """Character offsets of words ``[word_start, word_end)``."""
@@ -113,6 +118,6 @@ def chunk_text(text: str, *, source: str, size: int, stride: int) -> list[Chunk]
         chunks.append(words.chunk(source, start, end))
         if end >= n:
             break
-        nxt = max(start + 1, words.snap_start(start + stride, slack=stride // 3))
+        nxt = words.snap_start(start + stride, slack=stride // 2, floor=start + 1)
         start = min(nxt, end)
     return chunks

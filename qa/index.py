@@ -273,7 +273,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def save_index(index: Index, index_dir: Path) -> Path:
-    """Write ``index`` to a new build folder and publish it atomically; returns that folder."""
+    """Write ``index`` to a new build folder and publish it atomically; returns that folder.
+
+    The index's manifest gains the files' hashes.
+    """
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -303,6 +306,7 @@ def save_index(index: Index, index_dir: Path) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    index.manifest = manifest
     _prune(index_dir, keep=final.name)
     return final
 

@@ -112,5 +112,23 @@ class Phrasebook:
         return not any(words)
 
     def missing(self, text: str) -> list[str]:
-        """The names in ``text`` that the corpus never mentions."""
-        return [" ".join(n) for n in names(text) if not self.knows(n)]
+        """The names in ``text`` that the corpus never mentions.
+
+        A name unknown as a whole is split at its joining words ("Lebanon and Canada"), and
+        each part is checked on its own.
+        """
+        out = []
+        for name in names(text):
+            if self.knows(name):
+                continue
+            parts: list[list[str]] = [[]]
+            for word in name:
+                if word.lower() in _NAME_GLUE:
+                    parts.append([])
+                else:
+                    parts[-1].append(word)
+            if len(parts) == 1:
+                out.append(" ".join(name))
+            else:
+                out += [" ".join(p) for p in parts if p and not self.knows(tuple(p))]
+        return out

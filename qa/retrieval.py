@@ -33,7 +33,7 @@ DENSE_CANDIDATES = 512
 CANDIDATES = 64
 OVERLAP = 10
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_FOLLOWUP_OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ", "why ", "how ")
+_FOLLOWUP_OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ")
 _PRONOUNS = frozenset("it its they them their theirs this that these those he she his her there such".split())
 
 
@@ -54,12 +54,13 @@ def clean_question(question: object, *, max_chars: int) -> str:
 
 
 def _is_followup(question: str) -> bool:
+    """A question that leans on an earlier one: "and children?", "how common is it?"."""
     words = normalize(question).split()
-    lowered = question.lower().lstrip()
+    n_terms = len(terms(question))
     return (
-        len(terms(question)) <= 2
-        or lowered.startswith(_FOLLOWUP_OPENERS[:6])
-        or any(w in _PRONOUNS for w in words)
+        question.lower().lstrip().startswith(_FOLLOWUP_OPENERS)
+        or n_terms <= 1
+        or (n_terms <= 3 and any(w in _PRONOUNS for w in words))
     )
 
 
@@ -314,7 +315,7 @@ class Retriever:
         start = max(lo, end - size)
         if words.has_boundaries:
             slack = size // 4
-            snapped = words.snap_start(start, slack=max(min(slack, ws - start), 0))
+            snapped = words.snap_start(start, slack=slack, floor=lo)
             start = snapped if snapped <= ws else start
             snapped = words.snap_end(start, end, slack=max(min(slack, end - we), 0))
             end = snapped if snapped >= we else end

@@ -1,0 +1,49 @@
+import json
+
+from qa.documents import read_source, scan_sources
+from tests.conftest import REPO
+
+
+def test_seed_has_its_title_and_url():
+    docs, problems = scan_sources(REPO / "seeds", REPO)
+    assert not problems
+    seed = next(d for d in docs if d.source == "seeds/000_64fa240758fee0c1.txt")
+    assert seed.title == "Human trafficking"
+    assert seed.url == "https://en.wikipedia.org/wiki/Human_trafficking"
+    assert seed.license == "CC BY-SA 4.0"
+
+
+def test_bad_files_are_skipped_with_a_message_naming_them(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "good.md").write_text("# Good Doc\n\nSome text.", encoding="utf-8")
+    (seeds / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (seeds / "binary.txt").write_bytes(b"\x00\x01\x02abc")
+    (seeds / "empty.txt").write_text("  \n", encoding="utf-8")
+    (seeds / "notes.json").write_text("{}", encoding="utf-8")
+    docs, problems = scan_sources(seeds, tmp_path)
+    assert [d.source for d in docs] == ["seeds/good.md"]
+    assert docs[0].title == "Good Doc"
+    messages = " ".join(map(str, problems))
+    assert "latin1.txt: not UTF-8" in messages
+    assert "binary.txt" in messages and "empty.txt" in messages
+
+
+def test_broken_sidecar_is_reported(tmp_path):
+    (tmp_path / "a.txt").write_text("text", encoding="utf-8")
+    (tmp_path / "a.txt.meta.json").write_text("{not json", encoding="utf-8")
+    docs, problems = scan_sources(tmp_path, tmp_path)
+    assert not docs and "a.txt.meta.json" in str(problems[0])
+
+
+def test_sidecar_sets_title_and_url(tmp_path):
+    (tmp_path / "a.txt").write_text("text", encoding="utf-8")
+    (tmp_path / "a.txt.meta.json").write_text(json.dumps({"title": "T", "url": "https://x"}))
+    (doc,), _ = scan_sources(tmp_path, tmp_path)
+    assert (doc.title, doc.url) == ("T", "https://x")
+
+
+def test_text_is_read_as_python_reads_utf8(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes("line one\r\nline two\r\n".encode())
+    assert read_source(path) == path.read_text(encoding="utf-8")

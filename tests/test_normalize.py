@@ -1,0 +1,25 @@
+from qa.lexical import Phrasebook, acronyms, names, terms
+from qa.normalize import content_words, normalize
+
+
+def test_questions_take_the_corpus_form():
+    assert content_words("What is debt-bondage in the U.S.?") == ["debtbondage", "us"]
+    assert normalize("Café O’Connell") == "cafe oconnell"
+
+
+def test_terms_are_stemmed_content_words():
+    assert terms("Trafficked victims") == terms("trafficking victim")
+
+
+def test_names_and_acronyms():
+    q = "Does the International Organization for Migration work with Save the Children in Canada's north?"
+    assert ("International", "Organization", "for", "Migration") in names(q)
+    assert ("Save", "the", "Children", "in", "Canada") in names(q)
+    assert "iom" in acronyms(q)
+    assert names("What is it?") == []
+
+
+def test_phrasebook_knows_phrases_and_acronyms():
+    book = Phrasebook(["the iom reported that save the children helped in lebanon"])
+    assert book.missing("Did the International Organization for Migration help Save the Children?") == []
+    assert book.missing("What happened in Lebanon and Canada?") == ["Canada"]
