@@ -255,33 +255,26 @@ class Retriever:
         if not self.settings.shaping:
             return self._plain(scores, query_terms, k)
         words = self._word_scores(scores)
-        taken = {doc: np.zeros(len(g), dtype=bool) for doc, g in words.items()}
+        masked = {doc: g.copy() for doc, g in words.items()}
+        best = {doc: float(m.max()) for doc, m in masked.items()}
         out: list[Passage] = []
-        while len(out) < k:
-            best = max(
-                ((doc, g) for doc, g in words.items() if (~taken[doc]).any()),
-                key=lambda item: float(np.where(taken[item[0]], -1, item[1]).max()),
-                default=None,
-            )
-            if best is None:
-                break
-            doc, g = best
-            masked = np.where(taken[doc], -1.0, g)
-            peak = int(np.argmax(masked))
-            end = peak
-            while end + 1 < len(g) and masked[end + 1] == masked[peak]:
-                end += 1
-            lo = peak
-            while lo > 0 and not taken[doc][lo - 1]:
-                lo -= 1
-            hi = end + 1
-            while hi < len(g) and not taken[doc][hi]:
-                hi += 1
+        while len(out) < k and best and max(best.values()) >= 0:
+            doc = max(best, key=best.__getitem__)
+            g, m = words[doc], masked[doc]
+            peak = int(np.argmax(m))
+            after = np.flatnonzero(m[peak:] != m[peak])
+            end = peak + (int(after[0]) if len(after) else len(m) - peak)
+            taken = m < 0
+            before = np.flatnonzero(taken[:peak])
+            lo = int(before[-1]) + 1 if len(before) else 0
+            beyond = np.flatnonzero(taken[end:])
+            hi = end + int(beyond[0]) if len(beyond) else len(m)
             # a passage may reach a few words into its neighbours, so a cut never splits a phrase
-            lo, hi = max(lo - OVERLAP, 0), min(hi + OVERLAP, len(g))
-            ps, pe = self._grow(doc, peak, end + 1, lo, hi)
-            taken[doc][ps:pe] = True
-            out.append(self._passage(doc, ps, pe, g, float(masked[peak]), query_terms))
+            lo, hi = max(lo - OVERLAP, 0), min(hi + OVERLAP, len(m))
+            ps, pe = self._grow(doc, peak, end, lo, hi)
+            out.append(self._passage(doc, ps, pe, g, float(m[peak]), query_terms))
+            m[ps:pe] = -1.0
+            best[doc] = float(m.max())
         return out
 
     def _plain(self, scores: np.ndarray, query_terms: list[str], k: int) -> list[Passage]:
@@ -337,18 +330,23 @@ class Retriever:
     def _highlight(
         self, doc: int, ps: int, pe: int, g: np.ndarray, query_terms: list[str]
     ) -> tuple[int, int]:
-        """The ``HIGHLIGHT_WORDS``-word span with the best mean word score plus query-term cover."""
+        """The ``HIGHLIGHT_WORDS``-word span with the best mean word score plus query-term cover.
+
+        Cover is the IDF share of the distinct query terms that occur in the span.
+        """
         size = min(HIGHLIGHT_WORDS, pe - ps)
+        n = pe - ps - size + 1
         lexicon = next(iter(self.lexical.values()))
         weights = {t: lexicon.idf(t) for t in set(query_terms)}
         total = sum(weights.values()) or 1.0
-        stems = self._stems[doc]
+        stems = self._stems[doc][ps:pe]
+        cover = np.zeros(n)
+        for term, weight in weights.items():
+            hits = np.fromiter((s == term for s in stems), dtype=np.int32, count=len(stems))
+            if hits.any():
+                in_span = np.convolve(hits, np.ones(size, dtype=np.int32), mode="valid") > 0
+                cover += weight * in_span
         cumulative = np.concatenate([[0.0], np.cumsum(g[ps:pe], dtype=np.float64)])
-        best, best_score = ps, -1.0
-        for s in range(ps, pe - size + 1):
-            found = {t for t in stems[s : s + size] if t in weights}
-            dense = (cumulative[s - ps + size] - cumulative[s - ps]) / size
-            score = dense + 0.5 * sum(weights[t] for t in found) / total
-            if score > best_score:
-                best, best_score = s, score
-        return best, best + size
+        dense = (cumulative[size:] - cumulative[:-size]) / size
+        best = int(np.argmax(dense + 0.5 * cover / total))
+        return ps + best, ps + best + size
