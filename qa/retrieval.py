@@ -21,7 +21,7 @@ from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import QuestionError
 from .index import FLAT_LIMIT, Index, open_index
 from .lexical import LexicalIndex, Phrasebook, acronyms, terms
-from .normalize import STOP_WORDS, content_words, normalize, stem
+from .normalize import STOP_WORDS, normalize, stem
 
 __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 
@@ -174,15 +174,8 @@ class Retriever:
         return found
 
     def _encode(self, queries: Sequence[str]) -> np.ndarray:
-        """One vector per query: the mean of the question's embedding and of its content words'.
-
-        The corpus may have no stop words or punctuation (as the seed), so the question is
-        embedded both as asked and in the corpus's form; the mean matches either kind of text.
-        """
-        stripped = [" ".join(content_words(q)) or q for q in queries]
-        vectors = self.embedder.encode([*queries, *stripped])
-        both = vectors[: len(queries)] + vectors[len(queries) :]
-        return both / np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
+        """One normalised vector per query, from the question as asked."""
+        return self.embedder.encode(list(queries))
 
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         if self._matrix is not None:
@@ -206,7 +199,8 @@ class Retriever:
             if mode != "lexical" and dense is not None:
                 d = dense[rows]
                 lo, hi = float(np.median(d)), float(d.max())
-                parts.append((w if mode == "hybrid" else 1.0, np.clip((d - lo) / max(hi - lo, 1e-6), 0, None)))
+                rescaled = np.clip((d - lo) / max(hi - lo, 1e-6), 0, None)
+                parts.append((w if mode == "hybrid" else 1.0, rescaled))
             if mode != "dense":
                 b = self.lexical[size].scores(query_terms)
                 top = float(b.max())
@@ -240,7 +234,7 @@ class Retriever:
         table = self.index.table
         sizes = list(self._scale_rows)
         per_doc: dict[int, np.ndarray] = {}
-        for si, (size, rows) in enumerate(self._scale_rows.items()):
+        for si, rows in enumerate(self._scale_rows.values()):
             top = rows[np.argsort(-scores[rows], kind="stable")[:CANDIDATES]]
             for i in top:
                 doc = int(table["doc"][i])
@@ -322,8 +316,14 @@ class Retriever:
         start, end = words.char_span(ps, pe)
         hs, he = self._highlight(doc, ps, pe, g, query_terms)
         citation = Citation(
-            source=document.source, title=document.title, url=document.url,
-            start=start, end=end, word_start=ps, word_end=pe, total_words=len(words),
+            source=document.source,
+            title=document.title,
+            url=document.url,
+            start=start,
+            end=end,
+            word_start=ps,
+            word_end=pe,
+            total_words=len(words),
         )
         return Passage(document.text[start:end], citation, score, Span(*words.char_span(hs, he)))
 

@@ -7,16 +7,29 @@ from qa.errors import ConfigError
 
 
 def test_environment_then_overrides(tmp_path):
-    env = {"QA_K": "7", "QA_WINDOW_SIZES": "30,60", "QA_ALLOWED_ORIGINS": "https://a, https://b",
-           "QA_SHAPING": "off", "QA_ROOT": str(tmp_path)}
+    env = {
+        "QA_K": "7",
+        "QA_WINDOW_SIZES": "30,60",
+        "QA_ALLOWED_ORIGINS": "https://a, https://b",
+        "QA_SHAPING": "off",
+        "QA_ROOT": str(tmp_path),
+    }
     s = Settings.load(env)
-    assert (s.k, s.window_sizes, s.allowed_origins, s.shaping) == (7, (30, 60), ("https://a", "https://b"), False)
+    expected = (7, (30, 60), ("https://a", "https://b"), False)
+    assert (s.k, s.window_sizes, s.allowed_origins, s.shaping) == expected
     assert s.seeds_dir == tmp_path.resolve() / "seeds" and s.index_dir == tmp_path.resolve() / "embeddings"
     assert Settings.load(env, k=3).k == 3
 
 
 @pytest.mark.parametrize(
-    "env", [{"QA_K": "abc"}, {"QA_K": "0"}, {"QA_PASSAGE_WORDS": "500"}, {"QA_MODE": "magic"}, {"QA_SHAPING": "maybe"}]
+    "env",
+    [
+        {"QA_K": "abc"},
+        {"QA_K": "0"},
+        {"QA_PASSAGE_WORDS": "500"},
+        {"QA_MODE": "magic"},
+        {"QA_SHAPING": "maybe"},
+    ],
 )
 def test_bad_values_are_config_errors(env):
     with pytest.raises(ConfigError):

@@ -45,5 +45,5 @@ def test_sidecar_sets_title_and_url(tmp_path):
 
 def test_text_is_read_as_python_reads_utf8(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_bytes("line one\r\nline two\r\n".encode())
+    path.write_bytes(b"line one\r\nline two\r\n")
     assert read_source(path) == path.read_text(encoding="utf-8")

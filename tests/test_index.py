@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+from qa.documents import scan_sources
 from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, NoSourcesError
 from qa.index import (
     POINTER,
@@ -12,10 +13,8 @@ from qa.index import (
     ensure_index,
     load_index,
     open_index,
-    save_index,
     stale_reasons,
 )
-from qa.documents import scan_sources
 
 
 def _write(settings, name, text):
