@@ -58,6 +58,10 @@ class Settings:
     """Bearer token required by the JSON API (empty: no key needed)."""
     rate_limit: int = 60
     """Requests per minute per client on the JSON API."""
+    ui_passages: int = 3
+    """Passages shown under each answer in the chat page (the user can change it there)."""
+    context_words: int = 150
+    """Words of surrounding text shown on each side when a passage is opened in context."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -83,6 +87,12 @@ class Settings:
             raise ConfigError("abstain thresholds must be between 0 and 1")
         if self.max_question_chars < 10:
             raise ConfigError("max_question_chars must be at least 10")
+        if not 1 <= self.ui_passages <= 10:
+            raise ConfigError("ui_passages must be between 1 and 10")
+        if not 0 <= self.context_words <= 1000:
+            raise ConfigError("context_words must be between 0 and 1000")
+        if self.rate_limit < 1:
+            raise ConfigError("rate_limit must be at least 1 request per minute")
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
 

@@ -13,6 +13,7 @@ __all__ = [
     "IndexLockedError",
     "ModelError",
     "QuestionError",
+    "UnknownSourceError",
 ]
 
 
@@ -54,3 +55,7 @@ class ModelError(QAError):
 
 class QuestionError(QAError):
     """The question is empty, too long, or otherwise unusable."""
+
+
+class UnknownSourceError(QAError):
+    """A citation or request names a source that is not in the index, or offsets outside it."""
