@@ -28,6 +28,8 @@ class Settings:
     """Folder of the built index (default: ``ROOT/embeddings``)."""
     model: str = DEFAULT_MODEL
     """Embedding model: a sentence-transformers name or a local directory."""
+    backend: str = "onnx"
+    """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
     """Words in the retrieval windows, one set of windows per size, each overlapping by half."""
     passage_words: int = 100
@@ -79,6 +81,8 @@ class Settings:
             raise ConfigError("passage_words must be between 10 and 120")
         if not 1 <= self.k <= 50:
             raise ConfigError("k must be between 1 and 50")
+        if self.backend not in ("onnx", "torch"):
+            raise ConfigError('backend must be "onnx" or "torch"')
         if self.mode not in ("hybrid", "dense", "lexical"):
             raise ConfigError('mode must be "hybrid", "dense" or "lexical"')
         if not 0.0 <= self.dense_weight <= 1.0:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .answer import Answer, Citation, Passage, Span
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder
+from .embedding import Embedder, make_embedder
 from .errors import QuestionError
 from .index import FLAT_LIMIT, Index, open_index
 from .lexical import LexicalIndex, Phrasebook, acronyms, terms
@@ -93,7 +93,7 @@ class Retriever:
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
         """The retriever over the built index; the model loads on the first question."""
         index = open_index(settings)
-        return cls(index, embedder or SentenceTransformerEmbedder(settings.model), settings)
+        return cls(index, embedder or make_embedder(settings), settings)
 
     @cached_property
     def _scale_rows(self) -> dict[int, np.ndarray]:
@@ -117,16 +117,18 @@ class Retriever:
         return np.ascontiguousarray(self.index.vectors, dtype=np.float32)
 
     @cached_property
-    def _stems(self) -> list[list[str]]:
-        """Stem of every word of every document (empty for stop words), for highlighting."""
+    def _stems(self) -> tuple[dict[str, int], list[np.ndarray]]:
+        """Stem ids of every word of every document (0 for stop words), for highlighting."""
+        vocab: dict[str, int] = {"": 0}
         out = []
         for doc, words in zip(self.index.documents, self.index.word_maps):
-            row = []
-            for s, e in zip(words.starts, words.ends):
+            row = np.zeros(len(words), dtype=np.int32)
+            for j, (s, e) in enumerate(zip(words.starts, words.ends)):
                 w = normalize(doc.text[s:e])
-                row.append(stem(w) if w and w not in STOP_WORDS else "")
+                if w and w not in STOP_WORDS:
+                    row[j] = vocab.setdefault(stem(w), len(vocab))
             out.append(row)
-        return out
+        return vocab, out
 
     def warm_up(self) -> None:
         """Load the model and build the lexical index now rather than on the first question."""
@@ -232,16 +234,26 @@ class Retriever:
         ``CANDIDATES`` windows of each size count, which bounds the work on large corpora.
         """
         table = self.index.table
-        sizes = list(self._scale_rows)
+        n_sizes = len(self._scale_rows)
         per_doc: dict[int, np.ndarray] = {}
         for si, rows in enumerate(self._scale_rows.values()):
-            top = rows[np.argsort(-scores[rows], kind="stable")[:CANDIDATES]]
-            for i in top:
-                doc = int(table["doc"][i])
+            part = scores[rows]
+            if len(rows) > CANDIDATES:
+                part_top = np.argpartition(-part, CANDIDATES - 1)[:CANDIDATES]
+                top = rows[part_top]
+            else:
+                top = rows
+            docs = table["doc"][top]
+            for doc in np.unique(docs):
+                doc = int(doc)
+                mine = top[docs == doc]
                 if doc not in per_doc:
-                    per_doc[doc] = np.zeros((len(sizes), len(self.index.word_maps[doc])), np.float32)
-                seg = per_doc[doc][si, table["word_start"][i] : table["word_end"][i]]
-                np.maximum(seg, scores[i], out=seg)
+                    per_doc[doc] = np.zeros((n_sizes, len(self.index.word_maps[doc])), np.float32)
+                starts, ends = table["word_start"][mine], table["word_end"][mine]
+                lengths = ends - starts
+                # every word index covered by each window, with that window's score
+                covered = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+                np.maximum.at(per_doc[doc][si], covered, np.repeat(scores[mine], lengths))
         return {doc: g.mean(axis=0) for doc, g in per_doc.items()}
 
     def _shape(self, scores: np.ndarray, query_terms: list[str], k: int) -> list[Passage]:
@@ -339,13 +351,14 @@ class Retriever:
         lexicon = next(iter(self.lexical.values()))
         weights = {t: lexicon.idf(t) for t in set(query_terms)}
         total = sum(weights.values()) or 1.0
-        stems = self._stems[doc][ps:pe]
+        vocab, stem_ids = self._stems
+        ids = stem_ids[doc][ps:pe]
         cover = np.zeros(n)
+        box = np.ones(size, dtype=np.int32)
         for term, weight in weights.items():
-            hits = np.fromiter((s == term for s in stems), dtype=np.int32, count=len(stems))
+            hits = ids == vocab.get(term, -1)
             if hits.any():
-                in_span = np.convolve(hits, np.ones(size, dtype=np.int32), mode="valid") > 0
-                cover += weight * in_span
+                cover += weight * (np.convolve(hits.astype(np.int32), box, mode="valid") > 0)
         cumulative = np.concatenate([[0.0], np.cumsum(g[ps:pe], dtype=np.float64)])
         dense = (cumulative[size:] - cumulative[:-size]) / size
         best = int(np.argmax(dense + 0.5 * cover / total))
