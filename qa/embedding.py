@@ -193,6 +193,7 @@ class OnnxEmbedder:
                     "delete that folder to export it again, or set QA_BACKEND=torch"
                 ) from exc
             self._meta, self._tokenizer, self._session = meta, tokenizer, session
+            self._folder_in_use = folder
 
     @property
     def dimension(self) -> int:

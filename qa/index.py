@@ -164,20 +164,40 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def faiss_factory(n: int, dimension: int) -> str:
-    """The FAISS index-factory string used for ``n`` vectors."""
+def faiss_factory(n: int, dimension: int, override: str = "") -> str:
+    """The FAISS index-factory string for ``n`` vectors: exact search while it is cheap, then a
+    graph over 8-bit scalar-quantised vectors (a quarter of the memory, ~0.99 recall@10;
+    see ``benchmarks/scale.py``). ``override`` (the ``faiss_index`` setting) wins."""
+    if override:
+        return override
     return "Flat" if n < FLAT_LIMIT else "HNSW32,SQ8"
 
 
-def _make_faiss(vectors: np.ndarray, factory: str):
+def tune_faiss(index, k: int = 64) -> None:
+    """Search-time knobs: enough graph breadth or probed lists for ``k`` good candidates."""
     import faiss
 
-    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    inner = faiss.downcast_index(index)
+    if hasattr(inner, "hnsw"):
+        inner.hnsw.efSearch = max(64, k)
+    if hasattr(inner, "nprobe"):
+        inner.nprobe = 32
+
+
+def make_faiss(vectors: np.ndarray, factory: str):
+    """A FAISS index of ``vectors`` (inner product) built with FAISS's own index factory."""
+    import faiss
+
+    from .errors import ConfigError
+
+    try:
+        index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise ConfigError(f"faiss_index {factory!r} is not a FAISS index-factory string") from exc
     if not index.is_trained:
         index.train(vectors)
     index.add(vectors)
-    if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = 64
+    tune_faiss(index)
     return index
 
 
@@ -241,7 +261,7 @@ def build_index(
         parts[slot] = np.concatenate(vecs)
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     table = {k: np.asarray(v, dtype=np.int64) for k, v in columns.items()}
-    factory = faiss_factory(len(vectors), vectors.shape[1])
+    factory = faiss_factory(len(vectors), vectors.shape[1], settings.faiss_index)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
@@ -258,7 +278,7 @@ def build_index(
         documents=documents,
         table=table,
         vectors=vectors,
-        faiss_index=_make_faiss(vectors, factory),
+        faiss_index=make_faiss(vectors, factory),
     )
     return index, total, reused
 
@@ -379,8 +399,7 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
         ) from None
     if not (len(table.get("doc", ())) == len(vectors) == faiss_index.ntotal == manifest.chunks):
         raise IndexCorruptError("index files disagree on the number of windows; run `qa index --rebuild`")
-    if hasattr(faiss_index, "hnsw"):
-        faiss_index.hnsw.efSearch = 64
+    tune_faiss(faiss_index)
     return Index(
         manifest=manifest, documents=documents, table=table, vectors=vectors, faiss_index=faiss_index
     )
@@ -396,6 +415,9 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             f"built with window sizes {list(manifest.window_sizes)}, "
             f"settings ask for {list(settings.window_sizes)}"
         )
+    wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
+    if settings.faiss_index and manifest.faiss_index != wanted:
+        reasons.append(f"built as FAISS {manifest.faiss_index!r}, settings ask for {wanted!r}")
     current = {d.source: d.sha256 for d in documents}
     for source in sorted(current.keys() - manifest.sources.keys()):
         reasons.append(f"new source {source}")

@@ -155,3 +155,20 @@ def test_manifest_is_plain_json(project, fake_embedder):
     data = json.loads((folder / "manifest.json").read_text())
     assert data["window_sizes"] == list(project.window_sizes)
     assert set(data["files"]) == {"documents.jsonl", "chunks.npz", "vectors.npy", "index.faiss"}
+
+
+def test_faiss_index_type_follows_size_or_setting(project, fake_embedder):
+    from qa.errors import ConfigError
+    from qa.index import FLAT_LIMIT, faiss_factory
+
+    assert faiss_factory(10, 384) == "Flat" and faiss_factory(FLAT_LIMIT, 384) == "HNSW32,SQ8"
+    _write(project, "a.txt", _words(300, "a"))
+    assert ensure_index(project, fake_embedder).index.manifest.faiss_index == "Flat"
+    hnsw = project.replace(faiss_index="HNSW16")
+    report = ensure_index(hnsw, fake_embedder)
+    assert report.status != "up to date" and report.index.manifest.faiss_index == "HNSW16"
+    loaded = load_index(hnsw.index_dir)
+    query = loaded.vectors[3][None, :]
+    assert loaded.search(np.ascontiguousarray(query), 1)[1][0][0] == 3
+    with pytest.raises(ConfigError):
+        ensure_index(project.replace(faiss_index="NotAnIndex"), fake_embedder)

@@ -1,0 +1,61 @@
+"""Warm query latency and batch throughput: the project's ``Retriever.ask`` (hybrid search,
+passage shaping, highlight) against the naive pipeline's encode + flat search, same run.
+
+    python benchmarks/latency.py [QUESTIONS.jsonl] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from _common import DEV, REPO, percentile, table, timed
+from naive import NaivePipeline
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions", nargs="?", default=str(DEV))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with open(args.questions, encoding="utf-8") as f:
+        questions = [json.loads(line)["question"] for line in f if line.strip()]
+
+    from qa.config import Settings
+    from qa.embedding import make_embedder
+    from qa.index import ensure_index
+    from qa.retrieval import Retriever
+
+    settings = Settings.load(root=REPO)
+    embedder = make_embedder(settings)
+    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    retriever.warm_up()
+    naive = NaivePipeline()
+
+    systems = {"naive: ST encode + flat search": naive, f"qa Retriever.ask ({settings.backend})": retriever}
+    for system in systems.values():  # warm caches
+        for q in questions[:5]:
+            system.ask(q)
+    samples: dict[str, list[float]] = {name: [] for name in systems}
+    for _ in range(args.repeat):
+        for q in questions:  # interleaved, so machine noise hits both alike
+            for name, system in systems.items():
+                start = time.perf_counter()
+                system.ask(q)
+                samples[name].append((time.perf_counter() - start) * 1000)
+    batch = {
+        name: len(questions) * 4 / timed(lambda s=s: s.ask_many(questions * 4)) for name, s in systems.items()
+    }
+
+    base = percentile(samples["naive: ST encode + flat search"], 50)
+    rows = [
+        [name, percentile(v, 50), percentile(v, 99), percentile(v, 50) / base, batch[name]]
+        for name, v in samples.items()
+    ]
+    print(f"{len(questions)} questions x {args.repeat}, one at a time; batch: all questions x 4")
+    print(table(["system", "p50 ms", "p99 ms", "p50 / naive", "batch q/s"], rows))
+
+
+if __name__ == "__main__":
+    main()
