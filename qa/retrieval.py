@@ -182,10 +182,13 @@ class Retriever:
     def _dense_scores(self, vector: np.ndarray) -> np.ndarray:
         if self._matrix is not None:
             return self._matrix @ vector
-        scores, ids = self.index.search(vector[None, :], DENSE_CANDIDATES)
-        out = np.full(len(self.index), float(scores[0].min()) if len(scores[0]) else 0.0, np.float32)
-        keep = ids[0] >= 0
-        out[ids[0][keep]] = scores[0][keep]
+        # approximate index: its candidates are rescored exactly from the stored float vectors,
+        # so quantisation error never reorders the passages
+        _, ids = self.index.search(vector[None, :], DENSE_CANDIDATES)
+        found = np.sort(ids[0][ids[0] >= 0])
+        exact = np.asarray(self.index.vectors[found], dtype=np.float32) @ vector
+        out = np.full(len(self.index), float(exact.min()) if len(exact) else 0.0, np.float32)
+        out[found] = exact
         return out
 
     def _window_scores(self, dense: np.ndarray | None, query_terms: list[str]) -> np.ndarray:

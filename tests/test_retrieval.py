@@ -1,5 +1,6 @@
 import itertools
 
+import numpy as np
 import pytest
 
 from qa.errors import QuestionError
@@ -83,3 +84,24 @@ def test_batch_answers_match_single_answers(retriever):
     single = [retriever.ask(q) for q in questions]
     for a, b in zip(batch, single):
         assert [p.citation for p in a.passages] == [p.citation for p in b.passages]
+
+
+def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
+    """Above FLAT_LIMIT the dense side goes through FAISS (HNSW, 8-bit) plus exact rescoring."""
+    import qa.retrieval as retrieval
+    from qa.index import Index, make_faiss
+
+    idx = retriever.index
+    approx = Index(
+        manifest=idx.manifest,
+        documents=idx.documents,
+        table=idx.table,
+        vectors=idx.vectors,
+        faiss_index=make_faiss(np.ascontiguousarray(idx.vectors), "HNSW32,SQ8"),
+    )
+    monkeypatch.setattr(retrieval, "FLAT_LIMIT", 0)
+    other = retrieval.Retriever(approx, retriever.embedder, retriever.settings)
+    for question in ["What is debt bondage?", "How many people are trafficked each year?"]:
+        a, b = retriever.ask(question), other.ask(question)
+        assert [(p.start, p.end) for p in a.passages] == [(p.start, p.end) for p in b.passages]
+        assert a.abstained == b.abstained
