@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from importlib import resources
 
 from .config import Settings
 from .retrieval import Retriever
@@ -20,11 +21,11 @@ log = logging.getLogger(__name__)
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
     """Build or update the index if needed, then open a retriever with the model loaded."""
-    from .embedding import SentenceTransformerEmbedder
+    from .embedding import make_embedder
     from .index import ensure_index
 
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    embedder = SentenceTransformerEmbedder(settings.model)
+    embedder = make_embedder(settings)
     say(f"checking the index in {settings.index_dir} ...")
     report = ensure_index(
         settings, embedder, progress=lambda done, total: say(f"  embedded {done}/{total} windows")
@@ -39,16 +40,39 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
 
 
 def create_app(settings: Settings, retriever: Retriever):
-    """The FastAPI application: ``/api/v1/...`` and the chat UI at ``/``."""
+    """The FastAPI application: ``/api/v1/...``, ``/embed``, ``/widget.js`` and the chat UI at ``/``."""
     import gradio as gr
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Query
+    from fastapi.responses import HTMLResponse, Response
 
     from .api import api_router
-    from .ui import build_ui
+    from .security import SecurityMiddleware, install_error_handlers
+    from .ui import CSS, build_ui
 
-    app = FastAPI(title="qa", version="1", description="Questions answered with cited passages.")
+    app = FastAPI(
+        title="qa",
+        version="1",
+        description="Questions answered with passages of the course documents and exact citations.",
+    )
+    install_error_handlers(app)
     app.include_router(api_router(settings, retriever))
-    return gr.mount_gradio_app(app, build_ui(retriever, settings), path="")
+    static = resources.files("qa") / "static"
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> Response:
+        return Response(
+            (static / "widget.js").read_text(encoding="utf-8"),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )
+
+    @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
+    def embed(theme: str = Query("light", pattern="^(light|dark)$")) -> HTMLResponse:
+        page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
+        return HTMLResponse(page)
+
+    app = gr.mount_gradio_app(app, build_ui(retriever, settings), path="", css=CSS, footer_links=["api"])
+    return SecurityMiddleware(app, settings)
 
 
 def serve(settings: Settings) -> None:
@@ -58,4 +82,4 @@ def serve(settings: Settings) -> None:
     retriever = prepare(settings)
     app = create_app(settings, retriever)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)

@@ -1,0 +1,225 @@
+/* qa widget: ask the course documents from any page, answers shown with exact citations.
+ *
+ *   <script src="https://QA-HOST/widget.js" defer></script>
+ *
+ * Options (attributes on the script tag):
+ *   data-title="Ask the course"   panel title
+ *   data-theme="light" | "dark"
+ *   data-k="3"                    passages per answer
+ *   data-api-key="..."            only if the server requires a key (QA_API_KEY)
+ *   data-mode="bubble" | "inline" inline fills its container (used by /embed)
+ *   data-target="#element-id"     where inline mode renders (default: end of <body>)
+ *
+ * Plain JavaScript, no dependencies, no requests except to the server it was loaded from.
+ * Everything from the server is inserted as text (textContent), never as HTML.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) { return; }
+  var base = new URL(script.src, document.baseURI).origin;
+  var opt = script.dataset || {};
+  var title = opt.title || "Ask the course";
+  var theme = opt.theme === "dark" ? "dark" : "light";
+  var k = Math.max(1, Math.min(10, parseInt(opt.k || "3", 10) || 3));
+  var mode = opt.mode === "inline" ? "inline" : "bubble";
+  var history = [];
+
+  var CSS = [
+    ":host{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;",
+    "--bg:#fff;--fg:#1d2330;--muted:#5b6474;--line:#dde2ea;--accent:#2455c3;--mark:#ffe58a;--card:#f6f8fb}",
+    ":host([data-theme=dark]){--bg:#161a22;--fg:#e8ecf3;--muted:#a5afc0;--line:#2d3442;--accent:#8fb0ff;--mark:#6b5a12;--card:#1f2530}",
+    "*{box-sizing:border-box}",
+    ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;",
+    "background:var(--accent);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    ".panel{display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border:1px solid var(--line)}",
+    ".floating{position:fixed;right:20px;bottom:88px;width:min(420px,calc(100vw - 24px));height:min(620px,calc(100vh - 110px));",
+    "border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);z-index:2147483000}",
+    ".inline{position:fixed;inset:0;border:0}",
+    ".hidden{display:none}",
+    "header{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;border-bottom:1px solid var(--line);font-weight:600}",
+    "header button{background:none;border:0;color:var(--fg);font-size:20px;cursor:pointer}",
+    ".log{flex:1;overflow-y:auto;padding:12px 14px}",
+    ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:#fff;padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".a{margin:6px 0 14px}",
+    ".note{color:var(--muted);font-size:13px;margin:4px 0}",
+    ".err{color:#c0392b}",
+    ".span{border-left:3px solid var(--accent);padding:4px 10px;margin:6px 0 10px;font-weight:500}",
+    ".p{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 10px;margin:8px 0;overflow-wrap:anywhere}",
+    ".cite{font-size:13px;color:var(--muted);margin-bottom:4px}",
+    ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
+    "mark{background:var(--mark);color:inherit;padding:0 1px}",
+    ".ctx{margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
+    ".ctx .in{background:rgba(36,85,195,.12)}",
+    "form{display:flex;gap:8px;padding:10px;border-top:1px solid var(--line)}",
+    "input{flex:1;min-width:0;padding:9px 11px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg);font:inherit}",
+    "form button{padding:9px 14px;border:0;border-radius:8px;background:var(--accent);color:#fff;font:inherit;cursor:pointer}",
+    "form button:disabled{opacity:.6;cursor:wait}"
+  ].join("");
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function marked(text, offset, start, end) {
+    /* text (which begins at source offset `offset`) with [start, end) wrapped in <mark>. */
+    var frag = document.createDocumentFragment();
+    var a = Math.max(0, Math.min(text.length, start - offset));
+    var b = Math.max(a, Math.min(text.length, end - offset));
+    frag.appendChild(document.createTextNode(text.slice(0, a)));
+    if (b > a) { frag.appendChild(el("mark", "", text.slice(a, b))); }
+    frag.appendChild(document.createTextNode(text.slice(b)));
+    return frag;
+  }
+
+  function headers() {
+    var h = { "Content-Type": "application/json" };
+    if (opt.apiKey) { h.Authorization = "Bearer " + opt.apiKey; }
+    return h;
+  }
+
+  function errorText(res, body) {
+    if (body && typeof body.error === "string") { return body.error; }
+    return "The assistant answered with an error (" + res.status + ").";
+  }
+
+  function showContext(card, passage, button) {
+    var existing = card.querySelector(".ctx");
+    if (existing) { existing.remove(); button.textContent = "see in context"; return; }
+    var box = el("div", "ctx", "Loading…");
+    card.appendChild(box);
+    button.textContent = "hide context";
+    fetch(base + passage.context_url, { headers: headers() })
+      .then(function (res) { return res.json().then(function (body) { return [res, body]; }); })
+      .then(function (pair) {
+        var res = pair[0], ctx = pair[1];
+        box.textContent = "";
+        if (!res.ok) { box.appendChild(el("span", "err", errorText(res, ctx))); return; }
+        box.appendChild(document.createTextNode((ctx.window.start > 0 ? "… " : "") + ctx.before));
+        var inner = el("span", "in");
+        var h = ctx.highlight || { start: ctx.start, end: ctx.start };
+        inner.appendChild(marked(ctx.passage, ctx.start, h.start, h.end));
+        box.appendChild(inner);
+        box.appendChild(document.createTextNode(ctx.after + " …"));
+        inner.scrollIntoView({ block: "center" });
+      })
+      .catch(function () { box.textContent = ""; box.appendChild(el("span", "err", "Could not load the context.")); });
+  }
+
+  function renderAnswer(log, answer) {
+    var wrap = el("div", "a");
+    wrap.setAttribute("data-role", "answer");
+    var passages = answer.passages || [];
+    if (answer.abstained) {
+      wrap.appendChild(el("p", "note", "The documents do not seem to answer this. Closest passages:"));
+    } else if (passages.length) {
+      wrap.appendChild(el("div", "span", passages[0].highlight_text));
+    }
+    passages.forEach(function (p, i) {
+      var card = el("div", "p");
+      card.setAttribute("data-role", "passage");
+      var c = p.citation;
+      var cite = el("div", "cite");
+      cite.appendChild(el("strong", "", "[" + (i + 1) + "] " + c.title));
+      cite.appendChild(document.createTextNode(" · " + c.words.label + " · "));
+      if (/^https?:\/\//.test(c.url)) {
+        var link = el("a", "", "source");
+        link.href = c.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+        cite.appendChild(link);
+        cite.appendChild(document.createTextNode(" · "));
+      }
+      var more = el("button", "", "see in context");
+      more.type = "button";
+      more.setAttribute("data-role", "context");
+      more.addEventListener("click", function () { showContext(card, p, more); });
+      cite.appendChild(more);
+      card.appendChild(cite);
+      var body = el("div", "text");
+      body.appendChild(marked(p.text, c.start, p.highlight.start, p.highlight.end));
+      card.appendChild(body);
+      wrap.appendChild(card);
+    });
+    log.appendChild(wrap);
+  }
+
+  function build() {
+    var host = el("div");
+    host.setAttribute("data-qa-widget", "");
+    host.setAttribute("data-theme", theme);
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var style = el("style", "", CSS);
+    root.appendChild(style);
+
+    var panel = el("section", "panel " + (mode === "inline" ? "inline" : "floating hidden"));
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", title);
+    var head = el("header");
+    head.appendChild(el("span", "", title));
+    var log = el("div", "log");
+    log.setAttribute("aria-live", "polite");
+    log.appendChild(el("p", "note", "Answers are passages from the course documents, with where they come from."));
+    var form = el("form");
+    var input = el("input");
+    input.type = "text"; input.placeholder = "Ask a question…"; input.maxLength = 2000;
+    input.setAttribute("aria-label", "Your question");
+    var send = el("button", "", "Ask");
+    send.type = "submit";
+    form.appendChild(input); form.appendChild(send);
+    panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
+
+    if (mode === "bubble") {
+      var close = el("button", "", "×");
+      close.type = "button"; close.setAttribute("aria-label", "Close");
+      head.appendChild(close);
+      var bubble = el("button", "bubble", "?");
+      bubble.type = "button"; bubble.setAttribute("aria-label", title);
+      bubble.addEventListener("click", function () {
+        panel.classList.toggle("hidden");
+        if (!panel.classList.contains("hidden")) { input.focus(); }
+      });
+      close.addEventListener("click", function () { panel.classList.add("hidden"); bubble.focus(); });
+      root.appendChild(bubble);
+    }
+    root.appendChild(panel);
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var question = input.value.trim();
+      if (!question) { input.focus(); return; }
+      log.appendChild(el("div", "q", question));
+      var waiting = el("p", "note", "Searching the documents…");
+      log.appendChild(waiting);
+      log.scrollTop = log.scrollHeight;
+      input.value = ""; send.disabled = true;
+      fetch(base + "/api/v1/ask", {
+        method: "POST", headers: headers(),
+        body: JSON.stringify({ question: question, k: k, history: history.slice(-5) })
+      })
+        .then(function (res) { return res.json().then(function (body) { return [res, body]; }); })
+        .then(function (pair) {
+          var res = pair[0], body = pair[1];
+          waiting.remove();
+          if (!res.ok) { log.appendChild(el("p", "note err", errorText(res, body))); return; }
+          history.push(question);
+          renderAnswer(log, body);
+        })
+        .catch(function () {
+          waiting.remove();
+          log.appendChild(el("p", "note err", "Could not reach the course assistant."));
+        })
+        .then(function () { send.disabled = false; log.scrollTop = log.scrollHeight; input.focus(); });
+    });
+
+    var target = opt.target ? document.querySelector(opt.target) : null;
+    (target || document.body).appendChild(host);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", build);
+  } else {
+    build();
+  }
+})();
