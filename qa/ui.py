@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from typing import Any
 
 from .answer import Answer, Passage
@@ -35,6 +34,8 @@ EXAMPLES = (
 )
 
 CSS = """
+
+.qa-q { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .qa-answer { line-height: 1.5; overflow-wrap: anywhere; }
 .qa-span { border-left: 4px solid var(--color-accent); margin: 0 0 .6em; padding: .2em .8em;
   font-weight: 600; }
@@ -51,12 +52,11 @@ CSS = """
 @media (max-width: 480px) { .qa-passage { padding: .4em .5em; } }
 """
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
 
 def render_question(question: str) -> str:
-    """The user's message shown literally: no HTML and no Markdown interpreted."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(question, quote=False))
+    """The user's message shown literally: escaped inside an HTML block, which Markdown leaves
+    alone (no emphasis, links or autolinks made from what the user typed)."""
+    return f"<p class='qa-q'>{_text(question)}</p>"
 
 
 def _text(s: str) -> str:
