@@ -143,6 +143,7 @@
       wrap.appendChild(card);
     });
     log.appendChild(wrap);
+    return wrap;
   }
 
   function build() {
@@ -189,7 +190,8 @@
       event.preventDefault();
       var question = input.value.trim();
       if (!question) { input.focus(); return; }
-      log.appendChild(el("div", "q", question));
+      var asked = el("div", "q", question);
+      log.appendChild(asked);
       var waiting = el("p", "note", "Searching the documents…");
       log.appendChild(waiting);
       log.scrollTop = log.scrollHeight;
@@ -210,7 +212,11 @@
           waiting.remove();
           log.appendChild(el("p", "note err", "Could not reach the course assistant."));
         })
-        .then(function () { send.disabled = false; log.scrollTop = log.scrollHeight; input.focus(); });
+        .then(function () {
+          send.disabled = false;
+          log.scrollTop = Math.max(0, asked.offsetTop - log.offsetTop - 8);  /* the answer's start */
+          input.focus();
+        });
     });
 
     var target = opt.target ? document.querySelector(opt.target) : null;

@@ -1,0 +1,95 @@
+"""The widget on a portal page in real Chromium: allowed origin answers, others get nothing."""
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, free_port, start_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def serve_portal(folder: Path, app_url: str, port: int) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """examples/portal.html on its own loopback port, its script tag pointing at the app."""
+    folder.mkdir()
+    page = (REPO / "examples" / "portal.html").read_text(encoding="utf-8")
+    (folder / "index.html").write_text(page.replace("http://127.0.0.1:7860", app_url), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def portal_and_app(seed_settings, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("widget")
+    port = free_port()
+    portal_origin = f"http://127.0.0.1:{port}"
+    proc, app_url = start_server(seed_settings, tmp, QA_ALLOWED_ORIGINS=portal_origin)
+    portal, _ = serve_portal(tmp / "portal", app_url, port)
+    other, other_url = serve_portal(tmp / "other", app_url, free_port())
+    yield portal_origin, other_url, app_url
+    portal.shutdown()
+    other.shutdown()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def open_and_ask(page, url: str, question: str) -> None:
+    page.goto(url + "/index.html")
+    page.click("[data-qa-widget] .bubble")
+    page.fill("[data-qa-widget] input", question)
+    page.press("[data-qa-widget] input", "Enter")
+
+
+def test_widget_answers_with_citations_and_context(browser, portal_and_app, artifacts):
+    portal, _, app_url = portal_and_app
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    open_and_ask(page, portal, "What is debt bondage?")
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]")
+    first = page.locator("[data-qa-widget] [data-role=passage]").first
+    assert "[1] Human trafficking" in first.inner_text() and "words " in first.inner_text()
+    assert first.locator("mark").count() == 1
+    first.locator("[data-role=context]").click()
+    page.wait_for_selector("[data-qa-widget] .ctx .in")
+    assert page.locator("[data-qa-widget] .ctx .in mark").count() == 1
+
+    page.fill("[data-qa-widget] input", "and what about children?")
+    page.press("[data-qa-widget] input", "Enter")
+    page.wait_for_function(
+        "document.querySelector('[data-qa-widget]').shadowRoot"
+        ".querySelectorAll('[data-role=answer]').length === 2"
+    )
+    page.screenshot(path=str(artifacts / "widget.png"))
+    assert all(u.startswith((portal, app_url)) for u in requests), "the widget only talks to its server"
+    context.close()
+
+
+def test_widget_on_a_page_outside_the_allowlist_gets_no_answer(browser, portal_and_app):
+    _, other, _ = portal_and_app
+    context = browser.new_context()
+    page = context.new_page()
+    open_and_ask(page, other, "What is debt bondage?")
+    page.wait_for_selector("[data-qa-widget] .err")
+    assert page.locator("[data-qa-widget] [data-role=passage]").count() == 0
+    context.close()
+
+
+def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
+    _, _, app_url = portal_and_app
+    context = browser.new_context(viewport={"width": 390, "height": 700})
+    page = context.new_page()
+    page.goto(app_url + "/embed?theme=dark")
+    page.fill("[data-qa-widget] input", "What is forced labour?")
+    page.press("[data-qa-widget] input", "Enter")
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(artifacts / "embed-dark.png"))
+    context.close()
