@@ -161,7 +161,8 @@ def test_faiss_index_type_follows_size_or_setting(project, fake_embedder):
     from qa.errors import ConfigError
     from qa.index import FLAT_LIMIT, faiss_factory
 
-    assert faiss_factory(10, 384) == "Flat" and faiss_factory(FLAT_LIMIT, 384) == "HNSW32,SQ8"
+    assert faiss_factory(10, 384) == "Flat" and faiss_factory(FLAT_LIMIT, 384).startswith("IVF")
+    assert faiss_factory(1_000_000, 384) == "IVF3840,SQ8"
     _write(project, "a.txt", _words(300, "a"))
     assert ensure_index(project, fake_embedder).index.manifest.faiss_index == "Flat"
     hnsw = project.replace(faiss_index="HNSW16")
