@@ -1,4 +1,4 @@
-"""The ``qa`` command: ``index``, ``ask``, ``eval``, ``serve``.
+"""The ``qa`` command: ``index``, ``ask``, ``eval``, ``compare``, ``feedback``, ``serve``.
 
 Each subcommand turns library errors into a one-line message on stderr and exit status 1.
 """
@@ -50,14 +50,14 @@ def _progress_printer(label: str):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .embedding import SentenceTransformerEmbedder
+    from .embedding import make_embedder
     from .index import ensure_index
 
     settings = _settings(args)
     t0 = time.perf_counter()
     report = ensure_index(
         settings,
-        SentenceTransformerEmbedder(settings.model),
+        make_embedder(settings),
         rebuild=args.rebuild,
         progress=_progress_printer("embedding"),
     )
@@ -111,26 +111,259 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+GATE_EXIT = 2
+"""Exit status of ``qa eval --compare`` / ``qa compare`` when hit@k drops past the tolerance."""
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import read_questions, score, write_run
+    from .evaluation import read_questions, run_rows, score, write_run
 
     settings = _settings(args, k=args.k)
+    k = settings.k
     questions, problems = read_questions(args.questions)
     for message in problems:
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: skipped {message}", file=sys.stderr)
     if not questions:
         raise QAError(f"no usable questions in {args.questions}")
+    baseline = _read_baseline(args.compare)
+    t_load = time.perf_counter()
     retriever = _open_retriever(settings)
+    retriever.warm_up()
+    load_s = time.perf_counter() - t_load
+    bar = _progress(len(questions), quiet=args.quiet)
+    answers = []
     t0 = time.perf_counter()
-    answers = retriever.ask_many([q.question for q in questions], k=settings.k)
+    for i in range(0, len(questions), args.batch):
+        batch = questions[i : i + args.batch]
+        answers += retriever.ask_many([q.question for q in batch], k=k)
+        bar.update(len(batch))
     took = time.perf_counter() - t0
-    rows = [{"id": q.id, **a.to_dict()} for q, a in zip(questions, answers)]
+    bar.close()
+    rows = run_rows(questions, answers, k)
+
+    def source_text(source: str) -> str | None:
+        try:
+            return retriever.index.document(source).text
+        except KeyError:
+            return None
+
+    metrics, _ = score(questions, {r["id"]: r for r in rows}, k=k, source_text=source_text)
+    scored = any(q.has_expectation for q in questions)
+    meta = _run_meta(args, settings, retriever, len(questions), problems)
     if args.out:
-        write_run(args.out, rows)
-    metrics, _ = score(questions, {r["id"]: r for r in rows}, k=settings.k)
-    for key, value in metrics.as_dict().items():
-        print(f"{key}: {value}")
-    print(f"questions/s: {len(questions) / took:.1f}")
+        write_run(args.out, rows, meta)
+    if args.csv:
+        _write_csv(args.csv, rows, questions)
+    if args.report:
+        from .report import write_report
+
+        write_report(
+            args.report,
+            rows,
+            metrics.as_dict() if scored else None,
+            k=k,
+            meta=meta,
+            title=f"Evaluation of {args.questions.name}",
+        )
+    if scored:
+        _print_table("metrics", metrics.as_dict())
+    else:
+        print("no expected answers in the file: answers written, nothing to score")
+    print(
+        f"{len(questions)} questions in {took:.2f} s: {len(questions) / took:.1f} questions/s "
+        f"(model and index loaded in {load_s:.1f} s before)"
+    )
+    for target in (args.out, args.csv, args.report):
+        if target:
+            print(f"wrote {target}")
+    if baseline is not None:
+        return _gate(baseline, {r["id"]: r for r in rows}, k=k, tolerance=args.tolerance)
+    return 0
+
+
+def _progress(total: int, *, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="q",
+        desc="answering",
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
+    )
+
+
+def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) -> dict:
+    from datetime import datetime, timezone
+    from importlib import metadata
+
+    m = retriever.index.manifest
+    keep = (
+        "k",
+        "mode",
+        "dense_weight",
+        "window_sizes",
+        "passage_words",
+        "shaping",
+        "abstain_threshold",
+        "unknown_name_threshold",
+        "backend",
+        "model",
+    )
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "questions_file": str(args.questions),
+        "questions": n,
+        "skipped_rows": problems,
+        "settings": {key: getattr(settings, key) for key in keep},
+        "index": {"built_at": m.built_at, "sources": m.sources, "faiss_index": m.faiss_index},
+        "qa_version": metadata.version("qa") if _installed("qa") else "unknown",
+        "model": m.model,
+    }
+
+
+def _installed(name: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _write_csv(path: Path, rows: list[dict], questions) -> None:
+    import csv
+
+    extra_cols = sorted({key for q in questions for key in q.extra})
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "id",
+                "question",
+                "abstained",
+                "first_correct_rank",
+                "score",
+                "top_passage",
+                "citation",
+                *extra_cols,
+            ]
+        )
+        by_id = {q.id: q for q in questions}
+        for r in rows:
+            top = r["passages"][0] if r["passages"] else {}
+            words = top.get("words") or {}
+            cite = ""
+            if top:
+                cite = f"{top['source']} words {words.get('start', 0) + 1}-{words.get('end', 0)}"
+                cite += f" (chars {top['start']}-{top['end']})"
+            q = by_id[r["id"]]
+            w.writerow(
+                [
+                    r["id"],
+                    r["question"],
+                    r["abstained"],
+                    r.get("rank", ""),
+                    top.get("score", ""),
+                    top.get("text", ""),
+                    cite,
+                    *[q.extra.get(c, "") for c in extra_cols],
+                ]
+            )
+    tmp.replace(path)
+
+
+def _print_table(title: str, values: dict) -> None:
+    width = max(len(str(key)) for key in values)
+    print(title)
+    for key, value in values.items():
+        print(f"  {str(key).ljust(width)}  {value}")
+
+
+def _read_baseline(path: Path | None):
+    if path is None:
+        return None
+    from .evaluation import read_run
+
+    return read_run(path)
+
+
+def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
+    from .evaluation import compare_runs
+
+    c = compare_runs(baseline, current, k=k)
+    print(f"compared {c.compared} answerable questions: hit@{k} {c.hit_a} -> {c.hit_b}")
+    for title, items in (("better", c.better), ("worse", c.worse)):
+        print(f"{title}: {len(items)}")
+        for qid, question, change in items:
+            print(f"  {qid}: {change}  {question[:80]}")
+    if c.drop > tolerance:
+        print(f"qa: regression: hit@{k} dropped by {c.drop} (tolerance {tolerance})", file=sys.stderr)
+        return GATE_EXIT
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .evaluation import read_run
+
+    return _gate(read_run(args.baseline), read_run(args.run), k=args.k, tolerance=args.tolerance)
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    import csv
+    import hashlib
+
+    from .feedback import read_feedback
+
+    settings = _settings(args)
+    rows, seen = [], set()
+    for record in read_feedback(settings.feedback_path):
+        key = " ".join(record.question.lower().split())
+        if record.rating != "down" or key in seen:
+            continue
+        seen.add(key)
+        rows.append(
+            {
+                "id": "fb-" + hashlib.sha256(key.encode()).hexdigest()[:10],
+                "question": record.question,
+                "answer_phrases": [],
+                "query": record.query,
+                "shown": [f"{p.get('source')}:{p.get('start')}-{p.get('end')}" for p in record.passages],
+                "comment": record.comment,
+                "rated_at": record.time,
+            }
+        )
+    out = args.out
+    if out is None:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    elif out.suffix.lower() == ".csv":
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["id", "question", "expected", "query", "shown", "comment", "rated_at"])
+            for r in rows:
+                w.writerow(
+                    [
+                        r["id"],
+                        r["question"],
+                        "",
+                        r["query"],
+                        " ".join(r["shown"]),
+                        r["comment"],
+                        r["rated_at"],
+                    ]
+                )
+    else:
+        with open(out, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(
+        f"{len(rows)} thumbs-down questions to review" + (f" written to {out}" if out else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -140,7 +373,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     origins = None
     if args.allowed_origins:
         origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
-    serve(_settings(args, host=args.host, port=args.port, allowed_origins=origins, api_key=args.api_key))
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        allowed_origins=origins,
+        api_key=args.api_key,
+        rate_limit=args.rate_limit,
+    )
+    serve(settings)
     return 0
 
 
@@ -166,10 +407,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="answer a file of questions and score the run")
     _settings_args(p)
-    p.add_argument("questions", type=Path, help="JSONL questions file")
-    p.add_argument("--out", type=Path, help="write the run (JSONL) here")
+    p.add_argument("questions", type=Path, help="questions file: .jsonl or .csv")
+    p.add_argument("--out", type=Path, help="write the run (JSONL, plus RUN.meta.json) here")
+    p.add_argument("--csv", type=Path, help="write one row per question (CSV) here")
+    p.add_argument("--report", type=Path, help="write a self-contained HTML report here")
     p.add_argument("-k", type=int, default=None, help="passages per question (default 5)")
+    p.add_argument("--batch", type=int, default=64, help="questions encoded together (default 64)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--compare", type=Path, metavar="BASELINE", help="a previous run to compare with")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help=f"allowed hit@k drop against --compare before exiting with status {GATE_EXIT}",
+    )
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("compare", help="compare two runs; exit 2 if hit@k dropped past the tolerance")
+    p.add_argument("baseline", type=Path, help="the earlier run (JSONL from qa eval --out)")
+    p.add_argument("run", type=Path, help="the new run")
+    p.add_argument("-k", type=int, default=5, help="passages that count (default 5)")
+    p.add_argument("--tolerance", type=float, default=0.0, help="allowed hit@k drop (default 0)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("feedback", help="work with the chat page's thumbs up/down")
+    fsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = fsub.add_parser("export", help="thumbs-down questions as question-file rows to review")
+    _settings_args(e)
+    e.add_argument("--out", type=Path, help="a .jsonl or .csv file (default: JSONL on stdout)")
+    e.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser("serve", help="start the chat UI and JSON API (builds the index if needed)")
     _settings_args(p)
@@ -177,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
     p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
+    p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
     p.set_defaults(func=cmd_serve)
     return parser
 

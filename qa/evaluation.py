@@ -1,22 +1,40 @@
 """Scoring runs against question sets, with the definitions of ``shared/eval/score.py``.
 
 A question set is JSONL (``id``, ``question``, optional ``answer_phrases``, ``kind``,
-``needs_all``). A run is JSONL too: one answer per question, in the format of
-:meth:`qa.answer.Answer.to_dict` plus ``id``.
+``needs_all``) or CSV (a ``question`` column, optional ``id`` and ``expected``, the latter one
+or more answer phrases separated by ``|``). Other fields or columns are kept through to the
+outputs. A run is JSONL too: one answer per question, in the format of
+:meth:`qa.answer.Answer.to_dict` plus ``id`` and, when the question has expected phrases,
+``rank`` (of the first correct passage, or null) -- the format ``shared/eval/score.py`` reads.
+The settings a run was made with go to a sidecar ``RUN.jsonl.meta.json``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import QAError
 
-__all__ = ["Question", "Metrics", "QuestionFileError", "read_questions", "score", "first_hit"]
+__all__ = [
+    "Comparison",
+    "Metrics",
+    "Question",
+    "QuestionFileError",
+    "compare_runs",
+    "first_hit",
+    "read_questions",
+    "read_run",
+    "run_rows",
+    "score",
+    "write_run",
+]
 
 MAX_WORDS = 120
 
@@ -46,21 +64,26 @@ class Question:
 
 
 def read_questions(path: Path) -> tuple[list[Question], list[str]]:
-    """The questions of a JSONL file, and one message per bad line (with its line number)."""
+    """The questions of a JSONL or CSV file, and one message per bad row (with its line number)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise QuestionFileError(f"{path}: questions must be a .jsonl or .csv file")
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionFileError(f"cannot read {path}: {exc}") from None
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise QuestionFileError(f"{path} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise QuestionFileError(f"cannot read {path}: {exc.strerror}") from None
+    rows = _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(path, text)
     questions: list[Question] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    for n, row in rows:
+        if isinstance(row, str):
+            problems.append(f"{path}:{n}: {row}")
             continue
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
             q = _question(row, default_id=f"q{n}")
         except (ValueError, TypeError) as exc:
             problems.append(f"{path}:{n}: {exc}")
@@ -73,16 +96,49 @@ def read_questions(path: Path) -> tuple[list[Question], list[str]]:
     return questions, problems
 
 
+def _jsonl_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            yield n, f"not valid JSON ({exc.msg})"
+            continue
+        yield n, row if isinstance(row, dict) else "not a JSON object"
+
+
+def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if "question" not in header:
+        raise QuestionFileError(f"{path}: the CSV needs a 'question' column (found: {', '.join(header)})")
+    reader.fieldnames = header
+    for row in reader:
+        n = reader.line_num
+        if None in row:
+            yield n, "more cells than columns"
+            continue
+        out: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+        expected = out.pop("expected", "") or ""
+        out["answer_phrases"] = [p.strip() for p in expected.split("|") if p.strip()]
+        if not out.get("id"):
+            out.pop("id", None)
+        yield n, out
+
+
 def _question(row: Mapping[str, Any], *, default_id: str) -> Question:
     text = row.get("question")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("missing or empty 'question'")
+    if row.get("id") is not None and not isinstance(row.get("id"), (str, int)):
+        raise ValueError("'id' must be text or a number")
     phrases = row.get("answer_phrases") or ()
     if isinstance(phrases, str):
         phrases = [phrases]
     if not all(isinstance(p, str) for p in phrases):
         raise ValueError("'answer_phrases' must be a list of strings")
-    known = {"id", "question", "answer_phrases", "kind", "needs_all"}
+    known = {"id", "question", "answer_phrases", "kind", "needs_all", "expected"}
     return Question(
         id=str(row.get("id") or default_id),
         question=text,
@@ -129,6 +185,7 @@ class Metrics:
     avg_words: float
     too_long: int
     k: int
+    bad_citations: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -142,25 +199,40 @@ class Metrics:
             "false_abstain": self.false_abstain,
             "avg_words": self.avg_words,
             "too_long": self.too_long,
+            "bad_citations": self.bad_citations,
         }
 
 
 def score(
-    questions: Iterable[Question], run: Mapping[str, Mapping[str, Any]], *, k: int = 5
+    questions: Iterable[Question],
+    run: Mapping[str, Mapping[str, Any]],
+    *,
+    k: int = 5,
+    source_text: Callable[[str], str | None] | None = None,
 ) -> tuple[Metrics, dict[str, int | None]]:
-    """Metrics of ``run`` (id -> answer dict) and the first-hit rank of each scored question."""
+    """Metrics of ``run`` (id -> answer dict) and the first-hit rank of each scored question.
+
+    With ``source_text`` (source name -> its text, or None), every passage's text is checked
+    against ``source[start:end]``; a mismatch counts as a bad citation and does not score.
+    """
     n_ans = hits1 = hits3 = hitsk = unans = abst_ok = false_abst = too_long = n_pass = words = 0
+    bad = 0
     rr = 0.0
     ranks: dict[str, int | None] = {}
     for q in questions:
         if not q.has_expectation:
             continue
         r = run.get(q.id) or {"passages": [], "abstained": False}
-        texts = [p.get("text", "") for p in (r.get("passages") or [])[:k]]
-        for t in texts:
+        texts = []
+        for p in (r.get("passages") or [])[:k]:
+            t = p.get("text", "")
             n_pass += 1
             words += len(t.split())
             too_long += len(t.split()) > MAX_WORDS
+            if source_text is not None and not _cited_exactly(p, source_text):
+                bad += 1
+                t = ""
+            texts.append(t)
         if q.unanswerable:
             unans += 1
             abst_ok += bool(r.get("abstained"))
@@ -186,15 +258,121 @@ def score(
         avg_words=round(words / max(n_pass, 1), 1),
         too_long=too_long,
         k=k,
+        bad_citations=bad,
     )
     return metrics, ranks
 
 
-def write_run(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Write run rows as JSONL, atomically."""
+def _cited_exactly(passage: Mapping[str, Any], source_text: Callable[[str], str | None]) -> bool:
+    text = source_text(str(passage.get("source", "")))
+    start, end = passage.get("start"), passage.get("end")
+    if text is None or not isinstance(start, int) or not isinstance(end, int):
+        return False
+    return text[start:end] == passage.get("text")
+
+
+def run_rows(questions: Sequence[Question], answers: Sequence[Any], k: int) -> list[dict[str, Any]]:
+    """Run rows: each answer's dict with the question's id, extra fields and rank."""
+    rows = []
+    for q, a in zip(questions, answers):
+        row = {"id": q.id, **a.to_dict()}
+        if q.extra:
+            row["fields"] = dict(q.extra)
+        if q.answer_phrases and not q.unanswerable:
+            row["rank"] = first_hit(q, [p["text"] for p in row["passages"][:k]])
+        if q.has_expectation:
+            row["expected"] = list(q.answer_phrases) if not q.unanswerable else "unanswerable"
+        rows.append(row)
+    return rows
+
+
+def write_run(path: Path, rows: Iterable[Mapping[str, Any]], meta: Mapping[str, Any] | None = None) -> None:
+    """Write run rows as JSONL (and ``meta`` to ``PATH.meta.json``), each atomically."""
     path = Path(path)
+    _atomic_write(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    if meta is not None:
+        _atomic_write(path.with_name(path.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise QuestionFileError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def read_run(path: Path) -> dict[str, dict[str, Any]]:
+    """A run file as id -> row; bad lines are a :class:`QuestionFileError` naming the line."""
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionFileError(f"cannot read run {path}: {exc}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out[str(row["id"])] = row
+        except (ValueError, KeyError, TypeError):
+            raise QuestionFileError(f"{path}:{n}: not a run row (JSON object with an id)") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How run B differs from run A on the questions both answered."""
+
+    better: tuple[tuple[str, str, str], ...]
+    """(id, question, "rank 4 -> 1") for questions B answers better."""
+    worse: tuple[tuple[str, str, str], ...]
+    hit_a: float
+    hit_b: float
+    compared: int
+
+    @property
+    def drop(self) -> float:
+        return round(self.hit_a - self.hit_b, 3)
+
+
+def _outcome(row: Mapping[str, Any], k: int) -> tuple[int, str]:
+    """A sortable quality (higher is better) and a label for one run row."""
+    if row.get("expected") == "unanswerable":
+        return (1, "abstained") if row.get("abstained") else (0, "answered")
+    rank = row.get("rank")
+    if rank is None or rank > k:
+        return 0, "abstained, no hit" if row.get("abstained") else "no hit"
+    return (k + 1 - rank) * 2 - bool(row.get("abstained")), f"rank {rank}" + (
+        ", abstained" if row.get("abstained") else ""
+    )
+
+
+def compare_runs(
+    a: Mapping[str, Mapping[str, Any]], b: Mapping[str, Mapping[str, Any]], *, k: int = 5
+) -> Comparison:
+    """Questions with an expectation in both runs: which got better or worse, and hit@k of each."""
+    better, worse = [], []
+    hits_a = hits_b = n = 0
+    for qid in a.keys() & b.keys():
+        ra, rb = a[qid], b[qid]
+        if "expected" not in ra or "expected" not in rb:
+            continue
+        (qa_, la), (qb, lb) = _outcome(ra, k), _outcome(rb, k)
+        if ra.get("expected") != "unanswerable":
+            n += 1
+            hits_a += (ra.get("rank") or k + 1) <= k
+            hits_b += (rb.get("rank") or k + 1) <= k
+        entry = (qid, str(rb.get("question", "")), f"{la} -> {lb}")
+        if qb > qa_:
+            better.append(entry)
+        elif qb < qa_:
+            worse.append(entry)
+    return Comparison(
+        better=tuple(sorted(better)),
+        worse=tuple(sorted(worse)),
+        hit_a=round(hits_a / max(n, 1), 3),
+        hit_b=round(hits_b / max(n, 1), 3),
+        compared=n,
+    )

@@ -52,3 +52,31 @@ def test_user_mistakes_are_one_line_errors(args, tmp_path, capsys):
     assert "run `qa index`" in capsys.readouterr().err
     assert main(["ask", "debt", "-k", "0", *args]) == 1
     assert "k must be" in capsys.readouterr().err
+
+
+def test_eval_csv_in_csv_and_report_out(args, tmp_path, capsys):
+    questions = tmp_path / "q.csv"
+    questions.write_text(
+        "id,question,expected,module\n"
+        "a,What is debt bondage?,debt bondage,2\n"
+        "b,What is the capital of Australia?,,3\n"
+        "c,,broken row,4\n",
+        encoding="utf-8",
+    )
+    run, table, report = tmp_path / "run.jsonl", tmp_path / "r.csv", tmp_path / "r.html"
+    code = main(
+        ["eval", str(questions), "--out", str(run), "--csv", str(table), "--report", str(report), *args]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "q.csv:4" in captured.err and "questions/s" in captured.out and "hit@1" in captured.out
+    rows = [json.loads(line) for line in run.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[0]["rank"] == 1
+    assert rows[0]["fields"] == {"module": "2"}
+    meta = json.loads((tmp_path / "run.jsonl.meta.json").read_text())
+    assert meta["settings"]["k"] == 5 and meta["index"]["sources"]
+    header = table.read_text().splitlines()[0]
+    assert header.startswith("id,question,abstained,first_correct_rank") and header.endswith("module")
+    assert "<svg" in report.read_text()
+    # the run is its own baseline: no regression
+    assert main(["eval", str(questions), "--compare", str(run), "--quiet", *args]) == 0
