@@ -9,6 +9,8 @@ with their message; anything unexpected is logged and answered with a bare 500 (
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .answer import Answer, Passage
 from .config import Settings
 from .context import passage_context
+from .errors import QAError
 from .retrieval import MAX_K, Retriever
 
 __all__ = ["AskRequest", "AskResponse", "api_router"]
@@ -81,11 +84,14 @@ class AskResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok", or "stale" when the sources changed since the index was built.')
     model: str
     documents: int
     passages: int
     built_at: str
+    sources_changed: list[str] = Field(
+        description="What changed in the sources since the build (restart or `qa index` to apply)."
+    )
 
 
 class ContextOut(BaseModel):
@@ -99,6 +105,29 @@ class ContextOut(BaseModel):
     passage: str
     after: str
     highlight: Range | None
+
+
+class SourceWatch:
+    """Whether the source files still match the index, checked at most every ``every`` seconds."""
+
+    def __init__(self, settings: Settings, manifest, *, every: float = 10.0) -> None:
+        self.settings, self.manifest, self.every = settings, manifest, every
+        self._checked = -every
+        self._reasons: list[str] = []
+        self._lock = threading.Lock()
+
+    def reasons(self) -> list[str]:
+        from .index import check_sources
+
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= self.every:
+                try:
+                    self._reasons = check_sources(self.settings, self.manifest)
+                except QAError as exc:
+                    self._reasons = [str(exc)]
+                self._checked = now
+            return list(self._reasons)
 
 
 def passage_out(p: Passage) -> PassageOut:
@@ -161,15 +190,19 @@ def api_router(settings: Settings, retriever: Retriever):
         data = ctx.to_dict()
         return ContextOut(**data)
 
+    changes = SourceWatch(settings, retriever.index.manifest)
+
     @router.get("/health", response_model=Health, summary="Index and model status")
     def health() -> Health:
         m = retriever.index.manifest
+        changed = changes.reasons()
         return Health(
-            status="ok",
+            status="stale" if changed else "ok",
             model=m.model,
             documents=len(retriever.index.documents),
             passages=len(retriever.index),
             built_at=m.built_at,
+            sources_changed=changed,
         )
 
     return router

@@ -1,0 +1,111 @@
+"""Faults: a build killed at random moments, sources changing under a running server."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.index import ensure_index, load_index
+from tests.conftest import REPO, FakeEmbedder
+
+BUILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {repo!r})
+    from tests.conftest import FakeEmbedder
+    from qa.config import Settings
+    from qa.index import ensure_index
+
+    class Slow(FakeEmbedder):
+        def encode(self, texts):
+            time.sleep(0.002 * len(texts))
+            return super().encode(texts)
+
+    settings = Settings(root={root!r}, model="fake-model")
+    print("start", flush=True)
+    ensure_index(settings, Slow())
+    print("done", flush=True)
+    """
+)
+
+
+def _words(n, tag):
+    return " ".join(f"{tag}{i % 97} word{i % 13}" for i in range(n))
+
+
+def test_build_killed_at_random_points_leaves_the_previous_index(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text(_words(3000, "alpha"), encoding="utf-8")
+    previous = ensure_index(project, fake_embedder).index
+    script = project.root / "build.py"
+    script.write_text(BUILD.format(repo=str(REPO), root=str(project.root)), encoding="utf-8")
+    rng = random.Random(7)
+    for round_ in range(4):
+        (project.seeds_dir / "a.txt").write_text(_words(3000, f"v{round_}x"), encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(rng.uniform(0.05, 1.2))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        loaded = load_index(project.index_dir)  # verifies every file's hash
+        # either the old index or a complete new one, never a mix
+        assert loaded.manifest.sources == previous.manifest.sources or proc.returncode == -signal.SIGKILL
+        assert len(loaded) == loaded.faiss_index.ntotal == loaded.manifest.chunks
+        assert loaded.documents[0].sha256 == loaded.manifest.sources["seeds/a.txt"]
+        previous = loaded
+    # after the crashes a normal build completes and cleans up the leftovers
+    report = ensure_index(project, fake_embedder)
+    assert report.index.manifest.sources["seeds/a.txt"] == report.index.documents[0].sha256
+    assert not [p for p in project.index_dir.iterdir() if p.name.startswith(".tmp-build-")]
+
+
+def test_health_notices_changed_and_removed_sources(project, fake_embedder):
+    from qa.retrieval import Retriever
+    from qa.server import create_app
+
+    (project.seeds_dir / "a.txt").write_text(_words(300, "a"), encoding="utf-8")
+    (project.seeds_dir / "b.txt").write_text(_words(300, "b"), encoding="utf-8")
+    index = ensure_index(project, fake_embedder).index
+    app = create_app(project, Retriever(index, FakeEmbedder(), project))
+    (project.seeds_dir / "a.txt").write_text(_words(300, "changed"), encoding="utf-8")
+    (project.seeds_dir / "b.txt").unlink()
+    health = TestClient(app).get("/api/v1/health").json()
+    assert health["status"] == "stale"
+    assert "source changed: seeds/a.txt" in health["sources_changed"]
+    assert "source removed: seeds/b.txt" in health["sources_changed"]
+    # answers keep coming from the indexed snapshot, with exact citations
+    res = TestClient(app).post("/api/v1/ask", json={"question": "a5 word5"})
+    assert res.status_code == 200
+    p = res.json()["passages"][0]
+    assert (
+        index.document(p["citation"]["source"]).text[p["citation"]["start"] : p["citation"]["end"]]
+        == p["text"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [("truncate", "damaged"), ("garbage", "damaged"), ("delete", "unreadable")],
+)
+def test_damaged_index_files_are_clear_errors_then_rebuilt(project, fake_embedder, damage, expected):
+    from qa.errors import IndexCorruptError
+
+    (project.seeds_dir / "a.txt").write_text(_words(300, "a"), encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    folder = project.index_dir / (project.index_dir / "CURRENT").read_text().strip()
+    target = folder / "index.faiss"
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "garbage":
+        target.write_bytes(os.urandom(target.stat().st_size))
+    else:
+        target.unlink()
+    with pytest.raises(IndexCorruptError, match=expected):
+        load_index(project.index_dir)
+    report = ensure_index(project, fake_embedder)  # what `qa serve` / `qa index` do on start
+    assert report.status == "built" and load_index(project.index_dir).faiss_index.ntotal > 0
