@@ -197,3 +197,24 @@ def test_rate_limiter_window():
     assert limiter.check("a") > 0 and limiter.check("b") == 0
     now[0] = 61.0
     assert limiter.check("a") == 0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is debt\x00 bondage\x07?",
+        "¿Qué es la servidumbre por deudas?",
+        "人口贩卖是什么？🙂",
+        "🙂🙂🙂 debt",
+    ],
+)
+def test_control_characters_other_languages_and_emoji_get_answers(client, question):
+    res = client.post("/api/v1/ask", json={"question": question})
+    assert res.status_code == 200
+    body = res.json()
+    assert "\x00" not in body["question"] and isinstance(body["abstained"], bool)
+
+
+def test_question_of_only_symbols_is_refused(client):
+    res = client.post("/api/v1/ask", json={"question": "\x00\x01 ?!…"})
+    assert res.status_code == 422 and "no words" in res.json()["error"]
