@@ -9,9 +9,11 @@ with their message; anything unexpected is logged and answered with a bare 500 (
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,9 +24,10 @@ from .context import passage_context
 from .errors import QAError
 from .retrieval import MAX_K, Retriever
 
-__all__ = ["AskRequest", "AskResponse", "api_router"]
+__all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
 MAX_HISTORY = 50
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])*([^\s'\"/\\]*)")
 
 
 class _Strict(BaseModel):
@@ -41,6 +44,23 @@ class AskRequest(_Strict):
             description="Previous questions of the conversation, oldest first (for follow-ups).",
         ),
     ] = []
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What went wrong, in one line.")
+    problems: list[str] | None = Field(
+        default=None, description="Each validation problem (422 only), as `field: message`."
+    )
+
+
+ERRORS = {
+    401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
+    403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
+    413: {"model": ErrorOut, "description": "The request body is too large."},
+    422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
+    429: {"model": ErrorOut, "description": "Too many requests; see `Retry-After`."},
+    500: {"model": ErrorOut, "description": "Internal error (details only in the server log)."},
+}
 
 
 class Range(BaseModel):
@@ -107,6 +127,11 @@ class ContextOut(BaseModel):
     highlight: Range | None
 
 
+def public(text: str) -> str:
+    """``text`` with absolute filesystem paths cut to their last part (health is open to all)."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
+
+
 class SourceWatch:
     """Whether the source files still match the index, checked at most every ``every`` seconds."""
 
@@ -132,7 +157,7 @@ class SourceWatch:
 
 def passage_out(p: Passage) -> PassageOut:
     c = p.citation
-    context = f"/api/v1/sources/{c.source}?start={c.start}&end={c.end}"
+    context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
     context += f"&hs={p.highlight.start}&he={p.highlight.end}"
     return PassageOut(
         text=p.text,
@@ -166,7 +191,12 @@ def api_router(settings: Settings, retriever: Retriever):
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
 
-    @router.post("/ask", response_model=AskResponse, summary="Answer a question with cited passages")
+    @router.post(
+        "/ask",
+        response_model=AskResponse,
+        summary="Answer a question with cited passages",
+        responses={code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
+    )
     def ask(request: AskRequest) -> AskResponse:
         answer = retriever.ask(request.question, k=request.k, history=request.history)
         return answer_out(answer)
@@ -175,6 +205,10 @@ def api_router(settings: Settings, retriever: Retriever):
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
+        responses={
+            404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
+            **{code: ERRORS[code] for code in (401, 403, 422, 429, 500)},
+        },
     )
     def source_context(
         source: str,
@@ -195,10 +229,10 @@ def api_router(settings: Settings, retriever: Retriever):
     @router.get("/health", response_model=Health, summary="Index and model status")
     def health() -> Health:
         m = retriever.index.manifest
-        changed = changes.reasons()
+        changed = [public(reason) for reason in changes.reasons()]
         return Health(
             status="stale" if changed else "ok",
-            model=m.model,
+            model=public(m.model),
             documents=len(retriever.index.documents),
             passages=len(retriever.index),
             built_at=m.built_at,

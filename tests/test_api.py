@@ -115,12 +115,46 @@ def test_sources_endpoint_opens_only_indexed_sources(client, path):
     assert "root:" not in res.text and "/work" not in res.text
 
 
-def test_health_and_openapi(client):
-    health = client.get("/api/v1/health").json()
+def test_health_and_openapi(client, retriever):
+    res = client.get("/api/v1/health")
+    health = res.json()
     assert health["status"] == "ok" and health["passages"] > 0 and health["documents"] == 1
+    for folder in (retriever.settings.root, retriever.settings.index_dir):
+        assert folder.as_posix() not in res.text
     schema = client.get("/openapi.json").json()
-    assert {"/api/v1/ask", "/api/v1/health"} <= set(schema["paths"])
+    assert {"/api/v1/ask", "/api/v1/health", "/api/v1/sources/{source}"} <= set(schema["paths"])
+    ask = schema["paths"]["/api/v1/ask"]["post"]
+    assert ask["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AskRequest")
+    assert schema["components"]["schemas"]["AskRequest"]["additionalProperties"] is False
+    assert {"200", "401", "422", "429"} <= set(ask["responses"])
     assert client.get("/docs").status_code == 200
+
+
+def test_health_cuts_absolute_paths():
+    from qa.api import public
+
+    assert public("/opt/models/minilm") == "minilm"
+    assert public("source changed: /srv/course/a.txt") == "source changed: a.txt"
+    assert public("source changed: seeds/a.txt") == "source changed: seeds/a.txt"
+    assert public("sentence-transformers/all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
+    assert public("see https://example.org/a/b") == "see https://example.org/a/b"
+
+
+def test_context_urls_are_percent_encoded():
+    from qa.answer import Citation, Passage, Span
+    from qa.api import passage_out
+
+    citation = Citation("seeds/a b#1?.txt", "t", "", 10, 13, 2, 3, 9)
+    url = passage_out(Passage("abc", citation, 1.0, Span(11, 12))).context_url
+    assert url == "/api/v1/sources/seeds/a%20b%231%3F.txt?start=10&end=13&hs=11&he=12"
+
+
+def test_gradio_routes_stay_open(client):
+    """The chat page and Gradio's own API (gradio_client) pass the API's origin rules untouched."""
+    assert client.get("/").status_code == 200
+    info = client.get("/gradio_api/info", headers={"Origin": "http://testserver"})
+    assert info.status_code == 200 and "/ask" in info.json()["named_endpoints"]
+    assert client.get("/config", headers={"Origin": "https://elsewhere.example"}).status_code == 200
 
 
 def test_cors_follows_the_allowlist(client):
