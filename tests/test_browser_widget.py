@@ -60,6 +60,7 @@ def test_widget_answers_with_citations_and_context(browser, portal_and_app, arti
     first.locator("[data-role=context]").click()
     page.wait_for_selector("[data-qa-widget] .ctx .in")
     assert page.locator("[data-qa-widget] .ctx .in mark").count() == 1
+    page.screenshot(path=str(artifacts / "widget-context.png"))
 
     page.fill("[data-qa-widget] input", "and what about children?")
     page.press("[data-qa-widget] input", "Enter")
@@ -72,13 +73,19 @@ def test_widget_answers_with_citations_and_context(browser, portal_and_app, arti
     context.close()
 
 
-def test_widget_on_a_page_outside_the_allowlist_gets_no_answer(browser, portal_and_app):
+def test_widget_on_a_page_outside_the_allowlist_gets_no_answer(browser, portal_and_app, artifacts):
     _, other, _ = portal_and_app
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": 390, "height": 760})
     page = context.new_page()
     open_and_ask(page, other, "What is debt bondage?")
     page.wait_for_selector("[data-qa-widget] .err")
     assert page.locator("[data-qa-widget] [data-role=passage]").count() == 0
+    panel = page.locator("[data-qa-widget] .panel").bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390, "the panel fits a phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(artifacts / "widget-refused-phone.png"))
+    page.keyboard.press("Escape")
+    assert page.locator("[data-qa-widget] .panel").is_hidden()
     context.close()
 
 

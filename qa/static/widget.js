@@ -7,17 +7,19 @@
  *   data-theme="light" | "dark"
  *   data-k="3"                    passages per answer
  *   data-api-key="..."            only if the server requires a key (QA_API_KEY)
- *   data-mode="bubble" | "inline" inline fills its container (used by /embed)
- *   data-target="#element-id"     where inline mode renders (default: end of <body>)
+ *   data-mode="bubble" | "inline" inline: no bubble, the panel always shown (used by /embed)
+ *   data-target="#element-id"     inline mode fills this element (default: the whole window)
  *
- * Plain JavaScript, no dependencies, no requests except to the server it was loaded from.
- * Everything from the server is inserted as text (textContent), never as HTML.
+ * Plain JavaScript, no dependencies, no requests except to the server it was loaded from (the
+ * API's base URL is the folder of this script's URL, so a server behind a path prefix works).
+ * Everything from the server is inserted as text (textContent), never as HTML. The widget lives
+ * in a shadow root, so the page's CSS does not reach it.
  */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script) { return; }
-  var base = new URL(script.src, document.baseURI).origin;
+  var base = new URL(".", new URL(script.src, document.baseURI)).href.replace(/\/$/, "");
   var opt = script.dataset || {};
   var title = opt.title || "Ask the course";
   var theme = opt.theme === "dark" ? "dark" : "light";
@@ -27,33 +29,38 @@
 
   var CSS = [
     ":host{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;",
-    "--bg:#fff;--fg:#1d2330;--muted:#5b6474;--line:#dde2ea;--accent:#2455c3;--mark:#ffe58a;--card:#f6f8fb}",
-    ":host([data-theme=dark]){--bg:#161a22;--fg:#e8ecf3;--muted:#a5afc0;--line:#2d3442;--accent:#8fb0ff;--mark:#6b5a12;--card:#1f2530}",
+    "--bg:#fff;--fg:#1d2330;--muted:#5b6474;--line:#dde2ea;--accent:#2455c3;--on-accent:#fff;--mark:#ffe58a;--card:#f6f8fb;--err:#b3261e}",
+    ":host([data-layout=contained]){display:block;height:100%}",
+    ":host([data-theme=dark]){--bg:#161a22;--fg:#e8ecf3;--muted:#a5afc0;--line:#2d3442;--accent:#8fb0ff;--on-accent:#0e1522;",
+    "--mark:#6b5a12;--card:#1f2530;--err:#ff8a80}",
     "*{box-sizing:border-box}",
     ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;",
-    "background:var(--accent);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    "background:var(--accent);color:var(--on-accent);font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
     ".panel{display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border:1px solid var(--line)}",
     ".floating{position:fixed;right:20px;bottom:88px;width:min(420px,calc(100vw - 24px));height:min(620px,calc(100vh - 110px));",
     "border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);z-index:2147483000}",
     ".inline{position:fixed;inset:0;border:0}",
+    ".contained{position:relative;width:100%;height:100%;min-height:420px;border-radius:8px}",
+    "@media (max-width:480px){.floating{left:8px;right:8px;width:auto;bottom:80px;height:calc(100vh - 96px)}",
+    ".bubble{right:14px;bottom:14px}}",
     ".hidden{display:none}",
     "header{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;border-bottom:1px solid var(--line);font-weight:600}",
     "header button{background:none;border:0;color:var(--fg);font-size:20px;cursor:pointer}",
     ".log{flex:1;overflow-y:auto;padding:12px 14px}",
-    ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:#fff;padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
+    ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:var(--on-accent);padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".a{margin:6px 0 14px}",
     ".note{color:var(--muted);font-size:13px;margin:4px 0}",
-    ".err{color:#c0392b}",
+    ".err{color:var(--err)}",
     ".span{border-left:3px solid var(--accent);padding:4px 10px;margin:6px 0 10px;font-weight:500}",
     ".p{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 10px;margin:8px 0;overflow-wrap:anywhere}",
     ".cite{font-size:13px;color:var(--muted);margin-bottom:4px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
-    ".ctx{margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
+    ".ctx{position:relative;margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
     ".ctx .in{background:rgba(36,85,195,.12)}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid var(--line)}",
     "input{flex:1;min-width:0;padding:9px 11px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg);font:inherit}",
-    "form button{padding:9px 14px;border:0;border-radius:8px;background:var(--accent);color:#fff;font:inherit;cursor:pointer}",
+    "form button{padding:9px 14px;border:0;border-radius:8px;background:var(--accent);color:var(--on-accent);font:inherit;cursor:pointer}",
     "form button:disabled{opacity:.6;cursor:wait}"
   ].join("");
 
@@ -81,10 +88,24 @@
     return h;
   }
 
+  function call(path, init) {
+    /* fetch base + path; resolves to {res, body} with body the parsed JSON, or null if it is not JSON. */
+    return fetch(base + path, init).then(function (res) {
+      return res.text().then(function (text) {
+        var body = null;
+        try { body = JSON.parse(text); } catch (e) { body = null; }
+        return { res: res, body: body };
+      });
+    });
+  }
+
   function errorText(res, body) {
     if (body && typeof body.error === "string") { return body.error; }
+    if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
   }
+
+  var UNREACHABLE = "Could not reach the course assistant (is this page allowed to use it?).";
 
   function showContext(card, passage, button) {
     var existing = card.querySelector(".ctx");
@@ -92,19 +113,23 @@
     var box = el("div", "ctx", "Loading…");
     card.appendChild(box);
     button.textContent = "hide context";
-    fetch(base + passage.context_url, { headers: headers() })
-      .then(function (res) { return res.json().then(function (body) { return [res, body]; }); })
-      .then(function (pair) {
-        var res = pair[0], ctx = pair[1];
+    call(passage.context_url, { headers: headers() })
+      .then(function (got) {
+        var res = got.res, ctx = got.body;
         box.textContent = "";
-        if (!res.ok) { box.appendChild(el("span", "err", errorText(res, ctx))); return; }
+        if (!res.ok || !ctx || !ctx.window) { box.appendChild(el("span", "err", errorText(res, ctx))); return; }
         box.appendChild(document.createTextNode((ctx.window.start > 0 ? "… " : "") + ctx.before));
         var inner = el("span", "in");
         var h = ctx.highlight || { start: ctx.start, end: ctx.start };
         inner.appendChild(marked(ctx.passage, ctx.start, h.start, h.end));
         box.appendChild(inner);
         box.appendChild(document.createTextNode(ctx.after + " …"));
-        inner.scrollIntoView({ block: "center" });
+        box.scrollTop = Math.max(0, inner.offsetTop - 40);  /* the passage, not the page, scrolls */
+        var log = card.closest(".log");
+        if (log) {
+          var top = box.getBoundingClientRect().top - log.getBoundingClientRect().top;
+          if (top > log.clientHeight - 120) { log.scrollTop += top - 60; }
+        }
       })
       .catch(function () { box.textContent = ""; box.appendChild(el("span", "err", "Could not load the context.")); });
   }
@@ -154,7 +179,10 @@
     var style = el("style", "", CSS);
     root.appendChild(style);
 
-    var panel = el("section", "panel " + (mode === "inline" ? "inline" : "floating hidden"));
+    var target = opt.target ? document.querySelector(opt.target) : null;
+    var layout = mode === "bubble" ? "floating hidden" : target ? "contained" : "inline";
+    host.setAttribute("data-layout", layout.split(" ")[0]);
+    var panel = el("section", "panel " + layout);
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-label", title);
     var head = el("header");
@@ -177,11 +205,17 @@
       head.appendChild(close);
       var bubble = el("button", "bubble", "?");
       bubble.type = "button"; bubble.setAttribute("aria-label", title);
-      bubble.addEventListener("click", function () {
-        panel.classList.toggle("hidden");
-        if (!panel.classList.contains("hidden")) { input.focus(); }
+      bubble.setAttribute("aria-expanded", "false");
+      var setOpen = function (open) {
+        panel.classList.toggle("hidden", !open);
+        bubble.setAttribute("aria-expanded", open ? "true" : "false");
+        if (open) { input.focus(); } else { bubble.focus(); }
+      };
+      bubble.addEventListener("click", function () { setOpen(panel.classList.contains("hidden")); });
+      close.addEventListener("click", function () { setOpen(false); });
+      panel.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") { setOpen(false); }
       });
-      close.addEventListener("click", function () { panel.classList.add("hidden"); bubble.focus(); });
       root.appendChild(bubble);
     }
     root.appendChild(panel);
@@ -196,21 +230,23 @@
       log.appendChild(waiting);
       log.scrollTop = log.scrollHeight;
       input.value = ""; send.disabled = true;
-      fetch(base + "/api/v1/ask", {
+      call("/api/v1/ask", {
         method: "POST", headers: headers(),
         body: JSON.stringify({ question: question, k: k, history: history.slice(-5) })
       })
-        .then(function (res) { return res.json().then(function (body) { return [res, body]; }); })
-        .then(function (pair) {
-          var res = pair[0], body = pair[1];
+        .then(function (got) {
+          var res = got.res, body = got.body;
           waiting.remove();
-          if (!res.ok) { log.appendChild(el("p", "note err", errorText(res, body))); return; }
+          if (!res.ok || !body || !body.passages) {
+            log.appendChild(el("p", "note err", errorText(res, body)));
+            return;
+          }
           history.push(question);
           renderAnswer(log, body);
         })
         .catch(function () {
           waiting.remove();
-          log.appendChild(el("p", "note err", "Could not reach the course assistant."));
+          log.appendChild(el("p", "note err", UNREACHABLE));
         })
         .then(function () {
           send.disabled = false;
@@ -219,7 +255,6 @@
         });
     });
 
-    var target = opt.target ? document.querySelector(opt.target) : null;
     (target || document.body).appendChild(host);
   }
 
