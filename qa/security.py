@@ -8,7 +8,8 @@ exception handlers. Rules:
   the origin is in ``allowed_origins``; allowed origins get CORS headers, preflights included.
   With ``api_key`` set, ``Authorization: Bearer <key>`` is required (compared in constant time;
   the key is never logged). Each client (IP address) may make ``rate_limit`` requests a minute;
-  past it, 429 with ``Retry-After``. Bodies over ``MAX_BODY_BYTES`` get 413.
+  past it, 429 with ``Retry-After``. Bodies over ``MAX_BODY_BYTES`` get 413, and a POST without
+  ``Content-Length`` (a chunked body of unknown size) gets 411.
 - every response: ``Content-Security-Policy: frame-ancestors 'self' <allowed origins>``,
   ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``.
 """
@@ -110,7 +111,12 @@ class SecurityMiddleware:
                 return
         if path.startswith("/api/"):
             extra = cors + self.common_headers
-            length = headers.get("content-length", "0")
+            length = headers.get("content-length")
+            if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                # a chunked body could be any size: the API wants to know it up front
+                await _json(send, 411, {"error": "the request needs a Content-Length header"}, extra)
+                return
+            length = length or "0"
             if not length.isdigit() or int(length) > MAX_BODY_BYTES:
                 message = f"the request body is limited to {MAX_BODY_BYTES // 1024} KiB"
                 await _json(send, 413, {"error": message}, extra)

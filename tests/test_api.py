@@ -252,3 +252,13 @@ def test_control_characters_other_languages_and_emoji_get_answers(client, questi
 def test_question_of_only_symbols_is_refused(client):
     res = client.post("/api/v1/ask", json={"question": "\x00\x01 ?!…"})
     assert res.status_code == 422 and "no words" in res.json()["error"]
+
+
+def test_chunked_body_without_length_is_refused(client):
+    def chunks():
+        yield b'{"question": "'
+        yield b"x" * 300_000
+        yield b'"}'
+
+    res = client.post("/api/v1/ask", content=chunks(), headers={"content-type": "application/json"})
+    assert res.status_code == 411 and "Content-Length" in res.json()["error"]
