@@ -45,7 +45,7 @@ CSS = """
   padding: .5em .7em; margin: .5em 0; }
 .qa-cite { font-size: .88em; opacity: .85; margin-bottom: .25em; }
 .qa-answer mark { background: #ffe58a; color: #1d2330; padding: 0 .1em; }
-.qa-context summary { cursor: pointer; font-size: .88em; margin-top: .3em; }
+.qa-context summary, .qa-closest summary { cursor: pointer; font-size: .88em; margin-top: .3em; }
 .qa-context .qa-in { background: rgba(36, 85, 195, .13); }
 .qa-context p { font-size: .93em; max-height: 18em; overflow-y: auto; }
 #qa-title h1 { margin-bottom: 0; }
@@ -114,7 +114,10 @@ def render_answer(answer: Answer, contexts: list[Context | None] | None = None) 
         parts.append(f"<blockquote class='qa-span'>{_text(answer.passages[0].highlight_text)}</blockquote>")
     if answer.passages:
         items = "".join(_passage_html(i + 1, p, c) for i, (p, c) in enumerate(zip(answer.passages, contexts)))
-        parts.append(f"<ol class='qa-passages'>{items}</ol>")
+        passages = f"<ol class='qa-passages'>{items}</ol>"
+        if answer.abstained:  # closest matches, folded: they are not an answer
+            passages = f"<details class='qa-closest'><summary>Closest passages</summary>{passages}</details>"
+        parts.append(passages)
     parts.append("</div>")
     return "".join(parts)
 

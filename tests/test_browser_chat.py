@@ -47,6 +47,21 @@ def ask(page, question: str) -> float:
     return time.perf_counter() - start
 
 
+def _lines(feedback) -> int:
+    return len(feedback.read_text().splitlines()) if feedback.exists() else 0
+
+
+def _next_record(feedback, before: int, *, timeout: float = 10.0) -> dict:
+    """The newest feedback record once the file has more than ``before`` lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = feedback.read_text().splitlines() if feedback.exists() else []
+        if len(lines) > before:
+            return json.loads(lines[-1])
+        time.sleep(0.2)
+    raise AssertionError("no feedback record was written")
+
+
 def test_question_follow_up_context_and_feedback(page, live_server, artifacts):
     _, feedback = live_server
     ask(page, "What is debt bondage?")
@@ -70,15 +85,13 @@ def test_question_follow_up_context_and_feedback(page, live_server, artifacts):
     assert context.locator(".qa-in mark").count() == 1
     page.screenshot(path=str(artifacts / "chat-1280.png"), full_page=True)
 
-    lines_before = len(feedback.read_text().splitlines()) if feedback.exists() else 0
+    before = _lines(feedback)
+    page.locator("#chat button[aria-label='Like']").first.click()
+    record = _next_record(feedback, before)
+    assert record["rating"] == "up" and record["question"] == "What is debt bondage?"
+    before = _lines(feedback)
     page.locator("#chat button[aria-label='Dislike']").last.click()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        lines = feedback.read_text().splitlines() if feedback.exists() else []
-        if len(lines) > lines_before:
-            break
-        time.sleep(0.2)
-    record = json.loads(lines[-1])
+    record = _next_record(feedback, before)
     assert record["rating"] == "down" and record["question"] == "and what about children?"
     assert record["passages"] and record["time"]
 

@@ -80,3 +80,11 @@ def test_eval_csv_in_csv_and_report_out(args, tmp_path, capsys):
     assert "<svg" in report.read_text()
     # the run is its own baseline: no regression
     assert main(["eval", str(questions), "--compare", str(run), "--quiet", *args]) == 0
+
+
+def test_missing_model_path_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("some words to index here", encoding="utf-8")
+    assert main(["index", "--root", str(tmp_path), "--model", str(tmp_path / "no-such-model")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("qa: error: model path") and "does not exist" in err and "Traceback" not in err

@@ -1,4 +1,5 @@
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +106,31 @@ def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
         a, b = retriever.ask(question), other.ask(question)
         assert [(p.start, p.end) for p in a.passages] == [(p.start, p.end) for p in b.passages]
         assert a.abstained == b.abstained
+
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="the dev questions are not next to the repository")
+def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
+    """The ONNX query path must not change results: same passages, same scores on the dev set."""
+    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.evaluation import read_questions, run_rows, score
+    from qa.retrieval import Retriever
+
+    questions, _ = read_questions(DEV)
+    runs = {}
+    for name, embedder in [
+        ("onnx", OnnxEmbedder(retriever.settings.model, retriever.settings.index_dir)),
+        ("torch", SentenceTransformerEmbedder(retriever.settings.model)),
+    ]:
+        other = Retriever(retriever.index, embedder, retriever.settings)
+        answers = other.ask_many([q.question for q in questions])
+        runs[name] = run_rows(questions, answers, 5)
+    spans = {
+        name: [[(p["start"], p["end"]) for p in r["passages"]] for r in rows] for name, rows in runs.items()
+    }
+    assert spans["onnx"] == spans["torch"]
+    metrics = {name: score(questions, {r["id"]: r for r in rows})[0] for name, rows in runs.items()}
+    assert metrics["onnx"] == metrics["torch"]
+    assert metrics["onnx"].hitk >= 0.95

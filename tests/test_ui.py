@@ -41,7 +41,7 @@ def test_citation_links_only_to_web_urls():
 def test_abstained_answer_says_so_and_shows_closest():
     out = render_answer(Answer("q", (_passage(),), True, 0.2))
     assert "do not seem to answer" in out and "closest passages" in out
-    assert "qa-span" not in out and "qa-passage" in out
+    assert "qa-span" not in out and "<details class='qa-closest'>" in out and "qa-passage" in out
 
 
 def test_context_marks_passage_and_span():
