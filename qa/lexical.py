@@ -12,6 +12,7 @@ from .normalize import STOP_WORDS, content_words, normalize, stem
 
 __all__ = ["LexicalIndex", "Phrasebook", "acronym", "acronyms", "names", "terms"]
 
+_YEARS = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NAME_TOKEN = re.compile(r"[A-Za-z][\w'\u2019-]*|[^\w\s]")
 _NAME_GLUE = frozenset({"for", "of", "on", "and", "the", "against", "in", "to"})
 _QUESTION_WORDS = frozenset(
@@ -100,6 +101,7 @@ class Phrasebook:
     def __init__(self, texts: Sequence[str]) -> None:
         self._text = "\n".join(" " + " ".join(content_words(t)) + " " for t in texts)
         self._vocabulary = set(self._text.split())
+        self._has_years = any(_YEARS.fullmatch(w) for w in self._vocabulary)
 
     def knows(self, name: tuple[str, ...]) -> bool:
         words = [normalize(w) for w in name if w[:1].isupper()]
@@ -112,12 +114,15 @@ class Phrasebook:
         return not any(words)
 
     def missing(self, text: str) -> list[str]:
-        """The names in ``text`` that the corpus never mentions.
+        """The names and years in ``text`` that the corpus never mentions (years only when the
+        corpus mentions some: text stripped of numbers cannot tell).
 
         A name unknown as a whole is split at its joining words ("Lebanon and Canada"), and
         each part is checked on its own.
         """
         out = []
+        if self._has_years:  # a corpus stripped of numbers (as the seed) cannot tell
+            out += [year for year in _YEARS.findall(text) if year not in self._vocabulary]
         for name in names(text):
             if self.knows(name):
                 continue

@@ -23,3 +23,13 @@ def test_phrasebook_knows_phrases_and_acronyms():
     book = Phrasebook(["the iom reported that save the children helped in lebanon"])
     assert book.missing("Did the International Organization for Migration help Save the Children?") == []
     assert book.missing("What happened in Lebanon and Canada?") == ["Canada"]
+
+
+def test_years_count_as_missing_only_in_a_corpus_that_has_years():
+    from qa.lexical import Phrasebook
+
+    dated = Phrasebook(["The protocol was adopted in 2000 and entered into force in 2003."])
+    assert dated.missing("What happened in 2015?") == ["2015"]
+    assert dated.missing("What happened in 2000?") == []
+    undated = Phrasebook(["protocol adopted entered force"])
+    assert undated.missing("What happened in 2015?") == []
