@@ -116,10 +116,16 @@ GATE_EXIT = 2
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import read_questions, run_rows, score, write_run
+    from .evaluation import format_metrics, read_questions, run_rows, score, write_results_csv, write_run
 
     settings = _settings(args, k=args.k)
     k = settings.k
+    if args.batch < 1:
+        raise QAError("--batch must be at least 1")
+    targets = [t for t in (args.out, args.csv, args.report) if t is not None]
+    for target in targets:
+        if not target.parent.is_dir():
+            raise QAError(f"cannot write {target}: the folder {target.parent} does not exist")
     questions, problems = read_questions(args.questions)
     for message in problems:
         print(f"warning: skipped {message}", file=sys.stderr)
@@ -133,12 +139,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     bar = _progress(len(questions), quiet=args.quiet)
     answers = []
     t0 = time.perf_counter()
-    for i in range(0, len(questions), args.batch):
-        batch = questions[i : i + args.batch]
-        answers += retriever.ask_many([q.question for q in batch], k=k)
-        bar.update(len(batch))
-    took = time.perf_counter() - t0
-    bar.close()
+    try:
+        for i in range(0, len(questions), args.batch):
+            batch = questions[i : i + args.batch]
+            answers += retriever.ask_many([q.question for q in batch], k=k)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    took = max(time.perf_counter() - t0, 1e-9)
+    rate = len(questions) / took
     rows = run_rows(questions, answers, k)
 
     def source_text(source: str) -> str | None:
@@ -150,10 +159,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     metrics, _ = score(questions, {r["id"]: r for r in rows}, k=k, source_text=source_text)
     scored = any(q.has_expectation for q in questions)
     meta = _run_meta(args, settings, retriever, len(questions), problems)
+    meta["metrics"] = metrics.as_dict() if scored else None
+    meta["timing"] = {
+        "load_s": round(load_s, 3),
+        "answer_s": round(took, 3),
+        "questions_per_s": round(rate, 1),
+        "batch": args.batch,
+    }
     if args.out:
         write_run(args.out, rows, meta)
     if args.csv:
-        _write_csv(args.csv, rows, questions)
+        write_results_csv(args.csv, rows, k=k)
     if args.report:
         from .report import write_report
 
@@ -166,16 +182,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             title=f"Evaluation of {args.questions.name}",
         )
     if scored:
-        _print_table("metrics", metrics.as_dict())
+        print(format_metrics(metrics))
     else:
         print("no expected answers in the file: answers written, nothing to score")
     print(
-        f"{len(questions)} questions in {took:.2f} s: {len(questions) / took:.1f} questions/s "
-        f"(model and index loaded in {load_s:.1f} s before)"
+        f"{len(questions)} questions answered in {took:.2f} s: {rate:.1f} questions/s "
+        f"(after loading and warming the model and index in {load_s:.2f} s)"
     )
-    for target in (args.out, args.csv, args.report):
-        if target:
-            print(f"wrote {target}")
+    for target in targets:
+        print(f"wrote {target}")
     if baseline is not None:
         return _gate(baseline, {r["id"]: r for r in rows}, k=k, tolerance=args.tolerance)
     return 0
@@ -195,6 +210,7 @@ def _progress(total: int, *, quiet: bool):
 
 
 def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) -> dict:
+    """What a run was made with, to reproduce it: settings, index build, source hashes, versions."""
     from datetime import datetime, timezone
     from importlib import metadata
 
@@ -211,6 +227,10 @@ def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) 
         "backend",
         "model",
     )
+    try:
+        version = metadata.version("qa")
+    except metadata.PackageNotFoundError:
+        from . import __version__ as version
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "questions_file": str(args.questions),
@@ -218,69 +238,10 @@ def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) 
         "skipped_rows": problems,
         "settings": {key: getattr(settings, key) for key in keep},
         "index": {"built_at": m.built_at, "sources": m.sources, "faiss_index": m.faiss_index},
-        "qa_version": metadata.version("qa") if _installed("qa") else "unknown",
+        "qa_version": version,
+        "python": sys.version.split()[0],
         "model": m.model,
     }
-
-
-def _installed(name: str) -> bool:
-    from importlib import metadata
-
-    try:
-        metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def _write_csv(path: Path, rows: list[dict], questions) -> None:
-    import csv
-
-    extra_cols = sorted({key for q in questions for key in q.extra})
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(
-            [
-                "id",
-                "question",
-                "abstained",
-                "first_correct_rank",
-                "score",
-                "top_passage",
-                "citation",
-                *extra_cols,
-            ]
-        )
-        by_id = {q.id: q for q in questions}
-        for r in rows:
-            top = r["passages"][0] if r["passages"] else {}
-            words = top.get("words") or {}
-            cite = ""
-            if top:
-                cite = f"{top['source']} words {words.get('start', 0) + 1}-{words.get('end', 0)}"
-                cite += f" (chars {top['start']}-{top['end']})"
-            q = by_id[r["id"]]
-            w.writerow(
-                [
-                    r["id"],
-                    r["question"],
-                    r["abstained"],
-                    r.get("rank", ""),
-                    top.get("score", ""),
-                    top.get("text", ""),
-                    cite,
-                    *[q.extra.get(c, "") for c in extra_cols],
-                ]
-            )
-    tmp.replace(path)
-
-
-def _print_table(title: str, values: dict) -> None:
-    width = max(len(str(key)) for key in values)
-    print(title)
-    for key, value in values.items():
-        print(f"  {str(key).ljust(width)}  {value}")
 
 
 def _read_baseline(path: Path | None):
@@ -292,10 +253,19 @@ def _read_baseline(path: Path | None):
 
 
 def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
+    """Print what got better or worse; GATE_EXIT when hit@k dropped by more than ``tolerance``."""
     from .evaluation import compare_runs
 
     c = compare_runs(baseline, current, k=k)
+    if not c.compared and not c.better and not c.worse:
+        raise QAError(
+            "no question with expected answers is in both runs; compare runs written by "
+            "`qa eval --out` from question files with expected phrases"
+        )
     print(f"compared {c.compared} answerable questions: hit@{k} {c.hit_a} -> {c.hit_b}")
+    for what, ids in (("only in the baseline", c.only_a), ("only in the new run", c.only_b)):
+        if ids:
+            print(f"{what} (not compared): {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
     for title, items in (("better", c.better), ("worse", c.worse)):
         print(f"{title}: {len(items)}")
         for qid, question, change in items:
@@ -313,57 +283,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    import csv
-    import hashlib
-
+    from .evaluation import review_rows, write_question_rows
     from .feedback import read_feedback
 
     settings = _settings(args)
-    rows, seen = [], set()
-    for record in read_feedback(settings.feedback_path):
-        key = " ".join(record.question.lower().split())
-        if record.rating != "down" or key in seen:
-            continue
-        seen.add(key)
-        rows.append(
-            {
-                "id": "fb-" + hashlib.sha256(key.encode()).hexdigest()[:10],
-                "question": record.question,
-                "answer_phrases": [],
-                "query": record.query,
-                "shown": [f"{p.get('source')}:{p.get('start')}-{p.get('end')}" for p in record.passages],
-                "comment": record.comment,
-                "rated_at": record.time,
-            }
-        )
-    out = args.out
-    if out is None:
+    if args.out is not None and args.out.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
+        raise QAError(f"{args.out}: export to a .jsonl or .csv file")
+    if not settings.feedback_path.exists():
+        print(f"no feedback yet at {settings.feedback_path}", file=sys.stderr)
+    rows = review_rows(read_feedback(settings.feedback_path))
+    if args.out is None:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
-    elif out.suffix.lower() == ".csv":
-        with open(out, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["id", "question", "expected", "query", "shown", "comment", "rated_at"])
-            for r in rows:
-                w.writerow(
-                    [
-                        r["id"],
-                        r["question"],
-                        "",
-                        r["query"],
-                        " ".join(r["shown"]),
-                        r["comment"],
-                        r["rated_at"],
-                    ]
-                )
     else:
-        with open(out, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(
-        f"{len(rows)} thumbs-down questions to review" + (f" written to {out}" if out else ""),
-        file=sys.stderr,
-    )
+        write_question_rows(args.out, rows)
+    where = f" written to {args.out}" if args.out else ""
+    print(f"{len(rows)} thumbs-down questions to review{where}", file=sys.stderr)
     return 0
 
 

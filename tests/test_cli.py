@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,11 +78,55 @@ def test_eval_csv_in_csv_and_report_out(args, tmp_path, capsys):
     assert rows[0]["fields"] == {"module": "2"}
     meta = json.loads((tmp_path / "run.jsonl.meta.json").read_text())
     assert meta["settings"]["k"] == 5 and meta["index"]["sources"]
+    assert meta["metrics"]["hit@1"] == 1.0 and meta["timing"]["questions_per_s"] > 0
+    assert meta["index"]["built_at"] and meta["qa_version"]
     header = table.read_text().splitlines()[0]
-    assert header.startswith("id,question,abstained,first_correct_rank") and header.endswith("module")
+    assert header.startswith("id,question,expected,outcome,first_correct_rank") and header.endswith("module")
     assert "<svg" in report.read_text()
     # the run is its own baseline: no regression
     assert main(["eval", str(questions), "--compare", str(run), "--quiet", *args]) == 0
+
+
+def test_eval_compare_is_a_regression_gate(args, tmp_path, capsys):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "What is debt bondage?", "answer_phrases": ["debt bondage"]})
+        + "\n"
+        + json.dumps({"id": "b", "question": "What is the Palermo protocol?", "answer_phrases": ["zzz qqq"]})
+        + "\n"
+    )
+    baseline = tmp_path / "base.jsonl"
+    assert main(["eval", str(questions), "--out", str(baseline), "--quiet", *args]) == 0
+    rows = [json.loads(line) for line in baseline.read_text().splitlines()]
+    assert [r["rank"] for r in rows] == [1, None]
+    rows[1]["rank"] = 2  # pretend the baseline found b: the new run is worse on it
+    baseline.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    capsys.readouterr()
+    assert main(["eval", str(questions), "--compare", str(baseline), "--quiet", *args]) == 2
+    captured = capsys.readouterr()
+    assert "b: rank 2 -> no hit" in captured.out and "regression: hit@5 dropped by 0.5" in captured.err
+    code = main(["eval", str(questions), "--compare", str(baseline), "--tolerance", "0.5", "--quiet", *args])
+    assert code == 0
+
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+SCORE_PY = DEV.with_name("score.py")
+
+
+@pytest.mark.skipif(not SCORE_PY.exists(), reason="shared/eval is not next to the repository")
+def test_dev_set_metrics_equal_score_py(args, seed_settings, tmp_path, capsys):
+    run = tmp_path / "run.jsonl"
+    assert main(["eval", str(DEV), "--out", str(run), "--quiet", *args]) == 0
+    ours = json.loads(run.with_name("run.jsonl.meta.json").read_text())["metrics"]
+    done = subprocess.run(
+        [sys.executable, str(SCORE_PY), str(DEV), str(run), "--root", str(seed_settings.root), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout)
+    assert ours == {key: theirs[key] for key in ours}
+    assert theirs["missing"] == 0 and ours["bad_citations"] == 0
 
 
 def test_missing_model_path_is_a_one_line_error(tmp_path, capsys):
