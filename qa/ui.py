@@ -1,18 +1,24 @@
-"""The Gradio chat page: a conversation whose answers are cited passages.
+"""The Gradio chat page: a conversation whose answers are cited passages of the documents.
 
 Each answer shows the highlighted span first, then the top passages with numbered citations
-(title, word range, link to the original) and the passage in its context, folded. Follow-up
-questions are resolved by the retriever from the conversation's earlier questions. Thumbs up
-and down go to the feedback file with the passages that were shown.
+(title, word range, link to the original) and a fold that shows the passage in its context.
+Follow-up questions are resolved by the retriever from the conversation's earlier questions.
+Thumbs up and down go to the feedback file with the passages that were shown.
 
-The HTML of answers is made by plain functions (:func:`render_answer`, :func:`render_question`)
-that escape everything coming from a user or a document, so they are tested without a browser.
+The conversation lives in per-session state as :class:`Turn` objects (the :class:`Answer` and
+its HTML), and the chat display is made from it, so a rating always maps to the answer it was
+given on. The HTML comes from plain functions (:func:`render_question`, :func:`render_answer`,
+:func:`render_context`, :func:`answer_text`) that escape everything coming from a user or a
+document; they and :class:`ChatSession` are tested without a browser.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .answer import Answer, Passage
@@ -22,7 +28,18 @@ from .errors import QAError
 from .feedback import FeedbackRecord, append_feedback, passages_shown
 from .retrieval import Retriever
 
-__all__ = ["CSS", "EXAMPLES", "build_ui", "render_answer", "render_question"]
+__all__ = [
+    "CSS",
+    "EXAMPLES",
+    "ChatSession",
+    "Turn",
+    "answer_text",
+    "build_ui",
+    "messages",
+    "render_answer",
+    "render_context",
+    "render_question",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +50,46 @@ EXAMPLES = (
     "What does the Palermo Protocol require?",
 )
 
-CSS = """
+EMPTY_QUESTION = "Please type a question about the documents first."
+NO_ANSWER = "The documents do not answer this question."
+MAX_UI_PASSAGES = 10
 
-.qa-q { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
-.qa-answer { line-height: 1.5; overflow-wrap: anywhere; }
-.qa-span { border-left: 4px solid var(--color-accent); margin: 0 0 .6em; padding: .2em .8em;
-  font-weight: 600; }
-.qa-abstain { font-weight: 600; margin: 0 0 .5em; }
-.qa-passages { margin: 0; padding-left: 0; list-style: none; }
-.qa-passage { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: .5em .7em; margin: .5em 0; }
-.qa-cite { font-size: .88em; opacity: .85; margin-bottom: .25em; }
-.qa-answer mark { background: #ffe58a; color: #1d2330; padding: 0 .1em; }
-.qa-context summary, .qa-closest summary { cursor: pointer; font-size: .88em; margin-top: .3em; }
-.qa-context .qa-in { background: rgba(36, 85, 195, .13); }
-.qa-context p { font-size: .93em; max-height: 18em; overflow-y: auto; }
-#qa-title h1 { margin-bottom: 0; }
-@media (max-width: 480px) { .qa-passage { padding: .4em .5em; } }
-"""
+CSS = (resources.files("qa") / "static" / "chat.css").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer, as kept in the session and shown in the chat."""
+
+    answer: Answer
+    html: str
+    """The answer as rendered when it was given (contexts included)."""
+
+
+# rendering -------------------------------------------------------------------------------------
+
+
+def _text(s: str) -> str:
+    """Escaped text with line breaks kept; never contains a blank line (which ends an HTML block)."""
+    return html.escape(s).replace("\r", "").replace("\n", "<br>")
+
+
+def _verbatim(s: str) -> str:
+    """Escaped text with newlines as character references, so they survive without a blank line."""
+    return html.escape(s, quote=True).replace("\r", "").replace("\n", "&#10;")
+
+
+def _marked(text: str, offset: int, start: int, end: int) -> str:
+    """``text`` (which starts at source offset ``offset``) with ``[start, end)`` in ``<mark>``."""
+    a = max(0, min(len(text), start - offset))
+    b = max(a, min(len(text), end - offset))
+    middle = f"<mark>{_text(text[a:b])}</mark>" if b > a else ""
+    return _text(text[:a]) + middle + _text(text[b:])
+
+
+def _web_url(url: str) -> str:
+    """``url`` if it is a web address, else '' (no ``javascript:`` or file links on the page)."""
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 def render_question(question: str) -> str:
@@ -59,101 +98,134 @@ def render_question(question: str) -> str:
     return f"<p class='qa-q'>{_text(question)}</p>"
 
 
-def _text(s: str) -> str:
-    return html.escape(s).replace("\n", "<br>")
+def render_citation(number: int, passage: Passage) -> str:
+    """``[n] Title · words a–b of N · source · original`` (the link only for web URLs)."""
+    c = passage.citation
+    link = ""
+    if _web_url(c.url):
+        link = (
+            f" · <a href='{_text(c.url)}' target='_blank' rel='noopener noreferrer'"
+            f" title='{_text(c.url)}'>original ↗</a>"
+        )
+    return (
+        f"<div class='qa-cite'>[{number}] <strong>{_text(c.title)}</strong> · "
+        f"{_text(c.word_range)} · <code>{_text(c.source)}</code>{link}</div>"
+    )
 
 
-def _marked(text: str, offset: int, start: int, end: int) -> str:
-    """``text`` (starting at source offset ``offset``) with ``[start, end)`` in ``<mark>``."""
-    a = max(0, min(len(text), start - offset))
-    b = max(a, min(len(text), end - offset))
-    middle = f"<mark>{_text(text[a:b])}</mark>" if b > a else ""
-    return _text(text[:a]) + middle + _text(text[b:])
-
-
-def _context_html(ctx: Context) -> str:
+def render_context(ctx: Context, *, at_end: bool = False) -> str:
+    """The passage in its surroundings: the passage shaded and the answer span marked, folded."""
     hs = ctx.highlight_start if ctx.highlight_start is not None else ctx.start
     he = ctx.highlight_end if ctx.highlight_end is not None else ctx.start
     lead = "… " if ctx.window_start > 0 else ""
-    return (
+    tail = "" if at_end else " …"
+    window = (
         f"{lead}{_text(ctx.before)}<span class='qa-in'>{_marked(ctx.passage, ctx.start, hs, he)}</span>"
-        f"{_text(ctx.after)} …"
+        f"{_text(ctx.after)}{tail}"
+    )
+    return (
+        "<details class='qa-context'><summary>See in context</summary>"
+        "<div class='qa-legend'>The passage is shaded; the answer span is <mark>marked</mark>.</div>"
+        f"<div class='qa-window'>{window}</div></details>"
     )
 
 
-def _passage_html(number: int, p: Passage, context: Context | None) -> str:
-    c = p.citation
-    link = ""
-    if c.url.startswith(("https://", "http://")):
-        link = f" · <a href='{html.escape(c.url)}' target='_blank' rel='noopener noreferrer'>original</a>"
-    cite = (
-        f"<div class='qa-cite'>[{number}] <strong>{html.escape(c.title)}</strong> · "
-        f"{html.escape(c.word_range)} · <code>{html.escape(c.source)}</code>{link}</div>"
-    )
-    body = f"<p>{_marked(p.text, c.start, p.highlight.start, p.highlight.end)}</p>"
-    more = ""
-    if context is not None:
-        more = (
-            "<details class='qa-context'><summary>See in context</summary>"
-            f"<p>{_context_html(context)}</p></details>"
-        )
-    return f"<li class='qa-passage'>{cite}{body}{more}</li>"
+def _passage_html(number: int, p: Passage, context: str) -> str:
+    body = f"<p class='qa-text'>{_marked(p.text, p.start, p.highlight.start, p.highlight.end)}</p>"
+    return f"<li class='qa-passage'>{render_citation(number, p)}{body}{context}</li>"
 
 
-def render_answer(answer: Answer, contexts: list[Context | None] | None = None) -> str:
-    """The answer as one HTML block (no blank lines, so Markdown leaves it alone)."""
-    contexts = contexts or [None] * len(answer.passages)
+def answer_text(answer: Answer) -> str:
+    """The answer as plain text, what the copy button copies: span, then numbered citations."""
+    lines = []
+    if answer.abstained:
+        lines += [NO_ANSWER, "", "Closest matches:" if answer.passages else ""]
+    elif answer.passages:
+        lines += [f"“{answer.passages[0].highlight_text}” [1]", ""]
+    for i, p in enumerate(answer.passages, 1):
+        c = p.citation
+        link = f" {_web_url(c.url)}" if _web_url(c.url) else ""
+        lines.append(f"[{i}] {c.title}, {c.word_range} ({c.source}){link}")
+        lines.append(f"    {p.text}")
+    return "\n".join(lines).strip() + "\n"
+
+
+def render_answer(answer: Answer, contexts: Sequence[str] | None = None) -> str:
+    """The answer as one HTML block (no blank lines, so Markdown leaves it alone).
+
+    ``contexts`` holds each passage's :func:`render_context` HTML ('' for none).
+    """
+    contexts = list(contexts or ()) + [""] * (len(answer.passages) - len(contexts or ()))
+    items = "".join(_passage_html(i + 1, p, c) for i, (p, c) in enumerate(zip(answer.passages, contexts)))
     parts = ["<div class='qa-answer'>"]
     if answer.abstained:
-        parts.append(
-            "<p class='qa-abstain'>The documents do not seem to answer this question."
-            + (" The closest passages are below." if answer.passages else "")
-            + "</p>"
-        )
+        parts.append(f"<p class='qa-abstain'>{NO_ANSWER}</p>")
+        if answer.passages:
+            parts.append(
+                "<p class='qa-closest-label'>Closest matches (they do not answer the question):</p>"
+                f"<ol class='qa-passages qa-closest'>{items}</ol>"
+            )
     elif answer.passages:
-        parts.append(f"<blockquote class='qa-span'>{_text(answer.passages[0].highlight_text)}</blockquote>")
-    if answer.passages:
-        items = "".join(_passage_html(i + 1, p, c) for i, (p, c) in enumerate(zip(answer.passages, contexts)))
-        passages = f"<ol class='qa-passages'>{items}</ol>"
-        if answer.abstained:  # closest matches, folded: they are not an answer
-            passages = f"<details class='qa-closest'><summary>Closest passages</summary>{passages}</details>"
-        parts.append(passages)
+        span = _text(answer.passages[0].highlight_text)
+        parts.append(f"<blockquote class='qa-span'>“{span}” <span class='qa-ref'>[1]</span></blockquote>")
+        parts.append(f"<ol class='qa-passages'>{items}</ol>")
+    parts.append(
+        "<div class='qa-tools'><button type='button' class='qa-copy'>Copy answer</button>"
+        f"<div class='qa-plain'>{_verbatim(answer_text(answer))}</div></div>"
+    )
     parts.append("</div>")
     return "".join(parts)
 
 
+def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """The chat display for ``turns``: a user and an assistant message per turn."""
+    out = []
+    for turn in turns:
+        out.append({"role": "user", "content": render_question(turn.answer.question)})
+        out.append({"role": "assistant", "content": turn.html})
+    return out
+
+
+# behaviour -------------------------------------------------------------------------------------
+
+
 class ChatSession:
-    """What one browser tab's conversation needs: the retriever, the settings, and its records."""
+    """What the page does, without Gradio: answer a question in a conversation, rate an answer.
+
+    Holds only the shared retriever and settings; each browser session's conversation is the
+    ``turns`` tuple passed in and returned.
+    """
 
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
         self.retriever = retriever
         self.settings = settings
 
     def respond(
-        self, question: str, messages: list[dict], records: dict[int, dict], k: int
-    ) -> tuple[list[dict], dict[int, dict], str]:
-        """Answer ``question``; returns the new messages, records (by message index), and ''."""
+        self, question: str | None, turns: Sequence[Turn] | None, k: Any = None
+    ) -> tuple[list[dict[str, str]], tuple[Turn, ...], str]:
+        """Answer ``question`` after ``turns``; returns the chat messages, the turns, and ''."""
         if not (question or "").strip():
-            raise QAError("Please type a question about the course documents first.")
-        messages = list(messages or [])
-        records = dict(records or {})
-        previous = [r["question"] for _, r in sorted(records.items())]
-        answer = self.retriever.ask(question, k=int(k), history=previous)
+            raise QAError(EMPTY_QUESTION)
+        turns = tuple(turns or ())
+        history = [t.answer.question for t in turns]
+        answer = self.retriever.ask(question, k=self._k(k), history=history)
         contexts = [self._context(p) for p in answer.passages]
-        messages.append({"role": "user", "content": render_question(answer.question)})
-        messages.append({"role": "assistant", "content": render_answer(answer, contexts)})
-        records[len(messages) - 1] = {
-            "question": answer.question,
-            "query": answer.query,
-            "abstained": answer.abstained,
-            "passages": passages_shown(answer.passages),
-        }
-        return messages, records, ""
+        turns += (Turn(answer, render_answer(answer, contexts)),)
+        return messages(turns), turns, ""
 
-    def _context(self, p: Passage) -> Context | None:
+    def _k(self, k: Any) -> int:
+        """Passages to show: the page's control, within 1..10, else the configured default."""
         try:
-            return passage_context(
-                self.retriever.index,
+            value = int(k)
+        except (TypeError, ValueError):
+            return self.settings.ui_passages
+        return min(max(value, 1), MAX_UI_PASSAGES)
+
+    def _context(self, p: Passage) -> str:
+        index = self.retriever.index
+        try:
+            ctx = passage_context(
+                index,
                 p.source,
                 p.start,
                 p.end,
@@ -161,40 +233,136 @@ class ChatSession:
                 highlight=(p.highlight.start, p.highlight.end),
             )
         except QAError:
-            return None
+            log.warning("no context for %s [%d:%d]", p.source, p.start, p.end)
+            return ""
+        doc = index.documents[index.document_index(p.source)]
+        return render_context(ctx, at_end=ctx.window_end >= len(doc.text))
 
-    def rate(self, index: int, liked: Any, records: dict[int, dict]) -> str | None:
-        """Store a thumbs up/down for the answer at message ``index``; returns the rating."""
-        record = (records or {}).get(index)
-        if record is None or liked is None:
+    def rate(self, index: Any, liked: Any, turns: Sequence[Turn] | None) -> str | None:
+        """Store a thumbs up/down for the answer at chat message ``index``; returns the rating.
+
+        Nothing is stored (None) for a user message, an unknown message, or a rating taken back
+        (Gradio sends an empty value when a thumb is clicked again).
+        """
+        if isinstance(index, (list, tuple)):
+            index = index[0] if index else None
+        if isinstance(liked, bool):
+            rating = "up" if liked else "down"
+        elif str(liked).lower() in ("like", "up"):
+            rating = "up"
+        elif str(liked).lower() in ("dislike", "down"):
+            rating = "down"
+        else:
             return None
-        rating = "up" if liked is True or str(liked).lower() in ("like", "true") else "down"
-        append_feedback(self.settings.feedback_path, FeedbackRecord(rating=rating, **record))
+        turns = tuple(turns or ())
+        if not isinstance(index, int) or index % 2 != 1 or not 0 <= index // 2 < len(turns):
+            return None
+        answer = turns[index // 2].answer
+        record = FeedbackRecord(
+            rating=rating,
+            question=answer.question,
+            query=answer.query or answer.question,
+            abstained=answer.abstained,
+            passages=passages_shown(answer.passages),
+        )
+        append_feedback(self.settings.feedback_path, record)
         return rating
 
 
+# the page --------------------------------------------------------------------------------------
+
+# Copies the answer's plain text, kept in a hidden element beside the button (the chat's own copy
+# button would copy the HTML, and the page's sanitiser drops data attributes). One delegated
+# listener, installed on load, so it works for answers added later.
+_COPY_JS = """
+() => {
+  if (window.__qaCopy) return;
+  window.__qaCopy = true;
+  const fallback = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest && event.target.closest("button.qa-copy");
+    if (!button) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const plain = button.parentElement.querySelector(".qa-plain");
+    const text = plain ? plain.textContent : "";
+    try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
+  }, true);
+}
+"""
+
+# Brings the newest question and the start of its answer (the highlighted span) into view,
+# instead of the bottom of a long answer. Waits a few frames for the chat to render it.
+_SCROLL_JS = """
+(chat) => {
+  const want = (chat || []).filter((m) => m.role === "assistant").length;
+  let frames = 0;
+  const go = () => {
+    const answers = document.querySelectorAll("#chat .qa-answer");
+    if (answers.length < want && frames++ < 120) { requestAnimationFrame(go); return; }
+    const last = answers[answers.length - 1];
+    if (!last) return;
+    let box = last.parentElement;
+    while (box && box !== document.body) {
+      const overflow = getComputedStyle(box).overflowY;
+      if ((overflow === "auto" || overflow === "scroll") && box.scrollHeight > box.clientHeight) break;
+      box = box.parentElement;
+    }
+    if (!box || box === document.body) return;
+    const row = last.closest(".message-row");
+    const question = row && row.previousElementSibling;
+    const target = question && question.querySelector(".qa-q") ? question : last;
+    const top = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTo({ top: box.scrollTop + top - 8 });
+  };
+  requestAnimationFrame(go);
+}
+"""
+
+
 def build_ui(retriever: Retriever, settings: Settings):
-    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`)."""
+    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`, with :data:`CSS`)."""
     import gradio as gr
 
     session = ChatSession(retriever, settings)
 
-    def respond(question, messages, records, k):
+    def respond(question, turns, k):
         try:
-            return session.respond(question, messages, records, k)
+            return session.respond(question, turns, k)
         except QAError as exc:
-            raise gr.Error(str(exc), title="Cannot answer") from None
+            message = str(exc)
+            raise gr.Error(message[:1].upper() + message[1:], title="Cannot answer") from None
+        except Exception:
+            log.exception("answering %r failed", question)
+            raise gr.Error("Something went wrong while answering; please try again.") from None
 
-    def rate(records, data: gr.LikeData):
-        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+    def respond_example(example, turns, k):
+        question = example[0] if isinstance(example, (list, tuple)) and example else example
+        return respond(question, turns, k)
+
+    def rate(turns, data: gr.LikeData):
         try:
-            rating = session.rate(int(index), data.liked, records)
+            rating = session.rate(data.index, data.liked, turns)
         except QAError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(f"Your rating could not be saved: {exc}") from None
         if rating:
             gr.Info("Thanks, your feedback was saved.")
 
     rate.__annotations__["data"] = gr.LikeData  # a real class: Gradio injects the event data by type
+
+    def clear():
+        return [], (), ""
 
     with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
         gr.Markdown(
@@ -203,35 +371,65 @@ def build_ui(retriever: Retriever, settings: Settings):
             "Follow-up questions use the conversation.",
             elem_id="qa-title",
         )
+        turns = gr.State(())
         chat = gr.Chatbot(
             elem_id="chat",
             label="Conversation",
-            height=560,
-            buttons=["copy"],
+            show_label=False,
+            height="62vh",
+            min_height=320,
+            buttons=[],
             feedback_options=("Like", "Dislike"),
             sanitize_html=True,
-            placeholder="Ask a question below, or pick an example.",
+            allow_tags=False,
+            latex_delimiters=[],
+            autoscroll=False,
+            layout="panel",
+            placeholder=(
+                "**Ask a question below, or pick an example.**\n\n"
+                "Answers are passages quoted from the documents, each with its citation."
+            ),
         )
-        records = gr.State({})
-        with gr.Row(equal_height=True):
-            question = gr.Textbox(
-                elem_id="question",
-                show_label=False,
-                placeholder="Ask a question and press Enter",
-                max_lines=4,
-                scale=8,
-                autofocus=True,
+        question = gr.Textbox(
+            elem_id="question",
+            show_label=False,
+            placeholder="Ask a question and press Enter",
+            max_lines=4,
+            max_length=settings.max_question_chars,
+            submit_btn="Ask",
+            autofocus=True,
+        )
+        examples = gr.Dataset(
+            elem_id="examples",
+            label="Examples (click to ask)",
+            components=[question],
+            samples=[[q] for q in EXAMPLES],
+            type="values",
+            layout="gallery",
+        )
+        with gr.Row(equal_height=False, elem_id="controls"):
+            k = gr.Slider(
+                1,
+                MAX_UI_PASSAGES,
+                value=settings.ui_passages,
+                step=1,
+                label="Passages per answer",
+                elem_id="k",
+                scale=3,
+                min_width=200,
             )
-            ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-        with gr.Row():
-            k = gr.Slider(1, 10, value=settings.ui_passages, step=1, label="Passages", elem_id="k", scale=3)
-            clear = gr.Button("Clear conversation", elem_id="clear", scale=1, min_width=120)
-        gr.Examples(list(EXAMPLES), inputs=question, label="Examples")
+            clear_button = gr.Button("Clear conversation", elem_id="clear", size="md", scale=1, min_width=150)
 
-        inputs, outputs = [question, chat, records, k], [chat, records, question]
-        question.submit(respond, inputs, outputs, api_name="ask")
-        ask.click(respond, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], {}, ""), None, outputs, api_visibility="private")
-        chat.like(rate, [records], None, api_visibility="private")
+        outputs = [chat, turns, question]
+        question.submit(respond, [question, turns, k], outputs, api_name="ask").then(
+            None, [chat], None, js=_SCROLL_JS
+        )
+        examples.click(respond_example, [examples, turns, k], outputs, api_visibility="private").then(
+            None, [chat], None, js=_SCROLL_JS
+        )
+        clear_button.click(clear, None, outputs, api_visibility="private")
+        chat.clear(lambda: (), None, [turns], api_visibility="private")
+        chat.like(rate, [turns], None, api_visibility="private")
+        demo.load(None, None, None, js=_COPY_JS)
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo
