@@ -43,7 +43,7 @@ def prepare_naive(folder: Path) -> list[str]:
     faiss.write_index(pipeline.index, str(folder / "naive.faiss"))
     (folder / "texts.json").write_text(json.dumps(pipeline.texts))
     (folder / "naive.py").write_text(NAIVE_SCRIPT)
-    from qa.embedding import resolve_model_path
+    from qa.embedders.base import resolve_model_path
 
     model = resolve_model_path("all-MiniLM-L6-v2")
     return [

@@ -20,7 +20,7 @@ from naive import seed_windows
 
 def throughput() -> list[list[object]]:
     from qa.config import Settings
-    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder
 
     texts = seed_windows()
     settings = Settings.load(root=REPO)
@@ -45,7 +45,7 @@ def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
     import numpy as np
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.embedding import OnnxEmbedder
+    from qa.embedders.base import OnnxEmbedder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -72,8 +72,8 @@ def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
 
 def incremental() -> list[list[object]]:
     from qa.config import Settings
-    from qa.embedding import make_embedder
-    from qa.index import ensure_index
+    from qa.embedders.base import make_embedder
+    from qa.index.core import ensure_index
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

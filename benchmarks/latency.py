@@ -23,9 +23,9 @@ def main() -> None:
         questions = [json.loads(line)["question"] for line in f if line.strip()]
 
     from qa.config import Settings
-    from qa.embedding import make_embedder
-    from qa.index import ensure_index
-    from qa.retrieval import Retriever
+    from qa.embedders.base import make_embedder
+    from qa.index.core import ensure_index
+    from qa.retrieval.retriever import Retriever
 
     settings = Settings.load(root=REPO)
     embedder = make_embedder(settings)

@@ -35,7 +35,7 @@ def naive_runs(index, embedder, questions, k: int) -> dict[str, dict[str, dict]]
     import bm25s
     import numpy as np
 
-    from qa.lexical import terms
+    from qa.lexical.bm25 import terms
 
     docs = [(d.source, d.text, s, e) for d in index.documents for s, e in naive_windows(d.text)]
     texts = [t[s:e] for _, t, s, e in docs]
@@ -66,10 +66,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa.config import Settings
-    from qa.embedding import make_embedder
-    from qa.evaluation import read_questions, score
-    from qa.index import ensure_index
-    from qa.retrieval import Retriever
+    from qa.embedders.base import make_embedder
+    from qa.eval.evaluation import read_questions, score
+    from qa.index.core import ensure_index
+    from qa.retrieval.retriever import Retriever
 
     settings = Settings.load(root=REPO)
     embedder = make_embedder(settings)

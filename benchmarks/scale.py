@@ -68,7 +68,7 @@ def disk_bytes(index) -> int:
 
 def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
 
-    from qa.index import FLAT_LIMIT, faiss_factory, make_faiss
+    from qa.index.core import FLAT_LIMIT, faiss_factory, make_faiss
 
     vectors = clustered(n, clusters=max(n // 500, 50), seed=1)
     rng = np.random.default_rng(2)

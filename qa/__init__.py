@@ -3,10 +3,9 @@
 ``import qa`` is cheap: the model, FAISS and the index load only when first used.
 """
 
-from .answer import Answer, Citation, Passage, Span
-from .chunking import Chunk, chunk_text
-from .config import Settings
-from .errors import (
+from qa.answer import Answer, Citation, Passage, Span
+from qa.config import Settings
+from qa.errors import (
     ConfigError,
     IndexCorruptError,
     IndexLockedError,
@@ -18,6 +17,7 @@ from .errors import (
     QuestionError,
     SourceError,
 )
+from qa.ingest.chunking import Chunk, chunk_text
 
 __all__ = [
     "Answer",
@@ -46,7 +46,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "Retriever":
-        from .retrieval import Retriever
+        from qa.retrieval.retriever import Retriever
 
         return Retriever
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

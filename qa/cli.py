@@ -14,8 +14,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings
-from .errors import QAError
+from qa.config import Settings
+from qa.errors import QAError
 
 __all__ = ["main"]
 
@@ -50,8 +50,8 @@ def _progress_printer(label: str):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .embedding import make_embedder
-    from .index import ensure_index
+    from qa.embedders.base import make_embedder
+    from qa.index.core import ensure_index
 
     settings = _settings(args)
     t0 = time.perf_counter()
@@ -78,7 +78,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _open_retriever(settings: Settings):
-    from .retrieval import Retriever
+    from qa.retrieval.retriever import Retriever
 
     return Retriever.open(settings)
 
@@ -116,7 +116,14 @@ GATE_EXIT = 2
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import format_metrics, read_questions, run_rows, score, write_results_csv, write_run
+    from qa.eval.evaluation import (
+        format_metrics,
+        read_questions,
+        run_rows,
+        score,
+        write_results_csv,
+        write_run,
+    )
 
     settings = _settings(args, k=args.k)
     k = settings.k
@@ -171,7 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.csv:
         write_results_csv(args.csv, rows, k=k)
     if args.report:
-        from .report import write_report
+        from qa.eval.report import write_report
 
         write_report(
             args.report,
@@ -247,14 +254,14 @@ def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) 
 def _read_baseline(path: Path | None):
     if path is None:
         return None
-    from .evaluation import read_run
+    from qa.eval.evaluation import read_run
 
     return read_run(path)
 
 
 def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
     """Print what got better or worse; GATE_EXIT when hit@k dropped by more than ``tolerance``."""
-    from .evaluation import compare_runs
+    from qa.eval.evaluation import compare_runs
 
     c = compare_runs(baseline, current, k=k)
     if not c.compared and not c.better and not c.worse:
@@ -277,14 +284,14 @@ def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .evaluation import read_run
+    from qa.eval.evaluation import read_run
 
     return _gate(read_run(args.baseline), read_run(args.run), k=args.k, tolerance=args.tolerance)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from .evaluation import review_rows, write_question_rows
-    from .feedback import read_feedback
+    from qa.eval.evaluation import review_rows, write_question_rows
+    from qa.feedback import read_feedback
 
     settings = _settings(args)
     if args.out is not None and args.out.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
@@ -303,7 +310,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from qa.web.server import serve
 
     origins = None
     if args.allowed_origins:

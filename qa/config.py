@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 __all__ = ["Settings", "DEFAULT_MODEL"]
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import QAError
+from qa.errors import QAError
 
 __all__ = ["FeedbackError", "FeedbackRecord", "append_feedback", "passages_shown", "read_feedback"]
 

@@ -63,8 +63,8 @@ def project(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory) -> Settings:
     """Settings over the real seeds/ with the index in a session temp dir (built once)."""
-    from qa.embedding import SentenceTransformerEmbedder
-    from qa.index import ensure_index
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.index.core import ensure_index
 
     settings = Settings(root=REPO, index_dir=tmp_path_factory.mktemp("index") / "embeddings")
     ensure_index(settings, SentenceTransformerEmbedder(settings.model))
@@ -74,7 +74,7 @@ def seed_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def retriever(seed_settings):
     """The real retriever over the seed, model loaded once per test session."""
-    from qa.retrieval import Retriever
+    from qa.retrieval.retriever import Retriever
 
     r = Retriever.open(seed_settings)
     r.warm_up()

@@ -11,7 +11,7 @@ PORTAL = "https://portal.example"
 
 
 def make_client(retriever, **changes):
-    from qa.server import create_app
+    from qa.web.server import create_app
 
     settings = retriever.settings.replace(**changes)
     return TestClient(create_app(settings, retriever), raise_server_exceptions=False)
@@ -131,7 +131,7 @@ def test_health_and_openapi(client, retriever):
 
 
 def test_health_cuts_absolute_paths():
-    from qa.api import public
+    from qa.web.api import public
 
     assert public("/opt/models/minilm") == "minilm"
     assert public("source changed: /srv/course/a.txt") == "source changed: a.txt"
@@ -142,7 +142,7 @@ def test_health_cuts_absolute_paths():
 
 def test_context_urls_are_percent_encoded():
     from qa.answer import Citation, Passage, Span
-    from qa.api import passage_out
+    from qa.web.api import passage_out
 
     citation = Citation("seeds/a b#1?.txt", "t", "", 10, 13, 2, 3, 9)
     url = passage_out(Passage("abc", citation, 1.0, Span(11, 12))).context_url
@@ -223,7 +223,7 @@ def test_unexpected_errors_reveal_nothing(retriever, monkeypatch):
 
 
 def test_rate_limiter_window():
-    from qa.security import RateLimiter
+    from qa.web.security import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from qa.ui import EMPTY_QUESTION, NO_ANSWER
+from qa.web.ui import EMPTY_QUESTION, NO_ANSWER
 from tests.conftest import SEED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

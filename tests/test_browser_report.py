@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from qa.report import write_report
+from qa.eval.report import write_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_report_renders_without_network(browser, retriever, tmp_path, artifacts):
-    from qa.evaluation import Question, run_rows, score
+    from qa.eval.evaluation import Question, run_rows, score
 
     questions = [
         Question("dev-1", "What is debt bondage?", ("debt bondage",), kind="lexical"),

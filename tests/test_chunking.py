@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import WordMap, chunk_text
+from qa.ingest.chunking import WordMap, chunk_text
 from tests.conftest import SEED
 
 

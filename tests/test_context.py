@@ -1,8 +1,8 @@
 import pytest
 
-from qa.context import passage_context
 from qa.errors import UnknownSourceError
-from qa.index import ensure_index
+from qa.index.core import ensure_index
+from qa.retrieval.context import passage_context
 
 
 @pytest.fixture

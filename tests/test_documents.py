@@ -1,6 +1,6 @@
 import json
 
-from qa.documents import read_source, scan_sources
+from qa.ingest.sources import read_source, scan_sources
 from tests.conftest import REPO
 
 

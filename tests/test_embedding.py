@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder
+from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder
+from qa.embedders.onnx_export import onnx_folder, read_onnx_meta
 from qa.errors import ModelError
-from qa.onnx_export import onnx_folder, read_onnx_meta
 
 pytestmark = pytest.mark.slow
 

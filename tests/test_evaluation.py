@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.cli import GATE_EXIT, main
-from qa.evaluation import (
+from qa.eval.evaluation import (
     Question,
     QuestionFileError,
     compare_runs,

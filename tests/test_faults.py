@@ -11,7 +11,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index import ensure_index, load_index
+from qa.index.core import ensure_index, load_index
 from tests.conftest import REPO, FakeEmbedder
 
 BUILD = textwrap.dedent(
@@ -20,7 +20,7 @@ BUILD = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     from tests.conftest import FakeEmbedder
     from qa.config import Settings
-    from qa.index import ensure_index
+    from qa.index.core import ensure_index
 
     class Slow(FakeEmbedder):
         def encode(self, texts):
@@ -65,8 +65,8 @@ def test_build_killed_at_random_points_leaves_the_previous_index(project, fake_e
 
 
 def test_health_notices_changed_and_removed_sources(project, fake_embedder):
-    from qa.retrieval import Retriever
-    from qa.server import create_app
+    from qa.retrieval.retriever import Retriever
+    from qa.web.server import create_app
 
     (project.seeds_dir / "a.txt").write_text(_words(300, "a"), encoding="utf-8")
     (project.seeds_dir / "b.txt").write_text(_words(300, "b"), encoding="utf-8")

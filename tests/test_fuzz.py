@@ -53,7 +53,7 @@ ask_bodies = st.one_of(
 
 @pytest.fixture(scope="module")
 def client(retriever):
-    from qa.server import create_app
+    from qa.web.server import create_app
 
     return TestClient(
         create_app(retriever.settings.replace(rate_limit=10**6), retriever), raise_server_exceptions=False

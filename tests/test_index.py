@@ -5,9 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from qa.documents import scan_sources
 from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, NoSourcesError
-from qa.index import (
+from qa.index.core import (
     POINTER,
     build_lock,
     ensure_index,
@@ -15,6 +14,7 @@ from qa.index import (
     open_index,
     stale_reasons,
 )
+from qa.ingest.sources import scan_sources
 
 
 def _write(settings, name, text):
@@ -159,7 +159,7 @@ def test_manifest_is_plain_json(project, fake_embedder):
 
 def test_faiss_index_type_follows_size_or_setting(project, fake_embedder):
     from qa.errors import ConfigError
-    from qa.index import FLAT_LIMIT, faiss_factory
+    from qa.index.core import FLAT_LIMIT, faiss_factory
 
     assert faiss_factory(10, 384) == "Flat" and faiss_factory(FLAT_LIMIT, 384).startswith("IVF")
     assert faiss_factory(1_000_000, 384) == "IVF3840,SQ8"

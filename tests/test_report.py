@@ -5,8 +5,8 @@ import re
 import pytest
 
 from qa.errors import QAError
-from qa.evaluation import outcome
-from qa.report import render_report, write_report
+from qa.eval.evaluation import outcome
+from qa.eval.report import render_report, write_report
 
 PASSAGE = {
     "text": "debt bondage <img src=x> see https://example.org/x.png",

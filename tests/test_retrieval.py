@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qa.errors import QuestionError
-from qa.retrieval import resolve_followup
+from qa.retrieval.retriever import resolve_followup
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.slow
@@ -89,8 +89,8 @@ def test_batch_answers_match_single_answers(retriever):
 
 def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
     """Above FLAT_LIMIT the dense side goes through FAISS (HNSW, 8-bit) plus exact rescoring."""
-    import qa.retrieval as retrieval
-    from qa.index import Index, make_faiss
+    import qa.retrieval.retriever as retrieval
+    from qa.index.core import Index, make_faiss
 
     idx = retriever.index
     approx = Index(
@@ -114,9 +114,9 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 @pytest.mark.skipif(not DEV.exists(), reason="the dev questions are not next to the repository")
 def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
     """The ONNX query path must not change results: same passages, same scores on the dev set."""
-    from qa.embedding import OnnxEmbedder, SentenceTransformerEmbedder
-    from qa.evaluation import read_questions, run_rows, score
-    from qa.retrieval import Retriever
+    from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.eval.evaluation import read_questions, run_rows, score
+    from qa.retrieval.retriever import Retriever
 
     questions, _ = read_questions(DEV)
     runs = {}

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from qa.answer import Answer, Citation, Passage, Span
-from qa.context import Context
 from qa.errors import QAError, QuestionError
-from qa.ui import (
+from qa.retrieval.context import Context
+from qa.web.ui import (
     EMPTY_QUESTION,
     NO_ANSWER,
     ChatSession,

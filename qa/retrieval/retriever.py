@@ -15,13 +15,13 @@ from functools import cached_property
 
 import numpy as np
 
-from .answer import Answer, Citation, Passage, Span
-from .config import Settings
-from .embedding import Embedder, make_embedder
-from .errors import QuestionError
-from .index import FLAT_LIMIT, Index, open_index
-from .lexical import LexicalIndex, Phrasebook, acronyms, terms
-from .normalize import STOP_WORDS, normalize, stem
+from qa.answer import Answer, Citation, Passage, Span
+from qa.config import Settings
+from qa.embedders.base import Embedder, make_embedder
+from qa.errors import QuestionError
+from qa.index.core import FLAT_LIMIT, Index, open_index
+from qa.ingest.normalize import STOP_WORDS, normalize, stem
+from qa.lexical.bm25 import LexicalIndex, Phrasebook, acronyms, terms
 
 __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 

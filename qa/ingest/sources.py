@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SourceError
+from qa.errors import SourceError
 
 __all__ = ["Document", "SOURCE_SUFFIXES", "read_source", "scan_sources"]
 

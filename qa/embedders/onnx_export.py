@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from qa.errors import ModelError
 
 __all__ = ["MIN_COSINE", "export_onnx", "onnx_folder", "read_onnx_meta"]
 
@@ -59,7 +59,7 @@ def export_onnx(model: str, folder: Path) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from .embedding import SentenceTransformerEmbedder
+    from qa.embedders.base import SentenceTransformerEmbedder
 
     reference = SentenceTransformerEmbedder(model)
     st = reference.model
@@ -126,7 +126,7 @@ def export_onnx(model: str, folder: Path) -> dict[str, Any]:
             "torch": torch.__version__,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        from .embedding import OnnxEmbedder
+        from qa.embedders.base import OnnxEmbedder
 
         got = OnnxEmbedder.from_folder(tmp, model).encode(list(_PROBES))
         want = reference.encode(list(_PROBES))

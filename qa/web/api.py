@@ -18,11 +18,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from .answer import Answer, Passage
-from .config import Settings
-from .context import passage_context
-from .errors import QAError
-from .retrieval import MAX_K, Retriever
+from qa.answer import Answer, Passage
+from qa.config import Settings
+from qa.errors import QAError
+from qa.retrieval.context import passage_context
+from qa.retrieval.retriever import MAX_K, Retriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
@@ -142,7 +142,7 @@ class SourceWatch:
         self._lock = threading.Lock()
 
     def reasons(self) -> list[str]:
-        from .index import check_sources
+        from qa.index.core import check_sources
 
         with self._lock:
             now = time.monotonic()

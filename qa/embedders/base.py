@@ -21,8 +21,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, Settings
-from .errors import ModelError
+from qa.config import DEFAULT_MODEL, Settings
+from qa.errors import ModelError
 
 __all__ = [
     "Embedder",
@@ -164,7 +164,7 @@ class OnnxEmbedder:
                 return
             import json
 
-            from .onnx_export import export_onnx, onnx_folder, read_onnx_meta
+            from qa.embedders.onnx_export import export_onnx, onnx_folder, read_onnx_meta
 
             folder = self._folder or onnx_folder(Path(self._cache_dir or "."), self.name)
             meta = read_onnx_meta(folder, self.name) if self._folder is None else None

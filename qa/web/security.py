@@ -25,8 +25,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from .config import Settings
-from .errors import QAError, QuestionError, UnknownSourceError
+from qa.config import Settings
+from qa.errors import QAError, QuestionError, UnknownSourceError
 
 __all__ = ["MAX_BODY_BYTES", "RateLimiter", "SecurityMiddleware", "install_error_handlers"]
 

@@ -32,17 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk, WordMap, chunk_text
-from .config import Settings
-from .documents import Document, scan_sources
-from .embedding import Embedder
-from .errors import (
+from qa.config import Settings
+from qa.embedders.base import Embedder
+from qa.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMissingError,
     IndexStaleError,
     NoSourcesError,
 )
+from qa.ingest.chunking import Chunk, WordMap, chunk_text
+from qa.ingest.sources import Document, scan_sources
 
 __all__ = [
     "BuildReport",
@@ -194,7 +194,7 @@ def make_faiss(vectors: np.ndarray, factory: str):
     """A FAISS index of ``vectors`` (inner product) built with FAISS's own index factory."""
     import faiss
 
-    from .errors import ConfigError
+    from qa.errors import ConfigError
 
     try:
         index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnknownSourceError
-from .index import Index
+from qa.errors import UnknownSourceError
+from qa.index.core import Index
 
 __all__ = ["Context", "passage_context"]
 

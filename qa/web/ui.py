@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .answer import Answer, Passage
-from .config import Settings
-from .context import Context, passage_context
-from .errors import QAError
-from .feedback import FeedbackRecord, append_feedback, passages_shown
-from .retrieval import Retriever
+from qa.answer import Answer, Passage
+from qa.config import Settings
+from qa.errors import QAError
+from qa.feedback import FeedbackRecord, append_feedback, passages_shown
+from qa.retrieval.context import Context, passage_context
+from qa.retrieval.retriever import Retriever
 
 __all__ = [
     "CSS",
@@ -54,7 +54,7 @@ EMPTY_QUESTION = "Please type a question about the documents first."
 NO_ANSWER = "The documents do not answer this question."
 MAX_UI_PASSAGES = 10
 
-CSS = (resources.files("qa") / "static" / "chat.css").read_text(encoding="utf-8")
+CSS = (resources.files("qa.web") / "static" / "chat.css").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .normalize import STOP_WORDS, content_words, normalize, stem
+from qa.ingest.normalize import STOP_WORDS, content_words, normalize, stem
 
 __all__ = ["LexicalIndex", "Phrasebook", "acronym", "acronyms", "names", "terms"]
 

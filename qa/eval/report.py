@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import QAError
-from .evaluation import OUTCOMES, outcome
+from qa.errors import QAError
+from qa.eval.evaluation import OUTCOMES, outcome
 
 __all__ = ["render_report", "write_report"]
 

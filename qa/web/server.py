@@ -11,8 +11,8 @@ import sys
 from collections.abc import Callable
 from importlib import resources
 
-from .config import Settings
-from .retrieval import Retriever
+from qa.config import Settings
+from qa.retrieval.retriever import Retriever
 
 __all__ = ["create_app", "prepare", "serve"]
 
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
     """Build or update the index if needed, then open a retriever with the model loaded."""
-    from .embedding import make_embedder
-    from .index import ensure_index
+    from qa.embedders.base import make_embedder
+    from qa.index.core import ensure_index
 
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     embedder = make_embedder(settings)
@@ -45,9 +45,9 @@ def create_app(settings: Settings, retriever: Retriever):
     from fastapi import FastAPI, Query
     from fastapi.responses import HTMLResponse, Response
 
-    from .api import api_router
-    from .security import SecurityMiddleware, install_error_handlers
-    from .ui import CSS, build_ui
+    from qa.web.api import api_router
+    from qa.web.security import SecurityMiddleware, install_error_handlers
+    from qa.web.ui import CSS, build_ui
 
     app = FastAPI(
         title="qa",
@@ -56,7 +56,7 @@ def create_app(settings: Settings, retriever: Retriever):
     )
     install_error_handlers(app)
     app.include_router(api_router(settings, retriever))
-    static = resources.files("qa") / "static"
+    static = resources.files("qa.web") / "static"
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:

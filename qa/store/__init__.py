@@ -1,0 +1,1 @@
+"""Vector stores behind one protocol: the seam between the index and the search engine."""
