@@ -5,36 +5,32 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` run by this interpreter on the package under ``root``."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from importlinter.cli import lint_imports; sys.exit(lint_imports())"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(root)], cwd=root, capture_output=True, text=True, timeout=120
+    )
+
+
 def test_import_contracts_are_kept():
-    exe = shutil.which("lint-imports")
-    if exe is None:
-        pytest.fail("lint-imports is not installed; pip install -e '.[dev]'")
-    result = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = _lint_imports(ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 def test_lint_imports_catches_an_upward_import(tmp_path):
     """A lower layer importing a higher one breaks the contract (the check is not vacuous)."""
-    import importlib.util
-
-    if importlib.util.find_spec("importlinter") is None:
-        pytest.fail("import-linter is not installed")
     pkg = tmp_path / "qa"
     shutil.copytree(ROOT / "qa", pkg, ignore=shutil.ignore_patterns("__pycache__", "static"))
     with open(pkg / "errors.py", "a", encoding="utf-8") as f:
         f.write("\nfrom qa.web import server  # noqa: E402  deliberate upward import\n")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from importlinter.cli import lint_imports; sys.exit(lint_imports())"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert "qa.errors is not allowed to import qa.web" in result.stdout
