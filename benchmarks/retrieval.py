@@ -35,7 +35,7 @@ def naive_runs(index, embedder, questions, k: int) -> dict[str, dict[str, dict]]
     import bm25s
     import numpy as np
 
-    from qa.lexical.bm25 import terms
+    from qa.lexical.terms import terms
 
     docs = [(d.source, d.text, s, e) for d in index.documents for s, e in naive_windows(d.text)]
     texts = [t[s:e] for _, t, s, e in docs]

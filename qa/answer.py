@@ -33,6 +33,10 @@ class Citation:
     word_end: int
     """Index one past the passage's last word."""
     total_words: int
+    page: int | None = None
+    """1-based page (PDF) or slide (PPTX) where the passage starts, when the format has pages."""
+    section: str = ""
+    """Heading path of the section holding the passage ("Manual › Variable expansion"), when known."""
 
     @property
     def word_range(self) -> str:

@@ -1,5 +1,5 @@
 from qa.ingest.normalize import content_words, normalize
-from qa.lexical.bm25 import Phrasebook, acronyms, names, terms
+from qa.lexical.terms import Phrasebook, acronyms, names, terms
 
 
 def test_questions_take_the_corpus_form():
@@ -26,7 +26,7 @@ def test_phrasebook_knows_phrases_and_acronyms():
 
 
 def test_years_count_as_missing_only_in_a_corpus_that_has_years():
-    from qa.lexical.bm25 import Phrasebook
+    from qa.lexical.terms import Phrasebook
 
     dated = Phrasebook(["The protocol was adopted in 2000 and entered into force in 2003."])
     assert dated.missing("What happened in 2015?") == ["2015"]

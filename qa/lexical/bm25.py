@@ -3,61 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from qa.ingest.normalize import STOP_WORDS, content_words, normalize, stem
+from qa.lexical.terms import terms
 
-__all__ = ["LexicalIndex", "Phrasebook", "acronym", "acronyms", "names", "terms"]
-
-_YEARS = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_NAME_TOKEN = re.compile(r"[A-Za-z][\w'\u2019-]*|[^\w\s]")
-_NAME_GLUE = frozenset({"for", "of", "on", "and", "the", "against", "in", "to"})
-_QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how does do did is are was were can could should "
-    "would will has have had according along under".split()
-)
-
-
-def names(text: str) -> list[tuple[str, ...]]:
-    """Capitalised names in a question: "Which organisation publishes the Global Slavery Index?"
-    gives [("Global", "Slavery", "Index")]. Possessive endings are dropped."""
-    out: list[tuple[str, ...]] = []
-    run: list[str] = []
-    for token in [*_NAME_TOKEN.findall(text), "."]:
-        word = re.sub(r"['\u2019]s$", "", token)
-        lower = word.lower()
-        single = len(word) == 1 and word.isupper() and word not in "AI"
-        if word[:1].isupper() and (single or lower not in STOP_WORDS) and lower not in _QUESTION_WORDS:
-            run.append(word)
-        elif run and lower in _NAME_GLUE:
-            run.append(word)
-        else:
-            while run and not run[-1][:1].isupper():
-                run.pop()
-            if run:
-                out.append(tuple(run))
-            run = []
-    return out
-
-
-def acronym(name: tuple[str, ...]) -> str | None:
-    """Initials of a name of two or more capitalised words ("International Labour Organization" -> "ilo")."""
-    capitals = [w for w in name if w[:1].isupper() and not w.isupper()]
-    return "".join(w[0] for w in capitals).lower() if len(capitals) >= 2 else None
-
-
-def acronyms(text: str) -> list[str]:
-    """Acronyms of the multi-word names in ``text``; documents often use one where a question
-    spells the name out. Callers keep only the ones their corpus contains."""
-    return [a for a in (acronym(n) for n in names(text)) if a]
-
-
-def terms(text: str) -> list[str]:
-    """The stemmed content words that BM25 matches on."""
-    return [stem(w) for w in content_words(text)]
+__all__ = ["LexicalIndex"]
 
 
 class LexicalIndex:
@@ -93,47 +45,3 @@ class LexicalIndex:
 
     def known(self, term: str) -> bool:
         return term in self._df
-
-
-class Phrasebook:
-    """Which names occur in the corpus, as a phrase of content words or as an acronym."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self._text = "\n".join(" " + " ".join(content_words(t)) + " " for t in texts)
-        self._vocabulary = set(self._text.split())
-        self._has_years = any(_YEARS.fullmatch(w) for w in self._vocabulary)
-
-    def knows(self, name: tuple[str, ...]) -> bool:
-        words = [normalize(w) for w in name if w[:1].isupper()]
-        phrase = [w for w in (normalize(x) for x in name) if w and (w not in STOP_WORDS or len(w) == 1)]
-        if phrase and f" {' '.join(phrase)} " in self._text:
-            return True
-        short = acronym(name)
-        if short and short in self._vocabulary:
-            return True
-        return not any(words)
-
-    def missing(self, text: str) -> list[str]:
-        """The names and years in ``text`` that the corpus never mentions (years only when the
-        corpus mentions some: text stripped of numbers cannot tell).
-
-        A name unknown as a whole is split at its joining words ("Lebanon and Canada"), and
-        each part is checked on its own.
-        """
-        out = []
-        if self._has_years:  # a corpus stripped of numbers (as the seed) cannot tell
-            out += [year for year in _YEARS.findall(text) if year not in self._vocabulary]
-        for name in names(text):
-            if self.knows(name):
-                continue
-            parts: list[list[str]] = [[]]
-            for word in name:
-                if word.lower() in _NAME_GLUE:
-                    parts.append([])
-                else:
-                    parts[-1].append(word)
-            if len(parts) == 1:
-                out.append(" ".join(name))
-            else:
-                out += [" ".join(p) for p in parts if p and not self.knows(tuple(p))]
-        return out

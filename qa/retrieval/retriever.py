@@ -21,7 +21,8 @@ from qa.embedders.base import Embedder, make_embedder
 from qa.errors import QuestionError
 from qa.index.core import FLAT_LIMIT, Index, open_index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
-from qa.lexical.bm25 import LexicalIndex, Phrasebook, acronyms, terms
+from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import Phrasebook, acronyms, terms
 
 __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 
