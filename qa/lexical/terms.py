@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from qa.ingest.normalize import STOP_WORDS, content_words, normalize, stem
 
