@@ -15,10 +15,13 @@ from pathlib import Path
 
 from qa.errors import SourceError
 
-__all__ = ["Document", "SOURCE_SUFFIXES", "read_source", "scan_sources"]
+__all__ = ["COLLECTION_FILE", "Document", "SOURCE_SUFFIXES", "read_source", "scan_sources"]
 
 SOURCE_SUFFIXES = (".txt", ".md", ".markdown")
 META_SUFFIX = ".meta.json"
+COLLECTION_FILE = "collection.json"
+"""Marks a subfolder of the seeds folder as a collection of its own: its documents are not
+part of the enclosing folder's documents."""
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 
 
@@ -84,10 +87,14 @@ def scan_sources(seeds_dir: Path, root: Path) -> tuple[list[Document], list[Sour
     problems: list[SourceError] = []
     if not seeds_dir.is_dir():
         return docs, problems
+    nested = [c.parent for c in seeds_dir.rglob(COLLECTION_FILE) if c.parent != seeds_dir]
     paths = sorted(
         p
         for p in seeds_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES and not p.name.startswith(".")
+        if p.is_file()
+        and p.suffix.lower() in SOURCE_SUFFIXES
+        and not p.name.startswith(".")
+        and not any(folder in p.parents for folder in nested)
     )
     for path in paths:
         try:
