@@ -51,7 +51,9 @@ def sources(answer) -> set[str]:
 def two(project, fake_embedder):
     """A default collection about Rome and a ``biology`` collection about cells, both indexed."""
     (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
-    create_collection(project, "biology", CollectionConfig(title="Biology 101", examples=("What is a ribosome?",)))
+    create_collection(
+        project, "biology", CollectionConfig(title="Biology 101", examples=("What is a ribosome?",))
+    )
     save_document(project, "biology", "cells.md", CELLS.encode())
     for name in ("default", "biology"):
         ensure_index(collection_settings(project, name), fake_embedder)
@@ -133,7 +135,9 @@ def test_delete_document_then_rebuild_removes_its_passages(two, fake_embedder):
     registry = Registry(two, fake_embedder)
     registry.rebuild("biology")
     assert registry.wait("biology").state == "done"
-    assert "seeds/biology/volcano.md" in sources(registry.get("biology").ask("lava from the volcano crater", k=5))
+    assert "seeds/biology/volcano.md" in sources(
+        registry.get("biology").ask("lava from the volcano crater", k=5)
+    )
     delete_document(two, "biology", "volcano.md")
     registry.rebuild("biology")
     status = registry.wait("biology")
@@ -193,10 +197,18 @@ def test_two_uploads_during_a_build_are_both_indexed(two, fake_embedder):
     assert gated.entered.wait(30)
     rome_copy = ROME.replace("Rome", "Roman history")
     threads = [
-        threading.Thread(target=lambda: (save_document(two, "biology", "a.md", rome_copy.encode()),
-                                         registry.rebuild("biology"))),
-        threading.Thread(target=lambda: (save_document(two, "biology", "b.md", CELLS.upper().encode()),
-                                         registry.rebuild("biology"))),
+        threading.Thread(
+            target=lambda: (
+                save_document(two, "biology", "a.md", rome_copy.encode()),
+                registry.rebuild("biology"),
+            )
+        ),
+        threading.Thread(
+            target=lambda: (
+                save_document(two, "biology", "b.md", CELLS.upper().encode()),
+                registry.rebuild("biology"),
+            )
+        ),
     ]
     for t in threads:
         t.start()

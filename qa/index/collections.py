@@ -204,7 +204,9 @@ def create_collection(settings: Settings, name: object, config: CollectionConfig
     name = check_name(name)
     seeds_dir, index_dir = _folders(settings, name)
     if name == DEFAULT or seeds_dir.exists():
-        raise CollectionExistsError(f"a collection or folder named {name!r} exists already; pick another name")
+        raise CollectionExistsError(
+            f"a collection or folder named {name!r} exists already; pick another name"
+        )
     settings.seeds_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=settings.seeds_dir))
     _write_config(staging, config or CollectionConfig(title=name))
@@ -212,7 +214,11 @@ def create_collection(settings: Settings, name: object, config: CollectionConfig
         os.rename(staging, seeds_dir)  # fails if the name was taken meanwhile
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
-        raise CollectionExistsError(f"a collection named {name!r} exists already; pick another name") from None
+        raise CollectionExistsError(
+            f"a collection named {name!r} exists already; pick another name"
+        ) from None
+    if index_dir.exists():  # left over from an earlier collection of this name
+        shutil.rmtree(index_dir, ignore_errors=True)
     return get_collection(settings, name)
 
 
@@ -257,9 +263,7 @@ def list_files(settings: Settings, name: object) -> list[StoredFile]:
             or any(folder in path.parents for folder in nested)
         ):
             continue
-        out.append(
-            StoredFile(inside.as_posix(), settings.relpath(path), path.stat().st_size, _format(path))
-        )
+        out.append(StoredFile(inside.as_posix(), settings.relpath(path), path.stat().st_size, _format(path)))
     return out
 
 
