@@ -66,6 +66,12 @@ class Settings:
     """Passages shown under each answer in the chat page (the user can change it there)."""
     context_words: int = 150
     """Words of surrounding text shown on each side when a passage is opened in context."""
+    admin_key: str = field(default="", repr=False)
+    """Bearer token of the admin page and ``/api/v1/admin`` (empty: no admin routes at all)."""
+    log_questions: bool = False
+    """Record each question asked (collection, question, whether it abstained) for the admin page."""
+    questions_path: Path | None = None
+    """Append-only JSONL of the questions asked (default: ``ROOT/feedback/questions.jsonl``)."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -74,6 +80,9 @@ class Settings:
         object.__setattr__(self, "index_dir", Path(self.index_dir or root / "embeddings").resolve())
         object.__setattr__(
             self, "feedback_path", Path(self.feedback_path or root / "feedback" / "feedback.jsonl")
+        )
+        object.__setattr__(
+            self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
         sizes = tuple(sorted({int(w) for w in self.window_sizes}))
         object.__setattr__(self, "window_sizes", sizes)
@@ -97,6 +106,11 @@ class Settings:
             raise ConfigError("ui_passages must be between 1 and 10")
         if not 0 <= self.context_words <= 1000:
             raise ConfigError("context_words must be between 0 and 1000")
+        if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
+            raise ConfigError(
+                "admin_key must be at least 16 characters and differ from api_key; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
+            )
         if self.rate_limit < 1:
             raise ConfigError("rate_limit must be at least 1 request per minute")
         if not 1 <= self.port <= 65535:

@@ -18,7 +18,14 @@ from typing import Any
 
 from qa.errors import QAError
 
-__all__ = ["FeedbackError", "FeedbackRecord", "append_feedback", "passages_shown", "read_feedback"]
+__all__ = [
+    "FeedbackError",
+    "FeedbackRecord",
+    "append_feedback",
+    "append_json_line",
+    "passages_shown",
+    "read_feedback",
+]
 
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
@@ -41,6 +48,8 @@ class FeedbackRecord:
     passages: tuple[dict[str, Any], ...] = ()
     """The passages shown, as :meth:`qa.answer.Passage.to_dict` gives them."""
     comment: str = ""
+    collection: str = "default"
+    """The collection that answered."""
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
@@ -63,12 +72,17 @@ class FeedbackRecord:
 
 def append_feedback(path: Path, record: FeedbackRecord) -> None:
     """Append ``record`` as one JSON line, safely under concurrent writers."""
-    line = (json.dumps(record.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+    append_json_line(path, record.to_dict(), what="feedback")
+
+
+def append_json_line(path: Path, data: dict[str, Any], *, what: str = "feedback") -> None:
+    """Append ``data`` as one JSON line with one ``write`` under an exclusive lock."""
+    line = (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise FeedbackError(f"cannot open the feedback file: {exc.strerror}") from None
+        raise FeedbackError(f"cannot open the {what} file: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         view = memoryview(line)
@@ -77,7 +91,7 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
             view = view[written:]
         os.fsync(fd)
     except OSError as exc:
-        raise FeedbackError(f"cannot write the feedback file: {exc.strerror}") from None
+        raise FeedbackError(f"cannot write the {what} file: {exc.strerror}") from None
     finally:
         os.close(fd)  # closing releases the lock
 
