@@ -22,6 +22,7 @@ from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.errors import QAError
 from qa.retrieval.context import passage_context
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K, Retriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
@@ -44,6 +45,10 @@ class AskRequest(_Strict):
             description="Previous questions of the conversation, oldest first (for follow-ups).",
         ),
     ] = []
+    collection: Annotated[
+        str | None,
+        Field(max_length=64, description="The collection to answer from (default: the default collection)."),
+    ] = None
 
 
 class ErrorOut(BaseModel):
@@ -155,10 +160,12 @@ class SourceWatch:
             return list(self._reasons)
 
 
-def passage_out(p: Passage) -> PassageOut:
+def passage_out(p: Passage, collection: str = "default") -> PassageOut:
     c = p.citation
     context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
     context += f"&hs={p.highlight.start}&he={p.highlight.end}"
+    if collection != "default":
+        context += f"&collection={collection}"
     return PassageOut(
         text=p.text,
         score=round(p.score, 4),
@@ -176,30 +183,41 @@ def passage_out(p: Passage) -> PassageOut:
     )
 
 
-def answer_out(answer: Answer) -> AskResponse:
+def answer_out(answer: Answer, collection: str = "default") -> AskResponse:
     return AskResponse(
         question=answer.question,
         query=answer.query or answer.question,
         abstained=answer.abstained,
         evidence=round(answer.evidence, 4),
-        passages=[passage_out(p) for p in answer.passages],
+        passages=[passage_out(p, collection) for p in answer.passages],
     )
 
 
-def api_router(settings: Settings, retriever: Retriever):
-    """The ``/api/v1`` routes over ``retriever``; auth and limits are applied by :mod:`qa.security`."""
+def api_router(settings: Settings, retriever: Retriever, registry: Registry | None = None):
+    """The ``/api/v1`` routes over ``retriever`` (the default collection) and ``registry`` (every
+    collection); auth and limits are applied by :mod:`qa.security`."""
+    from qa.eval.asked import AskedRecord, log_question
 
+    registry = registry or Registry(settings, retriever.embedder, default=retriever)
     router = APIRouter(prefix="/api/v1", tags=["qa"])
 
     @router.post(
         "/ask",
         response_model=AskResponse,
         summary="Answer a question with cited passages",
-        responses={code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
+        responses={
+            404: {"model": ErrorOut, "description": "No collection by that name."},
+            409: {"model": ErrorOut, "description": "The collection has no indexed documents yet."},
+            **{code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
+        },
     )
     def ask(request: AskRequest) -> AskResponse:
-        answer = retriever.ask(request.question, k=request.k, history=request.history)
-        return answer_out(answer)
+        chosen = registry.get(request.collection)
+        answer = chosen.ask(request.question, k=request.k, history=request.history)
+        name = request.collection or "default"
+        if settings.log_questions:
+            log_question(settings.questions_path, AskedRecord.of(name, answer))
+        return answer_out(answer, name)
 
     @router.get(
         "/sources/{source:path}",
@@ -216,11 +234,11 @@ def api_router(settings: Settings, retriever: Retriever):
         end: Annotated[int, Query(ge=1)],
         hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
         he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
+        collection: Annotated[str | None, Query(max_length=64, description="The collection.")] = None,
     ) -> ContextOut:
         highlight = (hs, he) if hs is not None and he is not None else None
-        ctx = passage_context(
-            retriever.index, source, start, end, words=settings.context_words, highlight=highlight
-        )
+        index = registry.get(collection).index
+        ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
         data = ctx.to_dict()
         return ContextOut(**data)
 

@@ -26,13 +26,25 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from qa.config import Settings
-from qa.errors import QAError, QuestionError, UnknownSourceError
+from qa.errors import (
+    CollectionExistsError,
+    CollectionNameError,
+    EmptyCollectionError,
+    QAError,
+    QuestionError,
+    UnknownCollectionError,
+    UnknownSourceError,
+    UploadError,
+)
 
 __all__ = ["MAX_BODY_BYTES", "RateLimiter", "SecurityMiddleware", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+ADMIN_PREFIX = "/api/v1/admin/"
+MAX_UPLOAD_BODY_BYTES = 50 * 2**20
+"""Admin uploads (behind the admin key) may be larger than other bodies."""
 PROTECTED = ("/api/v1/ask", "/api/v1/sources")
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
@@ -117,8 +129,9 @@ class SecurityMiddleware:
                 await _json(send, 411, {"error": "the request needs a Content-Length header"}, extra)
                 return
             length = length or "0"
-            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                message = f"the request body is limited to {MAX_BODY_BYTES // 1024} KiB"
+            limit = MAX_UPLOAD_BODY_BYTES if path.startswith(ADMIN_PREFIX) else MAX_BODY_BYTES
+            if not length.isdigit() or int(length) > limit:
+                message = f"the request body is limited to {limit // 1024} KiB"
                 await _json(send, 413, {"error": message}, extra)
                 return
             if path.startswith(PROTECTED):
@@ -186,7 +199,15 @@ def install_error_handlers(app) -> None:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
-    status_of = {QuestionError: 422, UnknownSourceError: 404}
+    status_of = {
+        QuestionError: 422,
+        UnknownSourceError: 404,
+        CollectionNameError: 422,
+        UnknownCollectionError: 404,
+        CollectionExistsError: 409,
+        EmptyCollectionError: 409,
+        UploadError: 422,
+    }
 
     @app.exception_handler(QAError)
     async def qa_error(request, exc: QAError):
