@@ -272,3 +272,21 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=csv", headers=admin()
     )
     assert csv.status_code == 200 and csv.text.startswith("id,question,expected,kind")
+
+
+def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
+    from qa.feedback import read_feedback
+    from qa.web.ui import ChatSession, _collection_page
+
+    _, registry = make_app(courses, fake_embedder, log_questions=True)
+    session = ChatSession(registry.get(None), registry.settings, registry)
+    _, turns, _ = session.respond("what do ribosomes build", (), 3, "biology")
+    assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/biology/cells.md"}
+    _, turns, _ = session.respond("who crossed the rubicon", turns[:0], 3, "default")
+    assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/rome.md"}
+    _, turns, _ = session.respond("what is the nucleus", (), 3, "biology")
+    assert session.rate(1, False, turns) == "down"
+    assert [r.collection for r in read_feedback(registry.settings.feedback_path)] == ["biology"]
+    assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
+    name, _, _, names, warning = _collection_page(courses, "nope")
+    assert name == "default" and names == ["default", "biology"] and "no collection 'nope'" in warning

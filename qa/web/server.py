@@ -113,7 +113,8 @@ def create_app(settings: Settings, retriever: Retriever, registry: Registry | No
         page = page.replace("{{COLLECTION}}", collection)
         return HTMLResponse(page)
 
-    app = gr.mount_gradio_app(app, build_ui(retriever, settings), path="", css=CSS, footer_links=["api"])
+    ui = build_ui(retriever, settings, registry)
+    app = gr.mount_gradio_app(app, ui, path="", css=CSS, footer_links=["api"])
     return SecurityMiddleware(app, settings)
 
 

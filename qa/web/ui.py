@@ -26,6 +26,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.feedback import FeedbackRecord, append_feedback, passages_shown
 from qa.retrieval.context import Context, passage_context
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 
 __all__ = [
@@ -50,6 +51,10 @@ EXAMPLES = (
     "What does the Palermo Protocol require?",
 )
 
+INTRO = (
+    "Every answer is a passage quoted from the documents, with where it comes from. "
+    "Follow-up questions use the conversation."
+)
 EMPTY_QUESTION = "Please type a question about the documents first."
 NO_ANSWER = "The documents do not answer this question."
 MAX_UI_PASSAGES = 10
@@ -64,6 +69,8 @@ class Turn:
     answer: Answer
     html: str
     """The answer as rendered when it was given (contexts included)."""
+    collection: str = "default"
+    """The collection that answered."""
 
 
 # rendering -------------------------------------------------------------------------------------
@@ -196,21 +203,28 @@ class ChatSession:
     ``turns`` tuple passed in and returned.
     """
 
-    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, settings: Settings, registry: Registry | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.registry = registry
 
     def respond(
-        self, question: str | None, turns: Sequence[Turn] | None, k: Any = None
+        self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
     ) -> tuple[list[dict[str, str]], tuple[Turn, ...], str]:
-        """Answer ``question`` after ``turns``; returns the chat messages, the turns, and ''."""
+        """Answer ``question`` after ``turns`` from ``collection`` (default: the default one);
+        returns the chat messages, the turns, and ''."""
         if not (question or "").strip():
             raise QAError(EMPTY_QUESTION)
+        retriever = self.registry.get(collection) if self.registry and collection else self.retriever
         turns = tuple(turns or ())
         history = [t.answer.question for t in turns]
-        answer = self.retriever.ask(question, k=self._k(k), history=history)
-        contexts = [self._context(p) for p in answer.passages]
-        turns += (Turn(answer, render_answer(answer, contexts)),)
+        answer = retriever.ask(question, k=self._k(k), history=history)
+        if self.settings.log_questions:
+            from qa.eval.asked import AskedRecord, log_question
+
+            log_question(self.settings.questions_path, AskedRecord.of(collection or "default", answer))
+        contexts = [self._context(p, retriever.index) for p in answer.passages]
+        turns += (Turn(answer, render_answer(answer, contexts), collection or "default"),)
         return messages(turns), turns, ""
 
     def _k(self, k: Any) -> int:
@@ -221,8 +235,7 @@ class ChatSession:
             return self.settings.ui_passages
         return min(max(value, 1), MAX_UI_PASSAGES)
 
-    def _context(self, p: Passage) -> str:
-        index = self.retriever.index
+    def _context(self, p: Passage, index) -> str:
         try:
             ctx = passage_context(
                 index,
@@ -259,6 +272,7 @@ class ChatSession:
             return None
         answer = turns[index // 2].answer
         record = FeedbackRecord(
+            collection=turns[index // 2].collection,
             rating=rating,
             question=answer.question,
             query=answer.query or answer.question,
@@ -331,15 +345,34 @@ _SCROLL_JS = """
 """
 
 
-def build_ui(retriever: Retriever, settings: Settings):
-    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`, with :data:`CSS`)."""
+def _collection_page(
+    settings: Settings, wanted: str | None
+) -> tuple[str, str, tuple[str, ...], list[str], str]:
+    """For ``/?collection=NAME``: the collection shown, its title and examples, every collection
+    name, and a warning when ``wanted`` is not a collection (the default one is shown then)."""
+    from qa.index.collections import DEFAULT, collection_names, get_collection
+
+    warning = ""
+    try:
+        chosen = get_collection(settings, wanted or DEFAULT)
+    except QAError as exc:
+        warning, chosen = str(exc), get_collection(settings, DEFAULT)
+    examples = chosen.config.examples or (EXAMPLES if chosen.name == DEFAULT else ())
+    title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
+    return chosen.name, title, examples, collection_names(settings), warning
+
+
+def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None = None):
+    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`, with :data:`CSS`).
+    With a ``registry``, ``/?collection=NAME`` asks that collection, and a picker shows when
+    there are several."""
     import gradio as gr
 
-    session = ChatSession(retriever, settings)
+    session = ChatSession(retriever, settings, registry)
 
-    def respond(question, turns, k):
+    def respond(question, turns, k, collection=None):
         try:
-            return session.respond(question, turns, k)
+            return session.respond(question, turns, k, collection)
         except QAError as exc:
             message = str(exc)
             raise gr.Error(message[:1].upper() + message[1:], title="Cannot answer") from None
@@ -347,9 +380,25 @@ def build_ui(retriever: Retriever, settings: Settings):
             log.exception("answering %r failed", question)
             raise gr.Error("Something went wrong while answering; please try again.") from None
 
-    def respond_example(example, turns, k):
+    def respond_example(example, turns, k, collection=None):
         question = example[0] if isinstance(example, (list, tuple)) and example else example
-        return respond(question, turns, k)
+        return respond(question, turns, k, collection)
+
+    def show_collection(name: str | None):
+        chosen, title, samples, names, warning = _collection_page(settings, name)
+        if warning:
+            gr.Warning(warning)
+        return (
+            gr.Dropdown(choices=names, value=chosen, visible=registry is not None and len(names) > 1),
+            f"# {title}\n" + INTRO,
+            gr.Dataset(samples=[[q] for q in samples], visible=bool(samples)),
+            [],
+            (),
+        )
+
+    def on_load(request: gr.Request):
+        wanted = request.query_params.get("collection") if request is not None and registry else None
+        return show_collection(wanted)
 
     def rate(turns, data: gr.LikeData):
         try:
@@ -365,11 +414,9 @@ def build_ui(retriever: Retriever, settings: Settings):
         return [], (), ""
 
     with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
-        gr.Markdown(
-            "# Ask the course documents\n"
-            "Every answer is a passage quoted from the documents, with where it comes from. "
-            "Follow-up questions use the conversation.",
-            elem_id="qa-title",
+        title = gr.Markdown("# Ask the course documents\n" + INTRO, elem_id="qa-title")
+        picker = gr.Dropdown(
+            choices=["default"], value="default", label="Course", elem_id="collection", visible=False
         )
         turns = gr.State(())
         chat = gr.Chatbot(
@@ -421,15 +468,19 @@ def build_ui(retriever: Retriever, settings: Settings):
             clear_button = gr.Button("Clear conversation", elem_id="clear", size="md", scale=1, min_width=150)
 
         outputs = [chat, turns, question]
-        question.submit(respond, [question, turns, k], outputs, api_name="ask").then(
+        question.submit(respond, [question, turns, k, picker], outputs, api_name="ask").then(
             None, [chat], None, js=_SCROLL_JS
         )
-        examples.click(respond_example, [examples, turns, k], outputs, api_visibility="private").then(
+        examples.click(respond_example, [examples, turns, k, picker], outputs, api_visibility="private").then(
             None, [chat], None, js=_SCROLL_JS
         )
         clear_button.click(clear, None, outputs, api_visibility="private")
         chat.clear(lambda: (), None, [turns], api_visibility="private")
         chat.like(rate, [turns], None, api_visibility="private")
         demo.load(None, None, None, js=_COPY_JS)
+        demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private")
+        picker.input(
+            show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"
+        )
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo
