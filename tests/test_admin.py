@@ -201,6 +201,7 @@ def test_admin_api_is_in_the_openapi_schema_and_the_page_is_served(app):
     page = client.get("/admin")
     assert page.status_code == 200 and "Drop documents here" in page.text
     assert client.get("/admin.js").status_code == 200 and client.get("/admin.css").status_code == 200
+    assert ".md" in client.get("/api/v1/admin/formats", headers=admin()).json()
 
 
 def test_a_question_during_a_rebuild_gets_a_whole_answer_from_the_old_index(courses, fake_embedder):

@@ -34,6 +34,7 @@ from qa.index.collections import (
     save_document,
     update_config,
 )
+from qa.ingest.sources import SOURCE_SUFFIXES
 from qa.retrieval.registry import BuildStatus, Registry
 
 __all__ = ["admin_router", "UPLOAD_PATH_PREFIX"]
@@ -185,6 +186,12 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
             documents=_documents(settings, registry, c.name),
             status=status_out(registry.status(c.name)),
         )
+
+    @router.get(
+        "/formats", response_model=list[str], summary="File types an upload may have", responses=errors
+    )
+    def formats() -> list[str]:
+        return list(SOURCE_SUFFIXES)
 
     @router.get(
         "/collections", response_model=list[CollectionOut], summary="Every collection", responses=errors

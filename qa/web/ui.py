@@ -400,6 +400,8 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         wanted = request.query_params.get("collection") if request is not None and registry else None
         return show_collection(wanted)
 
+    on_load.__annotations__["request"] = gr.Request  # a real class: Gradio injects the request by type
+
     def rate(turns, data: gr.LikeData):
         try:
             rating = session.rate(data.index, data.liked, turns)

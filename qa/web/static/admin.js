@@ -4,7 +4,6 @@
 (function () {
   "use strict";
   var API = "api/v1/admin";
-  var TYPES = [".pdf", ".docx", ".pptx", ".html", ".htm", ".md", ".markdown", ".txt"];
   var key = sessionStorage.getItem("qa-admin-key") || "";
   var current = new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
@@ -42,6 +41,10 @@
   }
 
   function load() {
+    call("GET", "/formats").then(function (types) {
+      $("types").textContent = "Readable types: " + types.join(", ");
+      $("file").accept = types.join(",");
+    }).catch(function () { /* the collections call shows the error */ });
     return call("GET", "/collections").then(function (list) {
       $("main").hidden = false;
       if (!list.some(function (c) { return c.name === current; })) { current = "default"; }
@@ -187,7 +190,6 @@
       .catch(function (err) { say(err.message, true); });
   }
 
-  $("types").textContent = "Readable types: " + TYPES.join(", ");
   $("key-form").addEventListener("submit", function (event) {
     event.preventDefault();
     key = $("key").value.trim();
