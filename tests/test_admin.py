@@ -291,3 +291,31 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
     name, _, _, names, warning = _collection_page(courses, "nope")
     assert name == "default" and names == ["default", "biology"] and "no collection 'nope'" in warning
+
+
+def test_a_collection_can_allow_a_portal_for_itself_only(courses, fake_embedder):
+    from qa.index.collections import update_config
+
+    update_config(courses, "biology", CollectionConfig(title="Biology 101", allowed_origins=(PORTAL,)))
+    client, _ = make_app(courses, fake_embedder)
+    res = client.post(
+        "/api/v1/ask",
+        json={"question": "what do ribosomes build", "collection": "biology"},
+        headers={"Origin": PORTAL},
+    )
+    assert res.status_code == 200 and res.headers["access-control-allow-origin"] == PORTAL
+    res = client.post("/api/v1/ask", json={"question": "who crossed the rubicon"}, headers={"Origin": PORTAL})
+    assert res.status_code == 403 and "this collection" in res.json()["error"]
+    res = client.post(
+        "/api/v1/ask",
+        json={"question": "cells", "collection": "biology"},
+        headers={"Origin": "https://other.example"},
+    )
+    assert res.status_code == 403
+
+
+def test_admin_errors_are_json_with_a_message(app):
+    client, _ = app
+    res = client.get("/api/v1/admin/collections")
+    assert res.status_code == 401 and "admin key" in res.json()["error"]
+    assert res.headers["www-authenticate"].startswith("Bearer")

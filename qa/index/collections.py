@@ -26,6 +26,7 @@ from qa.config import Settings
 from qa.errors import (
     CollectionExistsError,
     CollectionNameError,
+    QAError,
     UnknownCollectionError,
     UnknownSourceError,
     UploadError,
@@ -41,6 +42,7 @@ __all__ = [
     "StoredFile",
     "check_name",
     "collection_names",
+    "collection_origins",
     "collection_settings",
     "create_collection",
     "delete_collection",
@@ -170,6 +172,17 @@ def collection_names(settings: Settings) -> list[str]:
             if (path / COLLECTION_FILE).is_file() and _NAME.match(path.name) and path.name != DEFAULT:
                 names.append(path.name)
     return names
+
+
+def collection_origins(settings: Settings) -> frozenset[str]:
+    """Every origin some collection's settings file allows (each only for that collection)."""
+    found: set[str] = set()
+    for name in collection_names(settings):
+        try:
+            found.update(get_collection(settings, name).config.allowed_origins)
+        except QAError:  # a broken settings file allows nothing
+            continue
+    return frozenset(found)
 
 
 def collection_settings(settings: Settings, name: object) -> Settings:

@@ -15,7 +15,7 @@ import time
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.answer import Answer, Passage
@@ -193,6 +193,17 @@ def answer_out(answer: Answer, collection: str = "default") -> AskResponse:
     )
 
 
+def _check_origin(settings: Settings, http: Request | None, collection: str | None) -> None:
+    """A portal allowed only by some collection's settings may ask only that collection."""
+    from qa.index.collections import collection_origins, get_collection
+
+    origin = http.headers.get("origin") if http is not None else None
+    if not origin or origin in settings.allowed_origins or origin not in collection_origins(settings):
+        return
+    if origin not in get_collection(settings, collection).config.allowed_origins:
+        raise HTTPException(403, "this origin is not allowed to use this collection")
+
+
 def api_router(settings: Settings, retriever: Retriever, registry: Registry | None = None):
     """The ``/api/v1`` routes over ``retriever`` (the default collection) and ``registry`` (every
     collection); auth and limits are applied by :mod:`qa.security`."""
@@ -211,7 +222,8 @@ def api_router(settings: Settings, retriever: Retriever, registry: Registry | No
             **{code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
         },
     )
-    def ask(request: AskRequest) -> AskResponse:
+    def ask(request: AskRequest, http: Request) -> AskResponse:
+        _check_origin(settings, http, request.collection)
         chosen = registry.get(request.collection)
         answer = chosen.ask(request.question, k=request.k, history=request.history)
         name = request.collection or "default"
@@ -235,7 +247,9 @@ def api_router(settings: Settings, retriever: Retriever, registry: Registry | No
         hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
         he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
         collection: Annotated[str | None, Query(max_length=64, description="The collection.")] = None,
+        http: Request = None,
     ) -> ContextOut:
+        _check_origin(settings, http, collection)
         highlight = (hs, he) if hs is not None and he is not None else None
         index = registry.get(collection).index
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)

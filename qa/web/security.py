@@ -79,9 +79,13 @@ Send = Callable[[dict], Awaitable[None]]
 
 
 class SecurityMiddleware:
-    def __init__(self, app, settings: Settings) -> None:
+    def __init__(
+        self, app, settings: Settings, *, collection_origins: Callable[[], frozenset[str]] | None = None
+    ) -> None:
         self.app = app
         self.allowed = set(settings.allowed_origins)
+        self.collection_origins = collection_origins or frozenset
+        """Origins allowed by some collection's settings (the API route checks it is that collection)."""
         self.api_key = settings.api_key.encode("utf-8")
         self.limiter = RateLimiter(settings.rate_limit)
         ancestors = " ".join(["'self'", *sorted(self.allowed)])
@@ -101,7 +105,7 @@ class SecurityMiddleware:
         cross = origin is not None and not _same_origin(origin, headers.get("host", ""), scope)
         cors: list[tuple[bytes, bytes]] = []
         if path.startswith("/api/") and cross:
-            if origin not in self.allowed:
+            if origin not in self.allowed and origin not in self.collection_origins():
                 await _json(send, 403, {"error": "this origin is not allowed to use the API"}, [])
                 return
             cors = [
@@ -198,6 +202,7 @@ def install_error_handlers(app) -> None:
     anything else a 500 that says nothing about the server's internals."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     status_of = {
         QuestionError: 422,
@@ -213,6 +218,10 @@ def install_error_handlers(app) -> None:
     async def qa_error(request, exc: QAError):
         status = next((s for kind, s in status_of.items() if isinstance(exc, kind)), 503)
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):

@@ -115,7 +115,9 @@ def create_app(settings: Settings, retriever: Retriever, registry: Registry | No
 
     ui = build_ui(retriever, settings, registry)
     app = gr.mount_gradio_app(app, ui, path="", css=CSS, footer_links=["api"])
-    return SecurityMiddleware(app, settings)
+    from qa.index.collections import collection_origins
+
+    return SecurityMiddleware(app, settings, collection_origins=lambda: collection_origins(settings))
 
 
 def serve(settings: Settings) -> None:
