@@ -319,3 +319,16 @@ def test_admin_errors_are_json_with_a_message(app):
     res = client.get("/api/v1/admin/collections")
     assert res.status_code == 401 and "admin key" in res.json()["error"]
     assert res.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_health_follows_the_default_collection_after_an_admin_upload(app):
+    client, registry = app
+    assert client.get("/api/v1/health").json()["documents"] == 1
+    res = client.put(
+        "/api/v1/admin/collections/default/documents/volcano.md", content=VOLCANO.encode(), headers=admin()
+    )
+    assert res.status_code == 202 and registry.wait("default").state == "done"
+    health = client.get("/api/v1/health").json()
+    assert health["documents"] == 2 and health["status"] == "ok", health
+    res = client.post("/api/v1/ask", json={"question": "lava cools quickly basalt", "k": 5})
+    assert "seeds/volcano.md" in cited(res.json())

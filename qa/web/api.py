@@ -260,13 +260,16 @@ def api_router(settings: Settings, retriever: Retriever, registry: Registry | No
 
     @router.get("/health", response_model=Health, summary="Index and model status")
     def health() -> Health:
-        m = retriever.index.manifest
+        live = registry.get(None)  # the default collection, as rebuilt from the admin page
+        m = live.index.manifest
+        if changes.manifest is not m:
+            changes.manifest, changes._checked = m, -changes.every
         changed = [public(reason) for reason in changes.reasons()]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),
-            documents=len(retriever.index.documents),
-            passages=len(retriever.index),
+            documents=len(live.index.documents),
+            passages=len(live.index),
             built_at=m.built_at,
             sources_changed=changed,
         )
