@@ -106,15 +106,18 @@ class Settings:
             raise ConfigError("ui_passages must be between 1 and 10")
         if not 0 <= self.context_words <= 1000:
             raise ConfigError("context_words must be between 0 and 1000")
+        self._check_admin_key()
+        if self.rate_limit < 1:
+            raise ConfigError("rate_limit must be at least 1 request per minute")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError("port must be between 1 and 65535")
+
+    def _check_admin_key(self) -> None:
         if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
             raise ConfigError(
                 "admin_key must be at least 16 characters and differ from api_key; make one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
             )
-        if self.rate_limit < 1:
-            raise ConfigError("rate_limit must be at least 1 request per minute")
-        if not 1 <= self.port <= 65535:
-            raise ConfigError("port must be between 1 and 65535")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

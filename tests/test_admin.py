@@ -332,3 +332,15 @@ def test_health_follows_the_default_collection_after_an_admin_upload(app):
     assert health["documents"] == 2 and health["status"] == "ok", health
     res = client.post("/api/v1/ask", json={"question": "lava cools quickly basalt", "k": 5})
     assert "seeds/volcano.md" in cited(res.json())
+
+
+def test_admin_key_must_be_long_and_not_the_learner_key_and_is_not_shown(tmp_path):
+    from qa.config import Settings
+    from qa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="16 characters"):
+        Settings(root=tmp_path, admin_key="short")
+    with pytest.raises(ConfigError, match="differ from api_key"):
+        Settings(root=tmp_path, admin_key=ADMIN, api_key=ADMIN)
+    assert ADMIN not in repr(Settings(root=tmp_path, admin_key=ADMIN))
+    assert Settings.load({"QA_LOG_QUESTIONS": "1"}, root=tmp_path).log_questions is True

@@ -169,12 +169,22 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     return out
 
 
+ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}
+
+
 def admin_router(settings: Settings, registry: Registry) -> APIRouter:
     """The admin JSON API over ``registry``'s collections."""
     router = APIRouter(
         prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(_require_admin(settings))]
     )
-    errors = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}
+    _collection_routes(router, settings, registry)
+    _document_routes(router, settings, registry)
+    _question_routes(router, settings)
+    return router
+
+
+def _collection_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
+    errors = ERRORS
 
     def collection_out(name: str) -> CollectionOut:
         c = get_collection(settings, name)
@@ -239,6 +249,10 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
         delete_collection(settings, name)
         registry.forget(name)
 
+
+def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
+    errors = ERRORS
+
     @router.put(
         "/collections/{name}/documents/{filename}",
         response_model=StatusOut,
@@ -301,6 +315,10 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
         found = _summary(settings, name, view, limit)
         return [QuestionOut(**{**q.__dict__, "comments": list(q.comments)}) for q in found]
 
+
+def _question_routes(router: APIRouter, settings: Settings) -> None:
+    errors = ERRORS
+
     @router.get(
         "/collections/{name}/questions/export",
         response_class=PlainTextResponse,
@@ -321,8 +339,6 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
         return PlainTextResponse(
             body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
         )
-
-    return router
 
 
 def _summary(settings: Settings, name: str, view: str, limit: int):
