@@ -60,3 +60,23 @@ def test_eval_on_a_collection(cli_project, tmp_path, capsys):
     )
     run = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
     assert {p["source"] for p in run["passages"]} == {"seeds/biology/cells.md"}
+
+
+def test_exported_learner_questions_run_through_qa_eval(cli_project, project, tmp_path, capsys):
+    from qa.eval.asked import AskedRecord, eval_rows, read_asked, rows_csv, rows_jsonl, summarise
+
+    path = tmp_path / "questions.jsonl"
+    from qa.eval.asked import log_question
+
+    for question, abstained in [("what is photosynthesis", True), ("What is photosynthesis?", True)]:
+        log_question(path, AskedRecord("biology", question, abstained=abstained))
+    declined = summarise("declined", read_asked(path), [], collection="biology")
+    assert [(q.question, q.declined) for q in declined] == [("what is photosynthesis", 2)]
+    rows = eval_rows(declined, view="declined", collection="biology")
+    assert main(["index", "--collection", "biology", *cli_project]) == 0
+    for name, text in [("rows.jsonl", rows_jsonl(rows)), ("rows.csv", rows_csv(rows))]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        out = tmp_path / f"{name}.run.jsonl"
+        args = ["eval", str(tmp_path / name), "--out", str(out), "--quiet", "--collection", "biology"]
+        assert main([*args, *cli_project]) == 0
+        assert json.loads(out.read_text(encoding="utf-8"))["id"] == rows[0]["id"]
