@@ -63,7 +63,15 @@ def test_eval_on_a_collection(cli_project, tmp_path, capsys):
 
 
 def test_exported_learner_questions_run_through_qa_eval(cli_project, project, tmp_path, capsys):
-    from qa.eval.asked import AskedRecord, eval_rows, log_question, read_asked, rows_csv, rows_jsonl, summarise
+    from qa.eval.asked import (
+        AskedRecord,
+        eval_rows,
+        log_question,
+        read_asked,
+        rows_csv,
+        rows_jsonl,
+        summarise,
+    )
 
     path = tmp_path / "questions.jsonl"
     for question, abstained in [("what is photosynthesis", True), ("What is photosynthesis?", True)]:
