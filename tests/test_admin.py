@@ -344,3 +344,18 @@ def test_admin_key_must_be_long_and_not_the_learner_key_and_is_not_shown(tmp_pat
         Settings(root=tmp_path, admin_key=ADMIN, api_key=ADMIN)
     assert ADMIN not in repr(Settings(root=tmp_path, admin_key=ADMIN))
     assert Settings.load({"QA_LOG_QUESTIONS": "1"}, root=tmp_path).log_questions is True
+
+
+def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
+    client, registry = app
+    big = ("# Big\n\n" + "Granite forms when magma cools slowly deep underground. " * 6000).encode()
+    assert 256 * 1024 < len(big) < 50 * 2**20
+    res = client.put("/api/v1/admin/collections/biology/documents/big.md", content=big, headers=admin())
+    assert res.status_code == 202
+    res = client.post(
+        "/api/v1/ask",
+        content=b'{"question": "' + b"x" * len(big) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert res.status_code == 413
+    assert registry.wait("biology", timeout=300).state == "done"
