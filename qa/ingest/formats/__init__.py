@@ -112,8 +112,7 @@ def read_document(path: Path, limits: Limits) -> Extracted:
                 f"copy as {suffix} to index it"
             )
         raise SourceError(
-            f"the extension says {_NAMES[suffix]} but the content is {_CONTENT[found]}; "
-            "rename or remove it"
+            f"the extension says {_NAMES[suffix]} but the content is {_CONTENT[found]}; rename or remove it"
         )
     extracted = _reader(suffix)(path, limits)
     if not extracted.text.strip():

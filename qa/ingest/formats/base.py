@@ -116,9 +116,7 @@ class TextBuilder:
     def build(self, **extra) -> Extracted:
         if self._page_pending:
             self.pages.append(self.length)
-        return Extracted(
-            "".join(self.parts), pages=tuple(self.pages), sections=tuple(self.sections), **extra
-        )
+        return Extracted("".join(self.parts), pages=tuple(self.pages), sections=tuple(self.sections), **extra)
 
     def _next_offset(self, sep: str) -> int:
         return self.length + (len(sep) if self.parts else 0)

@@ -37,8 +37,8 @@ def read_docx(path: Path, limits: Limits) -> Extracted:
                 else:
                     builder.add(paragraph.text)
             elif child.tag.endswith("}tbl"):
-                for row in Table(child, document).rows:
-                    builder.add("\t".join(_unique_cells(row)), sep="\n")
+                for i, row in enumerate(Table(child, document).rows):
+                    builder.add("\t".join(_unique_cells(row)), sep="\n" if i else "\n\n")
         title = (document.core_properties.title or "").strip() or first_title
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise SourceError(f"corrupt Word file ({type(exc).__name__}: {exc}); save it again") from None

@@ -25,11 +25,11 @@ def render_markdown(source: str) -> Extracted:
     """The text of a Markdown document with its heading path; the first level-1 heading is the title."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(source)
+    tokens = MarkdownIt("commonmark").enable("table").parse(source.removeprefix("\ufeff"))
     builder = TextBuilder()
     title = ""
     row: list[str] = []
-    bullet = False
+    bullet, first_row, first_item = "", False, False
     for i, token in enumerate(tokens):
         kind = token.type
         if kind == "heading_open":
@@ -37,21 +37,25 @@ def render_markdown(source: str) -> Extracted:
             level = int(token.tag[1])
             title = title or (text if level == 1 else "")
             builder.heading(text, level)
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            first_item = True
         elif kind == "list_item_open":
-            bullet = True
+            bullet = f"{token.info}{token.markup} " if token.info else "\u2022 "
         elif kind == "inline" and tokens[i - 1].type == "paragraph_open":
-            prefix, sep = ("\u2022 ", "\n") if bullet else ("", "\n\n")
-            builder.add(prefix + _inline(token), sep=sep)
-            bullet = False
+            sep = "\n" if bullet and not first_item else "\n\n"
+            builder.add(bullet + _inline(token), sep=sep)
+            bullet, first_item = "", False
         elif kind in ("fence", "code_block"):
             builder.add(token.content.rstrip("\n"))
         elif kind == "html_block":
             builder.add(_TAG.sub("", token.content).strip())
         elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
             row.append(_inline(token))
+        elif kind == "table_open":
+            first_row = True
         elif kind == "tr_close":
-            builder.add("\t".join(row), sep="\n")
-            row = []
+            builder.add("\t".join(row), sep="\n\n" if first_row else "\n")
+            row, first_row = [], False
     return builder.build(title=title)
 
 

@@ -149,9 +149,7 @@ def _lay_out_with_fonts(builder: TextBuilder, pages) -> None:
         for text, size in lines:
             sizes[size] += len(text)
     body = sizes.most_common(1)[0][0] if sizes else 0.0
-    heading_sizes = sorted(
-        {s for s in sizes if body and s >= body * HEADING_RATIO}, reverse=True
-    )
+    heading_sizes = sorted({s for s in sizes if body and s >= body * HEADING_RATIO}, reverse=True)
     level_of = {s: i + 1 for i, s in enumerate(heading_sizes)}
     for lines in pages:
         builder.new_page()

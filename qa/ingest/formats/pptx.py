@@ -43,8 +43,9 @@ def _add_shape(builder: TextBuilder, shape) -> None:
         for inner in shape.shapes:
             _add_shape(builder, inner)
     elif getattr(shape, "has_table", False) and shape.has_table:
-        for row in shape.table.rows:
-            builder.add("\t".join(" ".join(c.text.split()) for c in row.cells), sep="\n")
+        for i, row in enumerate(shape.table.rows):
+            cells = "\t".join(" ".join(c.text.split()) for c in row.cells)
+            builder.add(cells, sep="\n" if i else "\n\n")
     elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-        for paragraph in shape.text_frame.paragraphs:
-            builder.add("".join(run.text for run in paragraph.runs), sep="\n")
+        for i, paragraph in enumerate(shape.text_frame.paragraphs):
+            builder.add("".join(run.text for run in paragraph.runs), sep="\n" if i else "\n\n")
