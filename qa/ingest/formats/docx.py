@@ -25,12 +25,14 @@ def read_docx(path: Path, limits: Limits) -> Extracted:
     try:
         document = docx.Document(str(path))
         builder = TextBuilder()
+        levels = _heading_levels(document)
         first_title = ""
         body = document.element.body
         for child in body.iterchildren():
             if child.tag.endswith("}p"):
                 paragraph = Paragraph(child, document)
-                level = _heading_level(paragraph)
+                style = child.pPr.pStyle.val if child.pPr is not None and child.pPr.pStyle is not None else ""
+                level = levels.get(style, 0)
                 if level:
                     first_title = first_title or paragraph.text.strip()
                     builder.heading(paragraph.text, level)
@@ -45,12 +47,15 @@ def read_docx(path: Path, limits: Limits) -> Extracted:
     return builder.build(title=title)
 
 
-def _heading_level(paragraph) -> int:
-    name = paragraph.style.name if paragraph.style is not None else ""
-    match = _HEADING_STYLE.match(name or "")
-    if not match:
-        return 0
-    return int(match.group(1)) + 1 if match.group(1) else 1
+def _heading_levels(document) -> dict[str, int]:
+    """Style id -> heading level for the "Title" and "Heading N" styles (python-docx's own
+    per-paragraph style lookup scans every style each time, which dominated reading time)."""
+    levels = {}
+    for style in document.styles.element.style_lst:
+        match = _HEADING_STYLE.match(style.name_val or "")
+        if match and style.styleId:
+            levels[style.styleId] = int(match.group(1)) + 1 if match.group(1) else 1
+    return levels
 
 
 def _unique_cells(row) -> list[str]:
