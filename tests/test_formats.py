@@ -311,3 +311,16 @@ def test_empty_or_tiny_binaries_are_refused_not_crashing(tmp_path, name):
     (seeds / name).write_bytes(b"")
     _, problems = scan_sources(seeds, tmp_path)
     assert str(problems[0]).startswith(f"seeds/{name}: the extension says")
+
+
+def test_a_damaged_part_inside_an_office_file_is_reported_not_raised(tmp_path):
+    seeds = _seeds(tmp_path)
+    good = make_docx(tmp_path / "good.docx")
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(seeds / "broken.docx", "w") as dst:
+        for item in src.infolist():
+            data = b"<w:document><unclosed" if item.filename == "word/document.xml" else src.read(item)
+            dst.writestr(item, data)
+    (seeds / "fine.txt").write_text("still indexed", encoding="utf-8")
+    docs, problems = scan_sources(seeds, tmp_path)
+    assert [d.source for d in docs] == ["seeds/fine.txt"]
+    assert str(problems[0]).startswith("seeds/broken.docx: corrupt")

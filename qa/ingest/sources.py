@@ -236,6 +236,12 @@ def scan_sources(
         except OSError as exc:
             problems.append(SourceError(f"{name}: cannot be read ({exc.strerror})"))
             continue
+        except Exception as exc:  # a reader library choking on a damaged file must not stop the build
+            log.debug("reading %s failed", name, exc_info=True)
+            problems.append(
+                SourceError(f"{name}: corrupt or unreadable ({type(exc).__name__}); save it again")
+            )
+            continue
         pages += extracted.pages_read
         docs.append(
             Document(
