@@ -123,10 +123,18 @@ def build_rows(corpus: Path) -> tuple[list[list[object]], dict[str, float]]:
     return rows, {"extract_s": extract_s, "pages_per_s": progress[-1] if progress else 0.0}
 
 
+def _default_corpus() -> Path:
+    """``shared/eval`` beside the checkout (or beside the folder of worktrees)."""
+    candidates = [REPO.parent / "shared" / "eval", REPO.parent.parent / "shared" / "eval"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "eval")
+    parser.add_argument("--corpus", type=Path, default=_default_corpus())
     args = parser.parse_args()
+    if not (args.corpus / "docs-pdf").is_dir():
+        parser.error(f"no docs-pdf/ in {args.corpus}; pass --corpus PATH/TO/shared/eval")
     with tempfile.TemporaryDirectory() as tmp:
         office = Path(tmp)
         make_office_files(args.corpus, office)
