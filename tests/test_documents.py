@@ -78,3 +78,14 @@ def test_bom_is_dropped_and_markdown_title_kept(tmp_path):
     (tmp_path / "a.md").write_bytes("\ufeff# Título\n\nTexto.\n".encode())
     (doc,), _ = scan_sources(tmp_path, tmp_path)
     assert doc.title == "Título" and not doc.text.startswith("\ufeff") and doc.text.startswith("Título")
+
+
+def test_max_file_mb_comes_from_the_environment():
+    import pytest
+
+    from qa.config import Settings
+    from qa.errors import ConfigError
+
+    assert Settings.load(env={"QA_MAX_FILE_MB": "2.5"}).max_file_mb == 2.5
+    with pytest.raises(ConfigError, match="max_file_mb"):
+        Settings.load(env={"QA_MAX_FILE_MB": "0"})
