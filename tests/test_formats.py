@@ -324,3 +324,28 @@ def test_a_damaged_part_inside_an_office_file_is_reported_not_raised(tmp_path):
     docs, problems = scan_sources(seeds, tmp_path)
     assert [d.source for d in docs] == ["seeds/fine.txt"]
     assert str(problems[0]).startswith("seeds/broken.docx: corrupt")
+
+
+def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
+    from fpdf import FPDF
+
+    class Printed(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, "11/25/26, 9:58 PM    Course notes", new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, f"file:///home/notes.html    {self.page_no()}/4")
+
+    pdf = Printed()
+    topics = ["rules and commands", "build edges", "pools of jobs", "dynamic dependencies"]
+    for n, topic in enumerate(topics):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, f"Lesson {n} is about {topic}. " + BODY * 3)
+    pdf.output(str(tmp_path / "printed.pdf"))
+    got = read_document(tmp_path / "printed.pdf", Limits())
+    assert "Course notes" not in got.text and "file:///" not in got.text
+    assert [got.text[p : p + 8] for p in got.pages] == ["Lesson 0", "Lesson 1", "Lesson 2", "Lesson 3"]

@@ -26,6 +26,9 @@ _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\uf
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
 MAX_HEADING_WORDS = 14
+RUNNING_EDGE = 2
+"""Lines at each end of a page looked at for running headers and footers."""
+_DIGITS = re.compile(r"\d+")
 
 
 def read_pdf(path: Path, limits: Limits) -> Extracted:
@@ -46,6 +49,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         pdf.close()
     if not pages:
         raise SourceError("a PDF with no pages; re-export it")
+    pages = _without_running_lines(pages)
     if not any(text for lines in pages for text, _ in lines):
         raise SourceError(NO_TEXT_LAYER)
     builder = TextBuilder()
@@ -90,6 +94,36 @@ def _page_lines(pdf, index: int) -> list[tuple[str, float]]:
         if lines and _PAGE_NUMBER.match(lines[end][0]):
             lines.pop(end)
     return lines
+
+
+def _furniture_key(line: str) -> str:
+    return _DIGITS.sub("#", line.strip().lower())
+
+
+def _without_running_lines(pages: list[list[tuple[str, float]]]) -> list[list[tuple[str, float]]]:
+    """Pages without running headers and footers: a line among the first or last
+    ``RUNNING_EDGE`` of a page that recurs (numbers aside) on at least half of 3+ pages, such as
+    a browser's printed date, title, URL and "3/27"."""
+    if len(pages) < 3:
+        return pages
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        edge = lines[:RUNNING_EDGE] + lines[-RUNNING_EDGE:]
+        seen.update({_furniture_key(text) for text, _ in edge})
+    running = {key for key, n in seen.items() if n >= max(3, len(pages) / 2)}
+    if not running:
+        return pages
+    out = []
+    for lines in pages:
+        n = len(lines)
+        out.append(
+            [
+                (text, size)
+                for i, (text, size) in enumerate(lines)
+                if not ((i < RUNNING_EDGE or i >= n - RUNNING_EDGE) and _furniture_key(text) in running)
+            ]
+        )
+    return out
 
 
 def _clean(line: str) -> str:
