@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.answer import Citation
-from qa.ingest.links import original_link
+from qa.ingest.links import original_link, place_label
 from tests.conftest import FakeEmbedder
 from tests.test_formats import HTML, POOLS, make_docx, make_pdf, make_pptx
 
@@ -77,3 +77,11 @@ def test_only_indexed_originals_are_served_with_their_content_type(indexed, proj
         assert client.get("/originals/" + path).status_code == 404, path
     context = client.get("/api/v1/sources/seeds/manual.pdf", params={"start": 0, "end": 15}).json()
     assert context["passage"] == indexed.index.document("seeds/manual.pdf").text[:15]
+
+
+def test_place_label_names_page_or_slide_and_section():
+    base = {"title": "t", "url": "", "start": 0, "end": 1, "word_start": 0, "word_end": 1, "total_words": 1}
+    assert place_label(Citation("m.pdf", page=12, section="A \u203a B", **base)) == "p. 12 \u00b7 A \u203a B"
+    assert place_label(Citation("d.pptx", page=3, section="Welcome", **base)) == "slide 3 \u00b7 Welcome"
+    assert place_label(Citation("g.html", section="Paying", **base)) == "Paying"
+    assert place_label(Citation("n.txt", **base)) == ""

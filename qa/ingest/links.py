@@ -1,6 +1,7 @@
-"""Deep links to the original file of a citation: PDFs at ``#page=N``, web pages at ``#anchor``.
+"""Where a citation is in the author's file: a label ("p. 12 · Variable expansion") and a deep
+link to the original (PDFs at ``#page=N``, web pages at ``#anchor``).
 
-A pure function, so every renderer (chat page, widget JSON, CLI, report) links the same way.
+Pure functions, so every renderer (chat page, widget JSON, CLI, report) says and links the same.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from urllib.parse import quote
 
 from qa.answer import Citation
 
-__all__ = ["ORIGINALS_PREFIX", "original_link"]
+__all__ = ["ORIGINALS_PREFIX", "original_link", "place_label"]
 
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
@@ -31,3 +32,15 @@ def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
     if name.endswith(_WEB_PAGES) and citation.anchor:
         return f"{url}#{quote(citation.anchor, safe='-._~:!$&()*+,;=@')}"
     return url
+
+
+def place_label(citation: Citation) -> str:
+    """ "p. 12 · Variable expansion" (PDF), "slide 3 · Welcome" (PPTX), the section alone for
+    formats without pages, or "" when neither is known."""
+    parts = []
+    if citation.page:
+        unit = "slide" if citation.source.lower().endswith(".pptx") else "p."
+        parts.append(f"{unit} {citation.page}")
+    if citation.section:
+        parts.append(citation.section)
+    return " \u00b7 ".join(parts)
