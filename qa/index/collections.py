@@ -307,7 +307,7 @@ def save_document(settings: Settings, name: object, filename: object, data: byte
     with tempfile.TemporaryDirectory(prefix=".incoming-", dir=collection.index_dir) as tmp:
         trial = Path(tmp) / filename
         trial.write_bytes(data)
-        docs, problems = scan_sources(Path(tmp), Path(tmp))
+        docs, problems = scan_sources(Path(tmp), Path(tmp), max_file_mb=settings.max_file_mb)
         if problems or not docs:
             message = str(problems[0]) if problems else "nothing readable in it"
             raise UploadError(message if message.startswith(filename) else f"{filename}: {message}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from qa.config import Settings
 from qa.embedders.base import Embedder
 from qa.errors import EmptyCollectionError, IndexMissingError, NoSourcesError, QAError
-from qa.index.collections import DEFAULT, collection_settings, get_collection, list_files
+from qa.index.collections import DEFAULT, collection_names, collection_settings, get_collection, list_files
 from qa.index.core import POINTER, build_lock, ensure_index, open_index
 from qa.retrieval.retriever import Retriever
 
@@ -109,6 +109,16 @@ class Registry:
             retriever = Retriever(index, self.embedder, settings)
             with self._lock:
                 return self._retrievers.setdefault(collection.name, retriever)
+
+    def holds(self, source: str) -> bool:
+        """Whether the live index of some collection holds ``source``."""
+        for name in collection_names(self.settings):
+            try:
+                if source in {d.source for d in self.get(name).index.documents}:
+                    return True
+            except QAError:
+                continue
+        return False
 
     def status(self, name: object = None) -> BuildStatus:
         name = get_collection(self.settings, name).name

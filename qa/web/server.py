@@ -69,6 +69,7 @@ def create_app(settings: Settings, retriever: Retriever, registry: Registry | No
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.originals import originals_router
     from qa.web.security import SecurityMiddleware, install_error_handlers
     from qa.web.ui import CSS, build_ui
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings, retriever: Retriever, registry: Registry | No
     registry = registry or Registry(settings, retriever.embedder, default=retriever)
     app.state.registry = registry
     app.include_router(api_router(settings, retriever, registry))
+    app.include_router(originals_router(settings, retriever, registry))
     static = resources.files("qa.web") / "static"
     if settings.admin_key:
         from qa.web.admin import admin_router
