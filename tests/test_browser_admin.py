@@ -33,6 +33,23 @@ def admin_server(tmp_path_factory):
         proc.kill()
 
 
+def volcano_pdf() -> bytes:
+    """A two-page PDF: the volcano text on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for title, text in [
+        ("Rocks", "Rocks are made of minerals. " * 20),
+        ("Volcanoes", VOLCANO.split("\n\n", 1)[1]),
+    ]:
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=18)
+        pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
 def drop_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
     """Drag a file from outside the browser onto ``selector`` (a real drop event with a DataTransfer)."""
     transfer = page.evaluate_handle(
@@ -65,11 +82,11 @@ def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server,
     assert "No documents yet" in page.inner_text("#documents")
 
     started = time.perf_counter()
-    drop_file(page, "#drop", "volcano.md", VOLCANO.encode(), "text/markdown")
+    drop_file(page, "#drop", "volcano.pdf", volcano_pdf(), "application/pdf")
     page.wait_for_selector("#progress[data-state=done]", timeout=120_000)
-    page.wait_for_selector("#documents tr[data-name='volcano.md']")
-    row = page.inner_text("#documents tr[data-name='volcano.md']")
-    assert "Volcanoes" in row and "pending" not in row
+    page.wait_for_selector("#documents tr[data-name='volcano.pdf']")
+    row = page.inner_text("#documents tr[data-name='volcano.pdf']")
+    assert "pdf" in row and "pending" not in row and "\t2\t" in row  # two pages
     page.screenshot(path=str(artifacts / "admin-upload-done.png"), full_page=True)
 
     chat = context.new_page()
@@ -80,7 +97,7 @@ def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server,
     chat.wait_for_selector("#chat .qa-answer", timeout=60_000)
     took = time.perf_counter() - started
     answer = chat.inner_text("#chat .qa-answer")
-    assert "seeds/geology/volcano.md" in answer and "Volcanoes" in answer
+    assert "seeds/geology/volcano.pdf" in answer
     assert "seeds/rome.md" not in answer
     chat.screenshot(path=str(artifacts / "admin-collection-answer.png"), full_page=True)
     print(f"drop to first answer: {took:.1f} s")
