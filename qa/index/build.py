@@ -192,19 +192,21 @@ def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     path = index_dir / LOCK
     if path.is_dir():
         raise IndexLockedError(f"{path} is a folder, not a lock file; remove it and run `qa index` again")
+    lock = FileLock(path, timeout=timeout)
     try:
-        with FileLock(path, timeout=timeout):
-            yield
+        lock.acquire()
     except Timeout:
         raise IndexLockedError(
             f"another `qa index` has held {path} for {timeout:.0f}s; wait for it or stop it"
         ) from None
     except OSError as exc:
-        if exc.filename and Path(exc.filename) == path:
-            raise IndexLockedError(
-                f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
-            ) from None
-        raise
+        raise IndexLockedError(
+            f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
