@@ -285,3 +285,22 @@ def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
     )
     assert old_style.search(index.vectors[5][None, :], 3)[1][0][0] == 5
     assert np.allclose(old_style.lexical.scores(["alpha3"]), index.lexical.scores(["alpha3"]))
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import os
+
+    from qa.index import atomic_write
+
+    target = tmp_path / "deep" / "CURRENT"
+    atomic_write(target, "one\n")
+    atomic_write(target, b"two\n")
+    assert target.read_text() == "two\n"
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        atomic_write(target, "three\n")
+    assert target.read_text() == "two\n" and sorted(p.name for p in target.parent.iterdir()) == ["CURRENT"]

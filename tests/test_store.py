@@ -91,3 +91,31 @@ def test_bm25_idf_known_and_round_trip(tmp_path):
     for query in (["forc"], ["debt", "protocol"], ["absent"]):
         assert np.allclose(loaded.scores(query), lexical.scores(query))
     assert loaded.idf("debt", scale=40) == lexical.idf("debt", scale=40)
+
+
+def test_importing_the_data_layers_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qa.index, qa.index.core, qa.store, qa.store.faiss, qa.lexical.bm25, qa.embedders.base,"
+        " qa.embedders.onnx, qa.embedders.torch\n"
+        "print(sorted(m for m in ('faiss', 'bm25s', 'torch', 'onnxruntime', 'sentence_transformers',"
+        " 'filelock', 'tokenizers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_loaded_bm25_scores_exactly_as_bm25s(tmp_path):
+    import bm25s
+
+    from qa.lexical.terms import terms
+
+    texts = [f"forced labour case {i} debt bondage {'fishing ' * (i % 4)}" for i in range(40)]
+    reference = bm25s.BM25()
+    reference.index([terms(t) for t in texts], show_progress=False)
+    LexicalIndex(texts).save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    for query in (["forc", "debt"], ["fish"], ["labour", "fish", "case"]):
+        assert np.array_equal(loaded.scores(query), reference.get_scores(query))
