@@ -59,24 +59,3 @@ def test_export_is_reused_and_a_damaged_one_is_a_clear_error(onnx_embedder, seed
 def test_backend_setting_picks_the_embedder(seed_settings):
     assert isinstance(make_embedder(seed_settings.replace(backend="onnx")), OnnxEmbedder)
     assert isinstance(make_embedder(seed_settings.replace(backend="torch")), SentenceTransformerEmbedder)
-
-
-def test_embedder_modules_import_one_way():
-    """base -> onnx -> torch -> paths: no module imports one that imports it back."""
-    import ast
-    from pathlib import Path
-
-    import qa.embedders
-
-    folder = Path(qa.embedders.__file__).parent
-    graph = {}
-    for path in folder.glob("*.py"):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qa.embedders."):
-                names.add(node.module.rsplit(".", 1)[1])
-        graph[path.stem] = names
-    for module, imported in graph.items():
-        for other in imported:
-            assert module not in graph.get(other, set()), f"{module} and {other} import each other"
-    assert "onnx" not in graph["torch"] and "base" not in graph["onnx"] | graph["torch"]

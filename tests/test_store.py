@@ -93,20 +93,6 @@ def test_bm25_idf_known_and_round_trip(tmp_path):
     assert loaded.idf("debt", scale=40) == lexical.idf("debt", scale=40)
 
 
-def test_importing_the_data_layers_loads_no_heavy_library():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, qa.index, qa.index.core, qa.store, qa.store.faiss, qa.lexical.bm25, qa.embedders.base,"
-        " qa.embedders.onnx, qa.embedders.torch\n"
-        "print(sorted(m for m in ('faiss', 'bm25s', 'torch', 'onnxruntime', 'sentence_transformers',"
-        " 'filelock', 'tokenizers') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 def test_loaded_bm25_scores_exactly_as_bm25s(tmp_path):
     import bm25s
 

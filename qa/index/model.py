@@ -143,7 +143,7 @@ class Index:
         if store is None and vectors is not None:  # compatibility: raw vectors + FAISS index
             from qa.store.faiss import FaissStore
 
-            desc = manifest.faiss_index if faiss_index is not None else "Flat"
+            desc = "Flat" if faiss_index is None else type(faiss_index).__name__
             store = FaissStore(vectors, desc, faiss_index)
         if windows is None or store is None:
             raise TypeError("an Index needs its windows and its store")
