@@ -30,6 +30,8 @@ class Settings:
     """Embedding model: a sentence-transformers name or a local directory."""
     backend: str = "onnx"
     """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
+    store: str = "faiss"
+    """Vector store backend holding the window vectors (only ``faiss`` today)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
