@@ -87,10 +87,10 @@ def test_batch_answers_match_single_answers(retriever):
         assert [p.citation for p in a.passages] == [p.citation for p in b.passages]
 
 
-def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
-    """Above FLAT_LIMIT the dense side goes through FAISS (HNSW, 8-bit) plus exact rescoring."""
-    import qa.retrieval.retriever as retrieval
+def test_approximate_index_gives_the_same_answers(retriever):
+    """An approximate store (HNSW, 8-bit) gives the same answers: its candidates are rescored exactly."""
     from qa.index.core import Index, make_faiss
+    from qa.retrieval.retriever import Retriever
 
     idx = retriever.index
     approx = Index(
@@ -100,8 +100,7 @@ def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
         vectors=idx.vectors,
         faiss_index=make_faiss(np.ascontiguousarray(idx.vectors), "HNSW32,SQ8"),
     )
-    monkeypatch.setattr(retrieval, "FLAT_LIMIT", 0)
-    other = retrieval.Retriever(approx, retriever.embedder, retriever.settings)
+    other = Retriever(approx, retriever.embedder, retriever.settings)
     for question in ["What is debt bondage?", "How many people are trafficked each year?"]:
         a, b = retriever.ask(question), other.ask(question)
         assert [(p.start, p.end) for p in a.passages] == [(p.start, p.end) for p in b.passages]

@@ -1,0 +1,142 @@
+"""Hybrid scoring over candidates: dense top-N and BM25 top-N, fused over their union.
+
+Only the candidates are scored, so the cost of a question grows with the number of candidates,
+not with the number of windows, and any vector store that returns its top hits can serve it.
+Both scores are normalised within each window size with statistics of that size's candidates:
+dense cosines from the lower quartile of the candidates (0) to the best (1), BM25 by the best candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from qa.config import Settings
+from qa.index.core import Index
+from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import acronyms, terms
+
+__all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES"]
+
+DENSE_CANDIDATES = 512
+"""Dense candidates per question, over all window sizes."""
+LEXICAL_CANDIDATES = 64
+"""BM25 candidates per question and window size."""
+DENSE_FLOOR_QUANTILE = 0.25
+"""Dense scores are rescaled from this quantile of a size's candidates (0) to their best (1)."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The windows a question is scored on, with their fused score (0..1) and its two parts."""
+
+    ids: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray | None
+    """Cosine of each candidate to the question (None in lexical mode)."""
+    lexical: np.ndarray
+    """BM25 score of each candidate (zeros in dense mode)."""
+
+    @property
+    def best_dense(self) -> float:
+        return float(self.dense.max()) if self.dense is not None and len(self.dense) else 0.0
+
+
+class Fusion:
+    """Candidate search and score fusion over one index; built lazily, shared between threads."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+
+    @cached_property
+    def scale_of_window(self) -> np.ndarray:
+        return np.asarray(self.index.table["scale"])
+
+    @cached_property
+    def rows_of_scale(self) -> dict[int, np.ndarray]:
+        scales = self.scale_of_window
+        return {int(size): np.flatnonzero(scales == size) for size in np.unique(scales)}
+
+    @cached_property
+    def lexical(self) -> dict[int, LexicalIndex]:
+        """One BM25 index per window size (document frequencies differ by size)."""
+        texts = self.index.texts
+        return {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self.rows_of_scale.items()}
+
+    @property
+    def lexicon(self) -> LexicalIndex:
+        """The BM25 index of the smallest windows: its IDF weighs query terms."""
+        return next(iter(self.lexical.values()))
+
+    def query_terms(self, query: str) -> list[str]:
+        """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
+        found = terms(query)
+        found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
+        return found
+
+    # candidates ----------------------------------------------------------------------------
+
+    def dense_top(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Window ids of the ``n`` nearest windows (the store's search, exact rescoring later)."""
+        _, ids = self.index.search(vector[None, :], n)
+        return ids[0][ids[0] >= 0]
+
+    def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
+        """Exact cosines of ``window_ids`` from the stored vectors."""
+        return np.asarray(self.index.vectors[window_ids], dtype=np.float32) @ vector
+
+    def lexical_top(self, query_terms: list[str], n: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """Window ids of the ``n`` best BM25 windows of each size, and each size's full scores."""
+        found, by_size = [], {}
+        for size, rows in self.rows_of_scale.items():
+            scores = self.lexical[size].scores(query_terms)
+            by_size[size] = scores
+            top = np.argpartition(-scores, n - 1)[:n] if len(scores) > n else np.arange(len(scores))
+            found.append(rows[top[scores[top] > 0]])
+        return (np.concatenate(found) if found else np.zeros(0, np.int64)), by_size
+
+    def lexical_scores(self, by_size: dict[int, np.ndarray], window_ids: np.ndarray) -> np.ndarray:
+        """BM25 scores of ``window_ids`` (each scored within its own window size)."""
+        out = np.zeros(len(window_ids), np.float32)
+        for size, rows in self.rows_of_scale.items():
+            mine = self.scale_of_window[window_ids] == size
+            out[mine] = by_size[size][np.searchsorted(rows, window_ids[mine])]
+        return out
+
+    def candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
+        """Dense and BM25 candidates fused over their union."""
+        mode = self.settings.mode
+        parts = []
+        if vector is not None and mode != "lexical":
+            parts.append(self.dense_top(vector, DENSE_CANDIDATES))
+        by_size: dict[int, np.ndarray] = {}
+        if mode != "dense":
+            lexical_ids, by_size = self.lexical_top(query_terms, LEXICAL_CANDIDATES)
+            parts.append(lexical_ids)
+        ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        if not len(ids):  # nothing matched at all: every window is a candidate with score 0
+            ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
+        dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
+        lexical = self.lexical_scores(by_size, ids) if by_size else np.zeros(len(ids), np.float32)
+        return Candidates(ids, self._fuse(ids, dense, lexical), dense, lexical)
+
+    def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
+        mode, weight = self.settings.mode, self.settings.dense_weight
+        fused = np.zeros(len(ids), np.float32)
+        scales = self.scale_of_window[ids]
+        for size in np.unique(scales):
+            mine = scales == size
+            if dense is not None:
+                part = dense[mine]
+                low, high = float(np.quantile(part, DENSE_FLOOR_QUANTILE)), float(part.max())
+                rescaled = np.clip((part - low) / max(high - low, 1e-6), 0, None)
+                fused[mine] += (weight if mode == "hybrid" else 1.0) * rescaled
+            if mode != "dense":
+                part = lexical[mine]
+                top = float(part.max())
+                fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
+        return fused
+

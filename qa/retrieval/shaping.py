@@ -1,0 +1,136 @@
+"""From fused window scores to the ``k`` best non-overlapping passages.
+
+Each word scores as the best candidate window covering it (averaged over window sizes); a passage
+grows around the peak of those word scores to about ``passage_words`` words, snapped to sentence or
+block boundaries when the text has them, never overlapping a passage already chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.config import Settings
+from qa.index.core import Index
+from qa.retrieval.fusion import Candidates
+
+__all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS"]
+
+WINDOWS_PER_SIZE = 64
+"""Best candidate windows of each size that feed the word scores."""
+NEIGHBOUR_WORDS = 10
+"""A passage may reach this many words into its neighbours, so a cut never splits a phrase."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Words ``[word_start, word_end)`` of document ``doc``, with the word scores it came from."""
+
+    doc: int
+    word_start: int
+    word_end: int
+    score: float
+    word_scores: np.ndarray
+    """Score of every word of the document (only the passage's part is read)."""
+
+
+class Shaper:
+    """Chooses passages over one index."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+
+    def shapes(self, candidates: Candidates, k: int) -> list[Shape]:
+        if not self.settings.shaping:
+            return self.windows(candidates, k)
+        return self.grown(candidates, k)
+
+    def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
+        """Per document with a candidate window: each word's score, averaged over window sizes."""
+        table = self.index.table
+        scales = table["scale"][candidates.ids]
+        sizes = np.unique(table["scale"])
+        per_doc: dict[int, np.ndarray] = {}
+        for size_no, size in enumerate(sizes):
+            mine = np.flatnonzero(scales == size)
+            if len(mine) > WINDOWS_PER_SIZE:
+                mine = mine[np.argpartition(-candidates.fused[mine], WINDOWS_PER_SIZE - 1)[:WINDOWS_PER_SIZE]]
+            window_ids, fused = candidates.ids[mine], candidates.fused[mine]
+            docs = table["doc"][window_ids]
+            for doc in np.unique(docs):
+                doc = int(doc)
+                if doc not in per_doc:
+                    per_doc[doc] = np.zeros((len(sizes), len(self.index.word_maps[doc])), np.float32)
+                chosen = docs == doc
+                starts = table["word_start"][window_ids[chosen]]
+                lengths = table["word_end"][window_ids[chosen]] - starts
+                # every word index covered by each window, with that window's score
+                covered = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+                np.maximum.at(per_doc[doc][size_no], covered, np.repeat(fused[chosen], lengths))
+        return {doc: by_size.mean(axis=0) for doc, by_size in per_doc.items()}
+
+    def grown(self, candidates: Candidates, k: int) -> list[Shape]:
+        """The ``k`` best non-overlapping passages, each centred on a peak of the word scores."""
+        scores = self.word_scores(candidates)
+        remaining = {doc: s.copy() for doc, s in scores.items()}
+        best = {doc: float(s.max()) for doc, s in remaining.items()}
+        out: list[Shape] = []
+        while len(out) < k and best and max(best.values()) >= 0:
+            doc = max(best, key=best.__getitem__)
+            left = remaining[doc]
+            peak = int(np.argmax(left))
+            after = np.flatnonzero(left[peak:] != left[peak])
+            peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
+            taken = left < 0
+            before = np.flatnonzero(taken[:peak])
+            low = int(before[-1]) + 1 if len(before) else 0
+            beyond = np.flatnonzero(taken[peak_end:])
+            high = peak_end + int(beyond[0]) if len(beyond) else len(left)
+            low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
+            start, end = self.grow(doc, peak, peak_end, low, high)
+            out.append(Shape(doc, start, end, float(left[peak]), scores[doc]))
+            left[start:end] = -1.0
+            best[doc] = float(left.max())
+        return out
+
+    def windows(self, candidates: Candidates, k: int) -> list[Shape]:
+        """Without shaping: the best windows themselves, skipping ones that overlap a better one."""
+        taken: dict[int, list[tuple[int, int]]] = {}
+        out: list[Shape] = []
+        table = self.index.table
+        for i in np.argsort(-candidates.fused, kind="stable"):
+            if len(out) == k:
+                break
+            window = candidates.ids[i]
+            doc = int(table["doc"][window])
+            start, end = int(table["word_start"][window]), int(table["word_end"][window])
+            spans = taken.setdefault(doc, [])
+            if any(start < e and s < end for s, e in spans):
+                continue
+            spans.append((start, end))
+            word_scores = np.zeros(len(self.index.word_maps[doc]), np.float32)
+            word_scores[start:end] = candidates.fused[i]
+            out.append(Shape(doc, start, end, float(candidates.fused[i]), word_scores))
+        return out
+
+    def grow(self, doc: int, peak_start: int, peak_end: int, low: int, high: int) -> tuple[int, int]:
+        """Word span of about ``passage_words`` centred on ``[peak_start, peak_end)``, inside
+        ``[low, high)``."""
+        words = self.index.word_maps[doc]
+        size = self.settings.passage_words
+        if peak_end - peak_start >= size:
+            middle = (peak_start + peak_end) // 2
+            peak_start, peak_end = middle - size // 2, middle - size // 2 + size
+        extra = size - (peak_end - peak_start)
+        start = max(low, peak_start - extra // 2)
+        end = min(high, start + size)
+        start = max(low, end - size)
+        if words.has_boundaries:
+            slack = size // 4
+            snapped = words.snap_start(start, slack=slack, floor=low)
+            start = snapped if snapped <= peak_start else start
+            snapped = words.snap_end(start, end, slack=max(min(slack, end - peak_end), 0))
+            end = snapped if snapped >= peak_end else end
+        return start, min(end, start + size)
