@@ -8,6 +8,7 @@ dense cosines from the lower quartile of the candidates (0) to the best (1), BM2
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,6 +39,10 @@ class Candidates:
     """Cosine of each candidate to the question (None in lexical mode)."""
     lexical: np.ndarray
     """BM25 score of each candidate (zeros in dense mode)."""
+
+    def boosted(self, extra: np.ndarray) -> Candidates:
+        """The same candidates with ``extra`` added to their fused scores."""
+        return dataclasses.replace(self, fused=self.fused + extra.astype(np.float32))
 
     @property
     def best_dense(self) -> float:
@@ -83,6 +88,11 @@ class Fusion:
         """Window ids of the ``n`` nearest windows (the store's search, exact rescoring later)."""
         _, ids = self.index.search(vector[None, :], n)
         return ids[0][ids[0] >= 0]
+
+    def best_dense(self, vector: np.ndarray) -> float:
+        """The cosine of the window nearest to ``vector``."""
+        scores, _ = self.index.search(vector[None, :], 1)
+        return float(scores[0][0]) if scores.size else 0.0
 
     def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
         """Exact cosines of ``window_ids`` from the stored vectors."""

@@ -20,10 +20,11 @@ from qa.errors import QuestionError
 from qa.index.core import Index, open_index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer
-from qa.retrieval.followup import CONTROL_CHARACTERS, resolve_followup
+from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.shaping import Shape, Shaper
+from qa.retrieval.structure import Structure
 
 __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 
@@ -69,6 +70,10 @@ class Retriever:
         return Highlighter(self.index, self.fusion.lexicon)
 
     @cached_property
+    def structure(self) -> Structure:
+        return Structure(self.index, self.fusion.lexicon)
+
+    @cached_property
     def abstainer(self) -> Abstainer:
         return Abstainer([d.text for d in self.index.documents], self.settings)
 
@@ -76,6 +81,7 @@ class Retriever:
         """Load the model and build the lexical index now rather than on the first question."""
         self.embedder.encode(["warm up"])
         _ = self.fusion.lexical, self.highlighter.stem_ids, self.abstainer.phrasebook
+        _ = self.structure.names, self.structure.section_terms
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""
@@ -92,14 +98,26 @@ class Retriever:
         k = self._check_k(k)
         histories = histories or [()] * len(questions)
         cleaned = [clean_question(q, max_chars=self.settings.max_question_chars) for q in questions]
-        queries = [
-            resolve_followup(q, h, turns=self.settings.history_turns) for q, h in zip(cleaned, histories)
-        ]
-        vectors = self.embedder.encode(list(queries)) if self.settings.mode != "lexical" else None
-        return [
-            self._answer(q, query, None if vectors is None else vectors[i], k)
-            for i, (q, query) in enumerate(zip(cleaned, queries))
-        ]
+        turns = self.settings.history_turns
+        read = [readings(q, h, turns=turns) for q, h in zip(cleaned, histories)]
+        if self.settings.mode == "lexical":
+            # no embeddings to weigh: the form of the question decides
+            queries = [resolve_followup(q, h, turns=turns) for q, h in zip(cleaned, histories)]
+            return [self._answer(q, query, None, k) for q, query in zip(cleaned, queries)]
+        texts = sorted({text for r in read for text in (r.question, r.combined)})
+        vectors = dict(zip(texts, self.embedder.encode(texts)))
+        queries = [self._query(r, vectors) for r in read]
+        return [self._answer(q, query, vectors[query], k) for q, query in zip(cleaned, queries)]
+
+    def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
+        """The question as searched: alone, or with its topic when the evidence says it follows."""
+        if not reading.topic:
+            return reading.question
+        if reading.undecided:
+            alone = self.fusion.best_dense(vectors[reading.question])
+            combined = self.fusion.best_dense(vectors[reading.combined])
+            return reading.query(follows=continues_topic(reading, alone, combined))
+        return reading.combined
 
     def _check_k(self, k: object) -> int:
         if k is None:
@@ -111,6 +129,8 @@ class Retriever:
     def _answer(self, question: str, query: str, vector: np.ndarray | None, k: int) -> Answer:
         query_terms = self.fusion.query_terms(query)
         candidates = self.fusion.candidates(vector, query_terms)
+        if self.settings.shaping:
+            candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
         shapes = self.shaper.shapes(candidates, k)
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)

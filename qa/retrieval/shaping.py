@@ -8,6 +8,7 @@ block boundaries when the text has them, never overlapping a passage already cho
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,6 +22,8 @@ WINDOWS_PER_SIZE = 64
 """Best candidate windows of each size that feed the word scores."""
 NEIGHBOUR_WORDS = 10
 """A passage may reach this many words into its neighbours, so a cut never splits a phrase."""
+MAX_PASSAGE_WORDS = 120
+"""No passage is longer, even when its one sentence is."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class Shaper:
             beyond = np.flatnonzero(taken[peak_end:])
             high = peak_end + int(beyond[0]) if len(beyond) else len(left)
             low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
-            start, end = self.grow(doc, peak, peak_end, low, high)
+            whole = self.grow_sentences(doc, peak, peak_end, low, high, scores[doc])
+            start, end = whole or self.grow(doc, peak, peak_end, low, high)
             out.append(Shape(doc, start, end, float(left[peak]), scores[doc]))
             left[start:end] = -1.0
             best[doc] = float(left.max())
@@ -115,6 +119,45 @@ class Shaper:
             out.append(Shape(doc, start, end, float(candidates.fused[i]), word_scores))
         return out
 
+    @cached_property
+    def sentence_starts(self) -> list[np.ndarray | None]:
+        """Per document, the first word of each sentence or block (None: text without punctuation)."""
+        out: list[np.ndarray | None] = []
+        for words in self.index.word_maps:
+            if not words.has_boundaries:
+                out.append(None)
+                continue
+            out.append(np.concatenate([[0], np.flatnonzero(words.boundary_after[:-1]) + 1]))
+        return out
+
+    def grow_sentences(
+        self, doc: int, peak_start: int, peak_end: int, low: int, high: int, word_scores: np.ndarray
+    ) -> tuple[int, int] | None:
+        """On punctuated text: the sentences holding the peak, then whole neighbouring sentences
+        (the better-scoring side first) while the passage stays within ``passage_words``.
+        None when the text has no sentences or the peak's sentences are too long to show whole."""
+        starts = self.sentence_starts[doc]
+        if starts is None:
+            return None
+        ends = np.append(starts[1:], len(word_scores))
+        first = int(np.searchsorted(starts, peak_start, side="right")) - 1
+        last = int(np.searchsorted(starts, max(peak_end - 1, peak_start), side="right")) - 1
+        if ends[last] - starts[first] > MAX_PASSAGE_WORDS:
+            first = last = int(np.searchsorted(starts, (peak_start + peak_end) // 2, side="right")) - 1
+            if ends[last] - starts[first] > MAX_PASSAGE_WORDS:
+                return None
+        budget = max(self.settings.passage_words, ends[last] - starts[first])
+        while True:
+            options = []
+            if first > 0 and starts[first - 1] >= low and ends[last] - starts[first - 1] <= budget:
+                options.append((_mean(word_scores, starts[first - 1], ends[first - 1]), -1))
+            if last + 1 < len(starts) and ends[last + 1] <= high and ends[last + 1] - starts[first] <= budget:
+                options.append((_mean(word_scores, starts[last + 1], ends[last + 1]), 1))
+            if not options:
+                return int(starts[first]), int(ends[last])
+            _, side = max(options)
+            first, last = (first - 1, last) if side < 0 else (first, last + 1)
+
     def grow(self, doc: int, peak_start: int, peak_end: int, low: int, high: int) -> tuple[int, int]:
         """Word span of about ``passage_words`` centred on ``[peak_start, peak_end)``, inside
         ``[low, high)``."""
@@ -134,3 +177,7 @@ class Shaper:
             snapped = words.snap_end(start, end, slack=max(min(slack, end - peak_end), 0))
             end = snapped if snapped >= peak_end else end
         return start, min(end, start + size)
+
+
+def _mean(values: np.ndarray, start: int, end: int) -> float:
+    return float(values[start:end].mean()) if end > start else 0.0
