@@ -65,7 +65,8 @@ def find_headings(text: str) -> list[Heading]:
             found.append(Heading(previous_offset, level, previous.strip()))
     if not found:
         first = next(((o, line.strip()) for o, line in lines if line.strip()), None)
-        if first and len(first[1].split()) <= _TITLE_LINE_WORDS and not first[1].endswith((".", ":", ";", ",")):
+        title_like = first and not first[1].endswith((".", ":", ";", ","))
+        if title_like and len(first[1].split()) <= _TITLE_LINE_WORDS:
             found.append(Heading(first[0], 1, first[1]))
     return found
 

@@ -146,7 +146,7 @@ class Retriever:
         document = self.index.documents[shape.doc]
         words = self.index.word_maps[shape.doc]
         start, end = words.char_span(shape.word_start, shape.word_end)
-        highlight = self.highlighter.fixed_span(
+        highlight = self.highlighter.span(
             shape.doc, shape.word_start, shape.word_end, shape.word_scores, query_terms
         )
         citation = Citation(

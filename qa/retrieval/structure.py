@@ -115,7 +115,9 @@ class Structure:
         if not total:
             return np.zeros(len(window_ids), np.float32)
         sections = window_sections[window_ids]
-        cover = {s: sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in np.unique(sections)}
+        cover = {
+            s: sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in np.unique(sections)
+        }
         return np.asarray([cover[s] for s in sections], np.float32)
 
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
