@@ -149,4 +149,3 @@ class Fusion:
                 top = float(part.max())
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
-
