@@ -57,6 +57,15 @@ class Highlighter:
     def weights(self, query_terms: list[str]) -> dict[str, float]:
         return {t: self.lexicon.idf(t) for t in set(query_terms)}
 
+    def coverage(self, doc: int, start: int, end: int, query_terms: list[str]) -> float:
+        """IDF share of the distinct ``query_terms`` found in words ``[start, end)`` of ``doc``."""
+        weights = self.weights(query_terms)
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        hits = self.term_hits(doc, start, end, query_terms)
+        return sum(weights[t] for t, found in hits.items() if found.any()) / total
+
     def fixed_span(
         self, doc: int, start: int, end: int, word_scores: np.ndarray, query_terms: list[str]
     ) -> tuple[int, int]:

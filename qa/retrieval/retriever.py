@@ -19,7 +19,7 @@ from qa.embedders.base import Embedder, make_embedder
 from qa.errors import QuestionError
 from qa.index.core import Index, open_index
 from qa.ingest.normalize import normalize
-from qa.retrieval.abstain import Abstainer
+from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
@@ -31,6 +31,8 @@ __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 log = logging.getLogger(__name__)
 
 MAX_K = 50
+COVERAGE_PASSAGES = 3
+"""Top passages whose coverage of the question's terms counts as evidence."""
 
 
 def clean_question(question: object, *, max_chars: int) -> str:
@@ -75,7 +77,8 @@ class Retriever:
 
     @cached_property
     def abstainer(self) -> Abstainer:
-        return Abstainer([d.text for d in self.index.documents], self.settings)
+        texts = [d.text for d in self.index.documents]
+        return Abstainer(texts, self.settings, document_names=self.structure.name_terms())
 
     def warm_up(self) -> None:
         """Load the model and build the lexical index now rather than on the first question."""
@@ -103,11 +106,11 @@ class Retriever:
         if self.settings.mode == "lexical":
             # no embeddings to weigh: the form of the question decides
             queries = [resolve_followup(q, h, turns=turns) for q, h in zip(cleaned, histories)]
-            return [self._answer(q, query, None, k) for q, query in zip(cleaned, queries)]
+            return [self._answer(q, query, k) for q, query in zip(cleaned, queries)]
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self._query(r, vectors) for r in read]
-        return [self._answer(q, query, vectors[query], k) for q, query in zip(cleaned, queries)]
+        return [self._answer(q, query, k, vector=vectors[query]) for q, query in zip(cleaned, queries)]
 
     def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
         """The question as searched: alone, or with its topic when the evidence says it follows."""
@@ -126,7 +129,7 @@ class Retriever:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
         return k
 
-    def _answer(self, question: str, query: str, vector: np.ndarray | None, k: int) -> Answer:
+    def _answer(self, question: str, query: str, k: int, *, vector: np.ndarray | None = None) -> Answer:
         query_terms = self.fusion.query_terms(query)
         candidates = self.fusion.candidates(vector, query_terms)
         if self.settings.shaping:
@@ -134,7 +137,19 @@ class Retriever:
         shapes = self.shaper.shapes(candidates, k)
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)
-        return Answer(question, tuple(passages), self.abstainer.abstains(query, evidence), evidence, query)
+        own_terms = self.fusion.query_terms(question)
+        signals = Signals(
+            evidence=evidence,
+            coverage=max(
+                (
+                    self.highlighter.coverage(s.doc, s.word_start, s.word_end, own_terms)
+                    for s in shapes[:COVERAGE_PASSAGES]
+                ),
+                default=0.0,
+            ),
+            query=query,
+        )
+        return Answer(question, tuple(passages), self.abstainer.abstains(signals), evidence, query)
 
     @staticmethod
     def _evidence(candidates: Candidates) -> float:
