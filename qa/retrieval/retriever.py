@@ -84,7 +84,7 @@ class Retriever:
         """Load the model and build the lexical index now rather than on the first question."""
         self.embedder.encode(["warm up"])
         _ = self.fusion.lexical, self.highlighter.stem_ids, self.abstainer.phrasebook
-        _ = self.structure.names, self.structure.section_terms
+        _ = self.structure.names, self.structure.section_terms, self.structure.debris_share
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""

@@ -26,6 +26,14 @@ NAME_BONUS = 0.25
 """Added to the fused score of every window of the document a question names."""
 SECTION_BONUS = 0.15
 """Added to a window's fused score times the IDF share of the query's terms in its heading path."""
+DEBRIS_PENALTY = 0.3
+"""Taken from a window's fused score times the share of its words that are debris: headings,
+heading underlines, rules, box borders, lines of links (tables of contents), bare addresses."""
+_ASKS_FOR_DEBRIS = frozenset(terms("contents link links url address heading title section chapter"))
+_LINK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\([^)]*\)\s*$")
+_RULE_LINE = re.compile(r"^\s*(?:[-=*_~#|+]\s*){3,}$")
+_HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+_ADDRESS_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 
 
 @dataclass(frozen=True)
@@ -120,10 +128,52 @@ class Structure:
         }
         return np.asarray([cover[s] for s in sections], np.float32)
 
+    @cached_property
+    def debris_share(self) -> np.ndarray:
+        """Per window, the share of its words on debris lines (0 on text without lines)."""
+        table = self.index.table
+        cumulative = [
+            np.concatenate([[0], np.cumsum(_debris_words(d.text, w))])
+            for d, w in zip(self.index.documents, self.index.word_maps)
+        ]
+        out = np.zeros(len(self.index), np.float32)
+        for window in range(len(self.index)):
+            doc, start, end = (int(table[c][window]) for c in ("doc", "word_start", "word_end"))
+            out[window] = (cumulative[doc][end] - cumulative[doc][start]) / max(end - start, 1)
+        return out
+
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """What structure adds to the fused scores of ``window_ids``."""
         out = SECTION_BONUS * self.section_cover(window_ids, query_terms)
+        if not _ASKS_FOR_DEBRIS & set(query_terms):
+            out -= DEBRIS_PENALTY * self.debris_share[window_ids]
         named = self.named_document(query_terms)
         if named is not None:
             out += NAME_BONUS * (self.index.table["doc"][window_ids] == named)
         return out
+
+
+def _debris_words(text: str, words) -> np.ndarray:
+    """1 for each word of ``text`` on a debris line (see :data:`DEBRIS_PENALTY`), else 0."""
+    flags = np.zeros(len(words), np.int32)
+    line_start = 0
+    lines = text.split("\n")
+    previous = ""
+    for line in lines:
+        line_end = line_start + len(line)
+        underline = bool(_RULE_LINE.match(line)) and bool(previous.strip())
+        debris = (
+            _LINK_LINE.match(line)
+            or _RULE_LINE.match(line)
+            or _HEADING_LINE.match(line)
+            or _ADDRESS_LINE.match(line)
+        )
+        if debris or underline:
+            first = int(np.searchsorted(words.starts, line_start))
+            last = int(np.searchsorted(words.starts, line_end, side="right"))
+            flags[first:last] = 1
+            if underline:  # the setext heading's own line
+                flags[int(np.searchsorted(words.starts, line_start - len(previous) - 1)) : first] = 1
+        previous = line
+        line_start = line_end + 1
+    return flags
