@@ -59,7 +59,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.fusion = Fusion(index, settings)
-        self.shaper = Shaper(index, settings)
+        self.shaper = Shaper(index, settings, debris=lambda doc: self.structure.link_words[doc])
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:

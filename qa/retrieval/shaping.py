@@ -7,6 +7,7 @@ block boundaries when the text has them, never overlapping a passage already cho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,9 +42,14 @@ class Shape:
 class Shaper:
     """Chooses passages over one index."""
 
-    def __init__(self, index: Index, settings: Settings) -> None:
+    def __init__(
+        self, index: Index, settings: Settings, *, debris: Callable[[int], np.ndarray] | None = None
+    ) -> None:
         self.index = index
         self.settings = settings
+        self.debris = debris
+        """``debris(doc)``: 1 for each word of the document that is debris (headings, link lines);
+        a passage does not grow over a sentence made only of them."""
 
     def shapes(self, candidates: Candidates, k: int) -> list[Shape]:
         if not self.settings.shaping:
@@ -147,11 +153,20 @@ class Shaper:
             if ends[last] - starts[first] > MAX_PASSAGE_WORDS:
                 return None
         budget = max(self.settings.passage_words, ends[last] - starts[first])
+        debris = self.debris(doc) if self.debris is not None else np.zeros(len(word_scores), np.int32)
+
+        def fits(unit: int, length: int) -> bool:
+            return length <= budget and not debris[starts[unit] : ends[unit]].all()
+
         while True:
             options = []
-            if first > 0 and starts[first - 1] >= low and ends[last] - starts[first - 1] <= budget:
+            if first > 0 and starts[first - 1] >= low and fits(first - 1, ends[last] - starts[first - 1]):
                 options.append((_mean(word_scores, starts[first - 1], ends[first - 1]), -1))
-            if last + 1 < len(starts) and ends[last + 1] <= high and ends[last + 1] - starts[first] <= budget:
+            if (
+                last + 1 < len(starts)
+                and ends[last + 1] <= high
+                and fits(last + 1, ends[last + 1] - starts[first])
+            ):
                 options.append((_mean(word_scores, starts[last + 1], ends[last + 1]), 1))
             if not options:
                 return int(starts[first]), int(ends[last])

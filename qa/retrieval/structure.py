@@ -129,13 +129,24 @@ class Structure:
         return np.asarray([cover[s] for s in sections], np.float32)
 
     @cached_property
+    def debris_words(self) -> list[np.ndarray]:
+        """Per document, 1 for each word on a debris line, else 0."""
+        return [_debris_words(d.text, w) for d, w in zip(self.index.documents, self.index.word_maps)]
+
+    @cached_property
+    def link_words(self) -> list[np.ndarray]:
+        """Per document, 1 for each word on a line of links, a bare address or a rule, else 0:
+        what a passage never grows over (headings, unlike these, introduce what follows)."""
+        return [
+            _debris_words(d.text, w, headings=False)
+            for d, w in zip(self.index.documents, self.index.word_maps)
+        ]
+
+    @cached_property
     def debris_share(self) -> np.ndarray:
         """Per window, the share of its words on debris lines (0 on text without lines)."""
         table = self.index.table
-        cumulative = [
-            np.concatenate([[0], np.cumsum(_debris_words(d.text, w))])
-            for d, w in zip(self.index.documents, self.index.word_maps)
-        ]
+        cumulative = [np.concatenate([[0], np.cumsum(flags)]) for flags in self.debris_words]
         out = np.zeros(len(self.index), np.float32)
         for window in range(len(self.index)):
             doc, start, end = (int(table[c][window]) for c in ("doc", "word_start", "word_end"))
@@ -153,7 +164,7 @@ class Structure:
         return out
 
 
-def _debris_words(text: str, words) -> np.ndarray:
+def _debris_words(text: str, words, *, headings: bool = True) -> np.ndarray:
     """1 for each word of ``text`` on a debris line (see :data:`DEBRIS_PENALTY`), else 0."""
     flags = np.zeros(len(words), np.int32)
     line_start = 0
@@ -161,11 +172,11 @@ def _debris_words(text: str, words) -> np.ndarray:
     previous = ""
     for line in lines:
         line_end = line_start + len(line)
-        underline = bool(_RULE_LINE.match(line)) and bool(previous.strip())
+        underline = headings and bool(_RULE_LINE.match(line)) and bool(previous.strip())
         debris = (
             _LINK_LINE.match(line)
-            or _RULE_LINE.match(line)
-            or _HEADING_LINE.match(line)
+            or (_RULE_LINE.match(line) and not underline)
+            or (headings and _HEADING_LINE.match(line))
             or _ADDRESS_LINE.match(line)
         )
         if debris or underline:
