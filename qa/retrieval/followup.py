@@ -3,7 +3,8 @@
 ``history`` holds the user's earlier questions, oldest first. A question that opens like a
 continuation ("and children?", "what about ...") is a follow-up. Any other question is decided by
 evidence: it is searched alone and with the conversation's topic, and it is a follow-up only when
-the topic makes the best match much closer (:data:`FOLLOWUP_GAIN`). A question that stands on its
+the topic makes the best match much closer (:data:`FOLLOWUP_GAIN`), or, for a short question with
+a referring word, not farther (:data:`LEANING_GAIN`). A question that stands on its
 own ("Why are people trafficked for their organs?" after "What is debt bondage?") finds its
 answer alone as well as with the topic, so it is searched alone.
 """
@@ -32,6 +33,9 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MAX_TURN_CHARS = 1000
 FOLLOWUP_GAIN = 0.15
 """Cosine the topic must add to the question's best match for the question to be a follow-up."""
+LEANING_GAIN = 0.0
+"""The same for a short question with a referring word ("who can apply for it?"): its form
+already suggests a follow-up, so the topic must only not make the match worse."""
 _OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ")
 _REFERRING = frozenset(
     "it its they them their theirs this that these those he she his her there such".split()
@@ -102,4 +106,5 @@ def continues_topic(reading: Reading, alone_best: float, combined_best: float) -
         return False
     if opens_as_continuation(reading.question):
         return True
-    return combined_best - alone_best >= FOLLOWUP_GAIN
+    gain = combined_best - alone_best
+    return gain >= (LEANING_GAIN if leans_on_context(reading.question) else FOLLOWUP_GAIN)
