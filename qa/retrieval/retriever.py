@@ -98,6 +98,16 @@ class Retriever:
         histories: Sequence[Sequence[str]] | None = None,
     ) -> list[Answer]:
         """Answers for many questions, their embeddings computed in one batch."""
+        return [answer for answer, _ in self.explain_many(questions, k=k, histories=histories)]
+
+    def explain_many(
+        self,
+        questions: Sequence[str],
+        *,
+        k: int | None = None,
+        histories: Sequence[Sequence[str]] | None = None,
+    ) -> list[tuple[Answer, Signals]]:
+        """Answers with the signals their abstention was decided on (for calibration)."""
         k = self._check_k(k)
         histories = histories or [()] * len(questions)
         cleaned = [clean_question(q, max_chars=self.settings.max_question_chars) for q in questions]
@@ -129,7 +139,9 @@ class Retriever:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
         return k
 
-    def _answer(self, question: str, query: str, k: int, *, vector: np.ndarray | None = None) -> Answer:
+    def _answer(
+        self, question: str, query: str, k: int, *, vector: np.ndarray | None = None
+    ) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(query)
         candidates = self.fusion.candidates(vector, query_terms)
         if self.settings.shaping:
@@ -149,7 +161,8 @@ class Retriever:
             ),
             query=query,
         )
-        return Answer(question, tuple(passages), self.abstainer.abstains(signals), evidence, query)
+        answer = Answer(question, tuple(passages), self.abstainer.abstains(signals), evidence, query)
+        return answer, signals
 
     @staticmethod
     def _evidence(candidates: Candidates) -> float:
