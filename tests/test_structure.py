@@ -87,3 +87,9 @@ def test_table_of_contents_is_not_shown_unless_asked(project, fake_embedder):
     retriever = _retriever(project, fake_embedder, {"manual.md": text})
     top = retriever.ask("How do pools limit jobs?", k=1).passages[0]
     assert "](#_" not in top.text
+
+
+def test_citations_carry_the_heading_path(project, fake_embedder):
+    text = "# Manual\n\n## Pools\n\nPools limit how many jobs of a rule run at the same time.\n"
+    retriever = _retriever(project, fake_embedder, {"manual.md": text})
+    assert retriever.ask("How do pools limit jobs?").passages[0].citation.section == "Manual \u203a Pools"

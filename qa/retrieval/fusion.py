@@ -31,14 +31,12 @@ DENSE_FLOOR_QUANTILE = 0.25
 
 @dataclass(frozen=True)
 class Candidates:
-    """The windows a question is scored on, with their fused score (0..1) and its two parts."""
+    """The windows a question is scored on, with their fused score (0..1) and their cosines."""
 
     ids: np.ndarray
     fused: np.ndarray
     dense: np.ndarray | None
     """Cosine of each candidate to the question (None in lexical mode)."""
-    lexical: np.ndarray
-    """BM25 score of each candidate (zeros in dense mode)."""
 
     def boosted(self, extra: np.ndarray) -> Candidates:
         """The same candidates with ``extra`` added to their fused scores."""
@@ -131,7 +129,7 @@ class Fusion:
             ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
         dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
         lexical = self.lexical_scores(by_size, ids) if by_size else np.zeros(len(ids), np.float32)
-        return Candidates(ids, self._fuse(ids, dense, lexical), dense, lexical)
+        return Candidates(ids, self._fuse(ids, dense, lexical), dense)
 
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
         mode, weight = self.settings.mode, self.settings.dense_weight

@@ -174,8 +174,12 @@ class Retriever:
         document = self.index.documents[shape.doc]
         words = self.index.word_maps[shape.doc]
         start, end = words.char_span(shape.word_start, shape.word_end)
-        highlight = self.highlighter.span(
-            shape.doc, shape.word_start, shape.word_end, shape.word_scores, query_terms
+        highlight = Span(
+            *words.char_span(
+                *self.highlighter.span(
+                    shape.doc, shape.word_start, shape.word_end, shape.word_scores, query_terms
+                )
+            )
         )
         citation = Citation(
             source=document.source,
@@ -186,5 +190,7 @@ class Retriever:
             word_start=shape.word_start,
             word_end=shape.word_end,
             total_words=len(words),
+            # the section of the highlighted sentence, where the evidence is
+            section=" \u203a ".join(self.structure.sections[shape.doc].path(highlight.start)),
         )
-        return Passage(document.text[start:end], citation, shape.score, Span(*words.char_span(*highlight)))
+        return Passage(document.text[start:end], citation, shape.score, highlight)

@@ -9,7 +9,6 @@ section titled "Environment variables" helps a question about environment variab
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
 
@@ -36,13 +35,6 @@ _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 _ADDRESS_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 
 
-@dataclass(frozen=True)
-class DocumentName:
-    """The terms (stemmed) and acronyms one document goes by."""
-
-    terms: frozenset[str]
-
-
 def _name_texts(title: str, source: str, first_heading: str) -> list[str]:
     stem = re.sub(r"^\d+_[0-9a-f]+$", "", PurePosixPath(source).stem)  # hashed file names say nothing
     return [t for t in (title, stem.replace("_", " ").replace("-", " "), first_heading) if t]
@@ -57,10 +49,12 @@ class Structure:
 
     @cached_property
     def sections(self) -> list[SectionMap]:
+        """Per document, its headings and the heading path of any offset."""
         return [SectionMap(d.text) for d in self.index.documents]
 
     @cached_property
-    def names(self) -> list[DocumentName]:
+    def names(self) -> list[frozenset[str]]:
+        """Per document, the stemmed terms and acronyms it goes by."""
         out = []
         for document, sections in zip(self.index.documents, self.sections):
             first = sections.headings[0].title if sections.headings else ""
@@ -70,7 +64,7 @@ class Structure:
                 short = acronym(tuple(w.capitalize() for w in text.split()))
                 if short and len(short) >= 2:
                     found.add(short)
-            out.append(DocumentName(frozenset(found)))
+            out.append(frozenset(found))
         return out
 
     @cached_property
@@ -78,9 +72,9 @@ class Structure:
         """Name terms that no other document's name shares."""
         counts: dict[str, int] = {}
         for name in self.names:
-            for term in name.terms:
+            for term in name:
                 counts[term] = counts.get(term, 0) + 1
-        return [frozenset(t for t in name.terms if counts[t] == 1) for name in self.names]
+        return [frozenset(t for t in name if counts[t] == 1) for name in self.names]
 
     def named_document(self, query_terms: list[str]) -> int | None:
         """The one document whose distinctive name terms the question uses most (None: no or a tie)."""
@@ -95,7 +89,7 @@ class Structure:
 
     def name_terms(self) -> set[str]:
         """Every term any document's name uses (a question naming one of them names no unknown)."""
-        return set().union(*(n.terms for n in self.names)) if self.names else set()
+        return set().union(*self.names) if self.names else set()
 
     @cached_property
     def section_terms(self) -> tuple[np.ndarray, list[frozenset[str]]]:
