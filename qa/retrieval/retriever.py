@@ -85,6 +85,7 @@ class Retriever:
         self.embedder.encode(["warm up"])
         _ = self.fusion.lexical, self.highlighter.stem_ids, self.abstainer.phrasebook
         _ = self.structure.names, self.structure.section_terms, self.structure.debris_share
+        _ = self.structure.link_words, self.shaper.sizes, self.shaper.sentence_starts
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""

@@ -60,7 +60,7 @@ class Shaper:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
         table = self.index.table
         scales = table["scale"][candidates.ids]
-        sizes = np.unique(table["scale"])
+        sizes = self.sizes
         per_doc: dict[int, np.ndarray] = {}
         for size_no, size in enumerate(sizes):
             mine = np.flatnonzero(scales == size)
@@ -124,6 +124,11 @@ class Shaper:
             word_scores[start:end] = candidates.fused[i]
             out.append(Shape(doc, start, end, float(candidates.fused[i]), word_scores))
         return out
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """The window sizes of the index, ascending."""
+        return np.unique(self.index.table["scale"])
 
     @cached_property
     def sentence_starts(self) -> list[np.ndarray | None]:
