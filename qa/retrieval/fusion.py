@@ -59,20 +59,14 @@ class Fusion:
         return np.asarray(self.index.table["scale"])
 
     @cached_property
-    def rows_of_scale(self) -> dict[int, np.ndarray]:
-        scales = self.scale_of_window
-        return {int(size): np.flatnonzero(scales == size) for size in np.unique(scales)}
-
-    @cached_property
-    def lexical(self) -> dict[int, LexicalIndex]:
-        """One BM25 index per window size (document frequencies differ by size)."""
-        texts = self.index.texts
-        return {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self.rows_of_scale.items()}
+    def lexical(self) -> WindowBM25:
+        """BM25 over the windows, each size on its own (document frequencies differ by size)."""
+        return WindowBM25(self.index.texts, self.scale_of_window)
 
     @property
-    def lexicon(self) -> LexicalIndex:
-        """The BM25 index of the smallest windows: its IDF weighs query terms."""
-        return next(iter(self.lexical.values()))
+    def lexicon(self) -> WindowBM25:
+        """The BM25 index whose IDF (of the smallest windows) weighs query terms."""
+        return self.lexical
 
     def query_terms(self, query: str) -> list[str]:
         """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
@@ -96,23 +90,10 @@ class Fusion:
         """Exact cosines of ``window_ids`` from the stored vectors."""
         return np.asarray(self.index.vectors[window_ids], dtype=np.float32) @ vector
 
-    def lexical_top(self, query_terms: list[str], n: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """Window ids of the ``n`` best BM25 windows of each size, and each size's full scores."""
-        found, by_size = [], {}
-        for size, rows in self.rows_of_scale.items():
-            scores = self.lexical[size].scores(query_terms)
-            by_size[size] = scores
-            top = np.argpartition(-scores, n - 1)[:n] if len(scores) > n else np.arange(len(scores))
-            found.append(rows[top[scores[top] > 0]])
-        return (np.concatenate(found) if found else np.zeros(0, np.int64)), by_size
-
-    def lexical_scores(self, by_size: dict[int, np.ndarray], window_ids: np.ndarray) -> np.ndarray:
-        """BM25 scores of ``window_ids`` (each scored within its own window size)."""
-        out = np.zeros(len(window_ids), np.float32)
-        for size, rows in self.rows_of_scale.items():
-            mine = self.scale_of_window[window_ids] == size
-            out[mine] = by_size[size][np.searchsorted(rows, window_ids[mine])]
-        return out
+    def lexical_top(self, query_terms: list[str], n: int) -> np.ndarray:
+        """Window ids of the ``n`` best BM25 windows of each size (only windows with a term)."""
+        found = [self.lexical.top(query_terms, n, scale=size)[0] for size in self.lexical.scales]
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
 
     def candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
         """Dense and BM25 candidates fused over their union."""
@@ -120,15 +101,15 @@ class Fusion:
         parts = []
         if vector is not None and mode != "lexical":
             parts.append(self.dense_top(vector, DENSE_CANDIDATES))
-        by_size: dict[int, np.ndarray] = {}
         if mode != "dense":
-            lexical_ids, by_size = self.lexical_top(query_terms, LEXICAL_CANDIDATES)
-            parts.append(lexical_ids)
+            parts.append(self.lexical_top(query_terms, LEXICAL_CANDIDATES))
         ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         if not len(ids):  # nothing matched at all: every window is a candidate with score 0
             ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
         dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
-        lexical = self.lexical_scores(by_size, ids) if by_size else np.zeros(len(ids), np.float32)
+        lexical = (
+            self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
+        )
         return Candidates(ids, self._fuse(ids, dense, lexical), dense)
 
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
@@ -147,3 +128,42 @@ class Fusion:
                 top = float(part.max())
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
+
+
+class WindowBM25:
+    """BM25 of windows by global window id, one model per window size, with the interface of
+    the BM25 index saved with the index (``top``, ``scores_for``, ``idf``, ``known``)."""
+
+    def __init__(self, texts: list[str], scales: np.ndarray) -> None:
+        self.rows = {int(size): np.flatnonzero(scales == size) for size in np.unique(scales)}
+        self.models = {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self.rows.items()}
+
+    @property
+    def scales(self) -> list[int]:
+        return list(self.rows)
+
+    def top(self, query_terms: list[str], n: int, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """Global ids and scores of the ``n`` best windows of size ``scale`` holding a term."""
+        scores = self.models[scale].scores(query_terms)
+        hits = np.flatnonzero(scores > 0)
+        if len(hits) > n:
+            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+        return self.rows[scale][hits], scores[hits]
+
+    def scores_for(self, query_terms: list[str], window_ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each of ``window_ids``, each within its own size."""
+        out = np.zeros(len(window_ids), np.float32)
+        for size, rows in self.rows.items():
+            local = np.searchsorted(rows, window_ids)
+            local = np.minimum(local, len(rows) - 1)
+            mine = rows[local] == window_ids
+            if mine.any():
+                out[mine] = self.models[size].scores(query_terms)[local[mine]]
+        return out
+
+    def idf(self, term: str) -> float:
+        """IDF among the smallest windows."""
+        return self.models[self.scales[0]].idf(term)
+
+    def known(self, term: str) -> bool:
+        return self.models[self.scales[0]].known(term)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from qa.index.core import Index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
-from qa.lexical.bm25 import LexicalIndex
 
-__all__ = ["Highlighter", "HIGHLIGHT_WORDS"]
+__all__ = ["Highlighter", "HIGHLIGHT_WORDS", "TermWeights"]
 
 HIGHLIGHT_WORDS = 20
 SENTENCE_WORDS = 40
@@ -27,10 +27,16 @@ TERM_COVER_WEIGHT = 0.5
 """Weight of the query terms' IDF share against the mean word score."""
 
 
+class TermWeights(Protocol):
+    """What weighs a query term: its inverse document frequency among the windows."""
+
+    def idf(self, term: str) -> float: ...
+
+
 class Highlighter:
     """Finds the highlight of a passage; holds stem ids of every word of every document."""
 
-    def __init__(self, index: Index, lexicon: LexicalIndex) -> None:
+    def __init__(self, index: Index, lexicon: TermWeights) -> None:
         self.index = index
         self.lexicon = lexicon
 

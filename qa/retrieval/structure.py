@@ -16,8 +16,8 @@ import numpy as np
 
 from qa.index.core import Index
 from qa.ingest.headings import SectionMap
-from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import acronym, terms
+from qa.retrieval.highlight import TermWeights
 
 __all__ = ["Structure", "NAME_BONUS", "SECTION_BONUS"]
 
@@ -43,7 +43,7 @@ def _name_texts(title: str, source: str, first_heading: str) -> list[str]:
 class Structure:
     """Names of the documents and heading paths of the windows of one index."""
 
-    def __init__(self, index: Index, lexicon: LexicalIndex) -> None:
+    def __init__(self, index: Index, lexicon: TermWeights) -> None:
         self.index = index
         self.lexicon = lexicon
 
