@@ -1,8 +1,9 @@
 """From a question to ranked, non-overlapping passages with a highlighted span and a verdict.
 
 Pipeline: clean the question and read it in its conversation (:mod:`followup`); find dense and
-BM25 candidates and fuse them (:mod:`fusion`); grow the best into passages (:mod:`shaping`); mark
-the best span in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`).
+BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and headings say and
+demote debris (:mod:`structure`); grow the best into passages of whole sentences (:mod:`shaping`);
+mark the best sentence in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`).
 """
 
 from __future__ import annotations
