@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from qa.ingest.formats.base import SECTION_SEPARATOR
 
 __all__ = ["Heading", "SectionMap", "find_headings"]
 
@@ -72,9 +75,17 @@ def find_headings(text: str) -> list[Heading]:
 
 
 class SectionMap:
-    """The heading path ("Manual › Rules › Variables") of any offset of one text."""
+    """The heading path ("Manual › Rules › Variables") of any offset of one text: from the
+    document's own heading map when its reader made one, else from headings found in the text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, sections: Sequence[tuple[int, str, str]] = ()) -> None:
+        if sections:
+            self._starts = [int(start) for start, _, _ in sections]
+            self.paths = [tuple(path.split(SECTION_SEPARATOR)) if path else () for _, path, _ in sections]
+            self.headings = [
+                Heading(start, len(path), path[-1]) for start, path in zip(self._starts, self.paths) if path
+            ]
+            return
         self.headings = find_headings(text)
         self._starts = [h.start for h in self.headings]
         paths: list[tuple[str, ...]] = []

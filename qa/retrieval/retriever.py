@@ -192,7 +192,9 @@ class Retriever:
             word_start=shape.word_start,
             word_end=shape.word_end,
             total_words=len(words),
+            page=document.page_at(start),
             # the section of the highlighted sentence, where the evidence is
-            section=" \u203a ".join(self.structure.sections[shape.doc].path(highlight.start)),
+            section=self.structure.section_path(shape.doc, highlight.start),
+            anchor=document.anchor_at(highlight.start),
         )
         return Passage(document.text[start:end], citation, shape.score, highlight)

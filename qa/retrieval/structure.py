@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from qa.index.core import Index
+from qa.ingest.formats.base import SECTION_SEPARATOR
 from qa.ingest.headings import SectionMap
 from qa.lexical.terms import acronym, terms
 from qa.retrieval.highlight import TermWeights
@@ -50,7 +51,7 @@ class Structure:
     @cached_property
     def sections(self) -> list[SectionMap]:
         """Per document, its headings and the heading path of any offset."""
-        return [SectionMap(d.text) for d in self.index.documents]
+        return [SectionMap(d.text, d.sections) for d in self.index.documents]
 
     @cached_property
     def names(self) -> list[frozenset[str]]:
@@ -86,6 +87,10 @@ class Structure:
         if best == 0 or hits.count(best) > 1:
             return None
         return hits.index(best)
+
+    def section_path(self, doc: int, offset: int) -> str:
+        """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
+        return SECTION_SEPARATOR.join(self.sections[doc].path(offset))
 
     def name_terms(self) -> set[str]:
         """Every term any document's name uses (a question naming one of them names no unknown)."""
