@@ -149,7 +149,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         for i in range(0, len(questions), args.batch):
             batch = questions[i : i + args.batch]
-            answers += retriever.ask_many([q.question for q in batch], k=k)
+            answers += retriever.ask_many(
+                [q.question for q in batch], k=k, histories=[q.history for q in batch]
+            )
             bar.update(len(batch))
     finally:
         bar.close()

@@ -42,7 +42,7 @@ class Settings:
     """Passages returned per question."""
     mode: str = "hybrid"
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
-    dense_weight: float = 0.7
+    dense_weight: float = 0.6
     """Share of the dense score in the hybrid score (the rest is BM25)."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""

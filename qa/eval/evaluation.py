@@ -63,6 +63,8 @@ class Question:
     kind: str = ""
     needs_all: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    """Earlier questions of the conversation, oldest first (JSONL: a list; CSV: turns split by ``|``)."""
 
     @property
     def unanswerable(self) -> bool:
@@ -153,7 +155,12 @@ def _question(row: Mapping[str, Any], *, default_id: str) -> Question:
         phrases = [phrases]
     if not all(isinstance(p, str) for p in phrases):
         raise ValueError("'answer_phrases' must be a list of strings")
-    known = {"id", "question", "answer_phrases", "kind", "needs_all", "expected"}
+    history = row.get("history") or ()
+    if isinstance(history, str):
+        history = [turn.strip() for turn in history.split("|") if turn.strip()]
+    if not isinstance(history, (list, tuple)) or not all(isinstance(t, str) for t in history):
+        raise ValueError("'history' must be a list of earlier questions")
+    known = {"id", "question", "answer_phrases", "kind", "needs_all", "expected", "history"}
     return Question(
         id=str(row.get("id") or default_id),
         question=text,
@@ -161,6 +168,7 @@ def _question(row: Mapping[str, Any], *, default_id: str) -> Question:
         kind=str(row.get("kind") or "").strip(),
         needs_all=_flag(row.get("needs_all")),
         extra={k: v for k, v in row.items() if k not in known},
+        history=tuple(history),
     )
 
 
@@ -310,6 +318,8 @@ def run_rows(questions: Sequence[Question], answers: Sequence[Any], k: int) -> l
             row["kind"] = q.kind
         if q.extra:
             row["fields"] = dict(q.extra)
+        if q.history:
+            row["history"] = list(q.history)
         if q.answer_phrases and not q.unanswerable:
             row["rank"] = first_hit(q, [p["text"] for p in row["passages"][:k]])
         if q.has_expectation:
