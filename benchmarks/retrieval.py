@@ -67,7 +67,7 @@ def main() -> None:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.eval.evaluation import read_questions, score
+    from qa.eval import read_questions, score
     from qa.index.core import ensure_index
     from qa.retrieval.retriever import Retriever
 

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_report_renders_without_network(browser, retriever, tmp_path, artifacts):
-    from qa.eval.evaluation import Question, run_rows, score
+    from qa.eval import Question, run_rows, score
 
     questions = [
         Question("dev-1", "What is debt bondage?", ("debt bondage",), kind="lexical"),

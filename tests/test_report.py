@@ -5,7 +5,7 @@ import re
 import pytest
 
 from qa.errors import QAError
-from qa.eval.evaluation import outcome
+from qa.eval import outcome
 from qa.eval.report import render_report, write_report
 
 PASSAGE = {
