@@ -180,8 +180,8 @@ def _run_facts(
     manifest = retriever.index.manifest
     try:
         version = metadata.version("qa")
-    except metadata.PackageNotFoundError:
-        from qa import __version__ as version
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        version = "unknown"
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "questions_file": str(questions_file) if questions_file else None,
