@@ -67,7 +67,7 @@ def main() -> None:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.eval import read_questions, score
+    from qa.eval import read_questions, run_eval, score
     from qa.index.core import ensure_index
     from qa.retrieval.retriever import Retriever
 
@@ -93,8 +93,7 @@ def main() -> None:
     }
     for name, changes in variants.items():
         retriever = Retriever(index, embedder, settings.replace(**changes))
-        answers = retriever.ask_many([q.question for q in questions], k=args.k)
-        runs[name] = {q.id: a.to_dict() for q, a in zip(questions, answers)}
+        runs[name] = run_eval(retriever, questions, k=args.k).by_id  # what `qa eval` runs
 
     rows = []
     for name, run in runs.items():
