@@ -104,3 +104,52 @@ def test_write_report_errors_are_one_line(tmp_path):
     assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!doctype html>")
     with pytest.raises(QAError, match="cannot write the report"):
         write_report(tmp_path / "missing" / "r.html", ROWS, None, k=5)
+
+
+def test_skipped_rows_are_listed_with_their_reasons_before_the_metrics():
+    from qa.eval import SkippedRow
+
+    skipped = [
+        SkippedRow("q.csv", 4, "missing or empty 'question'"),
+        SkippedRow("q.csv", 9, "bad <b>row</b>"),
+    ]
+    page = render_report(ROWS, {"hit@1": 0.5}, k=5, meta=META, skipped=skipped)
+    assert "Skipped input rows (2)" in page and "2 input rows skipped" in page
+    assert (
+        "line 4: missing or empty &#39;question&#39;" in page and "line 9: bad &lt;b&gt;row&lt;/b&gt;" in page
+    )
+    assert page.index("Skipped input rows") < page.index("class='cards'") < page.index("Run settings")
+
+
+def test_skipped_rows_come_from_the_run_metadata_old_and_new():
+    new = {**META, "skipped_rows": [{"file": "q.jsonl", "line": 3, "reason": "not valid JSON (x)"}]}
+    assert "line 3: not valid JSON (x)" in render_report(ROWS, None, k=5, meta=new)
+    old = {**META, "skipped_rows": ["/tmp/a:b/q.jsonl:7: duplicate id 'a'"]}  # runs written before
+    assert "line 7: duplicate id &#39;a&#39;" in render_report(ROWS, None, k=5, meta=old)
+    assert "Skipped input rows" not in render_report(ROWS, None, k=5, meta=META)
+
+
+def test_the_page_and_the_csv_cite_a_passage_in_the_same_words(tmp_path):
+    import csv
+
+    from qa.eval import write_results_csv
+
+    big = {**PASSAGE, "words": {"start": 1140, "end": 1240, "total": 5345}}
+    rows = [{**ROWS[0], "passages": [big]}]
+    write_results_csv(tmp_path / "r.csv", rows, k=5)
+    cited = next(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))["citation"]
+    assert cited == "seeds/s.txt, words 1,141\u20131,240 of 5,345 (characters 10\u201364)"
+    assert cited in render_report(rows, None, k=5)
+
+
+def test_chart_geometry():
+    from qa.eval.charts import Series, columns, histogram
+
+    chart = columns("ranks", [("1", 4), ("2", 0), ("none", 2)], "#000")
+    assert [b.height for b in chart.bars] == [140, 0, 70] and all(
+        b.x + b.width <= chart.width for b in chart.bars
+    )
+    assert histogram("empty", [Series("a", "#000", ())]) is None
+    h = histogram("scores", [Series("a", "#000", (0.1, 0.12, 0.9))], marker=("threshold", 0.35))
+    assert sum(1 for b in h.bars) == 2 and any(r.dashed for r in h.rules)
+    assert any(t.text == "threshold" for t in h.labels)
