@@ -146,6 +146,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+    for row in run.skipped[len(skipped) :]:  # questions the retriever refused
+        print(f"warning: skipped {row}", file=sys.stderr)
     title = f"Evaluation of {args.questions.name}"
     write_outputs(run, out=args.out, csv=args.csv, report=args.report, title=title)
     if run.metrics is not None:

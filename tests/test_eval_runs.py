@@ -175,3 +175,26 @@ def test_the_gate_refuses_runs_with_nothing_in_common():
     with pytest.raises(EvaluationError, match="no question with expected answers is in both runs"):
         gate(a, b)
     assert gate(a, a).compared == 1 and not gate(a, a).regressed(0.0)
+
+
+def test_questions_the_retriever_refuses_are_skipped_with_its_reason(retriever, tmp_path):
+    f = tmp_path / "q.jsonl"
+    long = "why " * 1000
+    f.write_text(
+        json.dumps({"id": "a", "question": "What is debt bondage?", "answer_phrases": ["debt bondage"]})
+        + "\n"
+        + json.dumps({"id": "b", "question": "???", "answer_phrases": ["x"]})
+        + "\n"
+        + json.dumps({"id": "c", "question": long})
+        + "\n",
+        encoding="utf-8",
+    )
+    questions, skipped = read_questions(f)
+    assert [q.line for q in questions] == [1, 2, 3] and not skipped
+    run = run_eval(retriever, questions, questions_file=f)
+    assert [r["id"] for r in run.rows] == ["a"] and run.metrics.answerable == 1
+    assert [(s.line, s.reason.split(":")[0]) for s in run.skipped] == [(2, "b"), (3, "c")]
+    assert "no words to search for" in run.skipped[0].reason and "limit" in run.skipped[1].reason
+    assert run.meta["skipped_rows"][0]["line"] == 2
+    with pytest.raises(EvaluationError, match="no question could be asked: b: "):
+        run_eval(retriever, questions[1:2])

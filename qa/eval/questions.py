@@ -49,6 +49,8 @@ class Question:
     """Fields or columns of the input that the evaluation does not use, kept for the outputs."""
     history: tuple[str, ...] = ()
     """Earlier questions of the conversation, oldest first (for follow-up questions)."""
+    line: int = 0
+    """Line of the questions file the question is on (0 when it was not read from a file)."""
 
     @property
     def unanswerable(self) -> bool:
@@ -104,7 +106,7 @@ def read_questions(path: Path) -> tuple[list[Question], list[SkippedRow]]:
         try:
             if isinstance(row, str):
                 raise ValueError(row)
-            question = _question(row, default_id=f"q{line}")
+            question = _question(row, default_id=f"q{line}", line=line)
             if question.id in seen:
                 raise ValueError(f"duplicate id {question.id!r}")
         except (ValueError, TypeError) as exc:
@@ -153,7 +155,7 @@ def _split_turns(cell: str | None) -> list[str]:
     return [part.strip() for part in (cell or "").split("|") if part.strip()]
 
 
-def _question(row: Mapping[str, Any], *, default_id: str) -> Question:
+def _question(row: Mapping[str, Any], *, default_id: str, line: int) -> Question:
     text = row.get("question")
     if not isinstance(text, str) or not text.strip():
         raise ValueError("missing or empty 'question'")
@@ -168,6 +170,7 @@ def _question(row: Mapping[str, Any], *, default_id: str) -> Question:
         needs_all=_flag(row.get("needs_all")),
         extra={k: v for k, v in row.items() if k not in KNOWN_FIELDS},
         history=_texts(row.get("history"), "history", "a list of earlier questions (strings)"),
+        line=line,
     )
 
 

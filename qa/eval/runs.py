@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from qa.errors import ConfigError, EvaluationError, QuestionFileError
+from qa.errors import ConfigError, EvaluationError, QuestionError, QuestionFileError
 from qa.eval.citations import passage_citation
 from qa.eval.files import atomic_write, csv_text
 from qa.eval.metrics import Metrics, first_hit, outcome, score
@@ -127,7 +127,8 @@ def run_eval(
     ``k`` passages per question (default: the retriever's setting); ``batch`` questions are
     encoded together; ``progress(n)`` is called after each batch with the number just answered.
     ``questions_file`` and ``skipped`` (the rows :func:`~qa.eval.questions.read_questions` left
-    out) go into the metadata and the report.
+    out) go into the metadata and the report. A question the retriever refuses (no words to
+    search for, too long) is skipped the same way, with its reason, and the others still run.
     """
     if batch < 1:
         raise ConfigError(f"the batch size must be at least 1, not {batch}")
@@ -138,16 +139,22 @@ def run_eval(
     started = time.perf_counter()
     retriever.warm_up()
     warm_up_s = time.perf_counter() - started
-    answers: list[Any] = []
+    answered: list[tuple[Question, Any]] = []
+    refused: list[SkippedRow] = []
     started = time.perf_counter()
     for i in range(0, len(questions), batch):
         chunk = questions[i : i + batch]
-        texts, histories = [q.question for q in chunk], [q.history for q in chunk]
-        answers += retriever.ask_many(texts, k=k, histories=histories)
+        answers, refusals = _ask(retriever, chunk, k=k, source=str(questions_file or ""))
+        answered += answers
+        refused += refusals
         if progress is not None:
             progress(len(chunk))
     timing = Timing(warm_up_s, time.perf_counter() - started, batch, len(questions))
-    rows = run_rows(questions, answers, k)
+    if not answered:
+        raise EvaluationError(f"no question could be asked: {refused[0].reason}")
+    questions = [q for q, _ in answered]
+    rows = run_rows(questions, [a for _, a in answered], k)
+    skipped = [*skipped, *refused]
     metrics: Metrics | None = None
     if any(q.has_expectation for q in questions):
         metrics = score(questions, {r["id"]: r for r in rows}, k=k, source_text=_source_texts(retriever))[0]
@@ -157,6 +164,28 @@ def run_eval(
         "timing": timing.as_dict(),
     }
     return EvalRun(tuple(questions), tuple(rows), metrics, k, timing, meta, tuple(skipped))
+
+
+def _ask(
+    retriever: Any, chunk: Sequence[Question], *, k: int, source: str
+) -> tuple[list[tuple[Question, Any]], list[SkippedRow]]:
+    """Answers for a batch; if the retriever refuses a question, the others one by one.
+
+    A refused question (no words to search for, over the length limit) becomes a skipped row
+    with the retriever's reason, as a bad row of the file would.
+    """
+    try:
+        answers = retriever.ask_many([q.question for q in chunk], k=k, histories=[q.history for q in chunk])
+        return list(zip(chunk, answers)), []
+    except QuestionError:
+        pass
+    answered, refused = [], []
+    for q in chunk:
+        try:
+            answered.append((q, retriever.ask_many([q.question], k=k, histories=[q.history])[0]))
+        except QuestionError as exc:
+            refused.append(SkippedRow(source, q.line, f"{q.id}: {exc}"))
+    return answered, refused
 
 
 def _source_texts(retriever: Any) -> Callable[[str], str | None]:
