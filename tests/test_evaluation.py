@@ -292,7 +292,7 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
     ]
     assert out[0]["expected"] == "debt bondage | bonded" and out[0]["outcome"] == "correct"
     # word numbers as the page and the chat write them: 1-based, thousands separated, of the total
-    assert out[0]["citation"] == "s.txt, words 1,141\u20131,240 of 5,345 (characters 5\u201318)"
+    assert out[0]["citation"] == "s.txt \u00b7 words 1,141\u20131,240 of 5,345 \u00b7 characters 5\u201318"
     assert (out[0]["first_correct_rank"], out[0]["score"], out[0]["top_passage"]) == (
         "2",
         "0.9",

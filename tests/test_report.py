@@ -138,7 +138,7 @@ def test_the_page_and_the_csv_cite_a_passage_in_the_same_words(tmp_path):
     rows = [{**ROWS[0], "passages": [big]}]
     write_results_csv(tmp_path / "r.csv", rows, k=5)
     cited = next(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))["citation"]
-    assert cited == "seeds/s.txt, words 1,141\u20131,240 of 5,345 (characters 10\u201364)"
+    assert cited == "T \u00b7 seeds/s.txt \u00b7 words 1,141\u20131,240 of 5,345 \u00b7 characters 10\u201364"
     assert cited in render_report(rows, None, k=5)
 
 
@@ -153,3 +153,27 @@ def test_chart_geometry():
     h = histogram("scores", [Series("a", "#000", (0.1, 0.12, 0.9))], marker=("threshold", 0.35))
     assert sum(1 for b in h.bars) == 2 and any(r.dashed for r in h.rules)
     assert any(t.text == "threshold" for t in h.labels)
+
+
+def test_passages_with_a_nested_citation_are_cited_alike():
+    from qa.eval.citations import passage_citation
+
+    nested = {
+        "text": "x",
+        "source": "docs/m.pdf",
+        "start": 1200,
+        "end": 1300,
+        "citation": {
+            "source": "docs/m.pdf",
+            "title": "Manual",
+            "page": 12,
+            "section": "Intro",
+            "words": {"start": 999, "end": 1010, "total": 20000, "label": "ignored"},
+        },
+    }
+    assert passage_citation(nested) == (
+        "Manual \u00b7 p. 12 \u00b7 Intro \u00b7 docs/m.pdf \u00b7 words 1,000\u20131,010 of 20,000 "
+        "\u00b7 characters 1,200\u20131,300"
+    )
+    assert passage_citation({"source": "s.txt", "start": 1, "end": 2}) == "s.txt \u00b7 characters 1\u20132"
+    assert passage_citation({}) == ""

@@ -53,8 +53,8 @@ class PassageView:
     """One passage as the report shows it: citation line and text split around the highlight."""
 
     number: int
-    title: str
     citation: str
+    """Label, file, word range and characters, exactly as in the results CSV."""
     score: object
     before: str
     highlight: str
@@ -90,7 +90,6 @@ def _passage(number: int, p: Mapping[str, Any], *, first_correct: bool) -> Passa
     b = max(a, min(len(text), int(span.get("end", start)) - start))
     return PassageView(
         number=number,
-        title=str(p.get("title") or p.get("source", "")),
         citation=passage_citation(p),
         score=p.get("score"),
         before=text[:a],
