@@ -198,3 +198,24 @@ def test_questions_the_retriever_refuses_are_skipped_with_its_reason(retriever, 
     assert run.meta["skipped_rows"][0]["line"] == 2
     with pytest.raises(EvaluationError, match="no question could be asked: b: "):
         run_eval(retriever, questions[1:2])
+
+
+def test_the_public_api_of_qa_eval_is_what_all_says():
+    import types
+
+    import qa.eval
+
+    public = {n for n in dir(qa.eval) if not n.startswith("_")}
+    modules = {n for n in public if isinstance(getattr(qa.eval, n), types.ModuleType)}
+    assert set(qa.eval.__all__) == public - modules
+    assert modules <= {
+        "charts",
+        "citations",
+        "compare",
+        "files",
+        "metrics",
+        "questions",
+        "report",
+        "review",
+        "runs",
+    }
