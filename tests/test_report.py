@@ -177,3 +177,9 @@ def test_passages_with_a_nested_citation_are_cited_alike():
     )
     assert passage_citation({"source": "s.txt", "start": 1, "end": 2}) == "s.txt \u00b7 characters 1\u20132"
     assert passage_citation({}) == ""
+
+
+def test_each_question_shows_the_evidence_and_whether_the_bot_declined():
+    page = render_report(ROWS, None, k=5)
+    assert "evidence 0.70" in page and "declined, evidence 0.20" in page
+    assert "declined, evidence 0.70" not in page

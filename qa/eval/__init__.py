@@ -11,6 +11,7 @@ from qa.eval.questions import UNANSWERABLE, Question, SkippedRow, read_questions
 from qa.eval.report import render_report, write_report
 from qa.eval.review import check_review_path, review_jsonl, review_rows, write_question_rows
 from qa.eval.runs import (
+    Answers,
     EvalRun,
     Timing,
     check_outputs,
@@ -26,6 +27,7 @@ from qa.eval.runs import (
 __all__ = [
     "MAX_WORDS",
     "UNANSWERABLE",
+    "Answers",
     "Change",
     "Comparison",
     "EvalRun",

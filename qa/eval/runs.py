@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from qa.answer import Answer
+from qa.config import Settings
 from qa.errors import ConfigError, EvaluationError, QuestionError, QuestionFileError
 from qa.eval.citations import passage_citation
 from qa.eval.files import atomic_write, csv_text
@@ -30,6 +32,7 @@ from qa.eval.metrics import Metrics, first_hit, outcome, score
 from qa.eval.questions import UNANSWERABLE, Question, SkippedRow
 
 __all__ = [
+    "Answers",
     "EvalRun",
     "Timing",
     "check_outputs",
@@ -68,6 +71,24 @@ SETTINGS_RECORDED = (
     "model",
 )
 """The settings a run's metadata records, enough to reproduce its answers."""
+
+
+class Answers(Protocol):
+    """What :func:`run_eval` needs of a retriever (:class:`qa.retrieval.retriever.Retriever` has it)."""
+
+    settings: Settings
+    index: Any
+    """The index: ``index.document(source).text`` and ``index.manifest`` are read."""
+
+    def warm_up(self) -> None: ...
+
+    def ask_many(
+        self,
+        questions: Sequence[str],
+        *,
+        k: int | None = None,
+        histories: Sequence[Sequence[str]] | None = None,
+    ) -> list[Answer]: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +134,7 @@ class EvalRun:
 
 
 def run_eval(
-    retriever: Any,
+    retriever: Answers,
     questions: Sequence[Question],
     *,
     k: int | None = None,
@@ -122,7 +143,7 @@ def run_eval(
     questions_file: Path | None = None,
     skipped: Sequence[SkippedRow] = (),
 ) -> EvalRun:
-    """Answer ``questions`` with ``retriever`` (a :class:`~qa.retrieval.retriever.Retriever`) and score them.
+    """Answer ``questions`` with ``retriever`` (a :class:`~qa.retrieval.retriever.Retriever`), score them.
 
     ``k`` passages per question (default: the retriever's setting); ``batch`` questions are
     encoded together; ``progress(n)`` is called after each batch with the number just answered.
@@ -139,7 +160,7 @@ def run_eval(
     started = time.perf_counter()
     retriever.warm_up()
     warm_up_s = time.perf_counter() - started
-    answered: list[tuple[Question, Any]] = []
+    answered: list[tuple[Question, Answer]] = []
     refused: list[SkippedRow] = []
     started = time.perf_counter()
     for i in range(0, len(questions), batch):
@@ -167,8 +188,8 @@ def run_eval(
 
 
 def _ask(
-    retriever: Any, chunk: Sequence[Question], *, k: int, source: str
-) -> tuple[list[tuple[Question, Any]], list[SkippedRow]]:
+    retriever: Answers, chunk: Sequence[Question], *, k: int, source: str
+) -> tuple[list[tuple[Question, Answer]], list[SkippedRow]]:
     """Answers for a batch; if the retriever refuses a question, the others one by one.
 
     A refused question (no words to search for, over the length limit) becomes a skipped row
@@ -188,7 +209,7 @@ def _ask(
     return answered, refused
 
 
-def _source_texts(retriever: Any) -> Callable[[str], str | None]:
+def _source_texts(retriever: Answers) -> Callable[[str], str | None]:
     """Source name -> its indexed text (None when not indexed), to check citations."""
 
     def source_text(source: str) -> str | None:
@@ -201,7 +222,7 @@ def _source_texts(retriever: Any) -> Callable[[str], str | None]:
 
 
 def _run_facts(
-    retriever: Any, questions_file: Path | None, n: int, skipped: Sequence[SkippedRow]
+    retriever: Answers, questions_file: Path | None, n: int, skipped: Sequence[SkippedRow]
 ) -> dict[str, Any]:
     """What a run was made with, to reproduce it: settings, index build, source hashes, versions."""
     from importlib import metadata
@@ -228,7 +249,7 @@ def _run_facts(
     }
 
 
-def run_rows(questions: Sequence[Question], answers: Sequence[Any], k: int) -> list[dict[str, Any]]:
+def run_rows(questions: Sequence[Question], answers: Sequence[Answer], k: int) -> list[dict[str, Any]]:
     """Run rows: each answer's dict with the question's id, kind, history, extra fields, expectation, rank."""
     rows = []
     for q, answer in zip(questions, answers):
