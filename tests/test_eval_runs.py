@@ -216,6 +216,7 @@ def test_the_public_api_of_qa_eval_is_what_all_says():
         "metrics",
         "questions",
         "report",
+        "results",
         "review",
         "runs",
     }

@@ -9,6 +9,7 @@ from qa.eval.compare import Change, Comparison, compare_runs, format_comparison,
 from qa.eval.metrics import MAX_WORDS, Metrics, Outcome, first_hit, format_metrics, outcome, score
 from qa.eval.questions import UNANSWERABLE, Question, SkippedRow, read_questions
 from qa.eval.report import render_report, write_report
+from qa.eval.results import write_results_csv
 from qa.eval.review import check_review_path, review_jsonl, review_rows, write_question_rows
 from qa.eval.runs import (
     Answers,
@@ -20,7 +21,6 @@ from qa.eval.runs import (
     run_eval,
     run_rows,
     write_outputs,
-    write_results_csv,
     write_run,
 )
 

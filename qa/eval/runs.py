@@ -26,10 +26,10 @@ from typing import Any, Protocol
 from qa.answer import Answer
 from qa.config import Settings
 from qa.errors import ConfigError, EvaluationError, QuestionError, QuestionFileError
-from qa.eval.citations import passage_citation
-from qa.eval.files import atomic_write, csv_text
-from qa.eval.metrics import Metrics, first_hit, outcome, score
+from qa.eval.files import atomic_write
+from qa.eval.metrics import Metrics, first_hit, score
 from qa.eval.questions import UNANSWERABLE, Question, SkippedRow
+from qa.eval.results import write_results_csv
 
 __all__ = [
     "Answers",
@@ -41,22 +41,8 @@ __all__ = [
     "run_eval",
     "run_rows",
     "write_outputs",
-    "write_results_csv",
     "write_run",
 ]
-
-RESULT_COLUMNS = (
-    "id",
-    "question",
-    "expected",
-    "outcome",
-    "first_correct_rank",
-    "abstained",
-    "score",
-    "citation",
-    "top_passage",
-)
-"""The fixed columns of the results CSV; a ``history`` column and the input's extra columns follow."""
 
 SETTINGS_RECORDED = (
     "k",
@@ -344,33 +330,3 @@ def read_run(path: Path) -> dict[str, dict[str, Any]]:
         except (ValueError, KeyError, TypeError):
             raise QuestionFileError(f"{path}:{n}: not a run row (JSON object with an id)") from None
     return out
-
-
-def write_results_csv(path: Path, rows: Sequence[Mapping[str, Any]], *, k: int) -> None:
-    """One CSV row per question: outcome, rank, top passage and its citation, extra input columns.
-
-    Text cells that a spreadsheet would run as a formula are neutralised (see :mod:`qa.eval.files`).
-    """
-    extra = sorted({key for r in rows for key in r.get("fields") or {}})
-    history = ["history"] if any(r.get("history") for r in rows) else []
-    table = []
-    for r in rows:
-        top = (r.get("passages") or [{}])[0]
-        expected = r.get("expected")
-        fields = r.get("fields") or {}
-        table.append(
-            [
-                r["id"],
-                r.get("question", ""),
-                " | ".join(expected) if isinstance(expected, list) else expected or "",
-                outcome(r, k).label,
-                "" if r.get("rank") is None else r["rank"],
-                "yes" if r.get("abstained") else "no",
-                top.get("score", ""),
-                passage_citation(top),
-                top.get("text", ""),
-                *([" | ".join(r.get("history") or ())] if history else []),
-                *[fields.get(c, "") for c in extra],
-            ]
-        )
-    atomic_write(Path(path), csv_text([*RESULT_COLUMNS, *history, *extra], table))
