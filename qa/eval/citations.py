@@ -15,18 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from qa.answer import Citation
+from qa.ingest.links import place_label
 
 __all__ = ["citation_detail", "citation_label", "citation_of", "passage_citation"]
 
 
 def citation_label(c: Citation) -> str:
-    """What a learner needs first: "Title · p. 12 · Section" (page and section when known)."""
-    parts = [c.title or c.source]
-    if c.page is not None:
-        parts.append(f"p. {c.page}")
-    if c.section:
-        parts.append(c.section)
-    return " · ".join(parts)
+    """What a learner needs first: "Title · p. 12 · Section" (page or slide, and section, when known)."""
+    return " · ".join(part for part in (c.title or c.source, place_label(c)) if part)
 
 
 def citation_detail(c: Citation) -> str:
