@@ -2,7 +2,7 @@
 
 import json
 
-from qa.eval.evaluation import read_questions, run_rows
+from qa.eval import read_questions, run_rows
 
 
 def test_jsonl_history_is_read_oldest_first(tmp_path):

@@ -114,7 +114,7 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
     """The ONNX query path must not change results: same passages, same scores on the dev set."""
     from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder
-    from qa.eval.evaluation import read_questions, run_rows, score
+    from qa.eval import read_questions, run_rows, score
     from qa.retrieval.retriever import Retriever
 
     questions, _ = read_questions(DEV)
