@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.feedback import spreadsheet_safe
 
 __all__ = [
     "OUTCOMES",
@@ -602,18 +603,17 @@ def write_question_rows(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
             f"[{p.get('source')} {p.get('start')}\u2013{p.get('end')}] {p.get('text') or ''}"
             for p in r.get("context", ())
         )
-        w.writerow(
-            [
-                r["id"],
-                r["question"],
-                "",
-                r.get("kind", ""),
-                r.get("query", ""),
-                "yes" if r.get("abstained") else "no",
-                context,
-                " / ".join(r.get("comments", ())),
-                r.get("thumbs_down", 1),
-                r.get("rated_at", ""),
-            ]
-        )
+        cells = [
+            r["id"],
+            r["question"],
+            "",
+            r.get("kind", ""),
+            r.get("query", ""),
+            "yes" if r.get("abstained") else "no",
+            context,
+            " / ".join(r.get("comments", ())),
+            r.get("thumbs_down", 1),
+            r.get("rated_at", ""),
+        ]
+        w.writerow([spreadsheet_safe(c) for c in cells])  # feedback text is user input
     _atomic_write(path, out.getvalue())

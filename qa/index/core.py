@@ -439,7 +439,14 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
 def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     """Hold the index folder's build lock; waits for another build to finish first."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as f:
+    try:
+        lock_file = open(index_dir / ".lock", "w")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise IndexLockedError(
+            f"cannot use {index_dir / '.lock'} as the build lock ({exc.strerror}); "
+            "remove it (it must be a plain file) and run `qa index` again"
+        ) from None
+    with lock_file as f:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -4,7 +4,11 @@ Request and response bodies are typed pydantic models, so ``/openapi.json`` and 
 describe them exactly. Unknown request fields are refused (422), so a typo such as
 ``"questoin"`` is reported instead of silently ignored. Library errors become 4xx responses
 with their message; anything unexpected is logged and answered with a bare 500 (see
-:mod:`qa.security`).
+:mod:`qa.web.security`). Every status the guard or a route can answer is listed in the schema.
+
+Answers quote the indexed text; ``stale: true`` says a cited file changed on disk since it was
+indexed (the quote is still exactly what was indexed). A rebuilt index is picked up without a
+restart (:mod:`qa.web.live`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.errors import QAError
 from qa.retrieval.context import passage_context
-from qa.retrieval.retriever import MAX_K, Retriever
+from qa.retrieval.retriever import MAX_K
+from qa.web.freshness import Freshness
+from qa.web.live import LiveRetriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
@@ -54,9 +60,12 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
+    400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
-    413: {"model": ErrorOut, "description": "The request body is too large."},
+    404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
+    411: {"model": ErrorOut, "description": "A POST body needs a `Content-Length` header."},
+    413: {"model": ErrorOut, "description": "The request body is too large (256 KiB at most)."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
     429: {"model": ErrorOut, "description": "Too many requests; see `Retry-After`."},
     500: {"model": ErrorOut, "description": "Internal error (details only in the server log)."},
@@ -82,6 +91,11 @@ class CitationOut(BaseModel):
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
+    stale: bool = Field(
+        default=False,
+        description="True when the file changed on disk since it was indexed; the text quoted is the "
+        "indexed text, so offsets may no longer match the file.",
+    )
 
 
 class PassageOut(BaseModel):
@@ -101,6 +115,9 @@ class AskResponse(BaseModel):
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
+    stale: bool = Field(
+        default=False, description="True when any cited file changed on disk since it was indexed."
+    )
 
 
 class Health(BaseModel):
@@ -110,7 +127,8 @@ class Health(BaseModel):
     passages: int
     built_at: str
     sources_changed: list[str] = Field(
-        description="What changed in the sources since the build (restart or `qa index` to apply)."
+        description="What changed in the sources since the build (`qa index` applies it; the server "
+        "picks up the rebuilt index by itself)."
     )
 
 
@@ -125,6 +143,7 @@ class ContextOut(BaseModel):
     passage: str
     after: str
     highlight: Range | None
+    stale: bool = Field(default=False, description="True when the file changed on disk since it was indexed.")
 
 
 def public(text: str) -> str:
@@ -133,29 +152,46 @@ def public(text: str) -> str:
 
 
 class SourceWatch:
-    """Whether the source files still match the index, checked at most every ``every`` seconds."""
+    """What changed in the sources since ``manifest``'s build. The seeds folder's listing and
+    ``stat`` are looked at on every call (at most every ``every`` seconds); the files are hashed
+    again only when those changed, so health is current within a second and stays cheap."""
 
-    def __init__(self, settings: Settings, manifest, *, every: float = 10.0) -> None:
-        self.settings, self.manifest, self.every = settings, manifest, every
+    def __init__(self, settings: Settings, *, every: float = 1.0) -> None:
+        self.settings, self.every = settings, every
         self._checked = -every
+        self._key: tuple = ()
+        self._manifest = None
         self._reasons: list[str] = []
         self._lock = threading.Lock()
 
-    def reasons(self) -> list[str]:
+    def _fingerprint(self) -> tuple:
+        out = []
+        for path in sorted(self.settings.seeds_dir.rglob("*")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(out)
+
+    def reasons(self, manifest) -> list[str]:
         from qa.index.core import check_sources
 
         with self._lock:
             now = time.monotonic()
-            if now - self._checked >= self.every:
-                try:
-                    self._reasons = check_sources(self.settings, self.manifest)
-                except QAError as exc:
-                    self._reasons = [str(exc)]
-                self._checked = now
+            if now - self._checked >= self.every or manifest is not self._manifest:
+                self._checked, self._manifest = now, manifest
+                key = (id(manifest), self._fingerprint())
+                if key != self._key:
+                    try:
+                        self._reasons = check_sources(self.settings, manifest)
+                    except QAError as exc:
+                        self._reasons = [str(exc)]
+                    self._key = key
             return list(self._reasons)
 
 
-def passage_out(p: Passage) -> PassageOut:
+def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
     c = p.citation
     context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
     context += f"&hs={p.highlight.start}&he={p.highlight.end}"
@@ -171,44 +207,53 @@ def passage_out(p: Passage) -> PassageOut:
             start=c.start,
             end=c.end,
             words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
+            stale=stale,
         ),
         context_url=context,
     )
 
 
-def answer_out(answer: Answer) -> AskResponse:
+def answer_out(answer: Answer, stale: set[str] | frozenset[str] = frozenset()) -> AskResponse:
+    """The JSON answer; ``stale`` names the cited sources whose files changed since indexing."""
+    passages = [passage_out(p, stale=p.citation.source in stale) for p in answer.passages]
     return AskResponse(
         question=answer.question,
         query=answer.query or answer.question,
         abstained=answer.abstained,
         evidence=round(answer.evidence, 4),
-        passages=[passage_out(p) for p in answer.passages],
+        passages=passages,
+        stale=any(p.citation.stale for p in passages),
     )
 
 
-def api_router(settings: Settings, retriever: Retriever):
-    """The ``/api/v1`` routes over ``retriever``; auth and limits are applied by :mod:`qa.security`."""
+def api_router(settings: Settings, live: LiveRetriever):
+    """The ``/api/v1`` routes over the live retriever; auth and limits are applied by
+    :mod:`qa.web.security`."""
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
+    fresh = Freshness(settings)
+    changes = SourceWatch(settings)
+
+    def stale_sources(index, sources) -> set[str]:
+        return {s for s in set(sources) if fresh.changed(index.document(s))}
 
     @router.post(
         "/ask",
         response_model=AskResponse,
         summary="Answer a question with cited passages",
-        responses={code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
+        responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
     )
     def ask(request: AskRequest) -> AskResponse:
+        retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
         answer = retriever.ask(request.question, k=request.k, history=request.history)
-        return answer_out(answer)
+        stale = stale_sources(retriever.index, (p.citation.source for p in answer.passages))
+        return answer_out(answer, stale)
 
     @router.get(
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
-        responses={
-            404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
-            **{code: ERRORS[code] for code in (401, 403, 422, 429, 500)},
-        },
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
     )
     def source_context(
         source: str,
@@ -217,24 +262,26 @@ def api_router(settings: Settings, retriever: Retriever):
         hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
         he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
     ) -> ContextOut:
+        index = live.current.index
         highlight = (hs, he) if hs is not None and he is not None else None
-        ctx = passage_context(
-            retriever.index, source, start, end, words=settings.context_words, highlight=highlight
-        )
-        data = ctx.to_dict()
-        return ContextOut(**data)
+        ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
+        return ContextOut(**ctx.to_dict(), stale=bool(stale_sources(index, [ctx.source])))
 
-    changes = SourceWatch(settings, retriever.index.manifest)
-
-    @router.get("/health", response_model=Health, summary="Index and model status")
+    @router.get(
+        "/health",
+        response_model=Health,
+        summary="Index and model status",
+        responses={code: ERRORS[code] for code in (400, 403, 413, 500)},
+    )
     def health() -> Health:
-        m = retriever.index.manifest
-        changed = [public(reason) for reason in changes.reasons()]
+        index = live.current.index
+        m = index.manifest
+        changed = [public(reason) for reason in changes.reasons(m)]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),
-            documents=len(retriever.index.documents),
-            passages=len(retriever.index),
+            documents=len(index.documents),
+            passages=len(index),
             built_at=m.built_at,
             sources_changed=changed,
         )
