@@ -94,7 +94,8 @@ def test_gradio_routes_need_the_key_and_an_allowed_origin(corpus):
     page = client.get("/", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "session"
     # cross-origin reads of Gradio's config are refused too
-    assert client.get("/config", headers={"Origin": EVIL, "Authorization": f"Bearer {KEY}"}).status_code == 403
+    headers = {"Origin": EVIL, "Authorization": f"Bearer {KEY}"}
+    assert client.get("/config", headers=headers).status_code == 403
 
 
 def test_chat_questions_share_the_per_client_rate_limit(corpus):
@@ -229,7 +230,7 @@ def test_huge_bodies_to_gradio_are_refused_on_the_wire(corpus):
                 if not status:
                     sock.settimeout(10)
                     status = sock.recv(64)
-                assert status.startswith(b"HTTP/1.1 413") or status.startswith(b"HTTP/1.1 400"), (head, status)
+                assert status.startswith((b"HTTP/1.1 413", b"HTTP/1.1 400")), (head, status)
 
 
 # 4. no upload route ----------------------------------------------------------------------------
@@ -260,9 +261,7 @@ def test_no_upload_or_file_routes(corpus):
 
 def test_feedback_is_rate_limited_per_client(corpus):
     client = client_for(corpus, feedback_rate_limit=3)
-    rate = next(
-        d["id"] for d in client.get("/config").json()["dependencies"] if d.get("api_name") == "rate"
-    )
+    rate = next(d["id"] for d in client.get("/config").json()["dependencies"] if d.get("api_name") == "rate")
     codes = [join(client, rate, [None], event_data={"index": 1, "liked": True}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     ask = fn_index(client, "ask")
@@ -297,7 +296,7 @@ def test_feedback_records_and_file_are_capped(tmp_path):
     assert len(path.read_text().splitlines()) == 3
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_spreadsheet_formulas_are_neutralised(text):
     from qa.feedback import spreadsheet_safe
 
@@ -521,7 +520,7 @@ def test_non_utf8_body_is_a_documented_400(corpus):
     res = client.post(
         "/api/v1/ask", content=b'{"question": "\xff\xfe"}', headers={"content-type": "application/json"}
     )
-    assert res.status_code in (400, 422) and set(res.json()) == {"error"} or "problems" in res.json()
+    assert res.status_code == 400 and "UTF-8" in res.json()["error"] and set(res.json()) == {"error"}
     schema = client.get("/openapi.json").json()
     assert str(res.status_code) in schema["paths"]["/api/v1/ask"]["post"]["responses"]
 

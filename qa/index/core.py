@@ -440,7 +440,7 @@ def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
     """Hold the index folder's build lock; waits for another build to finish first."""
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
-        lock_file = open(index_dir / ".lock", "w")  # noqa: SIM115 - closed by the with below
+        lock_file = open(index_dir / ".lock", "w")  # closed by the with below
     except OSError as exc:
         raise IndexLockedError(
             f"cannot use {index_dir / '.lock'} as the build lock ({exc.strerror}); "

@@ -20,7 +20,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
@@ -50,6 +50,23 @@ class AskRequest(_Strict):
             description="Previous questions of the conversation, oldest first (for follow-ups).",
         ),
     ] = []
+
+
+QUESTION_PATTERN = r"[^\W_]"
+"""A question needs at least one letter or digit (otherwise 422: nothing to search for)."""
+
+
+def ask_request_model(max_chars: int) -> type[AskRequest]:
+    """:class:`AskRequest` whose schema states this server's question rules: 1 to ``max_chars``
+    characters with a letter or digit. The rules are checked by the retriever, which says what
+    is wrong in words (empty, too long, no words) rather than quoting a pattern."""
+    rules = {"minLength": 1, "maxLength": max_chars, "pattern": QUESTION_PATTERN}
+    question = Field(
+        description=f"The question, in plain language ({max_chars:,} characters at most).",
+        max_length=100_000,
+        json_schema_extra=rules,
+    )
+    return create_model("AskRequest", __base__=AskRequest, question=(str, question))
 
 
 class ErrorOut(BaseModel):
@@ -237,17 +254,19 @@ def api_router(settings: Settings, live: LiveRetriever):
     def stale_sources(index, sources) -> set[str]:
         return {s for s in set(sources) if fresh.changed(index.document(s))}
 
-    @router.post(
-        "/ask",
-        response_model=AskResponse,
-        summary="Answer a question with cited passages",
-        responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
-    )
     def ask(request: AskRequest) -> AskResponse:
         retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
         answer = retriever.ask(request.question, k=request.k, history=request.history)
         stale = stale_sources(retriever.index, (p.citation.source for p in answer.passages))
         return answer_out(answer, stale)
+
+    ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
+    router.post(
+        "/ask",
+        response_model=AskResponse,
+        summary="Answer a question with cited passages",
+        responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
+    )(ask)
 
     @router.get(
         "/sources/{source:path}",
