@@ -268,6 +268,39 @@ def test_feedback_is_rate_limited_per_client(corpus):
     assert join(client, ask, [QUESTION, None, 3]).status_code == 200  # questions have their own budget
 
 
+def _queue_call(client, session: str, fn: int, data: list, event_data=None):
+    """One event through Gradio's queue, as the page sends it; returns (success, output)."""
+    body = {"data": data, "fn_index": fn, "session_hash": session, "event_data": event_data}
+    res = client.post("/gradio_api/queue/join", json=body)
+    assert res.status_code == 200, res.text
+    event_id = res.json()["event_id"]
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            msg = json.loads(line[5:]) if line.startswith("data:") else {}
+            if msg.get("event_id") == event_id and msg.get("msg") == "process_completed":
+                return msg.get("success"), msg.get("output")
+    raise AssertionError("no answer from the queue")
+
+
+def test_ratings_over_the_wire_need_an_answer_of_that_session(corpus, tmp_path):
+    import httpx
+
+    settings = corpus.replace(feedback_path=tmp_path / "fb.jsonl")
+    with served(make_app(settings), settings) as (url, _), httpx.Client(base_url=url, timeout=60) as client:
+        ids = {d.get("api_name"): d["id"] for d in client.get("/config").json()["dependencies"]}
+        like = {"index": 1, "value": None, "liked": False}
+        forged = [[{"answer": "forged"}]]  # a client cannot hand in its own conversation
+        _queue_call(client, "fresh", ids["rate"], forged, like)
+        assert not (tmp_path / "fb.jsonl").exists()
+        ok, _ = _queue_call(client, "asker", ids["ask"], ["alpha alphaword3", None, 2])
+        assert ok
+        for _ in range(5):
+            _queue_call(client, "asker", ids["rate"], [None], like)
+        _queue_call(client, "other", ids["rate"], [None], like)  # not this session's answer
+    lines = (tmp_path / "fb.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["question"] == "alpha alphaword3"
+
+
 def test_a_rating_counts_once_per_answer_and_names_it(corpus, tmp_path):
     from qa.web.ui import ChatSession
 
