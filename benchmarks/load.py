@@ -1,7 +1,8 @@
 """Load test on loopback: concurrent JSON API clients plus chat sessions that ask and rate,
 and the server's memory before and after.
 
-    python benchmarks/load.py [--clients 20] [--requests 80] [--chats 4] [--chat-turns 50] [--url URL]
+    python benchmarks/load.py [--clients 20] [--requests 80] [--chats 4] [--chat-turns 50]
+                              [--url URL] [--questions DEV.jsonl]
 
 Without --url it starts the app (``app.py``) on a free loopback port with the per-client limits
 raised for the test (every client here is 127.0.0.1), and stops it afterwards. First one client
@@ -160,10 +161,11 @@ def main() -> None:
     parser.add_argument("--chat-turns", type=int, default=50, help="each: a question and a thumbs up")
     parser.add_argument("--max-growth", type=float, default=50.0, help="MiB the server's RSS may grow")
     parser.add_argument("--url", help="an app that is already running (loopback only; no RSS figures)")
+    parser.add_argument("--questions", type=Path, default=DEV, help="JSONL with a question per line")
     args = parser.parse_args()
     if args.url and not args.url.startswith(("http://127.0.0.1", "http://localhost")):
         raise SystemExit("load tests run against loopback only")
-    with open(DEV, encoding="utf-8") as f:
+    with open(args.questions, encoding="utf-8") as f:
         questions = [json.loads(line)["question"] for line in f if line.strip()]
     proc = None
     url = args.url

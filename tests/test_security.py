@@ -546,6 +546,8 @@ def test_unknown_api_paths_and_methods_keep_the_error_shape(corpus):
     assert res.status_code == 405 and res.headers["allow"] == "POST, OPTIONS"
     res = client.post("/api/v1/health")
     assert res.status_code == 405 and res.headers["allow"] == "GET, OPTIONS"
+    res = client.options("/api/v1/ask")
+    assert res.status_code == 204 and res.headers["allow"] == "POST, OPTIONS"
 
 
 def test_non_utf8_body_is_a_documented_400(corpus):

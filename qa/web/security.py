@@ -36,11 +36,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qs
 
 from qa.config import Settings
-from qa.errors import QAError, QuestionError, UnknownSourceError
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, client_address, read_body
 from qa.web.sessions import SessionSigner, cookie_value, login_page
 
-__all__ = ["MAX_BODY_BYTES", "RateLimiter", "SecurityMiddleware", "install_error_handlers", "route_kind"]
+__all__ = ["MAX_BODY_BYTES", "RateLimiter", "SecurityMiddleware", "route_kind"]
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +135,10 @@ class SecurityMiddleware:
         cors: Headers = []
         try:
             cors = self._check_origin(request)
-            if request.kind == "api" and request.method == "OPTIONS" and cors:
-                await _respond(send, 204, b"", [*cors, *_preflight(), *self.common_headers])
+            if request.kind == "api" and request.method == "OPTIONS" and _api_methods(request.path):
+                allow = ", ".join((*_api_methods(request.path), "OPTIONS")).encode()
+                preflight = _preflight() if cors else []
+                await _respond(send, 204, b"", [(b"allow", allow), *cors, *preflight, *self.common_headers])
                 return
             self._check_route(request)
             if request.kind == "session":
@@ -372,42 +373,3 @@ async def _respond(send: Send, status: int, body: bytes, headers: Headers) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def install_error_handlers(app) -> None:
-    """Library errors become 4xx with their message; validation errors a readable 422; HTTP
-    errors (404, 405, a body that is not UTF-8) keep their status in the same ``{"error"}``
-    shape; anything else a 500 that says nothing about the server's internals."""
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-    from starlette.exceptions import HTTPException
-
-    status_of = {QuestionError: 422, UnknownSourceError: 404}
-
-    @app.exception_handler(QAError)
-    async def qa_error(request, exc: QAError):
-        status = next((s for kind, s in status_of.items() if isinstance(exc, kind)), 503)
-        return JSONResponse({"error": str(exc)}, status_code=status)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request, exc: HTTPException):
-        message = exc.detail if isinstance(exc.detail, str) else "the request cannot be handled"
-        if exc.status_code == 400:
-            message = "the request body cannot be read; send UTF-8 JSON"
-        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request, exc: RequestValidationError):
-        problems = []
-        for err in exc.errors():
-            if err.get("type") == "json_invalid":
-                problems.append("the request body is not valid JSON")
-                continue
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request, exc: Exception):
-        log.error("unexpected error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
-        return JSONResponse({"error": "internal error; the server log has the details"}, 500)

@@ -70,7 +70,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
-    from qa.web.security import SecurityMiddleware, install_error_handlers
+    from qa.web.errors import install_error_handlers
+    from qa.web.security import SecurityMiddleware
     from qa.web.ui import CSS, build_ui
 
     live = retriever if isinstance(retriever, LiveRetriever) else LiveRetriever(retriever, settings)
