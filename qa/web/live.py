@@ -50,7 +50,7 @@ class LiveRetriever:
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._loading: threading.Thread | None = None
-        self._local = threading.local()
+        self._pins: dict[int, tuple[Retriever, float]] = {}
         self.reloads = 0
 
     @property
@@ -61,9 +61,13 @@ class LiveRetriever:
         return self._current
 
     def pin(self) -> Retriever:
-        """The current retriever, remembered for this thread (see :attr:`index`)."""
+        """The current retriever, remembered for this thread for ``PIN_SECONDS`` (see
+        :attr:`index`). Pins expire, so an old index is freed soon after its last question."""
         retriever = self.current
-        self._local.pinned = (retriever, time.monotonic())
+        now = time.monotonic()
+        with self._lock:
+            self._pins = {t: p for t, p in self._pins.items() if now - p[1] < PIN_SECONDS}
+            self._pins[threading.get_ident()] = (retriever, now)
         return retriever
 
     def ask(self, question, **options):
@@ -71,7 +75,7 @@ class LiveRetriever:
 
     @property
     def index(self):
-        pinned = getattr(self._local, "pinned", None)
+        pinned = self._pins.get(threading.get_ident())
         if pinned and time.monotonic() - pinned[1] < PIN_SECONDS:
             return pinned[0].index
         return self.current.index
