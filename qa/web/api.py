@@ -20,6 +20,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
@@ -268,6 +269,9 @@ def api_router(settings: Settings, live: LiveRetriever):
         responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
     )(ask)
 
+    documents = live.current.index.documents  # a real example in the docs and the schema
+    example = (documents[0].source, min(200, len(documents[0].text))) if documents else ("seeds/a.txt", 200)
+
     @router.get(
         "/sources/{source:path}",
         response_model=ContextOut,
@@ -275,11 +279,11 @@ def api_router(settings: Settings, live: LiveRetriever):
         responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
     )
     def source_context(
-        source: str,
-        start: Annotated[int, Query(ge=0)],
-        end: Annotated[int, Query(ge=1)],
-        hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
-        he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
+        source: str = PathParam(description="An indexed source, by its exact name.", examples=[example[0]]),
+        start: int = Query(ge=0, examples=[0]),
+        end: int = Query(ge=1, examples=[example[1]]),
+        hs: int | None = Query(None, ge=0, description="Highlight start."),
+        he: int | None = Query(None, ge=0, description="Highlight end."),
     ) -> ContextOut:
         index = live.current.index
         highlight = (hs, he) if hs is not None and he is not None else None
