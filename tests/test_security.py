@@ -425,6 +425,17 @@ def test_answers_flag_a_changed_file_at_once_and_reload_a_rebuilt_index(corpus):
     assert client.get("/api/v1/health").json()["status"] == "ok"
 
 
+def test_a_touched_but_unchanged_file_is_not_stale(corpus):
+    import os
+
+    client = client_for(corpus, rate_limit=10_000)
+    a = corpus.seeds_dir / "a.txt"
+    os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 5_000_000_000))
+    body = client.post("/api/v1/ask", json={"question": "alpha alphaword3"}).json()
+    assert any(p["citation"]["source"] == "seeds/a.txt" for p in body["passages"])
+    assert body["stale"] is False and client.get("/api/v1/health").json()["status"] == "ok"
+
+
 def test_in_flight_answer_keeps_its_retriever(corpus):
     from qa.web.live import LiveRetriever
 

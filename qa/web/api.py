@@ -14,8 +14,6 @@ restart (:mod:`qa.web.live`).
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,10 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import QAError
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K
-from qa.web.freshness import Freshness
+from qa.web.freshness import SourceWatch
 from qa.web.live import LiveRetriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
@@ -169,46 +166,6 @@ def public(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
 
 
-class SourceWatch:
-    """What changed in the sources since ``manifest``'s build. The seeds folder's listing and
-    ``stat`` are looked at on every call (at most every ``every`` seconds); the files are hashed
-    again only when those changed, so health is current within a second and stays cheap."""
-
-    def __init__(self, settings: Settings, *, every: float = 1.0) -> None:
-        self.settings, self.every = settings, every
-        self._checked = -every
-        self._key: tuple = ()
-        self._manifest = None
-        self._reasons: list[str] = []
-        self._lock = threading.Lock()
-
-    def _fingerprint(self) -> tuple:
-        out = []
-        for path in sorted(self.settings.seeds_dir.rglob("*")):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            out.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-        return tuple(out)
-
-    def reasons(self, manifest) -> list[str]:
-        from qa.index.core import check_sources
-
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.every or manifest is not self._manifest:
-                self._checked, self._manifest = now, manifest
-                key = (id(manifest), self._fingerprint())
-                if key != self._key:
-                    try:
-                        self._reasons = check_sources(self.settings, manifest)
-                    except QAError as exc:
-                        self._reasons = [str(exc)]
-                    self._key = key
-            return list(self._reasons)
-
-
 def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
     c = p.citation
     context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
@@ -249,16 +206,12 @@ def api_router(settings: Settings, live: LiveRetriever):
     :mod:`qa.web.security`."""
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
-    fresh = Freshness(settings)
     changes = SourceWatch(settings)
-
-    def stale_sources(index, sources) -> set[str]:
-        return {s for s in set(sources) if fresh.changed(index.document(s))}
 
     def ask(request: AskRequest) -> AskResponse:
         retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
         answer = retriever.ask(request.question, k=request.k, history=request.history)
-        stale = stale_sources(retriever.index, (p.citation.source for p in answer.passages))
+        stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
         return answer_out(answer, stale)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
@@ -288,7 +241,7 @@ def api_router(settings: Settings, live: LiveRetriever):
         index = live.current.index
         highlight = (hs, he) if hs is not None and he is not None else None
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
-        return ContextOut(**ctx.to_dict(), stale=bool(stale_sources(index, [ctx.source])))
+        return ContextOut(**ctx.to_dict(), stale=bool(changes.stale(index.manifest, [ctx.source])))
 
     @router.get(
         "/health",
