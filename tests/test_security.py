@@ -183,6 +183,17 @@ def test_links_out_of_the_seeds_folder_are_not_served(corpus, tmp_path_factory):
         assert res.status_code == 404 and "topsecret" not in res.text
 
 
+def test_original_files_follow_the_key_like_the_page(corpus):
+    from qa.web.security import route_kind
+
+    assert route_kind("/originals/seeds/a.pdf") == "document"
+    client = client_for(corpus, api_key=KEY)
+    assert client.get("/originals/seeds/a.txt").status_code == 401
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert client.post("/originals/seeds/a.txt", headers=auth).status_code == 405
+    assert client.get("/originals/seeds/a.txt", headers={"Origin": EVIL}).status_code == 403
+
+
 # 3. bodies are counted as they arrive and refused early ----------------------------------------
 
 
@@ -640,3 +651,24 @@ def test_websockets_are_refused():
     scope = {"type": "websocket", "path": "/gradio_api/queue/join", "headers": []}
     asyncio.run(SecurityMiddleware(app, Settings(model="fake-model"))(scope, receive, send))
     assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+def test_api_routes_added_later_pass_the_guard_without_a_list():
+    from fastapi import APIRouter, FastAPI
+
+    from qa.config import Settings
+    from qa.web.security import SecurityMiddleware, api_routes
+
+    app = FastAPI()
+    router = APIRouter(prefix="/v2")
+
+    @router.get("/things/{name}")
+    def thing(name: str):
+        return {"name": name}
+
+    app.include_router(router, prefix="/api")
+    guard = SecurityMiddleware(app, Settings(model="fake-model"), routes=api_routes(app))
+    client = TestClient(guard)
+    assert client.get("/api/v2/things/x").json() == {"name": "x"}
+    assert client.post("/api/v2/things/x").status_code == 405
+    assert client.get("/api/v2/other").status_code == 404

@@ -11,8 +11,8 @@ listed is a 404, so Gradio's upload, file, proxy, monitoring and login routes ar
   is refused with 403 unless the origin is in ``allowed_origins``; the API sends CORS headers
   (preflights included) to allowed origins.
 - **key**: with ``api_key`` set, ``/api/v1/ask`` and ``/api/v1/sources`` need
-  ``Authorization: Bearer <key>``; the chat page and Gradio's routes need that header or the
-  signed session cookie from ``/session`` (:mod:`qa.web.sessions`). Keys are compared as bytes
+  ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
+  header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`). Keys are compared as bytes
   in constant time and never logged. Wrong keys are counted per client *before* any answer: past
   ``auth_fail_limit`` a minute, every keyed request from that client gets 429.
 - **body**: counted as it arrives, chunked or not, whatever ``Content-Length`` says; past
@@ -48,8 +48,10 @@ MAX_FORM_BYTES = 4 * 1024
 METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
-API_METHODS = {"/api/v1/ask": ("POST",), "/api/v1/health": ("GET",)}
 API_SOURCES = "/api/v1/sources/"
+API_ROUTES = ((re.compile(r"^/api/v1/ask$"), ("POST",)), (re.compile(r"^/api/v1/health$"), ("GET",)))
+API_ROUTES += ((re.compile(r"^/api/v1/sources/.*$"), ("GET",)),)
+"""The API's routes and methods when the app does not say (see :func:`api_routes`)."""
 KEYED_API = ("/api/v1/ask", API_SOURCES)
 OPEN_PATHS = frozenset(
     "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed "
@@ -62,6 +64,7 @@ GRADIO_PATHS = frozenset(
 )
 GRADIO_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/call/ask/")
 QUESTION_CALLS = ("/gradio_api/call/ask", "/gradio_api/call/ask/")
+ORIGINALS = "/originals/"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Send = Callable[[dict], Awaitable[None]]
@@ -70,9 +73,12 @@ Headers = list[tuple[bytes, bytes]]
 
 def route_kind(path: str) -> str:
     """``api`` (JSON API), ``page`` (the chat page), ``gradio`` (what the page and gradio_client
-    call), ``session`` (sign in), ``open`` (static files, docs, widget) or ``closed`` (the rest)."""
+    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``open``
+    (static files, docs, widget) or ``closed`` (the rest)."""
     if path.startswith("/api/"):
         return "api"
+    if path.startswith(ORIGINALS):
+        return "document"
     if path == "/":
         return "page"
     if path == "/session":
@@ -84,11 +90,33 @@ def route_kind(path: str) -> str:
     return "closed"
 
 
-def _api_methods(path: str) -> tuple[str, ...] | None:
-    """Methods of the API route at ``path``; None for no such route."""
-    if path.startswith(API_SOURCES):
-        return ("GET",)
-    return API_METHODS.get(path)
+def api_routes(app) -> tuple[tuple[re.Pattern, tuple[str, ...]], ...]:
+    """Each ``/api/`` route of a FastAPI ``app`` (included routers too) with its methods, so the
+    guard knows every API route, and answers 404/405 in the API's shape, without a list to keep
+    in step."""
+    from starlette.routing import compile_path
+
+    out = []
+
+    def walk(routes, prefix: str) -> None:
+        for route in routes:
+            included = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps routers
+            if included is not None:
+                context = getattr(route, "include_context", None)
+                walk(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+                continue
+            path, methods = prefix + getattr(route, "path", ""), getattr(route, "methods", None)
+            if path.startswith("/api/") and methods:
+                out.append((compile_path(path)[0], tuple(sorted(m for m in methods if m != "HEAD"))))
+
+    walk(getattr(app, "routes", ()), "")
+    return tuple(out)
+
+
+def _methods(routes, path: str) -> tuple[str, ...] | None:
+    """Methods of the API route(s) at ``path``; None for no such route."""
+    found = [m for regex, methods in routes if regex.match(path) for m in methods]
+    return tuple(dict.fromkeys(found)) if found else None
 
 
 class _Refusal(Exception):
@@ -104,8 +132,19 @@ class SecurityMiddleware:
     ``"question"``, ``"feedback"`` or ``"free"`` for the per-client limits; unknown ones count
     as questions."""
 
-    def __init__(self, app, settings: Settings, *, call_kinds: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        app,
+        settings: Settings,
+        *,
+        call_kinds: Mapping[int, str] | None = None,
+        routes: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = API_ROUTES,
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
+        self.routes = routes
+        self.body_limits = dict(body_limits or {})
+        """Path prefix -> larger body limit in bytes (for example an upload route behind a key)."""
         self.allowed = set(settings.allowed_origins)
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
@@ -135,8 +174,9 @@ class SecurityMiddleware:
         cors: Headers = []
         try:
             cors = self._check_origin(request)
-            if request.kind == "api" and request.method == "OPTIONS" and _api_methods(request.path):
-                allow = ", ".join((*_api_methods(request.path), "OPTIONS")).encode()
+            methods = _methods(self.routes, request.path) if request.kind == "api" else None
+            if request.method == "OPTIONS" and methods:
+                allow = ", ".join((*methods, "OPTIONS")).encode()
                 preflight = _preflight() if cors else []
                 await _respond(send, 204, b"", [(b"allow", allow), *cors, *preflight, *self.common_headers])
                 return
@@ -173,8 +213,10 @@ class SecurityMiddleware:
             raise _Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
             raise _Refusal(404, "no such page or API route")
+        if r.kind == "document" and r.method not in ("GET", "HEAD"):
+            raise _Refusal(405, f"{r.method} is not allowed here", [(b"allow", b"GET, HEAD")])
         if r.kind == "api":
-            methods = _api_methods(r.path)
+            methods = _methods(self.routes, r.path)
             if methods is None:
                 raise _Refusal(404, "no such API route; see /docs")
             if r.method not in methods:
@@ -183,7 +225,8 @@ class SecurityMiddleware:
 
     def _check_key(self, r: _Request) -> None:
         """With a key set: Bearer key (API), or key or session cookie (chat page, Gradio)."""
-        needs_key = (r.kind == "api" and r.path.startswith(KEYED_API)) or r.kind in ("page", "gradio")
+        keyed = ("page", "gradio", "document")
+        needs_key = (r.kind == "api" and r.path.startswith(KEYED_API)) or r.kind in keyed
         if not self.api_key or not needs_key:
             return
         self._not_guessing(r)
@@ -225,6 +268,7 @@ class SecurityMiddleware:
             # the API wants to know the size up front; a chunked body gets 411
             raise _Refusal(411, "the request needs a Content-Length header")
         limit = MAX_FORM_BYTES if r.kind == "session" else MAX_BODY_BYTES
+        limit = next((size for prefix, size in self.body_limits.items() if r.path.startswith(prefix)), limit)
         too_large = _Refusal(413, f"the request body is limited to {limit // 1024} KiB")
         if length and (not length.isdigit() or int(length) > limit):
             raise too_large

@@ -71,7 +71,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
 
     from qa.web.api import api_router
     from qa.web.errors import install_error_handlers
-    from qa.web.security import SecurityMiddleware
+    from qa.web.security import SecurityMiddleware, api_routes
     from qa.web.ui import CSS, build_ui
 
     live = retriever if isinstance(retriever, LiveRetriever) else LiveRetriever(retriever, settings)
@@ -98,6 +98,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
         return HTMLResponse(page)
 
+    routes = api_routes(app)
     demo = build_ui(live, settings)
     demo.state_session_capacity = settings.max_sessions
     app = gr.mount_gradio_app(
@@ -111,7 +112,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
         pwa=False,
     )
     demo.state_holder.capacity = settings.max_sessions
-    return SecurityMiddleware(app, settings, call_kinds=call_kinds(demo))
+    return SecurityMiddleware(app, settings, call_kinds=call_kinds(demo), routes=routes)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
