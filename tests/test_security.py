@@ -73,6 +73,12 @@ def join(client, fn_index: int, data, *, event_data=None, **headers):
     return client.post("/gradio_api/queue/join", json=body, headers=headers)
 
 
+def _respond(session, question, turns, k):
+    """(chat messages, turns) after ``session.respond`` (a tuple or a reply object)."""
+    reply = session.respond(question, turns, k)
+    return (reply.chat, reply.turns) if hasattr(reply, "turns") else (reply[0], reply[1])
+
+
 def fn_index(client, name: str, **headers) -> int:
     deps = client.get("/config", headers=headers).json()["dependencies"]
     return next(d["id"] for d in deps if d.get("api_name") == name)
@@ -338,7 +344,7 @@ def test_a_rating_counts_once_per_answer_and_names_it(corpus, tmp_path):
 
     settings = corpus.replace(feedback_path=tmp_path / "fb.jsonl")
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
-    _, turns, _ = session.respond(QUESTION, (), 3)
+    _, turns = _respond(session, QUESTION, (), 3)
     ratings = [session.rate(1, False, turns) for _ in range(300)]
     assert ratings == ["down"] + [None] * 299
     assert session.rate(1, True, turns) == "up"  # a changed mind is recorded
@@ -402,7 +408,7 @@ def test_conversation_keeps_the_last_turns(corpus):
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
     turns = ()
     for i in range(30):
-        chat, turns, _ = session.respond(f"{QUESTION} {i}", turns, 1)
+        chat, turns = _respond(session, f"{QUESTION} {i}", turns, 1)
     assert len(turns) == 20 and len(chat) == 40
     assert turns[0].answer.question.endswith(" 10") and turns[-1].answer.question.endswith(" 29")
 
