@@ -230,10 +230,9 @@ class SecurityMiddleware:
         if not self.api_key or not needs_key:
             return
         self._not_guessing(r)
-        authorization = r.raw_header(b"authorization")
-        if authorization:
-            scheme, _, token = authorization.partition(b" ")
-            if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.api_key):
+        scheme, _, token = r.raw_header(b"authorization").partition(b" ")
+        if scheme.lower() == b"bearer":  # other schemes (a proxy's Basic login) are not our key
+            if hmac.compare_digest(token.strip(), self.api_key):
                 return
             self._failed(r)
         elif r.kind != "api":
