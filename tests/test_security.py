@@ -680,3 +680,34 @@ def test_api_routes_added_later_pass_the_guard_without_a_list():
     assert client.get("/api/v2/things/x").json() == {"name": "x"}
     assert client.post("/api/v2/things/x").status_code == 405
     assert client.get("/api/v2/other").status_code == 404
+
+
+def test_no_route_answers_without_the_key(corpus):
+    """Whatever path and method, with a key set and none sent: never a 5xx, and nothing but
+    static files, docs, health and the sign-in form answer 2xx."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from qa.web.security import route_kind
+
+    client = client_for(corpus, api_key=KEY, auth_fail_limit=10**6)
+    prefixes = st.sampled_from(
+        ["/", "/gradio_api/", "/gradio_api/queue/", "/gradio_api/call/", "/api/v1/", "/config", "/originals/"]
+        + ["/gradio_api/file=", "/gradio_api/heartbeat/", "/session", "/assets/", "/static/", "/docs"]
+    )
+    tails = st.text(alphabet="abcdefghijklmnopqrstuvwxyz/._-=%0123456789", max_size=20)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(prefix=prefixes, tail=tails, method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "OPTIONS"]))
+    def check(prefix, tail, method):
+        path = (prefix + tail).replace("//", "/")
+        body = {"data": [QUESTION], "fn_index": 0, "session_hash": "x"}
+        res = client.request(method, path, json=body, follow_redirects=False)
+        assert res.status_code < 500, (method, path, res.status_code)
+        if 200 <= res.status_code < 300:
+            assert route_kind(path.split("?")[0]) in ("open", "session") or path == "/api/v1/health" or (
+                method == "OPTIONS" and path.startswith("/api/")
+            ), (method, path, res.status_code)
+            assert "qa-answer" not in res.text and "passages" not in res.text
+
+    check()
