@@ -19,7 +19,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 EXAMPLES = 60
 
 
-def test_schemathesis_all_checks_pass(corpus):  # noqa: F811 - the fixture
+def test_schemathesis_all_checks_pass(corpus, tmp_path):  # noqa: F811 - the fixture
     settings = corpus.replace(rate_limit=1_000_000)
     schemathesis = Path(sys.executable).with_name("schemathesis")
     command = [str(schemathesis)] if schemathesis.exists() else [sys.executable, "-m", "schemathesis.cli"]
@@ -48,6 +48,7 @@ def test_schemathesis_all_checks_pass(corpus):  # noqa: F811 - the fixture
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,  # schemathesis keeps a cache in the working folder
         )
     summary = run.stdout[run.stdout.rfind("SUMMARY") :]
     print(summary)
