@@ -173,7 +173,6 @@ def test_gradio_client_needs_the_key(corpus):
 # 2. links leaving the seeds folder are never served (the scan skips them: qa/ingest) ----------
 
 
-@pytest.mark.xfail(reason="the scan skipping links is the formats work in qa/ingest; passes once merged")
 def test_links_out_of_the_seeds_folder_are_not_served(corpus, tmp_path_factory):
     outside = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
     outside.write_text("topsecret words alpha alpha " * 50, encoding="utf-8")

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
+from qa.ingest.links import original_link
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K
 from qa.web.freshness import SourceWatch
@@ -106,6 +107,9 @@ class CitationOut(BaseModel):
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
+    page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
+    section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
+    original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
     stale: bool = Field(
         default=False,
         description="True when the file changed on disk since it was indexed; the text quoted is the "
@@ -182,6 +186,9 @@ def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
             start=c.start,
             end=c.end,
             words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
+            page=c.page,
+            section=c.section,
+            original_url=original_link(c),
             stale=stale,
         ),
         context_url=context,

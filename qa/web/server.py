@@ -71,6 +71,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
 
     from qa.web.api import api_router
     from qa.web.errors import install_error_handlers
+    from qa.web.originals import originals_router
     from qa.web.security import SecurityMiddleware, api_routes
     from qa.web.ui import CSS, build_ui
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
     app.state.live = live
     install_error_handlers(app)
     app.include_router(api_router(settings, live))
+    app.include_router(originals_router(settings, live))
     static = resources.files("qa.web") / "static"
 
     @app.get("/widget.js", include_in_schema=False)
