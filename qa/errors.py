@@ -19,6 +19,8 @@ __all__ = [
     "CollectionExistsError",
     "EmptyCollectionError",
     "UploadError",
+    "EvaluationError",
+    "QuestionFileError",
 ]
 
 
@@ -84,3 +86,11 @@ class EmptyCollectionError(QAError):
 
 class UploadError(QAError):
     """An uploaded document is refused: wrong type, too large, unreadable, or a bad file name."""
+
+
+class EvaluationError(QAError):
+    """An evaluation cannot run: no usable question, or two runs with nothing to compare."""
+
+
+class QuestionFileError(EvaluationError):
+    """A questions, run or review file cannot be read or written."""

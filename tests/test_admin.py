@@ -19,14 +19,13 @@ PORTAL = "https://portal.example"
 
 
 def make_app(settings, embedder, **changes):
-    from qa.retrieval.registry import Registry
     from qa.retrieval.retriever import Retriever
     from qa.web.server import create_app
 
     settings = settings.replace(**{"admin_key": ADMIN, "rate_limit": 10_000, **changes})
     default = Retriever(ensure_index(settings, embedder).index, embedder, settings)
-    registry = Registry(settings, embedder, default=default)
-    return TestClient(create_app(settings, default, registry), raise_server_exceptions=False), registry
+    guarded = create_app(settings, default)
+    return TestClient(guarded, raise_server_exceptions=False), guarded.app.state.registry
 
 
 @pytest.fixture

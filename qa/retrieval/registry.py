@@ -207,8 +207,13 @@ class Registry:
             self._set(job, state="failed", message="the collection was deleted")
             return
         with self._lock:
-            self._retrievers[name] = retriever
+            current = self._retrievers.get(name)
+            live = callable(getattr(current, "refresh", None))  # the server's self-reloading default
+            if not live:
+                self._retrievers[name] = retriever
             generation = job.status.generation + 1
+        if live:
+            current.refresh(wait=True)  # swapped in (or kept, with a warning) before "done"
         self._set(
             job,
             state="queued" if job.pending else "done",

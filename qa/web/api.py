@@ -4,27 +4,31 @@ Request and response bodies are typed pydantic models, so ``/openapi.json`` and 
 describe them exactly. Unknown request fields are refused (422), so a typo such as
 ``"questoin"`` is reported instead of silently ignored. Library errors become 4xx responses
 with their message; anything unexpected is logged and answered with a bare 500 (see
-:mod:`qa.security`).
+:mod:`qa.web.security`). Every status the guard or a route can answer is listed in the schema.
+
+Answers quote the indexed text; ``stale: true`` says a cited file changed on disk since it was
+indexed (the quote is still exactly what was indexed). A rebuilt index is picked up without a
+restart (:mod:`qa.web.live`).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import QAError
 from qa.ingest.links import original_link
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
-from qa.retrieval.retriever import MAX_K, Retriever
+from qa.retrieval.retriever import MAX_K
+from qa.web.freshness import SourceWatch
+from qa.web.live import LiveRetriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
@@ -52,6 +56,23 @@ class AskRequest(_Strict):
     ] = None
 
 
+QUESTION_PATTERN = r"[^\W_]"
+"""A question needs at least one letter or digit (otherwise 422: nothing to search for)."""
+
+
+def ask_request_model(max_chars: int) -> type[AskRequest]:
+    """:class:`AskRequest` whose schema states this server's question rules: 1 to ``max_chars``
+    characters with a letter or digit. The rules are checked by the retriever, which says what
+    is wrong in words (empty, too long, no words) rather than quoting a pattern."""
+    rules = {"minLength": 1, "maxLength": max_chars, "pattern": QUESTION_PATTERN}
+    question = Field(
+        description=f"The question, in plain language ({max_chars:,} characters at most).",
+        max_length=100_000,
+        json_schema_extra=rules,
+    )
+    return create_model("AskRequest", __base__=AskRequest, question=(str, question))
+
+
 class ErrorOut(BaseModel):
     error: str = Field(description="What went wrong, in one line.")
     problems: list[str] | None = Field(
@@ -60,9 +81,13 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
+    400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
-    413: {"model": ErrorOut, "description": "The request body is too large."},
+    404: {"model": ErrorOut, "description": "No such indexed source or collection, or bad offsets."},
+    409: {"model": ErrorOut, "description": "The collection has no indexed documents yet."},
+    411: {"model": ErrorOut, "description": "A POST body needs a `Content-Length` header."},
+    413: {"model": ErrorOut, "description": "The request body is too large (256 KiB at most)."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
     429: {"model": ErrorOut, "description": "Too many requests; see `Retry-After`."},
     500: {"model": ErrorOut, "description": "Internal error (details only in the server log)."},
@@ -91,6 +116,11 @@ class CitationOut(BaseModel):
     page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
     section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
     original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
+    stale: bool = Field(
+        default=False,
+        description="True when the file changed on disk since it was indexed; the text quoted is the "
+        "indexed text, so offsets may no longer match the file.",
+    )
 
 
 class PassageOut(BaseModel):
@@ -110,6 +140,9 @@ class AskResponse(BaseModel):
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
+    stale: bool = Field(
+        default=False, description="True when any cited file changed on disk since it was indexed."
+    )
 
 
 class Health(BaseModel):
@@ -119,7 +152,8 @@ class Health(BaseModel):
     passages: int
     built_at: str
     sources_changed: list[str] = Field(
-        description="What changed in the sources since the build (restart or `qa index` to apply)."
+        description="What changed in the sources since the build (`qa index` applies it; the server "
+        "picks up the rebuilt index by itself)."
     )
 
 
@@ -134,6 +168,7 @@ class ContextOut(BaseModel):
     passage: str
     after: str
     highlight: Range | None
+    stale: bool = Field(default=False, description="True when the file changed on disk since it was indexed.")
 
 
 def public(text: str) -> str:
@@ -141,30 +176,7 @@ def public(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
 
 
-class SourceWatch:
-    """Whether the source files still match the index, checked at most every ``every`` seconds."""
-
-    def __init__(self, settings: Settings, manifest, *, every: float = 10.0) -> None:
-        self.settings, self.manifest, self.every = settings, manifest, every
-        self._checked = -every
-        self._reasons: list[str] = []
-        self._lock = threading.Lock()
-
-    def reasons(self) -> list[str]:
-        from qa.index.core import check_sources
-
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.every:
-                try:
-                    self._reasons = check_sources(self.settings, self.manifest)
-                except QAError as exc:
-                    self._reasons = [str(exc)]
-                self._checked = now
-            return list(self._reasons)
-
-
-def passage_out(p: Passage, collection: str = "default") -> PassageOut:
+def passage_out(p: Passage, *, stale: bool = False, collection: str = "default") -> PassageOut:
     c = p.citation
     context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
     context += f"&hs={p.highlight.start}&he={p.highlight.end}"
@@ -185,18 +197,26 @@ def passage_out(p: Passage, collection: str = "default") -> PassageOut:
             page=c.page,
             section=c.section,
             original_url=original_link(c),
+            stale=stale,
         ),
         context_url=context,
     )
 
 
-def answer_out(answer: Answer, collection: str = "default") -> AskResponse:
+def answer_out(
+    answer: Answer, stale: set[str] | frozenset[str] = frozenset(), collection: str = "default"
+) -> AskResponse:
+    """The JSON answer; ``stale`` names the cited sources whose files changed since indexing."""
+    passages = [
+        passage_out(p, stale=p.citation.source in stale, collection=collection) for p in answer.passages
+    ]
     return AskResponse(
         question=answer.question,
         query=answer.query or answer.question,
         abstained=answer.abstained,
         evidence=round(answer.evidence, 4),
-        passages=[passage_out(p, collection) for p in answer.passages],
+        passages=passages,
+        stale=any(p.citation.stale for p in passages),
     )
 
 
@@ -211,72 +231,83 @@ def _check_origin(settings: Settings, http: Request | None, collection: str | No
         raise HTTPException(403, "this origin is not allowed to use this collection")
 
 
-def api_router(settings: Settings, retriever: Retriever, registry: Registry | None = None):
-    """The ``/api/v1`` routes over ``retriever`` (the default collection) and ``registry`` (every
-    collection); auth and limits are applied by :mod:`qa.security`."""
+def _retriever(live: LiveRetriever, registry: Registry | None, collection: str | None):
+    """The default collection's live retriever, or another collection's from ``registry``."""
+    from qa.index.collections import DEFAULT, check_name
+
+    if registry is None or check_name(collection) == DEFAULT:
+        return live.current
+    return registry.get(collection)
+
+
+def api_router(settings: Settings, live: LiveRetriever, registry: Registry | None = None):
+    """The ``/api/v1`` routes over the live retriever (the default collection) and ``registry``
+    (the other collections); auth and limits are applied by :mod:`qa.web.security`."""
     from qa.eval.asked import AskedRecord, log_question
 
-    registry = registry or Registry(settings, retriever.embedder, default=retriever)
     router = APIRouter(prefix="/api/v1", tags=["qa"])
+    changes = SourceWatch(settings)
 
-    @router.post(
-        "/ask",
-        response_model=AskResponse,
-        summary="Answer a question with cited passages",
-        responses={
-            404: {"model": ErrorOut, "description": "No collection by that name."},
-            409: {"model": ErrorOut, "description": "The collection has no indexed documents yet."},
-            **{code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
-        },
-    )
     def ask(request: AskRequest, http: Request) -> AskResponse:
         _check_origin(settings, http, request.collection)
-        chosen = registry.get(request.collection)
-        answer = chosen.ask(request.question, k=request.k, history=request.history)
+        retriever = _retriever(live, registry, request.collection)  # one retriever for the whole answer
+        answer = retriever.ask(request.question, k=request.k, history=request.history)
         name = request.collection or "default"
         if settings.log_questions:
             log_question(settings.questions_path, AskedRecord.of(name, answer))
-        return answer_out(answer, name)
+        stale: frozenset[str] = frozenset()
+        if name == "default":
+            stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
+        return answer_out(answer, stale, name)
+
+    ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
+    router.post(
+        "/ask",
+        response_model=AskResponse,
+        summary="Answer a question with cited passages",
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 409, 411, 413, 422, 429, 500)},
+    )(ask)
+
+    documents = live.current.index.documents  # a real example in the docs and the schema
+    example = (documents[0].source, min(200, len(documents[0].text))) if documents else ("seeds/a.txt", 200)
 
     @router.get(
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
-        responses={
-            404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
-            **{code: ERRORS[code] for code in (401, 403, 422, 429, 500)},
-        },
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
     )
     def source_context(
-        source: str,
-        start: Annotated[int, Query(ge=0)],
-        end: Annotated[int, Query(ge=1)],
-        hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
-        he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
-        collection: Annotated[str | None, Query(max_length=64, description="The collection.")] = None,
+        source: str = PathParam(description="An indexed source, by its exact name.", examples=[example[0]]),
+        start: int = Query(ge=0, examples=[0]),
+        end: int = Query(ge=1, examples=[example[1]]),
+        hs: int | None = Query(None, ge=0, description="Highlight start."),
+        he: int | None = Query(None, ge=0, description="Highlight end."),
+        collection: str | None = Query(None, max_length=64, description="The collection (default: default)."),
         http: Request = None,
     ) -> ContextOut:
         _check_origin(settings, http, collection)
+        index = _retriever(live, registry, collection).index
         highlight = (hs, he) if hs is not None and he is not None else None
-        index = registry.get(collection).index
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
-        data = ctx.to_dict()
-        return ContextOut(**data)
+        stale = not collection and bool(changes.stale(index.manifest, [ctx.source]))
+        return ContextOut(**ctx.to_dict(), stale=stale)
 
-    changes = SourceWatch(settings, retriever.index.manifest)
-
-    @router.get("/health", response_model=Health, summary="Index and model status")
+    @router.get(
+        "/health",
+        response_model=Health,
+        summary="Index and model status",
+        responses={code: ERRORS[code] for code in (400, 403, 413, 500)},
+    )
     def health() -> Health:
-        live = registry.get(None)  # the default collection, as rebuilt from the admin page
-        m = live.index.manifest
-        if changes.manifest is not m:
-            changes.manifest, changes._checked = m, -changes.every
-        changed = [public(reason) for reason in changes.reasons()]
+        index = live.current.index
+        m = index.manifest
+        changed = [public(reason) for reason in changes.reasons(m)]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),
-            documents=len(live.index.documents),
-            passages=len(live.index),
+            documents=len(index.documents),
+            passages=len(index),
             built_at=m.built_at,
             sources_changed=changed,
         )

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -71,6 +74,8 @@ class Turn:
     """The answer as rendered when it was given (contexts included)."""
     collection: str = "default"
     """The collection that answered."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """The server's id of this answer; a rating names it, and counts once per answer."""
 
 
 # rendering -------------------------------------------------------------------------------------
@@ -200,13 +205,19 @@ class ChatSession:
     """What the page does, without Gradio: answer a question in a conversation, rate an answer.
 
     Holds only the shared retriever and settings; each browser session's conversation is the
-    ``turns`` tuple passed in and returned.
+    ``turns`` tuple passed in and returned, cut to the last ``settings.max_turns``. A rating is
+    stored once per answer and rating (the ratings seen are remembered for the last
+    ``RATED_MEMORY`` answers).
     """
+
+    RATED_MEMORY = 100_000
 
     def __init__(self, retriever: Retriever, settings: Settings, registry: Registry | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
         self.registry = registry
+        self._rated: OrderedDict[str, str] = OrderedDict()
+        self._rated_lock = threading.Lock()
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
@@ -215,7 +226,8 @@ class ChatSession:
         returns the chat messages, the turns, and ''."""
         if not (question or "").strip():
             raise QAError(EMPTY_QUESTION)
-        retriever = self.registry.get(collection) if self.registry and collection else self.retriever
+        other = self.registry is not None and collection not in (None, "", "default")
+        retriever = self.registry.get(collection) if other else self.retriever
         turns = tuple(turns or ())
         history = [t.answer.question for t in turns]
         answer = retriever.ask(question, k=self._k(k), history=history)
@@ -224,7 +236,8 @@ class ChatSession:
 
             log_question(self.settings.questions_path, AskedRecord.of(collection or "default", answer))
         contexts = [self._context(p, retriever.index) for p in answer.passages]
-        turns += (Turn(answer, render_answer(answer, contexts), collection or "default"),)
+        turn = Turn(answer, render_answer(answer, contexts), collection or "default")
+        turns = (*turns, turn)[-self.settings.max_turns :]
         return messages(turns), turns, ""
 
     def _k(self, k: Any) -> int:
@@ -270,17 +283,32 @@ class ChatSession:
         turns = tuple(turns or ())
         if not isinstance(index, int) or index % 2 != 1 or not 0 <= index // 2 < len(turns):
             return None
-        answer = turns[index // 2].answer
+        turn = turns[index // 2]
+        if not self._first_rating(turn.id, rating):
+            return None
+        answer = turn.answer
         record = FeedbackRecord(
-            collection=turns[index // 2].collection,
             rating=rating,
             question=answer.question,
             query=answer.query or answer.question,
             abstained=answer.abstained,
             passages=passages_shown(answer.passages),
+            answer_id=turn.id,
+            collection=turn.collection,
         )
-        append_feedback(self.settings.feedback_path, record)
+        append_feedback(self.settings.feedback_path, record, max_bytes=self.settings.feedback_max_bytes)
         return rating
+
+    def _first_rating(self, answer_id: str, rating: str) -> bool:
+        """True the first time ``answer_id`` gets ``rating`` (a changed mind counts again)."""
+        with self._rated_lock:
+            if self._rated.get(answer_id) == rating:
+                return False
+            self._rated[answer_id] = rating
+            self._rated.move_to_end(answer_id)
+            while len(self._rated) > self.RATED_MEMORY:
+                self._rated.popitem(last=False)
+            return True
 
 
 # the page --------------------------------------------------------------------------------------
