@@ -70,8 +70,8 @@ def test_two_collections_answer_only_from_their_own_documents(app):
     ("collection", "status", "fragment"),
     [
         ("chemistry", 404, "no collection 'chemistry'"),
-        ("../seeds", 422, "not a collection name"),
-        ("Biology", 422, "lowercase"),
+        ("../seeds", 422, "collection: String should match pattern"),
+        ("Biology", 422, "collection: String should match pattern"),
         ("x" * 65, 422, "collection"),
     ],
 )

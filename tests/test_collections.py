@@ -60,13 +60,21 @@ def two(project, fake_embedder):
     return project
 
 
-@pytest.mark.parametrize("bad", ["../etc", "Bio", "a/b", "-x", "x-", "", "a" * 40, "onnx", "build-1", "é", 3])
+@pytest.mark.parametrize("bad", ["../etc", "Bio", "a/b", "-x", "x-", "", "a" * 40, "é", 3])
 def test_malformed_names_are_refused_with_a_message(project, bad):
     if bad == "":
         assert get_collection(project, bad).name == "default"
         return
     with pytest.raises(CollectionNameError, match="collection name"):
         get_collection(project, bad)
+
+
+@pytest.mark.parametrize("reserved", ["onnx", "build-1", "tmp"])
+def test_reserved_names_are_no_collection_and_cannot_be_created(project, reserved):
+    with pytest.raises(UnknownCollectionError):
+        get_collection(project, reserved)
+    with pytest.raises(CollectionNameError, match="reserved"):
+        create_collection(project, reserved)
 
 
 def test_unknown_collection_names_the_known_ones(two):

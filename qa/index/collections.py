@@ -56,7 +56,8 @@ __all__ = [
 DEFAULT = "default"
 """The name of the collection in the seeds folder itself."""
 MAX_UPLOAD_BYTES = 50 * 2**20
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+_NAME = re.compile(NAME_PATTERN)
 _RESERVED = ("onnx", "build", "tmp")
 """Name prefixes used by the index folder for other things (the ONNX model, build folders)."""
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+,-]{0,150}$")
@@ -128,7 +129,7 @@ def check_name(name: object) -> str:
     """``name`` if it is a valid collection name (``None`` or empty means the default)."""
     if name is None or name == "":
         return DEFAULT
-    if not isinstance(name, str) or not _NAME.match(name) or (name.startswith(_RESERVED) and name != DEFAULT):
+    if not isinstance(name, str) or not _NAME.match(name):
         shown = name if isinstance(name, str) else type(name).__name__
         raise CollectionNameError(
             f"{str(shown)[:60]!r} is not a collection name: use 1–32 lowercase letters, digits "
@@ -157,7 +158,8 @@ def get_collection(settings: Settings, name: object) -> Collection:
     """The collection called ``name``; UnknownCollectionError if there is none."""
     name = check_name(name)
     seeds_dir, index_dir = _folders(settings, name)
-    if name != DEFAULT and not (seeds_dir / COLLECTION_FILE).is_file():
+    reserved = name != DEFAULT and name.startswith(_RESERVED)
+    if reserved or (name != DEFAULT and not (seeds_dir / COLLECTION_FILE).is_file()):
         raise UnknownCollectionError(
             f"there is no collection {name!r}; the collections are: {', '.join(collection_names(settings))}"
         )
@@ -169,7 +171,8 @@ def collection_names(settings: Settings) -> list[str]:
     names = [DEFAULT]
     if settings.seeds_dir.is_dir():
         for path in sorted(settings.seeds_dir.iterdir()):
-            if (path / COLLECTION_FILE).is_file() and _NAME.match(path.name) and path.name != DEFAULT:
+            ok = _NAME.match(path.name) and not path.name.startswith(_RESERVED) and path.name != DEFAULT
+            if ok and (path / COLLECTION_FILE).is_file():
                 names.append(path.name)
     return names
 
@@ -216,6 +219,10 @@ def create_collection(settings: Settings, name: object, config: CollectionConfig
     """A new, empty collection; CollectionExistsError if the name is taken."""
     name = check_name(name)
     seeds_dir, index_dir = _folders(settings, name)
+    if name.startswith(_RESERVED) and name != DEFAULT:
+        raise CollectionNameError(
+            f"{name!r} is reserved (names starting {', '.join(_RESERVED)}); pick another"
+        )
     if name == DEFAULT or seeds_dir.exists():
         raise CollectionExistsError(
             f"a collection or folder named {name!r} exists already; pick another name"

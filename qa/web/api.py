@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
+from qa.index.collections import NAME_PATTERN
 from qa.ingest.links import original_link
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
@@ -52,7 +53,11 @@ class AskRequest(_Strict):
     ] = []
     collection: Annotated[
         str | None,
-        Field(max_length=64, description="The collection to answer from (default: the default collection)."),
+        Field(
+            pattern=NAME_PATTERN,
+            max_length=32,
+            description="The collection to answer from (default: the default collection).",
+        ),
     ] = None
 
 
@@ -275,7 +280,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
-        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 409, 413, 422, 429, 500)},
     )
     def source_context(
         source: str = PathParam(description="An indexed source, by its exact name.", examples=[example[0]]),
@@ -283,7 +288,9 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         end: int = Query(ge=1, examples=[example[1]]),
         hs: int | None = Query(None, ge=0, description="Highlight start."),
         he: int | None = Query(None, ge=0, description="Highlight end."),
-        collection: str | None = Query(None, max_length=64, description="The collection (default: default)."),
+        collection: str | None = Query(
+            None, pattern=NAME_PATTERN, max_length=32, description="The collection (default: default)."
+        ),
         http: Request = None,
     ) -> ContextOut:
         _check_origin(settings, http, collection)

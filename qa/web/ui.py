@@ -390,6 +390,42 @@ def _collection_page(
     return chosen.name, title, examples, collection_names(settings), warning
 
 
+class SessionCollections:
+    """Which collection each browser session of the chat page asks (set from ``?collection=``
+    and the picker), so the ``ask`` endpoint keeps its inputs; at most ``capacity`` sessions."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._chosen: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, request: Any) -> str | None:
+        with self._lock:
+            return self._chosen.get(getattr(request, "session_hash", None) or "")
+
+    def remember(self, request: Any, name: str) -> None:
+        key = getattr(request, "session_hash", None)
+        if not key:
+            return
+        with self._lock:
+            self._chosen[key] = name
+            self._chosen.move_to_end(key)
+            while len(self._chosen) > self.capacity:
+                self._chosen.popitem(last=False)
+
+
+def _inject_request(gr, *functions) -> None:
+    """Annotate ``request`` with a real class: Gradio injects the request by type."""
+    for fn in functions:
+        fn.__annotations__["request"] = gr.Request
+
+
+def _query_collection(request: Any, registry: Registry | None) -> str | None:
+    if request is None or registry is None:
+        return None
+    return request.query_params.get("collection")
+
+
 def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None = None):
     """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`, with :data:`CSS`).
     With a ``registry``, ``/?collection=NAME`` asks that collection, and a picker shows when
@@ -398,9 +434,11 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
 
     session = ChatSession(retriever, settings, registry)
 
-    def respond(question, turns, k, collection=None):
+    chosen = SessionCollections(settings.max_sessions)
+
+    def respond(question, turns, k, request: gr.Request):
         try:
-            return session.respond(question, turns, k, collection)
+            return session.respond(question, turns, k, chosen.of(request))
         except QAError as exc:
             message = str(exc)
             raise gr.Error(message[:1].upper() + message[1:], title="Cannot answer") from None
@@ -408,16 +446,17 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             log.exception("answering %r failed", question)
             raise gr.Error("Something went wrong while answering; please try again.") from None
 
-    def respond_example(example, turns, k, collection=None):
+    def respond_example(example, turns, k, request: gr.Request):
         question = example[0] if isinstance(example, (list, tuple)) and example else example
-        return respond(question, turns, k, collection)
+        return respond(question, turns, k, request)
 
-    def show_collection(name: str | None):
-        chosen, title, samples, names, warning = _collection_page(settings, name)
+    def show_collection(name: str | None, request: gr.Request):
+        shown, title, samples, names, warning = _collection_page(settings, name)
         if warning:
             gr.Warning(warning)
+        chosen.remember(request, shown)
         return (
-            gr.Dropdown(choices=names, value=chosen, visible=registry is not None and len(names) > 1),
+            gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1),
             f"# {title}\n" + INTRO,
             gr.Dataset(samples=[[q] for q in samples], visible=bool(samples)),
             [],
@@ -425,10 +464,9 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         )
 
     def on_load(request: gr.Request):
-        wanted = request.query_params.get("collection") if request is not None and registry else None
-        return show_collection(wanted)
+        return show_collection(_query_collection(request, registry), request)
 
-    on_load.__annotations__["request"] = gr.Request  # a real class: Gradio injects the request by type
+    _inject_request(gr, respond, respond_example, show_collection, on_load)
 
     def rate(turns, data: gr.LikeData):
         try:
@@ -498,10 +536,10 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             clear_button = gr.Button("Clear conversation", elem_id="clear", size="md", scale=1, min_width=150)
 
         outputs = [chat, turns, question]
-        question.submit(respond, [question, turns, k, picker], outputs, api_name="ask").then(
+        question.submit(respond, [question, turns, k], outputs, api_name="ask").then(
             None, [chat], None, js=_SCROLL_JS
         )
-        examples.click(respond_example, [examples, turns, k, picker], outputs, api_visibility="private").then(
+        examples.click(respond_example, [examples, turns, k], outputs, api_visibility="private").then(
             None, [chat], None, js=_SCROLL_JS
         )
         clear_button.click(clear, None, outputs, api_visibility="private")
