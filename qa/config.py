@@ -30,6 +30,8 @@ class Settings:
     """Embedding model: a sentence-transformers name or a local directory."""
     backend: str = "onnx"
     """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
+    store: str = "faiss"
+    """Vector store backend holding the window vectors (only ``faiss`` today)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
@@ -40,7 +42,7 @@ class Settings:
     """Passages returned per question."""
     mode: str = "hybrid"
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
-    dense_weight: float = 0.7
+    dense_weight: float = 0.6
     """Share of the dense score in the hybrid score (the rest is BM25)."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""
