@@ -4,7 +4,7 @@ A question set is JSONL (``id``, ``question``, optional ``answer_phrases``, ``ki
 ``needs_all``) or CSV (a ``question`` column, optional ``id`` and ``expected``, the latter one
 or more answer phrases separated by ``|``). Other fields or columns are kept through to the
 outputs. A run is JSONL too: one answer per question, in the format of
-:meth:`qa.answer.Answer.to_dict` plus ``id`` and, when the question has expected phrases,
+:func:`qa.render.answer_json` plus ``id`` and, when the question has expected phrases,
 ``rank`` (of the first correct passage, or null) -- the format ``shared/eval/score.py`` reads.
 The settings a run was made with go to a sidecar ``RUN.jsonl.meta.json``.
 
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.render import answer_json
 
 __all__ = [
     "OUTCOMES",
@@ -305,7 +306,7 @@ def run_rows(questions: Sequence[Question], answers: Sequence[Any], k: int) -> l
     """Run rows: each answer's dict with the question's id, kind, extra fields, expectation and rank."""
     rows = []
     for q, a in zip(questions, answers):
-        row = {"id": q.id, **a.to_dict()}
+        row = {"id": q.id, **answer_json(a)}
         if q.kind:
             row["kind"] = q.kind
         if q.extra:
@@ -400,7 +401,7 @@ def _citation(p: Mapping[str, Any]) -> str:
     """ "seeds/a.txt, words 12–111 (characters 80–702)" for a passage dict, or ""."""
     if not p:
         return ""
-    words = p.get("words") or {}
+    words = p.get("words") or (p.get("citation") or {}).get("words") or {}
     where = f", words {words['start'] + 1}\u2013{words['end']}" if "start" in words else ""
     return f"{p.get('source', '')}{where} (characters {p.get('start')}\u2013{p.get('end')})"
 

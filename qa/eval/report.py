@@ -269,10 +269,11 @@ def _by_kind(rows: Sequence[Mapping[str, Any]], k: int) -> str:
 
 
 def _passage(i: int, p: Mapping[str, Any], *, hit: bool) -> str:
-    words = p.get("words") or {}
+    cited = p.get("citation") or p
+    words = cited.get("words") or {}
     where = f"words {words['start'] + 1:,}–{words['end']:,}" if "start" in words else ""
     parts = [
-        f"[{i}] {p.get('title') or p.get('source', '')}",
+        f"[{i}] {cited.get('label') or cited.get('title') or p.get('source', '')}",
         str(p.get("source", "")),
         where,
         f"chars {p.get('start')}–{p.get('end')}",

@@ -13,14 +13,14 @@ import re
 import threading
 import time
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.answer import Answer, Passage
+from qa.answer import Answer
 from qa.config import Settings
 from qa.errors import QAError
+from qa.render import answer_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K, Retriever
 
@@ -79,6 +79,10 @@ class CitationOut(BaseModel):
     source: str = Field(description="The source's path relative to the project root.")
     title: str
     url: str
+    link: str = Field(description="The original as deep as it allows (page, text fragment); '' if none.")
+    page: int | None = Field(description="1-based page or slide where the passage starts, if any.")
+    section: str = Field(description="Heading path of the section holding the passage ('' if unknown).")
+    label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
@@ -86,6 +90,9 @@ class CitationOut(BaseModel):
 
 class PassageOut(BaseModel):
     text: str = Field(description="Exactly the source's text[start:end].")
+    source: str = Field(description="Same as citation.source.")
+    start: int = Field(description="Same as citation.start.")
+    end: int = Field(description="Same as citation.end.")
     score: float
     highlight: Range = Field(description="The best short span, as character offsets in the source.")
     highlight_text: str
@@ -98,6 +105,8 @@ class AskResponse(BaseModel):
     query: str = Field(description="The question as searched, after resolving a follow-up.")
     abstained: bool = Field(description="True when the documents do not answer the question.")
     evidence: float
+    notice: str = Field(description="Shown above the passages: '' for an answer, else why it declined.")
+    closest_label: str = Field(description="Heading of a declined answer's passages ('' for an answer).")
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
@@ -155,35 +164,9 @@ class SourceWatch:
             return list(self._reasons)
 
 
-def passage_out(p: Passage) -> PassageOut:
-    c = p.citation
-    context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
-    context += f"&hs={p.highlight.start}&he={p.highlight.end}"
-    return PassageOut(
-        text=p.text,
-        score=round(p.score, 4),
-        highlight=Range(start=p.highlight.start, end=p.highlight.end),
-        highlight_text=p.highlight_text,
-        citation=CitationOut(
-            source=c.source,
-            title=c.title,
-            url=c.url,
-            start=c.start,
-            end=c.end,
-            words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
-        ),
-        context_url=context,
-    )
-
-
-def answer_out(answer: Answer) -> AskResponse:
-    return AskResponse(
-        question=answer.question,
-        query=answer.query or answer.question,
-        abstained=answer.abstained,
-        evidence=round(answer.evidence, 4),
-        passages=[passage_out(p) for p in answer.passages],
-    )
+def answer_out(answer: Answer, settings: Settings | None = None) -> AskResponse:
+    """The response body: :func:`qa.render.answer_json`, the one JSON shape of an answer."""
+    return AskResponse.model_validate(answer_json(answer, settings))
 
 
 def api_router(settings: Settings, retriever: Retriever):
@@ -199,7 +182,7 @@ def api_router(settings: Settings, retriever: Retriever):
     )
     def ask(request: AskRequest) -> AskResponse:
         answer = retriever.ask(request.question, k=request.k, history=request.history)
-        return answer_out(answer)
+        return answer_out(answer, settings)
 
     @router.get(
         "/sources/{source:path}",
