@@ -439,17 +439,22 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
+class _Say(logging.Handler):
+    """Log records as plain lines on the current stderr ("exporting ... to ONNX in ... ...")."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.getMessage()} ...", file=sys.stderr, flush=True)
+
+
 def _show_progress(command: str) -> None:
     """``index`` and ``serve`` say what they do while the model is loaded or exported (seconds)."""
     if command not in ("index", "serve"):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s ..."))
-    for name in ("qa.embedders",):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-        logger.propagate = False
+    logger = logging.getLogger("qa.embedders")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not any(isinstance(h, _Say) for h in logger.handlers):
+        logger.addHandler(_Say())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
