@@ -245,6 +245,10 @@ def test_phone_answer_is_short_with_actions_in_reach(browser, live_server, artif
     page.locator("#chat .qa-fold[open] .qa-context summary").first.click()
     page.locator("#chat .qa-window").first.wait_for()
     page.locator(USER).last.scroll_into_view_if_needed()
+    arrow = page.locator("#chat .scroll-down-button-container button")
+    if arrow.count() and arrow.is_visible():  # Gradio's arrow stays clear of the passage text
+        text = answer.locator(".qa-fold[open] .qa-text").bounding_box()
+        assert arrow.bounding_box()["x"] >= text["x"] + text["width"] - 12
     page.screenshot(path=str(artifacts / "chat-390.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 2
     context.close()
