@@ -56,10 +56,11 @@ def _progress_printer(label: str):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.embedders.base import make_embedder
+    from qa.embedders.base import make_embedder, resolve_model_path
     from qa.index.core import ensure_index
 
     settings = _settings(args)
+    resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
     t0 = time.perf_counter()
     with _project(settings):
         report = ensure_index(
@@ -321,6 +322,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
 
     origins = None
@@ -335,6 +337,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
     )
     check_port(settings.host, settings.port)
+    resolve_model_path(settings.model)
     with _project(settings):
         serve(settings)
     return 0

@@ -17,10 +17,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.answer import Answer
+from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.errors import QAError
-from qa.render import answer_json
+from qa.render import answer_json, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K, Retriever
 
@@ -162,6 +162,11 @@ class SourceWatch:
                     self._reasons = [str(exc)]
                 self._checked = now
             return list(self._reasons)
+
+
+def passage_out(p: Passage) -> PassageOut:
+    """One passage of the response, as :func:`qa.render.passage_json` shapes it."""
+    return PassageOut.model_validate(passage_json(p))
 
 
 def answer_out(answer: Answer, settings: Settings | None = None) -> AskResponse:
