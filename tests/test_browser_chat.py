@@ -280,9 +280,13 @@ def test_retry_undo_and_edit(any_page):
     page.press("#question textarea", "Enter")  # resend
     _wait_for_answer(page, 1)
     assert "debt bondage" in page.locator(".qa-answer").last.inner_text()  # still read as a follow-up
+    page.fill("#k input[type=number]", "2")  # so the retried answer can be told from the first
+    page.press("#k input[type=number]", "Enter")
     page.locator("#chat button[aria-label='Retry']").click()
-    page.wait_for_timeout(300)
-    page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length === 2")
+    page.wait_for_function(
+        "(() => { const a = document.querySelectorAll('#chat .qa-answer');"
+        " return a.length === 2 && a[1].querySelectorAll('.qa-passage').length === 2; })()"
+    )
     assert page.locator(USER).all_inner_texts() == ["What is debt bondage?", "and what about children?"]
     page.locator("#chat button[aria-label='Edit']").first.click()
     page.locator("#chat textarea").first.fill("What is forced labour?")
