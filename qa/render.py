@@ -26,6 +26,7 @@ __all__ = [
     "MAX_PASSAGES",
     "MAX_SHOWN_PASSAGES",
     "ORIGINAL",
+    "ORIGINALS_PREFIX",
     "SEE_IN_CONTEXT",
     "SOURCES_PATH",
     "answer_html",
@@ -36,7 +37,9 @@ __all__ = [
     "deep_link",
     "escape",
     "marked_html",
+    "original_link",
     "passage_json",
+    "place_label",
     "plain_text",
 ]
 
@@ -62,19 +65,46 @@ MAX_HISTORY = 50
 
 SOURCES_PATH = "/api/v1/sources/"
 """API path of a passage in its surrounding text (``context_url`` in the JSON)."""
+ORIGINALS_PREFIX = "/originals/"
+"""Where the app serves indexed originals (see ``qa.web.originals``)."""
+_WEB_PAGES = (".html", ".htm")
 
 
 # citations -------------------------------------------------------------------------------------
 
 
+def place_label(citation: Citation) -> str:
+    """ "p. 12 · Variable expansion" (PDF), "slide 3 · Welcome" (PPTX), the section alone for
+    formats without pages, or "" when neither is known."""
+    parts = []
+    if citation.page:
+        unit = "slide" if citation.source.lower().endswith(".pptx") else "p."
+        parts.append(f"{unit} {citation.page}")
+    if citation.section:
+        parts.append(citation.section)
+    return " \u00b7 ".join(parts)
+
+
 def citation_label(c: Citation) -> str:
     """What a learner needs first: "Title · p. 12 · Section" (page and section when known)."""
-    parts = [c.title or c.source]
-    if c.page is not None:
-        parts.append(f"p. {c.page}")
-    if c.section:
-        parts.append(c.section)
-    return " · ".join(parts)
+    place = place_label(c)
+    return f"{c.title or c.source} · {place}" if place else c.title or c.source
+
+
+def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
+    """The URL of the cited original, as served by the app, opened where the passage is.
+
+    ``/originals/docs/manual.pdf#page=12`` for a PDF (the fragment PDF viewers understand),
+    ``/originals/docs/manual.html#_variables`` for a web page whose section has an ``id``, and
+    the bare file URL otherwise (slides and Word files have no standard fragment).
+    """
+    url = prefix + quote(citation.source)
+    name = citation.source.lower()
+    if name.endswith(".pdf") and citation.page:
+        return f"{url}#page={citation.page}"
+    if name.endswith(_WEB_PAGES) and citation.anchor:
+        return f"{url}#{quote(citation.anchor, safe='-._~:!$&()*+,;=@')}"
+    return url
 
 
 def citation_detail(c: Citation) -> str:
@@ -88,20 +118,25 @@ def _web(url: str) -> str:
 
 
 def deep_link(c: Citation, highlight_text: str = "") -> str:
-    """The original as deep as it allows: a PDF page, else a text fragment of the highlight.
+    """Where to open the original, as deep as it allows.
 
-    A text fragment (``#:~:text=first,last``) scrolls browsers that support it to the words
-    that start and end the highlight; others open the document at the top. '' for no web URL.
+    A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
+    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
+    open the top). A document without one opens as the app serves it (:func:`original_link`).
     """
     url = _web(c.url)
-    if not url or "#" in url:
+    if not url:
+        return original_link(c)
+    if "#" in url:
         return url
+    if c.anchor:
+        return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
     if c.page is not None and url.lower().endswith(".pdf"):
         return f"{url}#page={c.page}"
     words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
     if len(words) < 2:
         return url
-    start, end = quote(" ".join(words[:1]), safe=""), quote(" ".join(words[-1:]), safe="")
+    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
     return f"{url}#:~:text={start},{end}"
 
 
@@ -142,7 +177,7 @@ def plain_text(answer: Answer, settings: Settings | None = None, *, scores: bool
         score = f" (score {p.score:.2f})" if scores and not answer.abstained else ""
         lines += ["", f"[{i}] {citation_label(c)}{score}", f"    {citation_detail(c)}"]
         link = deep_link(c, p.highlight_text)
-        if link:
+        if _web(link):  # a path served by the app means nothing in a terminal
             lines.append(f"    {ORIGINAL}: {link}")
         lines.append(f"    {p.text}")
     return "\n".join(lines).strip() + "\n"
@@ -166,11 +201,11 @@ def marked_html(text: str, offset: int, start: int, end: int) -> str:
 
 def _link_html(c: Citation, highlight_text: str) -> str:
     link = deep_link(c, highlight_text)
-    if not link:
+    if not (_web(link) or link.startswith(ORIGINALS_PREFIX)):
         return ""
     return (
         f" · <a class='qa-link' href='{escape(link)}' target='_blank' rel='noopener noreferrer'"
-        f" title='{escape(c.url)}'>{ORIGINAL} ↗</a>"
+        f" title='{escape(link)}'>{ORIGINAL} ↗</a>"
     )
 
 
@@ -253,6 +288,7 @@ def passage_json(p: Passage) -> dict[str, Any]:
             "title": c.title,
             "url": c.url,
             "link": deep_link(c, p.highlight_text),
+            "original_url": original_link(c),
             "start": c.start,
             "end": c.end,
             "page": c.page,

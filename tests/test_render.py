@@ -19,7 +19,9 @@ from qa.render import (
     decision,
     deep_link,
     marked_html,
+    original_link,
     passage_json,
+    place_label,
     plain_text,
 )
 
@@ -54,12 +56,18 @@ def test_label_leads_with_title_page_and_section_and_keeps_file_and_offsets_seco
     label = citation_label(_citation(page=12, section="Manual › Variables"))
     assert label == "Title · p. 12 · Manual › Variables"
     assert citation_label(_citation(title="")) == "seeds/a.txt"
+    assert citation_label(_citation(source="s/deck.pptx", page=3)) == "Title · slide 3"
+    assert place_label(_citation()) == ""
     assert citation_detail(_citation()) == "seeds/a.txt · words 11–14 of 1,000 · characters 100–122"
 
 
 def test_deep_link_goes_as_deep_as_the_source_allows():
-    assert deep_link(_citation(url="")) == "" and deep_link(_citation(url="javascript:alert(1)")) == ""
+    assert deep_link(_citation(url="")) == "/originals/seeds/a.txt"  # as the app serves it
+    assert deep_link(_citation(url="javascript:alert(1)")) == "/originals/seeds/a.txt"
+    pdf = _citation(source="docs/m a.pdf", url="", page=3)
+    assert deep_link(pdf) == original_link(pdf) == "/originals/docs/m%20a.pdf#page=3"
     assert deep_link(_citation(url="https://x.org/m.pdf", page=3)) == "https://x.org/m.pdf#page=3"
+    assert deep_link(_citation(url="https://x.org/m.html", anchor="_vars")) == "https://x.org/m.html#_vars"
     assert deep_link(_citation(), "beta gamma") == "https://example.org/a#:~:text=beta,gamma"
     assert deep_link(_citation(url="https://x.org/a#Section")) == "https://x.org/a#Section"
     assert deep_link(_citation(), "one") == "https://example.org/a"
@@ -118,6 +126,7 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
     assert row["highlight"] == {"start": 106, "end": 116} and row["highlight_text"] == "beta gamma"
     cite = row["citation"]
     assert cite["label"] == "Title · p. 2 · Intro" and cite["page"] == 2 and cite["section"] == "Intro"
+    assert cite["original_url"] == "/originals/seeds/a.txt" and cite["link"].startswith("https://example.org/a")
     assert cite["words"] == {"start": 10, "end": 14, "total": 1000, "label": "words 11–14 of 1,000"}
     assert row["context_url"] == "/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116"
     assert data["notice"] == "" and data["closest_label"] == ""

@@ -79,13 +79,17 @@ class CitationOut(BaseModel):
     source: str = Field(description="The source's path relative to the project root.")
     title: str
     url: str
-    link: str = Field(description="The original as deep as it allows (page, text fragment); '' if none.")
-    page: int | None = Field(description="1-based page or slide where the passage starts, if any.")
-    section: str = Field(description="Heading path of the section holding the passage ('' if unknown).")
+    link: str = Field(
+        description="Where to open the original, as deep as it allows: the web page at the section "
+        "or highlight, else original_url; '' if none."
+    )
     label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
+    page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
+    section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
+    original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
 
 
 class PassageOut(BaseModel):

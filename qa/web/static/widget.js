@@ -173,9 +173,10 @@
       }
       card.appendChild(body);
       var detail = el("div", "detail", c.source + " · ");
-      if (/^https?:\/\//.test(c.link)) {
+      var href = /^https?:\/\//.test(c.link) ? c.link : (c.link || "").indexOf("/originals/") === 0 ? base + c.link : "";
+      if (href) {
         var link = el("a", "", ORIGINAL);
-        link.href = c.link; link.target = "_blank"; link.rel = "noopener noreferrer";
+        link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
         detail.appendChild(link);
         detail.appendChild(document.createTextNode(" · "));
       }
