@@ -14,6 +14,8 @@ __all__ = [
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
+    "EvaluationError",
+    "QuestionFileError",
 ]
 
 
@@ -59,3 +61,11 @@ class QuestionError(QAError):
 
 class UnknownSourceError(QAError):
     """A citation or request names a source that is not in the index, or offsets outside it."""
+
+
+class EvaluationError(QAError):
+    """An evaluation cannot run: no usable question, or two runs with nothing to compare."""
+
+
+class QuestionFileError(EvaluationError):
+    """A questions, run or review file cannot be read or written."""

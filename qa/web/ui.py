@@ -18,8 +18,11 @@ import functools
 import html
 import logging
 import re
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -70,6 +73,8 @@ class Turn:
     answer: Answer
     html: str
     """The answer as rendered when it was given (contexts included)."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """The server's id of this answer; a rating names it, and counts once per answer."""
 
 
 @dataclass(frozen=True)
@@ -162,12 +167,18 @@ class ChatSession:
     edit, and rate an answer.
 
     Holds only the shared retriever and settings; each browser session's conversation is the
-    ``turns`` tuple passed in and returned (in a :class:`Reply`).
+    ``turns`` tuple passed in and returned (in a :class:`Reply`), cut to the last
+    ``settings.max_turns``. A rating is stored once per answer and rating (the ratings seen are
+    remembered for the last ``RATED_MEMORY`` answers).
     """
+
+    RATED_MEMORY = 100_000
 
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
         self.retriever = retriever
         self.settings = settings
+        self._rated: OrderedDict[str, str] = OrderedDict()
+        self._rated_lock = threading.Lock()
 
     def respond(self, question: str | None, turns: Sequence[Turn] | None, k: Any = None) -> Reply:
         """Answer ``question`` after ``turns``. A question that cannot be asked leaves the
@@ -182,7 +193,8 @@ class ChatSession:
             message = str(exc)
             return Reply(messages(turns), turns, question, message[:1].upper() + message[1:] + ".")
         contexts = [self._context(p, declined=answer.abstained) for p in answer.passages]
-        turns += (Turn(answer, render_answer(answer, contexts, self.settings)),)
+        turn = Turn(answer, render_answer(answer, contexts, self.settings))
+        turns = (*turns, turn)[-self.settings.max_turns :]
         return Reply(messages(turns), turns, "")
 
     def retry(self, turns: Sequence[Turn] | None, k: Any = None) -> Reply:
@@ -255,16 +267,31 @@ class ChatSession:
         turns = _turns(turns)
         if not isinstance(index, int) or index % 2 != 1 or not 0 <= index // 2 < len(turns):
             return None
-        answer = turns[index // 2].answer
+        turn = turns[index // 2]
+        if not self._first_rating(turn.id, rating):
+            return None
+        answer = turn.answer
         record = FeedbackRecord(
             rating=rating,
             question=answer.question,
             query=answer.query or answer.question,
             abstained=answer.abstained,
             passages=passages_shown(answer.passages),
+            answer_id=turn.id,
         )
-        append_feedback(self.settings.feedback_path, record)
+        append_feedback(self.settings.feedback_path, record, max_bytes=self.settings.feedback_max_bytes)
         return rating
+
+    def _first_rating(self, answer_id: str, rating: str) -> bool:
+        """True the first time ``answer_id`` gets ``rating`` (a changed mind counts again)."""
+        with self._rated_lock:
+            if self._rated.get(answer_id) == rating:
+                return False
+            self._rated[answer_id] = rating
+            self._rated.move_to_end(answer_id)
+            while len(self._rated) > self.RATED_MEMORY:
+                self._rated.popitem(last=False)
+            return True
 
 
 def _plain_question(value: Any) -> str:
