@@ -170,8 +170,8 @@ def test_gradio_client_needs_the_key(corpus):
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises several kinds
             Client(url + "/", verbose=False).predict(QUESTION, 3, api_name="/ask")
         client = Client(url + "/", verbose=False, headers={"Authorization": f"Bearer {KEY}"})
-        chat, box = client.predict(QUESTION, 3, api_name="/ask")
-        assert box == "" and chat[-1]["role"] == "assistant"
+        chat, box, notice = client.predict(QUESTION, 3, api_name="/ask")  # the notice: qa.web.ui
+        assert box == "" and notice == "" and chat[-1]["role"] == "assistant"
         # the page's internal functions are not part of its public API
         info = client.view_api(print_info=False, return_format="dict")
         assert set(info["named_endpoints"]) == {"/ask"} and not info["unnamed_endpoints"]

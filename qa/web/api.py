@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
@@ -23,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.ingest.links import original_link
+from qa.render import answer_json, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K
 from qa.web.freshness import SourceWatch
@@ -104,6 +103,11 @@ class CitationOut(BaseModel):
     source: str = Field(description="The source's path relative to the project root.")
     title: str
     url: str
+    link: str = Field(
+        description="Where to open the original, as deep as it allows: the web page at the section "
+        "or highlight, else original_url; '' if none."
+    )
+    label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
@@ -119,6 +123,9 @@ class CitationOut(BaseModel):
 
 class PassageOut(BaseModel):
     text: str = Field(description="Exactly the source's text[start:end].")
+    source: str = Field(description="Same as citation.source.")
+    start: int = Field(description="Same as citation.start.")
+    end: int = Field(description="Same as citation.end.")
     score: float
     highlight: Range = Field(description="The best short span, as character offsets in the source.")
     highlight_text: str
@@ -131,6 +138,8 @@ class AskResponse(BaseModel):
     query: str = Field(description="The question as searched, after resolving a follow-up.")
     abstained: bool = Field(description="True when the documents do not answer the question.")
     evidence: float
+    notice: str = Field(description="Shown above the passages: '' for an answer, else why it declined.")
+    closest_label: str = Field(description="Heading of a declined answer's passages ('' for an answer).")
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
@@ -171,41 +180,22 @@ def public(text: str) -> str:
 
 
 def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
-    c = p.citation
-    context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
-    context += f"&hs={p.highlight.start}&he={p.highlight.end}"
-    return PassageOut(
-        text=p.text,
-        score=round(p.score, 4),
-        highlight=Range(start=p.highlight.start, end=p.highlight.end),
-        highlight_text=p.highlight_text,
-        citation=CitationOut(
-            source=c.source,
-            title=c.title,
-            url=c.url,
-            start=c.start,
-            end=c.end,
-            words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
-            page=c.page,
-            section=c.section,
-            original_url=original_link(c),
-            stale=stale,
-        ),
-        context_url=context,
-    )
+    """One passage of the response, as :func:`qa.render.passage_json` shapes it."""
+    data = passage_json(p)
+    data["citation"]["stale"] = stale
+    return PassageOut.model_validate(data)
 
 
-def answer_out(answer: Answer, stale: set[str] | frozenset[str] = frozenset()) -> AskResponse:
-    """The JSON answer; ``stale`` names the cited sources whose files changed since indexing."""
-    passages = [passage_out(p, stale=p.citation.source in stale) for p in answer.passages]
-    return AskResponse(
-        question=answer.question,
-        query=answer.query or answer.question,
-        abstained=answer.abstained,
-        evidence=round(answer.evidence, 4),
-        passages=passages,
-        stale=any(p.citation.stale for p in passages),
-    )
+def answer_out(
+    answer: Answer, stale: set[str] | frozenset[str] = frozenset(), settings: Settings | None = None
+) -> AskResponse:
+    """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
+    names the cited sources whose files changed since indexing."""
+    data = answer_json(answer, settings)
+    for passage in data["passages"]:
+        passage["citation"]["stale"] = passage["source"] in stale
+    data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
+    return AskResponse.model_validate(data)
 
 
 def api_router(settings: Settings, live: LiveRetriever):
@@ -219,7 +209,7 @@ def api_router(settings: Settings, live: LiveRetriever):
         retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
         answer = retriever.ask(request.question, k=request.k, history=request.history)
         stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale)
+        return answer_out(answer, stale, settings)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(
