@@ -30,6 +30,13 @@ class Settings:
     """Embedding model: a sentence-transformers name or a local directory."""
     backend: str = "onnx"
     """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
+    vector_store: str = ""
+    """Where the window vectors live: empty or ``faiss`` (embedded FAISS in the index folder), a
+    path ending in ``.db`` (Milvus Lite in this process) or ``http(s)://host:port`` (a Milvus server)."""
+    vector_store_token: str = ""
+    """Token for a Milvus server (``user:password`` or an API key); never written to disk."""
+    vector_store_collection: str = "qa"
+    """Prefix of this index's Milvus collections (and the alias of the live one)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
@@ -101,6 +108,12 @@ class Settings:
             raise ConfigError("rate_limit must be at least 1 request per minute")
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
+        _check_vector_store(self.vector_store, self.vector_store_collection)
+
+    @property
+    def milvus(self) -> bool:
+        """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
+        return self.vector_store not in ("", "faiss")
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -128,6 +141,28 @@ class Settings:
             return Path(path).resolve().relative_to(self.root).as_posix()
         except ValueError:
             return Path(path).resolve().as_posix()
+
+
+def _check_vector_store(where: str, collection: str) -> None:
+    if where in ("", "faiss") or where.endswith(".db"):
+        pass
+    elif where.startswith(("http://", "https://")):
+        rest = where.split("://", 1)[1].rstrip("/")
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or "/" in rest:
+            raise ConfigError(
+                f"vector_store {where!r} is not http(s)://host:port; e.g. http://milvus:19530"
+            )
+    else:
+        raise ConfigError(
+            f"vector_store {where!r} is not understood; use faiss, a path ending in .db "
+            "(Milvus Lite) or http(s)://host:port (a Milvus server)"
+        )
+    if not collection.replace("_", "").isalnum() or not collection[:1].isalpha() or len(collection) > 100:
+        raise ConfigError(
+            f"vector_store_collection {collection!r} must start with a letter and hold only "
+            "letters, digits and underscores"
+        )
 
 
 def _parse(name: str, raw: str, hint: Any) -> Any:
