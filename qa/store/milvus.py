@@ -47,22 +47,36 @@ def _where(settings: Settings) -> str:
     return settings.vector_store
 
 
-def _translate(exc: Exception, settings: Settings) -> QAError:
+def _messages(exc: BaseException) -> str:
+    """The messages of ``exc`` and its causes (pymilvus wraps the gRPC error that says why)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        details = getattr(exc, "details", None)
+        code = getattr(exc, "code", None)
+        if callable(details) and callable(code):  # a grpc.RpcError
+            parts.append(f"{code()} {details()}")
+        else:
+            parts.append(str(getattr(exc, "message", "") or exc))
+        exc = exc.__cause__ or exc.__context__
+    return " ".join(" ".join(parts).split())
+
+
+def _translate(exc: BaseException, settings: Settings) -> QAError:
     """A one-line typed error for a failure to reach or use the Milvus named in ``settings``."""
     where = _where(settings)
-    text = " ".join(str(getattr(exc, "message", "") or exc).split())
+    text = _messages(exc)
     lowered = text.lower()
     if any(word in lowered for word in _AUTH_WORDS):
         return StoreAuthError(
-            f"Milvus at {where} refused the credentials ({text[:120]}); check QA_VECTOR_STORE_TOKEN"
+            f"Milvus at {where} refused the token; check QA_VECTOR_STORE_TOKEN (user:password or API key)"
         )
     if where.endswith(".db"):
-        if "lock" in lowered:
-            return StoreUnavailableError(
-                f"Milvus Lite file {where} is open in another process (Milvus Lite serves one process "
-                "per file); run `milvus-lite server --data-dir FOLDER` and set QA_VECTOR_STORE to its URL"
-            )
-        return StoreUnavailableError(f"cannot open Milvus Lite file {where} ({text[:160]})")
+        return StoreUnavailableError(
+            f"cannot open Milvus Lite file {where} ({text[:100]}); Milvus Lite serves one process per "
+            "file, so if another process has it open, run `milvus-lite server --data-dir FOLDER` and "
+            "set QA_VECTOR_STORE to its URL"
+        )
     return StoreUnavailableError(
         f"cannot reach Milvus at {where} ({text[:160]}); check QA_VECTOR_STORE and that the server runs"
     )
