@@ -322,6 +322,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allowed_origins=origins,
         api_key=args.api_key,
         rate_limit=args.rate_limit,
+        workers=args.workers,
     )
     serve(settings)
     return 0
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
     p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
     p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
+    p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -61,6 +61,8 @@ class Settings:
     """Previous user turns considered when resolving a follow-up question."""
     host: str = "127.0.0.1"
     port: int = 7860
+    workers: int = 1
+    """Server processes sharing the port (each client stays with one; see ``qa.web.workers``)."""
     feedback_path: Path | None = None
     """Append-only JSONL of thumbs up/down (default: ``ROOT/feedback/feedback.jsonl``)."""
     allowed_origins: tuple[str, ...] = ()
@@ -108,6 +110,8 @@ class Settings:
             raise ConfigError("rate_limit must be at least 1 request per minute")
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("workers must be between 1 and 64")
         _check_vector_store(self.vector_store, self.vector_store_collection)
 
     @property

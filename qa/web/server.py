@@ -76,9 +76,21 @@ def create_app(settings: Settings, retriever: Retriever):
 
 
 def serve(settings: Settings) -> None:
-    """Prepare the index and model, then serve until interrupted."""
+    """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
     import uvicorn
 
+    if settings.workers > 1:
+        from qa.web.workers import WorkerHeader, serve_workers
+
+        def run_worker(sock, number: int) -> None:
+            retriever = Retriever.open(settings)
+            retriever.warm_up()
+            app = WorkerHeader(create_app(settings, retriever), number)
+            config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+            uvicorn.Server(config).run(sockets=[sock])
+
+        status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
+        raise SystemExit(status)
     retriever = prepare(settings)
     app = create_app(settings, retriever)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
