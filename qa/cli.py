@@ -28,11 +28,19 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seeds-dir", type=Path, help="source documents folder (default: ROOT/seeds)")
     g.add_argument("--index-dir", type=Path, help="index folder (default: ROOT/embeddings)")
     g.add_argument("--model", help="embedding model name or directory")
+    g.add_argument(
+        "--vector-store", help="faiss (default), a Milvus Lite file (.db) or a Milvus URL http(s)://host:port"
+    )
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
     return Settings.load(
-        root=args.root, seeds_dir=args.seeds_dir, index_dir=args.index_dir, model=args.model, **extra
+        root=args.root,
+        seeds_dir=args.seeds_dir,
+        index_dir=args.index_dir,
+        model=args.model,
+        vector_store=getattr(args, "vector_store", None),
+        **extra,
     )
 
 
