@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import IndexCorruptError, QAError, StoreAuthError, StoreUnavailableError
+from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreAuthError, StoreUnavailableError
 
 __all__ = ["MILVUS_FILE", "MilvusStore", "connect", "milvus_index"]
 
@@ -40,11 +40,6 @@ QUERY_BATCH = 8192
 """Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
 COLUMNS = ("doc", "scale", "start", "end")
 _AUTH_WORDS = ("auth", "credential", "password", "token", "unauthenticated", "permission denied")
-
-
-def _where(settings: Settings) -> str:
-    """The store's address as it may be shown and saved (never the token)."""
-    return settings.vector_store
 
 
 def _messages(exc: BaseException) -> str:
@@ -62,9 +57,8 @@ def _messages(exc: BaseException) -> str:
     return " ".join(" ".join(parts).split())
 
 
-def _translate(exc: BaseException, settings: Settings) -> QAError:
-    """A one-line typed error for a failure to reach or use the Milvus named in ``settings``."""
-    where = _where(settings)
+def _translate(exc: BaseException, where: str) -> QAError:
+    """A one-line typed error for a failure to reach or use the Milvus at ``where``."""
     text = _messages(exc)
     lowered = text.lower()
     if any(word in lowered for word in _AUTH_WORDS):
@@ -100,7 +94,7 @@ def connect(settings: Settings, *, timeout: float = 10.0):
         client = MilvusClient(uri=uri, token=settings.vector_store_token, timeout=timeout)
         client.list_collections(timeout=timeout)
     except Exception as exc:  # pymilvus raises MilvusException, grpc errors and more
-        raise _translate(exc, settings) from None
+        raise _translate(exc, settings.vector_store) from None
     return client
 
 
@@ -153,9 +147,12 @@ class MilvusStore:
         dimension: int,
         description: str,
         search_params: Mapping | None = None,
+        where: str = "",
     ) -> None:
         self.client = client
         self.collection = collection
+        self.where = where
+        """The Milvus address (never the token), for messages."""
         self._count = count
         self._dimension = dimension
         self.description = description
@@ -171,6 +168,18 @@ class MilvusStore:
     @property
     def exact(self) -> bool:
         return self.description == "FLAT"
+
+    def _call(self, method: str, *args, **kwargs):
+        """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            if "does not exist" in _messages(exc) or "not found" in _messages(exc).lower():
+                raise IndexStaleError(
+                    f"the index this process opened (Milvus collection {self.collection}) has been "
+                    "replaced by two newer builds and dropped; open the index again (restart the server)"
+                ) from None
+            raise _translate(exc, self.where) from None
 
     # building ------------------------------------------------------------------------------
 
@@ -196,7 +205,7 @@ class MilvusStore:
             raise
         except Exception as exc:
             _quietly_drop(client, name)
-            raise _translate(exc, settings) from None
+            raise _translate(exc, settings.vector_store) from None
         log.info("Milvus collection %s: %d windows, %s", name, len(vectors), kind)
         return cls(
             client,
@@ -205,6 +214,7 @@ class MilvusStore:
             dimension=vectors.shape[1],
             description=kind,
             search_params=search_params,
+            where=settings.vector_store,
         )
 
     def save(self, folder: Path) -> list[str]:
@@ -243,7 +253,7 @@ class MilvusStore:
         client = connect(settings)
         if not client.has_collection(name):
             raise IndexCorruptError(
-                f"Milvus at {_where(settings)} has no collection {name} (dropped, or another server); "
+                f"Milvus at {settings.vector_store} has no collection {name} (dropped, or another server); "
                 "run `qa index --rebuild`"
             )
         stats = client.get_collection_stats(name)
@@ -259,6 +269,7 @@ class MilvusStore:
             dimension=dimension,
             description=record.get("index", description),
             search_params=record.get("search_params"),
+            where=settings.vector_store,
         )
 
     # reading -------------------------------------------------------------------------------
@@ -272,7 +283,8 @@ class MilvusStore:
         scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         ids = np.full((len(queries), k), -1, dtype=np.int64)
         wanted = min(k if self.exact else max(2 * k, RESCORE_MIN), max(len(self), 1), 16384)
-        hits = self.client.search(
+        hits = self._call(
+            "search",
             self.collection,
             data=queries.tolist(),
             anns_field="vector",
@@ -303,7 +315,7 @@ class MilvusStore:
         seen = np.zeros(len(unique), dtype=bool)
         for b in range(0, len(unique), QUERY_BATCH):
             block = unique[b : b + QUERY_BATCH]
-            rows = self.client.query(self.collection, ids=block.tolist(), output_fields=["vector"])
+            rows = self._call("query", self.collection, ids=block.tolist(), output_fields=["vector"])
             for r in rows:
                 pos = b + int(np.searchsorted(block, int(r["id"])))
                 found[pos], seen[pos] = r["vector"], True
