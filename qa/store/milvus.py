@@ -39,6 +39,10 @@ INSERT_BATCH = 4096
 QUERY_BATCH = 8192
 """Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
 COLUMNS = ("doc", "scale", "start", "end")
+_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0}
+"""No keep-alive pings on an idle connection: gRPC servers with default settings (Milvus Lite's)
+answer them with GOAWAY "too many pings" while a long build embeds, and the client's recovery
+can then fail; a connection is checked again when it is next used."""
 _AUTH_WORDS = ("auth", "credential", "password", "token", "unauthenticated", "permission denied")
 
 
@@ -90,8 +94,13 @@ def connect(settings: Settings, *, timeout: float = 10.0):
     uri = settings.vector_store
     if uri.endswith(".db"):
         Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        # the in-process Lite server logs a traceback for every RPC it lacks (pymilvus asks for
+        # AllocTimestamp and goes on without it); keep them out of the command's output
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     try:
-        client = MilvusClient(uri=uri, token=settings.vector_store_token, timeout=timeout)
+        client = MilvusClient(
+            uri=uri, token=settings.vector_store_token, timeout=timeout, grpc_options=_GRPC_OPTIONS
+        )
         client.list_collections(timeout=timeout)
     except Exception as exc:  # pymilvus raises MilvusException, grpc errors and more
         raise _translate(exc, settings.vector_store) from None
