@@ -19,6 +19,7 @@ SIGINT or SIGTERM stops the workers and then the parent.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -121,6 +122,45 @@ def _wait_status(pid: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+class _Workers:
+    """The forked workers, one per socket: started, restarted when they die, stopped on a signal."""
+
+    def __init__(self, sockets: list[socket.socket], run_worker: Callable[[socket.socket, int], None]):
+        self.sockets = sockets
+        self.run_worker = run_worker
+        self.pids: dict[int, int] = {}
+        self.stopping = False
+
+    def start(self, number: int) -> None:
+        def task() -> None:
+            for j, other in enumerate(self.sockets):
+                if j != number:
+                    other.close()
+            self.run_worker(self.sockets[number], number)
+
+        self.pids[_in_child(task)] = number
+
+    def stop(self, signum=None, frame=None) -> None:
+        self.stopping = True
+        for pid in list(self.pids):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def supervise(self) -> None:
+        """Wait for the workers; start again any that dies, until :meth:`stop`."""
+        while self.pids:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                return
+            number = self.pids.pop(pid, None)
+            if number is not None and not self.stopping:
+                code = os.waitstatus_to_exitcode(status)
+                log.warning("worker %d exited (%s); starting it again", number, code)
+                time.sleep(RESTART_PAUSE)
+                self.start(number)
+
+
 def serve_workers(
     settings: Settings,
     *,
@@ -135,46 +175,14 @@ def serve_workers(
     if _wait_status(_in_child(prepare_index)) != 0:
         return 1
     sockets = listening_sockets(settings.host, settings.port, settings.workers)
-    stopping = False
-
-    def start(i: int) -> int:
-        def task() -> None:
-            for j, other in enumerate(sockets):
-                if j != i:
-                    other.close()
-            run_worker(sockets[i], i)
-
-        return _in_child(task)
-
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(pids):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    pids: dict[int, int] = {}
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    workers = _Workers(sockets, run_worker)
+    previous = {s: signal.signal(s, workers.stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for i in range(settings.workers):
-            pids[start(i)] = i
-        print(
-            f"serving on http://{settings.host}:{settings.port} with {settings.workers} workers",
-            file=sys.stderr,
-            flush=True,
-        )
-        while pids:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            i = pids.pop(pid, None)
-            if i is not None and not stopping:
-                log.warning("worker %d exited (%s); starting it again", i, os.waitstatus_to_exitcode(status))
-                time.sleep(RESTART_PAUSE)
-                pids[start(i)] = i
+        for number in range(settings.workers):
+            workers.start(number)
+        where = f"http://{settings.host}:{settings.port}"
+        print(f"serving on {where} with {settings.workers} workers", file=sys.stderr, flush=True)
+        workers.supervise()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
