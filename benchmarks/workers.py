@@ -89,8 +89,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--questions", type=Path, default=DEV, help="a JSONL question file (default: dev)")
     args = parser.parse_args()
-    questions = [json.loads(line)["question"] for line in DEV.read_text().splitlines() if line.strip()]
+    lines = args.questions.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
     rows, base = [], None
     for workers in (1, args.workers):
         proc, url = start_app(workers, Path(f"/tmp/qa-workers-{workers}.log"))
