@@ -37,6 +37,8 @@ class Citation:
     """1-based page (PDF) or slide (PPTX) where the passage starts, when the format has pages."""
     section: str = ""
     """Heading path of the section holding the passage ("Manual › Variable expansion"), when known."""
+    anchor: str = ""
+    """HTML ``id`` of that section in the original web page, when it has one (for ``#anchor`` links)."""
 
     @property
     def word_range(self) -> str:

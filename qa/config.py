@@ -75,6 +75,9 @@ class Settings:
     """Passages shown under each answer in the chat page (the user can change it there)."""
     context_words: int = 150
     """Words of surrounding text shown on each side when a passage is opened in context."""
+    max_file_mb: float = 50.0
+    """Largest source file read, in MB; bigger files are skipped with a message (DOCX/PPTX may
+    unpack to 20 times this, more is treated as a zip bomb)."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -106,6 +109,8 @@ class Settings:
             raise ConfigError("ui_passages must be between 1 and 10")
         if not 0 <= self.context_words <= 1000:
             raise ConfigError("context_words must be between 0 and 1000")
+        if not 0 < self.max_file_mb <= 10_000:
+            raise ConfigError("max_file_mb must be above 0 and at most 10000")
         if self.rate_limit < 1:
             raise ConfigError("rate_limit must be at least 1 request per minute")
         if not 1 <= self.port <= 65535:

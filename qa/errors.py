@@ -28,11 +28,11 @@ class ConfigError(QAError):
 
 
 class SourceError(QAError):
-    """A source document cannot be read as UTF-8 text."""
+    """A source file cannot be read: damaged, encrypted, scanned, too large, mislabelled or not UTF-8."""
 
 
 class NoSourcesError(QAError):
-    """There is no readable .txt or .md document to index."""
+    """There is no readable document to index."""
 
 
 class IndexMissingError(QAError):

@@ -220,7 +220,7 @@ def build_index(
     Returns the index, the number of windows embedded and the number reused.
     """
     if not documents:
-        raise NoSourcesError(f"no .txt or .md documents in {settings.seeds_dir}; add some first")
+        raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
     reusable = previous is not None and (
         previous.manifest.model == embedder.name
         and list(previous.manifest.window_sizes) == list(settings.window_sizes)
@@ -466,11 +466,13 @@ def ensure_index(
 ) -> BuildReport:
     """Load the index if it fits the sources and settings; otherwise (re)build what is stale."""
     with build_lock(settings.index_dir):
-        documents, problems = scan_sources(settings.seeds_dir, settings.root)
+        documents, problems = scan_sources(
+            settings.seeds_dir, settings.root, max_file_mb=settings.max_file_mb
+        )
         skipped = tuple(str(p) for p in problems)
         if not documents:
             raise NoSourcesError(
-                f"no readable .txt or .md documents in {settings.seeds_dir}"
+                f"no readable documents in {settings.seeds_dir}"
                 + (f" ({'; '.join(skipped)})" if skipped else "")
             )
         previous: Index | None = None
@@ -510,5 +512,5 @@ def open_index(settings: Settings) -> Index:
 
 def check_sources(settings: Settings, manifest: Manifest) -> list[str]:
     """Reasons the sources on disk no longer match ``manifest`` (cheap: hashes only)."""
-    documents, _ = scan_sources(settings.seeds_dir, settings.root)
+    documents, _ = scan_sources(settings.seeds_dir, settings.root, max_file_mb=settings.max_file_mb)
     return stale_reasons(manifest, documents, settings)

@@ -340,6 +340,9 @@ class Retriever:
             word_start=ps,
             word_end=pe,
             total_words=len(words),
+            page=document.page_at(start),
+            section=document.section_at(start),
+            anchor=document.anchor_at(start),
         )
         return Passage(document.text[start:end], citation, score, Span(*words.char_span(hs, he)))
 

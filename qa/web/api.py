@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.errors import QAError
+from qa.ingest.links import original_link
 from qa.retrieval.context import passage_context
 from qa.retrieval.retriever import MAX_K, Retriever
 
@@ -82,6 +83,9 @@ class CitationOut(BaseModel):
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
+    page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
+    section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
+    original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
 
 
 class PassageOut(BaseModel):
@@ -171,6 +175,9 @@ def passage_out(p: Passage) -> PassageOut:
             start=c.start,
             end=c.end,
             words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
+            page=c.page,
+            section=c.section,
+            original_url=original_link(c),
         ),
         context_url=context,
     )

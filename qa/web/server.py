@@ -46,6 +46,7 @@ def create_app(settings: Settings, retriever: Retriever):
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.originals import originals_router
     from qa.web.security import SecurityMiddleware, install_error_handlers
     from qa.web.ui import CSS, build_ui
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings, retriever: Retriever):
     )
     install_error_handlers(app)
     app.include_router(api_router(settings, retriever))
+    app.include_router(originals_router(settings, retriever))
     static = resources.files("qa.web") / "static"
 
     @app.get("/widget.js", include_in_schema=False)

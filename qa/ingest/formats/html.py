@@ -1,0 +1,140 @@
+"""Web pages: the text a browser shows (no scripts, styles or navigation), headings as sections.
+
+selectolax (MIT, the Lexbor HTML5 parser) parses pages tolerantly and fast. The page's declared
+charset (byte-order mark, then ``<meta charset>``) decides how its bytes are read; an undeclared
+page must be UTF-8. Headings keep their ``id`` (or their section's) as the anchor a citation
+links to.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from qa.errors import SourceError
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+
+__all__ = ["decode_html", "read_html", "render_html"]
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+SKIPPED = frozenset(
+    "head script style noscript template nav svg iframe object button select textarea form".split()
+)
+BLOCKS = frozenset(
+    """p div section article main aside header footer ul ol li dl dt dd table thead tbody tfoot tr
+    caption blockquote figure figcaption address hr details summary center body html""".split()
+)
+HEADINGS = {f"h{i}": i for i in range(1, 7)}
+
+
+def decode_html(data: bytes) -> str:
+    """The page's text by its byte-order mark or declared charset, else UTF-8."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    declared = _META_CHARSET.search(data[:4096])
+    if declared:
+        name = declared.group(1).decode("ascii")
+        try:
+            encoding = codecs.lookup(name).name
+        except LookupError:
+            raise SourceError(f"declares an unknown charset {name!r}; save it as UTF-8") from None
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"declares charset {name} but byte {exc.start} is not {name}; fix the declaration"
+            ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"not UTF-8 and declares no charset (bad byte at offset {exc.start}); "
+            'add <meta charset="..."> or save it as UTF-8'
+        ) from None
+
+
+def read_html(path: Path, limits: Limits) -> Extracted:
+    return render_html(decode_html(path.read_bytes()))
+
+
+def render_html(html: str) -> Extracted:
+    """The visible text of ``html`` with its heading path and anchors; title from ``<title>``."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    for chrome in tree.css('a.headerlink, [role="navigation"], [hidden], [aria-hidden="true"]'):
+        chrome.decompose()
+    title_node = tree.css_first("title")
+    walker = _Walker()
+    root = tree.body or tree.root
+    if root is not None:
+        walker.walk(root)
+    walker.flush()
+    title = collapse(title_node.text()) if title_node is not None else ""
+    return walker.builder.build(title=title or walker.first_heading)
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.builder = TextBuilder()
+        self.buffer: list[str] = []
+        self.first_heading = ""
+
+    def flush(self) -> None:
+        lines = (collapse(line) for line in "".join(self.buffer).split("\n"))
+        self.builder.add("\n".join(line for line in lines if line))
+        self.buffer.clear()
+
+    def walk(self, node) -> None:
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                self.buffer.append(_SPACES.sub(" ", child.text_content or ""))
+            elif tag in SKIPPED:
+                continue
+            elif tag == "pre":
+                self.flush()
+                self.builder.add(child.text(deep=True, separator="").strip("\n"))
+            elif tag in HEADINGS:
+                self.flush()
+                text = collapse(child.text(deep=True, separator=""))
+                self.first_heading = self.first_heading or text
+                self.builder.heading(text, HEADINGS[tag], anchor=_anchor(child))
+            elif tag == "br":
+                self.buffer.append("\n")
+            elif tag in ("td", "th"):
+                self.walk(child)
+                self.buffer.append("\t ")
+            elif tag in BLOCKS:
+                self.flush()
+                self.walk(child)
+                self.flush()
+            else:
+                self.walk(child)
+
+
+def _anchor(heading) -> str:
+    """The heading's own id, an anchor inside it, or the id of the section it opens."""
+    if heading.attributes.get("id"):
+        return heading.attributes["id"]
+    for a in heading.css("a[id], a[name]"):
+        return a.attributes.get("id") or a.attributes.get("name") or ""
+    before = heading.prev
+    while before is not None and before.tag == "-text" and not (before.text_content or "").strip():
+        before = before.prev
+    if before is not None and before.tag == "a" and not before.text(deep=True).strip():
+        anchor = before.attributes.get("id") or before.attributes.get("name")
+        if anchor:
+            return anchor
+    node = heading.parent
+    for _ in range(5):
+        if node is None or node.tag in ("body", "html"):
+            break
+        if node.attributes.get("id"):
+            return node.attributes["id"]
+        node = node.parent
+    return ""

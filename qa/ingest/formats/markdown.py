@@ -1,0 +1,71 @@
+"""Markdown shown as a reader sees it: no ``#``, ``**``, link or table syntax; headings as sections.
+
+Parsed by markdown-it-py (CommonMark plus tables), so emphasis, links, entities and code are read
+as any Markdown renderer reads them; each block becomes a paragraph of plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder
+from qa.ingest.formats.text import decode_utf8
+
+__all__ = ["read_markdown", "render_markdown"]
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def read_markdown(path: Path, limits: Limits) -> Extracted:
+    return render_markdown(decode_utf8(path.read_bytes()))
+
+
+def render_markdown(source: str) -> Extracted:
+    """The text of a Markdown document with its heading path; the first level-1 heading is the title."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(source.removeprefix("\ufeff"))
+    builder = TextBuilder()
+    title = ""
+    row: list[str] = []
+    bullet, first_row, first_item = "", False, False
+    for i, token in enumerate(tokens):
+        kind = token.type
+        if kind == "heading_open":
+            text = _inline(tokens[i + 1])
+            level = int(token.tag[1])
+            title = title or (text if level == 1 else "")
+            builder.heading(text, level)
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            first_item = True
+        elif kind == "list_item_open":
+            bullet = f"{token.info}{token.markup} " if token.info else "\u2022 "
+        elif kind == "inline" and tokens[i - 1].type == "paragraph_open":
+            sep = "\n" if bullet and not first_item else "\n\n"
+            builder.add(bullet + _inline(token), sep=sep)
+            bullet, first_item = "", False
+        elif kind in ("fence", "code_block"):
+            builder.add(token.content.rstrip("\n"))
+        elif kind == "html_block":
+            builder.add(_TAG.sub("", token.content).strip())
+        elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
+            row.append(_inline(token))
+        elif kind == "table_open":
+            first_row = True
+        elif kind == "tr_close":
+            builder.add("\t".join(row), sep="\n\n" if first_row else "\n")
+            row, first_row = [], False
+    return builder.build(title=title)
+
+
+def _inline(token) -> str:
+    out = []
+    for child in token.children or ():
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif child.type == "image":
+            out.append("".join(c.content for c in child.children or ()))
+    return "".join(out).strip()

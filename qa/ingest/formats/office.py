@@ -1,0 +1,30 @@
+"""Checks shared by the Office readers: a DOCX or PPTX is a ZIP archive, opened only when its
+declared uncompressed size is under the cap, so a zip bomb is refused before it is inflated."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from qa.errors import SourceError
+from qa.ingest.formats.base import Limits
+
+__all__ = ["check_package"]
+
+
+def check_package(path: Path, limits: Limits, *, part: str, kind: str) -> None:
+    """Refuse a file that is not a readable ZIP holding ``part``, or that unpacks too large."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+            names = {m.filename for m in members}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        raise SourceError(f"corrupt or truncated {kind} file ({exc}); save it again") from None
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limits.max_unpacked_bytes:
+        raise SourceError(
+            f"unpacks to {unpacked / 2**20:,.0f} MiB, over the {limits.max_unpacked_bytes / 2**20:,.0f} MiB "
+            f"cap for {kind} files (a zip bomb?); not read"
+        )
+    if part not in names:
+        raise SourceError(f"a ZIP archive without {part}, so not a {kind} file; rename or remove it")

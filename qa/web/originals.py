@@ -1,0 +1,61 @@
+"""Serving indexed originals: ``GET /originals/{source}`` returns the file a citation points at.
+
+Only sources in the index are served, by their exact cited name, and only when the file is still
+a regular file inside the seeds folder (no ``..``, no symbolic links). Web pages are served under
+a sandbox policy so a page's own scripts never run with the app's origin.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, JSONResponse
+
+from qa.config import Settings
+from qa.ingest.links import ORIGINALS_PREFIX
+from qa.ingest.sources import original_path
+from qa.retrieval.retriever import Retriever
+
+__all__ = ["CONTENT_TYPES", "originals_router"]
+
+CONTENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".md": "text/markdown; charset=utf-8",
+    ".markdown": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+_SANDBOX = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+
+
+def originals_router(settings: Settings, retriever: Retriever) -> APIRouter:
+    """The route serving each indexed source's original file, with its content type."""
+    router = APIRouter(prefix=ORIGINALS_PREFIX.rstrip("/"), tags=["originals"])
+
+    @router.get(
+        "/{source:path}",
+        summary="The original file of an indexed source",
+        responses={404: {"description": "No indexed source by that exact name."}},
+    )
+    def original(source: str):
+        path = None
+        if source in {d.source for d in retriever.index.documents}:
+            path = original_path(source, settings.seeds_dir, settings.root)
+        suffix = path.suffix.lower() if path is not None else ""
+        if path is None or suffix not in CONTENT_TYPES:
+            return JSONResponse({"error": f"no indexed original named {source!r}"}, status_code=404)
+        inline = suffix not in (".docx", ".pptx")
+        headers = {"Cache-Control": "no-cache"}
+        if suffix in (".html", ".htm"):
+            headers["Content-Security-Policy"] = _SANDBOX
+        return FileResponse(
+            path,
+            media_type=CONTENT_TYPES[suffix],
+            headers=headers,
+            content_disposition_type="inline" if inline else "attachment",
+            filename=path.name,
+        )
+
+    return router

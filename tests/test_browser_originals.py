@@ -1,0 +1,79 @@
+"""A PDF citation's link opens the original at its page: the API gives ``#page=N``, the app serves
+the file as application/pdf, and Chromium lands on that URL (its PDF viewer reads the fragment)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import FakeEmbedder, free_port
+from tests.test_formats import make_pdf
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def pdf_server(project, fake_embedder):
+    import uvicorn
+
+    from qa.index.core import ensure_index
+    from qa.retrieval.retriever import Retriever
+    from qa.web.server import create_app
+
+    make_pdf(project.seeds_dir / "manual.pdf")
+    (project.seeds_dir / "other.txt").write_text("Unrelated notes about cooking pasta.", encoding="utf-8")
+    settings = project.replace(mode="lexical", port=free_port())
+    retriever = Retriever(ensure_index(settings, fake_embedder).index, FakeEmbedder(), settings)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, retriever), host="127.0.0.1", port=settings.port, log_level="error"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{settings.port}"
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_pdf_citation_link_opens_the_page(pdf_server, browser, artifacts):
+    from playwright.sync_api import expect
+
+    answer = httpx.post(pdf_server + "/api/v1/ask", json={"question": "How do pools limit linking jobs?"})
+    citation = answer.json()["passages"][0]["citation"]
+    assert (citation["source"], citation["page"]) == ("seeds/manual.pdf", 3)
+    assert citation["section"] == "Advanced use \u203a Pools"
+    assert citation["original_url"] == "/originals/seeds/manual.pdf#page=3"
+    page = browser.new_page()
+    try:
+        page.goto(pdf_server + "/api/v1/health")
+        page.set_content(f'<a id="open" href="{pdf_server}{citation["original_url"]}">p. 3 · Pools</a>')
+        with page.expect_response(lambda r: "/originals/" in r.url) as served:
+            page.click("#open")
+        response = served.value
+        assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+        assert page.url == pdf_server + "/originals/seeds/manual.pdf#page=3"
+        viewer = _pdf_viewer(page)
+        if viewer is not None:  # Chromium's viewer, when it renders headless, shows page 3 of 3
+            expect(viewer.locator("#pageSelector")).to_have_value("3", timeout=20_000)
+        page.screenshot(path=str(artifacts / "pdf-original-at-page.png"))
+    finally:
+        page.close()
+
+
+def _pdf_viewer(page, timeout: float = 20.0):
+    """The frame of Chromium's built-in PDF viewer, or None if it does not appear."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame.url.startswith("chrome-extension://"):
+                return frame
+        page.wait_for_timeout(250)
+    return None
