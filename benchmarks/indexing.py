@@ -20,7 +20,8 @@ from naive import seed_windows
 
 def throughput() -> list[list[object]]:
     from qa.config import Settings
-    from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder
+    from qa.embedders.onnx import OnnxEmbedder
+    from qa.embedders.torch import SentenceTransformerEmbedder
 
     texts = seed_windows()
     settings = Settings.load(root=REPO)
@@ -45,14 +46,14 @@ def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
     import numpy as np
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.embedders.base import OnnxEmbedder
+    from qa.embedders.onnx import OnnxEmbedder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in ("tokenizer.json", "meta.json"):
-            shutil.copy(onnx._folder_in_use / name, folder / name)
+            shutil.copy(onnx.folder / name, folder / name)
         quantize_dynamic(
-            onnx._folder_in_use / "model.onnx",
+            onnx.folder / "model.onnx",
             folder / "model.onnx",
             weight_type=QuantType.QInt8,
             per_channel=True,
@@ -73,7 +74,7 @@ def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
 def incremental() -> list[list[object]]:
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index import ensure_index
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

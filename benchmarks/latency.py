@@ -12,11 +12,13 @@ import time
 
 from _common import DEV, REPO, percentile, table, timed
 from naive import NaivePipeline
+from retrieval import find_eval_dir
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", nargs="?", default=str(DEV))
+    default = DEV if DEV.exists() else find_eval_dir() / "dev.jsonl"
+    parser.add_argument("questions", nargs="?", default=str(default))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with open(args.questions, encoding="utf-8") as f:

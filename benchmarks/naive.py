@@ -25,7 +25,7 @@ class NaivePipeline:
         import faiss
         from sentence_transformers import SentenceTransformer
 
-        from qa.embedders.base import resolve_model_path
+        from qa.embedders.paths import resolve_model_path
 
         self.model = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"), device="cpu")
         self.texts = seed_windows()

@@ -1,25 +1,51 @@
-"""Retrieval quality, variants side by side on a question set, with score.py's definitions.
+"""Retrieval quality on every dev set, the project beside its peers, scored by ``score.py``.
 
-    python benchmarks/retrieval.py [QUESTIONS.jsonl] [-k 5]
+    python benchmarks/retrieval.py [--eval-dir ../shared/eval] [--sets seed,conversations,manuals]
+                                   [--cache DIR] [-k 5] [--no-peers]
 
-Baselines (the naive pipelines, single 100-word windows with stride 50):
-  naive dense   all-MiniLM-L6-v2 + FAISS flat
+Sets (from ``EVAL-SETS.md``): ``seed`` (dev.jsonl on seeds/), ``conversations``
+(conversations-dev.jsonl on seeds/, each question with its history), ``manuals`` (docs-dev.jsonl
+on docs-md/). Every run is written to ``--cache`` and scored by the set's own ``score.py`` with
+``--root`` at the corpus. When a reader turns files into other text (Markdown shown as a reader
+sees it), citations point into the indexed text: they are checked against it here, as
+``score.py --api`` checks them through a running server.
+
+Systems, all with all-MiniLM-L6-v2:
+  naive dense   100-word windows (stride 50), cosine top-k
   naive BM25    bm25s over the same windows
-Project variants (same index, one setting changed):
-  dense         multi-scale windows, dense scores only
-  lexical       multi-scale windows, BM25 only
-  hybrid        dense + BM25 fused, windows shown as they are (no passage shaping)
-  hybrid+shape  the default: fused word scores, passages centred on their peak, highlight
+  txtai hybrid  txtai Embeddings(hybrid=True) over the same windows (the optional ``bench`` extra;
+                skipped when txtai is not installed)
+  qa            the project's Retriever with its default settings
+Peers search the question alone (they have no notion of a conversation); qa gets the history.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
-from _common import DEV, REPO, table
+from _common import REPO, table
 
 WINDOW, STRIDE = 100, 50
+SETS = {
+    "seed": ("dev.jsonl", None),
+    "conversations": ("conversations-dev.jsonl", None),
+    "manuals": ("docs-dev.jsonl", "docs-md"),
+}
+Search = Callable[[list[str], list[list[str]]], list[dict]]
+
+
+def find_eval_dir() -> Path:
+    """``shared/eval`` next to the repository or next to one of its parent folders."""
+    for parent in REPO.parents:
+        if (parent / "shared" / "eval" / "score.py").exists():
+            return parent / "shared" / "eval"
+    raise SystemExit("no shared/eval/score.py found above the repository; pass --eval-dir")
 
 
 def naive_windows(text: str) -> list[tuple[int, int]]:
@@ -31,101 +57,213 @@ def naive_windows(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def naive_runs(index, embedder, questions, k: int) -> dict[str, dict[str, dict]]:
+def _rows(windows: list[tuple[str, str, int, int]], ranked: list[int]) -> dict:
+    return {
+        "abstained": False,
+        "passages": [
+            {
+                "text": windows[i][1][windows[i][2] : windows[i][3]],
+                "source": windows[i][0],
+                "start": windows[i][2],
+                "end": windows[i][3],
+            }
+            for i in ranked
+        ],
+    }
+
+
+def peers(index, embedder, k: int) -> dict[str, Search]:
+    """Search functions of the peer systems over ``index``'s documents."""
     import bm25s
     import numpy as np
 
     from qa.lexical.terms import terms
 
-    docs = [(d.source, d.text, s, e) for d in index.documents for s, e in naive_windows(d.text)]
-    texts = [t[s:e] for _, t, s, e in docs]
+    windows = [(d.source, d.text, s, e) for d in index.documents for s, e in naive_windows(d.text)]
+    texts = [t[s:e] for _, t, s, e in windows]
     vectors = embedder.encode(texts)
     bm25 = bm25s.BM25()
-    bm25.index([terms(t) for t in texts], show_progress=False)
-    qvec = embedder.encode([q.question for q in questions])
-    runs: dict[str, dict[str, dict]] = {"naive dense (baseline)": {}, "naive BM25 (baseline)": {}}
-    for qi, q in enumerate(questions):
-        dense = vectors @ qvec[qi]
-        lexical = bm25.get_scores(terms(q.question))
-        for name, scores in (("naive dense (baseline)", dense), ("naive BM25 (baseline)", lexical)):
-            top = np.argsort(-scores, kind="stable")[:k]
-            runs[name][q.id] = {
-                "abstained": False,
-                "passages": [
-                    {"text": texts[i], "source": docs[i][0], "start": docs[i][2], "end": docs[i][3]}
-                    for i in top
-                ],
-            }
-    return runs
+    bm25.index([terms(t) or ["\x00"] for t in texts], show_progress=False)
+
+    def dense(questions, _histories):
+        found = embedder.encode(questions) @ vectors.T
+        return [_rows(windows, list(np.argsort(-row, kind="stable")[:k])) for row in found]
+
+    def lexical(questions, _histories):
+        out = []
+        for q in questions:
+            scores = bm25.get_scores(terms(q) or ["\x00"])
+            out.append(_rows(windows, list(np.argsort(-scores, kind="stable")[:k])))
+        return out
+
+    systems: dict[str, Search] = {"naive dense": dense, "naive BM25": lexical}
+    txtai = _txtai(windows, texts, k)
+    if txtai is not None:
+        systems["txtai hybrid"] = txtai
+    return systems
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", nargs="?", default=str(DEV))
-    parser.add_argument("-k", type=int, default=5)
-    args = parser.parse_args()
+def _txtai(windows, texts, k: int) -> Search | None:
+    try:
+        from txtai import Embeddings
+    except ImportError:
+        print("txtai is not installed (pip install -e '.[bench]'): its row is skipped", file=sys.stderr)
+        return None
+    from qa.embedders.base import resolve_model_path
 
-    from qa.config import Settings
-    from qa.embedders.base import make_embedder
-    from qa.eval.evaluation import read_questions, score
-    from qa.index.core import ensure_index
-    from qa.retrieval.retriever import Retriever
+    embeddings = Embeddings(path=str(resolve_model_path("all-MiniLM-L6-v2")), content=False, hybrid=True)
+    embeddings.index([(i, t, None) for i, t in enumerate(texts)])
 
-    settings = Settings.load(root=REPO)
-    embedder = make_embedder(settings)
-    index = ensure_index(settings, embedder).index
-    questions, problems = read_questions(args.questions)
-    for p in problems:
-        print("skipped", p)
+    def search(questions, _histories):
+        return [_rows(windows, [int(i) for i, _ in embeddings.search(q, k)]) for q in questions]
 
-    def source_text(source: str) -> str | None:
-        try:
-            return index.document(source).text
-        except KeyError:
-            return None
+    return search
 
-    runs = naive_runs(index, embedder, questions, args.k)
-    variants = {
-        "dense": {"mode": "dense"},
-        "lexical": {"mode": "lexical"},
-        "hybrid": {"shaping": False},
-        "hybrid+shape (default)": {},
-    }
-    for name, changes in variants.items():
-        retriever = Retriever(index, embedder, settings.replace(**changes))
-        answers = retriever.ask_many([q.question for q in questions], k=args.k)
-        runs[name] = {q.id: a.to_dict() for q, a in zip(questions, answers)}
 
+def qa_system(retriever, k: int) -> Search:
+    def search(questions, histories):
+        return [a.to_dict() for a in retriever.ask_many(questions, k=k, histories=histories)]
+
+    return search
+
+
+def score(score_py: Path, questions: Path, run: Path, root: Path | None, k: int) -> dict:
+    """score.py's metrics; ``root`` None scores without checking citations against files."""
+    where = ["--root", str(root)] if root is not None else []
+    done = subprocess.run(
+        [sys.executable, str(score_py), str(questions), str(run), *where, "--k", str(k), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def hit1_by_kind(items: list[dict], answers: list[dict]) -> dict[str, float]:
+    """hit@1 of each kind of answerable question (followup, factual...), as score.py counts it."""
+    hits: dict[str, list[bool]] = {}
+    for item, answer in zip(items, answers):
+        if item["kind"] == "unanswerable":
+            continue
+        first = _norm(answer["passages"][0]["text"]) if answer["passages"] else ""
+        hit = (
+            all(_norm(p) in first for p in item["answer_phrases"])
+            if item.get("needs_all")
+            else any(_norm(p) in first for p in item["answer_phrases"])
+        )
+        hits.setdefault(item["kind"], []).append(hit)
+    return {kind: sum(v) / len(v) for kind, v in hits.items()}
+
+
+def plain_text(index, corpus: Path) -> bool:
+    """Whether every indexed text is its file's text (then score.py's --root checks citations)."""
+    try:
+        return all((corpus / d.source).read_text(encoding="utf-8") == d.text for d in index.documents)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def bad_citations(index, answers: list[dict]) -> int:
+    """Passages whose text is not the indexed text's ``[start:end]`` (what score.py's --api checks)."""
+    texts = {d.source: d.text for d in index.documents}
+    return sum(
+        texts.get(p["source"], "")[p["start"] : p["end"]] != p["text"] for a in answers for p in a["passages"]
+    )
+
+
+def run_set(name, eval_dir, corpus, retriever, systems, k, cache) -> list[list]:
+    qfile = eval_dir / SETS[name][0]
+    items = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [i["question"] for i in items]
+    histories = [i.get("history") or [] for i in items]
     rows = []
-    for name, run in runs.items():
-        m = score(questions, run, k=args.k, source_text=source_text)[0].as_dict()
+    checkable = plain_text(retriever.index, corpus)
+    for system, search in {**systems, "qa": qa_system(retriever, k)}.items():
+        answers = search(questions, histories)
+        run = cache / f"run-{name}-{system.replace(' ', '-')}.jsonl"
+        run.write_text("".join(json.dumps({"id": i["id"], **a}) + "\n" for i, a in zip(items, answers)))
+        m = score(eval_dir / "score.py", qfile, run, corpus if checkable else None, k)
+        if not checkable:  # a reader turned the files into text: check against the indexed text
+            m["bad_citations"] = f"{bad_citations(retriever.index, answers)} (index text)"
+        kinds = hit1_by_kind(items, answers)
+        by_kind = (
+            " ".join(f"{kind} {v:.2f}" for kind, v in sorted(kinds.items()))
+            if name == "conversations"
+            else ""
+        )
         rows.append(
             [
                 name,
+                system,
                 m["hit@1"],
                 m["hit@3"],
-                m[f"hit@{args.k}"],
-                m[f"mrr@{args.k}"],
+                m[f"hit@{k}"],
+                m[f"mrr@{k}"],
                 m["abstain_ok"],
                 m["false_abstain"],
                 m["avg_words"],
                 m["too_long"],
                 m["bad_citations"],
+                by_kind,
             ]
         )
-    print(f"{args.questions}: {len(questions)} questions, top {args.k}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-dir", type=Path, default=None)
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--cache", type=Path, default=REPO / ".bench")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--no-peers", action="store_true", help="score only qa")
+    args = parser.parse_args()
+    eval_dir = (args.eval_dir or find_eval_dir()).resolve()
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    from qa.config import Settings
+    from qa.embedders.base import make_embedder
+    from qa.index.core import ensure_index
+    from qa.retrieval.retriever import Retriever
+
+    embedder = None
+    rows: list[list] = []
+    for corpus_name in dict.fromkeys(SETS[s][1] for s in args.sets.split(",")):
+        if corpus_name is None:
+            settings = Settings.load(root=REPO)
+            corpus = REPO
+        else:
+            corpus = eval_dir / corpus_name
+            settings = Settings.load(
+                root=corpus, seeds_dir=corpus, index_dir=args.cache / f"index-{corpus_name}"
+            )
+        embedder = embedder or make_embedder(settings)
+        index = ensure_index(settings, embedder).index
+        retriever = Retriever(index, embedder, settings)
+        systems = {} if args.no_peers else peers(index, embedder, args.k)
+        for name in args.sets.split(","):
+            if SETS[name][1] == corpus_name:
+                rows += run_set(name, eval_dir, corpus, retriever, systems, args.k, args.cache)
+    k = args.k
     headers = [
+        "set",
         "system",
         "hit@1",
         "hit@3",
-        f"hit@{args.k}",
-        f"MRR@{args.k}",
+        f"hit@{k}",
+        f"MRR@{k}",
         "abstain ok",
         "false abstain",
         "words",
         "too long",
         "bad citations",
+        "hit@1 by kind",
     ]
+    print(f"top {k}; scored by {eval_dir / 'score.py'} with --root at each corpus")
     print(table(headers, rows))
 
 

@@ -1,15 +1,16 @@
 """FAISS at 100k and 1M passages: exact flat search (the naive baseline) against the index
 types the project chooses by size, on synthetic clustered 384-d vectors.
 
-    python benchmarks/scale.py [--sizes 100000 1000000] [--queries 500]
+    python benchmarks/scale.py [--sizes 100000 1000000] [--queries 500] [--quick]
 
 Embedding a real 1M-passage corpus would take hours on this machine, so the vectors are
 random points around random cluster centres on the unit sphere (like sentence embeddings,
 they are normalised and clustered by topic). Queries are perturbed corpus points. Recall@10
 is measured against the exact flat search; latency is one query at a time, as users ask.
-"Rescored" is what the retriever does on an approximate index: the top candidates' exact
-inner products from the stored float vectors decide the order, so 8-bit quantisation error
-does not reorder results.
+"qa store" is ``qa.store.faiss.FaissStore.search``: exact NumPy search when flat; on an
+approximate index the top candidates' exact inner products from the stored float vectors decide
+the order, so 8-bit quantisation error does not reorder results. "MiB" is the index file; the
+store also keeps the float vectors (the flat row's size) on disk, memory-mapped, for rescoring.
 """
 
 from __future__ import annotations
@@ -66,9 +67,22 @@ def disk_bytes(index) -> int:
         return path.stat().st_size
 
 
-def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
+def latencies(search, queries: np.ndarray) -> list[float]:
+    """Milliseconds of ``search`` for each query, one at a time, as users ask."""
+    out = []
+    for q in queries:
+        t = time.perf_counter()
+        search(q[None, :])
+        out.append((time.perf_counter() - t) * 1000)
+    return out
 
-    from qa.index.core import FLAT_LIMIT, faiss_factory, make_faiss
+
+def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
+    """Rows for ``n`` vectors: FAISS flat (the naive baseline, and the truth), the project's
+    exact flat store, then each approximate factory, raw and through the store's rescoring."""
+    import faiss
+
+    from qa.store.faiss import FLAT_LIMIT, FaissStore, faiss_factory
 
     vectors = clustered(n, clusters=max(n // 500, 50), seed=1)
     rng = np.random.default_rng(2)
@@ -78,43 +92,48 @@ def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
     )
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     chosen = faiss_factory(n, DIM)
-    rows = []
-    truth = None
-    base_p50 = None
-    for factory in ["Flat", *[f for f in factories if f != "Flat"]]:
+    timed = queries[: min(n_queries, 300)]
+
+    start = time.perf_counter()
+    naive = faiss.IndexFlatIP(DIM)
+    naive.add(vectors)
+    build = time.perf_counter() - start
+    truth = naive.search(queries, 10)[1]
+    lat = latencies(lambda q: naive.search(q, 10), timed)
+    base = percentile(lat, 50)
+    rows = [[f"{n:,}", "Flat (naive: FAISS flat)", build, disk_bytes(naive) / 2**20]]
+    rows[-1] += [base, percentile(lat, 99), 1.0, "", "", 1.0]
+
+    def store_row(label: str, store, build: float, size: float, raw: float | str) -> list[object]:
+        found = store.search(queries, 10)[1]
+        lat_raw = latencies(lambda q: store.faiss_index.search(q, 10), timed) if store.faiss_index else []
+        lat_store = latencies(lambda q: store.search(q, 10), timed)
+        p50 = percentile(lat_raw, 50) if lat_raw else ""
+        p99 = percentile(lat_raw, 99) if lat_raw else ""
+        r50 = percentile(lat_store, 50)
+        return [f"{n:,}", label, build, size, p50, p99, raw, r50, recall_at_10(found, truth), base / r50]
+
+    start = time.perf_counter()
+    flat = FaissStore.from_factory(vectors, "Flat")
+    label = "Flat (qa store: exact NumPy)" + (" (chosen by size)" if chosen == "Flat" else "")
+    rows.append(store_row(label, flat, time.perf_counter() - start, vectors.nbytes / 2**20, ""))
+    print(table(HEADERS, rows), flush=True)
+    for factory in factories:
         if factory == "IVF,SQ8":  # lists scaled with the corpus, as the project chooses
             factory = faiss_factory(max(n, FLAT_LIMIT), DIM)
         start = time.perf_counter()
-        index = make_faiss(vectors, factory)
+        store = FaissStore.from_factory(vectors, factory)
         build = time.perf_counter() - start
-        size = disk_bytes(index) / 2**20
-        for knob, value in search_settings(index):
-            _, ids = index.search(queries, RESCORE)
-            if truth is None:
-                truth = ids[:, :10]
-            raw = recall_at_10(ids[:, :10], truth)
-            rescored = recall_at_10(rescore(vectors, queries, ids), truth)
-            lat, lat_rescored = [], []
-            for q in queries[: min(n_queries, 300)]:
-                t = time.perf_counter()
-                index.search(q[None, :], 10)
-                lat.append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                _, found = index.search(q[None, :], RESCORE)
-                rescore(vectors, q[None, :], found)
-                lat_rescored.append((time.perf_counter() - t) * 1000)
-            p50, p99 = percentile(lat, 50), percentile(lat, 99)
-            base_p50 = base_p50 or p50
-            label = factory + (" (chosen by size)" if factory == chosen else "")
-            label += " (naive)" if factory == "Flat" else f" {knob}={value}"
-            r50 = percentile(lat_rescored, 50)
-            rows.append([f"{n:,}", label, build, size, p50, p99, raw, r50, rescored, base_p50 / r50])
+        size = disk_bytes(store.faiss_index) / 2**20
+        for knob, value in search_settings(store.faiss_index):
+            label = factory + (" (chosen by size)" if factory == chosen else "") + f" {knob}={value}"
+            raw = recall_at_10(store.faiss_index.search(queries, 10)[1], truth)
+            rows.append(store_row(label, store, build, size, raw))
             print(table(HEADERS, rows[-1:]).splitlines()[-1], flush=True)
-        del index
+        del store
     return rows
 
 
-RESCORE = 100
 HEADERS = [
     "passages",
     "index",
@@ -123,8 +142,8 @@ HEADERS = [
     "p50 ms",
     "p99 ms",
     "recall@10",
-    f"p50 ms, top {RESCORE} rescored",
-    "recall@10 rescored",
+    "p50 ms, qa store (rescored)",
+    "recall@10, qa store",
     "speed-up vs flat",
 ]
 
@@ -133,26 +152,18 @@ def recall_at_10(ids: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(a[:10]) & set(b)) / 10 for a, b in zip(ids, truth)]))
 
 
-def rescore(vectors: np.ndarray, queries: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Exact inner products of each query's candidates, as the retriever does: best 10 ids."""
-    out = []
-    for q, cand in zip(queries, ids):
-        cand = cand[cand >= 0]
-        exact = vectors[cand] @ q
-        out.append(cand[np.argsort(-exact)[:10]])
-    return np.array(out)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--factories", nargs="+", default=["HNSW32,SQ8", "IVF,SQ8"])
+    parser.add_argument("--quick", action="store_true", help="20k passages, 100 queries: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.queries = [20_000], 100
     import faiss
 
     print(f"faiss {faiss.__version__}, {os.cpu_count()} CPUs, dimension {DIM}", flush=True)
-    print(table(HEADERS, []), flush=True)
     rows = []
     for n in args.sizes:
         rows += run(n, args.queries, args.factories)

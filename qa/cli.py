@@ -124,90 +124,49 @@ GATE_EXIT = 2
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.eval.evaluation import (
+    from qa.eval import (
+        check_outputs,
         format_metrics,
+        format_timing,
         read_questions,
-        run_rows,
-        score,
-        write_results_csv,
-        write_run,
+        read_run,
+        run_eval,
+        write_outputs,
     )
 
     settings = _settings(args, k=args.k)
-    k = settings.k
-    if args.batch < 1:
-        raise QAError("--batch must be at least 1")
-    targets = [t for t in (args.out, args.csv, args.report) if t is not None]
-    for target in targets:
-        if not target.parent.is_dir():
-            raise QAError(f"cannot write {target}: the folder {target.parent} does not exist")
-    questions, problems = read_questions(args.questions)
-    for message in problems:
-        print(f"warning: skipped {message}", file=sys.stderr)
-    if not questions:
-        raise QAError(f"no usable questions in {args.questions}")
-    baseline = _read_baseline(args.compare)
-    t_load = time.perf_counter()
+    targets = check_outputs(args.out, args.csv, args.report)
+    questions, skipped = read_questions(args.questions)
+    for row in skipped:
+        print(f"warning: skipped {row}", file=sys.stderr)
+    baseline = read_run(args.compare) if args.compare is not None else None
     retriever = _open_retriever(settings)
-    retriever.warm_up()
-    load_s = time.perf_counter() - t_load
     bar = _progress(len(questions), quiet=args.quiet)
-    answers = []
-    t0 = time.perf_counter()
     try:
-        for i in range(0, len(questions), args.batch):
-            batch = questions[i : i + args.batch]
-            answers += retriever.ask_many([q.question for q in batch], k=k)
-            bar.update(len(batch))
+        run = run_eval(
+            retriever,
+            questions,
+            k=settings.k,
+            batch=args.batch,
+            progress=bar.update,
+            questions_file=args.questions,
+            skipped=skipped,
+        )
     finally:
         bar.close()
-    took = max(time.perf_counter() - t0, 1e-9)
-    rate = len(questions) / took
-    rows = run_rows(questions, answers, k)
-
-    def source_text(source: str) -> str | None:
-        try:
-            return retriever.index.document(source).text
-        except KeyError:
-            return None
-
-    metrics, _ = score(questions, {r["id"]: r for r in rows}, k=k, source_text=source_text)
-    scored = any(q.has_expectation for q in questions)
-    meta = _run_meta(args, settings, retriever, len(questions), problems)
-    meta["metrics"] = metrics.as_dict() if scored else None
-    meta["timing"] = {
-        "load_s": round(load_s, 3),
-        "answer_s": round(took, 3),
-        "questions_per_s": round(rate, 1),
-        "batch": args.batch,
-    }
-    if args.out:
-        write_run(args.out, rows, meta)
-    if args.csv:
-        write_results_csv(args.csv, rows, k=k)
-    if args.report:
-        from qa.eval.report import write_report
-
-        write_report(
-            args.report,
-            rows,
-            metrics.as_dict() if scored else None,
-            k=k,
-            meta=meta,
-            title=f"Evaluation of {args.questions.name}",
-        )
-    if scored:
-        print(format_metrics(metrics))
+    for row in run.skipped[len(skipped) :]:  # questions the retriever refused
+        print(f"warning: skipped {row}", file=sys.stderr)
+    title = f"Evaluation of {args.questions.name}"
+    write_outputs(run, out=args.out, csv=args.csv, report=args.report, title=title)
+    if run.metrics is not None:
+        print(format_metrics(run.metrics))
     else:
         print("no expected answers in the file: answers written, nothing to score")
-    print(
-        f"{len(questions)} questions answered in {took:.2f} s: {rate:.1f} questions/s "
-        f"(after loading and warming the model and index in {load_s:.2f} s)"
-    )
+    print(format_timing(run))
     for target in targets:
         print(f"wrote {target}")
     if baseline is not None:
-        return _gate(baseline, {r["id"]: r for r in rows}, k=k, tolerance=args.tolerance)
+        return _gate(baseline, run.by_id, k=run.k, tolerance=args.tolerance)
     return 0
 
 
@@ -224,92 +183,37 @@ def _progress(total: int, *, quiet: bool):
     )
 
 
-def _run_meta(args, settings: Settings, retriever, n: int, problems: list[str]) -> dict:
-    """What a run was made with, to reproduce it: settings, index build, source hashes, versions."""
-    from datetime import datetime, timezone
-    from importlib import metadata
-
-    m = retriever.index.manifest
-    keep = (
-        "k",
-        "mode",
-        "dense_weight",
-        "window_sizes",
-        "passage_words",
-        "shaping",
-        "abstain_threshold",
-        "unknown_name_threshold",
-        "backend",
-        "model",
-    )
-    try:
-        version = metadata.version("qa")
-    except metadata.PackageNotFoundError:
-        from . import __version__ as version
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "questions_file": str(args.questions),
-        "questions": n,
-        "skipped_rows": problems,
-        "settings": {key: getattr(settings, key) for key in keep},
-        "index": {"built_at": m.built_at, "sources": m.sources, "faiss_index": m.faiss_index},
-        "qa_version": version,
-        "python": sys.version.split()[0],
-        "model": m.model,
-    }
-
-
-def _read_baseline(path: Path | None):
-    if path is None:
-        return None
-    from qa.eval.evaluation import read_run
-
-    return read_run(path)
-
-
 def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
     """Print what got better or worse; GATE_EXIT when hit@k dropped by more than ``tolerance``."""
-    from qa.eval.evaluation import compare_runs
+    from qa.eval import format_comparison, gate
 
-    c = compare_runs(baseline, current, k=k)
-    if not c.compared and not c.better and not c.worse:
-        raise QAError(
-            "no question with expected answers is in both runs; compare runs written by "
-            "`qa eval --out` from question files with expected phrases"
+    comparison = gate(baseline, current, k=k)
+    print(format_comparison(comparison))
+    if comparison.regressed(tolerance):
+        print(
+            f"qa: regression: hit@{k} dropped by {comparison.drop} (tolerance {tolerance})", file=sys.stderr
         )
-    print(f"compared {c.compared} answerable questions: hit@{k} {c.hit_a} -> {c.hit_b}")
-    for what, ids in (("only in the baseline", c.only_a), ("only in the new run", c.only_b)):
-        if ids:
-            print(f"{what} (not compared): {', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}")
-    for title, items in (("better", c.better), ("worse", c.worse)):
-        print(f"{title}: {len(items)}")
-        for qid, question, change in items:
-            print(f"  {qid}: {change}  {question[:80]}")
-    if c.drop > tolerance:
-        print(f"qa: regression: hit@{k} dropped by {c.drop} (tolerance {tolerance})", file=sys.stderr)
         return GATE_EXIT
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from qa.eval.evaluation import read_run
+    from qa.eval import read_run
 
     return _gate(read_run(args.baseline), read_run(args.run), k=args.k, tolerance=args.tolerance)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from qa.eval.evaluation import review_rows, write_question_rows
+    from qa.eval import check_review_path, review_jsonl, review_rows, write_question_rows
     from qa.feedback import read_feedback
 
     settings = _settings(args)
-    if args.out is not None and args.out.suffix.lower() not in (".jsonl", ".ndjson", ".csv"):
-        raise QAError(f"{args.out}: export to a .jsonl or .csv file")
+    check_review_path(args.out)
     if not settings.feedback_path.exists():
         print(f"no feedback yet at {settings.feedback_path}", file=sys.stderr)
     rows = review_rows(read_feedback(settings.feedback_path))
     if args.out is None:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+        sys.stdout.write(review_jsonl(rows))
     else:
         write_question_rows(args.out, rows)
     where = f" written to {args.out}" if args.out else ""

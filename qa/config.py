@@ -30,6 +30,9 @@ class Settings:
     """Embedding model: a sentence-transformers name or a local directory."""
     backend: str = "onnx"
     """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
+    store: str = "faiss"
+    """Vector store backend holding the window vectors: ``faiss``, or ``milvus`` (set by itself
+    when ``vector_store`` names a Milvus)."""
     vector_store: str = ""
     """Where the window vectors live: empty or ``faiss`` (embedded FAISS in the index folder), a
     path ending in ``.db`` (Milvus Lite in this process) or ``http(s)://host:port`` (a Milvus server)."""
@@ -47,7 +50,7 @@ class Settings:
     """Passages returned per question."""
     mode: str = "hybrid"
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
-    dense_weight: float = 0.7
+    dense_weight: float = 0.6
     """Share of the dense score in the hybrid score (the rest is BM25)."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""
@@ -118,6 +121,10 @@ class Settings:
         if not 1 <= self.workers <= 64:
             raise ConfigError("workers must be between 1 and 64")
         _check_vector_store(self.vector_store, self.vector_store_collection)
+        if self.milvus or self.vector_store == "faiss":
+            object.__setattr__(self, "store", "milvus" if self.milvus else "faiss")
+        elif self.store == "milvus":
+            raise ConfigError("store milvus needs vector_store: a .db path or http(s)://host:port")
 
     @property
     def milvus(self) -> bool:
@@ -159,9 +166,7 @@ def _check_vector_store(where: str, collection: str) -> None:
         rest = where.split("://", 1)[1].rstrip("/")
         host, _, port = rest.rpartition(":")
         if not host or not port.isdigit() or "/" in rest:
-            raise ConfigError(
-                f"vector_store {where!r} is not http(s)://host:port; e.g. http://milvus:19530"
-            )
+            raise ConfigError(f"vector_store {where!r} is not http(s)://host:port; e.g. http://milvus:19530")
     else:
         raise ConfigError(
             f"vector_store {where!r} is not understood; use faiss, a path ending in .db "

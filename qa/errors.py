@@ -16,6 +16,8 @@ __all__ = [
     "UnknownSourceError",
     "StoreUnavailableError",
     "StoreAuthError",
+    "EvaluationError",
+    "QuestionFileError",
 ]
 
 
@@ -69,3 +71,11 @@ class StoreUnavailableError(QAError):
 
 class StoreAuthError(QAError):
     """The Milvus server refused the token given in ``vector_store_token``."""
+
+
+class EvaluationError(QAError):
+    """An evaluation cannot run: no usable question, or two runs with nothing to compare."""
+
+
+class QuestionFileError(EvaluationError):
+    """A questions, run or review file cannot be read or written."""

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder
-from qa.embedders.onnx_export import onnx_folder, read_onnx_meta
+from qa.embedders.base import make_embedder
+from qa.embedders.onnx import OnnxEmbedder, onnx_folder, read_onnx_meta
+from qa.embedders.torch import SentenceTransformerEmbedder
 from qa.errors import ModelError
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,8 @@ def test_batches_and_order_do_not_change_vectors(onnx_embedder):
 
 
 def test_export_is_reused_and_a_damaged_one_is_a_clear_error(onnx_embedder, seed_settings, tmp_path):
-    folder = onnx_folder(onnx_embedder._cache_dir, seed_settings.model)
+    folder = onnx_embedder.folder
+    assert folder == onnx_folder(onnx_embedder._cache_dir, seed_settings.model)
     meta = read_onnx_meta(folder, seed_settings.model)
     assert meta and meta["min_cosine"] >= 0.999
     assert read_onnx_meta(folder, "another/model") is None

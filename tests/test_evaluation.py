@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.cli import GATE_EXIT, main
-from qa.eval.evaluation import (
+from qa.eval import (
     Question,
     QuestionFileError,
     compare_runs,
@@ -21,7 +21,10 @@ from qa.eval.evaluation import (
 )
 from qa.feedback import FeedbackRecord, append_feedback
 
-SCORE_PY = Path(__file__).resolve().parents[2] / "shared" / "eval" / "score.py"
+SCORE_PY = next(
+    (d / "shared" / "eval" / "score.py" for d in Path(__file__).resolve().parents if (d / "shared").is_dir()),
+    Path("shared/eval/score.py"),
+)
 
 
 def test_jsonl_with_bad_rows_reports_line_numbers(tmp_path):
@@ -39,8 +42,9 @@ def test_jsonl_with_bad_rows_reports_line_numbers(tmp_path):
     questions, problems = read_questions(f)
     assert [q.id for q in questions] == ["a", "q7"]
     assert questions[0].extra == {"topic": "law"} and questions[1].unanswerable
-    assert [p.split(":")[1] for p in problems] == ["2", "4", "5", "6"]
-    assert "not valid JSON" in problems[0] and "duplicate id" in problems[3]
+    assert [p.line for p in problems] == [2, 4, 5, 6]
+    assert "not valid JSON" in problems[0].reason and "duplicate id" in problems[3].reason
+    assert str(problems[1]) == f"{f}:4: missing or empty 'question'"  # how the CLI prints it
 
 
 def test_csv_with_expected_phrases_and_extra_columns(tmp_path):
@@ -64,8 +68,8 @@ def test_csv_with_expected_phrases_and_extra_columns(tmp_path):
     assert questions[0].extra == {"module": "2"} and not questions[0].needs_all
     assert questions[1].unanswerable and questions[1].has_expectation
     assert questions[2].needs_all and questions[2].kind == "multi"
-    assert [p.split(":")[1] for p in problems] == ["4", "5", "7"]
-    assert "more cells than columns" in problems[0] and "needs_all" in problems[2]
+    assert [p.line for p in problems] == [4, 5, 7]
+    assert "more cells than columns" in problems[0].reason and "needs_all" in problems[2].reason
 
 
 def test_csv_with_a_utf8_bom_and_only_a_question_column(tmp_path):
@@ -261,7 +265,11 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
             "expected": ["debt bondage", "bonded"],
             "fields": {"module": "2", "tags": ["x"]},
             "passages": [
-                {**_p("first passage", start=5), "words": {"start": 3, "end": 5, "total": 9}, "score": 0.9}
+                {
+                    **_p("first passage", start=5),
+                    "words": {"start": 1140, "end": 1240, "total": 5345},
+                    "score": 0.9,
+                }
             ],
         },
         {**_row("u", None, True, "unanswerable"), "passages": []},
@@ -283,7 +291,8 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
         "tags",
     ]
     assert out[0]["expected"] == "debt bondage | bonded" and out[0]["outcome"] == "correct"
-    assert out[0]["citation"] == "s.txt, words 4\u20135 (characters 5\u201318)"
+    # word numbers as the page and the chat write them: 1-based, thousands separated, of the total
+    assert out[0]["citation"] == "s.txt \u00b7 words 1,141\u20131,240 of 5,345 \u00b7 characters 5\u201318"
     assert (out[0]["first_correct_rank"], out[0]["score"], out[0]["top_passage"]) == (
         "2",
         "0.9",

@@ -11,7 +11,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index.core import ensure_index, load_index
+from qa.index import ensure_index, load_index
 from tests.conftest import REPO, FakeEmbedder
 
 BUILD = textwrap.dedent(
@@ -20,7 +20,7 @@ BUILD = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     from tests.conftest import FakeEmbedder
     from qa.config import Settings
-    from qa.index.core import ensure_index
+    from qa.index import ensure_index
 
     class Slow(FakeEmbedder):
         def encode(self, texts):
@@ -55,7 +55,7 @@ def test_build_killed_at_random_points_leaves_the_previous_index(project, fake_e
         loaded = load_index(project.index_dir)  # verifies every file's hash
         # either the old index or a complete new one, never a mix
         assert loaded.manifest.sources == previous.manifest.sources or proc.returncode == -signal.SIGKILL
-        assert len(loaded) == loaded.faiss_index.ntotal == loaded.manifest.chunks
+        assert len(loaded) == len(loaded.store) == loaded.lexical.n == loaded.manifest.chunks
         assert loaded.documents[0].sha256 == loaded.manifest.sources["seeds/a.txt"]
         previous = loaded
     # after the crashes a normal build completes and cleans up the leftovers
@@ -92,13 +92,18 @@ def test_health_notices_changed_and_removed_sources(project, fake_embedder):
     ("damage", "expected"),
     [("truncate", "damaged"), ("garbage", "damaged"), ("delete", "unreadable")],
 )
-def test_damaged_index_files_are_clear_errors_then_rebuilt(project, fake_embedder, damage, expected):
+@pytest.mark.parametrize(
+    "victim", ["store/vectors.npy", "store/index.faiss", "lexical/40/indptr.csc.index.npy"]
+)
+def test_damaged_index_files_are_clear_errors_then_rebuilt(project, fake_embedder, damage, expected, victim):
     from qa.errors import IndexCorruptError
 
+    if victim.endswith(".faiss"):
+        project = project.replace(faiss_index="IVF4,SQ8")
     (project.seeds_dir / "a.txt").write_text(_words(300, "a"), encoding="utf-8")
     ensure_index(project, fake_embedder)
     folder = project.index_dir / (project.index_dir / "CURRENT").read_text().strip()
-    target = folder / "index.faiss"
+    target = folder / victim
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[:100])
     elif damage == "garbage":
@@ -108,4 +113,4 @@ def test_damaged_index_files_are_clear_errors_then_rebuilt(project, fake_embedde
     with pytest.raises(IndexCorruptError, match=expected):
         load_index(project.index_dir)
     report = ensure_index(project, fake_embedder)  # what `qa serve` / `qa index` do on start
-    assert report.status == "built" and load_index(project.index_dir).faiss_index.ntotal > 0
+    assert report.status == "built" and len(load_index(project.index_dir).store) > 0

@@ -1,14 +1,15 @@
 import json
 import multiprocessing
-import time
 
 import numpy as np
 import pytest
 
-from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, NoSourcesError
-from qa.index.core import (
+from qa.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexStaleError, NoSourcesError
+from qa.index import (
     POINTER,
+    Windows,
     build_lock,
+    check_sources,
     ensure_index,
     load_index,
     open_index,
@@ -32,8 +33,12 @@ def test_round_trip_keeps_everything(project, fake_embedder):
     loaded = load_index(project.index_dir)
     assert loaded.manifest == load_index(project.index_dir).manifest
     assert [d.source for d in loaded.documents] == ["seeds/a.txt", "seeds/b.md"]
-    assert np.allclose(np.asarray(loaded.vectors), built.vectors)
-    assert loaded.faiss_index.ntotal == len(built) == len(loaded)
+    assert np.allclose(loaded.store.vectors(), built.store.vectors())
+    assert isinstance(loaded.store.vectors(), np.memmap)
+    assert len(loaded.store) == len(built) == len(loaded) == len(loaded.windows)
+    assert isinstance(loaded.windows, Windows)
+    for name in Windows.columns():
+        assert np.array_equal(getattr(loaded.windows, name), getattr(built.windows, name))
     for i in range(len(loaded)):
         c = loaded.chunk(i)
         assert c.text == loaded.document(c.source).text[c.start : c.end]
@@ -57,7 +62,7 @@ def test_only_changed_documents_are_embedded_again(project, fake_embedder):
     fake_embedder.encoded = 0
     _write(project, "b.txt", _words(220, "gamma"))
     report = ensure_index(project, fake_embedder)
-    a_windows = int((report.index.table["doc"] == 0).sum())
+    a_windows = len(report.index.windows.of_document(0))
     assert report.status == "updated" and report.reused == a_windows
     assert fake_embedder.encoded == report.embedded == len(report.index) - a_windows
     assert "source changed: seeds/b.txt" in report.reasons
@@ -93,7 +98,16 @@ def test_empty_seeds_is_a_clear_error(project, fake_embedder):
         ensure_index(project, fake_embedder)
 
 
-@pytest.mark.parametrize("victim", ["index.faiss", "vectors.npy", "chunks.npz", "documents.jsonl"])
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "store/vectors.npy",
+        "windows.npz",
+        "documents.jsonl",
+        "lexical/rows.npz",
+        "lexical/20/vocab.index.json",
+    ],
+)
 def test_damaged_file_is_detected_and_rebuilt(project, fake_embedder, victim):
     _write(project, "a.txt", _words(100, "alpha"))
     ensure_index(project, fake_embedder)
@@ -132,20 +146,27 @@ def test_crash_mid_save_keeps_the_previous_index(project, fake_embedder, monkeyp
     assert not [p for p in project.index_dir.iterdir() if p.name.startswith(".tmp-build-")]
 
 
-def _hold_lock(index_dir, seconds):
+def _hold_lock(index_dir, held, release):
     with build_lock(index_dir):
-        time.sleep(seconds)
+        held.set()
+        release.wait(60)
 
 
 def test_builds_are_serialised_by_a_lock(project):
-    proc = multiprocessing.get_context("spawn").Process(target=_hold_lock, args=(project.index_dir, 1.5))
+    ctx = multiprocessing.get_context("spawn")
+    held, release = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_hold_lock, args=(project.index_dir, held, release))
     proc.start()
-    time.sleep(0.8)
-    t0 = time.monotonic()
-    with build_lock(project.index_dir):
-        waited = time.monotonic() - t0
-    proc.join()
-    assert waited > 0.2
+    try:
+        assert held.wait(60)
+        with pytest.raises(IndexLockedError, match="another `qa index`"):
+            with build_lock(project.index_dir, timeout=0.2):
+                pass
+    finally:
+        release.set()
+        proc.join(60)
+    with build_lock(project.index_dir, timeout=5):
+        pass
 
 
 def test_manifest_is_plain_json(project, fake_embedder):
@@ -154,12 +175,17 @@ def test_manifest_is_plain_json(project, fake_embedder):
     folder = project.index_dir / (project.index_dir / POINTER).read_text().strip()
     data = json.loads((folder / "manifest.json").read_text())
     assert data["window_sizes"] == list(project.window_sizes)
-    assert set(data["files"]) == {"documents.jsonl", "chunks.npz", "vectors.npy", "index.faiss"}
+    files = set(data["files"])
+    assert {"documents.jsonl", "windows.npz", "store/vectors.npy", "lexical/rows.npz"} <= files
+    assert "store/index.faiss" not in files  # a flat store is searched exactly; nothing unused saved
+    for size in project.window_sizes:
+        assert f"lexical/{size}/data.csc.index.npy" in files
+    assert all((folder / name).is_file() for name in files)
 
 
 def test_faiss_index_type_follows_size_or_setting(project, fake_embedder):
     from qa.errors import ConfigError
-    from qa.index.core import FLAT_LIMIT, faiss_factory
+    from qa.store.faiss import FLAT_LIMIT, faiss_factory
 
     assert faiss_factory(10, 384) == "Flat" and faiss_factory(FLAT_LIMIT, 384).startswith("IVF")
     assert faiss_factory(1_000_000, 384) == "IVF3840,SQ8"
@@ -169,7 +195,112 @@ def test_faiss_index_type_follows_size_or_setting(project, fake_embedder):
     report = ensure_index(hnsw, fake_embedder)
     assert report.status != "up to date" and report.index.manifest.faiss_index == "HNSW16"
     loaded = load_index(hnsw.index_dir)
-    query = loaded.vectors[3][None, :]
-    assert loaded.search(np.ascontiguousarray(query), 1)[1][0][0] == 3
+    assert loaded.store.faiss_index is not None and loaded.info().store_index == "HNSW16"
+    query = loaded.store.vectors(np.array([3]))
+    assert loaded.store.search(query, 1)[1][0][0] == 3
     with pytest.raises(ConfigError):
         ensure_index(project.replace(faiss_index="NotAnIndex"), fake_embedder)
+
+
+def test_a_lock_that_is_a_folder_is_a_clear_error(project, fake_embedder):
+    _write(project, "a.txt", _words(100, "alpha"))
+    (project.index_dir / ".lock").mkdir(parents=True)
+    with pytest.raises(IndexLockedError, match=r"\.lock is a folder.*remove it"):
+        ensure_index(project, fake_embedder)
+
+
+def test_leftovers_of_a_killed_build_go_at_the_start_of_the_next_build(project, fake_embedder):
+    leftover = project.index_dir / ".tmp-build-killed"
+    (leftover / "store").mkdir(parents=True)
+    (leftover / "store" / "vectors.npy").write_bytes(b"half")
+    with pytest.raises(NoSourcesError):  # even a build that fails cleans up first
+        ensure_index(project, fake_embedder)
+    assert not leftover.exists()
+
+
+def test_bm25_is_loaded_with_the_index_not_rebuilt(project, fake_embedder, monkeypatch):
+    from qa.lexical.bm25 import LexicalIndex
+
+    _write(project, "a.txt", _words(300, "alpha"))
+    _write(project, "b.txt", _words(200, "beta"))
+    built = ensure_index(project, fake_embedder).index
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("BM25 rebuilt on load")
+
+    monkeypatch.setattr(LexicalIndex, "__init__", no_build)
+    loaded = load_index(project.index_dir)
+    for query in (["alpha3"], ["beta7", "common"], ["absent"]):
+        assert np.allclose(loaded.lexical.scores(query), built.lexical.scores(query))
+    assert loaded.lexical.scales == list(project.window_sizes)
+    assert loaded.lexical.known("alpha3") and not loaded.lexical.known("absent")
+
+
+def test_info_and_document_are_the_public_view(project, fake_embedder):
+    _write(project, "a.txt", _words(300, "alpha"))
+    _write(project, "b.md", "# B doc\n\nA sentence here.\n")
+    index = ensure_index(project, fake_embedder).index
+    info = index.info()
+    assert [d.source for d in info.documents] == ["seeds/a.txt", "seeds/b.md"]
+    assert sum(d.windows for d in info.documents) == info.windows == len(index)
+    assert info.model == "fake-model" and info.store == "faiss" and info.store_index == "Flat"
+    assert info.built_at and info.window_sizes == project.window_sizes
+    assert index.document("seeds/b.md").title == "B doc"
+    with pytest.raises(KeyError):
+        index.document("seeds/none.txt")
+
+
+def test_check_sources_reads_the_live_manifest(project, fake_embedder):
+    _write(project, "a.txt", _words(100, "alpha"))
+    ensure_index(project, fake_embedder)
+    assert check_sources(project) == []
+    _write(project, "a.txt", _words(100, "beta"))
+    assert check_sources(project) == ["source changed: seeds/a.txt"]
+
+
+def test_old_format_is_stale_not_corrupt(project, fake_embedder):
+    _write(project, "a.txt", _words(100, "alpha"))
+    ensure_index(project, fake_embedder)
+    folder = project.index_dir / (project.index_dir / POINTER).read_text().strip()
+    data = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**data, "format_version": 2}))
+    with pytest.raises(IndexStaleError, match="another version"):
+        load_index(project.index_dir)
+    assert ensure_index(project, fake_embedder).status == "built"
+
+
+def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
+    from qa.index.core import FLAT_LIMIT, Index, make_faiss
+
+    _write(project, "a.txt", _words(300, "alpha"))
+    index = ensure_index(project, fake_embedder).index
+    assert FLAT_LIMIT == 50_000 and np.array_equal(index.table["doc"], index.windows.doc)
+    assert index.vectors.shape == (len(index), 64)
+    old_style = Index(
+        manifest=index.manifest,
+        documents=index.documents,
+        table=index.table,
+        vectors=index.vectors,
+        faiss_index=make_faiss(np.ascontiguousarray(index.vectors), "HNSW16"),
+    )
+    assert old_style.search(index.vectors[5][None, :], 3)[1][0][0] == 5
+    assert np.allclose(old_style.lexical.scores(["alpha3"]), index.lexical.scores(["alpha3"]))
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import os
+
+    from qa.index import atomic_write
+
+    target = tmp_path / "deep" / "CURRENT"
+    atomic_write(target, "one\n")
+    atomic_write(target, b"two\n")
+    assert target.read_text() == "two\n"
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        atomic_write(target, "three\n")
+    assert target.read_text() == "two\n" and sorted(p.name for p in target.parent.iterdir()) == ["CURRENT"]

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from qa.errors import QAError
-from qa.eval.evaluation import outcome
+from qa.eval import outcome
 from qa.eval.report import render_report, write_report
 
 PASSAGE = {
@@ -104,3 +104,82 @@ def test_write_report_errors_are_one_line(tmp_path):
     assert (tmp_path / "r.html").read_text(encoding="utf-8").startswith("<!doctype html>")
     with pytest.raises(QAError, match="cannot write the report"):
         write_report(tmp_path / "missing" / "r.html", ROWS, None, k=5)
+
+
+def test_skipped_rows_are_listed_with_their_reasons_before_the_metrics():
+    from qa.eval import SkippedRow
+
+    skipped = [
+        SkippedRow("q.csv", 4, "missing or empty 'question'"),
+        SkippedRow("q.csv", 9, "bad <b>row</b>"),
+    ]
+    page = render_report(ROWS, {"hit@1": 0.5}, k=5, meta=META, skipped=skipped)
+    assert "Skipped input rows (2)" in page and "2 input rows skipped" in page
+    assert (
+        "line 4: missing or empty &#39;question&#39;" in page and "line 9: bad &lt;b&gt;row&lt;/b&gt;" in page
+    )
+    assert page.index("Skipped input rows") < page.index("class='cards'") < page.index("Run settings")
+
+
+def test_skipped_rows_come_from_the_run_metadata_old_and_new():
+    new = {**META, "skipped_rows": [{"file": "q.jsonl", "line": 3, "reason": "not valid JSON (x)"}]}
+    assert "line 3: not valid JSON (x)" in render_report(ROWS, None, k=5, meta=new)
+    old = {**META, "skipped_rows": ["/tmp/a:b/q.jsonl:7: duplicate id 'a'"]}  # runs written before
+    assert "line 7: duplicate id &#39;a&#39;" in render_report(ROWS, None, k=5, meta=old)
+    assert "Skipped input rows" not in render_report(ROWS, None, k=5, meta=META)
+
+
+def test_the_page_and_the_csv_cite_a_passage_in_the_same_words(tmp_path):
+    import csv
+
+    from qa.eval import write_results_csv
+
+    big = {**PASSAGE, "words": {"start": 1140, "end": 1240, "total": 5345}}
+    rows = [{**ROWS[0], "passages": [big]}]
+    write_results_csv(tmp_path / "r.csv", rows, k=5)
+    cited = next(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))["citation"]
+    assert cited == "T \u00b7 seeds/s.txt \u00b7 words 1,141\u20131,240 of 5,345 \u00b7 characters 10\u201364"
+    assert cited in render_report(rows, None, k=5)
+
+
+def test_chart_geometry():
+    from qa.eval.charts import Series, columns, histogram
+
+    chart = columns("ranks", [("1", 4), ("2", 0), ("none", 2)], "#000")
+    assert [b.height for b in chart.bars] == [140, 0, 70] and all(
+        b.x + b.width <= chart.width for b in chart.bars
+    )
+    assert histogram("empty", [Series("a", "#000", ())]) is None
+    h = histogram("scores", [Series("a", "#000", (0.1, 0.12, 0.9))], marker=("threshold", 0.35))
+    assert sum(1 for b in h.bars) == 2 and any(r.dashed for r in h.rules)
+    assert any(t.text == "threshold" for t in h.labels)
+
+
+def test_passages_with_a_nested_citation_are_cited_alike():
+    from qa.eval.citations import passage_citation
+
+    nested = {
+        "text": "x",
+        "source": "docs/m.pdf",
+        "start": 1200,
+        "end": 1300,
+        "citation": {
+            "source": "docs/m.pdf",
+            "title": "Manual",
+            "page": 12,
+            "section": "Intro",
+            "words": {"start": 999, "end": 1010, "total": 20000, "label": "ignored"},
+        },
+    }
+    assert passage_citation(nested) == (
+        "Manual \u00b7 p. 12 \u00b7 Intro \u00b7 docs/m.pdf \u00b7 words 1,000\u20131,010 of 20,000 "
+        "\u00b7 characters 1,200\u20131,300"
+    )
+    assert passage_citation({"source": "s.txt", "start": 1, "end": 2}) == "s.txt \u00b7 characters 1\u20132"
+    assert passage_citation({}) == ""
+
+
+def test_each_question_shows_the_evidence_and_whether_the_bot_declined():
+    page = render_report(ROWS, None, k=5)
+    assert "evidence 0.70" in page and "declined, evidence 0.20" in page
+    assert "declined, evidence 0.70" not in page

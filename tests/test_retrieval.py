@@ -87,10 +87,10 @@ def test_batch_answers_match_single_answers(retriever):
         assert [p.citation for p in a.passages] == [p.citation for p in b.passages]
 
 
-def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
-    """Above FLAT_LIMIT the dense side goes through FAISS (HNSW, 8-bit) plus exact rescoring."""
-    import qa.retrieval.retriever as retrieval
+def test_approximate_index_gives_the_same_answers(retriever):
+    """An approximate store (HNSW, 8-bit) gives the same answers: its candidates are rescored exactly."""
     from qa.index.core import Index, make_faiss
+    from qa.retrieval.retriever import Retriever
 
     idx = retriever.index
     approx = Index(
@@ -100,8 +100,7 @@ def test_approximate_index_gives_the_same_answers(retriever, monkeypatch):
         vectors=idx.vectors,
         faiss_index=make_faiss(np.ascontiguousarray(idx.vectors), "HNSW32,SQ8"),
     )
-    monkeypatch.setattr(retrieval, "FLAT_LIMIT", 0)
-    other = retrieval.Retriever(approx, retriever.embedder, retriever.settings)
+    other = Retriever(approx, retriever.embedder, retriever.settings)
     for question in ["What is debt bondage?", "How many people are trafficked each year?"]:
         a, b = retriever.ask(question), other.ask(question)
         assert [(p.start, p.end) for p in a.passages] == [(p.start, p.end) for p in b.passages]
@@ -115,7 +114,7 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
     """The ONNX query path must not change results: same passages, same scores on the dev set."""
     from qa.embedders.base import OnnxEmbedder, SentenceTransformerEmbedder
-    from qa.eval.evaluation import read_questions, run_rows, score
+    from qa.eval import read_questions, run_rows, score
     from qa.retrieval.retriever import Retriever
 
     questions, _ = read_questions(DEV)
@@ -134,3 +133,75 @@ def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
     metrics = {name: score(questions, {r["id"]: r for r in rows})[0] for name, rows in runs.items()}
     assert metrics["onnx"] == metrics["torch"]
     assert metrics["onnx"].hitk >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question"),
+    [
+        ("What is debt bondage?", "Why are people trafficked for their organs?"),
+        ("What are fraud factories?", "Which EU law deals with the sexual exploitation of children?"),
+        ("Who founded the Polaris Project?", "What is the Blue Heart Campaign?"),
+        ("How do traffickers use social media?", "What is debt bondage?"),
+    ],
+)
+def test_a_question_that_stands_alone_is_searched_alone(retriever, earlier, question):
+    """A topic switch, even with a pronoun ("their organs"), is not glued to the earlier question."""
+    answer = retriever.ask(question, history=[earlier])
+    assert answer.query == question
+    alone = retriever.ask(question)
+    assert [(p.start, p.end) for p in answer.passages] == [(p.start, p.end) for p in alone.passages]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "expected"),
+    [
+        ("What is debt bondage?", "Is the work they put in usually worth more than what they owed?", "debt"),
+        (
+            "According to the ILO, how much profit does forced labour generate every year?",
+            "How does that break down by sector?",
+            "sector",
+        ),
+        (
+            "Has the European Court of Human Rights ruled on trafficking?",
+            "Which judgments were those?",
+            "court",
+        ),
+        ("Which organ is most often sought in the organ trade?", "What role do brokers play in it?", "organ"),
+    ],
+)
+def test_a_question_that_leans_on_the_conversation_is_searched_with_its_topic(
+    retriever, earlier, question, expected
+):
+    answer = retriever.ask(question, history=[earlier])
+    assert answer.query == f"{earlier} {question}"
+    assert expected in " ".join(p.text for p in answer.passages[:3])
+
+
+def test_abstains_on_a_corpus_other_than_the_seed(tmp_path):
+    """Off-topic questions abstain on ordinary punctuated documents too, on-topic ones do not."""
+    from qa.config import Settings
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.index.core import ensure_index
+    from qa.retrieval.retriever import Retriever
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "bread.md").write_text(
+        "# Baking bread\n\n## Dough\n\nMix flour, water, salt and yeast, then knead the dough for ten "
+        "minutes until it is smooth and elastic.\n\n## Rising\n\nLeave the dough covered in a warm place "
+        "for about an hour, until it has doubled in size.\n\n## Baking\n\nBake the loaf at 220 degrees "
+        "for thirty minutes; it is done when the bottom sounds hollow when tapped.\n",
+        encoding="utf-8",
+    )
+    (seeds / "tea.md").write_text(
+        "# Brewing tea\n\nGreen tea is brewed with water below boiling, about 80 degrees, for two "
+        "minutes. Black tea takes boiling water and four to five minutes.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(root=tmp_path)
+    embedder = SentenceTransformerEmbedder(settings.model)
+    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    assert not retriever.ask("How long should the dough rise?").abstained
+    assert not retriever.ask("How hot should the water be for green tea?").abstained
+    for question in ["Who won the football world cup in 1998?", "What is the capital of Australia?"]:
+        assert retriever.ask(question).abstained, question

@@ -1,58 +1,41 @@
-"""A self-contained HTML report of an evaluation run: metrics, charts, every question.
+"""A self-contained HTML report of an evaluation run: metrics, skipped rows, charts, every question.
 
 One file, no external requests: inline CSS, inline SVG charts, no scripts, no fonts or images
-to fetch. Every text from a question file or a document is HTML-escaped.
+to fetch. The page is rendered from Jinja2 templates in ``qa/eval/templates/`` with autoescaping,
+so every text from a question file or a document is HTML-escaped. It reads on a phone as well as
+on a desktop (one column below 640 px).
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from qa.errors import QAError
-from qa.eval.evaluation import OUTCOMES, outcome
+from qa.eval.charts import Chart, Series, bar_rows, columns, histogram
+from qa.eval.citations import passage_citation
+from qa.eval.files import atomic_write
+from qa.eval.metrics import MAX_WORDS, Outcome, outcome
+from qa.eval.questions import UNANSWERABLE, SkippedRow
 
 __all__ = ["render_report", "write_report"]
 
-CSS = """
-body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;margin:0;
-  background:#f6f7f9}
-main{max-width:1180px;margin:0 auto;padding:24px}
-h1{margin:0 0 4px}h2{margin-top:32px}
-.meta{color:#5b6474;font-size:13px}
-.cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
-.card{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:10px 14px;width:150px}
-.card b{display:block;font-size:22px}.card span{display:block;font-size:12px;color:#5b6474}
-.charts{display:flex;flex-wrap:wrap;gap:16px}
-figure{background:#fff;border:1px solid #dde2ea;border-radius:8px;margin:0;padding:10px}
-figcaption{font-size:13px;color:#5b6474;max-width:460px}
-svg text{font-family:inherit}
-table{border-collapse:collapse;width:100%;background:#fff}
-th,td{border-bottom:1px solid #e6e9ef;padding:8px;vertical-align:top;text-align:left}
-th{background:#eef1f6;position:sticky;top:0}
-td.id{white-space:nowrap;font-family:ui-monospace,monospace;font-size:13px}
-table.small{width:auto}table.small td,table.small th{padding:4px 12px}
-.tag{display:inline-block;border-radius:4px;padding:1px 7px;font-size:12px;font-weight:600;white-space:nowrap}
-.correct{background:#d9f2e1;color:#14532d}.wrong{background:#fde2e1;color:#7f1d1d}
-.abstained{background:#e7e9fb;color:#312e81}.unscored{background:#eee;color:#444}
-.p{margin:4px 0 10px;font-size:13px}.cite{color:#5b6474;font-size:12px}
-.hit{border-left:3px solid #2f9e5b;padding-left:8px}
-mark{background:#ffe58a}
-details summary{cursor:pointer;color:#2455c3;font-size:13px}
-ul.todo{columns:2;font-size:14px}
-pre{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:10px;font-size:12px;overflow:auto}
-"""
-
-_CSS_CLASS = {
-    "correct": "correct",
-    "abstained_ok": "abstained",
-    "unscored": "unscored",
+GREEN, RED, BLUE, PURPLE, GREY = "#2f9e5b", "#d9534f", "#2455c3", "#7a5af8", "#8a93a3"
+OUTCOME_COLORS = {
+    Outcome.CORRECT: GREEN,
+    Outcome.WRONG: RED,
+    Outcome.ABSTAINED_OK: PURPLE,
+    Outcome.FALSE_ABSTAIN: RED,
+    Outcome.ANSWERED_UNANSWERABLE: RED,
+    Outcome.UNSCORED: GREY,
 }
-_CARD_NOTES = {
+OUTCOME_CSS = {Outcome.CORRECT: "correct", Outcome.ABSTAINED_OK: "abstained", Outcome.UNSCORED: "unscored"}
+CARD_NOTES = {
     "answerable": "questions with expected phrases",
     "hit@1": "correct passage first",
     "hit@3": "correct passage in top 3",
@@ -60,254 +43,211 @@ _CARD_NOTES = {
     "abstain_ok": "abstained when it should",
     "false_abstain": "abstained when it should not",
     "avg_words": "words per passage",
-    "too_long": "passages over 120 words",
+    "too_long": f"passages over {MAX_WORDS} words",
     "bad_citations": "text ≠ source[start:end]",
 }
-GREEN, RED, BLUE, PURPLE, GREY = "#2f9e5b", "#d9534f", "#2455c3", "#7a5af8", "#8a93a3"
 
 
-def _esc(value: object) -> str:
-    return html.escape(str(value))
+@dataclass(frozen=True)
+class PassageView:
+    """One passage as the report shows it: citation line and text split around the highlight."""
+
+    number: int
+    citation: str
+    """Label, file, word range and characters, exactly as in the results CSV."""
+    score: object
+    before: str
+    highlight: str
+    after: str
+    first_correct: bool
 
 
-def _marked(p: Mapping[str, Any]) -> str:
-    """The passage text, escaped, with its highlight span in ``<mark>``."""
+@dataclass(frozen=True)
+class QuestionView:
+    id: str
+    question: str
+    about: tuple[str, ...]
+    """Lines under the question: expected phrases, kind, earlier turns, extra fields, the query."""
+    outcome: Outcome
+    label: str
+    css: str
+    passages: tuple[PassageView, ...]
+    more_note: str
+
+
+@dataclass(frozen=True)
+class KindTable:
+    """Outcomes counted per kind of question."""
+
+    outcomes: tuple[Outcome, ...]
+    rows: tuple[tuple[str, int, tuple[int, ...]], ...]
+
+
+def _passage(number: int, p: Mapping[str, Any], *, first_correct: bool) -> PassageView:
     text, start = str(p.get("text", "")), int(p.get("start") or 0)
-    h = p.get("highlight") or {}
-    a = max(0, min(len(text), int(h.get("start", start)) - start))
-    b = max(a, min(len(text), int(h.get("end", start)) - start))
-    return _esc(text[:a]) + f"<mark>{_esc(text[a:b])}</mark>" + _esc(text[b:])
+    span = p.get("highlight") or {}
+    a = max(0, min(len(text), int(span.get("start", start)) - start))
+    b = max(a, min(len(text), int(span.get("end", start)) - start))
+    return PassageView(
+        number=number,
+        citation=passage_citation(p),
+        score=p.get("score"),
+        before=text[:a],
+        highlight=text[a:b],
+        after=text[b:],
+        first_correct=first_correct,
+    )
 
 
-def _figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{_esc(caption)}</figcaption></figure>"
+def _about(r: Mapping[str, Any]) -> tuple[str, ...]:
+    about = []
+    expected = r.get("expected")
+    if isinstance(expected, list) and expected:
+        about.append("expected: " + " | ".join(map(str, expected)))
+    if r.get("kind"):
+        about.append(f"kind: {r['kind']}")
+    if r.get("history"):
+        about.append("after: " + " › ".join(map(str, r["history"])))
+    about += [f"{key}: {value}" for key, value in (r.get("fields") or {}).items()]
+    if r.get("query") and r.get("query") != r.get("question"):
+        about.append(f"searched as: {r['query']}")
+    if isinstance(r.get("evidence"), (int, float)):
+        declined = "declined, " if r.get("abstained") else ""
+        about.append(f"{declined}evidence {r['evidence']:.2f}")
+    return tuple(about)
 
 
-def _columns(title: str, data: Sequence[tuple[str, int]], color: str) -> str:
-    """A vertical bar chart with a count above each bar, as inline SVG."""
-    width, height, left, base = 460, 200, 16, 170
-    peak = max([v for _, v in data] or [1]) or 1
-    slot = (width - 2 * left) / max(len(data), 1)
-    parts = [
-        f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{_esc(title)}'>",
-        f"<line x1='{left}' y1='{base}' x2='{width - left}' y2='{base}' stroke='#999'/>",
-    ]
-    for i, (label, value) in enumerate(data):
-        h = (base - 30) * value / peak
-        x = left + i * slot + slot * 0.15
-        mid = x + slot * 0.35
-        parts.append(f"<rect x='{x:.1f}' y='{base - h:.1f}' width='{slot * 0.7:.1f}' height='{h:.1f}' ")
-        parts.append(f"fill='{color}'><title>{_esc(label)}: {value}</title></rect>")
-        parts.append(f"<text x='{mid:.1f}' y='{base - h - 5:.1f}' font-size='12' text-anchor='middle'>")
-        parts.append(f"{value}</text>")
-        parts.append(f"<text x='{mid:.1f}' y='{base + 16}' font-size='12' text-anchor='middle'>")
-        parts.append(f"{_esc(label)}</text>")
-    parts.append("</svg>")
-    return _figure("".join(parts), title)
+def _question(r: Mapping[str, Any], k: int) -> QuestionView:
+    o = outcome(r, k)
+    rank = r.get("rank")
+    passages = tuple(
+        _passage(i, p, first_correct=i == rank) for i, p in enumerate((r.get("passages") or [])[:k], 1)
+    )
+    note = f" (first correct: [{rank}])" if rank is not None and 1 < rank <= k else ""
+    return QuestionView(
+        id=str(r.get("id")),
+        question=str(r.get("question", "")),
+        about=_about(r),
+        outcome=o,
+        label=o.label + (f" @{rank}" if rank is not None and rank <= k else ""),
+        css=OUTCOME_CSS.get(o, "wrong"),
+        passages=passages,
+        more_note=f"{len(passages) - 1} more{note}",
+    )
 
 
-def _rows_chart(title: str, data: Sequence[tuple[str, int, str]]) -> str:
-    """A horizontal bar chart (label, count, colour) with the full labels on the left."""
-    width, row, label_w = 460, 26, 170
-    height = row * max(len(data), 1) + 10
-    peak = max([v for _, v, _ in data] or [1]) or 1
-    parts = [
-        f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{_esc(title)}'>"
-    ]
-    for i, (label, value, color) in enumerate(data):
-        y = 5 + i * row
-        w = (width - label_w - 40) * value / peak
-        parts.append(f"<text x='{label_w - 8}' y='{y + 16}' font-size='12' text-anchor='end'>")
-        parts.append(f"{_esc(label)}</text>")
-        parts.append(f"<rect x='{label_w}' y='{y + 3}' width='{w:.1f}' height='{row - 8}' fill='{color}'/>")
-        parts.append(f"<text x='{label_w + w + 6:.1f}' y='{y + 16}' font-size='12'>{value}</text>")
-    parts.append("</svg>")
-    return _figure("".join(parts), title)
-
-
-def _histogram(
-    title: str,
-    series: Sequence[tuple[str, str, Sequence[float]]],
-    *,
-    marker: tuple[str, float] | None = None,
-    bins: int = 10,
-) -> str:
-    """Side-by-side histograms of a few series (name, colour, values) over shared bins.
-
-    ``marker`` draws a labelled vertical line at a value, such as a threshold.
-    """
-    values = [v for _, _, vs in series for v in vs]
-    if not values:
-        return ""
-    if marker is not None:
-        values.append(marker[1])
-    lo, hi = min(values), max(values)
-    lo, hi = int(lo * 20) / 20, (int(hi * 20) + 1) / 20  # round outwards to 0.05
-    span = hi - lo
-    counts = [[0] * bins for _ in series]
-    for j, (_, _, vs) in enumerate(series):
-        for v in vs:
-            counts[j][min(int((v - lo) / span * bins), bins - 1)] += 1
-    width, height, left, right, base = 460, 210, 30, 12, 175
-    plot = width - left - right
-    peak = max(max(c) for c in counts) or 1
-    slot = plot / bins
-    bar = slot * 0.8 / len(series)
-    parts = [
-        f"<svg width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-        f"aria-label='{_esc(title)}'>",
-        f"<line x1='{left}' y1='{base}' x2='{width - right}' y2='{base}' stroke='#999'/>",
-        f"<text x='{left - 6}' y='{base - (base - 30) + 4}' font-size='11' text-anchor='end'>{peak}</text>",
-        f"<text x='{left - 6}' y='{base + 4}' font-size='11' text-anchor='end'>0</text>",
-    ]
-    for i in range(bins):
-        for j, (name, color, _) in enumerate(series):
-            value = counts[j][i]
-            if not value:
-                continue
-            h = (base - 30) * value / peak
-            x = left + i * slot + slot * 0.1 + j * bar
-            parts.append(f"<rect x='{x:.1f}' y='{base - h:.1f}' width='{bar:.1f}' height='{h:.1f}' ")
-            parts.append(f"fill='{color}'><title>{_esc(name)}: {value}</title></rect>")
-    for i in range(0, bins + 1, 2):
-        x = left + i * slot
-        parts.append(f"<line x1='{x:.1f}' y1='{base}' x2='{x:.1f}' y2='{base + 4}' stroke='#999'/>")
-        parts.append(f"<text x='{x:.1f}' y='{base + 17}' font-size='11' text-anchor='middle'>")
-        parts.append(f"{lo + span * i / bins:.2f}</text>")
-    if marker is not None:
-        x = left + (marker[1] - lo) / span * plot
-        parts.append(
-            f"<line x1='{x:.1f}' y1='22' x2='{x:.1f}' y2='{base}' stroke='#1d2330' stroke-dasharray='4 3'/>"
-        )
-        parts.append(f"<text x='{x + 4:.1f}' y='30' font-size='11'>{_esc(marker[0])}</text>")
-    x = width - right
-    for name, color, vs in reversed(series):
-        label = f"■ {name} ({len(vs)})"
-        parts.append(f"<text x='{x}' y='12' font-size='12' fill='{color}' text-anchor='end'>")
-        parts.append(f"{_esc(label)}</text>")
-        x -= 9 * len(label) + 14
-    parts.append("</svg>")
-    return _figure("".join(parts), title)
-
-
-def _charts(rows: Sequence[Mapping[str, Any]], k: int, meta: Mapping[str, Any]) -> list[str]:
+def _charts(rows: Sequence[Mapping[str, Any]], k: int, meta: Mapping[str, Any]) -> list[Chart]:
     outcomes = [outcome(r, k) for r in rows]
-    answerable = [r for r, o in zip(rows, outcomes) if o in ("correct", "wrong", "false_abstain")]
-    charts = []
+    answerable = [r for r, o in zip(rows, outcomes) if o.answerable]
+    charts: list[Chart | None] = []
     if answerable:
         ranks = Counter(r.get("rank") for r in answerable)
         data = [(str(i), ranks.get(i, 0)) for i in range(1, k + 1)]
         data.append((f"none in {k}", sum(v for key, v in ranks.items() if key is None or key > k)))
-        charts.append(_columns("Rank of the first correct passage (answerable questions)", data, BLUE))
+        charts.append(columns("Rank of the first correct passage (answerable questions)", data, BLUE))
     counts = Counter(outcomes)
-    colours = {
-        "correct": GREEN,
-        "wrong": RED,
-        "abstained_ok": PURPLE,
-        "false_abstain": RED,
-        "answered_unanswerable": RED,
-        "unscored": GREY,
-    }
     charts.append(
-        _rows_chart(
-            "Outcome of each question", [(v, counts[key], colours[key]) for key, v in OUTCOMES.items()]
-        )
+        bar_rows("Outcome of each question", [(o.label, counts[o], OUTCOME_COLORS[o]) for o in Outcome])
     )
-    hit = [r for r in answerable if r.get("passages") and (r.get("rank") or k + 1) <= k]
-    miss = [r for r in answerable if r.get("passages") and (r.get("rank") or k + 1) > k]
+    with_passages = [r for r in answerable if r.get("passages")]
+    top_scores = {True: [], False: []}
+    for r in with_passages:
+        top_scores[(r.get("rank") or k + 1) <= k].append(float(r["passages"][0].get("score", 0)))
     charts.append(
-        _histogram(
+        histogram(
             f"Score of the top passage, answerable questions: a correct passage in the top {k} or not",
             [
-                ("correct", GREEN, [float(r["passages"][0].get("score", 0)) for r in hit]),
-                ("wrong", RED, [float(r["passages"][0].get("score", 0)) for r in miss]),
+                Series("correct", GREEN, tuple(top_scores[True])),
+                Series("wrong", RED, tuple(top_scores[False])),
             ],
         )
     )
+    charts.append(_evidence_chart(rows, meta))
+    return [c for c in charts if c is not None]
+
+
+def _evidence_chart(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any]) -> Chart | None:
+    """Evidence of answerable vs unanswerable questions with the abstain threshold, if any unanswerable."""
+    scored = [r for r in rows if isinstance(r.get("evidence"), (int, float)) and "expected" in r]
+    unanswerable = tuple(float(r["evidence"]) for r in scored if r["expected"] == UNANSWERABLE)
+    if not unanswerable:
+        return None
+    answerable = tuple(float(r["evidence"]) for r in scored if r["expected"] != UNANSWERABLE)
     threshold = (meta.get("settings") or {}).get("abstain_threshold")
-    with_evidence = [r for r in rows if isinstance(r.get("evidence"), (int, float)) and "expected" in r]
-    unanswerable = [r["evidence"] for r in with_evidence if r["expected"] == "unanswerable"]
-    if unanswerable:
-        charts.append(
-            _histogram(
-                "Evidence (what abstention is decided on): answerable vs unanswerable questions; "
-                "below the threshold the bot abstains",
-                [
-                    (
-                        "answerable",
-                        BLUE,
-                        [r["evidence"] for r in with_evidence if r["expected"] != "unanswerable"],
-                    ),
-                    ("unanswerable", PURPLE, unanswerable),
-                ],
-                marker=("threshold", float(threshold)) if isinstance(threshold, (int, float)) else None,
-            )
-        )
-    return [c for c in charts if c]
+    return histogram(
+        "Evidence (what abstention is decided on): answerable vs unanswerable questions; "
+        "below the threshold the bot abstains",
+        [Series("answerable", BLUE, answerable), Series("unanswerable", PURPLE, unanswerable)],
+        marker=("threshold", float(threshold)) if isinstance(threshold, (int, float)) else None,
+    )
 
 
-def _by_kind(rows: Sequence[Mapping[str, Any]], k: int) -> str:
-    """A table of outcomes per question kind, when the question file gives kinds."""
+def _by_kind(rows: Sequence[Mapping[str, Any]], k: int) -> KindTable | None:
+    """Outcomes per question kind, when the question file gives at least two kinds."""
     kinds: dict[str, Counter] = {}
     for r in rows:
         if r.get("kind"):
             kinds.setdefault(str(r["kind"]), Counter())[outcome(r, k)] += 1
     if len(kinds) < 2:
-        return ""
-    keys = [key for key in OUTCOMES if any(c[key] for c in kinds.values())]
-    out = ["<h2>By kind of question</h2><table class='small'><thead><tr><th>kind</th><th>questions</th>"]
-    out += [f"<th>{_esc(OUTCOMES[key])}</th>" for key in keys]
-    out.append("</tr></thead><tbody>")
-    for kind, c in sorted(kinds.items()):
-        out.append(f"<tr><td>{_esc(kind)}</td><td>{sum(c.values())}</td>")
-        out += [f"<td>{c[key]}</td>" for key in keys]
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+        return None
+    shown = tuple(o for o in Outcome if any(c[o] for c in kinds.values()))
+    table = tuple((kind, sum(c.values()), tuple(c[o] for o in shown)) for kind, c in sorted(kinds.items()))
+    return KindTable(shown, table)
 
 
-def _passage(i: int, p: Mapping[str, Any], *, hit: bool) -> str:
-    words = p.get("words") or {}
-    where = f"words {words['start'] + 1:,}–{words['end']:,}" if "start" in words else ""
-    parts = [
-        f"[{i}] {p.get('title') or p.get('source', '')}",
-        str(p.get("source", "")),
-        where,
-        f"chars {p.get('start')}–{p.get('end')}",
-        f"score {p.get('score')}",
-    ]
-    cite = " · ".join(_esc(x) for x in parts if x)
-    if hit:
-        cite += " · <span class='tag correct'>first correct</span>"
-    return f"<div class='p{' hit' if hit else ''}'><div class='cite'>{cite}</div>{_marked(p)}</div>"
+def _cards(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(value, name, what it means) per metric."""
+    cards = []
+    for key, value in metrics.items():
+        note = CARD_NOTES.get(key, "")
+        if key.startswith("hit@") and not note:
+            note = f"correct passage in top {key[4:]}"
+        elif key.startswith("mrr@"):
+            note = "mean reciprocal rank"
+        cards.append((str(value), key, note))
+    return cards
 
 
-def _question_row(r: Mapping[str, Any], k: int) -> str:
-    o = outcome(r, k)
-    rank = r.get("rank")
-    label = OUTCOMES[o] + (f" @{rank}" if rank is not None and rank <= k else "")
-    passages = [_passage(i, p, hit=i == rank) for i, p in enumerate((r.get("passages") or [])[:k], 1)]
-    body = passages[0] if passages else "<em>no passages</em>"
-    if len(passages) > 1:
-        note = f" (first correct: [{rank}])" if rank is not None and 1 < rank <= k else ""
-        body += f"<details><summary>{len(passages) - 1} more{note}</summary>{''.join(passages[1:])}</details>"
-    about = []
-    expected = r.get("expected")
-    if isinstance(expected, list) and expected:
-        about.append("expected: " + " | ".join(_esc(x) for x in expected))
-    if r.get("kind"):
-        about.append(f"kind: {_esc(r['kind'])}")
-    for key, value in (r.get("fields") or {}).items():
-        about.append(f"{_esc(key)}: {_esc(value)}")
-    if r.get("query") and r.get("query") != r.get("question"):
-        about.append(f"searched as: {_esc(r['query'])}")
-    extra = "".join(f"<div class='cite'>{x}</div>" for x in about)
-    return (
-        f"<tr id='q-{_esc(r.get('id'))}'><td class='id'>{_esc(r.get('id'))}</td>"
-        f"<td>{_esc(r.get('question'))}{extra}</td>"
-        f"<td><span class='tag {_CSS_CLASS.get(o, 'wrong')}'>{_esc(label)}</span></td><td>{body}</td></tr>"
+def _skipped_rows(skipped: Sequence[SkippedRow] | None, meta: Mapping[str, Any]) -> list[SkippedRow]:
+    """The skipped input rows given, or those recorded in the run's metadata."""
+    if skipped is not None:
+        return list(skipped)
+    out = []
+    for item in meta.get("skipped_rows") or ():
+        if isinstance(item, Mapping):
+            out.append(
+                SkippedRow(str(item.get("file", "")), int(item.get("line", 0)), str(item.get("reason", "")))
+            )
+            continue
+        # runs written before skipped rows were structured hold "path:line: reason"
+        found = re.match(r"(.*):(\d+): (.*)", str(item), re.DOTALL)
+        out.append(SkippedRow(found[1], int(found[2]), found[3]) if found else SkippedRow("", 0, str(item)))
+    return out
+
+
+def _facts(rows: Sequence[Mapping[str, Any]], k: int, meta: Mapping[str, Any], skipped: int) -> list[str]:
+    facts = [f"{len(rows)} questions", f"top {k} passages"]
+    if skipped:
+        facts.append(f"{skipped} input rows skipped")
+    facts += [f"{key}: {meta[key]}" for key in ("questions_file", "created", "model") if meta.get(key)]
+    rate = (meta.get("timing") or {}).get("questions_per_s")
+    if rate:
+        facts.append(f"{rate} questions/s")
+    return facts
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    """The Jinja2 environment over ``qa/eval/templates`` (autoescaping on), made on first use."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("qa.eval", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
@@ -318,65 +258,35 @@ def render_report(
     k: int,
     meta: Mapping[str, Any] | None = None,
     title: str = "Evaluation report",
+    skipped: Sequence[SkippedRow] | None = None,
 ) -> str:
-    """The report as one HTML string: ``rows`` from :func:`qa.evaluation.run_rows`, ``metrics``
-    from :meth:`qa.evaluation.Metrics.as_dict` (None when nothing could be scored), ``meta`` as
-    written beside the run."""
+    """The report as one HTML string.
+
+    ``rows`` from :func:`qa.eval.runs.run_rows`, ``metrics`` from :meth:`qa.eval.metrics.Metrics.as_dict`
+    (None when nothing could be scored), ``meta`` as written beside the run, ``skipped`` the input
+    rows left out (default: those recorded in ``meta``).
+    """
     meta = meta or {}
-    facts = [f"{len(rows)} questions", f"top {k} passages"]
-    facts += [f"{key}: {meta[key]}" for key in ("questions_file", "created", "model") if meta.get(key)]
-    timing = meta.get("timing") or {}
-    if timing.get("questions_per_s"):
-        facts.append(f"{timing['questions_per_s']} questions/s")
-    out = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body><main>",
-        f"<h1>{_esc(title)}</h1><p class='meta'>{' · '.join(_esc(f) for f in facts)}</p>",
-    ]
-    if metrics:
-        out.append("<div class='cards'>")
-        for key, value in metrics.items():
-            note = _CARD_NOTES.get(key, "")
-            if key.startswith("hit@") and not note:
-                note = f"correct passage in top {key[4:]}"
-            elif key.startswith("mrr@"):
-                note = "mean reciprocal rank"
-            out.append(f"<div class='card'><b>{_esc(value)}</b>{_esc(key)}<span>{_esc(note)}</span></div>")
-        out.append("</div>")
-    else:
-        out.append("<p>The questions have no expected answers: nothing was scored.</p>")
-    todo = [r for r in rows if outcome(r, k) in ("wrong", "false_abstain", "answered_unanswerable")]
-    if todo:
-        out.append(f"<h2>To look at ({len(todo)})</h2><ul class='todo'>")
-        for r in todo:
-            out.append(
-                f"<li><a href='#q-{_esc(r.get('id'))}'>{_esc(r.get('id'))}</a> "
-                f"{_esc(OUTCOMES[outcome(r, k)])}: {_esc(r.get('question'))}</li>"
-            )
-        out.append("</ul>")
-    out.append("<h2>Charts</h2><div class='charts'>")
-    out += _charts(rows, k, meta)
-    out.append("</div>")
-    out.append(_by_kind(rows, k))
-    out.append("<h2>Questions</h2><table><thead><tr><th>id</th><th>question</th><th>outcome</th>")
-    out.append("<th>passages (highlight marked)</th></tr></thead><tbody>")
-    out += [_question_row(r, k) for r in rows]
-    out.append("</tbody></table>")
-    if meta:
-        out.append("<h2>Run settings</h2><details><summary>settings, index, versions, timing</summary>")
-        out.append(f"<pre>{_esc(json.dumps(meta, indent=2, ensure_ascii=False))}</pre></details>")
-    out.append("</main></body></html>")
-    return "\n".join(out)
+    skipped_rows = _skipped_rows(skipped, meta)
+    questions = [_question(r, k) for r in rows]
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            title=title,
+            facts=_facts(rows, k, meta, len(skipped_rows)),
+            cards=_cards(metrics) if metrics else None,
+            skipped=skipped_rows,
+            questions_file=meta.get("questions_file") or "",
+            todo=[q for q in questions if q.outcome.needs_a_look],
+            charts=_charts(rows, k, meta),
+            by_kind=_by_kind(rows, k),
+            questions=questions,
+            meta_json=json.dumps(meta, indent=2, ensure_ascii=False) if meta else "",
+        )
+    )
 
 
 def write_report(path: Path, *args: Any, **kwargs: Any) -> None:
     """:func:`render_report` written to ``path`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(render_report(*args, **kwargs), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise QAError(f"cannot write the report {path}: {exc.strerror}") from None
+    atomic_write(Path(path), render_report(*args, **kwargs), what="the report ")

@@ -1,0 +1,255 @@
+"""The embedding model run by onnxruntime (``backend="onnx"``), and its one-time ONNX export.
+
+Queries run without torch: a question encodes in a few milliseconds and a CLI process starts in
+a second. The export is made once, from sentence-transformers (this is the only place the ONNX
+backend touches the torch backend, and only when exporting): the graph takes the tokenizer's
+tensors and returns the pooled, L2-normalised sentence vector, i.e. exactly what
+``SentenceTransformer.encode(..., normalize_embeddings=True)`` gives. It is checked against
+sentence-transformers on probe texts and refused below ``MIN_COSINE``; it is written to a
+temporary folder and renamed into place, so a crash never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.embedders.paths import quiet_environment
+from qa.errors import ModelError
+
+__all__ = ["MIN_COSINE", "OnnxEmbedder", "export_onnx", "onnx_folder", "read_onnx_meta"]
+
+log = logging.getLogger(__name__)
+
+MIN_COSINE = 0.999
+FORMAT_VERSION = 1
+_PROBES = (
+    "What is debt bondage?",
+    "forced labour in agriculture fishing construction",
+    "The protocol was adopted in 2000. It entered into force in 2003.",
+    "## Heading\n\nA paragraph with punctuation, numbers (42) and an émoji 🙂.",
+)
+_POOLING_KEYS = (
+    "pooling_mode_cls_token",
+    "pooling_mode_max_tokens",
+    "pooling_mode_mean_sqrt_len_tokens",
+)
+
+
+class OnnxEmbedder:
+    """The model's ONNX export run by onnxruntime; exports it first if ``cache_dir`` has none.
+
+    Texts are tokenised by the model's own fast tokenizer (``tokenizer.json``), truncated at the
+    model's ``max_seq_length``, and encoded in length-sorted batches to limit padding.
+    """
+
+    def __init__(self, model: str, cache_dir: Path | None, *, batch_size: int = 32) -> None:
+        self.name = model
+        self.batch_size = batch_size
+        self._cache_dir = cache_dir
+        self._folder: Path | None = None
+        self._session = None
+        self._tokenizer = None
+        self._meta: dict = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_folder(cls, folder: Path, model: str) -> OnnxEmbedder:
+        """An embedder over an existing export in ``folder`` (no export, no cache lookup)."""
+        out = cls(model, None)
+        out._folder = folder
+        return out
+
+    @property
+    def folder(self) -> Path:
+        """The folder of the export in use (``model.onnx``, ``tokenizer.json``, ``meta.json``)."""
+        return self._folder or onnx_folder(Path(self._cache_dir or "."), self.name)
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            folder = self.folder
+            if self._folder is None:
+                meta = read_onnx_meta(folder, self.name)
+                if meta is None:
+                    log.info("exporting %s to ONNX in %s", self.name, folder)
+                    meta = export_onnx(self.name, folder)
+            else:
+                meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            self._tokenizer, self._session = _open_session(folder, meta)
+            self._meta = meta
+
+    @property
+    def dimension(self) -> int:
+        self._load()
+        return int(self._meta["dimension"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        inputs = self._meta["inputs"]
+        for b in range(0, len(order), self.batch_size):
+            rows = order[b : b + self.batch_size]
+            encoded = self._tokenizer.encode_batch([texts[i] for i in rows])
+            feed = {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+            }
+            (vectors,) = self._session.run(None, {name: feed[name] for name in inputs})
+            out[rows] = vectors
+        return out
+
+
+def _open_session(folder: Path, meta: dict[str, Any]):
+    """The tokenizer and onnxruntime session of the export in ``folder``."""
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        tokenizer.enable_truncation(int(meta["max_seq_length"]))
+        tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=str(meta["pad_token"]))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelError(
+            f"cannot load the ONNX model in {folder.name}: {type(exc).__name__}; "
+            "delete that folder to export it again, or set QA_BACKEND=torch"
+        ) from exc
+    return tokenizer, session
+
+
+def onnx_folder(cache_dir: Path, model: str) -> Path:
+    """Where the ONNX export of ``model`` lives under ``cache_dir``."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in model.strip("/"))[-80:]
+    return cache_dir / "onnx" / slug
+
+
+def read_onnx_meta(folder: Path, model: str) -> dict[str, Any] | None:
+    """The export's metadata if ``folder`` holds a complete, current export of ``model``."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("model") != model:
+        return None
+    if not all((folder / name).is_file() for name in ("model.onnx", "tokenizer.json")):
+        return None
+    return meta
+
+
+def _exportable_inputs(st, model: str) -> list[str]:
+    """The tokenizer tensors the model takes; :class:`ModelError` unless it is a mean-pooled,
+    normalised transformer with a fast tokenizer (what the exported graph reproduces)."""
+    transformer, pooling_ok, normalise_ok = st[0], False, True
+    for module in list(st)[1:]:
+        kind = type(module).__name__
+        if kind == "Pooling":
+            config = module.get_config_dict()
+            if "pooling_mode" in config:  # sentence-transformers 6
+                pooling_ok = config["pooling_mode"] == "mean"
+            else:
+                pooling_ok = config.get("pooling_mode_mean_tokens", False) and not any(
+                    config.get(key) for key in _POOLING_KEYS
+                )
+        elif kind != "Normalize":
+            normalise_ok = False
+    if type(transformer).__name__ != "Transformer" or not pooling_ok or not normalise_ok:
+        raise ModelError(f"model {model!r} is not a mean-pooled transformer; use QA_BACKEND=torch")
+    if not getattr(st.tokenizer, "is_fast", False):
+        raise ModelError(f"model {model!r} has no fast tokenizer; use QA_BACKEND=torch")
+    sample = st.tokenizer(["a b", "c"], padding=True, return_tensors="pt")
+    return [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
+
+
+def _write_graph(st, inputs: list[str], path: Path) -> None:
+    """Trace the transformer plus mean pooling and normalisation into ``path``."""
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, hf_model):
+            super().__init__()
+            self.hf_model = hf_model
+
+        def forward(self, *tensors):
+            named = dict(zip(inputs, tensors))
+            hidden = self.hf_model(**named).last_hidden_state
+            mask = named["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=1)
+
+    sample = st.tokenizer(["a b", "c"], padding=True, return_tensors="pt")
+    axes = {name: {0: "batch", 1: "tokens"} for name in inputs} | {"embedding": {0: "batch"}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about Python control flow in the model
+        torch.onnx.export(
+            Pooled(st[0].auto_model).eval(),
+            tuple(sample[n] for n in inputs),
+            str(path),
+            input_names=inputs,
+            output_names=["embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def export_onnx(model: str, folder: Path) -> dict[str, Any]:
+    """Export ``model`` into ``folder`` and return its metadata; :class:`ModelError` if unsupported."""
+    import torch
+
+    from qa.embedders.torch import SentenceTransformerEmbedder
+
+    quiet_environment()
+    reference = SentenceTransformerEmbedder(model)
+    st = reference.model
+    inputs = _exportable_inputs(st, model)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        _write_graph(st, inputs, tmp / "model.onnx")
+        st.tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+        meta = {
+            "format": FORMAT_VERSION,
+            "model": model,
+            "dimension": int(reference.dimension),
+            "max_seq_length": int(st.max_seq_length),
+            "inputs": inputs,
+            "pad_id": int(st.tokenizer.pad_token_id or 0),
+            "pad_token": str(st.tokenizer.pad_token or "[PAD]"),
+            "torch": torch.__version__,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        got = OnnxEmbedder.from_folder(tmp, model).encode(list(_PROBES))
+        cosine = float(np.min(np.sum(got * reference.encode(list(_PROBES)), axis=1)))
+        if cosine < MIN_COSINE:
+            raise ModelError(f"the ONNX export of {model!r} differs from the model (cosine {cosine:.4f})")
+        meta["min_cosine"] = round(cosine, 6)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta

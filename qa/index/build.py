@@ -1,0 +1,275 @@
+"""Building the index: windows of every document, their vectors (only what changed is embedded
+again), BM25, a store; whether an existing index still fits; one build at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.embedders.base import Embedder
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexStaleError,
+    NoSourcesError,
+)
+from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
+from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
+from qa.ingest.chunking import chunk_text
+from qa.ingest.sources import Document, scan_sources
+from qa.lexical.bm25 import LexicalIndex
+from qa.store.base import check_store, make_store
+
+__all__ = [
+    "BuildReport",
+    "build_index",
+    "build_lock",
+    "check_sources",
+    "ensure_index",
+    "open_index",
+    "stale_reasons",
+]
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 256
+LOCK = ".lock"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What :func:`ensure_index` did."""
+
+    index: Index
+    status: str
+    """"up to date", "updated" or "built"."""
+    embedded: int = 0
+    reused: int = 0
+    skipped: tuple[str, ...] = ()
+    """Messages for source files that could not be read."""
+    reasons: tuple[str, ...] = ()
+    """Why the previous index was not used as it was."""
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
+    """The window table of ``documents`` and each document's window texts, in table order."""
+    columns: dict[str, list[int]] = {name: [] for name in Windows.columns()}
+    texts: list[list[str]] = []
+    for d, doc in enumerate(documents):
+        mine = []
+        for size in sizes:
+            for c in chunk_text(doc.text, source=doc.source, size=size, stride=max(size // 2, 1)):
+                for name, value in zip(
+                    Windows.columns(), (d, size, c.start, c.end, c.word_start, c.word_end)
+                ):
+                    columns[name].append(value)
+                mine.append(c.text)
+        texts.append(mine)
+    return Windows.from_mapping(columns), texts
+
+
+def _reusable_vectors(previous: Index | None, doc: Document, n_windows: int) -> np.ndarray | None:
+    """The previous build's vectors of ``doc`` if its text and windows are unchanged."""
+    if previous is None or previous.manifest.sources.get(doc.source) != doc.sha256:
+        return None
+    rows = previous.windows.of_document(previous.document_index(doc.source))
+    return previous.store.vectors(rows) if len(rows) == n_windows else None
+
+
+def _embed(embedder: Embedder, texts: list[str], progress: Callable[[int], None] | None) -> np.ndarray:
+    parts = []
+    for i in range(0, len(texts), EMBED_BATCH):
+        parts.append(embedder.encode(texts[i : i + EMBED_BATCH]))
+        if progress:
+            progress(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def build_index(
+    documents: Sequence[Document],
+    *,
+    settings: Settings,
+    embedder: Embedder,
+    previous: Index | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Index, int, int]:
+    """A new index of ``documents``; windows of unchanged documents reuse ``previous`` vectors.
+
+    Returns the index, the number of windows embedded and the number reused.
+    """
+    if not documents:
+        raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
+    if previous is not None and not (
+        previous.manifest.model == embedder.name
+        and list(previous.manifest.window_sizes) == list(settings.window_sizes)
+        and previous.manifest.format_version == FORMAT_VERSION
+    ):
+        previous = None
+    windows, texts = _window_texts(documents, settings.window_sizes)
+    parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
+    total = sum(len(t) for t, p in zip(texts, parts) if p is None)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    for i, t in enumerate(texts):
+        if parts[i] is None:
+            parts[i] = _embed(embedder, t, step)
+    vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    store = make_store(settings, vectors, columns=windows.as_dict())
+    lexical = LexicalIndex([t for doc_texts in texts for t in doc_texts], windows.scale)
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model=embedder.name,
+        dimension=int(vectors.shape[1]),
+        window_sizes=list(settings.window_sizes),
+        sources={d.source: d.sha256 for d in documents},
+        chunks=len(vectors),
+        faiss_index=store.description,
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        store=store.kind,
+        versions=_versions(),
+    )
+    index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
+    return index, total, len(vectors) - total
+
+
+def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: Settings) -> list[str]:
+    """Why an index with ``manifest`` does not fit the current sources and settings (empty: fits)."""
+    from qa.store.faiss import faiss_factory
+
+    reasons = []
+    if manifest.model != settings.model:
+        reasons.append(f"built with model {manifest.model!r}, settings ask for {settings.model!r}")
+    if list(manifest.window_sizes) != list(settings.window_sizes):
+        reasons.append(
+            f"built with window sizes {list(manifest.window_sizes)}, "
+            f"settings ask for {list(settings.window_sizes)}"
+        )
+    if manifest.store != settings.store:
+        reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
+    wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
+    if settings.faiss_index and manifest.faiss_index != wanted:
+        reasons.append(f"built as FAISS {manifest.faiss_index!r}, settings ask for {wanted!r}")
+    current = {d.source: d.sha256 for d in documents}
+    for source in sorted(current.keys() - manifest.sources.keys()):
+        reasons.append(f"new source {source}")
+    for source in sorted(manifest.sources.keys() - current.keys()):
+        reasons.append(f"source removed: {source}")
+    for source in sorted(current.keys() & manifest.sources.keys()):
+        if current[source] != manifest.sources[source]:
+            reasons.append(f"source changed: {source}")
+    return reasons
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
+    """Hold the index folder's build lock (``filelock``); waits for another build to finish."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / LOCK
+    if path.is_dir():
+        raise IndexLockedError(f"{path} is a folder, not a lock file; remove it and run `qa index` again")
+    lock = FileLock(path, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexLockedError(
+            f"another `qa index` has held {path} for {timeout:.0f}s; wait for it or stop it"
+        ) from None
+    except OSError as exc:
+        raise IndexLockedError(
+            f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
+    """The existing index (None if unusable) and why it does not fit as it is."""
+    try:
+        previous = load_index(settings.index_dir, settings=settings)
+    except (IndexMissingError, IndexCorruptError, IndexStaleError) as exc:
+        return None, [str(exc)]
+    return previous, stale_reasons(previous.manifest, documents, settings)
+
+
+def ensure_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Load the index if it fits the sources and settings; otherwise (re)build what is stale."""
+    check_store(settings)
+    with build_lock(settings.index_dir):
+        remove_leftovers(settings.index_dir)
+        documents, problems = scan_sources(
+            settings.seeds_dir, settings.root, max_file_mb=settings.max_file_mb
+        )
+        skipped = tuple(str(p) for p in problems)
+        if not documents:
+            raise NoSourcesError(
+                f"no readable documents in {settings.seeds_dir}"
+                + (f" ({'; '.join(skipped)})" if skipped else "")
+            )
+        previous, reasons = _previous(settings, documents)
+        if previous is not None and not reasons and not rebuild:
+            meta = {(d.source, d.title, d.url, d.license) for d in documents}
+            if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
+                return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
+            reasons = ["titles or links changed"]
+        index, embedded, reused = build_index(
+            documents,
+            settings=settings,
+            embedder=embedder,
+            previous=None if rebuild else previous,
+            progress=progress,
+        )
+        save_index(index, settings.index_dir)
+        status = "built" if previous is None or rebuild else "updated"
+        return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
+
+
+def open_index(settings: Settings) -> Index:
+    """The live index, refusing one built for another model or other chunk settings."""
+    check_store(settings)
+    index = load_index(settings.index_dir, settings=settings)
+    if index.manifest.model != settings.model:
+        raise IndexStaleError(
+            f"the index was built with model {index.manifest.model!r} but QA_MODEL is "
+            f"{settings.model!r}; run `qa index` to rebuild it"
+        )
+    return index
+
+
+def check_sources(settings: Settings, manifest: Manifest | None = None) -> list[str]:
+    """Reasons the sources on disk no longer match ``manifest`` (default: the live build's);
+    cheap: hashes only."""
+    documents, _ = scan_sources(settings.seeds_dir, settings.root, max_file_mb=settings.max_file_mb)
+    return stale_reasons(manifest or read_manifest(settings.index_dir), documents, settings)

@@ -1,0 +1,211 @@
+"""The index on disk: save into a build folder, publish it atomically, load and verify it.
+
+Layout under the index folder::
+
+    CURRENT                 name of the live build folder (replaced atomically)
+    build-<time>-<id>/      manifest.json, documents.jsonl, windows.npz,
+                            store/ (the vector store's files), lexical/ (BM25 per window size)
+    .lock                   held while a build runs, so two builds never interleave
+
+A build is written to a hidden ``.tmp-build-*`` folder and published by replacing ``CURRENT``,
+so a crash at any point leaves the previous build loadable; leftovers of a killed build are
+removed by the next build. The manifest holds a hash of every file, checked on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAError
+from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
+from qa.ingest.sources import Document
+from qa.lexical.bm25 import LexicalIndex
+from qa.store.base import load_store
+
+__all__ = [
+    "POINTER",
+    "atomic_write",
+    "live_folder",
+    "load_index",
+    "read_manifest",
+    "remove_leftovers",
+    "save_index",
+]
+
+POINTER = "CURRENT"
+MANIFEST, DOCUMENTS, WINDOWS = "manifest.json", "documents.jsonl", "windows.npz"
+STORE_DIR, LEXICAL_DIR = "store", "lexical"
+TMP_PREFIX, BUILD_PREFIX = ".tmp-build-", "build-"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old or the new content, never a mix,
+    even after a crash: write a temporary file beside it, flush it to disk, rename it over."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync(path.parent)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_parts(index: Index, folder: Path) -> list[str]:
+    """Write everything but the manifest into ``folder``; returns the files' relative paths."""
+    with open(folder / DOCUMENTS, "w", encoding="utf-8") as f:
+        for d in index.documents:
+            f.write(json.dumps(asdict(d), ensure_ascii=False) + "\n")
+    np.savez(folder / WINDOWS, **index.windows.as_dict())
+    (folder / STORE_DIR).mkdir()
+    stored = index.store.save(folder / STORE_DIR)
+    lexical = index.lexical.save(folder / LEXICAL_DIR)
+    return [
+        DOCUMENTS,
+        WINDOWS,
+        *(f"{STORE_DIR}/{n}" for n in stored),
+        *(f"{LEXICAL_DIR}/{n}" for n in lexical),
+    ]
+
+
+def save_index(index: Index, index_dir: Path) -> Path:
+    """Write ``index`` to a new build folder and publish it atomically; returns that folder.
+
+    The index's manifest gains the files' hashes.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=index_dir))
+    try:
+        names = _write_parts(index, tmp)
+        manifest = Manifest(**{**asdict(index.manifest), "files": {n: _sha256(tmp / n) for n in names}})
+        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        for name in (*names, MANIFEST):
+            _fsync(tmp / name)
+        for sub in {Path(n).parent for n in names}:
+            _fsync(tmp / sub)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        final = index_dir / f"{BUILD_PREFIX}{stamp}-{tmp.name[-8:]}"
+        os.rename(tmp, final)
+        atomic_write(index_dir / POINTER, final.name + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    index.manifest = manifest
+    remove_leftovers(index_dir)
+    return final
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Remove builds that are not live and ``.tmp-build-*`` folders of killed builds.
+
+    Call only while holding the build lock (a running build owns its temporary folder).
+    """
+    if not index_dir.is_dir():
+        return
+    try:
+        keep = live_folder(index_dir).name
+    except (IndexMissingError, IndexCorruptError):
+        keep = ""
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name != keep and path.name.startswith((BUILD_PREFIX, TMP_PREFIX)):
+            shutil.rmtree(path, ignore_errors=True)
+    for path in index_dir.glob(f".{POINTER}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def live_folder(index_dir: Path) -> Path:
+    """The build folder ``CURRENT`` names."""
+    pointer = index_dir / POINTER
+    if not pointer.exists():
+        raise IndexMissingError(f"no index in {index_dir}; run `qa index` to build it")
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"unreadable {pointer}: {exc}; run `qa index --rebuild`") from None
+    folder = index_dir / name
+    if not name.startswith(BUILD_PREFIX) or "/" in name or not folder.is_dir():
+        raise IndexCorruptError(f"{pointer} names no build folder; run `qa index --rebuild`")
+    return folder
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The live build's manifest; :class:`IndexStaleError` if another format version made it."""
+    folder = live_folder(index_dir)
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("format_version") != FORMAT_VERSION:
+            raise IndexStaleError("the index was built by another version of qa; run `qa index --rebuild`")
+        return Manifest.from_json(data)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(
+            f"index manifest unreadable ({type(exc).__name__}); run `qa index --rebuild`"
+        ) from None
+
+
+def _verify(folder: Path, manifest: Manifest) -> None:
+    if not manifest.files:
+        raise IndexCorruptError("index manifest lists no files; run `qa index --rebuild`")
+    for name, digest in manifest.files.items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {name} is unreadable (missing); run `qa index --rebuild`")
+        if _sha256(path) != digest:
+            raise IndexCorruptError(f"index file {name} is damaged; run `qa index --rebuild`")
+
+
+def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | None = None) -> Index:
+    """The live index under ``index_dir``; checks every file against the manifest's hashes.
+    ``settings`` say where a store on a server (Milvus) is."""
+    manifest = read_manifest(index_dir)
+    folder = live_folder(index_dir)
+    if verify:
+        _verify(folder, manifest)
+    try:
+        with open(folder / DOCUMENTS, encoding="utf-8") as f:
+            documents = [Document(**json.loads(line)) for line in f if line.strip()]
+        with np.load(folder / WINDOWS) as npz:
+            windows = Windows.from_mapping(npz)
+        store = load_store(manifest.store, folder / STORE_DIR, manifest.faiss_index, settings)
+        lexical = LexicalIndex.load(folder / LEXICAL_DIR)
+    except QAError:  # damaged files, or a store server that cannot be reached: said as such
+        raise
+    except Exception as exc:  # numpy, json, bm25s and faiss raise many kinds for damaged files
+        raise IndexCorruptError(
+            f"index files unreadable ({type(exc).__name__}); run `qa index --rebuild`"
+        ) from None
+    if not (len(windows) == len(store) == lexical.n == manifest.chunks) or windows.doc.max(initial=-1) >= len(
+        documents
+    ):
+        raise IndexCorruptError("index files disagree on the number of windows; run `qa index --rebuild`")
+    return Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)

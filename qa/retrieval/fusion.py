@@ -1,0 +1,169 @@
+"""Hybrid scoring over candidates: dense top-N and BM25 top-N, fused over their union.
+
+Only the candidates are scored, so the cost of a question grows with the number of candidates,
+not with the number of windows, and any vector store that returns its top hits can serve it.
+Both scores are normalised within each window size with statistics of that size's candidates:
+dense cosines from the lower quartile of the candidates (0) to the best (1), BM25 by the best candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from qa.config import Settings
+from qa.index.core import Index
+from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import acronyms, terms
+
+__all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES"]
+
+DENSE_CANDIDATES = 512
+"""Dense candidates per question, over all window sizes."""
+LEXICAL_CANDIDATES = 64
+"""BM25 candidates per question and window size."""
+DENSE_FLOOR_QUANTILE = 0.25
+"""Dense scores are rescaled from this quantile of a size's candidates (0) to their best (1)."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The windows a question is scored on, with their fused score (0..1) and their cosines."""
+
+    ids: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray | None
+    """Cosine of each candidate to the question (None in lexical mode)."""
+
+    def boosted(self, extra: np.ndarray) -> Candidates:
+        """The same candidates with ``extra`` added to their fused scores."""
+        return dataclasses.replace(self, fused=self.fused + extra.astype(np.float32))
+
+    @property
+    def best_dense(self) -> float:
+        return float(self.dense.max()) if self.dense is not None and len(self.dense) else 0.0
+
+
+class Fusion:
+    """Candidate search and score fusion over one index; built lazily, shared between threads."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+
+    @cached_property
+    def scale_of_window(self) -> np.ndarray:
+        return np.asarray(self.index.table["scale"])
+
+    @cached_property
+    def lexical(self) -> WindowBM25:
+        """BM25 over the windows, each size on its own (document frequencies differ by size)."""
+        return WindowBM25(self.index.texts, self.scale_of_window)
+
+    @property
+    def lexicon(self) -> WindowBM25:
+        """The BM25 index whose IDF (of the smallest windows) weighs query terms."""
+        return self.lexical
+
+    def query_terms(self, query: str) -> list[str]:
+        """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
+        found = terms(query)
+        found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
+        return found
+
+    # candidates ----------------------------------------------------------------------------
+
+    def dense_top(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Window ids of the ``n`` nearest windows (the store's search, exact rescoring later)."""
+        _, ids = self.index.search(vector[None, :], n)
+        return ids[0][ids[0] >= 0]
+
+    def best_dense(self, vector: np.ndarray) -> float:
+        """The cosine of the window nearest to ``vector``."""
+        scores, _ = self.index.search(vector[None, :], 1)
+        return float(scores[0][0]) if scores.size else 0.0
+
+    def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
+        """Exact cosines of ``window_ids`` from the stored vectors."""
+        return np.asarray(self.index.vectors[window_ids], dtype=np.float32) @ vector
+
+    def lexical_top(self, query_terms: list[str], n: int) -> np.ndarray:
+        """Window ids of the ``n`` best BM25 windows of each size (only windows with a term)."""
+        found = [self.lexical.top(query_terms, n, scale=size)[0] for size in self.lexical.scales]
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+    def candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
+        """Dense and BM25 candidates fused over their union."""
+        mode = self.settings.mode
+        parts = []
+        if vector is not None and mode != "lexical":
+            parts.append(self.dense_top(vector, DENSE_CANDIDATES))
+        if mode != "dense":
+            parts.append(self.lexical_top(query_terms, LEXICAL_CANDIDATES))
+        ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        if not len(ids):  # nothing matched at all: every window is a candidate with score 0
+            ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
+        dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
+        lexical = (
+            self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
+        )
+        return Candidates(ids, self._fuse(ids, dense, lexical), dense)
+
+    def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
+        mode, weight = self.settings.mode, self.settings.dense_weight
+        fused = np.zeros(len(ids), np.float32)
+        scales = self.scale_of_window[ids]
+        for size in np.unique(scales):
+            mine = scales == size
+            if dense is not None:
+                part = dense[mine]
+                low, high = float(np.quantile(part, DENSE_FLOOR_QUANTILE)), float(part.max())
+                rescaled = np.clip((part - low) / max(high - low, 1e-6), 0, None)
+                fused[mine] += (weight if mode == "hybrid" else 1.0) * rescaled
+            if mode != "dense":
+                part = lexical[mine]
+                top = float(part.max())
+                fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
+        return fused
+
+
+class WindowBM25:
+    """BM25 of windows by global window id, one model per window size, with the interface of
+    the BM25 index saved with the index (``top``, ``scores_for``, ``idf``, ``known``)."""
+
+    def __init__(self, texts: list[str], scales: np.ndarray) -> None:
+        self.rows = {int(size): np.flatnonzero(scales == size) for size in np.unique(scales)}
+        self.models = {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self.rows.items()}
+
+    @property
+    def scales(self) -> list[int]:
+        return list(self.rows)
+
+    def top(self, query_terms: list[str], n: int, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """Global ids and scores of the ``n`` best windows of size ``scale`` holding a term."""
+        scores = self.models[scale].scores(query_terms)
+        hits = np.flatnonzero(scores > 0)
+        if len(hits) > n:
+            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+        return self.rows[scale][hits], scores[hits]
+
+    def scores_for(self, query_terms: list[str], window_ids: np.ndarray) -> np.ndarray:
+        """BM25 score of each of ``window_ids``, each within its own size."""
+        out = np.zeros(len(window_ids), np.float32)
+        for size, rows in self.rows.items():
+            local = np.searchsorted(rows, window_ids)
+            local = np.minimum(local, len(rows) - 1)
+            mine = rows[local] == window_ids
+            if mine.any():
+                out[mine] = self.models[size].scores(query_terms)[local[mine]]
+        return out
+
+    def idf(self, term: str) -> float:
+        """IDF among the smallest windows."""
+        return self.models[self.scales[0]].idf(term)
+
+    def known(self, term: str) -> bool:
+        return self.models[self.scales[0]].known(term)

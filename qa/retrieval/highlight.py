@@ -1,0 +1,154 @@
+"""The span of a passage to show first: the words with the best evidence for the question.
+
+On punctuated text it is the whole sentence (or, in a long sentence, the run of clauses) of at
+most ``SENTENCE_WORDS`` words with the best mean word score plus the IDF share of the question's
+terms it contains, with decoration (list bullets, heading marks, rules, box borders) trimmed.
+On text without punctuation (like the seed) it is the ``HIGHLIGHT_WORDS``-word run scored alike.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+from qa.index.core import Index
+from qa.ingest.normalize import STOP_WORDS, normalize, stem
+
+__all__ = ["Highlighter", "HIGHLIGHT_WORDS", "TermWeights"]
+
+HIGHLIGHT_WORDS = 20
+SENTENCE_WORDS = 40
+_CLAUSE_END = re.compile(r"[,;:\u2014][\"'\u201d\u2019)\]]*$")
+_DECORATION = re.compile(r"^[\W_]+$")
+TERM_COVER_WEIGHT = 0.5
+"""Weight of the query terms' IDF share against the mean word score."""
+
+
+class TermWeights(Protocol):
+    """What weighs a query term: its inverse document frequency among the windows."""
+
+    def idf(self, term: str) -> float: ...
+
+
+class Highlighter:
+    """Finds the highlight of a passage; holds stem ids of every word of every document."""
+
+    def __init__(self, index: Index, lexicon: TermWeights) -> None:
+        self.index = index
+        self.lexicon = lexicon
+
+    @cached_property
+    def stem_ids(self) -> tuple[dict[str, int], list[np.ndarray]]:
+        """Stem ids of every word of every document (0 for stop words)."""
+        vocabulary: dict[str, int] = {"": 0}
+        out = []
+        for document, words in zip(self.index.documents, self.index.word_maps):
+            row = np.zeros(len(words), dtype=np.int32)
+            for j, (start, end) in enumerate(zip(words.starts, words.ends)):
+                word = normalize(document.text[start:end])
+                if word and word not in STOP_WORDS:
+                    row[j] = vocabulary.setdefault(stem(word), len(vocabulary))
+            out.append(row)
+        return vocabulary, out
+
+    def term_hits(self, doc: int, start: int, end: int, query_terms: list[str]) -> dict[str, np.ndarray]:
+        """For each distinct query term the corpus knows: which words of ``[start, end)`` are it."""
+        vocabulary, stem_ids = self.stem_ids
+        ids = stem_ids[doc][start:end]
+        return {t: ids == vocabulary[t] for t in set(query_terms) if t in vocabulary}
+
+    def weights(self, query_terms: list[str]) -> dict[str, float]:
+        return {t: self.lexicon.idf(t) for t in set(query_terms)}
+
+    def coverage(self, doc: int, start: int, end: int, query_terms: list[str]) -> float:
+        """IDF share of the distinct ``query_terms`` found in words ``[start, end)`` of ``doc``."""
+        weights = self.weights(query_terms)
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        hits = self.term_hits(doc, start, end, query_terms)
+        return sum(weights[t] for t, found in hits.items() if found.any()) / total
+
+    def fixed_span(
+        self, doc: int, start: int, end: int, word_scores: np.ndarray, query_terms: list[str]
+    ) -> tuple[int, int]:
+        """The ``HIGHLIGHT_WORDS``-word run with the best mean word score plus query-term cover."""
+        size = min(HIGHLIGHT_WORDS, end - start)
+        runs = end - start - size + 1
+        weights = self.weights(query_terms)
+        total = sum(weights.values()) or 1.0
+        cover = np.zeros(runs)
+        box = np.ones(size, dtype=np.int32)
+        for term, hits in self.term_hits(doc, start, end, query_terms).items():
+            if hits.any():
+                cover += weights[term] * (np.convolve(hits.astype(np.int32), box, mode="valid") > 0)
+        cumulative = np.concatenate([[0.0], np.cumsum(word_scores[start:end], dtype=np.float64)])
+        mean_score = (cumulative[size:] - cumulative[:-size]) / size
+        best = int(np.argmax(mean_score + TERM_COVER_WEIGHT * cover / total))
+        return start + best, start + best + size
+
+    def span(
+        self, doc: int, start: int, end: int, word_scores: np.ndarray, query_terms: list[str]
+    ) -> tuple[int, int]:
+        """The highlight of passage words ``[start, end)``: a whole sentence or clause run on
+        punctuated text, the fixed-size run otherwise."""
+        words = self.index.word_maps[doc]
+        if not words.has_boundaries:
+            return self.fixed_span(doc, start, end, word_scores, query_terms)
+        units = self._units(doc, start, end)
+        weights = self.weights(query_terms)
+        total = sum(weights.values()) or 1.0
+        hits = self.term_hits(doc, start, end, query_terms)
+        best, best_value = units[0], -1.0
+        for unit_start, unit_end in units:
+            cover = sum(weights[t] for t, h in hits.items() if h[unit_start - start : unit_end - start].any())
+            value = float(word_scores[unit_start:unit_end].mean()) + TERM_COVER_WEIGHT * cover / total
+            if value > best_value:
+                best, best_value = (unit_start, unit_end), value
+        return self._trimmed(doc, *best)
+
+    def _units(self, doc: int, start: int, end: int) -> list[tuple[int, int]]:
+        """Sentences of ``[start, end)``; a sentence over ``SENTENCE_WORDS`` words becomes runs
+        of its clauses, and a clause still too long its first ``SENTENCE_WORDS`` words."""
+        words = self.index.word_maps[doc]
+        ends = [i + 1 for i in range(start, end - 1) if words.boundary_after[i]] + [end]
+        units, unit_start = [], start
+        for unit_end in ends:
+            if unit_end - unit_start <= SENTENCE_WORDS:
+                units.append((unit_start, unit_end))
+            else:
+                units += self._clause_runs(doc, unit_start, unit_end)
+            unit_start = unit_end
+        return units
+
+    def _clause_runs(self, doc: int, start: int, end: int) -> list[tuple[int, int]]:
+        words = self.index.word_maps[doc]
+        text = self.index.documents[doc].text
+        cuts = [
+            i + 1 for i in range(start, end - 1) if _CLAUSE_END.search(text[words.starts[i] : words.ends[i]])
+        ]
+        bounds = [start, *cuts, end]
+        runs = []
+        for i in range(len(bounds) - 1):
+            run_end = i + 1
+            while run_end + 1 < len(bounds) and bounds[run_end + 1] - bounds[i] <= SENTENCE_WORDS:
+                run_end += 1
+            runs.append((bounds[i], min(bounds[run_end], bounds[i] + SENTENCE_WORDS)))
+        return runs
+
+    def _trimmed(self, doc: int, start: int, end: int) -> tuple[int, int]:
+        """Without leading or trailing words that are only decoration ("*", "##", "---", "|")."""
+        words = self.index.word_maps[doc]
+        text = self.index.documents[doc].text
+
+        def decoration(i: int) -> bool:
+            return bool(_DECORATION.match(text[words.starts[i] : words.ends[i]]))
+
+        while end - start > 1 and decoration(start):
+            start += 1
+        while end - start > 1 and decoration(end - 1):
+            end -= 1
+        return start, end

@@ -1,0 +1,95 @@
+"""Document structure as evidence, passages of whole sentences, highlights: fast, fake embedder."""
+
+import re
+
+import pytest
+
+from qa.index.core import ensure_index
+from qa.retrieval.retriever import Retriever
+
+BODY = (
+    "Rules are written with the rule keyword followed by a command line. "
+    "A build statement names its outputs, the rule, and its inputs. "
+    "Variables declared at the top level apply to every build statement in the file. "
+)
+
+
+def _retriever(project, fake_embedder, files: dict[str, str]) -> Retriever:
+    for name, text in files.items():
+        (project.seeds_dir / name).write_text(text, encoding="utf-8")
+    index = ensure_index(project, fake_embedder).index
+    return Retriever(index, fake_embedder, project)
+
+
+@pytest.mark.parametrize("named", ["ninja", "meson"])
+def test_a_question_naming_a_document_prefers_it(project, fake_embedder, named):
+    retriever = _retriever(
+        project,
+        fake_embedder,
+        {"ninja-manual.md": f"# Ninja\n\n{BODY}\n", "meson-manual.md": f"# Meson\n\n{BODY}\n"},
+    )
+    answer = retriever.ask(f"In the {named.capitalize()} manual, how are rules written?", k=2)
+    assert answer.passages[0].source == f"seeds/{named}-manual.md"
+
+
+def test_a_name_the_document_goes_by_is_not_unknown(project, fake_embedder):
+    retriever = _retriever(
+        project, fake_embedder, {"ninja-manual.md": f"# Ninja\n\n{BODY}\n", "other.md": "# Other\n\nText."}
+    )
+    assert retriever.abstainer.unknown_names("In the Ninja Manual, how are rules written?") == []
+    assert retriever.abstainer.unknown_names("In the Bazel Handbook, how are rules written?") == [
+        "Bazel Handbook"
+    ]
+
+
+def _sentences(n: int) -> str:
+    topics = ["pools", "rules", "variables", "targets", "depfiles", "logs", "jobs", "scopes"]
+    return " ".join(
+        f"Sentence {i} explains {topics[i % len(topics)]} in plain words, with a clause after a comma, "
+        f"and it ends here." + ("\n\n" if i % 5 == 4 else "")
+        for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("question", ["How do pools work?", "What are depfiles?", "jobs and logs", "scopes"])
+def test_passages_on_punctuated_text_hold_whole_sentences_and_their_highlight(
+    project, fake_embedder, question
+):
+    text = _sentences(80)
+    retriever = _retriever(project, fake_embedder, {"guide.txt": text})
+    for passage in retriever.ask(question, k=5).passages:
+        assert passage.text == text[passage.start : passage.end]
+        assert passage.text.startswith("Sentence") and passage.text.endswith("ends here.")
+        assert len(passage.text.split()) <= 120
+        highlight = passage.highlight_text
+        assert passage.start <= passage.highlight.start < passage.highlight.end <= passage.end
+        assert highlight.startswith("Sentence") and highlight.endswith("ends here.")
+        assert len(highlight.split()) <= 40
+
+
+def test_highlight_drops_decoration(project, fake_embedder):
+    text = "# Pools\n\n* * *\n\n- Pools limit how many jobs run at once for a rule.\n- Other text follows.\n"
+    retriever = _retriever(project, fake_embedder, {"pools.md": text})
+    highlight = retriever.ask("How many jobs can a pool run?").passages[0].highlight_text
+    assert not re.match(r"^[\W_]", highlight) and "jobs" in highlight
+
+
+def test_text_without_punctuation_keeps_a_twenty_word_highlight(project, fake_embedder):
+    text = " ".join(f"word{i % 50} trafficking labour" for i in range(200))
+    retriever = _retriever(project, fake_embedder, {"plain.txt": text})
+    passage = retriever.ask("trafficking labour word7").passages[0]
+    assert len(passage.highlight_text.split()) == 20
+
+
+def test_table_of_contents_is_not_shown_unless_asked(project, fake_embedder):
+    toc = "\n".join(f"- [{t}](#_{t.lower()})" for t in ["Pools", "Rules", "Variables", "Jobs"])
+    text = f"# Manual\n\n{toc}\n\n## Pools\n\nPools limit how many jobs of a rule run at the same time.\n"
+    retriever = _retriever(project, fake_embedder, {"manual.md": text})
+    top = retriever.ask("How do pools limit jobs?", k=1).passages[0]
+    assert "](#_" not in top.text
+
+
+def test_citations_carry_the_heading_path(project, fake_embedder):
+    text = "# Manual\n\n## Pools\n\nPools limit how many jobs of a rule run at the same time.\n"
+    retriever = _retriever(project, fake_embedder, {"manual.md": text})
+    assert retriever.ask("How do pools limit jobs?").passages[0].citation.section == "Manual \u203a Pools"
