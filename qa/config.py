@@ -73,7 +73,20 @@ class Settings:
     api_key: str = ""
     """Bearer token required by the JSON API (empty: no key needed)."""
     rate_limit: int = 60
-    """Requests per minute per client on the JSON API."""
+    """Questions per minute per client: API requests (ask, sources) and chat questions together."""
+    feedback_rate_limit: int = 20
+    """Thumbs up/down per minute per client on the chat page."""
+    auth_fail_limit: int = 10
+    """Wrong API keys per minute per client; past it every keyed request gets 429 for a while."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` count (empty: none; the peer address is the client)."""
+    max_sessions: int = 500
+    """Chat sessions whose conversation the server keeps in memory (the oldest are dropped)."""
+    max_turns: int = 20
+    """Questions and answers kept per chat session (older ones are folded away)."""
+    feedback_max_bytes: int = 100 * 1024 * 1024
+    """Size at which the feedback file stops accepting records (export and archive it)."""
     ui_passages: int = 3
     """Passages shown under each answer in the chat page (the user can change it there)."""
     context_words: int = 150
@@ -116,6 +129,7 @@ class Settings:
             raise ConfigError("max_file_mb must be above 0 and at most 10000")
         if self.rate_limit < 1:
             raise ConfigError("rate_limit must be at least 1 request per minute")
+        self._check_server_limits()
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
         if not 1 <= self.workers <= 64:
@@ -130,6 +144,15 @@ class Settings:
     def milvus(self) -> bool:
         """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
         return self.vector_store not in ("", "faiss")
+
+    def _check_server_limits(self) -> None:
+        if self.feedback_rate_limit < 1 or self.auth_fail_limit < 1:
+            raise ConfigError("feedback_rate_limit and auth_fail_limit must be at least 1 per minute")
+        if not 1 <= self.max_sessions <= 100_000 or not 1 <= self.max_turns <= 1000:
+            raise ConfigError("max_sessions must be 1..100000 and max_turns 1..1000")
+        if self.feedback_max_bytes < 1024:
+            raise ConfigError("feedback_max_bytes must be at least 1024")
+        _check_proxies(self.trusted_proxies)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -177,6 +200,18 @@ def _check_vector_store(where: str, collection: str) -> None:
             f"vector_store_collection {collection!r} must start with a letter and hold only "
             "letters, digits and underscores"
         )
+
+
+def _check_proxies(proxies: tuple[str, ...]) -> None:
+    import ipaddress
+
+    for entry in proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"trusted_proxies: {entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)"
+            ) from None
 
 
 def _parse(name: str, raw: str, hint: Any) -> Any:

@@ -3,6 +3,10 @@
 Each record is written with one ``write`` on a file opened in append mode while holding an
 exclusive ``flock``, so concurrent writers (threads or processes) never interleave or lose
 lines. Reading skips a torn last line instead of failing.
+
+Records are bounded: one is at most ``MAX_RECORD_BYTES`` and the file stops taking new ones at
+the size the caller gives (``feedback_max_bytes``), so no one can fill the disk with ratings.
+:func:`spreadsheet_safe` neutralises text that a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
@@ -18,10 +22,19 @@ from typing import Any
 
 from qa.errors import QAError
 
-__all__ = ["FeedbackError", "FeedbackRecord", "append_feedback", "passages_shown", "read_feedback"]
+__all__ = [
+    "FeedbackError",
+    "FeedbackRecord",
+    "append_feedback",
+    "passages_shown",
+    "read_feedback",
+    "spreadsheet_safe",
+]
 
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
+MAX_RECORD_BYTES = 256 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FeedbackError(QAError):
@@ -41,6 +54,8 @@ class FeedbackRecord:
     passages: tuple[dict[str, Any], ...] = ()
     """The passages shown, as :meth:`qa.answer.Passage.to_dict` gives them."""
     comment: str = ""
+    answer_id: str = ""
+    """The server's id of the answer rated (one per answer given in a chat session)."""
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
@@ -61,9 +76,15 @@ class FeedbackRecord:
         return cls(**known)
 
 
-def append_feedback(path: Path, record: FeedbackRecord) -> None:
-    """Append ``record`` as one JSON line, safely under concurrent writers."""
+def append_feedback(path: Path, record: FeedbackRecord, *, max_bytes: int | None = None) -> None:
+    """Append ``record`` as one JSON line, safely under concurrent writers.
+
+    Refused (:class:`FeedbackError`) when the record is over ``MAX_RECORD_BYTES`` or the file
+    would grow past ``max_bytes``.
+    """
     line = (json.dumps(record.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+    if len(line) > MAX_RECORD_BYTES:
+        raise FeedbackError(f"a feedback record is at most {MAX_RECORD_BYTES // 1024} KiB")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -71,6 +92,11 @@ def append_feedback(path: Path, record: FeedbackRecord) -> None:
         raise FeedbackError(f"cannot open the feedback file: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if max_bytes is not None and os.fstat(fd).st_size + len(line) > max_bytes:
+            raise FeedbackError(
+                f"the feedback file is full ({max_bytes // 2**20} MiB); "
+                "export it with `qa feedback export` and move it away"
+            )
         view = memoryview(line)
         while view:
             written = os.write(fd, view)
@@ -97,3 +123,12 @@ def read_feedback(path: Path) -> Iterator[FeedbackRecord]:
 def passages_shown(passages: Sequence[Any]) -> tuple[dict[str, Any], ...]:
     """Passages as stored in a record (accepts :class:`~qa.answer.Passage` or dicts)."""
     return tuple(p if isinstance(p, dict) else p.to_dict() for p in passages)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` made harmless in a spreadsheet cell: text starting with ``= + - @``, a tab or a
+    carriage return (which Excel, LibreOffice and Sheets would run as a formula) gets a leading
+    apostrophe, so it shows as the text it is. Anything else is returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

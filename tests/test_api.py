@@ -149,12 +149,15 @@ def test_context_urls_are_percent_encoded():
     assert url == "/api/v1/sources/seeds/a%20b%231%3F.txt?start=10&end=13&hs=11&he=12"
 
 
-def test_gradio_routes_stay_open(client):
-    """The chat page and Gradio's own API (gradio_client) pass the API's origin rules untouched."""
+def test_gradio_routes_follow_the_origin_allowlist(client):
+    """The chat page and Gradio's own API (gradio_client) are open to this server's own pages,
+    to clients that send no Origin, and to allowed origins; other origins get 403 (issue 14)."""
     assert client.get("/").status_code == 200
     info = client.get("/gradio_api/info", headers={"Origin": "http://testserver"})
     assert info.status_code == 200 and "/ask" in info.json()["named_endpoints"]
-    assert client.get("/config", headers={"Origin": "https://elsewhere.example"}).status_code == 200
+    assert client.get("/config").status_code == 200
+    assert client.get("/config", headers={"Origin": PORTAL}).status_code == 200
+    assert client.get("/config", headers={"Origin": "https://elsewhere.example"}).status_code == 403
 
 
 def test_cors_follows_the_allowlist(client):

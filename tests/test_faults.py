@@ -114,3 +114,50 @@ def test_damaged_index_files_are_clear_errors_then_rebuilt(project, fake_embedde
         load_index(project.index_dir)
     report = ensure_index(project, fake_embedder)  # what `qa serve` / `qa index` do on start
     assert report.status == "built" and len(load_index(project.index_dir).store) > 0
+
+
+def test_answers_stay_exact_while_a_rebuilt_index_is_swapped_in(project, fake_embedder):
+    """Questions asked while `qa index` publishes a new build and the server swaps it in all
+    get 200, and every quote is exactly the text of the index that answered it."""
+    import threading
+
+    from qa.retrieval.retriever import Retriever
+    from qa.web.server import create_app
+
+    a = project.seeds_dir / "a.txt"
+    old_text = _words(600, "old")
+    a.write_text(old_text, encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    settings = project.replace(rate_limit=100_000)
+    app = create_app(settings, Retriever.open(settings, FakeEmbedder()))
+    live = app.app.state.live
+    live.every = 0.0
+    client = TestClient(app)
+    new_text = "fresh start. " + _words(600, "new")
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            res = client.post("/api/v1/ask", json={"question": "old5 new5 word5", "k": 3})
+            if res.status_code != 200:
+                failures.append(f"{res.status_code} {res.text[:100]}")
+                continue
+            for p in res.json()["passages"]:
+                c = p["citation"]
+                if p["text"] not in (old_text[c["start"] : c["end"]], new_text[c["start"] : c["end"]]):
+                    failures.append(f"inexact quote {c}")
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    a.write_text(new_text, encoding="utf-8")
+    ensure_index(project, FakeEmbedder())
+    live.refresh(wait=True)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not failures, failures[:3]
+    body = client.post("/api/v1/ask", json={"question": "new5 word5", "k": 3}).json()
+    assert body["stale"] is False
+    assert all(new_text[p["citation"]["start"] : p["citation"]["end"]] == p["text"] for p in body["passages"])

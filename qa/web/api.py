@@ -4,26 +4,30 @@ Request and response bodies are typed pydantic models, so ``/openapi.json`` and 
 describe them exactly. Unknown request fields are refused (422), so a typo such as
 ``"questoin"`` is reported instead of silently ignored. Library errors become 4xx responses
 with their message; anything unexpected is logged and answered with a bare 500 (see
-:mod:`qa.security`).
+:mod:`qa.web.security`). Every status the guard or a route can answer is listed in the schema.
+
+Answers quote the indexed text; ``stale: true`` says a cited file changed on disk since it was
+indexed (the quote is still exactly what was indexed). A rebuilt index is picked up without a
+restart (:mod:`qa.web.live`).
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import QAError
 from qa.ingest.links import original_link
 from qa.retrieval.context import passage_context
-from qa.retrieval.retriever import MAX_K, Retriever
+from qa.retrieval.retriever import MAX_K
+from qa.web.freshness import SourceWatch
+from qa.web.live import LiveRetriever
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
@@ -47,6 +51,23 @@ class AskRequest(_Strict):
     ] = []
 
 
+QUESTION_PATTERN = r"[^\W_]"
+"""A question needs at least one letter or digit (otherwise 422: nothing to search for)."""
+
+
+def ask_request_model(max_chars: int) -> type[AskRequest]:
+    """:class:`AskRequest` whose schema states this server's question rules: 1 to ``max_chars``
+    characters with a letter or digit. The rules are checked by the retriever, which says what
+    is wrong in words (empty, too long, no words) rather than quoting a pattern."""
+    rules = {"minLength": 1, "maxLength": max_chars, "pattern": QUESTION_PATTERN}
+    question = Field(
+        description=f"The question, in plain language ({max_chars:,} characters at most).",
+        max_length=100_000,
+        json_schema_extra=rules,
+    )
+    return create_model("AskRequest", __base__=AskRequest, question=(str, question))
+
+
 class ErrorOut(BaseModel):
     error: str = Field(description="What went wrong, in one line.")
     problems: list[str] | None = Field(
@@ -55,9 +76,12 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
+    400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
-    413: {"model": ErrorOut, "description": "The request body is too large."},
+    404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
+    411: {"model": ErrorOut, "description": "A POST body needs a `Content-Length` header."},
+    413: {"model": ErrorOut, "description": "The request body is too large (256 KiB at most)."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
     429: {"model": ErrorOut, "description": "Too many requests; see `Retry-After`."},
     500: {"model": ErrorOut, "description": "Internal error (details only in the server log)."},
@@ -86,6 +110,11 @@ class CitationOut(BaseModel):
     page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
     section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
     original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
+    stale: bool = Field(
+        default=False,
+        description="True when the file changed on disk since it was indexed; the text quoted is the "
+        "indexed text, so offsets may no longer match the file.",
+    )
 
 
 class PassageOut(BaseModel):
@@ -105,6 +134,9 @@ class AskResponse(BaseModel):
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
+    stale: bool = Field(
+        default=False, description="True when any cited file changed on disk since it was indexed."
+    )
 
 
 class Health(BaseModel):
@@ -114,7 +146,8 @@ class Health(BaseModel):
     passages: int
     built_at: str
     sources_changed: list[str] = Field(
-        description="What changed in the sources since the build (restart or `qa index` to apply)."
+        description="What changed in the sources since the build (`qa index` applies it; the server "
+        "picks up the rebuilt index by itself)."
     )
 
 
@@ -129,6 +162,7 @@ class ContextOut(BaseModel):
     passage: str
     after: str
     highlight: Range | None
+    stale: bool = Field(default=False, description="True when the file changed on disk since it was indexed.")
 
 
 def public(text: str) -> str:
@@ -136,30 +170,7 @@ def public(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
 
 
-class SourceWatch:
-    """Whether the source files still match the index, checked at most every ``every`` seconds."""
-
-    def __init__(self, settings: Settings, manifest, *, every: float = 10.0) -> None:
-        self.settings, self.manifest, self.every = settings, manifest, every
-        self._checked = -every
-        self._reasons: list[str] = []
-        self._lock = threading.Lock()
-
-    def reasons(self) -> list[str]:
-        from qa.index.core import check_sources
-
-        with self._lock:
-            now = time.monotonic()
-            if now - self._checked >= self.every:
-                try:
-                    self._reasons = check_sources(self.settings, self.manifest)
-                except QAError as exc:
-                    self._reasons = [str(exc)]
-                self._checked = now
-            return list(self._reasons)
-
-
-def passage_out(p: Passage) -> PassageOut:
+def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
     c = p.citation
     context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
     context += f"&hs={p.highlight.start}&he={p.highlight.end}"
@@ -178,70 +189,82 @@ def passage_out(p: Passage) -> PassageOut:
             page=c.page,
             section=c.section,
             original_url=original_link(c),
+            stale=stale,
         ),
         context_url=context,
     )
 
 
-def answer_out(answer: Answer) -> AskResponse:
+def answer_out(answer: Answer, stale: set[str] | frozenset[str] = frozenset()) -> AskResponse:
+    """The JSON answer; ``stale`` names the cited sources whose files changed since indexing."""
+    passages = [passage_out(p, stale=p.citation.source in stale) for p in answer.passages]
     return AskResponse(
         question=answer.question,
         query=answer.query or answer.question,
         abstained=answer.abstained,
         evidence=round(answer.evidence, 4),
-        passages=[passage_out(p) for p in answer.passages],
+        passages=passages,
+        stale=any(p.citation.stale for p in passages),
     )
 
 
-def api_router(settings: Settings, retriever: Retriever):
-    """The ``/api/v1`` routes over ``retriever``; auth and limits are applied by :mod:`qa.security`."""
+def api_router(settings: Settings, live: LiveRetriever):
+    """The ``/api/v1`` routes over the live retriever; auth and limits are applied by
+    :mod:`qa.web.security`."""
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
+    changes = SourceWatch(settings)
 
-    @router.post(
+    def ask(request: AskRequest) -> AskResponse:
+        retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
+        answer = retriever.ask(request.question, k=request.k, history=request.history)
+        stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
+        return answer_out(answer, stale)
+
+    ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
+    router.post(
         "/ask",
         response_model=AskResponse,
         summary="Answer a question with cited passages",
-        responses={code: ERRORS[code] for code in (401, 403, 413, 422, 429, 500)},
-    )
-    def ask(request: AskRequest) -> AskResponse:
-        answer = retriever.ask(request.question, k=request.k, history=request.history)
-        return answer_out(answer)
+        responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
+    )(ask)
+
+    documents = live.current.index.documents  # a real example in the docs and the schema
+    example = (documents[0].source, min(200, len(documents[0].text))) if documents else ("seeds/a.txt", 200)
 
     @router.get(
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
-        responses={
-            404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
-            **{code: ERRORS[code] for code in (401, 403, 422, 429, 500)},
-        },
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
     )
     def source_context(
-        source: str,
-        start: Annotated[int, Query(ge=0)],
-        end: Annotated[int, Query(ge=1)],
-        hs: Annotated[int | None, Query(ge=0, description="Highlight start.")] = None,
-        he: Annotated[int | None, Query(ge=0, description="Highlight end.")] = None,
+        source: str = PathParam(description="An indexed source, by its exact name.", examples=[example[0]]),
+        start: int = Query(ge=0, examples=[0]),
+        end: int = Query(ge=1, examples=[example[1]]),
+        hs: int | None = Query(None, ge=0, description="Highlight start."),
+        he: int | None = Query(None, ge=0, description="Highlight end."),
     ) -> ContextOut:
+        index = live.current.index
         highlight = (hs, he) if hs is not None and he is not None else None
-        ctx = passage_context(
-            retriever.index, source, start, end, words=settings.context_words, highlight=highlight
-        )
-        data = ctx.to_dict()
-        return ContextOut(**data)
+        ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
+        return ContextOut(**ctx.to_dict(), stale=bool(changes.stale(index.manifest, [ctx.source])))
 
-    changes = SourceWatch(settings, retriever.index.manifest)
-
-    @router.get("/health", response_model=Health, summary="Index and model status")
+    @router.get(
+        "/health",
+        response_model=Health,
+        summary="Index and model status",
+        responses={code: ERRORS[code] for code in (400, 403, 413, 500)},
+    )
     def health() -> Health:
-        m = retriever.index.manifest
-        changed = [public(reason) for reason in changes.reasons()]
+        index = live.current.index
+        m = index.manifest
+        changed = [public(reason) for reason in changes.reasons(m)]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),
-            documents=len(retriever.index.documents),
-            passages=len(retriever.index),
+            documents=len(index.documents),
+            passages=len(index),
             built_at=m.built_at,
             sources_changed=changed,
         )

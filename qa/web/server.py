@@ -1,7 +1,8 @@
-"""One server process: the JSON API and the Gradio chat UI on one FastAPI app.
+"""One server process: the JSON API and the Gradio chat UI on one FastAPI app, behind one guard.
 
-``prepare`` makes sure the index is built and fresh (building it on first start) and returns a
-warmed-up retriever; ``create_app`` wires the pieces; ``serve`` runs it with uvicorn.
+``prepare`` makes sure the index is built and fresh (building it on first start, and saying
+why) and returns a warmed-up retriever; ``create_app`` wires the pieces; ``serve`` runs it with
+uvicorn, trusting forwarded headers only from ``trusted_proxies``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ import logging
 import sys
 from collections.abc import Callable
 from importlib import resources
+from typing import Any
 
 from qa.config import Settings
 from qa.retrieval.retriever import Retriever
+from qa.web.live import LiveRetriever
 
-__all__ = ["create_app", "prepare", "serve"]
+__all__ = ["create_app", "prepare", "serve", "uvicorn_options"]
 
 log = logging.getLogger(__name__)
+
+FEEDBACK_FUNCTIONS = ("rate",)
+FREE_FUNCTIONS = ("clear", "<lambda>")
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -32,6 +38,8 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     )
     for message in report.skipped:
         say(f"warning: skipped {message}")
+    for reason in report.reasons:
+        say(f"  rebuilt because: {reason}")
     say(f"index {report.status}: {len(report.index.documents)} documents, {len(report.index)} windows")
     retriever = Retriever(report.index, embedder, settings)
     say("loading the model ...")
@@ -39,25 +47,44 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     return retriever
 
 
-def create_app(settings: Settings, retriever: Retriever):
-    """The FastAPI application: ``/api/v1/...``, ``/embed``, ``/widget.js`` and the chat UI at ``/``."""
+def call_kinds(demo) -> dict[int, str]:
+    """Each Gradio function's limit: ``feedback`` for the rating, ``free`` for clearing, and
+    ``question`` for everything else (asking, examples, and anything added later)."""
+    kinds = {}
+    for fn_id, block_fn in getattr(demo, "fns", {}).items():
+        fn = getattr(block_fn, "fn", None)
+        name = getattr(fn, "__name__", "")
+        if fn is None or name in FREE_FUNCTIONS:  # no server code (JavaScript only), or clearing
+            kinds[int(fn_id)] = "free"
+        else:
+            kinds[int(fn_id)] = "feedback" if name in FEEDBACK_FUNCTIONS else "question"
+    return kinds
+
+
+def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
+    """The application: ``/api/v1/...``, ``/embed``, ``/widget.js``, ``/session`` and the chat UI
+    at ``/``, all behind :class:`~qa.web.security.SecurityMiddleware`. The FastAPI app is
+    ``.app`` of the result and the live retriever ``.app.state.live``."""
     import gradio as gr
     from fastapi import FastAPI, Query
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
-    from qa.web.security import SecurityMiddleware, install_error_handlers
+    from qa.web.security import SecurityMiddleware, api_routes
     from qa.web.ui import CSS, build_ui
 
+    live = retriever if isinstance(retriever, LiveRetriever) else LiveRetriever(retriever, settings)
     app = FastAPI(
         title="qa",
         version="1",
         description="Questions answered with passages of the course documents and exact citations.",
     )
+    app.state.live = live
     install_error_handlers(app)
-    app.include_router(api_router(settings, retriever))
-    app.include_router(originals_router(settings, retriever))
+    app.include_router(api_router(settings, live))
+    app.include_router(originals_router(settings, live))
     static = resources.files("qa.web") / "static"
 
     @app.get("/widget.js", include_in_schema=False)
@@ -73,8 +100,36 @@ def create_app(settings: Settings, retriever: Retriever):
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
         return HTMLResponse(page)
 
-    app = gr.mount_gradio_app(app, build_ui(retriever, settings), path="", css=CSS, footer_links=["api"])
-    return SecurityMiddleware(app, settings)
+    routes = api_routes(app)
+    demo = build_ui(live, settings)
+    demo.state_session_capacity = settings.max_sessions
+    app = gr.mount_gradio_app(
+        app,
+        demo,
+        path="",
+        css=CSS,
+        footer_links=["api"],
+        max_file_size=1,  # no feature uploads files; the guard closes the upload route as well
+        enable_monitoring=False,
+        pwa=False,
+    )
+    demo.state_holder.capacity = settings.max_sessions
+    return SecurityMiddleware(app, settings, call_kinds=call_kinds(demo), routes=routes)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings: forwarded headers count only from ``trusted_proxies`` (uvicorn alone
+    would trust 127.0.0.1, letting anything on the host pick its own client address)."""
+    trusted = ",".join(settings.trusted_proxies)
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 5,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or "",
+        "server_header": False,
+    }
 
 
 def serve(settings: Settings) -> None:
@@ -88,7 +143,7 @@ def serve(settings: Settings) -> None:
             retriever = Retriever.open(settings)
             retriever.warm_up()
             app = WorkerHeader(create_app(settings, retriever), number)
-            config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+            config = uvicorn.Config(app, **uvicorn_options(settings))  # host/port: the socket's
             uvicorn.Server(config).run(sockets=[sock])
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
@@ -96,4 +151,4 @@ def serve(settings: Settings) -> None:
     retriever = prepare(settings)
     app = create_app(settings, retriever)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(app, **uvicorn_options(settings))

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -64,6 +67,8 @@ class Turn:
     answer: Answer
     html: str
     """The answer as rendered when it was given (contexts included)."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """The server's id of this answer; a rating names it, and counts once per answer."""
 
 
 # rendering -------------------------------------------------------------------------------------
@@ -193,12 +198,18 @@ class ChatSession:
     """What the page does, without Gradio: answer a question in a conversation, rate an answer.
 
     Holds only the shared retriever and settings; each browser session's conversation is the
-    ``turns`` tuple passed in and returned.
+    ``turns`` tuple passed in and returned, cut to the last ``settings.max_turns``. A rating is
+    stored once per answer and rating (the ratings seen are remembered for the last
+    ``RATED_MEMORY`` answers).
     """
+
+    RATED_MEMORY = 100_000
 
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
         self.retriever = retriever
         self.settings = settings
+        self._rated: OrderedDict[str, str] = OrderedDict()
+        self._rated_lock = threading.Lock()
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None
@@ -210,7 +221,7 @@ class ChatSession:
         history = [t.answer.question for t in turns]
         answer = self.retriever.ask(question, k=self._k(k), history=history)
         contexts = [self._context(p) for p in answer.passages]
-        turns += (Turn(answer, render_answer(answer, contexts)),)
+        turns = (*turns, Turn(answer, render_answer(answer, contexts)))[-self.settings.max_turns :]
         return messages(turns), turns, ""
 
     def _k(self, k: Any) -> int:
@@ -257,16 +268,31 @@ class ChatSession:
         turns = tuple(turns or ())
         if not isinstance(index, int) or index % 2 != 1 or not 0 <= index // 2 < len(turns):
             return None
-        answer = turns[index // 2].answer
+        turn = turns[index // 2]
+        if not self._first_rating(turn.id, rating):
+            return None
+        answer = turn.answer
         record = FeedbackRecord(
             rating=rating,
             question=answer.question,
             query=answer.query or answer.question,
             abstained=answer.abstained,
             passages=passages_shown(answer.passages),
+            answer_id=turn.id,
         )
-        append_feedback(self.settings.feedback_path, record)
+        append_feedback(self.settings.feedback_path, record, max_bytes=self.settings.feedback_max_bytes)
         return rating
+
+    def _first_rating(self, answer_id: str, rating: str) -> bool:
+        """True the first time ``answer_id`` gets ``rating`` (a changed mind counts again)."""
+        with self._rated_lock:
+            if self._rated.get(answer_id) == rating:
+                return False
+            self._rated[answer_id] = rating
+            self._rated.move_to_end(answer_id)
+            while len(self._rated) > self.RATED_MEMORY:
+                self._rated.popitem(last=False)
+            return True
 
 
 # the page --------------------------------------------------------------------------------------

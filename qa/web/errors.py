@@ -1,0 +1,50 @@
+"""Error responses in one shape, ``{"error": "..."}``, that never show the server's internals."""
+
+from __future__ import annotations
+
+import logging
+
+from qa.errors import QAError, QuestionError, UnknownSourceError
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+def install_error_handlers(app) -> None:
+    """Library errors become 4xx with their message; validation errors a readable 422; HTTP
+    errors (404, 405, a body that is not UTF-8) keep their status in the same ``{"error"}``
+    shape; anything else a 500 that says nothing about the server's internals."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    status_of = {QuestionError: 422, UnknownSourceError: 404}
+
+    @app.exception_handler(QAError)
+    async def qa_error(request, exc: QAError):
+        status = next((s for kind, s in status_of.items() if isinstance(exc, kind)), 503)
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "the request cannot be handled"
+        if exc.status_code == 400:
+            message = "the request body cannot be read; send UTF-8 JSON"
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, exc: RequestValidationError):
+        problems = []
+        for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                problems.append("the request body is not valid JSON")
+                continue
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request, exc: Exception):
+        log.error("unexpected error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
+        return JSONResponse({"error": "internal error; the server log has the details"}, 500)

@@ -1,0 +1,120 @@
+"""The retriever a running server answers with, swapped for a new one when an index is rebuilt.
+
+``qa index`` publishes a build by replacing the index folder's ``CURRENT`` pointer.
+:class:`LiveRetriever` looks at the pointer at most every ``every`` seconds; when it names
+another build, that build is loaded and warmed up in a background thread and then swapped in
+with one assignment. A question already being answered keeps the retriever it started with
+(:meth:`LiveRetriever.pin`), so its citations and context come from one index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.index.core import POINTER, open_index
+from qa.retrieval.retriever import Retriever
+
+__all__ = ["LiveRetriever"]
+
+log = logging.getLogger(__name__)
+
+PIN_SECONDS = 60.0
+
+
+def _pointer(index_dir: Path) -> str:
+    try:
+        return (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+class LiveRetriever:
+    """The current :class:`Retriever`, reloaded when the index is rebuilt; thread-safe.
+
+    It also stands in for a retriever where one is expected (``ask``, ``index``, ``settings``,
+    ``embedder``): ``ask`` pins the retriever it used to the calling thread, and ``index`` then
+    returns that retriever's index for a while, so code that asks and then opens the passages'
+    context in the same call sees one index even if a swap happens in between.
+    """
+
+    def __init__(self, retriever: Retriever, settings: Settings, *, every: float = 2.0) -> None:
+        self.settings = settings
+        self.every = every
+        self._current = retriever
+        self._build = _pointer(settings.index_dir)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self._pins: dict[int, tuple[Retriever, float]] = {}
+        self.reloads = 0
+
+    @property
+    def current(self) -> Retriever:
+        """The retriever for a new question (starts a reload if the index was rebuilt)."""
+        if time.monotonic() - self._checked >= self.every:
+            self.refresh()
+        return self._current
+
+    def pin(self) -> Retriever:
+        """The current retriever, remembered for this thread for ``PIN_SECONDS`` (see
+        :attr:`index`). Pins expire, so an old index is freed soon after its last question."""
+        retriever = self.current
+        now = time.monotonic()
+        with self._lock:
+            self._pins = {t: p for t, p in self._pins.items() if now - p[1] < PIN_SECONDS}
+            self._pins[threading.get_ident()] = (retriever, now)
+        return retriever
+
+    def ask(self, question, **options):
+        return self.pin().ask(question, **options)
+
+    @property
+    def index(self):
+        pinned = self._pins.get(threading.get_ident())
+        if pinned and time.monotonic() - pinned[1] < PIN_SECONDS:
+            return pinned[0].index
+        return self.current.index
+
+    @property
+    def embedder(self):
+        return self._current.embedder
+
+    def refresh(self, *, wait: bool = False) -> bool:
+        """Look at the index pointer now; load a new build in the background (or, with ``wait``,
+        until it is swapped in). True when a reload was started or is running."""
+        with self._lock:
+            self._checked = time.monotonic()
+            build = _pointer(self.settings.index_dir)
+            if self._loading is None and build and build != self._build:
+                self._loading = threading.Thread(target=self._load, args=(build,), daemon=True)
+                self._loading.start()
+            loading = self._loading
+        if loading is not None and wait:
+            loading.join()
+        return loading is not None
+
+    def _load(self, build: str) -> None:
+        try:
+            index = open_index(self.settings)
+            retriever = Retriever(index, self._current.embedder, self.settings)
+            retriever.warm_up()
+        except QAError as exc:
+            log.warning(
+                "the rebuilt index %s cannot be used yet (%s); still answering from the old one", build, exc
+            )
+            retriever = None
+        except Exception:  # a reload must never take the server down
+            log.exception("loading the rebuilt index %s failed; still answering from the old one", build)
+            retriever = None
+        with self._lock:
+            if retriever is not None:
+                self._current = retriever
+                self.reloads += 1
+                log.warning("now answering from the rebuilt index %s", build)
+            self._build = build
+            self._loading = None
