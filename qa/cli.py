@@ -34,11 +34,19 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seeds-dir", type=Path, help="source documents folder (default: ROOT/seeds)")
     g.add_argument("--index-dir", type=Path, help="index folder (default: ROOT/embeddings)")
     g.add_argument("--model", help="embedding model name or directory")
+    g.add_argument(
+        "--vector-store", help="faiss (default), a Milvus Lite file (.db) or a Milvus URL http(s)://host:port"
+    )
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
     return Settings.load(
-        root=args.root, seeds_dir=args.seeds_dir, index_dir=args.index_dir, model=args.model, **extra
+        root=args.root,
+        seeds_dir=args.seeds_dir,
+        index_dir=args.index_dir,
+        model=args.model,
+        vector_store=getattr(args, "vector_store", None),
+        **extra,
     )
 
 
@@ -239,6 +247,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allowed_origins=origins,
         api_key=args.api_key,
         rate_limit=args.rate_limit,
+        workers=args.workers,
     )
     check_port(settings.host, settings.port)
     resolve_model_path(settings.model)
@@ -324,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
     p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
     p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
+    p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
     p.set_defaults(func=cmd_serve, parser=p)
     return parser
 

@@ -14,6 +14,8 @@ __all__ = [
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
+    "StoreUnavailableError",
+    "StoreAuthError",
     "EvaluationError",
     "QuestionFileError",
 ]
@@ -61,6 +63,14 @@ class QuestionError(QAError):
 
 class UnknownSourceError(QAError):
     """A citation or request names a source that is not in the index, or offsets outside it."""
+
+
+class StoreUnavailableError(QAError):
+    """The vector store (a Milvus server or Milvus Lite file) cannot be reached or opened."""
+
+
+class StoreAuthError(QAError):
+    """The Milvus server refused the token given in ``vector_store_token``."""
 
 
 class EvaluationError(QAError):
