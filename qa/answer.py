@@ -1,12 +1,11 @@
 """What a question gets back: passages with exact citations, and whether the bot abstained.
 
-These are plain frozen dataclasses; JSON and Markdown are made from them only at the edges.
+These are plain frozen dataclasses; text, HTML and JSON are made from them by :mod:`qa.render`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["Answer", "Citation", "Passage", "Span"]
 
@@ -72,20 +71,6 @@ class Passage:
         """The highlighted span's text (a slice of :attr:`text`)."""
         return self.text[self.highlight.start - self.start : self.highlight.end - self.start]
 
-    def to_dict(self) -> dict[str, Any]:
-        c = self.citation
-        return {
-            "text": self.text,
-            "source": c.source,
-            "start": c.start,
-            "end": c.end,
-            "score": round(self.score, 4),
-            "title": c.title,
-            "url": c.url,
-            "words": {"start": c.word_start, "end": c.word_end, "total": c.total_words},
-            "highlight": {"start": self.highlight.start, "end": self.highlight.end},
-        }
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -98,12 +83,3 @@ class Answer:
     """How strongly the best passage supports an answer (0..1); abstains below the threshold."""
     query: str = field(default="")
     """The question as searched, after follow-up resolution."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "query": self.query or self.question,
-            "abstained": self.abstained,
-            "evidence": round(self.evidence, 4),
-            "passages": [p.to_dict() for p in self.passages],
-        }

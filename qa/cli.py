@@ -1,21 +1,27 @@
 """The ``qa`` command: ``index``, ``ask``, ``eval``, ``compare``, ``feedback``, ``serve``.
 
-Each subcommand turns library errors into a one-line message on stderr and exit status 1.
+Each subcommand turns library errors into a one-line message on stderr and exit status 1. A
+mistyped option gets the subcommand's usage and the closest option; a missing index or missing
+documents say where they were looked for and how to point elsewhere (``--root``, ``QA_ROOT``).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
+import shutil
+import socket
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import IndexMissingError, NoSourcesError, QAError
 
 __all__ = ["main"]
 
@@ -28,11 +34,19 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seeds-dir", type=Path, help="source documents folder (default: ROOT/seeds)")
     g.add_argument("--index-dir", type=Path, help="index folder (default: ROOT/embeddings)")
     g.add_argument("--model", help="embedding model name or directory")
+    g.add_argument(
+        "--vector-store", help="faiss (default), a Milvus Lite file (.db) or a Milvus URL http(s)://host:port"
+    )
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
     settings = Settings.load(
-        root=args.root, seeds_dir=args.seeds_dir, index_dir=args.index_dir, model=args.model, **extra
+        root=args.root,
+        seeds_dir=args.seeds_dir,
+        index_dir=args.index_dir,
+        model=args.model,
+        vector_store=getattr(args, "vector_store", None),
+        **extra,
     )
     if getattr(args, "collection", None):
         from qa.index.collections import collection_settings
@@ -59,17 +73,19 @@ def _progress_printer(label: str):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.embedders.base import make_embedder
+    from qa.embedders.base import make_embedder, resolve_model_path
     from qa.index.core import ensure_index
 
     settings = _settings(args)
+    resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
     t0 = time.perf_counter()
-    report = ensure_index(
-        settings,
-        make_embedder(settings),
-        rebuild=args.rebuild,
-        progress=_progress_printer("embedding"),
-    )
+    with _project(settings):
+        report = ensure_index(
+            settings,
+            make_embedder(settings),
+            rebuild=args.rebuild,
+            progress=_progress_printer("embedding"),
+        )
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
     took = time.perf_counter() - t0
@@ -86,37 +102,41 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+WHERE_HINT = "run qa from the project folder, or pass --root DIR or set QA_ROOT"
+
+
+@contextmanager
+def _project(settings: Settings):
+    """Say where a missing index or missing documents were looked for, and leave no empty
+    index folder behind when nothing could be built."""
+    existed = settings.index_dir.exists()
+    try:
+        yield
+    except (IndexMissingError, NoSourcesError) as exc:
+        if not existed and settings.index_dir.is_dir():
+            leftovers = {p.name for p in settings.index_dir.iterdir()}
+            if leftovers <= {".lock"}:
+                shutil.rmtree(settings.index_dir, ignore_errors=True)
+        raise type(exc)(f"{exc} (project root: {settings.root}; {WHERE_HINT})") from None
+
+
 def _open_retriever(settings: Settings):
     from qa.retrieval.retriever import Retriever
 
-    return Retriever.open(settings)
-
-
-def format_answer(answer) -> str:
-    """Plain-text rendering of an answer for the terminal."""
-    lines = []
-    if answer.abstained:
-        lines.append("The source does not seem to answer this. Closest passages:")
-    for n, p in enumerate(answer.passages, 1):
-        c = p.citation
-        lines.append(f"[{n}] {c.title}, {c.word_range} (score {p.score:.2f})")
-        if c.url:
-            lines.append(f"    {c.url}")
-        lines.append(f"    {c.source} [{c.start}:{c.end}]")
-        lines.append(f"    highlight: \u201c{p.highlight_text}\u201d")
-        lines.append(f"    {p.text}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
+    with _project(settings):
+        return Retriever.open(settings)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.render import answer_json, plain_text
+
     settings = _settings(args, k=args.k)
     retriever = _open_retriever(settings)
     answer = retriever.ask(args.question, k=args.k, history=args.history or ())
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer_json(answer, settings), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(plain_text(answer, settings, scores=True), end="")
     return 0
 
 
@@ -223,6 +243,7 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
 
     origins = None
@@ -235,9 +256,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allowed_origins=origins,
         api_key=args.api_key,
         rate_limit=args.rate_limit,
+        workers=args.workers,
     )
-    serve(settings)
+    check_port(settings.host, settings.port)
+    resolve_model_path(settings.model)
+    with _project(settings):
+        serve(settings)
     return 0
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before loading anything or claiming to serve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise QAError(f"cannot listen on {host}: {exc.strerror}; pass another --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise QAError(
+                f"cannot serve on http://{host}:{port}: {exc.strerror.lower()}; "
+                "stop the other server or pick another port with --port or QA_PORT"
+            ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild everything, even if up to date")
     _collection_arg(p)
-    p.set_defaults(func=cmd_index)
+    p.set_defaults(func=cmd_index, parser=p)
 
     p = sub.add_parser("ask", help="answer one question")
     _settings_args(p)
@@ -260,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", action="append", help="an earlier question (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     _collection_arg(p)
-    p.set_defaults(func=cmd_ask)
+    p.set_defaults(func=cmd_ask, parser=p)
 
     p = sub.add_parser("eval", help="answer a file of questions and score the run")
     _settings_args(p)
@@ -279,21 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"allowed hit@k drop against --compare before exiting with status {GATE_EXIT}",
     )
     _collection_arg(p)
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, parser=p)
 
     p = sub.add_parser("compare", help="compare two runs; exit 2 if hit@k dropped past the tolerance")
     p.add_argument("baseline", type=Path, help="the earlier run (JSONL from qa eval --out)")
     p.add_argument("run", type=Path, help="the new run")
     p.add_argument("-k", type=int, default=5, help="passages that count (default 5)")
     p.add_argument("--tolerance", type=float, default=0.0, help="allowed hit@k drop (default 0)")
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(func=cmd_compare, parser=p)
 
     p = sub.add_parser("feedback", help="work with the chat page's thumbs up/down")
     fsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     e = fsub.add_parser("export", help="thumbs-down questions as question-file rows to review")
     _settings_args(e)
     e.add_argument("--out", type=Path, help="a .jsonl or .csv file (default: JSONL on stdout)")
-    e.set_defaults(func=cmd_feedback_export)
+    e.set_defaults(func=cmd_feedback_export, parser=e)
 
     p = sub.add_parser("serve", help="start the chat UI and JSON API (builds the index if needed)")
     _settings_args(p)
@@ -302,17 +345,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
     p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
     p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
-    p.set_defaults(func=cmd_serve)
+    p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
+    p.set_defaults(func=cmd_serve, parser=p)
     return parser
+
+
+def _closest_option(parser: argparse.ArgumentParser, word: str) -> str:
+    options = [s for action in parser._actions for s in action.option_strings]
+    if not word.startswith("-"):
+        return ""
+    match = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.5)
+    return f"; did you mean {match[0]}?" if match else ""
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown option is reported with its subcommand's usage (exit status 2)."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        sub = getattr(args, "parser", parser)
+        hint = next((h for h in (_closest_option(sub, w) for w in extras) if h), "")
+        sub.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return args
+
+
+class _Say(logging.Handler):
+    """Log records as plain lines on the current stderr ("exporting ... to ONNX in ... ...")."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.getMessage()} ...", file=sys.stderr, flush=True)
+
+
+def _show_progress(command: str) -> None:
+    """``index`` and ``serve`` say what they do while the model is loaded or exported (seconds)."""
+    if command not in ("index", "serve"):
+        return
+    logger = logging.getLogger("qa.embedders")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not any(isinstance(h, _Say) for h in logger.handlers):
+        logger.addHandler(_Say())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        _show_progress(args.command)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         return args.func(args)

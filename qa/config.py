@@ -31,7 +31,15 @@ class Settings:
     backend: str = "onnx"
     """How the model runs: ``onnx`` (onnxruntime, exported once, no torch at query time) or ``torch``."""
     store: str = "faiss"
-    """Vector store backend holding the window vectors (only ``faiss`` today)."""
+    """Vector store backend holding the window vectors: ``faiss``, or ``milvus`` (set by itself
+    when ``vector_store`` names a Milvus)."""
+    vector_store: str = ""
+    """Where the window vectors live: empty or ``faiss`` (embedded FAISS in the index folder), a
+    path ending in ``.db`` (Milvus Lite in this process) or ``http(s)://host:port`` (a Milvus server)."""
+    vector_store_token: str = ""
+    """Token for a Milvus server (``user:password`` or an API key); never written to disk."""
+    vector_store_collection: str = "qa"
+    """Prefix of this index's Milvus collections (and the alias of the live one)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
@@ -56,6 +64,8 @@ class Settings:
     """Previous user turns considered when resolving a follow-up question."""
     host: str = "127.0.0.1"
     port: int = 7860
+    workers: int = 1
+    """Server processes sharing the port (each client stays with one; see ``qa.web.workers``)."""
     feedback_path: Path | None = None
     """Append-only JSONL of thumbs up/down (default: ``ROOT/feedback/feedback.jsonl``)."""
     allowed_origins: tuple[str, ...] = ()
@@ -132,6 +142,18 @@ class Settings:
         self._check_server_limits()
         if not 1 <= self.port <= 65535:
             raise ConfigError("port must be between 1 and 65535")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("workers must be between 1 and 64")
+        _check_vector_store(self.vector_store, self.vector_store_collection)
+        if self.milvus or self.vector_store == "faiss":
+            object.__setattr__(self, "store", "milvus" if self.milvus else "faiss")
+        elif self.store == "milvus":
+            raise ConfigError("store milvus needs vector_store: a .db path or http(s)://host:port")
+
+    @property
+    def milvus(self) -> bool:
+        """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
+        return self.vector_store not in ("", "faiss")
 
     def _check_admin_key(self) -> None:
         if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
@@ -175,6 +197,26 @@ class Settings:
             return Path(path).resolve().relative_to(self.root).as_posix()
         except ValueError:
             return Path(path).resolve().as_posix()
+
+
+def _check_vector_store(where: str, collection: str) -> None:
+    if where in ("", "faiss") or where.endswith(".db"):
+        pass
+    elif where.startswith(("http://", "https://")):
+        rest = where.split("://", 1)[1].rstrip("/")
+        host, _, port = rest.rpartition(":")
+        if not host or not port.isdigit() or "/" in rest:
+            raise ConfigError(f"vector_store {where!r} is not http(s)://host:port; e.g. http://milvus:19530")
+    else:
+        raise ConfigError(
+            f"vector_store {where!r} is not understood; use faiss, a path ending in .db "
+            "(Milvus Lite) or http(s)://host:port (a Milvus server)"
+        )
+    if not collection.replace("_", "").isalnum() or not collection[:1].isalpha() or len(collection) > 100:
+        raise ConfigError(
+            f"vector_store_collection {collection!r} must start with a letter and hold only "
+            "letters, digits and underscores"
+        )
 
 
 def _check_proxies(proxies: tuple[str, ...]) -> None:

@@ -19,6 +19,8 @@ __all__ = [
     "CollectionExistsError",
     "EmptyCollectionError",
     "UploadError",
+    "StoreUnavailableError",
+    "StoreAuthError",
     "EvaluationError",
     "QuestionFileError",
 ]
@@ -86,6 +88,14 @@ class EmptyCollectionError(QAError):
 
 class UploadError(QAError):
     """An uploaded document is refused: wrong type, too large, unreadable, or a bad file name."""
+
+
+class StoreUnavailableError(QAError):
+    """The vector store (a Milvus server or Milvus Lite file) cannot be reached or opened."""
+
+
+class StoreAuthError(QAError):
+    """The Milvus server refused the token given in ``vector_store_token``."""
 
 
 class EvaluationError(QAError):

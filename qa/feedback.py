@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.render import passage_json
 
 __all__ = [
     "FeedbackError",
@@ -53,7 +54,7 @@ class FeedbackRecord:
     """The question as searched (after follow-up resolution)."""
     abstained: bool = False
     passages: tuple[dict[str, Any], ...] = ()
-    """The passages shown, as :meth:`qa.answer.Passage.to_dict` gives them."""
+    """The passages shown, as :func:`qa.render.passage_json` gives them."""
     comment: str = ""
     collection: str = "default"
     """The collection that answered."""
@@ -132,7 +133,7 @@ def read_feedback(path: Path) -> Iterator[FeedbackRecord]:
 
 def passages_shown(passages: Sequence[Any]) -> tuple[dict[str, Any], ...]:
     """Passages as stored in a record (accepts :class:`~qa.answer.Passage` or dicts)."""
-    return tuple(p if isinstance(p, dict) else p.to_dict() for p in passages)
+    return tuple(p if isinstance(p, dict) else passage_json(p) for p in passages)
 
 
 def spreadsheet_safe(value: Any) -> Any:

@@ -280,11 +280,11 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
 
     _, registry = make_app(courses, fake_embedder, log_questions=True)
     session = ChatSession(registry.get(None), registry.settings, registry)
-    _, turns, _ = session.respond("what do ribosomes build", (), 3, "biology")
+    turns = session.respond("what do ribosomes build", (), 3, "biology").turns
     assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/biology/cells.md"}
-    _, turns, _ = session.respond("who crossed the rubicon", turns[:0], 3, "default")
+    turns = session.respond("who crossed the rubicon", turns[:0], 3, "default").turns
     assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/rome.md"}
-    _, turns, _ = session.respond("what is the nucleus", (), 3, "biology")
+    turns = session.respond("what is the nucleus", (), 3, "biology").turns
     assert session.rate(1, False, turns) == "down"
     assert [r.collection for r in read_feedback(registry.settings.feedback_path)] == ["biology"]
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())

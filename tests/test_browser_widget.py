@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.render import CLOSEST, DECLINE, ORIGINAL
 from tests.conftest import REPO, free_port, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,9 +55,14 @@ def test_widget_answers_with_citations_and_context(browser, portal_and_app, arti
     page.on("request", lambda r: requests.append(r.url))
     open_and_ask(page, portal, "What is debt bondage?")
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
-    first = page.locator("[data-qa-widget] [data-role=passage]").first
+    passages = page.locator("[data-qa-widget] [data-role=passage]")
+    first = passages.first
     assert "[1] Human trafficking" in first.inner_text() and "words " in first.inner_text()
     assert first.locator("mark").count() == 1
+    assert [passages.nth(i).evaluate("d => d.open") for i in range(passages.count())] == [True, False, False]
+    link = first.locator(f"a:has-text('{ORIGINAL} ↗')")
+    assert link.get_attribute("href").startswith("https://en.wikipedia.org/wiki/Human_trafficking#:~:text=")
+    assert "seeds/000_64fa240758fee0c1.txt" in first.locator(".detail").inner_text()
     first.locator("[data-role=context]").click()
     page.wait_for_selector("[data-qa-widget] .ctx .in")
     assert page.locator("[data-qa-widget] .ctx .in mark").count() == 1
@@ -70,6 +76,29 @@ def test_widget_answers_with_citations_and_context(browser, portal_and_app, arti
     )
     page.screenshot(path=str(artifacts / "widget.png"))
     assert all(u.startswith((portal, app_url)) for u in requests), "the widget only talks to its server"
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_widget_declines_in_the_chat_page_words_and_warns_of_long_questions(
+    browser, portal_and_app, artifacts, width
+):
+    portal, _, _ = portal_and_app
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    open_and_ask(page, portal, "What is the population of Mars in 2020?")
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]")
+    answer = page.locator("[data-qa-widget] [data-role=answer]").last
+    text = answer.inner_text()
+    assert text.startswith(DECLINE + " (evidence 0.") and CLOSEST in text
+    assert answer.locator("mark").count() == 0 and answer.locator("details[open]").count() == 0
+    page.screenshot(path=str(artifacts / f"widget-declined-{width}.png"))
+    page.fill("[data-qa-widget] input", "x" * 2001)
+    warning = page.locator("[data-qa-widget] [data-role=too-long]")
+    assert "2,001 characters long; the limit is 2,000" in warning.inner_text()
+    page.press("[data-qa-widget] input", "Enter")
+    assert page.locator("[data-qa-widget] [data-role=answer]").count() == 1  # nothing sent
+    assert len(page.input_value("[data-qa-widget] input")) == 2001  # nothing cut
     context.close()
 
 

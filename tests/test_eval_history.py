@@ -34,7 +34,7 @@ def test_history_that_is_not_a_list_of_text_is_reported(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text(json.dumps({"question": "Why?", "history": [1, 2]}) + "\n", encoding="utf-8")
     questions, problems = read_questions(path)
-    assert questions == [] and "history" in str(problems[0])
+    assert questions == [] and "history" in problems[0].reason
 
 
 def test_run_rows_keep_the_history_and_the_query_as_searched(tmp_path, fake_embedder):

@@ -48,8 +48,10 @@ def test_search_pads_with_minus_one_beyond_the_store():
 
 
 def test_unknown_store_or_factory_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="store 'milvus' is unknown"):
-        make_store(Settings(root=tmp_path, store="milvus"), _unit(10))
+    with pytest.raises(ConfigError, match="store 'qdrant' is unknown"):
+        make_store(Settings(root=tmp_path, store="qdrant"), _unit(10))
+    with pytest.raises(ConfigError, match="vector_store"):  # milvus is known, but needs its address
+        Settings(root=tmp_path, store="milvus")
     with pytest.raises(ConfigError, match="FAISS"):
         make_store(Settings(root=tmp_path, faiss_index="NotAnIndex"), _unit(10))
 

@@ -30,6 +30,7 @@ from qa.eval.files import atomic_write
 from qa.eval.metrics import Metrics, first_hit, score
 from qa.eval.questions import UNANSWERABLE, Question, SkippedRow
 from qa.eval.results import write_results_csv
+from qa.render import answer_json
 
 __all__ = [
     "Answers",
@@ -239,7 +240,7 @@ def run_rows(questions: Sequence[Question], answers: Sequence[Answer], k: int) -
     """Run rows: each answer's dict with the question's id, kind, history, extra fields, expectation, rank."""
     rows = []
     for q, answer in zip(questions, answers):
-        row = {"id": q.id, **answer.to_dict()}
+        row = {"id": q.id, **answer_json(answer)}
         if q.kind:
             row["kind"] = q.kind
         if q.history:

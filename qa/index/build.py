@@ -27,7 +27,7 @@ from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.sources import Document, scan_sources
 from qa.lexical.bm25 import LexicalIndex
-from qa.store.base import make_store
+from qa.store.base import check_store, make_store
 
 __all__ = [
     "BuildReport",
@@ -137,7 +137,7 @@ def build_index(
         if parts[i] is None:
             parts[i] = _embed(embedder, t, step)
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    store = make_store(settings, vectors)
+    store = make_store(settings, vectors, columns=windows.as_dict())
     lexical = LexicalIndex([t for doc_texts in texts for t in doc_texts], windows.scale)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
@@ -212,7 +212,7 @@ def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
 def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
     """The existing index (None if unusable) and why it does not fit as it is."""
     try:
-        previous = load_index(settings.index_dir)
+        previous = load_index(settings.index_dir, settings=settings)
     except (IndexMissingError, IndexCorruptError, IndexStaleError) as exc:
         return None, [str(exc)]
     return previous, stale_reasons(previous.manifest, documents, settings)
@@ -226,6 +226,7 @@ def ensure_index(
     progress: Callable[[int, int], None] | None = None,
 ) -> BuildReport:
     """Load the index if it fits the sources and settings; otherwise (re)build what is stale."""
+    check_store(settings)
     with build_lock(settings.index_dir):
         remove_leftovers(settings.index_dir)
         documents, problems = scan_sources(
@@ -257,7 +258,8 @@ def ensure_index(
 
 def open_index(settings: Settings) -> Index:
     """The live index, refusing one built for another model or other chunk settings."""
-    index = load_index(settings.index_dir)
+    check_store(settings)
+    index = load_index(settings.index_dir, settings=settings)
     if index.manifest.model != settings.model:
         raise IndexStaleError(
             f"the index was built with model {index.manifest.model!r} but QA_MODEL is "

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAError
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
@@ -183,8 +184,9 @@ def _verify(folder: Path, manifest: Manifest) -> None:
             raise IndexCorruptError(f"index file {name} is damaged; run `qa index --rebuild`")
 
 
-def load_index(index_dir: Path, *, verify: bool = True) -> Index:
-    """The live index under ``index_dir``; checks every file against the manifest's hashes."""
+def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | None = None) -> Index:
+    """The live index under ``index_dir``; checks every file against the manifest's hashes.
+    ``settings`` say where a store on a server (Milvus) is."""
     manifest = read_manifest(index_dir)
     folder = live_folder(index_dir)
     if verify:
@@ -194,9 +196,9 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
             documents = [Document(**json.loads(line)) for line in f if line.strip()]
         with np.load(folder / WINDOWS) as npz:
             windows = Windows.from_mapping(npz)
-        store = load_store(manifest.store, folder / STORE_DIR, manifest.faiss_index)
+        store = load_store(manifest.store, folder / STORE_DIR, manifest.faiss_index, settings)
         lexical = LexicalIndex.load(folder / LEXICAL_DIR)
-    except IndexCorruptError:
+    except QAError:  # damaged files, or a store server that cannot be reached: said as such
         raise
     except Exception as exc:  # numpy, json, bm25s and faiss raise many kinds for damaged files
         raise IndexCorruptError(

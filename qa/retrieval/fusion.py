@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -54,17 +53,17 @@ class Fusion:
         self.index = index
         self.settings = settings
 
-    @cached_property
+    @property
     def scale_of_window(self) -> np.ndarray:
-        return np.asarray(self.index.table["scale"])
-
-    @cached_property
-    def lexical(self) -> WindowBM25:
-        """BM25 over the windows, each size on its own (document frequencies differ by size)."""
-        return WindowBM25(self.index.texts, self.scale_of_window)
+        return self.index.windows.scale
 
     @property
-    def lexicon(self) -> WindowBM25:
+    def lexical(self) -> LexicalIndex:
+        """BM25 over the windows, each size on its own, saved with the index."""
+        return self.index.lexical
+
+    @property
+    def lexicon(self) -> LexicalIndex:
         """The BM25 index whose IDF (of the smallest windows) weighs query terms."""
         return self.lexical
 
@@ -78,17 +77,17 @@ class Fusion:
 
     def dense_top(self, vector: np.ndarray, n: int) -> np.ndarray:
         """Window ids of the ``n`` nearest windows (the store's search, exact rescoring later)."""
-        _, ids = self.index.search(vector[None, :], n)
+        _, ids = self.index.store.search(vector[None, :], n)
         return ids[0][ids[0] >= 0]
 
     def best_dense(self, vector: np.ndarray) -> float:
         """The cosine of the window nearest to ``vector``."""
-        scores, _ = self.index.search(vector[None, :], 1)
+        scores, _ = self.index.store.search(vector[None, :], 1)
         return float(scores[0][0]) if scores.size else 0.0
 
     def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
         """Exact cosines of ``window_ids`` from the stored vectors."""
-        return np.asarray(self.index.vectors[window_ids], dtype=np.float32) @ vector
+        return np.asarray(self.index.store.vectors(window_ids), dtype=np.float32) @ vector
 
     def lexical_top(self, query_terms: list[str], n: int) -> np.ndarray:
         """Window ids of the ``n`` best BM25 windows of each size (only windows with a term)."""
@@ -129,41 +128,3 @@ class Fusion:
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
 
-
-class WindowBM25:
-    """BM25 of windows by global window id, one model per window size, with the interface of
-    the BM25 index saved with the index (``top``, ``scores_for``, ``idf``, ``known``)."""
-
-    def __init__(self, texts: list[str], scales: np.ndarray) -> None:
-        self.rows = {int(size): np.flatnonzero(scales == size) for size in np.unique(scales)}
-        self.models = {size: LexicalIndex([texts[i] for i in rows]) for size, rows in self.rows.items()}
-
-    @property
-    def scales(self) -> list[int]:
-        return list(self.rows)
-
-    def top(self, query_terms: list[str], n: int, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
-        """Global ids and scores of the ``n`` best windows of size ``scale`` holding a term."""
-        scores = self.models[scale].scores(query_terms)
-        hits = np.flatnonzero(scores > 0)
-        if len(hits) > n:
-            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
-        return self.rows[scale][hits], scores[hits]
-
-    def scores_for(self, query_terms: list[str], window_ids: np.ndarray) -> np.ndarray:
-        """BM25 score of each of ``window_ids``, each within its own size."""
-        out = np.zeros(len(window_ids), np.float32)
-        for size, rows in self.rows.items():
-            local = np.searchsorted(rows, window_ids)
-            local = np.minimum(local, len(rows) - 1)
-            mine = rows[local] == window_ids
-            if mine.any():
-                out[mine] = self.models[size].scores(query_terms)[local[mine]]
-        return out
-
-    def idf(self, term: str) -> float:
-        """IDF among the smallest windows."""
-        return self.models[self.scales[0]].idf(term)
-
-    def known(self, term: str) -> bool:
-        return self.models[self.scales[0]].known(term)

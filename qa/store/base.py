@@ -2,12 +2,13 @@
 
 A store holds one L2-normalised float32 vector per window, addressed by the window's global id
 (its row in the index's window table), and answers inner-product top-k queries. Backends live
-one per module (``faiss`` today); :func:`make_store` picks one from the ``store`` setting and
-:func:`load_store` reopens a saved one by the kind recorded in the index manifest.
+one per module (``faiss``, ``milvus``); :func:`make_store` picks one from the ``store`` setting
+and :func:`load_store` reopens a saved one by the kind recorded in the index manifest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -16,9 +17,9 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import ConfigError
 
-__all__ = ["STORE_KINDS", "VectorStore", "load_store", "make_store"]
+__all__ = ["STORE_KINDS", "VectorStore", "check_store", "load_store", "make_store"]
 
-STORE_KINDS = ("faiss",)
+STORE_KINDS = ("faiss", "milvus")
 
 
 @runtime_checkable
@@ -65,14 +66,35 @@ def _backend(kind: str) -> type[VectorStore]:
         from qa.store.faiss import FaissStore
 
         return FaissStore
+    if kind == "milvus":
+        from qa.store.milvus import MilvusStore
+
+        return MilvusStore
     raise ConfigError(f"store {kind!r} is unknown; use one of: {', '.join(STORE_KINDS)}")
 
 
-def make_store(settings: Settings, vectors: np.ndarray) -> VectorStore:
-    """A new store over ``vectors`` (row i is window i), of the kind the settings ask for."""
+def make_store(
+    settings: Settings, vectors: np.ndarray, *, columns: Mapping[str, np.ndarray] | None = None
+) -> VectorStore:
+    """A new store over ``vectors`` (row i is window i), of the kind the settings ask for; a store
+    that keeps window metadata (Milvus) also gets the window ``columns``."""
+    if settings.store == "milvus":
+        return _backend("milvus").build(vectors, settings, columns=columns)
     return _backend(settings.store).build(vectors, settings)
 
 
-def load_store(kind: str, folder: Path, description: str) -> VectorStore:
-    """The store of ``kind`` saved in ``folder`` (as recorded in an index manifest)."""
+def load_store(kind: str, folder: Path, description: str, settings: Settings | None = None) -> VectorStore:
+    """The store of ``kind`` saved in ``folder`` (as recorded in an index manifest); a store on a
+    server (Milvus) is reached where ``settings`` say."""
+    if kind == "milvus":
+        return _backend(kind).load(folder, description, settings)
     return _backend(kind).load(folder, description)
+
+
+def check_store(settings: Settings) -> None:
+    """Fail now, with one line, if the store the settings name cannot be reached (a wrong Milvus
+    address or token), before any model is loaded or document embedded."""
+    if settings.store == "milvus":
+        from qa.store.milvus import connect
+
+        connect(settings).close()

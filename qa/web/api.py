@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.index.collections import NAME_PATTERN
-from qa.ingest.links import original_link
+from qa.render import answer_json, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
@@ -115,6 +114,11 @@ class CitationOut(BaseModel):
     source: str = Field(description="The source's path relative to the project root.")
     title: str
     url: str
+    link: str = Field(
+        description="Where to open the original, as deep as it allows: the web page at the section "
+        "or highlight, else original_url; '' if none."
+    )
+    label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
@@ -130,6 +134,9 @@ class CitationOut(BaseModel):
 
 class PassageOut(BaseModel):
     text: str = Field(description="Exactly the source's text[start:end].")
+    source: str = Field(description="Same as citation.source.")
+    start: int = Field(description="Same as citation.start.")
+    end: int = Field(description="Same as citation.end.")
     score: float
     highlight: Range = Field(description="The best short span, as character offsets in the source.")
     highlight_text: str
@@ -142,6 +149,8 @@ class AskResponse(BaseModel):
     query: str = Field(description="The question as searched, after resolving a follow-up.")
     abstained: bool = Field(description="True when the documents do not answer the question.")
     evidence: float
+    notice: str = Field(description="Shown above the passages: '' for an answer, else why it declined.")
+    closest_label: str = Field(description="Heading of a declined answer's passages ('' for an answer).")
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
     )
@@ -182,47 +191,30 @@ def public(text: str) -> str:
 
 
 def passage_out(p: Passage, *, stale: bool = False, collection: str = "default") -> PassageOut:
-    c = p.citation
-    context = f"/api/v1/sources/{quote(c.source)}?start={c.start}&end={c.end}"
-    context += f"&hs={p.highlight.start}&he={p.highlight.end}"
+    """One passage of the response, as :func:`qa.render.passage_json` shapes it."""
+    data = passage_json(p)
+    data["citation"]["stale"] = stale
     if collection != "default":
-        context += f"&collection={collection}"
-    return PassageOut(
-        text=p.text,
-        score=round(p.score, 4),
-        highlight=Range(start=p.highlight.start, end=p.highlight.end),
-        highlight_text=p.highlight_text,
-        citation=CitationOut(
-            source=c.source,
-            title=c.title,
-            url=c.url,
-            start=c.start,
-            end=c.end,
-            words=Words(start=c.word_start, end=c.word_end, total=c.total_words, label=c.word_range),
-            page=c.page,
-            section=c.section,
-            original_url=original_link(c),
-            stale=stale,
-        ),
-        context_url=context,
-    )
+        data["context_url"] += f"&collection={collection}"
+    return PassageOut.model_validate(data)
 
 
 def answer_out(
-    answer: Answer, stale: set[str] | frozenset[str] = frozenset(), collection: str = "default"
+    answer: Answer,
+    stale: set[str] | frozenset[str] = frozenset(),
+    settings: Settings | None = None,
+    collection: str = "default",
 ) -> AskResponse:
-    """The JSON answer; ``stale`` names the cited sources whose files changed since indexing."""
-    passages = [
-        passage_out(p, stale=p.citation.source in stale, collection=collection) for p in answer.passages
-    ]
-    return AskResponse(
-        question=answer.question,
-        query=answer.query or answer.question,
-        abstained=answer.abstained,
-        evidence=round(answer.evidence, 4),
-        passages=passages,
-        stale=any(p.citation.stale for p in passages),
-    )
+    """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
+    names the cited sources whose files changed since indexing; passages of a collection other
+    than the default link their context with ``&collection=``."""
+    data = answer_json(answer, settings)
+    for passage in data["passages"]:
+        passage["citation"]["stale"] = passage["source"] in stale
+        if collection != "default":
+            passage["context_url"] += f"&collection={collection}"
+    data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
+    return AskResponse.model_validate(data)
 
 
 def _check_origin(settings: Settings, http: Request | None, collection: str | None) -> None:
@@ -263,7 +255,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         stale: frozenset[str] = frozenset()
         if name == "default":
             stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale, name)
+        return answer_out(answer, stale, settings, collection=name)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(

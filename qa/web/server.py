@@ -185,9 +185,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(settings: Settings) -> None:
-    """Prepare the index and model, then serve until interrupted."""
+    """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
     import uvicorn
 
+    if settings.workers > 1:
+        from qa.web.workers import WorkerHeader, serve_workers
+
+        def run_worker(sock, number: int) -> None:
+            retriever = Retriever.open(settings)
+            retriever.warm_up()
+            app = WorkerHeader(create_app(settings, retriever), number)
+            config = uvicorn.Config(app, **uvicorn_options(settings))  # host/port: the socket's
+            uvicorn.Server(config).run(sockets=[sock])
+
+        status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
+        raise SystemExit(status)
     retriever = prepare(settings)
     app = create_app(settings, retriever)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)

@@ -1,21 +1,23 @@
 """The Gradio chat page: a conversation whose answers are cited passages of the documents.
 
-Each answer shows the highlighted span first, then the top passages with numbered citations
-(title, word range, link to the original) and a fold that shows the passage in its context.
-Follow-up questions are resolved by the retriever from the conversation's earlier questions.
-Thumbs up and down go to the feedback file with the passages that were shown.
+Each answer leads with passage [1] open (its citation label, then the passage with the
+highlighted sentence marked once), the other passages folded under their labels, and a fold
+that shows a passage in its context. A declined answer says so, shows the evidence that
+decided, and lists the closest text unmarked. All of it is made by :mod:`qa.render`.
 
 The conversation lives in per-session state as :class:`Turn` objects (the :class:`Answer` and
 its HTML), and the chat display is made from it, so a rating always maps to the answer it was
-given on. The HTML comes from plain functions (:func:`render_question`, :func:`render_answer`,
-:func:`render_context`, :func:`answer_text`) that escape everything coming from a user or a
-document; they and :class:`ChatSession` are tested without a browser.
+given on. A question that cannot be asked (empty, no searchable words, too long) gets a short
+notice under the input box; the conversation and the typed text stay as they were. Retry, undo
+and edit work on the turns. :class:`ChatSession` is tested without a browser.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -28,6 +30,7 @@ from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.errors import QAError
 from qa.feedback import FeedbackRecord, append_feedback, passages_shown
+from qa.render import MAX_SHOWN_PASSAGES, SEE_IN_CONTEXT, answer_html, escape, marked_html, plain_text
 from qa.retrieval.context import Context, passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
@@ -36,12 +39,13 @@ __all__ = [
     "CSS",
     "EXAMPLES",
     "ChatSession",
+    "Reply",
     "Turn",
-    "answer_text",
     "build_ui",
     "messages",
     "render_answer",
     "render_context",
+    "question_text",
     "render_question",
 ]
 
@@ -51,18 +55,20 @@ EXAMPLES = (
     "What is human trafficking?",
     "What is debt bondage?",
     "How many people are victims of trafficking?",
-    "What does the Palermo Protocol require?",
+    "What is organ trafficking?",
 )
+"""Questions the page offers; each one's top passage is checked by a test."""
 
 INTRO = (
     "Every answer is a passage quoted from the documents, with where it comes from. "
     "Follow-up questions use the conversation."
 )
-EMPTY_QUESTION = "Please type a question about the documents first."
-NO_ANSWER = "The documents do not answer this question."
-MAX_UI_PASSAGES = 10
+EMPTY_QUESTION = "Type a question about the documents first."
+FAILED = "Something went wrong while answering; please try again."
 
-CSS = (resources.files("qa.web") / "static" / "chat.css").read_text(encoding="utf-8")
+_STATIC = resources.files("qa.web") / "static"
+CSS = (_STATIC / "chat.css").read_text(encoding="utf-8")
+CHAT_JS = (_STATIC / "chat.js").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -72,121 +78,79 @@ class Turn:
     answer: Answer
     html: str
     """The answer as rendered when it was given (contexts included)."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
     collection: str = "default"
     """The collection that answered."""
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """The server's id of this answer; a rating names it, and counts once per answer."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the page shows after an event: the chat, the turns, the input box and a notice."""
+
+    chat: list[dict[str, str]]
+    turns: tuple[Turn, ...]
+    box: str
+    notice: str = ""
+
+    def outputs(self) -> tuple[list[dict[str, str]], tuple[Turn, ...], str, str]:
+        return self.chat, self.turns, self.box, self.notice
 
 
 # rendering -------------------------------------------------------------------------------------
 
 
-def _text(s: str) -> str:
-    """Escaped text with line breaks kept; never contains a blank line (which ends an HTML block)."""
-    return html.escape(s).replace("\r", "").replace("\n", "<br>")
-
-
 def _verbatim(s: str) -> str:
     """Escaped text with newlines as character references, so they survive without a blank line."""
-    return html.escape(s, quote=True).replace("\r", "").replace("\n", "&#10;")
+    return escape(s).replace("<br>", "&#10;").replace("'", "&#x27;")
 
 
-def _marked(text: str, offset: int, start: int, end: int) -> str:
-    """``text`` (which starts at source offset ``offset``) with ``[start, end)`` in ``<mark>``."""
-    a = max(0, min(len(text), start - offset))
-    b = max(a, min(len(text), end - offset))
-    middle = f"<mark>{_text(text[a:b])}</mark>" if b > a else ""
-    return _text(text[:a]) + middle + _text(text[b:])
-
-
-def _web_url(url: str) -> str:
-    """``url`` if it is a web address, else '' (no ``javascript:`` or file links on the page)."""
-    return url if url.startswith(("https://", "http://")) else ""
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~$@]|(?<=\w):(?=//)|(?<=www)\.)", re.IGNORECASE)
+_LINE_START = re.compile(r"^(\s*)(\d+)?([.+\-=])", re.MULTILINE)
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#!|~$@:.+\-=])")
 
 
 def render_question(question: str) -> str:
-    """The user's message shown literally: escaped inside an HTML block, which Markdown leaves
-    alone (no emphasis, links or autolinks made from what the user typed)."""
-    return f"<p class='qa-q'>{_text(question)}</p>"
+    """The user's message shown literally: Markdown characters backslash-escaped and HTML
+    characters as entities, so nothing the user typed becomes emphasis, a link, a tag or maths.
+    An ordinary question is unchanged, so the chat's edit box shows it as typed."""
+    text = question.replace("\r", "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}\\{m.group(3)}", text)
 
 
-def render_citation(number: int, passage: Passage) -> str:
-    """``[n] Title · words a–b of N · source · original`` (the link only for web URLs)."""
-    c = passage.citation
-    link = ""
-    if _web_url(c.url):
-        link = (
-            f" · <a href='{_text(c.url)}' target='_blank' rel='noopener noreferrer'"
-            f" title='{_text(c.url)}'>original ↗</a>"
-        )
-    return (
-        f"<div class='qa-cite'>[{number}] <strong>{_text(c.title)}</strong> · "
-        f"{_text(c.word_range)} · <code>{_text(c.source)}</code>{link}</div>"
-    )
+def question_text(shown: str) -> str:
+    """The question back from :func:`render_question`'s form (the text of an edited message)."""
+    return html.unescape(_ESCAPED.sub(r"\1", shown))
 
 
-def render_context(ctx: Context, *, at_end: bool = False) -> str:
+def render_context(ctx: Context, *, at_end: bool = False, declined: bool = False) -> str:
     """The passage in its surroundings: the passage shaded and the answer span marked, folded."""
-    hs = ctx.highlight_start if ctx.highlight_start is not None else ctx.start
-    he = ctx.highlight_end if ctx.highlight_end is not None else ctx.start
+    hs = ctx.highlight_start if ctx.highlight_start is not None and not declined else ctx.start
+    he = ctx.highlight_end if ctx.highlight_end is not None and not declined else ctx.start
     lead = "… " if ctx.window_start > 0 else ""
     tail = "" if at_end else " …"
     window = (
-        f"{lead}{_text(ctx.before)}<span class='qa-in'>{_marked(ctx.passage, ctx.start, hs, he)}</span>"
-        f"{_text(ctx.after)}{tail}"
+        f"{lead}{escape(ctx.before)}<span class='qa-in'>{marked_html(ctx.passage, ctx.start, hs, he)}</span>"
+        f"{escape(ctx.after)}{tail}"
     )
+    legend = "The passage is shaded" + ("." if declined else "; the answer span is <mark>marked</mark>.")
     return (
-        "<details class='qa-context'><summary>See in context</summary>"
-        "<div class='qa-legend'>The passage is shaded; the answer span is <mark>marked</mark>.</div>"
+        f"<details class='qa-context'><summary>{SEE_IN_CONTEXT}</summary>"
+        f"<div class='qa-legend'>{legend}</div>"
         f"<div class='qa-window'>{window}</div></details>"
     )
 
 
-def _passage_html(number: int, p: Passage, context: str) -> str:
-    body = f"<p class='qa-text'>{_marked(p.text, p.start, p.highlight.start, p.highlight.end)}</p>"
-    return f"<li class='qa-passage'>{render_citation(number, p)}{body}{context}</li>"
-
-
-def answer_text(answer: Answer) -> str:
-    """The answer as plain text, what the copy button copies: span, then numbered citations."""
-    lines = []
-    if answer.abstained:
-        lines += [NO_ANSWER, "", "Closest matches:" if answer.passages else ""]
-    elif answer.passages:
-        lines += [f"“{answer.passages[0].highlight_text}” [1]", ""]
-    for i, p in enumerate(answer.passages, 1):
-        c = p.citation
-        link = f" {_web_url(c.url)}" if _web_url(c.url) else ""
-        lines.append(f"[{i}] {c.title}, {c.word_range} ({c.source}){link}")
-        lines.append(f"    {p.text}")
-    return "\n".join(lines).strip() + "\n"
-
-
-def render_answer(answer: Answer, contexts: Sequence[str] | None = None) -> str:
-    """The answer as one HTML block (no blank lines, so Markdown leaves it alone).
-
-    ``contexts`` holds each passage's :func:`render_context` HTML ('' for none).
-    """
-    contexts = list(contexts or ()) + [""] * (len(answer.passages) - len(contexts or ()))
-    items = "".join(_passage_html(i + 1, p, c) for i, (p, c) in enumerate(zip(answer.passages, contexts)))
-    parts = ["<div class='qa-answer'>"]
-    if answer.abstained:
-        parts.append(f"<p class='qa-abstain'>{NO_ANSWER}</p>")
-        if answer.passages:
-            parts.append(
-                "<p class='qa-closest-label'>Closest matches (they do not answer the question):</p>"
-                f"<ol class='qa-passages qa-closest'>{items}</ol>"
-            )
-    elif answer.passages:
-        span = _text(answer.passages[0].highlight_text)
-        parts.append(f"<blockquote class='qa-span'>“{span}” <span class='qa-ref'>[1]</span></blockquote>")
-        parts.append(f"<ol class='qa-passages'>{items}</ol>")
-    parts.append(
+def render_answer(
+    answer: Answer, contexts: Sequence[str] | None = None, settings: Settings | None = None
+) -> str:
+    """The answer as one HTML block, with a copy button and the plain text it copies."""
+    tools = (
         "<div class='qa-tools'><button type='button' class='qa-copy'>Copy answer</button>"
-        f"<div class='qa-plain'>{_verbatim(answer_text(answer))}</div></div>"
+        f"<div class='qa-plain'>{_verbatim(plain_text(answer, settings))}</div></div>"
     )
-    parts.append("</div>")
-    return "".join(parts)
+    return answer_html(answer, contexts, settings=settings, tools=tools)
 
 
 def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
@@ -201,13 +165,18 @@ def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
 # behaviour -------------------------------------------------------------------------------------
 
 
+def _turns(turns: Sequence[Turn] | None) -> tuple[Turn, ...]:
+    return tuple(turns or ())
+
+
 class ChatSession:
-    """What the page does, without Gradio: answer a question in a conversation, rate an answer.
+    """What the page does, without Gradio: answer a question in a conversation, retry, undo,
+    edit, and rate an answer.
 
     Holds only the shared retriever and settings; each browser session's conversation is the
-    ``turns`` tuple passed in and returned, cut to the last ``settings.max_turns``. A rating is
-    stored once per answer and rating (the ratings seen are remembered for the last
-    ``RATED_MEMORY`` answers).
+    ``turns`` tuple passed in and returned (in a :class:`Reply`), cut to the last
+    ``settings.max_turns``. A rating is stored once per answer and rating (the ratings seen are
+    remembered for the last ``RATED_MEMORY`` answers).
     """
 
     RATED_MEMORY = 100_000
@@ -221,34 +190,70 @@ class ChatSession:
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
-    ) -> tuple[list[dict[str, str]], tuple[Turn, ...], str]:
-        """Answer ``question`` after ``turns`` from ``collection`` (default: the default one);
-        returns the chat messages, the turns, and ''."""
+    ) -> Reply:
+        """Answer ``question`` after ``turns`` from ``collection`` (default: the default one). A
+        question that cannot be asked leaves the conversation and the typed text as they were
+        and says why in the notice."""
+        turns = _turns(turns)
         if not (question or "").strip():
-            raise QAError(EMPTY_QUESTION)
-        other = self.registry is not None and collection not in (None, "", "default")
-        retriever = self.registry.get(collection) if other else self.retriever
-        turns = tuple(turns or ())
+            return Reply(messages(turns), turns, question or "", EMPTY_QUESTION)
         history = [t.answer.question for t in turns]
-        answer = retriever.ask(question, k=self._k(k), history=history)
+        try:
+            other = self.registry is not None and collection not in (None, "", "default")
+            retriever = self.registry.get(collection) if other else self.retriever
+            answer = retriever.ask(question, k=self._k(k), history=history)
+        except QAError as exc:
+            message = str(exc)
+            return Reply(messages(turns), turns, question, message[:1].upper() + message[1:] + ".")
         if self.settings.log_questions:
             from qa.eval.asked import AskedRecord, log_question
 
             log_question(self.settings.questions_path, AskedRecord.of(collection or "default", answer))
-        contexts = [self._context(p, retriever.index) for p in answer.passages]
-        turn = Turn(answer, render_answer(answer, contexts), collection or "default")
+        contexts = [
+            self._context(p, declined=answer.abstained, index=retriever.index) for p in answer.passages
+        ]
+        turn = Turn(
+            answer, render_answer(answer, contexts, self.settings), collection=collection or "default"
+        )
         turns = (*turns, turn)[-self.settings.max_turns :]
-        return messages(turns), turns, ""
+        return Reply(messages(turns), turns, "")
+
+    def retry(self, turns: Sequence[Turn] | None, k: Any = None) -> Reply:
+        """Ask the last question again (with the passages setting as it is now)."""
+        turns = _turns(turns)
+        if not turns:
+            return Reply([], (), "")
+        return self.respond(turns[-1].answer.question, turns[:-1], k, turns[-1].collection)
+
+    def undo(self, turns: Sequence[Turn] | None) -> Reply:
+        """Take the last question and its answer back; the question returns to the input box."""
+        turns = _turns(turns)
+        if not turns:
+            return Reply([], (), "")
+        return Reply(messages(turns[:-1]), turns[:-1], turns[-1].answer.question)
+
+    def edit(self, index: Any, question: Any, turns: Sequence[Turn] | None, k: Any = None) -> Reply:
+        """Replace the question at chat message ``index`` and answer it again; the later turns go."""
+        turns = _turns(turns)
+        if isinstance(index, (list, tuple)):
+            index = index[0] if index else None
+        if not isinstance(index, int) or index % 2 != 0 or not 0 <= index // 2 < len(turns):
+            return Reply(messages(turns), turns, "")
+        reply = self.respond(_plain_question(question), turns[: index // 2], k, turns[index // 2].collection)
+        if reply.notice:  # not askable: keep the conversation as it was, the edit in the box
+            return Reply(messages(turns), turns, reply.box, reply.notice)
+        return reply
 
     def _k(self, k: Any) -> int:
-        """Passages to show: the page's control, within 1..10, else the configured default."""
+        """Passages to show: the page's control, within 1..MAX_SHOWN_PASSAGES, else the default."""
         try:
             value = int(k)
         except (TypeError, ValueError):
             return self.settings.ui_passages
-        return min(max(value, 1), MAX_UI_PASSAGES)
+        return min(max(value, 1), MAX_SHOWN_PASSAGES)
 
-    def _context(self, p: Passage, index) -> str:
+    def _context(self, p: Passage, *, declined: bool, index=None) -> str:
+        index = self.retriever.index if index is None else index
         try:
             ctx = passage_context(
                 index,
@@ -258,11 +263,11 @@ class ChatSession:
                 words=self.settings.context_words,
                 highlight=(p.highlight.start, p.highlight.end),
             )
-        except QAError:
+            size = len(index.document(p.source).text)
+        except (QAError, KeyError):
             log.warning("no context for %s [%d:%d]", p.source, p.start, p.end)
             return ""
-        doc = index.documents[index.document_index(p.source)]
-        return render_context(ctx, at_end=ctx.window_end >= len(doc.text))
+        return render_context(ctx, at_end=ctx.window_end >= size, declined=declined)
 
     def rate(self, index: Any, liked: Any, turns: Sequence[Turn] | None) -> str | None:
         """Store a thumbs up/down for the answer at chat message ``index``; returns the rating.
@@ -280,7 +285,7 @@ class ChatSession:
             rating = "down"
         else:
             return None
-        turns = tuple(turns or ())
+        turns = _turns(turns)
         if not isinstance(index, int) or index % 2 != 1 or not 0 <= index // 2 < len(turns):
             return None
         turn = turns[index // 2]
@@ -311,66 +316,16 @@ class ChatSession:
             return True
 
 
+def _plain_question(value: Any) -> str:
+    """An edited user message as text (Gradio may hand back a content dict)."""
+    if isinstance(value, dict):
+        value = value.get("text") or value.get("content") or ""
+    return question_text(str(value or ""))
+
+
 # the page --------------------------------------------------------------------------------------
 
-# Copies the answer's plain text, kept in a hidden element beside the button (the chat's own copy
-# button would copy the HTML, and the page's sanitiser drops data attributes). One delegated
-# listener, installed on load, so it works for answers added later.
-_COPY_JS = """
-() => {
-  if (window.__qaCopy) return;
-  window.__qaCopy = true;
-  const fallback = (text) => {
-    const area = document.createElement("textarea");
-    area.value = text;
-    area.style.position = "fixed";
-    area.style.left = "-9999px";
-    document.body.appendChild(area);
-    area.select();
-    document.execCommand("copy");
-    area.remove();
-  };
-  document.addEventListener("click", async (event) => {
-    const button = event.target.closest && event.target.closest("button.qa-copy");
-    if (!button) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const plain = button.parentElement.querySelector(".qa-plain");
-    const text = plain ? plain.textContent : "";
-    try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
-  }, true);
-}
-"""
-
-# Brings the newest question and the start of its answer (the highlighted span) into view,
-# instead of the bottom of a long answer. Waits a few frames for the chat to render it.
-_SCROLL_JS = """
-(chat) => {
-  const want = (chat || []).filter((m) => m.role === "assistant").length;
-  let frames = 0;
-  const go = () => {
-    const answers = document.querySelectorAll("#chat .qa-answer");
-    if (answers.length < want && frames++ < 120) { requestAnimationFrame(go); return; }
-    const last = answers[answers.length - 1];
-    if (!last) return;
-    let box = last.parentElement;
-    while (box && box !== document.body) {
-      const overflow = getComputedStyle(box).overflowY;
-      if ((overflow === "auto" || overflow === "scroll") && box.scrollHeight > box.clientHeight) break;
-      box = box.parentElement;
-    }
-    if (!box || box === document.body) return;
-    const row = last.closest(".message-row");
-    const question = row && row.previousElementSibling;
-    const target = question && question.querySelector(".qa-q") ? question : last;
-    const top = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    box.scrollTo({ top: box.scrollTop + top - 8 });
-  };
-  requestAnimationFrame(go);
-}
-"""
+_SCROLL_JS = "(chat) => { if (window.qaChat) window.qaChat.scroll(chat); }"
 
 
 def _collection_page(
@@ -414,6 +369,33 @@ class SessionCollections:
                 self._chosen.popitem(last=False)
 
 
+def _collection_view(
+    gr, settings: Settings, registry: Registry | None, name: str | None
+) -> tuple[str, tuple]:
+    """The collection shown for ``name`` and the page's updates: picker, title, examples, and an
+    empty conversation; a warning toast when ``name`` is not a collection."""
+    shown, title, samples, names, warning = _collection_page(settings, name)
+    if warning:
+        gr.Warning(warning)
+    picker = gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1)
+    examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
+    return shown, (picker, f"# {title}\n" + INTRO, examples, [], ())
+
+
+def _example_question(example: Any) -> Any:
+    """The question of a clicked example (Gradio sends the sample's row)."""
+    return example[0] if isinstance(example, (list, tuple)) and example else example
+
+
+def _on_load(show, registry: Registry | None):
+    """The page-load handler: show the collection named by ``?collection=``."""
+
+    def on_load(request):
+        return show(_query_collection(request, registry), request)
+
+    return on_load
+
+
 def _inject_request(gr, *functions) -> None:
     """Annotate ``request`` with a real class: Gradio injects the request by type."""
     for fn in functions:
@@ -427,46 +409,46 @@ def _query_collection(request: Any, registry: Registry | None) -> str | None:
 
 
 def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None = None):
-    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.server`, with :data:`CSS`).
+    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.web.server`, with :data:`CSS`).
     With a ``registry``, ``/?collection=NAME`` asks that collection, and a picker shows when
     there are several."""
     import gradio as gr
 
     session = ChatSession(retriever, settings, registry)
-
     chosen = SessionCollections(settings.max_sessions)
 
+    def guarded(action):
+        """Run ``action``; an unexpected failure becomes a notice, the conversation stays."""
+
+        @functools.wraps(action)  # Gradio reads the parameters' names and event-data types
+        def run(*args):
+            try:
+                return action(*args).outputs()
+            except Exception:
+                log.exception("chat event failed")
+                return gr.update(), gr.update(), gr.update(), FAILED
+
+        return run
+
     def respond(question, turns, k, request: gr.Request):
-        try:
-            return session.respond(question, turns, k, chosen.of(request))
-        except QAError as exc:
-            message = str(exc)
-            raise gr.Error(message[:1].upper() + message[1:], title="Cannot answer") from None
-        except Exception:
-            log.exception("answering %r failed", question)
-            raise gr.Error("Something went wrong while answering; please try again.") from None
+        return session.respond(question, turns, k, chosen.of(request))
 
     def respond_example(example, turns, k, request: gr.Request):
-        question = example[0] if isinstance(example, (list, tuple)) and example else example
-        return respond(question, turns, k, request)
+        return session.respond(_example_question(example), turns, k, chosen.of(request))
 
     def show_collection(name: str | None, request: gr.Request):
-        shown, title, samples, names, warning = _collection_page(settings, name)
-        if warning:
-            gr.Warning(warning)
+        shown, outputs = _collection_view(gr, settings, registry, name)
         chosen.remember(request, shown)
-        return (
-            gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1),
-            f"# {title}\n" + INTRO,
-            gr.Dataset(samples=[[q] for q in samples], visible=bool(samples)),
-            [],
-            (),
-        )
+        return outputs
 
-    def on_load(request: gr.Request):
-        return show_collection(_query_collection(request, registry), request)
+    on_load = _on_load(show_collection, registry)
 
     _inject_request(gr, respond, respond_example, show_collection, on_load)
+
+    def edit(turns, k, data: gr.EditData):
+        return session.edit(data.index, data.value, turns, k)
+
+    edit.__annotations__["data"] = gr.EditData  # a real class: Gradio injects the event data by type
 
     def rate(turns, data: gr.LikeData):
         try:
@@ -476,10 +458,10 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         if rating:
             gr.Info("Thanks, your feedback was saved.")
 
-    rate.__annotations__["data"] = gr.LikeData  # a real class: Gradio injects the event data by type
+    rate.__annotations__["data"] = gr.LikeData
 
     def clear():
-        return [], (), ""
+        return [], (), "", ""
 
     with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
         title = gr.Markdown("# Ask the course documents\n" + INTRO, elem_id="qa-title")
@@ -494,6 +476,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             height="62vh",
             min_height=320,
             buttons=[],
+            editable="user",
             feedback_options=("Like", "Dislike"),
             sanitize_html=True,
             allow_tags=False,
@@ -510,10 +493,10 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             show_label=False,
             placeholder="Ask a question and press Enter",
             max_lines=4,
-            max_length=settings.max_question_chars,
             submit_btn="Ask",
             autofocus=True,
         )
+        notice = gr.Markdown("", elem_id="qa-notice")
         examples = gr.Dataset(
             elem_id="examples",
             label="Examples (click to ask)",
@@ -525,7 +508,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         with gr.Row(equal_height=False, elem_id="controls"):
             k = gr.Slider(
                 1,
-                MAX_UI_PASSAGES,
+                MAX_SHOWN_PASSAGES,
                 value=settings.ui_passages,
                 step=1,
                 label="Passages per answer",
@@ -535,17 +518,32 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             )
             clear_button = gr.Button("Clear conversation", elem_id="clear", size="md", scale=1, min_width=150)
 
-        outputs = [chat, turns, question]
-        question.submit(respond, [question, turns, k], outputs, api_name="ask").then(
+        outputs = [chat, turns, question, notice]
+        private = {"api_visibility": "private"}
+        question.submit(guarded(respond), [question, turns, k], outputs, api_name="ask").then(
             None, [chat], None, js=_SCROLL_JS
         )
-        examples.click(respond_example, [examples, turns, k], outputs, api_visibility="private").then(
+        examples.click(guarded(respond_example), [examples, turns, k], outputs, **private).then(
             None, [chat], None, js=_SCROLL_JS
         )
-        clear_button.click(clear, None, outputs, api_visibility="private")
-        chat.clear(lambda: (), None, [turns], api_visibility="private")
-        chat.like(rate, [turns], None, api_visibility="private")
-        demo.load(None, None, None, js=_COPY_JS)
+        chat.retry(guarded(session.retry), [turns, k], outputs, **private).then(
+            None, [chat], None, js=_SCROLL_JS
+        )
+        chat.undo(guarded(session.undo), [turns], outputs, **private)
+        chat.edit(guarded(edit), [turns, k], outputs, **private)
+        question.change(  # typed, pasted or set: said before sending
+            None,
+            [question],
+            [notice],
+            js=f"(q) => window.qaChat ? window.qaChat.lengthNotice(q, {settings.max_question_chars}) : ''",
+            **private,
+        )
+        clear_button.click(clear, None, outputs, **private)
+        chat.clear(lambda: ((), ""), None, [turns, notice], **private)
+        # every click is its own rating: with the default trigger mode ("once"), a click while the
+        # previous rating's event is still pending in the browser was silently dropped
+        chat.like(rate, [turns], None, trigger_mode="multiple", **private)
+        demo.load(None, None, None, js=CHAT_JS)
         demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private")
         picker.input(
             show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"

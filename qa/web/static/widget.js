@@ -11,6 +11,9 @@
  *   data-target="#element-id"     inline mode fills this element (default: the whole window)
  *   data-collection="biology-101" the collection to answer from (default: the default collection)
  *
+ * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
+ * widget, the chat page and the CLI say the same things (qa/render.py).
+ *
  * Plain JavaScript, no dependencies, no requests except to the server it was loaded from (the
  * API's base URL is the folder of this script's URL, so a server behind a path prefix works).
  * Everything from the server is inserted as text (textContent), never as HTML. The widget lives
@@ -24,7 +27,11 @@
   var opt = script.dataset || {};
   var title = opt.title || "Ask the course";
   var theme = opt.theme === "dark" ? "dark" : "light";
-  var k = Math.max(1, Math.min(10, parseInt(opt.k || "3", 10) || 3));
+  var MAX_PASSAGES = 10;           /* qa.render.MAX_SHOWN_PASSAGES */
+  var MAX_QUESTION_CHARS = 2000;   /* the server's default QA_MAX_QUESTION_CHARS */
+  var ORIGINAL = "original ↗";     /* qa.render.ORIGINAL */
+  var SEE_IN_CONTEXT = "see in context";
+  var k = Math.max(1, Math.min(MAX_PASSAGES, parseInt(opt.k || "3", 10) || 3));
   var mode = opt.mode === "inline" ? "inline" : "bubble";
   var history = [];
 
@@ -52,9 +59,14 @@
     ".a{margin:6px 0 14px}",
     ".note{color:var(--muted);font-size:13px;margin:4px 0}",
     ".err{color:var(--err)}",
+    "[data-role=too-long]{margin:0;padding:6px 14px 0}",
     ".span{border-left:3px solid var(--accent);padding:4px 10px;margin:6px 0 10px;font-weight:500}",
     ".p{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 10px;margin:8px 0;overflow-wrap:anywhere}",
-    ".cite{font-size:13px;color:var(--muted);margin-bottom:4px}",
+    ".cite{font-size:13px;color:var(--muted);margin-bottom:4px;cursor:pointer}",
+    ".cite strong{color:var(--fg)}",
+    ".detail{font-size:12px;color:var(--muted);margin-top:4px}",
+    ".closest .p{border-style:dashed}",
+    "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
     ".ctx{position:relative;margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
@@ -114,9 +126,9 @@
 
   var UNREACHABLE = "Could not reach the course assistant (is this page allowed to use it?).";
 
-  function showContext(card, passage, button) {
+  function showContext(card, passage, button, plain) {
     var existing = card.querySelector(".ctx");
-    if (existing) { existing.remove(); button.textContent = "see in context"; return; }
+    if (existing) { existing.remove(); button.textContent = SEE_IN_CONTEXT; return; }
     var box = el("div", "ctx", "Loading…");
     card.appendChild(box);
     button.textContent = "hide context";
@@ -127,7 +139,7 @@
         if (!res.ok || !ctx || !ctx.window) { box.appendChild(el("span", "err", errorText(res, ctx))); return; }
         box.appendChild(document.createTextNode((ctx.window.start > 0 ? "… " : "") + ctx.before));
         var inner = el("span", "in");
-        var h = ctx.highlight || { start: ctx.start, end: ctx.start };
+        var h = (!plain && ctx.highlight) || { start: ctx.start, end: ctx.start };
         inner.appendChild(marked(ctx.passage, ctx.start, h.start, h.end));
         box.appendChild(inner);
         box.appendChild(document.createTextNode(ctx.after + " …"));
@@ -142,36 +154,45 @@
   }
 
   function renderAnswer(log, answer) {
-    var wrap = el("div", "a");
+    /* Passage [1] open, the others folded under their citation labels; a declined answer says
+     * so (the server's notice) and shows its closest text unmarked. */
+    var wrap = el("div", "a" + (answer.abstained ? " closest" : ""));
     wrap.setAttribute("data-role", "answer");
     var passages = answer.passages || [];
     if (answer.abstained) {
-      wrap.appendChild(el("p", "note", "The documents do not seem to answer this. Closest passages:"));
-    } else if (passages.length) {
-      wrap.appendChild(el("div", "span", passages[0].highlight_text));
+      wrap.appendChild(el("p", "note", answer.notice));
+      if (passages.length) { wrap.appendChild(el("p", "note", answer.closest_label)); }
     }
     passages.forEach(function (p, i) {
-      var card = el("div", "p");
+      var card = el("details", "p");
+      card.open = i === 0 && !answer.abstained;
       card.setAttribute("data-role", "passage");
       var c = p.citation;
-      var cite = el("div", "cite");
-      cite.appendChild(el("strong", "", "[" + (i + 1) + "] " + c.title));
-      cite.appendChild(document.createTextNode(" · " + c.words.label + " · "));
-      if (/^https?:\/\//.test(c.url)) {
-        var link = el("a", "", "source");
-        link.href = c.url; link.target = "_blank"; link.rel = "noopener noreferrer";
-        cite.appendChild(link);
-        cite.appendChild(document.createTextNode(" · "));
-      }
-      var more = el("button", "", "see in context");
-      more.type = "button";
-      more.setAttribute("data-role", "context");
-      more.addEventListener("click", function () { showContext(card, p, more); });
-      cite.appendChild(more);
+      var cite = el("summary", "cite");
+      cite.appendChild(el("strong", "", "[" + (i + 1) + "] " + c.label));
+      cite.appendChild(document.createTextNode(" · " + c.words.label));
       card.appendChild(cite);
       var body = el("div", "text");
-      body.appendChild(marked(p.text, c.start, p.highlight.start, p.highlight.end));
+      if (answer.abstained) {
+        body.textContent = p.text;
+      } else {
+        body.appendChild(marked(p.text, c.start, p.highlight.start, p.highlight.end));
+      }
       card.appendChild(body);
+      var detail = el("div", "detail", c.source + " · ");
+      var href = /^https?:\/\//.test(c.link) ? c.link : (c.link || "").indexOf("/originals/") === 0 ? base + c.link : "";
+      if (href) {
+        var link = el("a", "", ORIGINAL);
+        link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
+        detail.appendChild(link);
+        detail.appendChild(document.createTextNode(" · "));
+      }
+      var more = el("button", "", SEE_IN_CONTEXT);
+      more.type = "button";
+      more.setAttribute("data-role", "context");
+      more.addEventListener("click", function () { showContext(card, p, more, answer.abstained); });
+      detail.appendChild(more);
+      card.appendChild(detail);
       wrap.appendChild(card);
     });
     log.appendChild(wrap);
@@ -199,12 +220,21 @@
     log.appendChild(el("p", "note", "Answers are passages from the course documents, with where they come from."));
     var form = el("form");
     var input = el("input");
-    input.type = "text"; input.placeholder = "Ask a question…"; input.maxLength = 2000;
+    input.type = "text"; input.placeholder = "Ask a question…";
     input.setAttribute("aria-label", "Your question");
     var send = el("button", "", "Ask");
     send.type = "submit";
     form.appendChild(input); form.appendChild(send);
-    panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
+    var warn = el("p", "note err hidden");
+    warn.setAttribute("data-role", "too-long");
+    input.addEventListener("input", function () {
+      var n = input.value.length;
+      warn.textContent = n > MAX_QUESTION_CHARS ? "Your question is " + n.toLocaleString("en-US") +
+        " characters long; the limit is " + MAX_QUESTION_CHARS.toLocaleString("en-US") +
+        ". Shorten it before sending." : "";
+      warn.classList.toggle("hidden", n <= MAX_QUESTION_CHARS);
+    });
+    panel.appendChild(head); panel.appendChild(log); panel.appendChild(warn); panel.appendChild(form);
 
     if (mode === "bubble") {
       var close = el("button", "", "×");
@@ -230,7 +260,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var question = input.value.trim();
-      if (!question) { input.focus(); return; }
+      if (!question || question.length > MAX_QUESTION_CHARS) { input.focus(); return; }
       var asked = el("div", "q", question);
       log.appendChild(asked);
       var waiting = el("p", "note", "Searching the documents…");

@@ -1,0 +1,210 @@
+"""End to end at scale: ``Retriever.ask`` over 100k and 1M windows of synthetic text, per store.
+
+    python benchmarks/scale_e2e.py [--sizes 100000 1000000] [--milvus-sizes 100000] [--questions 200]
+
+The corpus is made of the seed's own words: each document draws from one topic's share of the
+vocabulary (Zipf-distributed), so documents cluster by topic as real ones do. The embedder
+hashes words into 384 dimensions (bag of words, normalised): encoding costs microseconds, so the
+figures are the retriever's and the store's, not the model's (the issue's "encode aside"), and
+the vectors cluster with the text. Questions are 8-word runs of random documents.
+
+Each (store, size) is built in one subprocess and queried in a fresh one, so the open time and
+resident memory are those of a process that starts with nothing but the settings and the index:
+open = ``open_index`` + ``Retriever`` + ``warm_up``; p50/p99 per question, one at a time. Milvus
+runs as ``milvus-lite server`` on loopback, reached by URL (the gRPC path a cluster uses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import REPO, percentile, table
+
+DIM = 384
+DOC_WORDS = 2000
+TOPICS = 40
+MODEL = "synthetic-hash"
+
+
+class HashEmbedder:
+    """Bag-of-words vectors from word hashes: deterministic and nearly free."""
+
+    name = MODEL
+    dimension = DIM
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def _slot(self, word: str) -> int:
+        slot = self._cache.get(word)
+        if slot is None:
+            digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+            slot = self._cache[word] = int.from_bytes(digest, "little") % DIM
+        return slot
+
+    def encode(self, texts, **_):
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            slots = [self._slot(w) for w in text.lower().split()]
+            np.add.at(out[i], slots, 1.0)
+            out[i, 0] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def vocabulary() -> list[str]:
+    words = []
+    for path in sorted((REPO / "seeds").glob("*.txt")):
+        words += path.read_text(encoding="utf-8").split()
+    return sorted(set(words))
+
+
+def write_corpus(seeds: Path, windows: int, sizes: tuple[int, ...], seed: int = 0) -> int:
+    """Documents of DOC_WORDS words until about ``windows`` windows; returns the documents made."""
+    per_doc = sum(max(1, (DOC_WORDS - s) // max(s // 2, 1) + 1) for s in sizes)
+    docs = max(1, round(windows / per_doc))
+    vocab = np.array(vocabulary())
+    rng = np.random.default_rng(seed)
+    ranks = 1.0 / np.arange(1, len(vocab) + 1) ** 1.1
+    seeds.mkdir(parents=True, exist_ok=True)
+    for d in range(docs):
+        topic = np.random.default_rng(d % TOPICS).permutation(len(vocab))
+        words = vocab[topic[rng.choice(len(vocab), DOC_WORDS, p=ranks / ranks.sum())]]
+        (seeds / f"doc{d:05d}.txt").write_text(" ".join(words), encoding="utf-8")
+    return docs
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_build(root: Path, store: str) -> dict:
+    from qa.config import Settings
+    from qa.index import ensure_index
+
+    settings = Settings(root=root, model=MODEL, vector_store=store, vector_store_collection="scale")
+    t = time.perf_counter()
+    report = ensure_index(settings, HashEmbedder())
+    return {"build_s": time.perf_counter() - t, "windows": len(report.index), "build_rss_mb": rss_mb()}
+
+
+def phase_query(root: Path, store: str, questions: int) -> dict:
+    from qa.config import Settings
+    from qa.index import open_index
+    from qa.retrieval.retriever import Retriever
+
+    settings = Settings(root=root, model=MODEL, vector_store=store, vector_store_collection="scale")
+    t = time.perf_counter()
+    retriever = Retriever(open_index(settings), HashEmbedder(), settings)
+    retriever.warm_up()
+    opened = time.perf_counter() - t
+    rng = np.random.default_rng(1)
+    docs = retriever.index.documents
+    asks = []
+    for _ in range(questions):
+        words = docs[int(rng.integers(len(docs)))].text.split()
+        start = int(rng.integers(len(words) - 8))
+        asks.append(" ".join(words[start : start + 8]))
+    retriever.ask(asks[0])
+    times = []
+    for q in asks:
+        t = time.perf_counter()
+        retriever.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+    return {
+        "open_s": opened,
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "rss_mb": rss_mb(),
+    }
+
+
+def run_phase(*args: str) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"phase {args[1]} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--milvus-sizes", type=int, nargs="*", default=[100_000])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "build":
+        print(json.dumps(phase_build(args.root, args.store)))
+        return
+    if args.phase == "query":
+        print(json.dumps(phase_query(args.root, args.store, args.questions)))
+        return
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from milvus_servers import start_lite_server, stop
+
+    from qa.config import Settings
+
+    sizes_of = Settings().window_sizes
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
+        server, url = None, ""
+        if args.milvus_sizes:
+            server, url = start_lite_server(Path(tmp) / "milvus")
+        try:
+            plan = [("faiss", n, "") for n in args.sizes] + [
+                ("milvus-lite server", n, url) for n in args.milvus_sizes
+            ]
+            for name, n, store in plan:
+                root = Path(tmp) / f"{name.split()[0]}-{n}"
+                docs = write_corpus(root / "seeds", n, sizes_of)
+                built = run_phase("--phase", "build", "--root", str(root), "--store", store)
+                asked = run_phase(
+                    "--phase",
+                    "query",
+                    "--root",
+                    str(root),
+                    "--store",
+                    store,
+                    "--questions",
+                    str(args.questions),
+                )
+                rows.append(
+                    [
+                        name,
+                        f"{built['windows']:,}",
+                        f"{docs:,}",
+                        f"{built['build_s']:.1f}",
+                        f"{asked['open_s']:.2f}",
+                        f"{asked['p50_ms']:.1f}",
+                        f"{asked['p99_ms']:.1f}",
+                        f"{asked['rss_mb']:.0f}",
+                    ]
+                )
+                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
+        finally:
+            if server is not None:
+                stop(server)
+    print(f"Retriever.ask end to end, {args.questions} questions one at a time, {os.cpu_count()} cores")
+    print(table(["store", "windows", "documents", "build s", "open s", "p50 ms", "p99 ms", "RSS MB"], rows))
+
+
+if __name__ == "__main__":
+    main()

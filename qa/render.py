@@ -1,0 +1,323 @@
+"""The one place an :class:`~qa.answer.Answer` becomes something a person or a program reads.
+
+Four renderings of the same answer, with one vocabulary: plain text (the CLI and the chat's copy
+button), a citation label ("Title · p. 12 · Section", the file and offsets as secondary detail),
+marked HTML (everything escaped, the highlight in ``<mark>``) and JSON (:func:`answer_json`, the
+one shape of ``qa ask --json``, ``POST /api/v1/ask`` and ``qa eval`` runs).
+
+When the bot declines, the closest passages are labelled as closest text, never highlighted as
+answers, and the evidence that decided is shown beside the threshold it missed.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from qa.answer import Answer, Citation, Passage
+from qa.config import Settings
+
+__all__ = [
+    "CLOSEST",
+    "DECLINE",
+    "MAX_HISTORY",
+    "MAX_PASSAGES",
+    "MAX_SHOWN_PASSAGES",
+    "ORIGINAL",
+    "ORIGINALS_PREFIX",
+    "SEE_IN_CONTEXT",
+    "SOURCES_PATH",
+    "answer_html",
+    "answer_json",
+    "citation_detail",
+    "citation_label",
+    "decision",
+    "deep_link",
+    "escape",
+    "marked_html",
+    "original_link",
+    "passage_json",
+    "place_label",
+    "plain_text",
+]
+
+# vocabulary: the same words in the chat page, the widget (through the JSON) and the CLI ---------
+
+DECLINE = "The documents do not answer this question."
+"""Said when the bot abstains."""
+CLOSEST = "Closest text in the documents (not an answer):"
+"""Heads the passages shown after :data:`DECLINE`."""
+ORIGINAL = "original"
+"""The link to the original document (``original ↗`` on pages)."""
+SEE_IN_CONTEXT = "See in context"
+"""The fold or button that shows a passage in its surrounding text."""
+
+# limits -----------------------------------------------------------------------------------------
+
+MAX_PASSAGES = 50
+"""Most passages one question can ask for (``k``) through the CLI and the API."""
+MAX_SHOWN_PASSAGES = 10
+"""Most passages under one answer in the chat page and the widget."""
+MAX_HISTORY = 50
+"""Most earlier questions sent with a follow-up."""
+
+SOURCES_PATH = "/api/v1/sources/"
+"""API path of a passage in its surrounding text (``context_url`` in the JSON)."""
+ORIGINALS_PREFIX = "/originals/"
+"""Where the app serves indexed originals (see ``qa.web.originals``)."""
+_WEB_PAGES = (".html", ".htm")
+
+
+# citations -------------------------------------------------------------------------------------
+
+
+def place_label(citation: Citation) -> str:
+    """ "p. 12 · Variable expansion" (PDF), "slide 3 · Welcome" (PPTX), the section alone for
+    formats without pages, or "" when neither is known."""
+    parts = []
+    if citation.page:
+        unit = "slide" if citation.source.lower().endswith(".pptx") else "p."
+        parts.append(f"{unit} {citation.page}")
+    if citation.section:
+        parts.append(citation.section)
+    return " \u00b7 ".join(parts)
+
+
+def citation_label(c: Citation) -> str:
+    """What a learner needs first: "Title · p. 12 · Section" (page and section when known)."""
+    place = place_label(c)
+    return f"{c.title or c.source} · {place}" if place else c.title or c.source
+
+
+def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
+    """The URL of the cited original, as served by the app, opened where the passage is.
+
+    ``/originals/docs/manual.pdf#page=12`` for a PDF (the fragment PDF viewers understand),
+    ``/originals/docs/manual.html#_variables`` for a web page whose section has an ``id``, and
+    the bare file URL otherwise (slides and Word files have no standard fragment).
+    """
+    url = prefix + quote(citation.source)
+    name = citation.source.lower()
+    if name.endswith(".pdf") and citation.page:
+        return f"{url}#page={citation.page}"
+    if name.endswith(_WEB_PAGES) and citation.anchor:
+        return f"{url}#{quote(citation.anchor, safe='-._~:!$&()*+,;=@')}"
+    return url
+
+
+def citation_detail(c: Citation) -> str:
+    """Secondary detail: "seeds/a.txt · words 1,204–1,318 of 5,345 · characters 14,095–14,840"."""
+    return f"{c.source} · {c.word_range} · characters {c.start:,}\u2013{c.end:,}"
+
+
+def _web(url: str) -> str:
+    """``url`` if it is a web address, else '' (no ``javascript:`` or file links)."""
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def deep_link(c: Citation, highlight_text: str = "") -> str:
+    """Where to open the original, as deep as it allows.
+
+    A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
+    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
+    open the top). A document without one opens as the app serves it (:func:`original_link`).
+    """
+    url = _web(c.url)
+    if not url:
+        return original_link(c)
+    if "#" in url:
+        return url
+    if c.anchor:
+        return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
+    if c.page is not None and url.lower().endswith(".pdf"):
+        return f"{url}#page={c.page}"
+    words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
+    if len(words) < 2:
+        return url
+    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
+    return f"{url}#:~:text={start},{end}"
+
+
+# the decision ---------------------------------------------------------------------------------
+
+
+def decision(answer: Answer, settings: Settings | None = None) -> str:
+    """Why the bot declined, in one line: the evidence and the threshold it missed."""
+    evidence = f"evidence {answer.evidence:.2f}"
+    if settings is None:
+        return f"{evidence}, too weak to answer"
+    if answer.evidence >= settings.abstain_threshold:
+        return (
+            f"{evidence}; the question names something the documents never mention, "
+            f"which needs {settings.unknown_name_threshold:.2f}"
+        )
+    return f"{evidence}; an answer needs {settings.abstain_threshold:.2f}"
+
+
+# plain text ------------------------------------------------------------------------------------
+
+
+def plain_text(answer: Answer, settings: Settings | None = None, *, scores: bool = False) -> str:
+    """The answer as text: the highlighted sentence, then numbered passages with citations.
+
+    ``scores`` adds each passage's score (the CLI); a declined answer shows the deciding
+    evidence instead, since its passages' scores do not mean they answer.
+    """
+    lines: list[str] = []
+    if answer.abstained:
+        lines += [f"{DECLINE} ({decision(answer, settings)})"]
+        if answer.passages:
+            lines += ["", CLOSEST]
+    elif answer.passages:
+        lines += [f"\u201c{answer.passages[0].highlight_text}\u201d [1]"]
+    for i, p in enumerate(answer.passages, 1):
+        c = p.citation
+        score = f" (score {p.score:.2f})" if scores and not answer.abstained else ""
+        lines += ["", f"[{i}] {citation_label(c)}{score}", f"    {citation_detail(c)}"]
+        link = deep_link(c, p.highlight_text)
+        if _web(link):  # a path served by the app means nothing in a terminal
+            lines.append(f"    {ORIGINAL}: {link}")
+        lines.append(f"    {p.text}")
+    return "\n".join(lines).strip() + "\n"
+
+
+# HTML ------------------------------------------------------------------------------------------
+
+
+def escape(s: str) -> str:
+    """Escaped text with line breaks kept; never a blank line (which ends an HTML block)."""
+    return html.escape(s).replace("\r", "").replace("\n", "<br>")
+
+
+def marked_html(text: str, offset: int, start: int, end: int) -> str:
+    """``text`` (starting at source offset ``offset``) escaped, with ``[start, end)`` in ``<mark>``."""
+    a = max(0, min(len(text), start - offset))
+    b = max(a, min(len(text), end - offset))
+    middle = f"<mark>{escape(text[a:b])}</mark>" if b > a else ""
+    return escape(text[:a]) + middle + escape(text[b:])
+
+
+def _link_html(c: Citation, highlight_text: str) -> str:
+    link = deep_link(c, highlight_text)
+    if not (_web(link) or link.startswith(ORIGINALS_PREFIX)):
+        return ""
+    return (
+        f" · <a class='qa-link' href='{escape(link)}' target='_blank' rel='noopener noreferrer'"
+        f" title='{escape(link)}'>{ORIGINAL} ↗</a>"
+    )
+
+
+def _passage_html(number: int, p: Passage, context: str, *, is_open: bool, declined: bool) -> str:
+    c = p.citation
+    if declined:  # closest text, not an answer: nothing marked as if it answered
+        body = escape(p.text)
+    else:
+        body = marked_html(p.text, p.start, p.highlight.start, p.highlight.end)
+    summary = (
+        f"<summary class='qa-cite'><span class='qa-num'>[{number}]</span> "
+        f"<strong class='qa-label'>{escape(citation_label(c))}</strong>"
+        f"<span class='qa-where'> · {escape(c.word_range)}</span></summary>"
+    )
+    detail = (
+        f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
+        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}</div>"
+    )
+    return (
+        f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
+        f"<p class='qa-text'>{body}</p>{detail}{context}</details></li>"
+    )
+
+
+def answer_html(
+    answer: Answer,
+    contexts: Sequence[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    tools: str = "",
+) -> str:
+    """The answer as one HTML block (no blank lines, so Markdown leaves it alone).
+
+    An answer leads with passage [1] open, its highlighted sentence marked in place (shown
+    once); the other passages are folded under their citation labels. ``contexts`` holds each
+    passage's context fold ('' for none); ``tools`` is put right under the lead (copy button).
+    """
+    contexts = list(contexts or ())
+    contexts += [""] * (len(answer.passages) - len(contexts))
+    items = "".join(
+        _passage_html(i, p, ctx, is_open=i == 1 and not answer.abstained, declined=answer.abstained)
+        for i, (p, ctx) in enumerate(zip(answer.passages, contexts), 1)
+    )
+    parts = ["<div class='qa-answer'>"]
+    if answer.abstained:
+        parts.append(f"<p class='qa-abstain'>{escape(DECLINE)}</p>")
+        parts.append(f"<p class='qa-evidence'>{escape(decision(answer, settings).capitalize())}.</p>")
+        parts.append(tools)
+        if answer.passages:
+            parts.append(
+                f"<p class='qa-closest-label'>{escape(CLOSEST)}</p>"
+                f"<ol class='qa-passages qa-closest'>{items}</ol>"
+            )
+    else:
+        parts.append(tools)
+        parts.append(f"<ol class='qa-passages'>{items}</ol>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# JSON ------------------------------------------------------------------------------------------
+
+
+def passage_json(p: Passage) -> dict[str, Any]:
+    """One passage: ``text`` (exactly ``source[start:end]``), ``source``, ``start``, ``end``,
+    ``score``, ``highlight``, ``highlight_text``, the ``citation`` and its ``context_url``."""
+    c = p.citation
+    context = f"{SOURCES_PATH}{quote(c.source)}?start={c.start}&end={c.end}"
+    context += f"&hs={p.highlight.start}&he={p.highlight.end}"
+    return {
+        "text": p.text,
+        "source": c.source,
+        "start": c.start,
+        "end": c.end,
+        "score": round(p.score, 4),
+        "highlight": {"start": p.highlight.start, "end": p.highlight.end},
+        "highlight_text": p.highlight_text,
+        "citation": {
+            "source": c.source,
+            "title": c.title,
+            "url": c.url,
+            "link": deep_link(c, p.highlight_text),
+            "original_url": original_link(c),
+            "start": c.start,
+            "end": c.end,
+            "page": c.page,
+            "section": c.section,
+            "label": citation_label(c),
+            "words": {
+                "start": c.word_start,
+                "end": c.word_end,
+                "total": c.total_words,
+                "label": c.word_range,
+            },
+        },
+        "context_url": context,
+    }
+
+
+def answer_json(answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
+    """The one JSON shape of an answer: the CLI's ``--json``, the API and evaluation runs.
+
+    ``notice`` holds what a page shows above the passages: '' for an answer, else
+    :data:`DECLINE` with the deciding evidence; ``closest_label`` heads a declined answer's passages.
+    """
+    notice = f"{DECLINE} ({decision(answer, settings)})" if answer.abstained else ""
+    return {
+        "question": answer.question,
+        "query": answer.query or answer.question,
+        "abstained": answer.abstained,
+        "evidence": round(answer.evidence, 4),
+        "notice": notice,
+        "closest_label": CLOSEST if answer.abstained else "",
+        "passages": [passage_json(p) for p in answer.passages],
+    }

@@ -1,0 +1,387 @@
+"""The Milvus vector store: window vectors in a Milvus collection, on a Lite file or a server.
+
+``vector_store`` says where: a path ending in ``.db`` opens Milvus Lite in this process (one
+process per file); ``http(s)://host:port`` (with ``vector_store_token``) reaches a Milvus server
+or cluster, or ``milvus-lite server``, over the same gRPC client (``pymilvus.MilvusClient``).
+
+Each build is one collection, ``<prefix>_<time>_<random>``, with the window's global id as its
+primary key, its document, window size and character offsets, and its vector. The build folder
+names its collection (``milvus.json``), so a reader always searches the collection its windows
+came from and never a half-written or newer one; the alias ``<prefix>`` is switched to the newest
+collection when it is saved. A build drops the collections of its prefix that are neither the
+alias's nor its own, so the previous build stays searchable while replicas move over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreAuthError, StoreUnavailableError
+
+__all__ = ["MILVUS_FILE", "MilvusStore", "connect", "milvus_index"]
+
+log = logging.getLogger(__name__)
+
+MILVUS_FILE = "milvus.json"
+FLAT_LIMIT = 50_000
+"""Below this many windows the collection is searched exactly (FLAT); above it, IVF_SQ8."""
+RESCORE_MIN = 128
+INSERT_BATCH = 4096
+QUERY_BATCH = 8192
+"""Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
+COLUMNS = ("doc", "scale", "start", "end")
+_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0}
+"""No keep-alive pings on an idle connection: gRPC servers with default settings (Milvus Lite's)
+answer them with GOAWAY "too many pings" while a long build embeds, and the client's recovery
+can then fail; a connection is checked again when it is next used."""
+_AUTH_WORDS = ("auth", "credential", "password", "token", "unauthenticated", "permission denied")
+
+
+def _messages(exc: BaseException) -> str:
+    """The messages of ``exc`` and its causes (pymilvus wraps the gRPC error that says why)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        details = getattr(exc, "details", None)
+        code = getattr(exc, "code", None)
+        if callable(details) and callable(code):  # a grpc.RpcError
+            parts.append(f"{code()} {details()}")
+        else:
+            parts.append(str(getattr(exc, "message", "") or exc))
+        exc = exc.__cause__ or exc.__context__
+    return " ".join(" ".join(parts).split())
+
+
+def _translate(exc: BaseException, where: str) -> QAError:
+    """A one-line typed error for a failure to reach or use the Milvus at ``where``."""
+    text = _messages(exc)
+    lowered = text.lower()
+    if any(word in lowered for word in _AUTH_WORDS):
+        return StoreAuthError(
+            f"Milvus at {where} refused the token; check QA_VECTOR_STORE_TOKEN (user:password or API key)"
+        )
+    if where.endswith(".db"):
+        return StoreUnavailableError(
+            f"cannot open Milvus Lite file {where} ({text[:100]}); Milvus Lite serves one process per "
+            "file, so if another process has it open, run `milvus-lite server --data-dir FOLDER` and "
+            "set QA_VECTOR_STORE to its URL"
+        )
+    return StoreUnavailableError(
+        f"cannot reach Milvus at {where} ({text[:160]}); check QA_VECTOR_STORE and that the server runs"
+    )
+
+
+def connect(settings: Settings, *, timeout: float = 10.0):
+    """A ``MilvusClient`` for ``settings.vector_store``, checked by a round trip; typed errors for a
+    wrong address or token, so a bad setting fails at start-up in one line."""
+    if not settings.milvus:
+        raise StoreUnavailableError("vector_store names no Milvus; set QA_VECTOR_STORE to a .db path or URL")
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:
+        raise StoreUnavailableError(
+            "vector_store names Milvus but pymilvus is not installed; pip install 'qa[milvus]'"
+        ) from None
+    uri = settings.vector_store
+    if uri.endswith(".db"):
+        Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        # the in-process Lite server logs a traceback for every RPC it lacks (pymilvus asks for
+        # AllocTimestamp and goes on without it); keep them out of the command's output
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    try:
+        client = MilvusClient(
+            uri=uri, token=settings.vector_store_token, timeout=timeout, grpc_options=_GRPC_OPTIONS
+        )
+        client.list_collections(timeout=timeout)
+    except Exception as exc:  # pymilvus raises MilvusException, grpc errors and more
+        raise _translate(exc, settings.vector_store) from None
+    return client
+
+
+def milvus_index(n: int, override: str = "") -> tuple[str, dict, dict]:
+    """Index type, build parameters and search parameters for ``n`` vectors: exact while cheap, then
+    an inverted file of about 4·sqrt(n) lists over 8-bit codes (candidates rescored exactly)."""
+    kind = override or ("FLAT" if n < FLAT_LIMIT else "IVF_SQ8")
+    if kind.startswith("IVF"):
+        lists = max(64, int(4 * math.sqrt(max(n, 1))))
+        return kind, {"nlist": lists}, {"nprobe": 16}
+    if kind.startswith("HNSW"):
+        return kind, {"M": 16, "efConstruction": 200}, {"ef": 128}
+    return kind, {}, {}
+
+
+class _Rows:
+    """Stored vectors by window id, fetched from Milvus when indexed (``rows[ids]``)."""
+
+    def __init__(self, store: MilvusStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self._store), self._store.dimension)
+
+    def __getitem__(self, ids) -> np.ndarray:
+        if isinstance(ids, slice):
+            ids = np.arange(len(self._store))[ids]
+        return self._store.vectors(np.atleast_1d(np.asarray(ids, dtype=np.int64)))
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self._store.vectors(np.arange(len(self._store)))
+        return out if dtype is None else out.astype(dtype)
+
+
+class MilvusStore:
+    """Window vectors in one Milvus collection; see the module docstring."""
+
+    kind = "milvus"
+
+    def __init__(
+        self,
+        client,
+        collection: str,
+        *,
+        count: int,
+        dimension: int,
+        description: str,
+        search_params: Mapping | None = None,
+        where: str = "",
+    ) -> None:
+        self.client = client
+        self.collection = collection
+        self.where = where
+        """The Milvus address (never the token), for messages."""
+        self._count = count
+        self._dimension = dimension
+        self.description = description
+        self._search_params = {"metric_type": "IP", "params": dict(search_params or {})}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def exact(self) -> bool:
+        return self.description == "FLAT"
+
+    def _call(self, method: str, *args, **kwargs):
+        """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            if "does not exist" in _messages(exc) or "not found" in _messages(exc).lower():
+                raise IndexStaleError(
+                    f"the index this process opened (Milvus collection {self.collection}) has been "
+                    "replaced by two newer builds and dropped; open the index again (restart the server)"
+                ) from None
+            raise _translate(exc, self.where) from None
+
+    # building ------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, vectors: np.ndarray, settings: Settings, *, columns: Mapping[str, np.ndarray] | None = None
+    ) -> MilvusStore:
+        """A new collection holding ``vectors`` (row i is window i) and, when given, the window
+        ``columns`` (doc, scale, start, end); older collections of the prefix are dropped first,
+        except the live one."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        client = connect(settings)
+        prefix = settings.vector_store_collection
+        _drop_stale(client, prefix)
+        name = f"{prefix}_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
+        kind, build_params, search_params = milvus_index(len(vectors))
+        try:
+            _create(client, name, vectors.shape[1], kind, build_params)
+            _insert(client, name, vectors, columns)
+            client.flush(name)
+            client.load_collection(name)
+        except QAError:
+            raise
+        except Exception as exc:
+            _quietly_drop(client, name)
+            raise _translate(exc, settings.vector_store) from None
+        log.info("Milvus collection %s: %d windows, %s", name, len(vectors), kind)
+        return cls(
+            client,
+            name,
+            count=len(vectors),
+            dimension=vectors.shape[1],
+            description=kind,
+            search_params=search_params,
+            where=settings.vector_store,
+        )
+
+    def save(self, folder: Path) -> list[str]:
+        """Name the collection in ``folder`` and point the prefix's alias at it."""
+        record = {
+            "collection": self.collection,
+            "count": self._count,
+            "dimension": self._dimension,
+            "index": self.description,
+            "search_params": self._search_params["params"],
+        }
+        (folder / MILVUS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+        alias = self.collection.rsplit("_", 2)[0]
+        try:
+            target = _alias_target(self.client, alias)
+            if target is None:
+                self.client.create_alias(self.collection, alias)
+            elif target != self.collection:
+                self.client.alter_alias(self.collection, alias)
+        except Exception as exc:  # the alias is a convenience for operators; the folder decides
+            log.warning("could not point alias %s at %s: %s", alias, self.collection, exc)
+        return [MILVUS_FILE]
+
+    @classmethod
+    def load(cls, folder: Path, description: str, settings: Settings | None = None) -> MilvusStore:
+        """The collection the build in ``folder`` names, on the Milvus ``settings`` point to."""
+        if settings is None or not settings.milvus:
+            raise StoreUnavailableError(
+                "this index keeps its vectors in Milvus; set QA_VECTOR_STORE to the Milvus it was built on"
+            )
+        try:
+            record = json.loads((folder / MILVUS_FILE).read_text(encoding="utf-8"))
+            name, count, dimension = record["collection"], int(record["count"]), int(record["dimension"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise IndexCorruptError(f"{MILVUS_FILE} is unreadable; run `qa index --rebuild`") from None
+        client = connect(settings)
+        if not client.has_collection(name):
+            raise IndexCorruptError(
+                f"Milvus at {settings.vector_store} has no collection {name} (dropped, or another server); "
+                "run `qa index --rebuild`"
+            )
+        stats = client.get_collection_stats(name)
+        if int(stats.get("row_count", count)) != count:
+            raise IndexCorruptError(
+                f"collection {name} does not hold {count} windows; run `qa index --rebuild`"
+            )
+        client.load_collection(name)
+        return cls(
+            client,
+            name,
+            count=count,
+            dimension=dimension,
+            description=record.get("index", description),
+            search_params=record.get("search_params"),
+            where=settings.vector_store,
+        )
+
+    # reading -------------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` windows per query by inner product, best first; exact scores (candidates of an
+        approximate index are rescored from the stored vectors)."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        wanted = min(k if self.exact else max(2 * k, RESCORE_MIN), max(len(self), 1), 16384)
+        hits = self._call(
+            "search",
+            self.collection,
+            data=queries.tolist(),
+            anns_field="vector",
+            limit=wanted,
+            search_params=self._search_params,
+            output_fields=[],
+        )
+        for row, found in enumerate(hits):
+            got = np.asarray([h["id"] for h in found], dtype=np.int64)
+            if self.exact:
+                exact = np.asarray([h["distance"] for h in found], dtype=np.float32)
+            else:
+                exact = self.vectors(got) @ queries[row] if len(got) else np.zeros(0, np.float32)
+            order = np.lexsort((got, -exact))[:k]
+            scores[row, : len(order)], ids[row, : len(order)] = exact[order], got[order]
+        return scores, ids
+
+    def vectors(self, ids: np.ndarray | None = None):
+        """The stored vectors of ``ids`` in that order; for None, a lazy view fetched when indexed."""
+        if ids is None:
+            return _Rows(self)
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        out = np.zeros((len(ids), self._dimension), dtype=np.float32)
+        if not len(ids):
+            return out
+        unique, where = np.unique(ids, return_inverse=True)
+        found = np.zeros((len(unique), self._dimension), dtype=np.float32)
+        seen = np.zeros(len(unique), dtype=bool)
+        for b in range(0, len(unique), QUERY_BATCH):
+            block = unique[b : b + QUERY_BATCH]
+            rows = self._call("query", self.collection, ids=block.tolist(), output_fields=["vector"])
+            for r in rows:
+                pos = b + int(np.searchsorted(block, int(r["id"])))
+                found[pos], seen[pos] = r["vector"], True
+        if not seen.all():
+            missing = unique[~seen][:5].tolist()
+            raise IndexCorruptError(
+                f"collection {self.collection} lacks windows {missing}; run `qa index --rebuild`"
+            )
+        return found[where]
+
+    def drop(self) -> None:
+        """Remove this store's collection (tests and clean-ups)."""
+        _quietly_drop(self.client, self.collection)
+
+
+def _alias_target(client, alias: str) -> str | None:
+    """The collection ``alias`` names, or None (looked up without provoking a logged RPC error)."""
+    if alias not in client.list_aliases().get("aliases", []):
+        return None
+    return client.describe_alias(alias).get("collection_name")
+
+
+def _quietly_drop(client, name: str) -> None:
+    try:
+        client.drop_collection(name)
+    except Exception as exc:
+        log.warning("could not drop Milvus collection %s: %s", name, exc)
+
+
+def _drop_stale(client, prefix: str) -> None:
+    """Drop collections ``<prefix>_<time>_<id>`` other than the one the alias ``prefix`` names."""
+    live = _alias_target(client, prefix)
+    for name in client.list_collections():
+        parts = name.rsplit("_", 2)
+        if len(parts) == 3 and parts[0] == prefix and parts[1].isdigit() and name != live:
+            _quietly_drop(client, name)
+
+
+def _create(client, name: str, dimension: int, kind: str, params: dict) -> None:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    for column in COLUMNS:
+        schema.add_field(column, DataType.INT64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type=kind, metric_type="IP", params=params)
+    client.create_collection(name, schema=schema, index_params=index)
+
+
+def _insert(client, name: str, vectors: np.ndarray, columns: Mapping[str, np.ndarray] | None) -> None:
+    zeros = np.zeros(len(vectors), dtype=np.int64)
+    cols = {c: np.asarray((columns or {}).get(c, zeros), dtype=np.int64) for c in COLUMNS}
+    for b in range(0, len(vectors), INSERT_BATCH):
+        rows = [
+            {"id": i, **{c: int(cols[c][i]) for c in COLUMNS}, "vector": vectors[i].tolist()}
+            for i in range(b, min(b + INSERT_BATCH, len(vectors)))
+        ]
+        client.insert(name, rows)

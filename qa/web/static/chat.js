@@ -1,0 +1,63 @@
+() => {
+  /* The chat page's behaviour in the browser (qa/web/ui.py loads this once, on page load).
+   * - copy: the "Copy answer" button copies the answer's plain text, kept in a hidden element
+   *   beside it (the chat's own copy button would copy HTML; the sanitiser drops data attributes).
+   * - scroll: bring the newest question and the start of its answer into view, not its bottom.
+   * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
+   * One delegated listener, so it works for answers added later. */
+  if (window.qaChat) return;
+  const fallback = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest && event.target.closest("button.qa-copy");
+    if (!button) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const plain = button.parentElement.querySelector(".qa-plain");
+    const text = plain ? plain.textContent : "";
+    try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
+  }, true);
+
+  const scroll = (chat) => {
+    const want = (chat || []).filter((m) => m.role === "assistant").length;
+    let frames = 0;
+    const go = () => {
+      const answers = document.querySelectorAll("#chat .qa-answer");
+      if (answers.length < want && frames++ < 120) { requestAnimationFrame(go); return; }
+      const last = answers[answers.length - 1];
+      if (!last) return;
+      let box = last.parentElement;
+      while (box && box !== document.body) {
+        const overflow = getComputedStyle(box).overflowY;
+        if ((overflow === "auto" || overflow === "scroll") && box.scrollHeight > box.clientHeight) break;
+        box = box.parentElement;
+      }
+      if (!box || box === document.body) return;
+      const row = last.closest(".message-row");
+      const question = row && row.previousElementSibling;
+      const target = question && question.classList.contains("user-row") ? question : last;
+      const top = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
+      box.scrollTo({ top: box.scrollTop + top - 8 });
+    };
+    requestAnimationFrame(go);
+  };
+
+  const lengthNotice = (question, limit) => {
+    const n = (question || "").length;
+    if (n <= limit) return "";
+    return "Your question is " + n.toLocaleString("en-US") + " characters long; the limit is " +
+      limit.toLocaleString("en-US") + ". Shorten it before sending.";
+  };
+
+  window.qaChat = { scroll: scroll, lengthNotice: lengthNotice };
+}

@@ -1,0 +1,85 @@
+"""`qa serve --workers N`: one port, several processes, each client kept on one worker."""
+
+from __future__ import annotations
+
+import select
+import socket
+import subprocess
+
+import pytest
+from conftest import start_server
+
+from qa.config import Settings
+from qa.errors import ConfigError
+from qa.web.workers import listening_sockets
+
+
+def _connect_from(address: str, port: int) -> socket.socket:
+    client = socket.socket()
+    client.bind((address, 0))
+    client.connect(("127.0.0.1", port))
+    return client
+
+
+def test_connections_from_one_address_always_reach_the_same_socket():
+    sockets = listening_sockets("127.0.0.1", 0, 1)  # a free port for the group
+    port = sockets[0].getsockname()[1]
+    sockets[0].close()
+    sockets = listening_sockets("127.0.0.1", port, 3)
+    try:
+        seen: dict[str, set[int]] = {}
+        for address in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"):
+            for _ in range(6):
+                client = _connect_from(address, port)
+                ready, _, _ = select.select(sockets, [], [], 5)
+                assert len(ready) == 1
+                conn, _ = ready[0].accept()
+                conn.close()
+                client.close()
+                seen.setdefault(address, set()).add(sockets.index(ready[0]))
+        assert all(len(workers) == 1 for workers in seen.values())
+        assert len(set().union(*seen.values())) == 3  # the addresses are spread over the workers
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_workers_setting():
+    assert Settings.load({"QA_WORKERS": "3"}).workers == 3
+    with pytest.raises(ConfigError, match="workers"):
+        Settings(workers=0)
+
+
+@pytest.mark.slow
+def test_two_workers_answer_alike_and_keep_each_client_and_its_chat(seed_settings, tmp_path):
+    import httpx
+    from gradio_client import Client
+
+    proc, url = start_server(seed_settings, tmp_path, QA_WORKERS="2", QA_RATE_LIMIT="100000")
+    try:
+        answers, workers = {}, {}
+        for address in ("127.0.0.2", "127.0.0.3"):
+            transport = httpx.HTTPTransport(local_address=address)
+            with httpx.Client(transport=transport, timeout=60) as client:
+                for _ in range(4):
+                    r = client.post(url + "/api/v1/ask", json={"question": "What is debt bondage?", "k": 3})
+                    assert r.status_code == 200
+                    answers.setdefault(address, []).append(r.json()["passages"])
+                    workers.setdefault(address, set()).add(r.headers["x-qa-worker"])
+        assert all(len(w) == 1 for w in workers.values())  # each client stays with its worker
+        assert workers["127.0.0.2"] != workers["127.0.0.3"]  # and both workers answer
+        first = answers["127.0.0.2"][0]
+        assert all(a == first for runs in answers.values() for a in runs)
+
+        session = Client(url + "/", verbose=False)  # a chat session: state kept by its worker
+        chat, _ = session.predict("What is debt bondage?", 2, api_name="/ask")
+        assert [m["role"] for m in chat] == ["user", "assistant"]
+        chat, _ = session.predict("and what about children?", 2, api_name="/ask")
+        assert [m["role"] for m in chat] == ["user", "assistant"] * 2  # the same session went on
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert proc.returncode == 0
