@@ -72,9 +72,9 @@ def test_two_workers_answer_alike_and_keep_each_client_and_its_chat(seed_setting
         assert all(a == first for runs in answers.values() for a in runs)
 
         session = Client(url + "/", verbose=False)  # a chat session: state kept by its worker
-        chat, _ = session.predict("What is debt bondage?", 2, api_name="/ask")
+        chat, _box, _notice = session.predict("What is debt bondage?", 2, api_name="/ask")
         assert [m["role"] for m in chat] == ["user", "assistant"]
-        chat, _ = session.predict("and what about children?", 2, api_name="/ask")
+        chat, _box, _notice = session.predict("and what about children?", 2, api_name="/ask")
         assert [m["role"] for m in chat] == ["user", "assistant"] * 2  # the same session went on
     finally:
         proc.terminate()
