@@ -40,7 +40,7 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
-    return Settings.load(
+    settings = Settings.load(
         root=args.root,
         seeds_dir=args.seeds_dir,
         index_dir=args.index_dir,
@@ -48,6 +48,15 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
         vector_store=getattr(args, "vector_store", None),
         **extra,
     )
+    if getattr(args, "collection", None):
+        from qa.index.collections import collection_settings
+
+        settings = collection_settings(settings, args.collection)
+    return settings
+
+
+def _collection_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--collection", help="a collection other than the default (its documents in seeds/NAME/)")
 
 
 def _progress_printer(label: str):
@@ -284,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build or update the index of seeds/")
     _settings_args(p)
     p.add_argument("--rebuild", action="store_true", help="rebuild everything, even if up to date")
+    _collection_arg(p)
     p.set_defaults(func=cmd_index, parser=p)
 
     p = sub.add_parser("ask", help="answer one question")
@@ -292,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
     p.add_argument("--history", action="append", help="an earlier question (repeatable, oldest first)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _collection_arg(p)
     p.set_defaults(func=cmd_ask, parser=p)
 
     p = sub.add_parser("eval", help="answer a file of questions and score the run")
@@ -310,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help=f"allowed hit@k drop against --compare before exiting with status {GATE_EXIT}",
     )
+    _collection_arg(p)
     p.set_defaults(func=cmd_eval, parser=p)
 
     p = sub.add_parser("compare", help="compare two runs; exit 2 if hit@k dropped past the tolerance")

@@ -94,6 +94,12 @@ class Settings:
     max_file_mb: float = 50.0
     """Largest source file read, in MB; bigger files are skipped with a message (DOCX/PPTX may
     unpack to 20 times this, more is treated as a zip bomb)."""
+    admin_key: str = field(default="", repr=False)
+    """Bearer token of the admin page and ``/api/v1/admin`` (empty: no admin routes at all)."""
+    log_questions: bool = False
+    """Record each question asked (collection, question, whether it abstained) for the admin page."""
+    questions_path: Path | None = None
+    """Append-only JSONL of the questions asked (default: ``ROOT/feedback/questions.jsonl``)."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -102,6 +108,9 @@ class Settings:
         object.__setattr__(self, "index_dir", Path(self.index_dir or root / "embeddings").resolve())
         object.__setattr__(
             self, "feedback_path", Path(self.feedback_path or root / "feedback" / "feedback.jsonl")
+        )
+        object.__setattr__(
+            self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
         sizes = tuple(sorted({int(w) for w in self.window_sizes}))
         object.__setattr__(self, "window_sizes", sizes)
@@ -127,6 +136,7 @@ class Settings:
             raise ConfigError("context_words must be between 0 and 1000")
         if not 0 < self.max_file_mb <= 10_000:
             raise ConfigError("max_file_mb must be above 0 and at most 10000")
+        self._check_admin_key()
         if self.rate_limit < 1:
             raise ConfigError("rate_limit must be at least 1 request per minute")
         self._check_server_limits()
@@ -144,6 +154,13 @@ class Settings:
     def milvus(self) -> bool:
         """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
         return self.vector_store not in ("", "faiss")
+
+    def _check_admin_key(self) -> None:
+        if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
+            raise ConfigError(
+                "admin_key must be at least 16 characters and differ from api_key; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
+            )
 
     def _check_server_limits(self) -> None:
         if self.feedback_rate_limit < 1 or self.auth_fail_limit < 1:

@@ -14,6 +14,11 @@ __all__ = [
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
+    "CollectionNameError",
+    "UnknownCollectionError",
+    "CollectionExistsError",
+    "EmptyCollectionError",
+    "UploadError",
     "StoreUnavailableError",
     "StoreAuthError",
     "EvaluationError",
@@ -63,6 +68,26 @@ class QuestionError(QAError):
 
 class UnknownSourceError(QAError):
     """A citation or request names a source that is not in the index, or offsets outside it."""
+
+
+class CollectionNameError(QAError):
+    """A collection name is not a short slug (lowercase letters, digits, hyphens)."""
+
+
+class UnknownCollectionError(QAError):
+    """No collection by that name exists."""
+
+
+class CollectionExistsError(QAError):
+    """A collection by that name exists already."""
+
+
+class EmptyCollectionError(QAError):
+    """The collection has no indexed documents yet (none uploaded, or its index is being built)."""
+
+
+class UploadError(QAError):
+    """An uploaded document is refused: wrong type, too large, unreadable, or a bad file name."""
 
 
 class StoreUnavailableError(QAError):

@@ -27,6 +27,7 @@ __all__ = [
     "FeedbackError",
     "FeedbackRecord",
     "append_feedback",
+    "append_json_line",
     "passages_shown",
     "read_feedback",
     "spreadsheet_safe",
@@ -55,6 +56,8 @@ class FeedbackRecord:
     passages: tuple[dict[str, Any], ...] = ()
     """The passages shown, as :func:`qa.render.passage_json` gives them."""
     comment: str = ""
+    collection: str = "default"
+    """The collection that answered."""
     answer_id: str = ""
     """The server's id of the answer rated (one per answer given in a chat session)."""
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -83,14 +86,21 @@ def append_feedback(path: Path, record: FeedbackRecord, *, max_bytes: int | None
     Refused (:class:`FeedbackError`) when the record is over ``MAX_RECORD_BYTES`` or the file
     would grow past ``max_bytes``.
     """
-    line = (json.dumps(record.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+    append_json_line(path, record.to_dict(), what="feedback", max_bytes=max_bytes)
+
+
+def append_json_line(
+    path: Path, data: dict[str, Any], *, what: str = "feedback", max_bytes: int | None = None
+) -> None:
+    """Append ``data`` as one JSON line with one ``write`` under an exclusive lock."""
+    line = (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
     if len(line) > MAX_RECORD_BYTES:
-        raise FeedbackError(f"a feedback record is at most {MAX_RECORD_BYTES // 1024} KiB")
+        raise FeedbackError(f"a {what} record is at most {MAX_RECORD_BYTES // 1024} KiB")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise FeedbackError(f"cannot open the feedback file: {exc.strerror}") from None
+        raise FeedbackError(f"cannot open the {what} file: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if max_bytes is not None and os.fstat(fd).st_size + len(line) > max_bytes:
@@ -104,7 +114,7 @@ def append_feedback(path: Path, record: FeedbackRecord, *, max_bytes: int | None
             view = view[written:]
         os.fsync(fd)
     except OSError as exc:
-        raise FeedbackError(f"cannot write the feedback file: {exc.strerror}") from None
+        raise FeedbackError(f"cannot write the {what} file: {exc.strerror}") from None
     finally:
         os.close(fd)  # closing releases the lock
 

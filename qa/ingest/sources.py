@@ -26,6 +26,7 @@ from qa.ingest.formats import SUFFIXES, Extracted, Limits, read_document
 from qa.ingest.formats.text import decode_utf8
 
 __all__ = [
+    "COLLECTION_FILE",
     "Document",
     "ScanProgress",
     "SOURCE_SUFFIXES",
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_SUFFIXES = SUFFIXES
 META_SUFFIX = ".meta.json"
+COLLECTION_FILE = "collection.json"
+"""Marks a subfolder of the seeds folder as a collection of its own: its documents are not
+part of the enclosing folder's documents."""
 DEFAULT_MAX_FILE_MB = 50.0
 UNPACK_RATIO = 20
 """A DOCX/PPTX may unpack to at most this many times ``QA_MAX_FILE_MB`` (more: a zip bomb)."""
@@ -182,7 +186,7 @@ def _candidates(seeds_dir: Path, problems: list[SourceError]) -> list[Path]:
         for name in sorted(dirs):
             if (here / name).is_symlink():
                 _warn_link(here / name, seeds_dir, problems)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (here / d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if _walk_into(here / d))
         for name in files:
             path = here / name
             if name.startswith(".") or path.suffix.lower() not in SOURCE_SUFFIXES:
@@ -192,6 +196,12 @@ def _candidates(seeds_dir: Path, problems: list[SourceError]) -> list[Path]:
             elif path.is_file():
                 found.append(path)
     return sorted(found)
+
+
+def _walk_into(folder: Path) -> bool:
+    """Not hidden, not a link, and not another collection (a folder with ``collection.json``)."""
+    hidden = folder.name.startswith(".")
+    return not hidden and not folder.is_symlink() and not (folder / COLLECTION_FILE).exists()
 
 
 def _warn_link(path: Path, seeds_dir: Path, problems: list[SourceError]) -> None:

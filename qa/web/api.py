@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
+from qa.index.collections import NAME_PATTERN
 from qa.render import answer_json, passage_json
 from qa.retrieval.context import passage_context
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
 from qa.web.freshness import SourceWatch
 from qa.web.live import LiveRetriever
@@ -48,6 +50,14 @@ class AskRequest(_Strict):
             description="Previous questions of the conversation, oldest first (for follow-ups).",
         ),
     ] = []
+    collection: Annotated[
+        str | None,
+        Field(
+            pattern=NAME_PATTERN,
+            max_length=32,
+            description="The collection to answer from (default: the default collection).",
+        ),
+    ] = None
 
 
 QUESTION_PATTERN = r"[^\W_]"
@@ -78,7 +88,8 @@ ERRORS = {
     400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
-    404: {"model": ErrorOut, "description": "No indexed source by that exact name, or bad offsets."},
+    404: {"model": ErrorOut, "description": "No such indexed source or collection, or bad offsets."},
+    409: {"model": ErrorOut, "description": "The collection has no indexed documents yet."},
     411: {"model": ErrorOut, "description": "A POST body needs a `Content-Length` header."},
     413: {"model": ErrorOut, "description": "The request body is too large (256 KiB at most)."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
@@ -179,44 +190,79 @@ def public(text: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
 
 
-def passage_out(p: Passage, *, stale: bool = False) -> PassageOut:
+def passage_out(p: Passage, *, stale: bool = False, collection: str = "default") -> PassageOut:
     """One passage of the response, as :func:`qa.render.passage_json` shapes it."""
     data = passage_json(p)
     data["citation"]["stale"] = stale
+    if collection != "default":
+        data["context_url"] += f"&collection={collection}"
     return PassageOut.model_validate(data)
 
 
 def answer_out(
-    answer: Answer, stale: set[str] | frozenset[str] = frozenset(), settings: Settings | None = None
+    answer: Answer,
+    stale: set[str] | frozenset[str] = frozenset(),
+    settings: Settings | None = None,
+    collection: str = "default",
 ) -> AskResponse:
     """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
-    names the cited sources whose files changed since indexing."""
+    names the cited sources whose files changed since indexing; passages of a collection other
+    than the default link their context with ``&collection=``."""
     data = answer_json(answer, settings)
     for passage in data["passages"]:
         passage["citation"]["stale"] = passage["source"] in stale
+        if collection != "default":
+            passage["context_url"] += f"&collection={collection}"
     data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
     return AskResponse.model_validate(data)
 
 
-def api_router(settings: Settings, live: LiveRetriever):
-    """The ``/api/v1`` routes over the live retriever; auth and limits are applied by
-    :mod:`qa.web.security`."""
+def _check_origin(settings: Settings, http: Request | None, collection: str | None) -> None:
+    """A portal allowed only by some collection's settings may ask only that collection."""
+    from qa.index.collections import collection_origins, get_collection
+
+    origin = http.headers.get("origin") if http is not None else None
+    if not origin or origin in settings.allowed_origins or origin not in collection_origins(settings):
+        return
+    if origin not in get_collection(settings, collection).config.allowed_origins:
+        raise HTTPException(403, "this origin is not allowed to use this collection")
+
+
+def _retriever(live: LiveRetriever, registry: Registry | None, collection: str | None):
+    """The default collection's live retriever, or another collection's from ``registry``."""
+    from qa.index.collections import DEFAULT, check_name
+
+    if registry is None or check_name(collection) == DEFAULT:
+        return live.current
+    return registry.get(collection)
+
+
+def api_router(settings: Settings, live: LiveRetriever, registry: Registry | None = None):
+    """The ``/api/v1`` routes over the live retriever (the default collection) and ``registry``
+    (the other collections); auth and limits are applied by :mod:`qa.web.security`."""
+    from qa.eval.asked import AskedRecord, log_question
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
     changes = SourceWatch(settings)
 
-    def ask(request: AskRequest) -> AskResponse:
-        retriever = live.current  # one retriever for the whole answer, even if the index is reloaded
+    def ask(request: AskRequest, http: Request) -> AskResponse:
+        _check_origin(settings, http, request.collection)
+        retriever = _retriever(live, registry, request.collection)  # one retriever for the whole answer
         answer = retriever.ask(request.question, k=request.k, history=request.history)
-        stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale, settings)
+        name = request.collection or "default"
+        if settings.log_questions:
+            log_question(settings.questions_path, AskedRecord.of(name, answer))
+        stale: frozenset[str] = frozenset()
+        if name == "default":
+            stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
+        return answer_out(answer, stale, settings, collection=name)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(
         "/ask",
         response_model=AskResponse,
         summary="Answer a question with cited passages",
-        responses={code: ERRORS[code] for code in (400, 401, 403, 411, 413, 422, 429, 500)},
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 409, 411, 413, 422, 429, 500)},
     )(ask)
 
     documents = live.current.index.documents  # a real example in the docs and the schema
@@ -226,7 +272,7 @@ def api_router(settings: Settings, live: LiveRetriever):
         "/sources/{source:path}",
         response_model=ContextOut,
         summary="A cited passage in its surrounding text",
-        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 413, 422, 429, 500)},
+        responses={code: ERRORS[code] for code in (400, 401, 403, 404, 409, 413, 422, 429, 500)},
     )
     def source_context(
         source: str = PathParam(description="An indexed source, by its exact name.", examples=[example[0]]),
@@ -234,11 +280,17 @@ def api_router(settings: Settings, live: LiveRetriever):
         end: int = Query(ge=1, examples=[example[1]]),
         hs: int | None = Query(None, ge=0, description="Highlight start."),
         he: int | None = Query(None, ge=0, description="Highlight end."),
+        collection: str | None = Query(
+            None, pattern=NAME_PATTERN, max_length=32, description="The collection (default: default)."
+        ),
+        http: Request = None,
     ) -> ContextOut:
-        index = live.current.index
+        _check_origin(settings, http, collection)
+        index = _retriever(live, registry, collection).index
         highlight = (hs, he) if hs is not None and he is not None else None
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
-        return ContextOut(**ctx.to_dict(), stale=bool(changes.stale(index.manifest, [ctx.source])))
+        stale = not collection and bool(changes.stale(index.manifest, [ctx.source]))
+        return ContextOut(**ctx.to_dict(), stale=stale)
 
     @router.get(
         "/health",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from qa.errors import QAError, QuestionError, UnknownSourceError
+from qa.errors import (
+    CollectionExistsError,
+    CollectionNameError,
+    EmptyCollectionError,
+    QAError,
+    QuestionError,
+    UnknownCollectionError,
+    UnknownSourceError,
+    UploadError,
+)
 
 __all__ = ["install_error_handlers"]
 
@@ -19,7 +28,15 @@ def install_error_handlers(app) -> None:
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    status_of = {QuestionError: 422, UnknownSourceError: 404}
+    status_of = {
+        QuestionError: 422,
+        UnknownSourceError: 404,
+        CollectionNameError: 422,
+        UnknownCollectionError: 404,
+        CollectionExistsError: 409,
+        EmptyCollectionError: 409,
+        UploadError: 422,
+    }
 
     @app.exception_handler(QAError)
     async def qa_error(request, exc: QAError):

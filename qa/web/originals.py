@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from qa.config import Settings
 from qa.ingest.links import ORIGINALS_PREFIX
 from qa.ingest.sources import original_path
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 
 __all__ = ["CONTENT_TYPES", "originals_router"]
@@ -30,7 +31,15 @@ CONTENT_TYPES = {
 _SANDBOX = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
 
 
-def originals_router(settings: Settings, retriever: Retriever) -> APIRouter:
+def _indexed(source: str, retriever: Retriever, registry: Registry | None) -> bool:
+    """Whether some collection's live index holds ``source`` (source names are unique across
+    collections: each collection's folder is inside the seeds folder)."""
+    if registry is None:
+        return source in {d.source for d in retriever.index.documents}
+    return registry.holds(source)
+
+
+def originals_router(settings: Settings, retriever: Retriever, registry: Registry | None = None) -> APIRouter:
     """The route serving each indexed source's original file, with its content type."""
     router = APIRouter(prefix=ORIGINALS_PREFIX.rstrip("/"), tags=["originals"])
 
@@ -41,7 +50,7 @@ def originals_router(settings: Settings, retriever: Retriever) -> APIRouter:
     )
     def original(source: str):
         path = None
-        if source in {d.source for d in retriever.index.documents}:
+        if _indexed(source, retriever, registry):
             path = original_path(source, settings.seeds_dir, settings.root)
         suffix = path.suffix.lower() if path is not None else ""
         if path is None or suffix not in CONTENT_TYPES:

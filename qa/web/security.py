@@ -44,8 +44,12 @@ __all__ = ["MAX_BODY_BYTES", "RateLimiter", "SecurityMiddleware", "route_kind"]
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+MAX_UPLOAD_BODY_BYTES = 50 * 2**20
+"""Admin uploads (behind the admin key) may be this large."""
 MAX_FORM_BYTES = 4 * 1024
 METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+API_ONLY_METHODS = ("PUT", "DELETE")
+"""Methods only API routes that declare them take (the admin API's uploads and deletes)."""
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type"
 API_SOURCES = "/api/v1/sources/"
@@ -54,7 +58,7 @@ API_ROUTES += ((re.compile(r"^/api/v1/sources/.*$"), ("GET",)),)
 """The API's routes and methods when the app does not say (see :func:`api_routes`)."""
 KEYED_API = ("/api/v1/ask", API_SOURCES)
 OPEN_PATHS = frozenset(
-    "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed "
+    "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed /admin /admin.js /admin.css "
     "/docs /docs/oauth2-redirect /redoc /openapi.json".split()
 )
 OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/")
@@ -140,12 +144,15 @@ class SecurityMiddleware:
         call_kinds: Mapping[int, str] | None = None,
         routes: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = API_ROUTES,
         body_limits: Mapping[str, int] | None = None,
+        collection_origins: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
         self.body_limits = dict(body_limits or {})
         """Path prefix -> larger body limit in bytes (for example an upload route behind a key)."""
         self.allowed = set(settings.allowed_origins)
+        self.collection_origins = collection_origins or frozenset
+        """Origins some collection's settings allow (the API route checks it is that collection)."""
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
@@ -202,14 +209,14 @@ class SecurityMiddleware:
         """CORS headers for an allowed cross-origin API call; 403 for an origin not allowed."""
         if r.kind in ("open", "closed") or not r.cross_origin:
             return []
-        if r.origin not in self.allowed:
+        if r.origin not in self.allowed and not (r.kind == "api" and r.origin in self.collection_origins()):
             raise _Refusal(403, "this origin is not allowed to use this server")
         if r.kind != "api":
             return []
         return [(b"access-control-allow-origin", r.origin.encode("latin-1")), (b"vary", b"Origin")]
 
     def _check_route(self, r: _Request) -> None:
-        if r.method not in METHODS:
+        if r.method not in METHODS and not (r.kind == "api" and r.method in API_ONLY_METHODS):
             raise _Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
             raise _Refusal(404, "no such page or API route")
@@ -263,7 +270,7 @@ class SecurityMiddleware:
         """The body, read whole up to the limit (None for a request without one)."""
         length = r.header("content-length")
         chunked = "transfer-encoding" in r.headers
-        if r.kind == "api" and r.method == "POST" and not length:
+        if r.kind == "api" and r.method in ("POST", "PUT") and not length:
             # the API wants to know the size up front; a chunked body gets 411
             raise _Refusal(411, "the request needs a Content-Length header")
         limit = MAX_FORM_BYTES if r.kind == "session" else MAX_BODY_BYTES

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from qa.config import Settings
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.live import LiveRetriever
 
@@ -22,7 +23,7 @@ __all__ = ["create_app", "prepare", "serve", "uvicorn_options"]
 log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
-FREE_FUNCTIONS = ("clear", "<lambda>")
+FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection")
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -44,7 +45,26 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     retriever = Retriever(report.index, embedder, settings)
     say("loading the model ...")
     retriever.warm_up()
+    _prepare_collections(settings, embedder, say)
     return retriever
+
+
+def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None]) -> None:
+    """Bring every other collection's index up to date too (one with no documents stays empty)."""
+    from qa.errors import NoSourcesError, QAError
+    from qa.index.collections import DEFAULT, collection_names, collection_settings
+    from qa.index.core import ensure_index
+
+    for name in collection_names(settings):
+        if name == DEFAULT:
+            continue
+        try:
+            report = ensure_index(collection_settings(settings, name), embedder)
+            say(f"collection {name}: index {report.status}, {len(report.index.documents)} documents")
+        except NoSourcesError:
+            say(f"collection {name}: no documents yet")
+        except QAError as exc:
+            say(f"warning: collection {name}: {exc}")
 
 
 def call_kinds(demo) -> dict[int, str]:
@@ -61,12 +81,15 @@ def call_kinds(demo) -> dict[int, str]:
     return kinds
 
 
-def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
+def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registry: Registry | None = None):
     """The application: ``/api/v1/...``, ``/embed``, ``/widget.js``, ``/session`` and the chat UI
     at ``/``, all behind :class:`~qa.web.security.SecurityMiddleware`. The FastAPI app is
-    ``.app`` of the result and the live retriever ``.app.state.live``."""
+    ``.app`` of the result and the live retriever ``.app.state.live``. ``registry`` (made from
+    the live retriever when not given) answers for the other collections; with an admin key,
+    ``/admin`` and ``/api/v1/admin/...`` manage them."""
     import gradio as gr
     from fastapi import FastAPI, Query
+    from fastapi import Path as FastAPIPath
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
@@ -83,9 +106,24 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
     )
     app.state.live = live
     install_error_handlers(app)
-    app.include_router(api_router(settings, live))
-    app.include_router(originals_router(settings, live))
+    registry = registry or Registry(settings, live.current.embedder, default=live)
+    app.state.registry = registry
+    app.include_router(api_router(settings, live, registry))
+    app.include_router(originals_router(settings, live, registry))
     static = resources.files("qa.web") / "static"
+    if settings.admin_key:
+        from qa.web.admin import admin_router
+
+        app.include_router(admin_router(settings, registry))
+
+        @app.get("/admin", include_in_schema=False, response_class=HTMLResponse)
+        def admin_page() -> HTMLResponse:
+            return HTMLResponse((static / "admin.html").read_text(encoding="utf-8"))
+
+        @app.get("/admin.{kind}", include_in_schema=False)
+        def admin_asset(kind: str = FastAPIPath(pattern="^(js|css)$")) -> Response:
+            media = "application/javascript" if kind == "js" else "text/css"
+            return Response((static / f"admin.{kind}").read_text(encoding="utf-8"), media_type=media)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
@@ -96,12 +134,15 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
         )
 
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
-    def embed(theme: str = Query("light", pattern="^(light|dark)$")) -> HTMLResponse:
+    def embed(
+        theme: str = Query("light", pattern="^(light|dark)$"),
+        collection: str = Query("", pattern="^[a-z0-9-]{0,64}$"),
+    ) -> HTMLResponse:
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
-        return HTMLResponse(page)
+        return HTMLResponse(page.replace("{{COLLECTION}}", collection))
 
     routes = api_routes(app)
-    demo = build_ui(live, settings)
+    demo = build_ui(live, settings, registry)
     demo.state_session_capacity = settings.max_sessions
     app = gr.mount_gradio_app(
         app,
@@ -114,7 +155,18 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever):
         pwa=False,
     )
     demo.state_holder.capacity = settings.max_sessions
-    return SecurityMiddleware(app, settings, call_kinds=call_kinds(demo), routes=routes)
+    from qa.index.collections import collection_origins
+    from qa.web.admin import UPLOAD_PATH_PREFIX
+    from qa.web.security import MAX_UPLOAD_BODY_BYTES
+
+    return SecurityMiddleware(
+        app,
+        settings,
+        call_kinds=call_kinds(demo),
+        routes=routes,
+        body_limits={UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else None,
+        collection_origins=lambda: collection_origins(settings),
+    )
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from qa.errors import QAError
 from qa.feedback import FeedbackRecord, append_feedback, passages_shown
 from qa.render import MAX_SHOWN_PASSAGES, SEE_IN_CONTEXT, answer_html, escape, marked_html, plain_text
 from qa.retrieval.context import Context, passage_context
+from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 
 __all__ = [
@@ -58,6 +59,10 @@ EXAMPLES = (
 )
 """Questions the page offers; each one's top passage is checked by a test."""
 
+INTRO = (
+    "Every answer is a passage quoted from the documents, with where it comes from. "
+    "Follow-up questions use the conversation."
+)
 EMPTY_QUESTION = "Type a question about the documents first."
 FAILED = "Something went wrong while answering; please try again."
 
@@ -74,6 +79,8 @@ class Turn:
     html: str
     """The answer as rendered when it was given (contexts included)."""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    collection: str = "default"
+    """The collection that answered."""
     """The server's id of this answer; a rating names it, and counts once per answer."""
 
 
@@ -174,26 +181,40 @@ class ChatSession:
 
     RATED_MEMORY = 100_000
 
-    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, settings: Settings, registry: Registry | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.registry = registry
         self._rated: OrderedDict[str, str] = OrderedDict()
         self._rated_lock = threading.Lock()
 
-    def respond(self, question: str | None, turns: Sequence[Turn] | None, k: Any = None) -> Reply:
-        """Answer ``question`` after ``turns``. A question that cannot be asked leaves the
-        conversation and the typed text as they were and says why in the notice."""
+    def respond(
+        self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
+    ) -> Reply:
+        """Answer ``question`` after ``turns`` from ``collection`` (default: the default one). A
+        question that cannot be asked leaves the conversation and the typed text as they were
+        and says why in the notice."""
         turns = _turns(turns)
         if not (question or "").strip():
             return Reply(messages(turns), turns, question or "", EMPTY_QUESTION)
         history = [t.answer.question for t in turns]
         try:
-            answer = self.retriever.ask(question, k=self._k(k), history=history)
+            other = self.registry is not None and collection not in (None, "", "default")
+            retriever = self.registry.get(collection) if other else self.retriever
+            answer = retriever.ask(question, k=self._k(k), history=history)
         except QAError as exc:
             message = str(exc)
             return Reply(messages(turns), turns, question, message[:1].upper() + message[1:] + ".")
-        contexts = [self._context(p, declined=answer.abstained) for p in answer.passages]
-        turn = Turn(answer, render_answer(answer, contexts, self.settings))
+        if self.settings.log_questions:
+            from qa.eval.asked import AskedRecord, log_question
+
+            log_question(self.settings.questions_path, AskedRecord.of(collection or "default", answer))
+        contexts = [
+            self._context(p, declined=answer.abstained, index=retriever.index) for p in answer.passages
+        ]
+        turn = Turn(
+            answer, render_answer(answer, contexts, self.settings), collection=collection or "default"
+        )
         turns = (*turns, turn)[-self.settings.max_turns :]
         return Reply(messages(turns), turns, "")
 
@@ -202,7 +223,7 @@ class ChatSession:
         turns = _turns(turns)
         if not turns:
             return Reply([], (), "")
-        return self.respond(turns[-1].answer.question, turns[:-1], k)
+        return self.respond(turns[-1].answer.question, turns[:-1], k, turns[-1].collection)
 
     def undo(self, turns: Sequence[Turn] | None) -> Reply:
         """Take the last question and its answer back; the question returns to the input box."""
@@ -218,7 +239,7 @@ class ChatSession:
             index = index[0] if index else None
         if not isinstance(index, int) or index % 2 != 0 or not 0 <= index // 2 < len(turns):
             return Reply(messages(turns), turns, "")
-        reply = self.respond(_plain_question(question), turns[: index // 2], k)
+        reply = self.respond(_plain_question(question), turns[: index // 2], k, turns[index // 2].collection)
         if reply.notice:  # not askable: keep the conversation as it was, the edit in the box
             return Reply(messages(turns), turns, reply.box, reply.notice)
         return reply
@@ -231,8 +252,8 @@ class ChatSession:
             return self.settings.ui_passages
         return min(max(value, 1), MAX_SHOWN_PASSAGES)
 
-    def _context(self, p: Passage, *, declined: bool) -> str:
-        index = self.retriever.index
+    def _context(self, p: Passage, *, declined: bool, index=None) -> str:
+        index = self.retriever.index if index is None else index
         try:
             ctx = passage_context(
                 index,
@@ -278,6 +299,7 @@ class ChatSession:
             abstained=answer.abstained,
             passages=passages_shown(answer.passages),
             answer_id=turn.id,
+            collection=turn.collection,
         )
         append_feedback(self.settings.feedback_path, record, max_bytes=self.settings.feedback_max_bytes)
         return rating
@@ -306,11 +328,94 @@ def _plain_question(value: Any) -> str:
 _SCROLL_JS = "(chat) => { if (window.qaChat) window.qaChat.scroll(chat); }"
 
 
-def build_ui(retriever: Retriever, settings: Settings):
-    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.web.server`, with :data:`CSS`)."""
+def _collection_page(
+    settings: Settings, wanted: str | None
+) -> tuple[str, str, tuple[str, ...], list[str], str]:
+    """For ``/?collection=NAME``: the collection shown, its title and examples, every collection
+    name, and a warning when ``wanted`` is not a collection (the default one is shown then)."""
+    from qa.index.collections import DEFAULT, collection_names, get_collection
+
+    warning = ""
+    try:
+        chosen = get_collection(settings, wanted or DEFAULT)
+    except QAError as exc:
+        warning, chosen = str(exc), get_collection(settings, DEFAULT)
+    examples = chosen.config.examples or (EXAMPLES if chosen.name == DEFAULT else ())
+    title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
+    return chosen.name, title, examples, collection_names(settings), warning
+
+
+class SessionCollections:
+    """Which collection each browser session of the chat page asks (set from ``?collection=``
+    and the picker), so the ``ask`` endpoint keeps its inputs; at most ``capacity`` sessions."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._chosen: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, request: Any) -> str | None:
+        with self._lock:
+            return self._chosen.get(getattr(request, "session_hash", None) or "")
+
+    def remember(self, request: Any, name: str) -> None:
+        key = getattr(request, "session_hash", None)
+        if not key:
+            return
+        with self._lock:
+            self._chosen[key] = name
+            self._chosen.move_to_end(key)
+            while len(self._chosen) > self.capacity:
+                self._chosen.popitem(last=False)
+
+
+def _collection_view(
+    gr, settings: Settings, registry: Registry | None, name: str | None
+) -> tuple[str, tuple]:
+    """The collection shown for ``name`` and the page's updates: picker, title, examples, and an
+    empty conversation; a warning toast when ``name`` is not a collection."""
+    shown, title, samples, names, warning = _collection_page(settings, name)
+    if warning:
+        gr.Warning(warning)
+    picker = gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1)
+    examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
+    return shown, (picker, f"# {title}\n" + INTRO, examples, [], ())
+
+
+def _example_question(example: Any) -> Any:
+    """The question of a clicked example (Gradio sends the sample's row)."""
+    return example[0] if isinstance(example, (list, tuple)) and example else example
+
+
+def _on_load(show, registry: Registry | None):
+    """The page-load handler: show the collection named by ``?collection=``."""
+
+    def on_load(request):
+        return show(_query_collection(request, registry), request)
+
+    return on_load
+
+
+def _inject_request(gr, *functions) -> None:
+    """Annotate ``request`` with a real class: Gradio injects the request by type."""
+    for fn in functions:
+        fn.__annotations__["request"] = gr.Request
+
+
+def _query_collection(request: Any, registry: Registry | None) -> str | None:
+    if request is None or registry is None:
+        return None
+    return request.query_params.get("collection")
+
+
+def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None = None):
+    """The chat page as a ``gr.Blocks`` (mounted at ``/`` by :mod:`qa.web.server`, with :data:`CSS`).
+    With a ``registry``, ``/?collection=NAME`` asks that collection, and a picker shows when
+    there are several."""
     import gradio as gr
 
-    session = ChatSession(retriever, settings)
+    session = ChatSession(retriever, settings, registry)
+    chosen = SessionCollections(settings.max_sessions)
 
     def guarded(action):
         """Run ``action``; an unexpected failure becomes a notice, the conversation stays."""
@@ -325,12 +430,20 @@ def build_ui(retriever: Retriever, settings: Settings):
 
         return run
 
-    def respond(question, turns, k):
-        return session.respond(question, turns, k)
+    def respond(question, turns, k, request: gr.Request):
+        return session.respond(question, turns, k, chosen.of(request))
 
-    def respond_example(example, turns, k):
-        question = example[0] if isinstance(example, (list, tuple)) and example else example
-        return session.respond(question, turns, k)
+    def respond_example(example, turns, k, request: gr.Request):
+        return session.respond(_example_question(example), turns, k, chosen.of(request))
+
+    def show_collection(name: str | None, request: gr.Request):
+        shown, outputs = _collection_view(gr, settings, registry, name)
+        chosen.remember(request, shown)
+        return outputs
+
+    on_load = _on_load(show_collection, registry)
+
+    _inject_request(gr, respond, respond_example, show_collection, on_load)
 
     def edit(turns, k, data: gr.EditData):
         return session.edit(data.index, data.value, turns, k)
@@ -351,11 +464,9 @@ def build_ui(retriever: Retriever, settings: Settings):
         return [], (), "", ""
 
     with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
-        gr.Markdown(
-            "# Ask the course documents\n"
-            "Every answer is a passage quoted from the documents, with where it comes from. "
-            "Follow-up questions use the conversation.",
-            elem_id="qa-title",
+        title = gr.Markdown("# Ask the course documents\n" + INTRO, elem_id="qa-title")
+        picker = gr.Dropdown(
+            choices=["default"], value="default", label="Course", elem_id="collection", visible=False
         )
         turns = gr.State(())
         chat = gr.Chatbot(
@@ -433,5 +544,9 @@ def build_ui(retriever: Retriever, settings: Settings):
         # previous rating's event is still pending in the browser was silently dropped
         chat.like(rate, [turns], None, trigger_mode="multiple", **private)
         demo.load(None, None, None, js=CHAT_JS)
+        demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private")
+        picker.input(
+            show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"
+        )
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo

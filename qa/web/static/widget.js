@@ -9,6 +9,7 @@
  *   data-api-key="..."            only if the server requires a key (QA_API_KEY)
  *   data-mode="bubble" | "inline" inline: no bubble, the panel always shown (used by /embed)
  *   data-target="#element-id"     inline mode fills this element (default: the whole window)
+ *   data-collection="biology-101" the collection to answer from (default: the default collection)
  *
  * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
  * widget, the chat page and the CLI say the same things (qa/render.py).
@@ -98,6 +99,12 @@
     var h = { "Content-Type": "application/json" };
     if (opt.apiKey) { h.Authorization = "Bearer " + opt.apiKey; }
     return h;
+  }
+
+  function ask(question) {
+    var body = { question: question, k: k, history: history.slice(-5) };
+    if (opt.collection) { body.collection = opt.collection; }
+    return body;
   }
 
   function call(path, init) {
@@ -262,7 +269,7 @@
       input.value = ""; send.disabled = true;
       call("/api/v1/ask", {
         method: "POST", headers: headers(),
-        body: JSON.stringify({ question: question, k: k, history: history.slice(-5) })
+        body: JSON.stringify(ask(question))
       })
         .then(function (got) {
           var res = got.res, body = got.body;

@@ -1,0 +1,193 @@
+"""What learners asked: an opt-in log of questions (``QA_LOG_QUESTIONS``), and the views an
+author needs from it — the most asked questions, the ones the bot declined (content the course
+lacks) and the thumbs-down answers — each exportable as rows of an evaluation question file.
+
+Only the question, the query as searched, the collection, whether it abstained, the evidence
+and the cited sources are kept: no client address, no key.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from qa.answer import Answer
+from qa.feedback import FeedbackRecord, append_json_line
+
+__all__ = [
+    "VIEWS",
+    "AskedQuestion",
+    "AskedRecord",
+    "eval_rows",
+    "log_question",
+    "read_asked",
+    "rows_csv",
+    "rows_jsonl",
+    "summarise",
+]
+
+VIEWS = ("most-asked", "declined", "thumbs-down")
+
+
+@dataclass(frozen=True)
+class AskedRecord:
+    """One question as asked, and what the bot did with it."""
+
+    collection: str
+    question: str
+    query: str = ""
+    abstained: bool = False
+    evidence: float = 0.0
+    sources: tuple[str, ...] = ()
+    time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @classmethod
+    def of(cls, collection: str, answer: Answer) -> AskedRecord:
+        return cls(
+            collection=collection,
+            question=answer.question,
+            query=answer.query or answer.question,
+            abstained=answer.abstained,
+            evidence=round(float(answer.evidence), 4),
+            sources=tuple(dict.fromkeys(p.citation.source for p in answer.passages)),
+        )
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """One distinct question (case, spacing and end punctuation ignored) in a view."""
+
+    id: str
+    question: str
+    asked: int
+    declined: int
+    thumbs_down: int
+    last: str
+    comments: tuple[str, ...] = ()
+
+
+def log_question(path: Path, record: AskedRecord) -> None:
+    """Append one record (safe under concurrent writers)."""
+    append_json_line(path, {**asdict(record), "sources": list(record.sources)}, what="question log")
+
+
+def read_asked(path: Path) -> Iterator[AskedRecord]:
+    """The records in ``path`` in order; malformed lines are skipped."""
+    if not path.exists():
+        return
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                data = json.loads(line)
+                yield AskedRecord(**{**data, "sources": tuple(data.get("sources") or ())})
+            except (ValueError, TypeError):
+                continue
+
+
+def _key(question: str) -> str:
+    return " ".join(question.lower().split()).rstrip("?!. ")
+
+
+def _id(key: str) -> str:
+    return "asked-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+
+
+def summarise(
+    view: str,
+    asked: Iterable[AskedRecord],
+    feedback: Iterable[FeedbackRecord],
+    *,
+    collection: str,
+    limit: int = 100,
+) -> list[AskedQuestion]:
+    """The questions of one view for one collection, most frequent first."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}")
+    groups: dict[str, dict[str, Any]] = {}
+
+    def group(question: str, time: str) -> dict[str, Any]:
+        key = _key(question)
+        g = groups.setdefault(
+            key, {"question": question, "asked": 0, "declined": 0, "down": 0, "last": "", "comments": []}
+        )
+        g["last"] = max(g["last"], time)
+        return g
+
+    for record in asked:
+        if record.collection == collection:
+            g = group(record.question, record.time)
+            g["asked"] += 1
+            g["declined"] += int(record.abstained)
+    for record in feedback:
+        if record.rating == "down" and getattr(record, "collection", "default") == collection:
+            g = group(record.question, record.time)
+            g["down"] += 1
+            if record.comment:
+                g["comments"].append(record.comment)
+    wanted = {"most-asked": "asked", "declined": "declined", "thumbs-down": "down"}[view]
+    rows = [
+        AskedQuestion(
+            _id(k), g["question"], g["asked"], g["declined"], g["down"], g["last"], tuple(g["comments"])
+        )
+        for k, g in groups.items()
+        if g[wanted] > 0
+    ]
+    order = {
+        "most-asked": lambda q: q.asked,
+        "declined": lambda q: q.declined,
+        "thumbs-down": lambda q: q.thumbs_down,
+    }
+    rows.sort(key=lambda q: (-order[view](q), q.question.lower()))
+    return rows[:limit]
+
+
+def eval_rows(questions: Iterable[AskedQuestion], *, view: str, collection: str) -> list[dict[str, Any]]:
+    """Rows for the evaluation question file (``qa eval``): fill in ``answer_phrases`` (or mark
+    ``kind`` ``unanswerable``), then run ``qa eval --collection`` to see whether new material fixed them."""
+    return [
+        {
+            "id": q.id,
+            "question": q.question,
+            "answer_phrases": [],
+            "kind": "",
+            "source_view": view,
+            "collection": collection,
+            "asked": q.asked,
+            "declined": q.declined,
+            "thumbs_down": q.thumbs_down,
+            "comments": list(q.comments),
+        }
+        for q in questions
+    ]
+
+
+def rows_jsonl(rows: Iterable[dict[str, Any]]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def rows_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """The rows as the CSV ``qa eval`` reads (``expected`` phrases separated by ``|``)."""
+    out = io.StringIO()
+    columns = [
+        "id",
+        "question",
+        "expected",
+        "kind",
+        "source_view",
+        "collection",
+        "asked",
+        "declined",
+        "thumbs_down",
+    ]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "expected": "|".join(row.get("answer_phrases") or ())})
+    return out.getvalue()

@@ -1,0 +1,336 @@
+"""Collections: named sets of documents, each with its own index, on one server.
+
+The default collection is the seeds folder itself with its index in the index folder, as
+before. Any other collection ``NAME`` keeps its documents in ``SEEDS/NAME/`` and its index in
+``INDEX/NAME/``; the folder holds a ``collection.json`` settings file (title shown, example
+questions, origins allowed to embed it), which is also what marks it as a collection, so the
+default collection never indexes another collection's documents.
+
+Names are short slugs checked here, never paths. Uploaded files are checked by reading them
+the way the index will before they are moved into place atomically, so a bad file is refused
+with the reader's message and the collection's documents stay as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import (
+    CollectionExistsError,
+    CollectionNameError,
+    QAError,
+    UnknownCollectionError,
+    UnknownSourceError,
+    UploadError,
+)
+from qa.ingest.sources import COLLECTION_FILE, META_SUFFIX, SOURCE_SUFFIXES, scan_sources
+
+__all__ = [
+    "COLLECTION_FILE",
+    "DEFAULT",
+    "MAX_UPLOAD_BYTES",
+    "Collection",
+    "CollectionConfig",
+    "StoredFile",
+    "check_name",
+    "collection_names",
+    "collection_origins",
+    "collection_settings",
+    "create_collection",
+    "delete_collection",
+    "delete_document",
+    "get_collection",
+    "list_files",
+    "save_document",
+    "update_config",
+]
+
+DEFAULT = "default"
+"""The name of the collection in the seeds folder itself."""
+MAX_UPLOAD_BYTES = 50 * 2**20
+NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+_NAME = re.compile(NAME_PATTERN)
+_RESERVED = ("onnx", "build", "tmp")
+"""Name prefixes used by the index folder for other things (the ONNX model, build folders)."""
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+,-]{0,150}$")
+MAX_EXAMPLES = 10
+MAX_TITLE_CHARS = 120
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    """What ``collection.json`` holds."""
+
+    title: str = ""
+    examples: tuple[str, ...] = ()
+    """Example questions shown on the collection's chat page."""
+    allowed_origins: tuple[str, ...] = ()
+    """Portals (``https://host``) allowed to call the API for this collection, besides the server's."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.title, str) or len(self.title) > MAX_TITLE_CHARS:
+            raise CollectionNameError(f"a collection title is text of at most {MAX_TITLE_CHARS} characters")
+        examples = tuple(str(e).strip() for e in self.examples if str(e).strip())
+        if len(examples) > MAX_EXAMPLES or any(len(e) > 300 for e in examples):
+            raise CollectionNameError(f"at most {MAX_EXAMPLES} example questions of 300 characters each")
+        origins = tuple(str(o).strip().rstrip("/") for o in self.allowed_origins if str(o).strip())
+        bad = [o for o in origins if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?$", o)]
+        if bad:
+            raise CollectionNameError(f"allowed origins look like https://host[:port], not {bad[0]!r}")
+        object.__setattr__(self, "examples", examples)
+        object.__setattr__(self, "allowed_origins", origins)
+
+    @classmethod
+    def from_dict(cls, data: object) -> CollectionConfig:
+        if not isinstance(data, dict):
+            raise CollectionNameError(f"{COLLECTION_FILE} must hold a JSON object")
+        return cls(
+            title=str(data.get("title") or ""),
+            examples=tuple(data.get("examples") or ()),
+            allowed_origins=tuple(data.get("allowed_origins") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection: its name, folders and settings file."""
+
+    name: str
+    seeds_dir: Path
+    index_dir: Path
+    config: CollectionConfig = field(default_factory=CollectionConfig)
+
+    @property
+    def title(self) -> str:
+        return self.config.title or ("Course documents" if self.name == DEFAULT else self.name)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A document file of a collection as it is on disk."""
+
+    name: str
+    """Path inside the collection's folder, with forward slashes."""
+    source: str
+    """How citations name it (relative to the project root)."""
+    bytes: int
+    format: str
+
+
+def check_name(name: object) -> str:
+    """``name`` if it is a valid collection name (``None`` or empty means the default)."""
+    if name is None or name == "":
+        return DEFAULT
+    if not isinstance(name, str) or not _NAME.match(name):
+        shown = name if isinstance(name, str) else type(name).__name__
+        raise CollectionNameError(
+            f"{str(shown)[:60]!r} is not a collection name: use 1–32 lowercase letters, digits "
+            "and inner hyphens (e.g. biology-101)"
+        )
+    return name
+
+
+def _folders(settings: Settings, name: str) -> tuple[Path, Path]:
+    if name == DEFAULT:
+        return settings.seeds_dir, settings.index_dir
+    return settings.seeds_dir / name, settings.index_dir / name
+
+
+def _read_config(seeds_dir: Path) -> CollectionConfig:
+    path = seeds_dir / COLLECTION_FILE
+    if not path.exists():
+        return CollectionConfig()
+    try:
+        return CollectionConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CollectionNameError(f"{path.name} in {seeds_dir.name}/ is not valid JSON ({exc})") from None
+
+
+def get_collection(settings: Settings, name: object) -> Collection:
+    """The collection called ``name``; UnknownCollectionError if there is none."""
+    name = check_name(name)
+    seeds_dir, index_dir = _folders(settings, name)
+    reserved = name != DEFAULT and name.startswith(_RESERVED)
+    if reserved or (name != DEFAULT and not (seeds_dir / COLLECTION_FILE).is_file()):
+        raise UnknownCollectionError(
+            f"there is no collection {name!r}; the collections are: {', '.join(collection_names(settings))}"
+        )
+    return Collection(name, seeds_dir, index_dir, _read_config(seeds_dir))
+
+
+def collection_names(settings: Settings) -> list[str]:
+    """``default`` first, then every other collection by name."""
+    names = [DEFAULT]
+    if settings.seeds_dir.is_dir():
+        for path in sorted(settings.seeds_dir.iterdir()):
+            ok = _NAME.match(path.name) and not path.name.startswith(_RESERVED) and path.name != DEFAULT
+            if ok and (path / COLLECTION_FILE).is_file():
+                names.append(path.name)
+    return names
+
+
+def collection_origins(settings: Settings) -> frozenset[str]:
+    """Every origin some collection's settings file allows (each only for that collection)."""
+    found: set[str] = set()
+    for name in collection_names(settings):
+        try:
+            found.update(get_collection(settings, name).config.allowed_origins)
+        except QAError:  # a broken settings file allows nothing
+            continue
+    return frozenset(found)
+
+
+def collection_settings(settings: Settings, name: object) -> Settings:
+    """``settings`` pointed at collection ``name``'s documents and index."""
+    collection = get_collection(settings, name)
+    return settings.replace(seeds_dir=collection.seeds_dir, index_dir=collection.index_dir)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file in the same folder."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_config(seeds_dir: Path, config: CollectionConfig) -> None:
+    data = {**asdict(config), "examples": list(config.examples)}
+    data["allowed_origins"] = list(config.allowed_origins)
+    _atomic_write(seeds_dir / COLLECTION_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def create_collection(settings: Settings, name: object, config: CollectionConfig | None = None) -> Collection:
+    """A new, empty collection; CollectionExistsError if the name is taken."""
+    name = check_name(name)
+    seeds_dir, index_dir = _folders(settings, name)
+    if name.startswith(_RESERVED) and name != DEFAULT:
+        raise CollectionNameError(
+            f"{name!r} is reserved (names starting {', '.join(_RESERVED)}); pick another"
+        )
+    if name == DEFAULT or seeds_dir.exists():
+        raise CollectionExistsError(
+            f"a collection or folder named {name!r} exists already; pick another name"
+        )
+    settings.seeds_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".new-{name}-", dir=settings.seeds_dir))
+    _write_config(staging, config or CollectionConfig(title=name))
+    try:
+        os.rename(staging, seeds_dir)  # fails if the name was taken meanwhile
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CollectionExistsError(
+            f"a collection named {name!r} exists already; pick another name"
+        ) from None
+    if index_dir.exists():  # left over from an earlier collection of this name
+        shutil.rmtree(index_dir, ignore_errors=True)
+    return get_collection(settings, name)
+
+
+def update_config(settings: Settings, name: object, config: CollectionConfig) -> Collection:
+    """Replace a collection's settings file."""
+    collection = get_collection(settings, name)
+    collection.seeds_dir.mkdir(parents=True, exist_ok=True)
+    _write_config(collection.seeds_dir, config)
+    return get_collection(settings, collection.name)
+
+
+def delete_collection(settings: Settings, name: object) -> None:
+    """Remove a collection's documents and index (the default collection cannot be deleted)."""
+    collection = get_collection(settings, name)
+    if collection.name == DEFAULT:
+        raise CollectionNameError("the default collection cannot be deleted; delete its documents instead")
+    for folder in (collection.seeds_dir, collection.index_dir):
+        if folder.exists():
+            trash = folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{id(folder)}")
+            os.rename(folder, trash)  # gone from view at once, removed below
+            shutil.rmtree(trash, ignore_errors=True)
+
+
+def _format(path: Path) -> str:
+    return path.suffix.lower().lstrip(".")
+
+
+def list_files(settings: Settings, name: object) -> list[StoredFile]:
+    """The document files of a collection on disk (indexed or not yet), by name."""
+    collection = get_collection(settings, name)
+    root = collection.seeds_dir
+    if not root.is_dir():
+        return []
+    nested = [c.parent for c in root.rglob(COLLECTION_FILE) if c.parent != root]
+    out = []
+    for path in sorted(root.rglob("*")):
+        inside = path.relative_to(root)
+        if (
+            not path.is_file()
+            or path.suffix.lower() not in SOURCE_SUFFIXES
+            or any(part.startswith(".") for part in inside.parts)
+            or any(folder in path.parents for folder in nested)
+        ):
+            continue
+        out.append(StoredFile(inside.as_posix(), settings.relpath(path), path.stat().st_size, _format(path)))
+    return out
+
+
+def check_file_name(filename: object) -> str:
+    """``filename`` if it is a plain file name of a readable type; UploadError otherwise."""
+    if not isinstance(filename, str) or not _FILE_NAME.match(filename) or ".." in filename:
+        raise UploadError(
+            "a document name is a plain file name (letters, digits, spaces, ._-), no folders, e.g. week-1.pdf"
+        )
+    suffix = Path(filename).suffix.lower()
+    if suffix not in SOURCE_SUFFIXES or filename.lower().endswith(META_SUFFIX):
+        raise UploadError(
+            f"{filename}: {suffix or 'no extension'} is not a readable type; "
+            f"upload one of {', '.join(SOURCE_SUFFIXES)}"
+        )
+    return filename
+
+
+def save_document(settings: Settings, name: object, filename: object, data: bytes) -> StoredFile:
+    """Check ``data`` as a document and store it in the collection atomically (replacing a
+    document of the same name). A file the reader refuses raises UploadError with its message
+    and changes nothing."""
+    collection = get_collection(settings, name)
+    filename = check_file_name(filename)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(f"{filename}: larger than {MAX_UPLOAD_BYTES // 2**20} MiB; split it")
+    collection.index_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=collection.index_dir) as tmp:
+        trial = Path(tmp) / filename
+        trial.write_bytes(data)
+        docs, problems = scan_sources(Path(tmp), Path(tmp), max_file_mb=settings.max_file_mb)
+        if problems or not docs:
+            message = str(problems[0]) if problems else "nothing readable in it"
+            raise UploadError(message if message.startswith(filename) else f"{filename}: {message}")
+    collection.seeds_dir.mkdir(parents=True, exist_ok=True)
+    target = collection.seeds_dir / filename
+    _atomic_write(target, data)
+    return StoredFile(filename, settings.relpath(target), len(data), _format(target))
+
+
+def delete_document(settings: Settings, name: object, filename: str) -> None:
+    """Remove one document (and its title sidecar) from a collection."""
+    known = {f.name for f in list_files(settings, name)}
+    if filename not in known:
+        raise UnknownSourceError(f"the collection has no document {filename!r}")
+    collection = get_collection(settings, name)
+    path = collection.seeds_dir / filename
+    path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        path.with_name(path.name + META_SUFFIX).unlink()

@@ -1,0 +1,352 @@
+"""The authors' side: ``/api/v1/admin/...`` (collections, documents, index status, what
+learners asked) and the admin page at ``/admin``.
+
+Mounted only when ``QA_ADMIN_KEY`` is set. Every admin route needs ``Authorization: Bearer
+<admin key>`` (compared in constant time, never logged; the learners' API key is not it) and
+refuses requests from any other origin. An upload is checked by the reader before it is stored
+and starts a background rebuild of that collection only; learners keep their answers from the
+previous index until the new one is published.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import Counter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.config import Settings
+from qa.errors import EmptyCollectionError
+from qa.eval.asked import VIEWS, eval_rows, read_asked, rows_csv, rows_jsonl, summarise
+from qa.feedback import read_feedback
+from qa.index.collections import (
+    MAX_UPLOAD_BYTES,
+    CollectionConfig,
+    collection_names,
+    create_collection,
+    delete_collection,
+    delete_document,
+    get_collection,
+    list_files,
+    save_document,
+    update_config,
+)
+from qa.ingest.sources import SOURCE_SUFFIXES
+from qa.retrieval.registry import BuildStatus, Registry
+
+__all__ = ["admin_router", "UPLOAD_PATH_PREFIX"]
+
+UPLOAD_PATH_PREFIX = "/api/v1/admin/"
+NAME = Annotated[str, Path(description="Collection name: a short slug, e.g. `biology-101`.", max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CollectionIn(_Strict):
+    name: str = Field(description="A short slug: lowercase letters, digits, inner hyphens.", max_length=64)
+    title: str = Field("", max_length=120)
+    examples: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=10)
+    allowed_origins: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=20)
+
+
+class SettingsIn(_Strict):
+    title: str = Field("", max_length=120)
+    examples: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=10)
+    allowed_origins: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=20)
+
+
+class StatusOut(BaseModel):
+    collection: str
+    state: str = Field(
+        description="ready, queued, indexing, done, failed (the old index still answers) or empty."
+    )
+    message: str
+    embedded: int = Field(description="Windows embedded so far by the running build.")
+    to_embed: int = Field(description="Windows this build embeds (unchanged documents are reused).")
+    reused: int
+    documents: int
+    windows: int
+    built_at: str
+    skipped: list[str] = Field(description="Files that could not be read, with the reader's message.")
+    generation: int = Field(description="Builds published by this server for the collection.")
+
+
+class DocumentOut(BaseModel):
+    name: str
+    source: str = Field(description="How citations name the document.")
+    format: str
+    bytes: int
+    title: str = Field(description="Empty until indexed.")
+    pages: int = Field(description="Pages or slides (0 for formats without pages).")
+    windows: int = Field(description="Retrieval windows in the live index (0: not indexed yet).")
+    indexed_at: str = Field(description="When the live index holding it was built; empty if pending.")
+    warnings: list[str]
+
+
+class CollectionOut(BaseModel):
+    name: str
+    title: str
+    examples: list[str]
+    allowed_origins: list[str]
+    documents: list[DocumentOut]
+    status: StatusOut
+
+
+class QuestionOut(BaseModel):
+    id: str
+    question: str
+    asked: int
+    declined: int
+    thumbs_down: int
+    last: str
+    comments: list[str]
+
+
+def status_out(status: BuildStatus) -> StatusOut:
+    return StatusOut(
+        **{k: getattr(status, k) for k in StatusOut.model_fields if k != "skipped"},
+        skipped=list(status.skipped),
+    )
+
+
+def _require_admin(settings: Settings):
+    key = settings.admin_key.encode("utf-8")
+
+    def check(request: Request) -> None:
+        origin = request.headers.get("origin")
+        if (
+            origin is not None
+            and origin.rstrip("/") != f"{request.url.scheme}://{request.headers.get('host')}"
+        ):
+            raise HTTPException(403, "the admin API answers only its own page, not other origins")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("utf-8"), key):
+            raise HTTPException(
+                401,
+                "the admin key is required: Authorization: Bearer <QA_ADMIN_KEY>",
+                headers={"WWW-Authenticate": 'Bearer realm="qa-admin"'},
+            )
+
+    return check
+
+
+def _documents(settings: Settings, registry: Registry, name: str) -> list[DocumentOut]:
+    try:
+        index = registry.get(name).index
+    except EmptyCollectionError:
+        index = None
+    counts: Counter[int] = Counter()
+    if index is not None:
+        counts.update(int(d) for d in index.table["doc"])
+    skipped = registry.status(name).skipped
+    out = []
+    for f in list_files(settings, name):
+        doc, windows = None, 0
+        if index is not None:
+            try:
+                doc = index.document(f.source)
+                windows = counts[index.document_index(f.source)]
+            except KeyError:
+                doc = None
+        out.append(
+            DocumentOut(
+                name=f.name,
+                source=f.source,
+                format=f.format,
+                bytes=f.bytes,
+                title=doc.title if doc else "",
+                pages=len(getattr(doc, "pages", ()) or ()) if doc else 0,
+                windows=windows,
+                indexed_at=index.manifest.built_at if doc else "",
+                warnings=[m for m in skipped if f.name in m],
+            )
+        )
+    return out
+
+
+ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}
+
+
+def admin_router(settings: Settings, registry: Registry) -> APIRouter:
+    """The admin JSON API over ``registry``'s collections."""
+    router = APIRouter(
+        prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(_require_admin(settings))]
+    )
+    _collection_routes(router, settings, registry)
+    _document_routes(router, settings, registry)
+    _question_routes(router, settings)
+    return router
+
+
+def _collection_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
+    errors = ERRORS
+
+    def collection_out(name: str) -> CollectionOut:
+        c = get_collection(settings, name)
+        return CollectionOut(
+            name=c.name,
+            title=c.title,
+            examples=list(c.config.examples),
+            allowed_origins=list(c.config.allowed_origins),
+            documents=_documents(settings, registry, c.name),
+            status=status_out(registry.status(c.name)),
+        )
+
+    @router.get(
+        "/formats", response_model=list[str], summary="File types an upload may have", responses=errors
+    )
+    def formats() -> list[str]:
+        return list(SOURCE_SUFFIXES)
+
+    @router.get(
+        "/collections", response_model=list[CollectionOut], summary="Every collection", responses=errors
+    )
+    def collections() -> list[CollectionOut]:
+        return [collection_out(n) for n in collection_names(settings)]
+
+    @router.post(
+        "/collections",
+        response_model=CollectionOut,
+        status_code=201,
+        summary="Create a collection",
+        responses={**errors, 409: {"description": "The name is taken."}},
+    )
+    def create(body: CollectionIn) -> CollectionOut:
+        config = CollectionConfig(
+            title=body.title or body.name,
+            examples=tuple(body.examples),
+            allowed_origins=tuple(body.allowed_origins),
+        )
+        return collection_out(create_collection(settings, body.name, config).name)
+
+    @router.get(
+        "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=errors
+    )
+    def one(name: NAME) -> CollectionOut:
+        return collection_out(name)
+
+    @router.put(
+        "/collections/{name}/settings",
+        response_model=CollectionOut,
+        summary="Title, examples, origins",
+        responses=errors,
+    )
+    def change(name: NAME, body: SettingsIn) -> CollectionOut:
+        config = CollectionConfig(
+            title=body.title, examples=tuple(body.examples), allowed_origins=tuple(body.allowed_origins)
+        )
+        return collection_out(update_config(settings, name, config).name)
+
+    @router.delete(
+        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=errors
+    )
+    def delete(name: NAME) -> None:
+        delete_collection(settings, name)
+        registry.forget(name)
+
+
+def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
+    errors = ERRORS
+
+    @router.put(
+        "/collections/{name}/documents/{filename}",
+        response_model=StatusOut,
+        status_code=202,
+        summary="Upload (or replace) a document; the collection is re-indexed in the background",
+        description=f"The raw file is the body (at most {MAX_UPLOAD_BYTES // 2**20} MiB). A file the reader "
+        "cannot read is refused with 422 and its message; nothing changes then.",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+        responses={
+            **errors,
+            413: {"description": "Too large."},
+            422: {"description": "Refused by the reader."},
+        },
+    )
+    async def upload(
+        name: NAME, filename: Annotated[str, Path(max_length=160)], request: Request
+    ) -> StatusOut:
+        from starlette.concurrency import run_in_threadpool
+
+        get_collection(settings, name)
+        data = await request.body()
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"a document is at most {MAX_UPLOAD_BYTES // 2**20} MiB; split it")
+        await run_in_threadpool(save_document, settings, name, filename, data)
+        return status_out(registry.rebuild(name))
+
+    @router.delete(
+        "/collections/{name}/documents/{filename}",
+        response_model=StatusOut,
+        status_code=202,
+        summary="Delete a document; the collection is re-indexed in the background",
+        responses=errors,
+    )
+    def remove(name: NAME, filename: Annotated[str, Path(max_length=160)]) -> StatusOut:
+        delete_document(settings, name, filename)
+        return status_out(registry.rebuild(name))
+
+    @router.get(
+        "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors
+    )
+    def status(name: NAME) -> StatusOut:
+        return status_out(registry.status(name))
+
+    @router.get(
+        "/collections/{name}/questions",
+        response_model=list[QuestionOut],
+        summary="What learners asked: most asked, declined, thumbs-down",
+        responses=errors,
+    )
+    def questions(
+        name: NAME,
+        view: Annotated[str, Query(pattern="^(most-asked|declined|thumbs-down)$")] = VIEWS[0],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[QuestionOut]:
+        found = _summary(settings, name, view, limit)
+        return [QuestionOut(**{**q.__dict__, "comments": list(q.comments)}) for q in found]
+
+
+def _question_routes(router: APIRouter, settings: Settings) -> None:
+    errors = ERRORS
+
+    @router.get(
+        "/collections/{name}/questions/export",
+        response_class=PlainTextResponse,
+        summary="A view as rows of an evaluation question file (JSONL or CSV)",
+        responses=errors,
+    )
+    def export(
+        name: NAME,
+        view: Annotated[str, Query(pattern="^(most-asked|declined|thumbs-down)$")] = VIEWS[0],
+        format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
+    ) -> PlainTextResponse:
+        c = get_collection(settings, name)
+        rows = eval_rows(_summary(settings, c.name, view, 1000), view=view, collection=c.name)
+        body, media = (
+            (rows_csv(rows), "text/csv") if format == "csv" else (rows_jsonl(rows), "application/jsonl")
+        )
+        filename = f"{c.name}-{view}.{format}"
+        return PlainTextResponse(
+            body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
+
+
+def _summary(settings: Settings, name: str, view: str, limit: int):
+    c = get_collection(settings, name)
+    return summarise(
+        view,
+        read_asked(settings.questions_path),
+        read_feedback(settings.feedback_path),
+        collection=c.name,
+        limit=limit,
+    )

@@ -1,0 +1,231 @@
+/* qa admin page: collections, documents (drag-and-drop upload), indexing progress, and what
+ * learners asked. Talks only to /api/v1/admin/... on this server with the admin key, which is
+ * kept in this tab's sessionStorage. Everything from the server is inserted as text. */
+(function () {
+  "use strict";
+  var API = "api/v1/admin";
+  var key = sessionStorage.getItem("qa-admin-key") || "";
+  var current = new URLSearchParams(location.search).get("collection") || "default";
+  var polling = null;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (cls) { node.className = cls; }
+    return node;
+  }
+  function say(text, isError) {
+    $("message").textContent = text || "";
+    $("message").className = isError ? "error" : "";
+  }
+
+  function call(method, path, body, raw) {
+    var init = { method: method, headers: { Authorization: "Bearer " + key } };
+    if (body !== undefined) {
+      if (raw) { init.body = body; init.headers["Content-Type"] = "application/octet-stream"; }
+      else { init.body = JSON.stringify(body); init.headers["Content-Type"] = "application/json"; }
+    }
+    return fetch(API + path, init).then(function (res) {
+      return res.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+        if (!res.ok) {
+          var message = data && data.error ? data.error : "the server answered " + res.status;
+          if (res.status === 401) { $("main").hidden = true; }
+          throw new Error(message);
+        }
+        return data;
+      });
+    });
+  }
+
+  function load() {
+    call("GET", "/formats").then(function (types) {
+      $("types").textContent = "Readable types: " + types.join(", ");
+      $("file").accept = types.join(",");
+    }).catch(function () { /* the collections call shows the error */ });
+    return call("GET", "/collections").then(function (list) {
+      $("main").hidden = false;
+      if (!list.some(function (c) { return c.name === current; })) { current = "default"; }
+      renderList(list);
+      var chosen = list.filter(function (c) { return c.name === current; })[0];
+      renderCollection(chosen);
+      if (chosen.status.state === "queued" || chosen.status.state === "indexing") { watch(); }
+    }).catch(function (err) { say(err.message, true); });
+  }
+
+  function renderList(list) {
+    var ul = $("collections");
+    ul.textContent = "";
+    list.forEach(function (c) {
+      var li = el("li");
+      var b = el("button", c.title + " (" + c.name + ")");
+      b.type = "button";
+      b.setAttribute("data-name", c.name);
+      b.setAttribute("aria-current", c.name === current ? "true" : "false");
+      b.addEventListener("click", function () { current = c.name; load(); });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+  }
+
+  function renderCollection(c) {
+    $("collection-title").textContent = c.title + " (" + c.name + ")";
+    $("chat-link").href = c.name === "default" ? "./" : "./?collection=" + encodeURIComponent(c.name);
+    $("delete-collection").hidden = c.name === "default";
+    var body = $("documents").querySelector("tbody");
+    body.textContent = "";
+    c.documents.forEach(function (d) {
+      var tr = el("tr");
+      tr.setAttribute("data-name", d.name);
+      [d.name, d.title || "(not indexed yet)", d.format, d.pages || "", d.windows, d.indexed_at || "pending"]
+        .forEach(function (v) { tr.appendChild(el("td", v)); });
+      tr.appendChild(el("td", d.warnings.join("; "), "warn"));
+      var td = el("td");
+      var del = el("button", "Delete");
+      del.type = "button";
+      del.addEventListener("click", function () {
+        if (!confirm("Delete " + d.name + " from " + c.name + "?")) { return; }
+        call("DELETE", "/collections/" + c.name + "/documents/" + encodeURIComponent(d.name))
+          .then(function (status) { showStatus(status); watch(); load(); })
+          .catch(function (err) { say(err.message, true); });
+      });
+      td.appendChild(del);
+      tr.appendChild(td);
+      body.appendChild(tr);
+    });
+    if (!c.documents.length) {
+      var empty = el("tr");
+      var cell = el("td", "No documents yet: drop some above.");
+      cell.colSpan = 8;
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+    showStatus(c.status);
+    loadQuestions();
+  }
+
+  function showStatus(s) {
+    var text = s.state;
+    if (s.state === "indexing") {
+      text = "indexing: " + s.message + (s.to_embed ? " " + s.embedded + "/" + s.to_embed + " windows" : "");
+      $("bar").value = s.to_embed ? s.embedded / s.to_embed : 0;
+    } else if (s.state === "done" || s.state === "ready") {
+      text = (s.state === "done" ? "done: " : "ready: ") + s.documents + " documents, " + s.windows + " windows";
+      if (s.state === "ready") { text = "ready"; }
+      $("bar").value = 1;
+    } else if (s.state === "failed") {
+      text = "failed: " + s.message + " (learners still get answers from the previous index)";
+    } else if (s.state === "queued") {
+      $("bar").value = 0;
+    }
+    if (s.skipped && s.skipped.length) { text += "; skipped: " + s.skipped.join("; "); }
+    $("state").textContent = text;
+    $("progress").setAttribute("data-state", s.state);
+  }
+
+  function watch() {
+    if (polling) { return; }
+    var name = current;
+    polling = setInterval(function () {
+      call("GET", "/collections/" + name + "/status").then(function (s) {
+        if (name !== current) { return; }
+        showStatus(s);
+        if (s.state !== "queued" && s.state !== "indexing") {
+          clearInterval(polling); polling = null; load();
+        }
+      }).catch(function (err) { clearInterval(polling); polling = null; say(err.message, true); });
+    }, 500);
+  }
+
+  function upload(files) {
+    var name = current;
+    var queue = Array.prototype.slice.call(files);
+    function next() {
+      var file = queue.shift();
+      if (!file) { watch(); return Promise.resolve(); }
+      say("uploading " + file.name + " …");
+      return call("PUT", "/collections/" + name + "/documents/" + encodeURIComponent(file.name), file, true)
+        .then(function (status) { say("uploaded " + file.name + "; indexing in the background"); showStatus(status); })
+        .catch(function (err) { say(err.message, true); })
+        .then(next);
+    }
+    return next().then(load);
+  }
+
+  function loadQuestions() {
+    var view = $("view").value;
+    var body = $("questions").querySelector("tbody");
+    call("GET", "/collections/" + current + "/questions?view=" + view).then(function (rows) {
+      body.textContent = "";
+      rows.forEach(function (q) {
+        var tr = el("tr");
+        [q.question, q.asked, q.declined, q.thumbs_down, q.last].forEach(function (v) { tr.appendChild(el("td", v)); });
+        body.appendChild(tr);
+      });
+      if (!rows.length) {
+        var tr = el("tr");
+        var td = el("td", "Nothing yet (questions are recorded when QA_LOG_QUESTIONS is on).");
+        td.colSpan = 5;
+        tr.appendChild(td);
+        body.appendChild(tr);
+      }
+    }).catch(function (err) { say(err.message, true); });
+  }
+
+  function exportRows(format) {
+    var view = $("view").value;
+    fetch(API + "/collections/" + current + "/questions/export?view=" + view + "&format=" + format,
+      { headers: { Authorization: "Bearer " + key } })
+      .then(function (res) { if (!res.ok) { throw new Error("export failed (" + res.status + ")"); } return res.blob(); })
+      .then(function (blob) {
+        var a = el("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = current + "-" + view + "." + format;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+      })
+      .catch(function (err) { say(err.message, true); });
+  }
+
+  $("key-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    key = $("key").value.trim();
+    sessionStorage.setItem("qa-admin-key", key);
+    $("key").value = "";
+    say("");
+    load();
+  });
+  $("create-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    call("POST", "/collections", { name: $("new-name").value.trim(), title: $("new-title").value.trim() })
+      .then(function (c) { current = c.name; $("new-name").value = ""; $("new-title").value = ""; say("created " + c.name); load(); })
+      .catch(function (err) { say(err.message, true); });
+  });
+  $("delete-collection").addEventListener("click", function () {
+    if (!confirm("Delete the collection " + current + " and all its documents?")) { return; }
+    call("DELETE", "/collections/" + current).then(function () { say("deleted " + current); current = "default"; load(); })
+      .catch(function (err) { say(err.message, true); });
+  });
+  var drop = $("drop");
+  ["dragenter", "dragover"].forEach(function (type) {
+    drop.addEventListener(type, function (event) { event.preventDefault(); drop.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    drop.addEventListener(type, function () { drop.classList.remove("over"); });
+  });
+  drop.addEventListener("drop", function (event) {
+    event.preventDefault();
+    if (event.dataTransfer && event.dataTransfer.files.length) { upload(event.dataTransfer.files); }
+  });
+  drop.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); $("file").click(); }
+  });
+  $("file").addEventListener("change", function () { upload($("file").files); $("file").value = ""; });
+  $("view").addEventListener("change", loadQuestions);
+  $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
+  $("export-csv").addEventListener("click", function () { exportRows("csv"); });
+  if (key) { load(); } else { say("Enter the admin key to manage the collections."); }
+})();

@@ -1,0 +1,360 @@
+"""Collections through the HTTP API: learners name a collection; authors manage it with the
+admin key (upload → indexed → answerable, delete → gone, bad files refused, origin and key rules)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.index.core import ensure_index
+from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
+
+ADMIN = "admin-key-0123456789abcdef"
+LEARNER = "learner-key-0123456789"
+PORTAL = "https://portal.example"
+
+
+def make_app(settings, embedder, **changes):
+    from qa.retrieval.retriever import Retriever
+    from qa.web.server import create_app
+
+    settings = settings.replace(**{"admin_key": ADMIN, "rate_limit": 10_000, **changes})
+    default = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    guarded = create_app(settings, default)
+    return TestClient(guarded, raise_server_exceptions=False), guarded.app.state.registry
+
+
+@pytest.fixture
+def courses(project, fake_embedder):
+    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
+    create_collection(project, "biology", CollectionConfig(title="Biology 101"))
+    save_document(project, "biology", "cells.md", CELLS.encode())
+    ensure_index(collection_settings(project, "biology"), fake_embedder)
+    return project
+
+
+@pytest.fixture
+def app(courses, fake_embedder):
+    return make_app(courses, fake_embedder)
+
+
+def admin(**extra):
+    return {"Authorization": f"Bearer {ADMIN}", **extra}
+
+
+def cited(body) -> set[str]:
+    return {p["citation"]["source"] for p in body["passages"]}
+
+
+def test_two_collections_answer_only_from_their_own_documents(app):
+    client, _ = app
+    bio = client.post("/api/v1/ask", json={"question": "what do ribosomes build", "collection": "biology"})
+    rome = client.post("/api/v1/ask", json={"question": "who crossed the rubicon"})
+    also_rome = client.post(
+        "/api/v1/ask", json={"question": "who crossed the rubicon", "collection": "default"}
+    )
+    assert bio.status_code == rome.status_code == 200
+    assert cited(bio.json()) == {"seeds/biology/cells.md"}
+    assert cited(rome.json()) == cited(also_rome.json()) == {"seeds/rome.md"}
+    context = client.get(bio.json()["passages"][0]["context_url"])
+    assert context.status_code == 200 and context.json()["source"] == "seeds/biology/cells.md"
+    # a biology source is not known to the default collection
+    assert client.get(context.request.url.path + "?start=0&end=10").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("collection", "status", "fragment"),
+    [
+        ("chemistry", 404, "no collection 'chemistry'"),
+        ("../seeds", 422, "collection: String should match pattern"),
+        ("Biology", 422, "collection: String should match pattern"),
+        ("x" * 65, 422, "collection"),
+    ],
+)
+def test_unknown_or_malformed_collection(app, collection, status, fragment):
+    client, _ = app
+    res = client.post("/api/v1/ask", json={"question": "what is a cell", "collection": collection})
+    assert res.status_code == status and fragment in res.json()["error"]
+    res = client.get(f"/api/v1/sources/seeds/rome.md?start=0&end=5&collection={collection}")
+    assert res.status_code == status
+
+
+def test_upload_is_indexed_then_answerable_and_delete_removes_it(app):
+    client, registry = app
+    res = client.put(
+        "/api/v1/admin/collections/biology/documents/volcano.md", content=VOLCANO.encode(), headers=admin()
+    )
+    assert res.status_code == 202 and res.json()["state"] in ("queued", "indexing", "done")
+    registry.wait("biology")
+    status = client.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
+    assert status["state"] == "done" and status["documents"] == 2
+    ask = {"question": "what forms when lava cools quickly basalt", "collection": "biology", "k": 5}
+    assert "seeds/biology/volcano.md" in cited(client.post("/api/v1/ask", json=ask).json())
+    docs = client.get("/api/v1/admin/collections/biology", headers=admin()).json()["documents"]
+    volcano = next(d for d in docs if d["name"] == "volcano.md")
+    assert volcano["title"] == "Volcanoes" and volcano["windows"] > 0 and volcano["indexed_at"]
+    assert (
+        client.delete("/api/v1/admin/collections/biology/documents/volcano.md", headers=admin()).status_code
+        == 202
+    )
+    registry.wait("biology")
+    assert "seeds/biology/volcano.md" not in cited(client.post("/api/v1/ask", json=ask).json())
+    assert (
+        client.delete("/api/v1/admin/collections/biology/documents/volcano.md", headers=admin()).status_code
+        == 404
+    )
+
+
+def test_a_corrupt_upload_is_refused_with_the_readers_message_and_the_collection_still_answers(app):
+    client, registry = app
+    bad = b"\x00\x01\x02\x03 not text at all"
+    res = client.put("/api/v1/admin/collections/biology/documents/broken.txt", content=bad, headers=admin())
+    assert res.status_code == 422 and "broken.txt" in res.json()["error"] and "binary" in res.json()["error"]
+    res = client.put("/api/v1/admin/collections/biology/documents/run.exe", content=b"MZ", headers=admin())
+    assert res.status_code == 422 and "not a readable type" in res.json()["error"]
+    res = client.put(
+        "/api/v1/admin/collections/biology/documents/..%2Fescape.md",
+        content=b"# x\n\ntext words",
+        headers=admin(),
+    )
+    assert res.status_code in (404, 422)
+    assert registry.status("biology").state == "ready"  # nothing started
+    names = [
+        d["name"]
+        for d in client.get("/api/v1/admin/collections/biology", headers=admin()).json()["documents"]
+    ]
+    assert names == ["cells.md"]
+    ok = client.post("/api/v1/ask", json={"question": "what do ribosomes build", "collection": "biology"})
+    assert ok.status_code == 200 and cited(ok.json()) == {"seeds/biology/cells.md"}
+
+
+def test_create_and_delete_collections_through_the_admin_api(app):
+    client, registry = app
+    res = client.post(
+        "/api/v1/admin/collections",
+        json={"name": "geology", "title": "Rocks", "examples": ["What is basalt?"]},
+        headers=admin(),
+    )
+    assert res.status_code == 201 and res.json()["title"] == "Rocks"
+    assert (
+        client.post("/api/v1/admin/collections", json={"name": "geology"}, headers=admin()).status_code == 409
+    )
+    bad = client.post("/api/v1/admin/collections", json={"name": "Geo/../x"}, headers=admin())
+    assert bad.status_code == 422
+    empty = client.post("/api/v1/ask", json={"question": "what is basalt", "collection": "geology"})
+    assert empty.status_code == 409 and "no indexed documents" in empty.json()["error"]
+    client.put("/api/v1/admin/collections/geology/documents/v.md", content=VOLCANO.encode(), headers=admin())
+    assert registry.wait("geology").state == "done"
+    res = client.post("/api/v1/ask", json={"question": "what is basalt", "collection": "geology"})
+    assert cited(res.json()) == {"seeds/geology/v.md"}
+    names = [c["name"] for c in client.get("/api/v1/admin/collections", headers=admin()).json()]
+    assert names == ["default", "biology", "geology"]
+    assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
+    assert client.post("/api/v1/ask", json={"question": "basalt", "collection": "geology"}).status_code == 404
+    assert client.delete("/api/v1/admin/collections/default", headers=admin()).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": f"Bearer {LEARNER}"}, 401),
+        ({"Authorization": "Bearer "}, 401),
+        ({"Authorization": f"Basic {ADMIN}"}, 401),
+        (admin(Origin=PORTAL), 403),
+        (admin(Origin="https://evil.example"), 403),
+    ],
+)
+def test_admin_routes_refuse_missing_key_learner_key_and_other_origins(
+    courses, fake_embedder, headers, status
+):
+    client, _ = make_app(courses, fake_embedder, api_key=LEARNER, allowed_origins=(PORTAL,))
+    for method, path in [
+        ("GET", "/api/v1/admin/collections"),
+        ("GET", "/api/v1/admin/collections/biology/status"),
+        ("PUT", "/api/v1/admin/collections/biology/documents/x.md"),
+        ("DELETE", "/api/v1/admin/collections/biology"),
+    ]:
+        res = client.request(method, path, headers=headers, content=b"# x\n\nwords")
+        assert res.status_code == status, (method, path)
+    assert (courses.seeds_dir / "biology" / "cells.md").exists()
+    assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 200
+
+
+def test_no_admin_routes_without_an_admin_key(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder, admin_key="")
+    assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 404
+    assert client.get("/admin").status_code == 404
+
+
+def test_admin_api_is_in_the_openapi_schema_and_the_page_is_served(app):
+    client, _ = app
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/admin/collections/{name}/status" in paths
+    assert "/api/v1/admin/collections/{name}/documents/{filename}" in paths
+    assert "collection" in json.dumps(paths["/api/v1/ask"])
+    page = client.get("/admin")
+    assert page.status_code == 200 and "Drop documents here" in page.text
+    assert client.get("/admin.js").status_code == 200 and client.get("/admin.css").status_code == 200
+    assert ".md" in client.get("/api/v1/admin/formats", headers=admin()).json()
+
+
+def test_a_question_during_a_rebuild_gets_a_whole_answer_from_the_old_index(courses, fake_embedder):
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    client, registry = make_app(courses, gated)
+    res = client.put(
+        "/api/v1/admin/collections/biology/documents/volcano.md", content=VOLCANO.encode(), headers=admin()
+    )
+    assert res.status_code == 202 and gated.entered.wait(30)
+    assert (
+        client.get("/api/v1/admin/collections/biology/status", headers=admin()).json()["state"] == "indexing"
+    )
+    during = client.post(
+        "/api/v1/ask", json={"question": "lava cools quickly basalt", "collection": "biology"}
+    )
+    assert during.status_code == 200 and cited(during.json()) == {"seeds/biology/cells.md"}
+    gated.open.set()
+    assert registry.wait("biology").state == "done"
+    after = client.post(
+        "/api/v1/ask", json={"question": "lava cools quickly basalt", "collection": "biology"}
+    )
+    assert "seeds/biology/volcano.md" in cited(after.json())
+
+
+def test_two_uploads_at_once_are_both_kept_and_indexed(app):
+    client, registry = app
+    results = []
+
+    def put(name, text):
+        results.append(
+            client.put(
+                f"/api/v1/admin/collections/biology/documents/{name}", content=text.encode(), headers=admin()
+            ).status_code
+        )
+
+    threads = [
+        threading.Thread(target=put, args=("a.md", VOLCANO)),
+        threading.Thread(target=put, args=("b.md", ROME)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [202, 202]
+    status = registry.wait("biology")
+    assert status.state == "done" and status.documents == 3
+
+
+def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder)
+    client.post("/api/v1/ask", json={"question": "what do ribosomes build", "collection": "biology"})
+    assert not courses.questions_path.exists()
+    client, _ = make_app(courses, fake_embedder, log_questions=True)
+    for q in ("what do ribosomes build", "What do ribosomes build?", "what is the nucleus"):
+        assert client.post("/api/v1/ask", json={"question": q, "collection": "biology"}).status_code == 200
+    client.post("/api/v1/ask", json={"question": "who crossed the rubicon"})
+    rows = client.get("/api/v1/admin/collections/biology/questions?view=most-asked", headers=admin()).json()
+    assert [(r["question"].lower().rstrip("?"), r["asked"]) for r in rows] == [
+        ("what do ribosomes build", 2),
+        ("what is the nucleus", 1),
+    ]
+    export = client.get(
+        "/api/v1/admin/collections/biology/questions/export?view=most-asked&format=jsonl", headers=admin()
+    )
+    lines = [json.loads(line) for line in export.text.splitlines()]
+    assert [line["id"] for line in lines] == [r["id"] for r in rows]
+    assert all(line["collection"] == "biology" and line["answer_phrases"] == [] for line in lines)
+    csv = client.get(
+        "/api/v1/admin/collections/biology/questions/export?view=declined&format=csv", headers=admin()
+    )
+    assert csv.status_code == 200 and csv.text.startswith("id,question,expected,kind")
+
+
+def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
+    from qa.feedback import read_feedback
+    from qa.web.ui import ChatSession, _collection_page
+
+    _, registry = make_app(courses, fake_embedder, log_questions=True)
+    session = ChatSession(registry.get(None), registry.settings, registry)
+    turns = session.respond("what do ribosomes build", (), 3, "biology").turns
+    assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/biology/cells.md"}
+    turns = session.respond("who crossed the rubicon", turns[:0], 3, "default").turns
+    assert {p.citation.source for p in turns[-1].answer.passages} == {"seeds/rome.md"}
+    turns = session.respond("what is the nucleus", (), 3, "biology").turns
+    assert session.rate(1, False, turns) == "down"
+    assert [r.collection for r in read_feedback(registry.settings.feedback_path)] == ["biology"]
+    assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
+    name, _, _, names, warning = _collection_page(courses, "nope")
+    assert name == "default" and names == ["default", "biology"] and "no collection 'nope'" in warning
+
+
+def test_a_collection_can_allow_a_portal_for_itself_only(courses, fake_embedder):
+    from qa.index.collections import update_config
+
+    update_config(courses, "biology", CollectionConfig(title="Biology 101", allowed_origins=(PORTAL,)))
+    client, _ = make_app(courses, fake_embedder)
+    res = client.post(
+        "/api/v1/ask",
+        json={"question": "what do ribosomes build", "collection": "biology"},
+        headers={"Origin": PORTAL},
+    )
+    assert res.status_code == 200 and res.headers["access-control-allow-origin"] == PORTAL
+    res = client.post("/api/v1/ask", json={"question": "who crossed the rubicon"}, headers={"Origin": PORTAL})
+    assert res.status_code == 403 and "this collection" in res.json()["error"]
+    res = client.post(
+        "/api/v1/ask",
+        json={"question": "cells", "collection": "biology"},
+        headers={"Origin": "https://other.example"},
+    )
+    assert res.status_code == 403
+
+
+def test_admin_errors_are_json_with_a_message(app):
+    client, _ = app
+    res = client.get("/api/v1/admin/collections")
+    assert res.status_code == 401 and "admin key" in res.json()["error"]
+    assert res.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_health_follows_the_default_collection_after_an_admin_upload(app):
+    client, registry = app
+    assert client.get("/api/v1/health").json()["documents"] == 1
+    res = client.put(
+        "/api/v1/admin/collections/default/documents/volcano.md", content=VOLCANO.encode(), headers=admin()
+    )
+    assert res.status_code == 202 and registry.wait("default").state == "done"
+    health = client.get("/api/v1/health").json()
+    assert health["documents"] == 2 and health["status"] == "ok", health
+    res = client.post("/api/v1/ask", json={"question": "lava cools quickly basalt", "k": 5})
+    assert "seeds/volcano.md" in cited(res.json())
+
+
+def test_admin_key_must_be_long_and_not_the_learner_key_and_is_not_shown(tmp_path):
+    from qa.config import Settings
+    from qa.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="16 characters"):
+        Settings(root=tmp_path, admin_key="short")
+    with pytest.raises(ConfigError, match="differ from api_key"):
+        Settings(root=tmp_path, admin_key=ADMIN, api_key=ADMIN)
+    assert ADMIN not in repr(Settings(root=tmp_path, admin_key=ADMIN))
+    assert Settings.load({"QA_LOG_QUESTIONS": "1"}, root=tmp_path).log_questions is True
+
+
+def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
+    client, registry = app
+    big = ("# Big\n\n" + "Granite forms when magma cools slowly deep underground. " * 6000).encode()
+    assert 256 * 1024 < len(big) < 50 * 2**20
+    res = client.put("/api/v1/admin/collections/biology/documents/big.md", content=big, headers=admin())
+    assert res.status_code == 202
+    res = client.post(
+        "/api/v1/ask",
+        content=b'{"question": "' + b"x" * len(big) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert res.status_code == 413
+    assert registry.wait("biology", timeout=300).state == "done"

@@ -1,0 +1,144 @@
+"""The admin page in real Chromium: create a collection, drop a document on it, watch the
+index reach done, then ask that collection's chat page and see a citation into the document."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+
+import pytest
+
+from qa.config import Settings
+from tests.conftest import start_server
+from tests.test_collections import ROME, VOLCANO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ADMIN = "browser-admin-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("portal")
+    (root / "seeds").mkdir()
+    (root / "seeds" / "rome.md").write_text(ROME, encoding="utf-8")
+    settings = Settings(root=root)
+    proc, url = start_server(settings, root, QA_ROOT=str(root), QA_ADMIN_KEY=ADMIN, QA_LOG_QUESTIONS="1")
+    yield url, root
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def volcano_pdf() -> bytes:
+    """A two-page PDF: the volcano text on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for title, text in [
+        ("Rocks", "Rocks are made of minerals. " * 20),
+        ("Volcanoes", VOLCANO.split("\n\n", 1)[1]),
+    ]:
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=18)
+        pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, text)
+    return bytes(pdf.output())
+
+
+def drop_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
+    """Drag a file from outside the browser onto ``selector`` (a real drop event with a DataTransfer)."""
+    transfer = page.evaluate_handle(
+        """([name, b64, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: mime }));
+            return dt;
+        }""",
+        [name, base64.b64encode(data).decode(), mime],
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server, artifacts):
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#collections button[data-name=default]")
+    page.fill("#new-name", "geology")
+    page.fill("#new-title", "Geology 101")
+    page.click("#create-form button")
+    page.wait_for_selector("#collections button[data-name=geology][aria-current=true]")
+    assert "No documents yet" in page.inner_text("#documents")
+
+    started = time.perf_counter()
+    drop_file(page, "#drop", "volcano.pdf", volcano_pdf(), "application/pdf")
+    page.wait_for_selector("#progress[data-state=done]", timeout=120_000)
+    page.wait_for_selector("#documents tr[data-name='volcano.pdf']")
+    row = page.inner_text("#documents tr[data-name='volcano.pdf']")
+    assert "pdf" in row and "pending" not in row and "\t2\t" in row  # two pages
+    page.screenshot(path=str(artifacts / "admin-upload-done.png"), full_page=True)
+
+    chat = context.new_page()
+    chat.goto(url + "/?collection=geology")
+    chat.wait_for_function("(document.querySelector('#qa-title') || {}).innerText?.includes('Geology 101')")
+    chat.fill("#question textarea", "What forms when lava cools quickly?")
+    chat.press("#question textarea", "Enter")
+    chat.wait_for_selector("#chat .qa-answer", timeout=60_000)
+    took = time.perf_counter() - started
+    answer = chat.inner_text("#chat .qa-answer")
+    assert "seeds/geology/volcano.pdf" in answer
+    assert "seeds/rome.md" not in answer
+    chat.screenshot(path=str(artifacts / "admin-collection-answer.png"), full_page=True)
+    print(f"drop to first answer: {took:.1f} s")
+
+    # the default collection's page still answers from its own document only
+    chat.goto(url + "/")
+    chat.wait_for_selector("#question textarea")
+    chat.fill("#question textarea", "Who crossed the Rubicon?")
+    chat.press("#question textarea", "Enter")
+    chat.wait_for_selector("#chat .qa-answer", timeout=60_000)
+    assert "seeds/rome.md" in chat.inner_text("#chat .qa-answer")
+    assert "seeds/geology" not in chat.inner_text("#chat .qa-answer")
+    context.close()
+
+
+def test_the_widget_asks_the_collection_named_on_its_script_tag(browser, admin_server, artifacts):
+    url, _ = admin_server
+    import httpx
+
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    if httpx.get(url + "/api/v1/admin/collections/geology", headers=headers).status_code == 404:
+        httpx.post(url + "/api/v1/admin/collections", json={"name": "geology"}, headers=headers)
+        httpx.put(
+            url + "/api/v1/admin/collections/geology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=headers,
+        )
+    deadline = time.monotonic() + 120
+    while (
+        httpx.get(url + "/api/v1/admin/collections/geology/status", headers=headers).json()["state"]
+        in ("queued", "indexing")
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.goto(url + "/embed?collection=geology")
+    page.fill("[data-qa-widget] input", "What forms when lava cools quickly?")
+    page.press("[data-qa-widget] input", "Enter")
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]", timeout=60_000)
+    text = page.locator("[data-qa-widget] [data-role=answer]").first.inner_text()
+    assert "Volcanoes" in text and "Rome" not in text
+    page.screenshot(path=str(artifacts / "widget-collection.png"))
+    context.close()

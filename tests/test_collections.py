@@ -1,0 +1,230 @@
+"""Collections on disk and their retrievers: names, folders, uploads, background rebuilds."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from qa.errors import (
+    CollectionExistsError,
+    CollectionNameError,
+    EmptyCollectionError,
+    UnknownCollectionError,
+    UploadError,
+)
+from qa.index.collections import (
+    CollectionConfig,
+    collection_names,
+    collection_settings,
+    create_collection,
+    delete_collection,
+    delete_document,
+    get_collection,
+    list_files,
+    save_document,
+)
+from qa.index.core import ensure_index
+from qa.retrieval.registry import Registry
+
+CELLS = (
+    "# Cells\n\nThe mitochondria is the powerhouse of the cell and makes energy from glucose. "
+    "Ribosomes build proteins from amino acids following the messenger RNA. "
+    "The nucleus keeps the chromosomes and controls the cell's growth and division.\n"
+)
+ROME = (
+    "# Rome\n\nJulius Caesar crossed the Rubicon river with his legion and started a civil war. "
+    "The senate of the republic met in the curia near the forum. "
+    "Augustus became the first emperor after the battle of Actium.\n"
+)
+VOLCANO = (
+    "# Volcanoes\n\nMagma rises through the crust and erupts as lava from the volcano's crater. "
+    "Basalt forms when lava cools quickly at the surface of the earth.\n"
+)
+
+
+def sources(answer) -> set[str]:
+    return {p.citation.source for p in answer.passages}
+
+
+@pytest.fixture
+def two(project, fake_embedder):
+    """A default collection about Rome and a ``biology`` collection about cells, both indexed."""
+    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
+    create_collection(
+        project, "biology", CollectionConfig(title="Biology 101", examples=("What is a ribosome?",))
+    )
+    save_document(project, "biology", "cells.md", CELLS.encode())
+    for name in ("default", "biology"):
+        ensure_index(collection_settings(project, name), fake_embedder)
+    return project
+
+
+@pytest.mark.parametrize("bad", ["../etc", "Bio", "a/b", "-x", "x-", "", "a" * 40, "é", 3])
+def test_malformed_names_are_refused_with_a_message(project, bad):
+    if bad == "":
+        assert get_collection(project, bad).name == "default"
+        return
+    with pytest.raises(CollectionNameError, match="collection name"):
+        get_collection(project, bad)
+
+
+@pytest.mark.parametrize("reserved", ["onnx", "build-1", "tmp"])
+def test_reserved_names_are_no_collection_and_cannot_be_created(project, reserved):
+    with pytest.raises(UnknownCollectionError):
+        get_collection(project, reserved)
+    with pytest.raises(CollectionNameError, match="reserved"):
+        create_collection(project, reserved)
+
+
+def test_unknown_collection_names_the_known_ones(two):
+    with pytest.raises(UnknownCollectionError, match="default, biology"):
+        get_collection(two, "chemistry")
+
+
+def test_collections_live_beside_the_default_and_are_not_part_of_it(two, fake_embedder):
+    assert collection_names(two) == ["default", "biology"]
+    bio = get_collection(two, "biology")
+    assert bio.seeds_dir == two.seeds_dir / "biology" and bio.index_dir == two.index_dir / "biology"
+    assert bio.title == "Biology 101" and bio.config.examples == ("What is a ribosome?",)
+    default = ensure_index(collection_settings(two, "default"), fake_embedder).index
+    assert [d.source for d in default.documents] == ["seeds/rome.md"]
+    assert [f.source for f in list_files(two, "default")] == ["seeds/rome.md"]
+    assert [f.name for f in list_files(two, "biology")] == ["cells.md"]
+
+
+def test_each_collection_answers_only_from_its_own_documents(two, fake_embedder):
+    registry = Registry(two, fake_embedder)
+    bio = registry.get("biology").ask("what do ribosomes build from amino acids")
+    rome = registry.get(None).ask("who crossed the rubicon river")
+    assert sources(bio) == {"seeds/biology/cells.md"}
+    assert sources(rome) == {"seeds/rome.md"}
+    with pytest.raises(UnknownCollectionError):
+        registry.get("chemistry")
+    with pytest.raises(CollectionNameError):
+        registry.get("../seeds")
+
+
+def test_create_twice_and_delete(two):
+    with pytest.raises(CollectionExistsError):
+        create_collection(two, "biology")
+    with pytest.raises(CollectionExistsError):
+        create_collection(two, "default")
+    delete_collection(two, "biology")
+    assert collection_names(two) == ["default"]
+    assert not (two.seeds_dir / "biology").exists() and not (two.index_dir / "biology").exists()
+    with pytest.raises(CollectionNameError, match="cannot be deleted"):
+        delete_collection(two, "default")
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "fragment"),
+    [
+        ("../evil.md", b"# x\n\nsome words here", "plain file name"),
+        ("sub/evil.md", b"# x\n\nsome words here", "plain file name"),
+        (".hidden.md", b"# x\n\nsome words here", "plain file name"),
+        ("tool.exe", b"MZ\x00\x00", "not a readable type"),
+        ("notes.txt.meta.json", b"{}", "not a readable type"),
+        ("binary.txt", b"\x00\x01\x02garbage", "binary"),
+        ("latin.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "UTF-8"),
+        ("empty.md", b"   \n", "empty"),
+    ],
+)
+def test_bad_uploads_are_refused_and_change_nothing(two, filename, data, fragment):
+    before = sorted(p.name for p in (two.seeds_dir / "biology").iterdir())
+    with pytest.raises(UploadError, match=fragment):
+        save_document(two, "biology", filename, data)
+    assert sorted(p.name for p in (two.seeds_dir / "biology").iterdir()) == before
+    assert not (two.seeds_dir / "evil.md").exists()
+
+
+def test_delete_document_then_rebuild_removes_its_passages(two, fake_embedder):
+    save_document(two, "biology", "volcano.md", VOLCANO.encode())
+    registry = Registry(two, fake_embedder)
+    registry.rebuild("biology")
+    assert registry.wait("biology").state == "done"
+    assert "seeds/biology/volcano.md" in sources(
+        registry.get("biology").ask("lava from the volcano crater", k=5)
+    )
+    delete_document(two, "biology", "volcano.md")
+    registry.rebuild("biology")
+    status = registry.wait("biology")
+    assert status.state == "done" and status.documents == 1
+    assert "seeds/biology/volcano.md" not in sources(registry.get("biology").ask("lava volcano crater", k=5))
+
+
+def test_deleting_every_document_unpublishes_the_index(two, fake_embedder):
+    registry = Registry(two, fake_embedder)
+    delete_document(two, "biology", "cells.md")
+    registry.rebuild("biology")
+    assert registry.wait("biology").state == "empty"
+    with pytest.raises(EmptyCollectionError, match="no indexed documents"):
+        registry.get("biology")
+    with pytest.raises(EmptyCollectionError):
+        Registry(two, fake_embedder).get("biology")  # a restarted server too
+
+
+class GatedEmbedder:
+    """The fake embedder, but a build batch containing ``gate_word`` waits for ``open``."""
+
+    def __init__(self, inner, gate_word: str) -> None:
+        self.inner, self.gate_word = inner, gate_word
+        self.name, self.dimension = inner.name, inner.dimension
+        self.entered, self.open = threading.Event(), threading.Event()
+
+    def encode(self, texts):
+        if len(texts) > 1 and any(self.gate_word in t.lower() for t in texts):  # a build, not a question
+            self.entered.set()
+            assert self.open.wait(30)
+        return self.inner.encode(texts)
+
+
+def test_a_question_during_a_rebuild_is_answered_from_the_old_index(two, fake_embedder):
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    registry = Registry(two, gated)
+    old = registry.get("biology")
+    save_document(two, "biology", "volcano.md", VOLCANO.encode())
+    registry.rebuild("biology")
+    assert gated.entered.wait(30)
+    during = registry.get("biology").ask("what forms when lava cools quickly? basalt")
+    assert registry.status("biology").state == "indexing"
+    assert registry.get("biology") is old
+    assert sources(during) == {"seeds/biology/cells.md"}  # whole answer from the old index
+    gated.open.set()
+    assert registry.wait("biology").state == "done"
+    after = registry.get("biology").ask("what forms when lava cools quickly? basalt")
+    assert registry.get("biology") is not old and registry.status("biology").generation == 1
+    assert "seeds/biology/volcano.md" in sources(after)
+
+
+def test_two_uploads_during_a_build_are_both_indexed(two, fake_embedder):
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    registry = Registry(two, gated)
+    save_document(two, "biology", "volcano.md", VOLCANO.encode())
+    registry.rebuild("biology")
+    assert gated.entered.wait(30)
+    rome_copy = ROME.replace("Rome", "Roman history")
+    threads = [
+        threading.Thread(
+            target=lambda: (
+                save_document(two, "biology", "a.md", rome_copy.encode()),
+                registry.rebuild("biology"),
+            )
+        ),
+        threading.Thread(
+            target=lambda: (
+                save_document(two, "biology", "b.md", CELLS.upper().encode()),
+                registry.rebuild("biology"),
+            )
+        ),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert registry.status("biology").busy
+    gated.open.set()
+    status = registry.wait("biology")
+    assert status.state == "done" and status.documents == 4
+    indexed = {d.source for d in registry.get("biology").index.documents}
+    assert {"seeds/biology/a.md", "seeds/biology/b.md", "seeds/biology/volcano.md"} <= indexed
