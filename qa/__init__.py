@@ -6,7 +6,11 @@
 from qa.answer import Answer, Citation, Passage, Span
 from qa.config import Settings
 from qa.errors import (
+    CollectionExistsError,
+    CollectionNameError,
     ConfigError,
+    EmptyCollectionError,
+    EvaluationError,
     IndexCorruptError,
     IndexLockedError,
     IndexMissingError,
@@ -15,7 +19,13 @@ from qa.errors import (
     NoSourcesError,
     QAError,
     QuestionError,
+    QuestionFileError,
     SourceError,
+    StoreAuthError,
+    StoreUnavailableError,
+    UnknownCollectionError,
+    UnknownSourceError,
+    UploadError,
 )
 from qa.ingest.chunking import Chunk, chunk_text
 
@@ -23,7 +33,11 @@ __all__ = [
     "Answer",
     "Chunk",
     "Citation",
+    "CollectionExistsError",
+    "CollectionNameError",
     "ConfigError",
+    "EmptyCollectionError",
+    "EvaluationError",
     "IndexCorruptError",
     "IndexLockedError",
     "IndexMissingError",
@@ -33,10 +47,16 @@ __all__ = [
     "Passage",
     "QAError",
     "QuestionError",
+    "QuestionFileError",
     "Retriever",
     "Settings",
     "SourceError",
     "Span",
+    "StoreAuthError",
+    "StoreUnavailableError",
+    "UnknownCollectionError",
+    "UnknownSourceError",
+    "UploadError",
     "chunk_text",
     "__version__",
 ]

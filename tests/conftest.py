@@ -48,6 +48,14 @@ class FakeEmbedder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+
+@pytest.fixture(autouse=True)
+def _no_qa_environment(monkeypatch):
+    """Tests start from the defaults: ``QA_*`` variables of the shell running them are cleared
+    (``QA_CHROMIUM``, which only says where the browser is, stays)."""
+    for name in [n for n in os.environ if n.startswith("QA_") and n != "QA_CHROMIUM"]:
+        monkeypatch.delenv(name)
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
