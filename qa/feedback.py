@@ -6,7 +6,6 @@ lines. Reading skips a torn last line instead of failing.
 
 Records are bounded: one is at most ``MAX_RECORD_BYTES`` and the file stops taking new ones at
 the size the caller gives (``feedback_max_bytes``), so no one can fill the disk with ratings.
-:func:`spreadsheet_safe` neutralises text that a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
@@ -30,13 +29,11 @@ __all__ = [
     "append_json_line",
     "passages_shown",
     "read_feedback",
-    "spreadsheet_safe",
 ]
 
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 2000
 MAX_RECORD_BYTES = 256 * 1024
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FeedbackError(QAError):
@@ -134,12 +131,3 @@ def read_feedback(path: Path) -> Iterator[FeedbackRecord]:
 def passages_shown(passages: Sequence[Any]) -> tuple[dict[str, Any], ...]:
     """Passages as stored in a record (accepts :class:`~qa.answer.Passage` or dicts)."""
     return tuple(p if isinstance(p, dict) else passage_json(p) for p in passages)
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """``value`` made harmless in a spreadsheet cell: text starting with ``= + - @``, a tab or a
-    carriage return (which Excel, LibreOffice and Sheets would run as a formula) gets a leading
-    apostrophe, so it shows as the text it is. Anything else is returned unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value

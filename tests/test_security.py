@@ -379,7 +379,7 @@ def test_feedback_records_and_file_are_capped(tmp_path):
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_spreadsheet_formulas_are_neutralised(text):
-    from qa.feedback import spreadsheet_safe
+    from qa.eval.files import spreadsheet_safe  # what every CSV export writes through
 
     assert spreadsheet_safe(text) == "'" + text
     assert spreadsheet_safe("What is =?") == "What is =?" and spreadsheet_safe(3) == 3
