@@ -59,22 +59,10 @@ def _collection_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collection", help="a collection other than the default (its documents in seeds/NAME/)")
 
 
-def _progress_printer(label: str):
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        sys.stderr.write(f"\r{label}: {done}/{total} windows")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     from qa.embedders.base import make_embedder, resolve_model_path
     from qa.index.core import ensure_index
+    from qa.index.progress import ProgressPrinter
 
     settings = _settings(args)
     resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
@@ -84,7 +72,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             settings,
             make_embedder(settings),
             rebuild=args.rebuild,
-            progress=_progress_printer("embedding"),
+            stages=ProgressPrinter(sys.stderr),  # a bar on a terminal, else plain lines
         )
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)

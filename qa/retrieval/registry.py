@@ -20,6 +20,7 @@ from qa.embedders.base import Embedder
 from qa.errors import EmptyCollectionError, IndexMissingError, NoSourcesError, QAError
 from qa.index.collections import DEFAULT, collection_names, collection_settings, get_collection, list_files
 from qa.index.core import POINTER, build_lock, ensure_index, open_index
+from qa.index.progress import BuildProgress, format_progress
 from qa.retrieval.retriever import Retriever
 
 __all__ = ["BuildStatus", "Registry"]
@@ -189,10 +190,13 @@ class Registry:
             return
 
         def progress(done: int, total: int) -> None:
-            self._set(job, message="embedding", embedded=done, to_embed=total)
+            self._set(job, embedded=done, to_embed=total)
+
+        def stage(p: BuildProgress) -> None:  # "reading documents: 2/5 (...)", "embedding: ..."
+            self._set(job, message=format_progress(p))
 
         try:
-            report = ensure_index(settings, self.embedder, progress=progress)
+            report = ensure_index(settings, self.embedder, progress=progress, stages=stage)
         except NoSourcesError:
             self._clear(name, settings)
             self._set(job, state="empty", message="no documents", documents=0, windows=0, skipped=())
