@@ -73,3 +73,25 @@ def test_qa_index_prints_plain_progress_lines_when_not_on_a_terminal(
     assert 2 <= len(embedding) <= 11
     assert re.fullmatch(r"embedding: (\d+)/\1 windows \([\d,]+ windows/s\)", embedding[-1])
     assert "saving the index" in err
+
+
+def test_a_background_rebuild_shows_the_stage_in_its_status(project, fake_embedder):
+    from qa.index.collections import CollectionConfig, create_collection, save_document
+    from qa.retrieval.registry import Registry
+    from tests.test_collections import CELLS, VOLCANO, GatedEmbedder
+
+    create_collection(project, "biology", CollectionConfig(title="Biology 101"))
+    save_document(project, "biology", "cells.md", CELLS.encode())
+    save_document(project, "biology", "volcano.md", VOLCANO.encode())
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    registry = Registry(project, gated)
+    registry.rebuild("biology")
+    assert gated.entered.wait(30)
+    during = registry.status("biology")
+    assert during.state == "indexing"
+    assert re.fullmatch(
+        r"embedding: [\d,]+/[\d,]+ windows \([\d,]+ windows/s(, about [\d,]+ s left)?\)", during.message
+    )
+    gated.open.set()
+    done = registry.wait("biology", timeout=30)
+    assert done.state == "done" and done.embedded == done.to_embed > 0
