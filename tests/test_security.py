@@ -13,7 +13,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
 from tests.conftest import FakeEmbedder, free_port
 
