@@ -58,6 +58,15 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
+    abstain_weights: tuple[float, ...] = (-4.85, -1.11, -4.35, 1.46)
+    """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
+    evidence of the question alone, coverage of its terms by the top passage, share of its terms
+    the corpus never uses), as fitted by ``benchmarks/calibrate.py``."""
+    abstain_bias: float = 5.85
+    """Intercept of the abstention model."""
+    abstain_chance: float = 0.88
+    """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
+    the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     max_question_chars: int = 2000
     """Longest question accepted."""
     history_turns: int = 3
@@ -128,6 +137,7 @@ class Settings:
             raise ConfigError("dense_weight must be between 0 and 1")
         if not 0.0 <= self.abstain_threshold <= 1.0 or not 0.0 <= self.unknown_name_threshold <= 1.0:
             raise ConfigError("abstain thresholds must be between 0 and 1")
+        self._check_abstention_model()
         if self.max_question_chars < 10:
             raise ConfigError("max_question_chars must be at least 10")
         if not 1 <= self.ui_passages <= 10:
@@ -154,6 +164,17 @@ class Settings:
     def milvus(self) -> bool:
         """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
         return self.vector_store not in ("", "faiss")
+
+    def _check_abstention_model(self) -> None:
+        weights = tuple(float(w) for w in self.abstain_weights)
+        object.__setattr__(self, "abstain_weights", weights)
+        if len(weights) != 4 or not all(abs(w) < 1000 for w in (*weights, self.abstain_bias)):
+            raise ConfigError(
+                "abstain_weights must be four numbers (evidence, own evidence, coverage, unknown share) "
+                "and they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them"
+            )
+        if not 0.0 < self.abstain_chance <= 1.0:
+            raise ConfigError("abstain_chance must be above 0 and at most 1 (1: never abstain on the chance)")
 
     def _check_admin_key(self) -> None:
         if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
@@ -244,6 +265,8 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
             return float(raw)
         if "tuple[int" in text:
             return tuple(int(s) for s in raw.split(",") if s.strip())
+        if "tuple[float" in text:
+            return tuple(float(s) for s in raw.split(",") if s.strip())
         if "tuple" in text:
             return tuple(s.strip() for s in raw.split(",") if s.strip())
         if "Path" in text:

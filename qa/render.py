@@ -145,6 +145,8 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
 
 def decision(answer: Answer, settings: Settings | None = None) -> str:
     """Why the bot declined, in one line: the evidence and the threshold it missed."""
+    if answer.reason:
+        return answer.reason
     evidence = f"evidence {answer.evidence:.2f}"
     if settings is None:
         return f"{evidence}, too weak to answer"
