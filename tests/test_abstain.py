@@ -9,7 +9,7 @@ import pytest
 
 from qa.config import Settings
 from qa.errors import ConfigError
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.render import answer_json
 from qa.retrieval.abstain import SIGNAL_NAMES, Abstainer, Signals, unanswerable_chance
 from qa.retrieval.retriever import Retriever
