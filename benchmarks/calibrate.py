@@ -12,7 +12,8 @@ logistic regression on all of them pooled, and prints:
 - the fitted weights, as the settings that hold them;
 - the calibration curve: for a range of thresholds on the chance, the share of unanswerable
   questions that abstain and of answerable ones that (wrongly) abstain, per set and pooled,
-  with the two plain rules (cosine floor, unknown names) applied as the retriever applies them;
+  with the plain rules (cosine floor, unknown names, follow-ups lacking their own words)
+  applied as the retriever applies them;
 - the threshold: the lowest chance at which no set abstains on more than 5 % of its answerable
   questions;
 - leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
@@ -173,7 +174,7 @@ def main() -> None:
         f"          QA_ABSTAIN_WEIGHTS={listed.replace(' ', '')} QA_ABSTAIN_BIAS={bias:.2f} "
         f"QA_ABSTAIN_CHANCE={threshold:.2f}"
     )
-    headers = ["rule (plus the cosine floor and unknown names)", *SETS, "all"]
+    headers = ["rule (with the plain rules: floor, unknown names, follow-ups)", *SETS, "all"]
     print("\ncells: unanswerable that abstain / answerable that abstain (targets >= 0.80 / <= 0.05)")
     print("\ncalibration curve, fitted on all sets:")
     print(table(headers, curve(chance, rule, labels, sets)))

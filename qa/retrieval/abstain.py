@@ -7,6 +7,9 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   documents' text nor their names mention, or an identifier (a command-line option, a file name,
   a path, a name_with_underscores) that the documents never contain, and the evidence is middling
   (``unknown_name_threshold``);
+- the question was read with its conversation's topic and the top passage holds almost none of
+  its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
+  what the question asks about the topic is not in it ("Who designed its logo?");
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
   logistic model (``abstain_weights``, ``abstain_bias``) over four signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
@@ -36,7 +39,7 @@ from typing import Protocol
 from qa.config import Settings
 from qa.lexical.terms import Phrasebook, names, terms
 
-__all__ = ["Abstainer", "Signals", "Verdict", "SIGNAL_NAMES"]
+__all__ = ["Abstainer", "Signals", "Verdict", "FOLLOWUP_COVERAGE", "SIGNAL_NAMES"]
 
 SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share")
 """The signals of the calibrated chance, in the order of ``Settings.abstain_weights``."""
@@ -47,6 +50,10 @@ _IDENTIFIER = re.compile(
     r"|[\w.-]*\w/\w[\w./-]*|/\w[\w./-]*"  # a path
     r"|\w+_\w+)$"  # a name_with_underscores
 )
+FOLLOWUP_COVERAGE = 0.1
+"""Coverage of a follow-up's own terms below which the passage its topic found does not answer it.
+On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
+_POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
 _EDGES = "\"'“”‘’()[]{}<>,;:!?"
 
 
@@ -118,7 +125,11 @@ class Abstainer:
         return Phrasebook(self.texts)
 
     def unknown_names(self, query: str) -> list[str]:
-        """Names in ``query`` that the documents never mention and that name no document."""
+        """Names in ``query`` that the documents never mention and that name no document.
+
+        A possessive ends a name: "the UNODC's Global Patterns report" names "UNODC" and
+        "Global Patterns", each of which the documents may mention apart."""
+        query = _POSSESSIVE.sub(r"\1 ,", query)
         named = set()
         for name in names(query):
             name_terms = set(terms(" ".join(name)))
@@ -166,7 +177,8 @@ class Abstainer:
         return Verdict(False, chance, "")
 
     def rule(self, signals: Signals) -> str:
-        """Why one of the two plain rules (too little evidence, an unknown name) declines, or ''."""
+        """Why one of the plain rules (too little evidence, an unknown name, a follow-up whose own
+        words the passage lacks) declines, or ''."""
         settings = self.settings
         if signals.evidence < settings.abstain_threshold:
             return f"evidence {signals.evidence:.2f}; an answer needs {settings.abstain_threshold:.2f}"
@@ -177,6 +189,11 @@ class Abstainer:
                     f"evidence {signals.evidence:.2f}; the question names {_quoted(unknown)}, which the "
                     f"documents never mention, and that needs {settings.unknown_name_threshold:.2f}"
                 )
+        if signals.own_evidence is not None and signals.coverage < FOLLOWUP_COVERAGE:
+            return (
+                f"evidence {signals.evidence:.2f} for the question with its conversation's topic, but the "
+                f"top passage holds {signals.coverage:.0%} of the question's own words"
+            )
         return ""
 
     def abstains(self, signals: Signals) -> bool:
