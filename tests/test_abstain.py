@@ -96,6 +96,14 @@ def test_a_possessive_ends_a_name(tmp_path):
     assert abstainer.unknown_names("What did Interpol's Global Patterns report find?") == ["Interpol"]
 
 
+def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
+    abstainer = Abstainer(
+        [BREAD], Settings(root=tmp_path), document_names={"bread"}, lexicon=Vocabulary({"bread", "dough"})
+    )
+    assert abstainer.known_terms(["bread", "dough", "sourdough"]) == ["dough"]
+    assert abstainer.known_terms(["bread"]) == ["bread"], "a question only naming the document keeps it"
+
+
 # the decision and its reason -------------------------------------------------------------------
 
 

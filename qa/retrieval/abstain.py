@@ -17,9 +17,10 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   * the best cosine of the question as searched (with its conversation's topic when it follows one);
   * the best cosine of the question alone: a follow-up whose own words find nothing close leans
     on its topic, which the documents may cover without answering what is asked;
-  * the IDF share of the question's own content terms (those the corpus uses) found in the top
-    passage: an unanswerable question about a covered topic finds passages about the topic that
-    lack what it asks for;
+  * the IDF share of the question's own content terms found in the top passage, counting those
+    the corpus uses and leaving out the words of the documents' own names ("In the Ninja manual")
+    that say where to look rather than what is asked: an unanswerable question about a covered
+    topic finds passages about the topic that lack what it asks for;
   * the IDF share of the question's own terms that the corpus never contains at all.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
@@ -72,7 +73,8 @@ class Signals:
     evidence: float
     """Best cosine between the question as searched and a window."""
     coverage: float
-    """IDF share of the question's own terms that the corpus uses found in the top passage (0..1)."""
+    """IDF share of the question's own terms found in the top passage (0..1), of those the corpus
+    uses other than the words of the documents' names (:meth:`Abstainer.known_terms`)."""
     query: str
     """The question as searched."""
     own_evidence: float | None = None
@@ -150,10 +152,12 @@ class Abstainer:
         return out
 
     def known_terms(self, own_terms: Sequence[str]) -> list[str]:
-        """The terms some window of the corpus contains (all of them without a lexicon)."""
-        if self.lexicon is None:
-            return list(own_terms)
-        return [t for t in own_terms if self.lexicon.known(t)]
+        """The terms some window of the corpus contains (all of them without a lexicon), less
+        those of the documents' own names, which say where to look rather than what is asked
+        (unless nothing else is left)."""
+        known = [t for t in own_terms if self.lexicon is None or self.lexicon.known(t)]
+        asked = [t for t in known if t not in self.document_names]
+        return asked or known
 
     def unknown_share(self, own_terms: Sequence[str]) -> float:
         """IDF share of the distinct ``own_terms`` that no window of the corpus contains."""
