@@ -52,7 +52,7 @@ _IDENTIFIER = re.compile(
     r"|\w+_\w+)$"  # a name_with_underscores
 )
 FOLLOWUP_COVERAGE = 0.1
-"""Coverage of a follow-up's own terms below which the passage its topic found does not answer it.
+"""Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
 _EDGES = "\"'“”‘’()[]{}<>,;:!?"
