@@ -254,7 +254,8 @@ def answer_html(
     parts = ["<div class='qa-answer'>"]
     if answer.abstained:
         parts.append(f"<p class='qa-abstain'>{escape(DECLINE)}</p>")
-        parts.append(f"<p class='qa-evidence'>{escape(decision(answer, settings).capitalize())}.</p>")
+        why = decision(answer, settings)  # may quote names: only its first letter is raised
+        parts.append(f"<p class='qa-evidence'>{escape(why[:1].upper() + why[1:])}.</p>")
         parts.append(tools)
         if answer.passages:
             parts.append(

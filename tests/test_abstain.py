@@ -189,6 +189,15 @@ def test_the_reason_is_the_notice_of_a_declined_answer(project, fake_embedder):
     assert body["abstained"] and answer.reason in body["notice"]
 
 
+def test_the_chat_page_shows_the_reason_with_its_names_as_written(project, fake_embedder):
+    from qa.render import answer_html
+
+    retriever = _retriever(project, fake_embedder)
+    answer = retriever.ask("Does Heston Blumenthal knead the dough for ten minutes?")
+    assert answer.abstained and "“Heston Blumenthal”" in answer.reason
+    assert "“Heston Blumenthal”" in answer_html(answer, settings=retriever.settings)
+
+
 @pytest.mark.slow
 def test_abstains_on_what_a_small_corpus_does_not_say_with_the_real_model(tmp_path):
     from qa.embedders.base import SentenceTransformerEmbedder
