@@ -7,7 +7,8 @@ For every question of every dev set (seed, conversations with their history, man
 Markdown and as PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
 best cosine of the question as searched and of the question alone, coverage of the question's
 own terms by the top passage, share of its terms the corpus never uses), fits a class-weighted
-logistic regression on all of them pooled, and prints:
+logistic regression on all of them pooled (those the plain rules do not already decline: the
+model decides only the rest), and prints:
 
 - the fitted weights, as the settings that hold them;
 - the calibration curve: for a range of thresholds on the chance, the share of unanswerable
@@ -128,7 +129,8 @@ def left_out(
     chance, abstains = np.zeros(len(labels)), np.zeros(len(labels), bool)
     for group in dict.fromkeys(groups):
         held = groups == group
-        weights, bias = fit(features[~held], labels[~held].astype(float))
+        train = ~held & ~rule
+        weights, bias = fit(features[train], labels[train].astype(float))
         everyone = chance_of(features, weights, bias)
         threshold = choose(everyone[~held], rule[~held], labels[~held], sets[~held])
         chance[held] = everyone[held]
@@ -160,10 +162,14 @@ def main() -> None:
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
     rule = np.array([r["rule"] for r in rows])
-    weights, bias = fit(features, labels.astype(float))
+    free = ~rule  # the model decides only what the plain rules leave
+    weights, bias = fit(features[free], labels[free].astype(float))
     chance = chance_of(features, weights, bias)
     threshold = choose(chance, rule, labels, sets)
-    print(f"fitted on {len(rows)} questions ({labels.sum()} unanswerable): chance = 1 / (1 + exp(-z)),")
+    print(
+        f"fitted on the {free.sum()} of {len(rows)} questions that the plain rules leave "
+        f"({labels[free].sum()} unanswerable): chance = 1 / (1 + exp(-z)),"
+    )
     print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, SIGNAL_NAMES)) + f" + {bias:.2f}")
     cap = f"{FALSE_ABSTAIN_CAP:.0%}"
     print(f"abstains from chance {threshold:.2f}: the lowest with at most {cap} false on every set")

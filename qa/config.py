@@ -58,13 +58,13 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
-    abstain_weights: tuple[float, ...] = (-5.30, -2.03, -5.06, 0.62)
+    abstain_weights: tuple[float, ...] = (-4.71, -1.23, -5.41, 0.29)
     """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
     evidence of the question alone, coverage of its terms by the top passage, share of its terms
     the corpus never uses), as fitted by ``benchmarks/calibrate.py``."""
-    abstain_bias: float = 6.77
+    abstain_bias: float = 6.18
     """Intercept of the abstention model."""
-    abstain_chance: float = 0.87
+    abstain_chance: float = 0.89
     """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
     the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     max_question_chars: int = 2000
