@@ -196,7 +196,8 @@ class Abstainer:
         if signals.own_evidence is not None and signals.coverage < FOLLOWUP_COVERAGE:
             return (
                 f"evidence {signals.evidence:.2f} for the question with its conversation's topic, but the "
-                f"top passage holds {signals.coverage:.0%} of the question's own words"
+                f"top passage holds {signals.coverage:.0%} of the question's own words; an answer "
+                f"needs {FOLLOWUP_COVERAGE:.0%}"
             )
         return ""
 
@@ -216,4 +217,4 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     parts.append(f"the top passage holds {signals.coverage:.0%} of the question's terms")
     if signals.unknown_share > 0:
         parts.append(f"{signals.unknown_share:.0%} are words the documents never use")
-    return f"{', '.join(parts)}: unanswerable with chance {chance:.2f} (declines from {limit:.2f})"
+    return f"{', '.join(parts)}: chance of no answer {chance:.2f}; an answer needs below {limit:.2f}"
