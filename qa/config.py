@@ -100,6 +100,14 @@ class Settings:
     """Record each question asked (collection, question, whether it abstained) for the admin page."""
     questions_path: Path | None = None
     """Append-only JSONL of the questions asked (default: ``ROOT/feedback/questions.jsonl``)."""
+    public_url: str = ""
+    """The address LMSs and learners reach this server at, e.g. ``https://qa.example.edu`` (the
+    LTI tool names its login, launch and key URLs with it; empty: taken from each request)."""
+    lti_dir: Path | None = None
+    """LTI 1.3 settings: ``platforms.json`` (the registered LMSs), the tool's private key and the
+    session secret, made on first use (default: ``ROOT/lti``)."""
+    lti_session_minutes: int = 480
+    """How long a chat opened from an LMS keeps working before it must be launched again."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -112,6 +120,8 @@ class Settings:
         object.__setattr__(
             self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
+        object.__setattr__(self, "lti_dir", Path(self.lti_dir or root / "lti").resolve())
+        _check_public_url(self.public_url, self.lti_session_minutes)
         sizes = tuple(sorted({int(w) for w in self.window_sizes}))
         object.__setattr__(self, "window_sizes", sizes)
         if not sizes or not all(4 <= w <= 120 for w in sizes):
@@ -217,6 +227,16 @@ def _check_vector_store(where: str, collection: str) -> None:
             f"vector_store_collection {collection!r} must start with a letter and hold only "
             "letters, digits and underscores"
         )
+
+
+def _check_public_url(url: str, session_minutes: int) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+        raise ConfigError(f"public_url {url!r} must be http(s)://host[:port][/path], e.g. https://qa.example.edu")
+    if not 5 <= session_minutes <= 7 * 24 * 60:
+        raise ConfigError("lti_session_minutes must be between 5 and 10080 (a week)")
 
 
 def _check_proxies(proxies: tuple[str, ...]) -> None:
