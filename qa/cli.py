@@ -1,4 +1,4 @@
-"""The ``qa`` command: ``index``, ``ask``, ``eval``, ``compare``, ``feedback``, ``serve``.
+"""The ``qa`` command: ``index``, ``ask``, ``eval``, ``compare``, ``feedback``, ``serve``, ``lti``.
 
 Each subcommand turns library errors into a one-line message on stderr and exit status 1. A
 mistyped option gets the subcommand's usage and the closest option; a missing index or missing
@@ -265,6 +265,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lti(args: argparse.Namespace) -> int:
+    from qa.web.lti.command import run_lti
+
+    print(run_lti(_settings(args, public_url=args.url), as_json=args.json))
+    return 0
+
+
 def check_port(host: str, port: int) -> None:
     """Refuse a port another process listens on, before loading anything or claiming to serve."""
     try:
@@ -347,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
     p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
     p.set_defaults(func=cmd_serve, parser=p)
+
+    p = sub.add_parser("lti", help="set up the LTI 1.3 tool; print what an LMS administrator pastes in")
+    _settings_args(p)
+    p.add_argument("--url", help="the server's public address, e.g. https://qa.example.edu (QA_PUBLIC_URL)")
+    p.add_argument("--json", action="store_true", help="print the configuration as JSON")
+    p.set_defaults(func=cmd_lti, parser=p)
     return parser
 
 

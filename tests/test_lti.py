@@ -107,7 +107,12 @@ def test_a_session_never_reaches_another_courses_collection(client, lms):
     res = client.post(path + "api/v1/ask", json={"question": "Who crossed the Rubicon?"})
     assert res.status_code == 403
     assert client.get(path + "api/v1/sources/seeds/rome.md?start=0&end=10").status_code == 403
-    assert client.get(path + "api/v1/sources/seeds/geology/volcano.md?start=0&end=10&collection=geology").status_code == 403
+    assert (
+        client.get(
+            path + "api/v1/sources/seeds/geology/volcano.md?start=0&end=10&collection=geology"
+        ).status_code
+        == 403
+    )
     assert client.get(path + "originals/seeds/geology/volcano.md").status_code == 403
     assert client.get(path + "originals/seeds/biology/cells.md").status_code == 200
     # a token edited to name another collection is not ours any more
@@ -196,7 +201,10 @@ def test_instructors_get_the_admin_page_of_their_collection_only(client, lms):
     assert listed.status_code == 200 and [c["name"] for c in listed.json()] == ["biology"]
     assert client.get(api + "/collections/biology/status").status_code == 200
     assert client.get(api + "/collections/geology").status_code == 403
-    assert client.put(api + "/collections/geology/documents/x.md", content=b"# X\n\nsome words here").status_code == 403
+    assert (
+        client.put(api + "/collections/geology/documents/x.md", content=b"# X\n\nsome words here").status_code
+        == 403
+    )
     assert client.delete(api + "/collections/biology").status_code in (404, 405)  # no such route here
     assert client.post(api + "/collections", json={"name": "new"}).status_code in (404, 405)
     other_origin = client.get(api + "/collections", headers={"Origin": "https://evil.example"})
@@ -216,10 +224,14 @@ def test_instructor_upload_is_indexed_and_answered(client, lms):
     path = chat_path(lms.launch(client, roles=INSTRUCTOR))
     api = path.replace("/chat/", "/admin/") + "api/v1/admin/collections/biology"
     doc = b"# Enzymes\n\nEnzymes speed up chemical reactions in the cell without being used up.\n"
-    put = client.put(api + "/documents/enzymes.md", content=doc, headers={"Content-Type": "application/octet-stream"})
+    put = client.put(
+        api + "/documents/enzymes.md", content=doc, headers={"Content-Type": "application/octet-stream"}
+    )
     assert put.status_code == 202, put.text
     deadline = time.monotonic() + 60
-    while client.get(api + "/status").json()["state"] in ("queued", "indexing") and time.monotonic() < deadline:
+    while (
+        client.get(api + "/status").json()["state"] in ("queued", "indexing") and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     answer = ask(client, path, "What do enzymes speed up?", "biology").json()
     assert "seeds/biology/enzymes.md" in cited(answer)
@@ -227,16 +239,24 @@ def test_instructor_upload_is_indexed_and_answered(client, lms):
 
 def test_tool_configuration_endpoints(client):
     jwks = client.get("/lti/jwks").json()
-    assert jwks["keys"][0]["kty"] == "RSA" and jwks["keys"][0]["alg"] == "RS256" and "d" not in jwks["keys"][0]
+    assert (
+        jwks["keys"][0]["kty"] == "RSA" and jwks["keys"][0]["alg"] == "RS256" and "d" not in jwks["keys"][0]
+    )
     config = client.get("/lti/config.json").json()
     assert config["oidc_initiation_url"] == "http://testserver/lti/login"
     assert config["target_link_uri"] == "http://testserver/lti/launch"
     assert config["public_jwk_url"] == "http://testserver/lti/jwks"
     canvas = client.get("/lti/canvas.json").json()
-    placements = {p["placement"]: p["message_type"] for p in canvas["extensions"][0]["settings"]["placements"]}
+    placements = {
+        p["placement"]: p["message_type"] for p in canvas["extensions"][0]["settings"]["placements"]
+    }
     assert placements["link_selection"] == "LtiDeepLinkingRequest"
     page = client.get("/lti/config")
-    assert page.status_code == 200 and "Initiate login URL" in page.text and "OpenID Connect Initiation Url" in page.text
+    assert (
+        page.status_code == 200
+        and "Initiate login URL" in page.text
+        and "OpenID Connect Initiation Url" in page.text
+    )
     # not in the API's schema (they are pages and LTI messages, not the JSON API)
     assert not [p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/lti")]
 

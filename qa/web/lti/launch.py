@@ -20,7 +20,7 @@ import logging
 from collections.abc import Mapping
 
 import requests
-from pylti1p3.exception import LtiException, ToolConfException
+from pylti1p3.exception import LtiException, OIDCException, ToolConfException
 from pylti1p3.message_launch import MessageLaunch
 from pylti1p3.oidc_login import OIDCLogin
 from pylti1p3.redirect import Redirect
@@ -133,7 +133,7 @@ class Login(OIDCLogin):
             raise LaunchRefused(
                 403, "This LMS is not registered with the course assistant", str(exc)
             ) from None
-        except LtiException as exc:
+        except (LtiException, OIDCException) as exc:
             raise LaunchRefused(400, "The LMS's login request is incomplete", str(exc)) from None
 
 
@@ -197,10 +197,12 @@ class Launch(MessageLaunch):
             return super().validate_registration()
         except ToolConfException:
             iss = self.get_iss()
-            known = iss in self._tool_config._config
+            known = iss in (self._tool_config._config or {})  # the issuer, whatever the client
             if known:
-                raise LtiException(
-                    f"the id_token's audience {self.get_client_id()!r} is not a client registered for {iss}"
+                raise LaunchRefused(
+                    401,
+                    "The launch was meant for another tool",
+                    f"its audience {self.get_client_id()!r} is not a client id registered for {iss}",
                 ) from None
             raise LtiException(f"no platform with issuer {iss!r} is registered") from None
 

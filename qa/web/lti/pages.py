@@ -37,4 +37,4 @@ def page(template: str, frame_origins: tuple[str, ...], *, status: int = 200, **
 
 def refused(status: int, title: str, detail: str, frame_origins: tuple[str, ...]) -> HTMLResponse:
     """The page a refused login, launch or session shows: what happened and what to do."""
-    return page("refused.html.j2", frame_origins, status=status, title=title, detail=detail)
+    return page("refused.html.j2", frame_origins, status=status, code=status, title=title, detail=detail)
