@@ -35,13 +35,13 @@ def courses(project, fake_embedder):
     return project
 
 
-def make_client(settings, embedder, lms: TestPlatform, monkeypatch, **entry) -> TestClient:
+def make_client(settings, embedder, lms: TestPlatform, monkeypatch, rate_limit=10_000, **entry) -> TestClient:
     from qa.retrieval.retriever import Retriever
     from qa.web.server import create_app
 
     write_platforms(settings.lti_dir, lms.settings_entry(**entry))
     monkeypatch.setattr("qa.web.lti.launch.TimeoutSession", lms.session)
-    settings = settings.replace(rate_limit=10_000)
+    settings = settings.replace(rate_limit=rate_limit)
     default = Retriever(ensure_index(settings, embedder).index, embedder, settings)
     return TestClient(create_app(settings, default), raise_server_exceptions=False)
 
@@ -270,3 +270,26 @@ def test_no_platforms_file_no_lti_routes(project, fake_embedder):
     client = TestClient(create_app(project, default))
     assert client.get("/lti/jwks").status_code == 404
     assert not project.lti_dir.exists()
+
+
+def test_a_platform_that_rotated_its_keys_is_fetched_again_once(client, lms):
+    from tests.lti_platform import rsa_pair
+
+    assert lms.launch(client).status_code == 303
+    assert lms.jwks_fetches == 1
+    assert lms.launch(client).status_code == 303
+    assert lms.jwks_fetches == 1  # cached
+    lms.keys = rsa_pair()  # the LMS signs with a new key now
+    assert lms.launch(client).status_code == 303
+    assert lms.jwks_fetches == 2
+
+
+def test_questions_asked_through_a_session_count_against_the_rate_limit(
+    courses, fake_embedder, lms, monkeypatch
+):
+    client = make_client(
+        courses, fake_embedder, lms, monkeypatch, rate_limit=2, courses={"course-1": "biology"}
+    )
+    path = chat_path(lms.launch(client))
+    codes = [ask(client, path, "What do ribosomes build?", "biology").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]

@@ -48,8 +48,8 @@ def sections(urls: ToolUrls) -> list[dict]:
     """The fields of each LMS's registration form, in the order the forms show them."""
     return [
         {
-            "title": "Moodle 4.x: Site administration › Plugins › External tool › Manage tools › "
-            "configure a tool manually",
+            "title": "Moodle 4.x: Site administration › Plugins › Activity modules › External tool › "
+            "Manage tools › configure a tool manually",
             "fields": [
                 ("Tool name", TOOL_TITLE),
                 ("Tool URL", urls.launch),
