@@ -293,3 +293,13 @@ def test_questions_asked_through_a_session_count_against_the_rate_limit(
     path = chat_path(lms.launch(client))
     codes = [ask(client, path, "What do ribosomes build?", "biology").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_a_session_needs_no_api_key_even_when_the_server_has_one(courses, fake_embedder, lms, monkeypatch):
+    """The LMS's learners never see QA_API_KEY: the launch's token is their authorisation."""
+    keyed = courses.replace(api_key="learner-api-key-0123456789")
+    client = make_client(keyed, fake_embedder, lms, monkeypatch, courses={"course-1": "biology"})
+    assert client.post("/api/v1/ask", json={"question": "What do ribosomes build?"}).status_code == 401
+    path = chat_path(lms.launch(client))
+    answer = ask(client, path, "What do ribosomes build?", "biology")
+    assert answer.status_code == 200 and cited(answer.json()) == {"seeds/biology/cells.md"}

@@ -8,6 +8,10 @@ the login stores them, the launch *takes* them (each can be used once, and only 
 minutes), so a replayed ``id_token`` finds its nonce gone. :class:`LaunchStore` is the cache
 behind pylti1p3's ``CacheDataStorage`` ("launch data storage"), and :class:`StateCookies` is
 pylti1p3's cookie service pointed at that store instead of the browser.
+
+What a cookie would add, binding the login to one browser, is lost in an iframe anyway; the
+state here still proves the launch answers a login this tool started minutes ago, once. (The
+LTI "client-side postMessage storage" that some LMSs offer for this is not used.)
 """
 
 from __future__ import annotations
