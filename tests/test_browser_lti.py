@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa.config import Settings
 from tests.conftest import CHROMIUM, free_port, start_server
-from tests.lti_platform import LEARNER, TestPlatform, write_platforms
+from tests.lti_platform import INSTRUCTOR, LEARNER, TestPlatform, write_platforms
 from tests.test_collections import CELLS, ROME
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,10 +44,10 @@ def lms_app(platform: TestPlatform, tool: dict):
     app = FastAPI()
 
     @app.get("/course")
-    def course() -> HTMLResponse:
+    def course(user: str = "learner-7") -> HTMLResponse:
         login = _Login(None, _Conf(registration=platform.registration()))
         login.set_lti_message_hint(hint="resource-link-1")
-        src = login.initiate_login("learner-7")
+        src = login.initiate_login(user)
         return HTMLResponse(
             "<!doctype html><title>Biology 101 · LMS</title><body style='font-family:sans-serif;margin:16px'>"
             "<h1>Biology 101</h1><p>Week 3: cells. Ask the course assistant:</p>"
@@ -59,7 +59,8 @@ def lms_app(platform: TestPlatform, tool: dict):
     @app.get("/auth")
     def auth(request: Request) -> Response:
         launch = FastapiMessageLaunch(request, _Conf(registration=platform.registration()))
-        launch.set_user_data("learner-7", LEARNER)
+        user = request.query_params.get("login_hint", "")
+        launch.set_user_data(user, INSTRUCTOR if user.startswith("teacher") else LEARNER)
         launch.set_launch_context_claim("course-bio", context_title="Biology 101")
         launch.set_resource_link_claim("resource-link-1", title="Course assistant")
         launch.set_launch_presentation_claim(document_target="iframe")
@@ -144,18 +145,23 @@ def blocked_context(tmp_path):
         context.close()
 
 
+def chat_frame(page):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        frame = next((f for f in page.frames if "/lti/chat/" in f.url), None)
+        if frame is not None:
+            return frame
+        page.wait_for_timeout(200)
+    raise AssertionError([(f.url, f.content()[:600]) for f in page.frames[1:]])
+
+
 def test_a_learner_asks_inside_the_lms_frame_with_third_party_cookies_blocked(
     blocked_context, lms_and_tool, artifacts
 ):
     lms_base, tool_base, state = lms_and_tool
     page = blocked_context.new_page()
     page.goto(f"{lms_base}/course")
-    deadline = time.monotonic() + 60
-    frame = None
-    while frame is None and time.monotonic() < deadline:
-        frame = next((f for f in page.frames if "/lti/chat/" in f.url), None)
-        page.wait_for_timeout(200)
-    assert frame is not None, [(f.url, f.content()[:600]) for f in page.frames[1:]]
+    frame = chat_frame(page)
     assert frame.url.startswith(f"{tool_base}/lti/chat/t1.")
     assert state.get("jwks_fetches", 0) >= 1  # the tool checked the launch against the LMS's keys
 
@@ -176,3 +182,22 @@ def test_a_learner_asks_inside_the_lms_frame_with_third_party_cookies_blocked(
     assert "seeds/biology/cells.md" in answer and "rome" not in answer.lower()
     page.screenshot(path=str(artifacts / "lti-launch.png"), full_page=True)
     assert os.path.getsize(artifacts / "lti-launch.png") > 10_000
+
+
+def test_an_instructor_manages_only_the_courses_collection(blocked_context, lms_and_tool, artifacts):
+    lms_base, tool_base, _ = lms_and_tool
+    page = blocked_context.new_page()
+    page.goto(f"{lms_base}/course?user=teacher-1")
+    frame = chat_frame(page)
+    frame.wait_for_selector("#manage")
+    assert frame.locator("[data-qa-widget]").count() == 1  # the chat is there for instructors too
+    with blocked_context.expect_page() as opened:
+        frame.click("#manage")
+    admin = opened.value
+    admin.wait_for_selector("#documents tr[data-name='cells.md']", timeout=60_000)
+    assert admin.url.startswith(f"{tool_base}/lti/admin/t1.")
+    assert "Biology 101 (biology)" in admin.inner_text("#collection-title")
+    assert not admin.is_visible("#key-form") and not admin.is_visible("#collections-section")
+    assert not admin.is_visible("#delete-collection")
+    assert "rome.md" not in admin.inner_text("#documents")
+    admin.screenshot(path=str(artifacts / "lti-instructor-admin.png"), full_page=True)

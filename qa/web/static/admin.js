@@ -234,6 +234,7 @@
     $("key-form").hidden = true;
     $("collections-section").hidden = true;
     $("main").style.gridTemplateColumns = "1fr";
+    document.querySelector("h1").textContent = "This course's documents";
     $("chat-link").parentNode.hidden = true;
   }
   if (key || scoped) { load(); } else { say("Enter the admin key to manage the collections."); }
