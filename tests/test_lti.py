@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.index.build import ensure_index
 from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
-from qa.index.core import ensure_index
 from tests.lti_platform import INSTRUCTOR, ISSUER, RETURN_URL, TestPlatform, write_platforms
 from tests.test_collections import CELLS, ROME, VOLCANO
 
