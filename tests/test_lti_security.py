@@ -156,3 +156,32 @@ def test_an_expired_session_token_is_refused(client, lms, courses):  # noqa: F81
     later = TokenSigner(load_keys(courses.lti_dir).session_secret, clock=lambda: time.time() + 9 * 3600)
     with pytest.raises(TokenError, match="expired"):
         later.verify(token)
+
+
+def test_an_lms_whose_keys_cannot_be_fetched_gets_a_page_saying_so(client, lms, monkeypatch):
+    import requests
+
+    class Down(requests.Session):
+        def request(self, *args, **kwargs):
+            raise requests.ConnectionError("connection refused")
+
+    monkeypatch.setattr("qa.web.lti.launch.TimeoutSession", Down)
+    assert_refused(post_launch(client, signed(lms, client)), 502, "could not fetch", "keys")
+
+
+def test_an_lms_whose_jwks_is_not_a_key_set_gets_a_page_saying_so(client, lms, monkeypatch):
+    monkeypatch.setattr(lms, "jwks", lambda: {"not": "keys"})
+    assert_refused(post_launch(client, signed(lms, client)), 502, "keys cannot be read")
+    monkeypatch.undo()
+    monkeypatch.setattr("qa.web.lti.launch.TimeoutSession", lms.session)
+    assert post_launch(client, signed(lms, client)).status_code == 303  # the bad answer was not cached
+
+
+def test_an_unexpected_failure_is_a_page_not_a_traceback(client, lms, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("qa.web.lti.routes.choose_collection", broken)
+    res = post_launch(client, signed(lms, client))
+    assert_refused(res, 500, "something went wrong")
+    assert "boom" not in res.text

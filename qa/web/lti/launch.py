@@ -206,6 +206,20 @@ class Launch(MessageLaunch):
                 ) from None
             raise LtiException(f"no platform with issuer {iss!r} is registered") from None
 
+    def fetch_public_key(self, key_set_url: str):
+        """The platform's JWKS; LaunchRefused (502) when it cannot be fetched or is not a key set."""
+        cache_key = "key-set-url-" + hashlib.md5(key_set_url.encode()).hexdigest()
+        try:
+            keys = super().fetch_public_key(key_set_url)
+        except LtiException as exc:
+            raise LaunchRefused(502, "The assistant could not fetch the LMS's keys", str(exc)[:300]) from None
+        if not isinstance(keys, dict) or not isinstance(keys.get("keys"), list):
+            self._storage.take_value(cache_key)
+            raise LaunchRefused(
+                502, "The LMS's keys cannot be read", f"{key_set_url} did not answer a JSON Web Key Set"
+            )
+        return keys
+
     def get_public_key(self):
         try:
             return super().get_public_key()

@@ -185,6 +185,11 @@ def _launch_routes(router: APIRouter, tool: _Tool) -> None:
             return await run_in_threadpool(step, *args)
         except LaunchRefused as exc:
             return tool.refused(exc)
+        except Exception:  # a page in the LMS's frame, never a traceback
+            log.exception("LTI %s failed", step.__name__)
+            return tool.refused(
+                LaunchRefused(500, "Something went wrong", "try again; the server log says why")
+            )
 
     @router.api_route("/login", methods=["GET", "POST"])
     async def login(request: Request) -> Response:
