@@ -185,3 +185,12 @@ def test_an_unexpected_failure_is_a_page_not_a_traceback(client, lms, monkeypatc
     res = post_launch(client, signed(lms, client))
     assert_refused(res, 500, "something went wrong")
     assert "boom" not in res.text
+
+
+def test_an_unknown_deployment_is_refused_at_login_already(client):
+    res = client.get(
+        "/lti/login",
+        params={"iss": "https://lms.example", "login_hint": "u", "lti_deployment_id": "deployment-999"},
+        follow_redirects=False,
+    )
+    assert_refused(res, 403, "deployment", "deployment-999")

@@ -72,7 +72,13 @@ class _Tool:
     # the steps, run in a worker thread (they read files and may fetch the platform's keys) --
 
     def login_url(self, params: dict, secure: bool, launch_url: str) -> str:
-        _, conf = self.conf()
+        platforms, conf = self.conf()
+        platform = platforms.find(str(params.get("iss", "")), params.get("client_id"))
+        deployment = params.get("lti_deployment_id")
+        if platform is not None and deployment and deployment not in platform.deployment_ids:
+            raise LaunchRefused(
+                403, "This deployment of the tool is not registered", f"deployment {deployment!r} is unknown"
+            )
         return Login(ParamsRequest(params, secure=secure), conf, self.store).redirect_url(launch_url)
 
     def launch(self, params: dict, secure: bool) -> tuple[Launch, Platform]:
