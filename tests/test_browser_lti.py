@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -117,32 +118,28 @@ def lms_and_tool(tmp_path_factory):
 
 
 @pytest.fixture
-def blocked_context(tmp_path):
+def blocked_context(browser, tmp_path):
     """Chromium with third-party cookies blocked: the profile preference, and the switch that
-    turns on Chrome's third-party-cookie phase-out."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    turns on Chrome's third-party-cookie phase-out (a persistent context of the session's
+    Playwright, whose profile carries the preference)."""
     profile = tmp_path / "profile"
     (profile / "Default").mkdir(parents=True)
     prefs = {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}
     (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            viewport={"width": 1100, "height": 760},
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--test-third-party-cookie-phaseout",
-                "--host-resolver-rules=MAP localhost 127.0.0.1",
-            ],
-        )
-        yield context
-        context.close()
+    context = browser.browser_type.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+        headless=True,
+        viewport={"width": 1100, "height": 760},
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--test-third-party-cookie-phaseout",
+            "--host-resolver-rules=MAP localhost 127.0.0.1",
+        ],
+    )
+    yield context
+    context.close()
 
 
 def chat_frame(page):
