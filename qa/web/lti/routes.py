@@ -2,8 +2,11 @@
 configuration an LMS administrator pastes in (``/lti/config``, ``/lti/config.json``,
 ``/lti/canvas.json``); the chat and admin pages a launch opens are in :mod:`qa.web.lti.scoped`.
 
-A refused login or launch gets a short HTML page with its status (400, 401, 403 or 404) that
-says what happened and what to do; the reason goes to the log too, never a traceback.
+A refused login or launch gets a short HTML page with its status that says what happened and
+what to do: 400 (malformed), 401 (not verified: state, signature, expiry, audience, nonce),
+403 (unknown LMS or deployment, a course not connected, a learner deep linking), 404 (its
+collection is gone), 502 (the LMS's keys cannot be fetched), 503 (the platforms file is
+broken) or 500; the reason goes to the log too, never a traceback.
 """
 
 from __future__ import annotations
