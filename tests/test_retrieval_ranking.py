@@ -114,3 +114,15 @@ def test_a_table_of_contents_without_links_is_debris(project, fake_embedder):
     assert not structure.link_words[0][np.searchsorted(words.starts, body) :].any()
     top = retriever.ask("How do pools limit jobs?", k=1).passages[0]
     assert "\u2022" not in top.text and "Pools limit" in top.text
+
+
+@pytest.mark.parametrize("named", ["Ninja", "Meson"])
+def test_ranked_passages_prefer_the_document_a_question_names(project, fake_embedder, named):
+    body = " ".join(f"{title}: {text}" for title, text in SECTIONS.items())
+    for name in ["Ninja", "Meson"]:
+        text = f"# The {name} manual\n\n{body}\n\n{_sentences(30)}\n"
+        (project.seeds_dir / f"{name.lower()}-manual.md").write_text(text, encoding="utf-8")
+    retriever = Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project)
+    answer = retriever.ask(f"In the {named} manual, how do pools limit jobs?", k=4)
+    assert answer.passages[0].source == f"seeds/{named.lower()}-manual.md"
+    assert "Pools limit" in answer.passages[0].text
