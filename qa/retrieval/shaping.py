@@ -32,7 +32,7 @@ NEIGHBOUR_WORDS = 10
 """A passage may reach this many words into its neighbours, so a cut never splits a phrase."""
 MAX_PASSAGE_WORDS = 120
 """No passage is longer, even when its one sentence is."""
-RANKED_PASSAGES = 12
+RANKED_PASSAGES = 8
 """Passages grown (at least ``k``) before they are ranked as wholes."""
 
 
