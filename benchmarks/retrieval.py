@@ -229,7 +229,7 @@ def main() -> None:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     embedder = None
