@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.fusion import Candidates
 from qa.retrieval.retriever import Retriever
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
