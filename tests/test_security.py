@@ -350,7 +350,7 @@ def test_ratings_over_the_wire_need_an_answer_of_that_session(corpus, tmp_path):
 
 
 def test_a_rating_counts_once_per_answer_and_names_it(corpus, tmp_path):
-    from qa.web.ui import ChatSession
+    from qa.web.chat import ChatSession
 
     settings = corpus.replace(feedback_path=tmp_path / "fb.jsonl")
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
@@ -413,7 +413,7 @@ def test_feedback_export_csv_has_no_live_formula(tmp_path):
 
 
 def test_conversation_keeps_the_last_turns(corpus):
-    from qa.web.ui import ChatSession
+    from qa.web.chat import ChatSession
 
     settings = corpus.replace(max_turns=20)
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
