@@ -121,8 +121,10 @@ def _txtai(windows, texts, k: int) -> Search | None:
 
 
 def qa_system(retriever, k: int) -> Search:
+    from qa.render import answer_json
+
     def search(questions, histories):
-        return [a.to_dict() for a in retriever.ask_many(questions, k=k, histories=histories)]
+        return [answer_json(a) for a in retriever.ask_many(questions, k=k, histories=histories)]
 
     return search
 
