@@ -95,7 +95,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from qa.web.api import api_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
-    from qa.web.security import SecurityMiddleware, api_routes
+    from qa.web.routes import api_routes
+    from qa.web.security import SecurityMiddleware
     from qa.web.ui import CSS, build_ui
 
     live = retriever if isinstance(retriever, LiveRetriever) else LiveRetriever(retriever, settings)
