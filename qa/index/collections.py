@@ -49,6 +49,7 @@ __all__ = [
     "delete_document",
     "get_collection",
     "list_files",
+    "own_origins",
     "save_document",
     "update_config",
 ]
@@ -179,13 +180,16 @@ def collection_names(settings: Settings) -> list[str]:
 
 def collection_origins(settings: Settings) -> frozenset[str]:
     """Every origin some collection's settings file allows (each only for that collection)."""
-    found: set[str] = set()
-    for name in collection_names(settings):
-        try:
-            found.update(get_collection(settings, name).config.allowed_origins)
-        except QAError:  # a broken settings file allows nothing
-            continue
-    return frozenset(found)
+    return frozenset().union(*(own_origins(settings, name) for name in collection_names(settings)))
+
+
+def own_origins(settings: Settings, name: object) -> frozenset[str]:
+    """The origins collection ``name``'s settings file allows (none for an unknown name or a
+    broken file): they may frame its ``/embed`` page and call the API for it."""
+    try:
+        return frozenset(get_collection(settings, name).config.allowed_origins)
+    except QAError:
+        return frozenset()
 
 
 def collection_settings(settings: Settings, name: object) -> Settings:

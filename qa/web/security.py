@@ -23,7 +23,8 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   questions) and ``feedback_rate_limit`` ratings; past them 429 with ``Retry-After``. The client
   is the peer address; ``X-Forwarded-For`` counts only from ``trusted_proxies``.
 - every response: ``Content-Security-Policy: frame-ancestors 'self' <allowed origins>``,
-  ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``.
+  ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``;
+  ``/embed?collection=X`` may also be framed by the origins X's settings file allows.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class SecurityMiddleware:
         routes: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = API_ROUTES,
         body_limits: Mapping[str, int] | None = None,
         collection_origins: Callable[[], frozenset[str]] | None = None,
+        own_origins: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
@@ -77,6 +79,8 @@ class SecurityMiddleware:
         self.allowed = set(settings.allowed_origins)
         self.collection_origins = collection_origins or frozenset
         """Origins some collection's settings allow (the API route checks it is that collection)."""
+        self.own_origins = own_origins or (lambda name: frozenset())
+        """The origins collection ``name``'s settings allow: they may frame ``/embed?collection=NAME``."""
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
@@ -86,9 +90,8 @@ class SecurityMiddleware:
         }
         self.failed_keys = RateLimiter(settings.auth_fail_limit)
         self.call_kinds = dict(call_kinds or {})
-        ancestors = " ".join(["'self'", *sorted(self.allowed)])
         self.common_headers: Headers = [
-            (b"content-security-policy", f"frame-ancestors {ancestors}".encode()),
+            _frame_ancestors(self.allowed),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"same-origin"),
         ]
@@ -125,7 +128,7 @@ class SecurityMiddleware:
             return
         if body is not None:
             receive = replay(body, receive)
-        await self.app(scope, receive, self._with_headers(send, cors))
+        await self.app(scope, receive, self._with_headers(send, cors, self._embed_headers(request)))
 
     # the checks, in order ------------------------------------------------------------------
 
@@ -265,12 +268,29 @@ class SecurityMiddleware:
         headers = [(b"content-type", b"application/json"), *refusal.headers, *cors, *self.common_headers]
         await respond(send, refusal.status, body, headers)
 
-    def _with_headers(self, send: Send, cors: Headers) -> Send:
+    def _embed_headers(self, r: Request) -> Headers:
+        """The common headers, where ``/embed?collection=X`` may also be framed by the origins
+        X's settings allow (the embed page of the default collection by the default's)."""
+        if r.path != "/embed":
+            return self.common_headers
+        query = parse_qs(r.scope.get("query_string", b"").decode("latin-1"))
+        own = self.own_origins(query.get("collection", [""])[0])
+        if own <= self.allowed:
+            return self.common_headers
+        return [_frame_ancestors(self.allowed | own), *self.common_headers[1:]]
+
+    def _with_headers(self, send: Send, cors: Headers, common: Headers) -> Send:
         async def wrapped(message: dict) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in [*cors, *self.common_headers] if k not in present]
+                extra = [(k, v) for k, v in [*cors, *common] if k not in present]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         return wrapped
+
+
+def _frame_ancestors(origins) -> tuple[bytes, bytes]:
+    """The CSP header that lets this server and ``origins`` (and no one else) frame a page."""
+    ancestors = " ".join(["'self'", *sorted(origins)])
+    return (b"content-security-policy", f"frame-ancestors {ancestors}".encode())

@@ -156,7 +156,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         pwa=False,
     )
     demo.state_holder.capacity = settings.max_sessions
-    from qa.index.collections import collection_origins
+    from qa.index.collections import collection_origins, own_origins
     from qa.web.admin import UPLOAD_PATH_PREFIX
     from qa.web.security import MAX_UPLOAD_BODY_BYTES
 
@@ -167,6 +167,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         routes=routes,
         body_limits={UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else None,
         collection_origins=lambda: collection_origins(settings),
+        own_origins=lambda name: own_origins(settings, name),
     )
 
 
