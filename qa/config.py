@@ -100,6 +100,14 @@ class Settings:
     """Record each question asked (collection, question, whether it abstained) for the admin page."""
     questions_path: Path | None = None
     """Append-only JSONL of the questions asked (default: ``ROOT/feedback/questions.jsonl``)."""
+    public_url: str = ""
+    """The address LMSs and learners reach this server at, e.g. ``https://qa.example.edu`` (the
+    LTI tool names its login, launch and key URLs with it; empty: taken from each request)."""
+    lti_dir: Path | None = None
+    """LTI 1.3 settings: ``platforms.json`` (the registered LMSs), the tool's private key and the
+    session secret, made on first use (default: ``ROOT/lti``)."""
+    lti_session_minutes: int = 480
+    """How long a chat opened from an LMS keeps working before it must be launched again."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -112,6 +120,7 @@ class Settings:
         object.__setattr__(
             self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
+        object.__setattr__(self, "lti_dir", Path(self.lti_dir or root / "lti").resolve())
         object.__setattr__(self, "window_sizes", tuple(sorted({int(w) for w in self.window_sizes})))
         for valid, message in _CHECKS:
             if not valid(self):
@@ -191,8 +200,23 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     (lambda s: s.feedback_max_bytes >= 1024, "feedback_max_bytes must be at least 1024"),
     (lambda s: 1 <= s.port <= 65535, "port must be between 1 and 65535"),
     (lambda s: 1 <= s.workers <= 64, "workers must be between 1 and 64"),
+    (
+        lambda s: not s.public_url or _is_base_url(s.public_url),
+        "public_url must be http(s)://host[:port][/path], e.g. https://qa.example.edu",
+    ),
+    (
+        lambda s: 5 <= s.lti_session_minutes <= 7 * 24 * 60,
+        "lti_session_minutes must be between 5 and 10080 (a week)",
+    ),
 )
 """Each setting's check and the message that says what is allowed, in the order they are checked."""
+
+
+def _is_base_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment
 
 
 def _check_vector_store(where: str, collection: str) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["API_ROUTES", "KEYED_API", "QUESTION_CALLS", "api_routes", "methods_of", "route_kind"]
+__all__ = [
+    "API_ROUTES",
+    "KEYED_API",
+    "LTI_QUESTIONS",
+    "QUESTION_CALLS",
+    "api_routes",
+    "methods_of",
+    "route_kind",
+]
 
 API_SOURCES = "/api/v1/sources/"
 API_ROUTES = ((re.compile(r"^/api/v1/ask$"), ("POST",)), (re.compile(r"^/api/v1/health$"), ("GET",)))
@@ -24,14 +32,19 @@ GRADIO_PATHS = frozenset(
 GRADIO_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/call/ask/")
 QUESTION_CALLS = ("/gradio_api/call/ask", "/gradio_api/call/ask/")
 ORIGINALS = "/originals/"
+LTI = "/lti/"
+LTI_QUESTIONS = re.compile(r"^/lti/chat/[^/]+/api/v1/(ask$|sources/)")
 
 
 def route_kind(path: str) -> str:
     """``api`` (JSON API), ``page`` (the chat page), ``gradio`` (what the page and gradio_client
-    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``open``
-    (static files, docs, widget) or ``closed`` (the rest)."""
+    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``lti``
+    (the LTI tool: its launches come from the LMS's site, its sessions carry their own signed
+    token, see :mod:`qa.web.lti`), ``open`` (static files, docs, widget) or ``closed`` (the rest)."""
     if path.startswith("/api/"):
         return "api"
+    if path.startswith(LTI):
+        return "lti"
     if path.startswith(ORIGINALS):
         return "document"
     if path == "/":

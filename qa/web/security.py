@@ -39,7 +39,7 @@ from urllib.parse import parse_qs
 from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
-from qa.web.routes import API_ROUTES, KEYED_API, QUESTION_CALLS, methods_of
+from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, cookie_value, login_page
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
@@ -134,7 +134,7 @@ class SecurityMiddleware:
 
     def _check_origin(self, r: Request) -> Headers:
         """CORS headers for an allowed cross-origin API call; 403 for an origin not allowed."""
-        if r.kind in ("open", "closed") or not r.cross_origin:
+        if r.kind in ("open", "closed", "lti") or not r.cross_origin:
             return []
         if r.origin not in self.allowed and not (r.kind == "api" and r.origin in self.collection_origins()):
             raise Refusal(403, "this origin is not allowed to use this server")
@@ -143,7 +143,7 @@ class SecurityMiddleware:
         return [(b"access-control-allow-origin", r.origin.encode("latin-1")), (b"vary", b"Origin")]
 
     def _check_route(self, r: Request) -> None:
-        if r.method not in METHODS and not (r.kind == "api" and r.method in API_ONLY_METHODS):
+        if r.method not in METHODS and not (r.kind in ("api", "lti") and r.method in API_ONLY_METHODS):
             raise Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
             raise Refusal(404, "no such page or API route")
@@ -215,6 +215,8 @@ class SecurityMiddleware:
     def _check_rate(self, r: Request, body: bytes | None) -> None:
         kind = "free"
         if r.kind == "api" and r.path.startswith(KEYED_API):
+            kind = "question"
+        elif r.kind == "lti" and LTI_QUESTIONS.match(r.path):
             kind = "question"
         elif r.kind == "gradio" and r.method == "POST" and r.path in QUESTION_CALLS:
             kind = "question"
