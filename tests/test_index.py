@@ -284,7 +284,7 @@ def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
 def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
     import os
 
-    from qa.index.files import atomic_write
+    from qa.atomic import atomic_write
 
     target = tmp_path / "deep" / "CURRENT"
     atomic_write(target, "one\n")

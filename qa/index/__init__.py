@@ -14,7 +14,7 @@ from qa.index.build import (
     open_index,
     stale_reasons,
 )
-from qa.index.files import POINTER, atomic_write, load_index, read_manifest, save_index
+from qa.index.files import POINTER, load_index, read_manifest, save_index
 from qa.index.model import FORMAT_VERSION, DocumentInfo, Index, IndexInfo, Manifest, Windows
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "IndexInfo",
     "Manifest",
     "Windows",
-    "atomic_write",
     "build_index",
     "build_lock",
     "check_sources",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.atomic import atomic_write, fsync_path
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAError
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
@@ -34,7 +35,6 @@ from qa.store.base import load_store
 
 __all__ = [
     "POINTER",
-    "atomic_write",
     "live_folder",
     "load_index",
     "read_manifest",
@@ -46,32 +46,6 @@ POINTER = "CURRENT"
 MANIFEST, DOCUMENTS, WINDOWS = "manifest.json", "documents.jsonl", "windows.npz"
 STORE_DIR, LEXICAL_DIR = "store", "lexical"
 TMP_PREFIX, BUILD_PREFIX = ".tmp-build-", "build-"
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old or the new content, never a mix,
-    even after a crash: write a temporary file beside it, flush it to disk, rename it over."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
 
 
 def _sha256(path: Path) -> str:
@@ -111,9 +85,9 @@ def save_index(index: Index, index_dir: Path) -> Path:
         manifest = Manifest(**{**asdict(index.manifest), "files": {n: _sha256(tmp / n) for n in names}})
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         for name in (*names, MANIFEST):
-            _fsync(tmp / name)
+            fsync_path(tmp / name)
         for sub in {Path(n).parent for n in names}:
-            _fsync(tmp / sub)
+            fsync_path(tmp / sub)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         final = index_dir / f"{BUILD_PREFIX}{stamp}-{tmp.name[-8:]}"
         os.rename(tmp, final)
