@@ -3,6 +3,7 @@ and the server's memory before and after.
 
     python benchmarks/load.py [--clients 20] [--requests 80] [--chats 4] [--chat-turns 50]
                               [--url URL] [--questions DEV.jsonl]
+    python benchmarks/load.py --workers 2 [--clients 8] [--requests 40] [--repeat 3]
 
 Without --url it starts the app (``app.py``) on a free loopback port with the per-client limits
 raised for the test (every client here is 127.0.0.1), and stops it afterwards. First one client
@@ -12,6 +13,15 @@ asks alone (the baseline); then the server's RSS is read, all clients run at onc
 way the page does (``queue/join`` then ``queue/data``), so the rating goes through the same
 route as a click. Any non-200 answer or exception is an error; the exit status is 1 on errors
 or when the RSS grew by more than ``--max-growth`` MiB.
+
+With ``--workers N`` it measures API throughput of ``qa serve --workers N`` against one worker
+instead, in one run: both apps are started side by side and take turns, ``--repeat`` times
+(order alternating), each turn ``--clients`` keep-alive connections asking ``--requests``
+questions each at once. Each connection comes from its own loopback address (127.0.0.2, ...):
+the workers keep a client address on one worker (a chat session's state lives there), so
+connections from one address would all reach the same worker. The client is asyncio with a
+bare HTTP/1.1 writer (``_http.py``), so it leaves the cores to the server; its CPU use and the
+machine's load average are printed beside each turn.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _common import DEV, REPO, percentile, table
+from _http import post_json, run_connections
 
 
 def free_port() -> int:
@@ -37,12 +48,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(log: Path) -> tuple[subprocess.Popen, str]:
+def start_app(log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
     env = {
         **os.environ,
+        "QA_WORKERS": str(workers),
         "QA_PORT": str(port),
         "QA_HOST": "127.0.0.1",
         "QA_RATE_LIMIT": "1000000",
@@ -153,8 +165,79 @@ def row(label: str, n: int, times: list[float], errors: list[str], wall: float, 
     return [label, n, len(errors), p50, percentile(times, 99) * 1000, n / wall, p50 / base if base else 1.0]
 
 
+def api_turn(url: str, questions: list[str], clients: int, requests: int, offset: int) -> list:
+    """One turn of ``clients`` connections x ``requests`` questions; a row of the workers table
+    without the worker count and ratio."""
+    host = url.split("//", 1)[1]
+    plans = [
+        (
+            f"127.0.0.{2 + c}",
+            [
+                post_json(
+                    "/api/v1/ask",
+                    host,
+                    {"question": questions[(offset + c * 7 + i) % len(questions)], "k": 5},
+                )
+                for i in range(requests)
+            ],
+        )
+        for c in range(clients)
+    ]
+    load = os.getloadavg()[0]
+    cpu = time.process_time()
+    start = time.perf_counter()
+    tally = run_connections(url, plans)
+    wall = time.perf_counter() - start
+    client_cpu = 100 * (time.process_time() - cpu) / wall
+    n = len(tally.times)
+    p50, p99 = percentile(tally.times, 50) * 1000, percentile(tally.times, 99) * 1000
+    return [len(tally.workers), n, len(tally.errors), n / wall, p50, p99, client_cpu, load, tally.errors[:3]]
+
+
+def compare_workers(args, questions: list[str]) -> None:
+    """API throughput of ``--workers N`` against one worker, turn about; see the module docstring."""
+    counts = (1, args.workers)
+    apps = {}
+    try:
+        for workers in counts:
+            apps[workers] = start_app(Path("/tmp") / f"qa-load-{os.getpid()}-{workers}w.log", workers)
+        for _, url in apps.values():  # every worker has answered before the clock runs
+            api_turn(url, questions, args.clients, 3, 0)
+        rows, ratios, errors = [], [], []
+        for rep in range(args.repeat):
+            turn = {}
+            for workers in counts if rep % 2 == 0 else counts[::-1]:
+                turn[workers] = api_turn(apps[workers][1], questions, args.clients, args.requests, rep)
+            ratios.append(turn[args.workers][3] / turn[1][3])
+            for workers in counts:
+                *cells, first_errors = turn[workers]
+                errors += first_errors
+                rows.append([rep + 1, workers, *cells[:4], f"{cells[3] / turn[1][3]:.2f}x", *cells[4:]])
+    finally:
+        for proc, _ in apps.values():
+            proc.terminate()
+            proc.wait(timeout=30)
+    headers = ["turn", "workers", "workers seen", "requests", "errors", "requests/s", "vs 1", "p50 ms"]
+    headers += ["p99 ms", "client CPU %", "load avg 1m"]
+    print(
+        f"{args.clients} API connections x {args.requests} questions, each from its own loopback "
+        f"address, {os.cpu_count()} CPUs"
+    )
+    print(table(headers, rows))
+    ordered = sorted(ratios)
+    print(
+        f"throughput {args.workers} workers / 1 worker: median {ordered[len(ordered) // 2]:.2f}x "
+        f"(turns: {', '.join(f'{r:.2f}x' for r in ratios)}); {sum(r[4] for r in rows)} errors"
+    )
+    if errors:
+        print(f"first errors: {errors[:3]}")
+        raise SystemExit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="compare this many workers with one")
+    parser.add_argument("--repeat", type=int, default=3, help="turns of each app (with --workers)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=80)
     parser.add_argument("--chats", type=int, default=4, help="concurrent chat sessions (Gradio queue)")
@@ -167,6 +250,9 @@ def main() -> None:
         raise SystemExit("load tests run against loopback only")
     with open(args.questions, encoding="utf-8") as f:
         questions = [json.loads(line)["question"] for line in f if line.strip()]
+    if args.workers > 1:
+        compare_workers(args, questions)
+        return
     proc = None
     url = args.url
     if url is None:
