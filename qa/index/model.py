@@ -13,6 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
+from qa.index.lazy import PerDocument
 from qa.ingest.chunking import Chunk, WordMap
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
@@ -185,9 +186,17 @@ class Index:
         return [self.chunk(i).text for i in range(len(self))]
 
     @cached_property
-    def word_maps(self) -> list[WordMap]:
-        """Word offsets of each document, in :attr:`documents` order."""
-        return [WordMap(d.text) for d in self.documents]
+    def word_counts(self) -> np.ndarray:
+        """Words in each document (every document's last window ends at its last word), without
+        reading any text."""
+        counts = np.zeros(len(self.documents), dtype=np.int64)
+        np.maximum.at(counts, self.windows.doc, self.windows.word_end)
+        return counts
+
+    @cached_property
+    def word_maps(self) -> PerDocument[WordMap]:
+        """Word offsets of each document, in :attr:`documents` order (each computed on first use)."""
+        return PerDocument(lambda doc: WordMap(self.documents[doc].text), len(self.documents))
 
     def info(self) -> IndexInfo:
         counts = np.bincount(self.windows.doc, minlength=len(self.documents))

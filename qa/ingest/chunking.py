@@ -53,6 +53,14 @@ class WordMap:
         n = len(self)
         out = np.zeros(n, dtype=bool)
         text = self.text
+        if "\n" in text or any(mark in text for mark in ".!?;:"):
+            self._find_boundaries(out)
+        if n:
+            out[n - 1] = True
+        return out
+
+    def _find_boundaries(self, out: np.ndarray) -> None:
+        n, text = len(self), self.text
         for i in range(n):
             word = text[self.starts[i] : self.ends[i]]
             if _SENTENCE_END.search(word):
@@ -63,9 +71,6 @@ class WordMap:
                     nxt = text[self.starts[i + 1] : self.ends[i + 1]]
                     if gap.count("\n") > 1 or _BLOCK_START.match(nxt):
                         out[i] = True
-        if n:
-            out[n - 1] = True
-        return out
 
     @cached_property
     def has_boundaries(self) -> bool:
