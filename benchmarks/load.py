@@ -21,7 +21,8 @@ questions each at once. Each connection comes from its own loopback address (127
 the workers keep a client address on one worker (a chat session's state lives there), so
 connections from one address would all reach the same worker. The client is asyncio with a
 bare HTTP/1.1 writer (``_http.py``), so it leaves the cores to the server; its CPU use and the
-machine's load average are printed beside each turn.
+machine's load average are printed beside each turn, and the CPU time the server (all its processes)
+spent per request, which other work on the machine does not change as it changes throughput.
 """
 
 from __future__ import annotations
@@ -86,6 +87,29 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and all its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += used.get(current, 0.0)
+        todo += parents.get(current, [])
+    return total
 
 
 def api_client(url: str, questions: list[str], n: int, offset: int) -> tuple[list[float], list[str]]:
@@ -165,7 +189,7 @@ def row(label: str, n: int, times: list[float], errors: list[str], wall: float, 
     return [label, n, len(errors), p50, percentile(times, 99) * 1000, n / wall, p50 / base if base else 1.0]
 
 
-def api_turn(url: str, questions: list[str], clients: int, requests: int, offset: int) -> list:
+def api_turn(url: str, questions: list[str], clients: int, requests: int, offset: int, pid: int) -> list:
     """One turn of ``clients`` connections x ``requests`` questions; a row of the workers table
     without the worker count and ratio."""
     host = url.split("//", 1)[1]
@@ -184,14 +208,16 @@ def api_turn(url: str, questions: list[str], clients: int, requests: int, offset
         for c in range(clients)
     ]
     load = os.getloadavg()[0]
-    cpu = time.process_time()
+    cpu, server_cpu = time.process_time(), tree_cpu_seconds(pid)
     start = time.perf_counter()
     tally = run_connections(url, plans)
     wall = time.perf_counter() - start
     client_cpu = 100 * (time.process_time() - cpu) / wall
     n = len(tally.times)
+    server_ms = 1000 * (tree_cpu_seconds(pid) - server_cpu) / max(n, 1)
     p50, p99 = percentile(tally.times, 50) * 1000, percentile(tally.times, 99) * 1000
-    return [len(tally.workers), n, len(tally.errors), n / wall, p50, p99, client_cpu, load, tally.errors[:3]]
+    cells = [len(tally.workers), n, len(tally.errors), n / wall, p50, p99, server_ms, client_cpu, load]
+    return [*cells, tally.errors[:3]]
 
 
 def compare_workers(args, questions: list[str]) -> None:
@@ -201,13 +227,14 @@ def compare_workers(args, questions: list[str]) -> None:
     try:
         for workers in counts:
             apps[workers] = start_app(Path("/tmp") / f"qa-load-{os.getpid()}-{workers}w.log", workers)
-        for _, url in apps.values():  # every worker has answered before the clock runs
-            api_turn(url, questions, args.clients, 3, 0)
+        for proc, url in apps.values():  # every worker has answered before the clock runs
+            api_turn(url, questions, args.clients, 3, 0, proc.pid)
         rows, ratios, errors = [], [], []
         for rep in range(args.repeat):
             turn = {}
             for workers in counts if rep % 2 == 0 else counts[::-1]:
-                turn[workers] = api_turn(apps[workers][1], questions, args.clients, args.requests, rep)
+                proc, url = apps[workers]
+                turn[workers] = api_turn(url, questions, args.clients, args.requests, rep, proc.pid)
             ratios.append(turn[args.workers][3] / turn[1][3])
             for workers in counts:
                 *cells, first_errors = turn[workers]
@@ -218,7 +245,7 @@ def compare_workers(args, questions: list[str]) -> None:
             proc.terminate()
             proc.wait(timeout=30)
     headers = ["turn", "workers", "workers seen", "requests", "errors", "requests/s", "vs 1", "p50 ms"]
-    headers += ["p99 ms", "client CPU %", "load avg 1m"]
+    headers += ["p99 ms", "server CPU ms/request", "client CPU %", "load avg 1m"]
     print(
         f"{args.clients} API connections x {args.requests} questions, each from its own loopback "
         f"address, {os.cpu_count()} CPUs"
