@@ -108,3 +108,19 @@ def test_large_files_are_checked_by_sampled_blocks(project, fake_embedder, monke
     target.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="damaged"):
         load_index(project.index_dir)
+
+
+def test_word_offsets_found_with_numpy_are_the_regex_ones():
+    import random
+    import re
+
+    from qa.ingest.chunking import _word_spans
+
+    rng = random.Random(0)
+    alphabet = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u2028\u202f\u3000\u200b\ufeffaé中🙂.,"
+    texts = ["", "  ", "one", " two  words ", "ab\ud800cd ef"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(500)]
+    for text in texts:
+        starts, ends = _word_spans(text)
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        assert list(zip(starts.tolist(), ends.tolist())) == spans, repr(text)
