@@ -108,6 +108,8 @@ class FaissStore:
 
     def __init__(self, vectors: np.ndarray, description: str, faiss_index=None) -> None:
         self._vectors = vectors
+        self._rows = vectors.view(np.ndarray) if isinstance(vectors, np.memmap) else vectors
+        """The same (mapped) vectors as a plain array: np.memmap costs tens of µs per slice."""
         self.description = description
         self.faiss_index = faiss_index
         """The approximate FAISS index, or None when the store is exact (flat)."""
@@ -140,14 +142,14 @@ class FaissStore:
     def vectors(self, ids: np.ndarray | None = None) -> np.ndarray:
         if ids is None:
             return self._vectors
-        return np.asarray(self._vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
+        return np.asarray(self._rows[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ValueError("k must be at least 1")
         if self.faiss_index is None:
-            return _exact_top(self._vectors, queries, k)
+            return _exact_top(self._rows, queries, k)
         return self._rescored(queries, k)
 
     def _rescored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +180,6 @@ class FaissStore:
         vectors = np.load(folder / VECTORS, mmap_mode="r")
         if vectors.ndim != 2 or vectors.dtype != np.float32:
             raise IndexCorruptError(f"{VECTORS} is not a float32 matrix; run `qa index --rebuild`")
-        vectors = vectors.view(np.ndarray)  # still the mapped file, without np.memmap's per-slice cost
         if description.replace(" ", "") == "Flat":
             return cls(vectors, "Flat")
         index = read_mapped(folder / FAISS_FILE)
