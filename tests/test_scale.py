@@ -124,3 +124,23 @@ def test_word_offsets_found_with_numpy_are_the_regex_ones():
         starts, ends = _word_spans(text)
         spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         assert list(zip(starts.tolist(), ends.tolist())) == spans, repr(text)
+
+
+def test_the_phrasebook_is_saved_with_the_index_and_knows_the_same_names(project, fake_embedder):
+    from qa.lexical.terms import Phrasebook
+
+    (project.seeds_dir / "a.txt").write_text(
+        "The International Labour Organization met in Geneva in 1999. Debt bondage persists.",
+        encoding="utf-8",
+    )
+    ensure_index(project, fake_embedder)
+    loaded = load_index(project.index_dir)
+    assert loaded._phrasebook is not None  # read from the index, not rebuilt from the documents
+    fresh = Phrasebook([d.text for d in loaded.documents])
+    for question in (
+        "What did the ILO do in Geneva?",
+        "Was Paris named in 2001 or 1999?",
+        "Debt Bondage in Lyon",
+    ):
+        assert loaded.phrasebook.missing(question) == fresh.missing(question)
+    assert loaded.phrasebook.missing("Was Paris named in 2001?") == ["2001", "Paris"]

@@ -4,7 +4,8 @@ Layout under the index folder::
 
     CURRENT                 name of the live build folder (replaced atomically)
     build-<time>-<id>/      manifest.json, documents.jsonl, windows.npz,
-                            store/ (the vector store's files), lexical/ (BM25 per window size)
+                            store/ (the vector store's files), lexical/ (BM25 per window size),
+                            phrases/ (the documents' content words: which names they mention)
     .lock                   held while a build runs, so two builds never interleave
 
 A build is written to a hidden ``.tmp-build-*`` folder and published by replacing ``CURRENT``,
@@ -34,6 +35,7 @@ from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAE
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import Phrasebook
 from qa.store.base import load_store
 
 __all__ = [
@@ -48,7 +50,7 @@ __all__ = [
 
 POINTER = "CURRENT"
 MANIFEST, DOCUMENTS, WINDOWS = "manifest.json", "documents.jsonl", "windows.npz"
-STORE_DIR, LEXICAL_DIR = "store", "lexical"
+STORE_DIR, LEXICAL_DIR, PHRASES_DIR = "store", "lexical", "phrases"
 TMP_PREFIX, BUILD_PREFIX = ".tmp-build-", "build-"
 SAMPLED_ABOVE = 64 << 20
 """Files larger than this (bytes) are checked by size and sampled blocks, not read whole."""
@@ -115,11 +117,13 @@ def _write_parts(index: Index, folder: Path) -> list[str]:
     (folder / STORE_DIR).mkdir()
     stored = index.store.save(folder / STORE_DIR)
     lexical = index.lexical.save(folder / LEXICAL_DIR)
+    phrases = index.phrasebook.save(folder / PHRASES_DIR)
     return [
         DOCUMENTS,
         WINDOWS,
         *(f"{STORE_DIR}/{n}" for n in stored),
         *(f"{LEXICAL_DIR}/{n}" for n in lexical),
+        *(f"{PHRASES_DIR}/{n}" for n in phrases),
     ]
 
 
@@ -223,6 +227,7 @@ def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | Non
             windows = Windows.from_mapping(npz)
         store = load_store(manifest.store, folder / STORE_DIR, manifest.faiss_index, settings)
         lexical = LexicalIndex.load(folder / LEXICAL_DIR)
+        phrasebook = Phrasebook.load(folder / PHRASES_DIR) if (folder / PHRASES_DIR).is_dir() else None
     except QAError:  # damaged files, or a store server that cannot be reached: said as such
         raise
     except Exception as exc:  # numpy, json, bm25s and faiss raise many kinds for damaged files
@@ -233,4 +238,11 @@ def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | Non
         documents
     ):
         raise IndexCorruptError("index files disagree on the number of windows; run `qa index --rebuild`")
-    return Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
+    return Index(
+        manifest=manifest,
+        documents=documents,
+        windows=windows,
+        store=store,
+        lexical=lexical,
+        phrasebook=phrasebook,
+    )

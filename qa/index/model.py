@@ -17,6 +17,7 @@ from qa.index.lazy import PerDocument
 from qa.ingest.chunking import Chunk, WordMap
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import Phrasebook
 from qa.store.base import VectorStore
 
 __all__ = ["DocumentInfo", "Index", "IndexInfo", "Manifest", "Windows"]
@@ -135,6 +136,7 @@ class Index:
         windows: Windows | None = None,
         store: VectorStore | None = None,
         lexical: LexicalIndex | None = None,
+        phrasebook: Phrasebook | None = None,
         table: Mapping[str, np.ndarray] | None = None,
         vectors: np.ndarray | None = None,
         faiss_index=None,
@@ -153,6 +155,7 @@ class Index:
         self.windows = windows
         self.store = store
         self._lexical = lexical
+        self._phrasebook = phrasebook
         self._by_source = {d.source: i for i, d in enumerate(self.documents)}
 
     def __len__(self) -> int:
@@ -164,6 +167,13 @@ class Index:
         if self._lexical is None:
             self._lexical = LexicalIndex(self.texts, self.windows.scale)
         return self._lexical
+
+    @property
+    def phrasebook(self) -> Phrasebook:
+        """Which names the documents mention (saved with the index; built if it was not)."""
+        if self._phrasebook is None:
+            self._phrasebook = Phrasebook([d.text for d in self.documents])
+        return self._phrasebook
 
     def document(self, source: str) -> Document:
         """The indexed snapshot of ``source``; KeyError when it is not indexed."""

@@ -54,15 +54,23 @@ def unanswerable_chance(signals: Signals) -> float:
 class Abstainer:
     """Decides whether to abstain, for one corpus."""
 
-    def __init__(self, texts: Sequence[str], settings: Settings, *, document_names: set[str]) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        settings: Settings,
+        *,
+        document_names: set[str],
+        phrasebook: Phrasebook | None = None,
+    ) -> None:
         self.texts = texts
+        self._phrasebook = phrasebook
         self.settings = settings
         self.document_names = document_names
         """Stemmed terms of the documents' own names: a name made of them is not unknown."""
 
     @cached_property
     def phrasebook(self) -> Phrasebook:
-        return Phrasebook(self.texts)
+        return self._phrasebook or Phrasebook(self.texts)
 
     def unknown_names(self, query: str) -> list[str]:
         """Names in ``query`` that the documents never mention and that name no document."""

@@ -79,7 +79,9 @@ class Retriever:
     @cached_property
     def abstainer(self) -> Abstainer:
         texts = [d.text for d in self.index.documents]
-        return Abstainer(texts, self.settings, document_names=self.structure.name_terms())
+        return Abstainer(
+            texts, self.settings, document_names=self.structure.name_terms(), phrasebook=self.index.phrasebook
+        )
 
     def warm_up(self) -> None:
         """Load the model and what every question reads now rather than on the first question.
