@@ -144,3 +144,22 @@ def test_the_phrasebook_is_saved_with_the_index_and_knows_the_same_names(project
     ):
         assert loaded.phrasebook.missing(question) == fresh.missing(question)
     assert loaded.phrasebook.missing("Was Paris named in 2001?") == ["2001", "Paris"]
+
+
+def test_stem_ids_of_a_document_are_those_of_its_words(project, fake_embedder):
+    from qa.ingest.normalize import STOP_WORDS, normalize, stem
+
+    (project.seeds_dir / "a.md").write_text(
+        "# Debt bondage\n\nWorkers\u00a0owe   debts; the U.S. and Café owners — running, ran.\n",
+        encoding="utf-8",
+    )
+    ensure_index(project, fake_embedder)
+    retriever = Retriever.open(project, fake_embedder)
+    vocabulary, rows = retriever.highlighter.stem_ids
+    row = rows[0]  # reading a document adds its stems to the vocabulary
+    text, words = retriever.index.documents[0].text, retriever.index.word_maps[0]
+    expected = []
+    for start, end in zip(words.starts, words.ends):
+        word = normalize(text[start:end])
+        expected.append(vocabulary[stem(word)] if word and word not in STOP_WORDS else 0)
+    assert row.tolist() == expected and len(expected) == len(words)

@@ -49,19 +49,14 @@ class Highlighter:
         word_ids: dict[str, int] = {}  # a word as written -> its stem id
 
         def row(doc: int) -> np.ndarray:
-            text, words = self.index.documents[doc].text, self.index.word_maps[doc]
-            ids = []
-            for start, end in zip(words.starts.tolist(), words.ends.tolist()):
-                written = text[start:end]
-                found = word_ids.get(written)
-                if found is None:
-                    word = normalize(written)
-                    found = 0
-                    if word and word not in STOP_WORDS:
-                        found = vocabulary.setdefault(stem(word), len(vocabulary))
-                    word_ids[written] = found
-                ids.append(found)
-            return np.asarray(ids, dtype=np.int32)
+            words = self.index.documents[doc].text.split()  # the word map's words, in order
+            for written in set(words).difference(word_ids):
+                word = normalize(written)
+                found = 0
+                if word and word not in STOP_WORDS:
+                    found = vocabulary.setdefault(stem(word), len(vocabulary))
+                word_ids[written] = found
+            return np.fromiter(map(word_ids.__getitem__, words), dtype=np.int32, count=len(words))
 
         return vocabulary, PerDocument(row, len(self.index.documents))
 
