@@ -70,7 +70,7 @@ def start_app(log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(600 * workers):
         try:
             if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
                 return proc, url
@@ -112,16 +112,29 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def api_client(url: str, questions: list[str], n: int, offset: int) -> tuple[list[float], list[str]]:
+def api_client(
+    url: str,
+    questions: list[str],
+    n: int,
+    offset: int,
+    *,
+    address: str | None = None,
+    workers_seen: set[str] | None = None,
+) -> tuple[list[float], list[str]]:
+    """``n`` questions one after another, from the loopback ``address`` if given; the workers
+    that answered (``X-QA-Worker``) are added to ``workers_seen``."""
     import httpx
 
     times, errors = [], []
-    with httpx.Client(base_url=url, timeout=60) as client:
+    transport = httpx.HTTPTransport(local_address=address) if address else None
+    with httpx.Client(base_url=url, timeout=60 if address is None else 120, transport=transport) as client:
         for i in range(n):
             q = questions[(offset + i) % len(questions)]
             start = time.perf_counter()
             try:
                 res = client.post("/api/v1/ask", json={"question": q, "k": 5})
+                if workers_seen is not None:
+                    workers_seen.add(res.headers.get("x-qa-worker", "-"))
                 if res.status_code != 200:
                     errors.append(f"{res.status_code} {res.text[:100]}")
             except Exception as exc:  # a load test counts every failure
@@ -174,7 +187,7 @@ def chat_session(url: str, questions: list[str], n: int, offset: int) -> tuple[l
             q = questions[(offset + i) % len(questions)]
             start = time.perf_counter()
             try:
-                chat, _, _ = page.call(page.fn_ask, [q, None, 3])
+                chat = page.call(page.fn_ask, [q, None, 3])[0]  # chat, turns, question box, notice
                 if "qa-answer" not in json.dumps(chat[-1]):
                     errors.append("no answer in the chat")
                 page.call(page.fn_rate, [None], {"index": len(chat) - 1, "value": None, "liked": True})

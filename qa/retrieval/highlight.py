@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.index.core import Index
 from qa.index.lazy import PerDocument
+from qa.index.model import Index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
 
 __all__ = ["Highlighter", "HIGHLIGHT_WORDS", "TermWeights"]
