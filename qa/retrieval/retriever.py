@@ -89,7 +89,7 @@ class Retriever:
         What is derived per document (words, stems, sentences, headings, debris) is computed when
         a question first reads the document, so start-up does not grow with the corpus."""
         self.embedder.encode(["warm up"])
-        _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.names, self.shaper.sizes
+        _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""

@@ -88,12 +88,19 @@ class Structure:
         """The one document whose distinctive name terms the question uses most (None: no or a tie)."""
         if len(self.index.documents) < 2:
             return None
-        asked = set(query_terms)
-        hits = [len(asked & distinctive) for distinctive in self.distinctive_names]
-        best = max(hits)
-        if best == 0 or hits.count(best) > 1:
-            return None
-        return hits.index(best)
+        hits: dict[int, int] = {}
+        for term in set(query_terms):  # a distinctive term names one document: no pass over all
+            doc = self.name_owner.get(term)
+            if doc is not None:
+                hits[doc] = hits.get(doc, 0) + 1
+        best = max(hits.values(), default=0)
+        winners = [doc for doc, n in hits.items() if n == best]
+        return winners[0] if best and len(winners) == 1 else None
+
+    @cached_property
+    def name_owner(self) -> dict[str, int]:
+        """The document each distinctive name term belongs to."""
+        return {term: doc for doc, terms_ in enumerate(self.distinctive_names) for term in terms_}
 
     def section_path(self, doc: int, offset: int) -> str:
         """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
