@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class _SizeModel:
         self.df = np.diff(self.indptr)
         """Windows holding each vocabulary term (BM25 scores are positive where a term occurs)."""
         self.impact = impact if impact is not None else self.best_postings(POSTINGS_LIMIT)
+        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
+        """Zeroed arrays over this size's windows, lent to one question at a time."""
 
     def best_postings(self, limit: int) -> dict[str, np.ndarray]:
         """Each term's ``limit`` best-scoring postings (all of them for rarer terms), by window."""
@@ -88,13 +91,22 @@ class _SizeModel:
         return out
 
     def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Local rows holding a query term among its best postings, and their sums over those
-        postings (exact where no term has more than :data:`POSTINGS_LIMIT` windows)."""
+        """Local rows holding a query term among its best postings (in no order), and their sums
+        over those postings (exact where no term has more than :data:`POSTINGS_LIMIT` windows)."""
         postings = []
         for token in self.tokens(query_terms):
             start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
             postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
-        return _sums(postings)
+        if not postings:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        try:
+            sums, last = self._scratch.get_nowait()
+        except queue.Empty:  # one pair per question in flight at once, kept for the next ones
+            sums, last = np.zeros(len(self.rows), np.float32), np.zeros(len(self.rows), np.int32)
+        try:
+            return _sums(postings, sums, last)
+        finally:
+            self._scratch.put((sums, last))
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
@@ -122,28 +134,36 @@ def _mapped(path: Path, mode: str | None) -> np.ndarray:
     return array.view(np.ndarray) if isinstance(array, np.memmap) else array
 
 
-def _best(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest of ``scores``, best first, ties by lower position."""
+def _best(scores: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest of ``scores``, best first, ties by lower ``keys``."""
     chosen = np.arange(len(scores))
     if n < 1:
         return chosen[:0]
     if len(scores) > n:
         threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
         above = np.flatnonzero(scores > threshold)
-        chosen = np.concatenate([above, np.flatnonzero(scores == threshold)[: n - len(above)]])
-    return chosen[np.lexsort((chosen, -scores[chosen]))]
+        ties = np.flatnonzero(scores == threshold)
+        ties = ties[np.argsort(keys[ties], kind="stable")][: n - len(above)]
+        chosen = np.concatenate([above, ties])
+    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
 
 
-def _sums(postings: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows found in any of ``postings`` (ascending) and their scores summed term by term in
-    float32, the order ``np.add.at`` over a dense array sums them."""
-    if not postings:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    rows = np.unique(np.concatenate([np.asarray(ids, dtype=np.int64) for ids, _ in postings]))
-    out = np.zeros(len(rows), dtype=np.float32)
-    for ids, scores in postings:
-        out[np.searchsorted(rows, ids)] += scores  # a term holds each window once
-    return rows, out
+def _sums(
+    postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows found in any of ``postings`` (in no order) and their scores summed term by term in
+    float32, the order ``np.add.at`` over a dense array sums them. ``sums`` (zeros) and ``last``
+    are scratch arrays over all rows; only the rows touched are read and set back to zero, so
+    the cost is the postings', not the windows'."""
+    ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
+    for rows, scores in postings:
+        sums[rows] += scores  # a term holds each window once
+    order = np.arange(len(ids), dtype=np.int32)
+    last[ids] = order
+    found = ids[last[ids] == order]  # each row once: where it was written last
+    out = sums[found]
+    sums[found] = 0.0
+    return found, out
 
 
 def _build(texts: Sequence[str]):
@@ -203,10 +223,11 @@ class LexicalIndex:
         hits = np.flatnonzero(partial > 0)
         exact = partial
         if any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms)):
-            hits = np.sort(hits[_best(partial[hits], 2 * n)])  # then their exact scores decide
+            hits = hits[_best(partial[hits], local[hits], 2 * n)]  # then their exact scores decide
+            hits = hits[np.argsort(local[hits])]
             exact = np.zeros_like(partial)
             exact[hits] = model.exact_scores(query_terms, local[hits])
-        hits = hits[_best(exact[hits], n)]
+        hits = hits[_best(exact[hits], local[hits], n)]
         return model.rows[local[hits]], exact[hits]
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
