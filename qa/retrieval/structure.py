@@ -35,6 +35,7 @@ _ASKS_FOR_DEBRIS = frozenset(terms("contents link links url address heading titl
 _LINK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\([^)]*\)\s*$")
 _RULE_LINE = re.compile(r"^\s*(?:[-=*_~#|+]\s*){3,}$")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+_BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25e6\u25aa]|\d+(?:\.\d+)*[.)]?)\s+")
 _ADDRESS_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 
 
@@ -164,11 +165,19 @@ class Structure:
         return PerDocument(lambda doc: self._debris_words(doc, headings=False), len(self.index.documents))
 
     def _debris_words(self, doc: int, *, headings: bool = True) -> np.ndarray:
-        flags = np.zeros(int(self.index.word_counts[doc]), np.int32)
+        """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
+        not; lines that repeat one of the document's headings away from the heading itself are
+        a table of contents, whatever its format made of the links, and count as links."""
         text = self.index.documents[doc].text
-        if "\n" not in text and not _debris_line(text, "", headings=headings):
-            return flags  # one line, and no debris: the words' offsets are not needed
-        return _debris_words(text, self.index.word_maps[doc], headings=headings)
+        echoes = _heading_echoes(text, self.sections[doc])
+        if "\n" not in text and not echoes and not _debris_line(text, "", headings=headings):
+            # one line, and no debris: the words' offsets are not needed
+            return np.zeros(int(self.index.word_counts[doc]), np.int32)
+        words = self.index.word_maps[doc]
+        flags = _debris_words(text, words, headings=headings)
+        for first, last in echoes:
+            flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
+        return flags
 
     @cached_property
     def debris_share(self) -> np.ndarray:
@@ -214,6 +223,24 @@ def _debris_line(line: str, previous: str, *, headings: bool) -> bool:
         or _ADDRESS_LINE.match(line)
         or underline
     )
+
+
+def _heading_echoes(text: str, sections: SectionMap) -> list[tuple[int, int]]:
+    """Character spans of the lines that say only a heading's title (after a bullet or number)
+    but are not that heading: entries of a table of contents."""
+    own = {h.start for h in sections.headings}
+    titles = {_bare(h.title) for h in sections.headings} - {""}
+    spans, offset = [], 0
+    for line in text.split("\n"):
+        if offset not in own and _bare(line) in titles:
+            spans.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    return spans
+
+
+def _bare(line: str) -> str:
+    """A line without its bullet, list number, heading marks or link brackets, lowercased."""
+    return " ".join(_BULLET.sub("", line).strip("[]()# \t").lower().split())
 
 
 def _debris_words(text: str, words, *, headings: bool = True) -> np.ndarray:
