@@ -3,7 +3,7 @@ and the server's memory before and after.
 
     python benchmarks/load.py [--clients 20] [--requests 80] [--chats 4] [--chat-turns 50]
                               [--url URL] [--questions DEV.jsonl]
-    python benchmarks/load.py --workers 2 [--clients 8] [--requests 40]
+    python benchmarks/load.py --workers 2 [--clients 8] [--requests 40] [--repeat 3]
 
 Without --url it starts the app (``app.py``) on a free loopback port with the per-client limits
 raised for the test (every client here is 127.0.0.1), and stops it afterwards. First one client
@@ -15,10 +15,14 @@ route as a click. Any non-200 answer or exception is an error; the exit status i
 or when the RSS grew by more than ``--max-growth`` MiB.
 
 With ``--workers N`` it measures API throughput of ``qa serve --workers N`` against one worker
-instead: the app is started once per worker count, and ``--clients`` clients ask ``--requests``
-questions each at once. Each client has its own loopback source address (127.0.0.2, ...): the
-workers keep a client address on one worker (a chat session's state lives there), so clients on
-one address would all reach the same worker.
+instead, in one run: both apps are started side by side and take turns, ``--repeat`` times
+(order alternating), each turn ``--clients`` keep-alive connections asking ``--requests``
+questions each at once. Each connection comes from its own loopback address (127.0.0.2, ...):
+the workers keep a client address on one worker (a chat session's state lives there), so
+connections from one address would all reach the same worker. The client is asyncio with a
+bare HTTP/1.1 writer (``_http.py``), so it leaves the cores to the server; its CPU use and the
+machine's load average are printed beside each turn, and the CPU time the server (all its processes)
+spent per request, which other work on the machine does not change as it changes throughput.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _common import DEV, REPO, percentile, table
+from _http import post_json, run_connections
 
 
 def free_port() -> int:
@@ -82,6 +87,29 @@ def rss_mib(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and all its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += used.get(current, 0.0)
+        todo += parents.get(current, [])
+    return total
 
 
 def api_client(
@@ -174,57 +202,82 @@ def row(label: str, n: int, times: list[float], errors: list[str], wall: float, 
     return [label, n, len(errors), p50, percentile(times, 99) * 1000, n / wall, p50 / base if base else 1.0]
 
 
-def measure_workers(url: str, clients: int, requests: int, questions: list[str]) -> list:
-    """Throughput, p50, p99, errors and workers seen of ``clients`` clients, each from its own
-    loopback address, asking ``requests`` questions at once."""
-    addresses = [f"127.0.0.{2 + i}" for i in range(clients)]
-    api_client(url, questions, 3, 0, address=addresses[0])  # warm
-    seen: set[str] = set()
+def api_turn(url: str, questions: list[str], clients: int, requests: int, offset: int, pid: int) -> list:
+    """One turn of ``clients`` connections x ``requests`` questions; a row of the workers table
+    without the worker count and ratio."""
+    host = url.split("//", 1)[1]
+    plans = [
+        (
+            f"127.0.0.{2 + c}",
+            [
+                post_json(
+                    "/api/v1/ask",
+                    host,
+                    {"question": questions[(offset + c * 7 + i) % len(questions)], "k": 5},
+                )
+                for i in range(requests)
+            ],
+        )
+        for c in range(clients)
+    ]
+    load = os.getloadavg()[0]
+    cpu, server_cpu = time.process_time(), tree_cpu_seconds(pid)
     start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        jobs = [
-            pool.submit(api_client, url, questions, requests, 0, address=a, workers_seen=seen)
-            for a in addresses
-        ]
-        results = [job.result() for job in jobs]
+    tally = run_connections(url, plans)
     wall = time.perf_counter() - start
-    times = [t for r in results for t in r[0]]
-    errors = sum(len(r[1]) for r in results)
-    return [len(times) / wall, percentile(times, 50) * 1000, percentile(times, 99) * 1000, errors, len(seen)]
+    client_cpu = 100 * (time.process_time() - cpu) / wall
+    n = len(tally.times)
+    server_ms = 1000 * (tree_cpu_seconds(pid) - server_cpu) / max(n, 1)
+    p50, p99 = percentile(tally.times, 50) * 1000, percentile(tally.times, 99) * 1000
+    cells = [len(tally.workers), n, len(tally.errors), n / wall, p50, p99, server_ms, client_cpu, load]
+    return [*cells, tally.errors[:3]]
 
 
 def compare_workers(args, questions: list[str]) -> None:
-    """API throughput of ``--workers N`` against one worker; see the module docstring."""
-    rows, base = [], None
-    for workers in (1, args.workers):
-        proc, url = start_app(Path("/tmp") / f"qa-load-{os.getpid()}-{workers}w.log", workers)
-        try:
-            throughput, p50, p99, errors, seen = measure_workers(url, args.clients, args.requests, questions)
-        finally:
+    """API throughput of ``--workers N`` against one worker, turn about; see the module docstring."""
+    counts = (1, args.workers)
+    apps = {}
+    try:
+        for workers in counts:
+            apps[workers] = start_app(Path("/tmp") / f"qa-load-{os.getpid()}-{workers}w.log", workers)
+        for proc, url in apps.values():  # every worker has answered before the clock runs
+            api_turn(url, questions, args.clients, 3, 0, proc.pid)
+        rows, ratios, errors = [], [], []
+        for rep in range(args.repeat):
+            turn = {}
+            for workers in counts if rep % 2 == 0 else counts[::-1]:
+                proc, url = apps[workers]
+                turn[workers] = api_turn(url, questions, args.clients, args.requests, rep, proc.pid)
+            ratios.append(turn[args.workers][3] / turn[1][3])
+            for workers in counts:
+                *cells, first_errors = turn[workers]
+                errors += first_errors
+                rows.append([rep + 1, workers, *cells[:4], f"{cells[3] / turn[1][3]:.2f}x", *cells[4:]])
+    finally:
+        for proc, _ in apps.values():
             proc.terminate()
             proc.wait(timeout=30)
-        base = base or throughput
-        rows.append(
-            [
-                workers,
-                seen,
-                f"{throughput:.1f}",
-                f"{throughput / base:.2f}x",
-                f"{p50:.0f}",
-                f"{p99:.0f}",
-                errors,
-            ]
-        )
+    headers = ["turn", "workers", "workers seen", "requests", "errors", "requests/s", "vs 1", "p50 ms"]
+    headers += ["p99 ms", "server CPU ms/request", "client CPU %", "load avg 1m"]
     print(
-        f"{args.clients} API clients x {args.requests} questions, each from its own loopback address, "
-        f"{os.cpu_count()} cores"
+        f"{args.clients} API connections x {args.requests} questions, each from its own loopback "
+        f"address, {os.cpu_count()} CPUs"
     )
-    print(table(["workers", "workers seen", "questions/s", "vs 1", "p50 ms", "p99 ms", "errors"], rows))
+    print(table(headers, rows))
+    ordered = sorted(ratios)
+    print(
+        f"throughput {args.workers} workers / 1 worker: median {ordered[len(ordered) // 2]:.2f}x "
+        f"(turns: {', '.join(f'{r:.2f}x' for r in ratios)}); {sum(r[4] for r in rows)} errors"
+    )
+    if errors:
+        print(f"first errors: {errors[:3]}")
+        raise SystemExit(1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1, help="compare this many workers with one")
+    parser.add_argument("--repeat", type=int, default=3, help="turns of each app (with --workers)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=80)
     parser.add_argument("--chats", type=int, default=4, help="concurrent chat sessions (Gradio queue)")

@@ -276,7 +276,8 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
     from qa.feedback import read_feedback
-    from qa.web.ui import ChatSession, _collection_page
+    from qa.web.chat import ChatSession
+    from qa.web.ui import _collection_page
 
     _, registry = make_app(courses, fake_embedder, log_questions=True)
     session = ChatSession(registry.get(None), registry.settings, registry)

@@ -226,7 +226,7 @@ def test_unexpected_errors_reveal_nothing(retriever, monkeypatch):
 
 
 def test_rate_limiter_window():
-    from qa.web.security import RateLimiter
+    from qa.web.limits import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])

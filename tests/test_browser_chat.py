@@ -8,7 +8,8 @@ import time
 import pytest
 
 from qa.render import CLOSEST, DECLINE, ORIGINAL
-from qa.web.ui import EMPTY_QUESTION, EXAMPLES
+from qa.web.chat import EMPTY_QUESTION
+from qa.web.ui import EXAMPLES
 from tests.conftest import SEED
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -285,7 +285,7 @@ def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
 def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
     import os
 
-    from qa.index.files import atomic_write
+    from qa.atomic import atomic_write
 
     target = tmp_path / "deep" / "CURRENT"
     atomic_write(target, "one\n")
@@ -299,3 +299,23 @@ def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, mon
     with pytest.raises(OSError):
         atomic_write(target, "three\n")
     assert target.read_text() == "two\n" and sorted(p.name for p in target.parent.iterdir()) == ["CURRENT"]
+
+
+def test_per_document_tables_are_computed_on_first_use_and_once():
+    from qa.index.lazy import PerDocument
+
+    calls = []
+    table = PerDocument(lambda doc: calls.append(doc) or (None if doc == 1 else doc * 10), 3)
+    assert calls == [] and len(table) == 3
+    assert table[2] == 20 and table[-1] == 20 and table[1] is None and table[1] is None
+    assert calls == [2, 1]  # each once, None kept too
+    assert list(table) == [0, None, 20] and table.computed == 3
+    with pytest.raises(IndexError):
+        table[3]
+
+
+def test_word_counts_come_from_the_windows_and_match_the_texts(project, fake_embedder):
+    _write(project, "a.txt", _words(333, "alpha"))
+    _write(project, "b.txt", _words(41, "beta"))
+    index = ensure_index(project, fake_embedder).index
+    assert list(index.word_counts) == [len(index.word_maps[d]) for d in range(len(index.documents))]

@@ -200,7 +200,7 @@ def test_links_out_of_the_seeds_folder_are_not_served(corpus, tmp_path_factory):
 
 
 def test_original_files_follow_the_key_like_the_page(corpus):
-    from qa.web.security import route_kind
+    from qa.web.routes import route_kind
 
     assert route_kind("/originals/seeds/a.pdf") == "document"
     client = client_for(corpus, api_key=KEY)
@@ -350,7 +350,7 @@ def test_ratings_over_the_wire_need_an_answer_of_that_session(corpus, tmp_path):
 
 
 def test_a_rating_counts_once_per_answer_and_names_it(corpus, tmp_path):
-    from qa.web.ui import ChatSession
+    from qa.web.chat import ChatSession
 
     settings = corpus.replace(feedback_path=tmp_path / "fb.jsonl")
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
@@ -413,7 +413,7 @@ def test_feedback_export_csv_has_no_live_formula(tmp_path):
 
 
 def test_conversation_keeps_the_last_turns(corpus):
-    from qa.web.ui import ChatSession
+    from qa.web.chat import ChatSession
 
     settings = corpus.replace(max_turns=20)
     session = ChatSession(Retriever.open(settings, FakeEmbedder()), settings)
@@ -674,7 +674,8 @@ def test_api_routes_added_later_pass_the_guard_without_a_list():
     from fastapi import APIRouter, FastAPI
 
     from qa.config import Settings
-    from qa.web.security import SecurityMiddleware, api_routes
+    from qa.web.routes import api_routes
+    from qa.web.security import SecurityMiddleware
 
     app = FastAPI()
     router = APIRouter(prefix="/v2")
@@ -697,7 +698,7 @@ def test_no_route_answers_without_the_key(corpus):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from qa.web.security import route_kind
+    from qa.web.routes import route_kind
 
     client = client_for(corpus, api_key=KEY, auth_fail_limit=10**6)
     prefixes = st.sampled_from(

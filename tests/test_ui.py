@@ -8,17 +8,9 @@ from qa.answer import Answer, Citation, Passage, Span
 from qa.errors import QuestionError
 from qa.render import CLOSEST, DECLINE, passage_json
 from qa.retrieval.context import Context
-from qa.web.ui import (
-    EMPTY_QUESTION,
-    EXAMPLES,
-    ChatSession,
-    Turn,
-    messages,
-    question_text,
-    render_answer,
-    render_context,
-    render_question,
-)
+from qa.web.chat import EMPTY_QUESTION, ChatSession, Turn, messages
+from qa.web.chat_render import question_text, render_answer, render_context, render_question
+from qa.web.ui import EXAMPLES
 from tests.conftest import SEED
 
 EVIL = '<script>alert(1)</script> **bold** [x](javascript:alert(2)) & "quotes" $$x^2$$'

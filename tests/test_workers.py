@@ -5,13 +5,14 @@ from __future__ import annotations
 import select
 import socket
 import subprocess
+import sys
 
 import pytest
 from conftest import start_server
 
 from qa.config import Settings
 from qa.errors import ConfigError
-from qa.web.workers import listening_sockets
+from qa.web.workers import listening_sockets, worker_threads
 
 
 def _connect_from(address: str, port: int) -> socket.socket:
@@ -83,3 +84,23 @@ def test_two_workers_answer_alike_and_keep_each_client_and_its_chat(seed_setting
         except subprocess.TimeoutExpired:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert [worker_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+
+
+def test_a_worker_limits_its_numeric_libraries_before_it_loads_the_model():
+    script = (
+        "import numpy, faiss\n"
+        "from qa.web.workers import limit_threads\n"
+        "limit_threads(1)\n"
+        "import os\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from qa.embedders.onnx import _thread_limit\n"
+        "print(faiss.omp_get_max_threads(), {p['num_threads'] for p in threadpool_info()},"
+        " os.environ['OMP_NUM_THREADS'], _thread_limit())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "{1}", "1", "1"]

@@ -115,6 +115,15 @@ class OnnxEmbedder:
         return out
 
 
+def _thread_limit() -> int:
+    """Threads ONNX Runtime may use, from ``OMP_NUM_THREADS`` as the other runtimes read it
+    (0: its own default, one per core)."""
+    try:
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "0")))
+    except ValueError:
+        return 0
+
+
 def _open_session(folder: Path, meta: dict[str, Any]):
     """The tokenizer and onnxruntime session of the export in ``folder``."""
     try:
@@ -127,6 +136,11 @@ def _open_session(folder: Path, meta: dict[str, Any]):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        threads = _thread_limit()
+        if threads:  # a share of the cores (``qa serve --workers``): no more threads, none spinning
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )

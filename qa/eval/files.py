@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from qa.atomic import atomic_write as replace_file
 from qa.errors import QuestionFileError
 
 __all__ = ["FORMULA_STARTS", "atomic_write", "csv_text", "from_spreadsheet", "spreadsheet_safe"]
@@ -57,15 +58,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def atomic_write(path: Path, text: str, *, what: str = "") -> None:
-    """Write ``text`` to ``path`` as UTF-8 through a temporary file, so a reader never sees half.
+    """Replace ``path`` with ``text`` as :func:`qa.atomic.atomic_write` does, so a reader never
+    sees half; an OS error becomes a :class:`QuestionFileError`.
 
     ``what`` names the file in the error message ("the report ").
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        replace_file(Path(path), text, make_folder=False)  # a mistyped folder is an error
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise QuestionFileError(f"cannot write {what}{path}: {exc.strerror}") from None

@@ -15,7 +15,7 @@ from qa.index.build import (
     open_index,
     stale_reasons,
 )
-from qa.index.files import POINTER, atomic_write, load_index, read_manifest, save_index
+from qa.index.files import POINTER, load_index, read_manifest, save_index
 from qa.index.model import FORMAT_VERSION, DocumentInfo, Index, IndexInfo, Manifest, Windows
 from qa.index.progress import BuildProgress, ProgressPrinter, format_progress
 
@@ -30,7 +30,6 @@ __all__ = [
     "Manifest",
     "ProgressPrinter",
     "Windows",
-    "atomic_write",
     "build_index",
     "build_lock",
     "check_sources",

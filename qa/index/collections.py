@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from qa.atomic import atomic_write
 from qa.config import Settings
 from qa.errors import (
     CollectionExistsError,
@@ -49,6 +50,7 @@ __all__ = [
     "delete_document",
     "get_collection",
     "list_files",
+    "own_origins",
     "save_document",
     "update_config",
 ]
@@ -179,13 +181,16 @@ def collection_names(settings: Settings) -> list[str]:
 
 def collection_origins(settings: Settings) -> frozenset[str]:
     """Every origin some collection's settings file allows (each only for that collection)."""
-    found: set[str] = set()
-    for name in collection_names(settings):
-        try:
-            found.update(get_collection(settings, name).config.allowed_origins)
-        except QAError:  # a broken settings file allows nothing
-            continue
-    return frozenset(found)
+    return frozenset().union(*(own_origins(settings, name) for name in collection_names(settings)))
+
+
+def own_origins(settings: Settings, name: object) -> frozenset[str]:
+    """The origins collection ``name``'s settings file allows (none for an unknown name or a
+    broken file): they may frame its ``/embed`` page and call the API for it."""
+    try:
+        return frozenset(get_collection(settings, name).config.allowed_origins)
+    except QAError:
+        return frozenset()
 
 
 def collection_settings(settings: Settings, name: object) -> Settings:
@@ -194,25 +199,10 @@ def collection_settings(settings: Settings, name: object) -> Settings:
     return settings.replace(seeds_dir=collection.seeds_dir, index_dir=collection.index_dir)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a hidden temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_config(seeds_dir: Path, config: CollectionConfig) -> None:
     data = {**asdict(config), "examples": list(config.examples)}
     data["allowed_origins"] = list(config.allowed_origins)
-    _atomic_write(seeds_dir / COLLECTION_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    atomic_write(seeds_dir / COLLECTION_FILE, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def create_collection(settings: Settings, name: object, config: CollectionConfig | None = None) -> Collection:
@@ -320,7 +310,7 @@ def save_document(settings: Settings, name: object, filename: object, data: byte
             raise UploadError(message if message.startswith(filename) else f"{filename}: {message}")
     collection.seeds_dir.mkdir(parents=True, exist_ok=True)
     target = collection.seeds_dir / filename
-    _atomic_write(target, data)
+    atomic_write(target, data)
     return StoredFile(filename, settings.relpath(target), len(data), _format(target))
 
 

@@ -4,12 +4,17 @@ Layout under the index folder::
 
     CURRENT                 name of the live build folder (replaced atomically)
     build-<time>-<id>/      manifest.json, documents.jsonl, windows.npz,
-                            store/ (the vector store's files), lexical/ (BM25 per window size)
+                            store/ (the vector store's files), lexical/ (BM25 per window size),
+                            phrases/ (the documents' content words: which names they mention)
     .lock                   held while a build runs, so two builds never interleave
 
 A build is written to a hidden ``.tmp-build-*`` folder and published by replacing ``CURRENT``,
 so a crash at any point leaves the previous build loadable; leftovers of a killed build are
-removed by the next build. The manifest holds a hash of every file, checked on load.
+removed by the next build. The manifest holds a hash of every file, checked on load: the whole
+file up to :data:`SAMPLED_ABOVE` bytes; above it (a million windows' vectors are 1.5 GB, whose
+hash alone would take seconds at every start) the file's size and a hash of
+:data:`SAMPLED_BLOCKS` blocks spread evenly over it, which any truncation, replacement or
+overwrite of a block's worth of the file changes.
 """
 
 from __future__ import annotations
@@ -25,16 +30,17 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.atomic import atomic_write, fsync_path
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAError
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import Phrasebook
 from qa.store.base import load_store
 
 __all__ = [
     "POINTER",
-    "atomic_write",
     "live_folder",
     "load_index",
     "read_manifest",
@@ -44,34 +50,12 @@ __all__ = [
 
 POINTER = "CURRENT"
 MANIFEST, DOCUMENTS, WINDOWS = "manifest.json", "documents.jsonl", "windows.npz"
-STORE_DIR, LEXICAL_DIR = "store", "lexical"
+STORE_DIR, LEXICAL_DIR, PHRASES_DIR = "store", "lexical", "phrases"
 TMP_PREFIX, BUILD_PREFIX = ".tmp-build-", "build-"
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old or the new content, never a mix,
-    even after a crash: write a temporary file beside it, flush it to disk, rename it over."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync(path.parent)
+SAMPLED_ABOVE = 64 << 20
+"""Files larger than this (bytes) are checked by size and sampled blocks, not read whole."""
+SAMPLED_BLOCKS, _BLOCK = 1024, 4096
+_SAMPLED = "sampled-sha256:"
 
 
 def _sha256(path: Path) -> str:
@@ -80,6 +64,22 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _sampled_sha256(path: Path) -> str:
+    """Hash of ``path``'s size and of :data:`SAMPLED_BLOCKS` 4 KiB blocks evenly spread over it."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        for i in range(SAMPLED_BLOCKS):
+            f.seek(i * max(size - _BLOCK, 0) // (SAMPLED_BLOCKS - 1))
+            h.update(f.read(_BLOCK))
+    return _SAMPLED + h.hexdigest()
+
+
+def _digest(path: Path) -> str:
+    """What the manifest records of a file: its SHA-256, or for a large one a sampled hash."""
+    return _sampled_sha256(path) if path.stat().st_size > SAMPLED_ABOVE else _sha256(path)
 
 
 def _write_parts(index: Index, folder: Path) -> list[str]:
@@ -91,11 +91,13 @@ def _write_parts(index: Index, folder: Path) -> list[str]:
     (folder / STORE_DIR).mkdir()
     stored = index.store.save(folder / STORE_DIR)
     lexical = index.lexical.save(folder / LEXICAL_DIR)
+    phrases = index.phrasebook.save(folder / PHRASES_DIR)
     return [
         DOCUMENTS,
         WINDOWS,
         *(f"{STORE_DIR}/{n}" for n in stored),
         *(f"{LEXICAL_DIR}/{n}" for n in lexical),
+        *(f"{PHRASES_DIR}/{n}" for n in phrases),
     ]
 
 
@@ -108,12 +110,12 @@ def save_index(index: Index, index_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=index_dir))
     try:
         names = _write_parts(index, tmp)
-        manifest = Manifest(**{**asdict(index.manifest), "files": {n: _sha256(tmp / n) for n in names}})
+        manifest = Manifest(**{**asdict(index.manifest), "files": {n: _digest(tmp / n) for n in names}})
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         for name in (*names, MANIFEST):
-            _fsync(tmp / name)
+            fsync_path(tmp / name)
         for sub in {Path(n).parent for n in names}:
-            _fsync(tmp / sub)
+            fsync_path(tmp / sub)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         final = index_dir / f"{BUILD_PREFIX}{stamp}-{tmp.name[-8:]}"
         os.rename(tmp, final)
@@ -180,7 +182,8 @@ def _verify(folder: Path, manifest: Manifest) -> None:
         path = folder / name
         if not path.is_file():
             raise IndexCorruptError(f"index file {name} is unreadable (missing); run `qa index --rebuild`")
-        if _sha256(path) != digest:
+        found = _sampled_sha256(path) if digest.startswith(_SAMPLED) else _sha256(path)
+        if found != digest:
             raise IndexCorruptError(f"index file {name} is damaged; run `qa index --rebuild`")
 
 
@@ -198,6 +201,7 @@ def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | Non
             windows = Windows.from_mapping(npz)
         store = load_store(manifest.store, folder / STORE_DIR, manifest.faiss_index, settings)
         lexical = LexicalIndex.load(folder / LEXICAL_DIR)
+        phrasebook = Phrasebook.load(folder / PHRASES_DIR) if (folder / PHRASES_DIR).is_dir() else None
     except QAError:  # damaged files, or a store server that cannot be reached: said as such
         raise
     except Exception as exc:  # numpy, json, bm25s and faiss raise many kinds for damaged files
@@ -208,4 +212,11 @@ def load_index(index_dir: Path, *, verify: bool = True, settings: Settings | Non
         documents
     ):
         raise IndexCorruptError("index files disagree on the number of windows; run `qa index --rebuild`")
-    return Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
+    return Index(
+        manifest=manifest,
+        documents=documents,
+        windows=windows,
+        store=store,
+        lexical=lexical,
+        phrasebook=phrasebook,
+    )

@@ -13,9 +13,11 @@ from functools import cached_property
 
 import numpy as np
 
+from qa.index.lazy import PerDocument
 from qa.ingest.chunking import Chunk, WordMap
 from qa.ingest.sources import Document
 from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.terms import Phrasebook
 from qa.store.base import VectorStore
 
 __all__ = ["DocumentInfo", "Index", "IndexInfo", "Manifest", "Windows"]
@@ -140,6 +142,7 @@ class Index:
         windows: Windows | None = None,
         store: VectorStore | None = None,
         lexical: LexicalIndex | None = None,
+        phrasebook: Phrasebook | None = None,
         table: Mapping[str, np.ndarray] | None = None,
         vectors: np.ndarray | None = None,
         faiss_index=None,
@@ -158,6 +161,7 @@ class Index:
         self.windows = windows
         self.store = store
         self._lexical = lexical
+        self._phrasebook = phrasebook
         self._by_source = {d.source: i for i, d in enumerate(self.documents)}
 
     def __len__(self) -> int:
@@ -169,6 +173,13 @@ class Index:
         if self._lexical is None:
             self._lexical = LexicalIndex(self.texts, self.windows.scale)
         return self._lexical
+
+    @property
+    def phrasebook(self) -> Phrasebook:
+        """Which names the documents mention (saved with the index; built if it was not)."""
+        if self._phrasebook is None:
+            self._phrasebook = Phrasebook([d.text for d in self.documents])
+        return self._phrasebook
 
     def document(self, source: str) -> Document:
         """The indexed snapshot of ``source``; KeyError when it is not indexed."""
@@ -198,9 +209,17 @@ class Index:
         return [self.chunk(i).text for i in range(len(self))]
 
     @cached_property
-    def word_maps(self) -> list[WordMap]:
-        """Word offsets of each document, in :attr:`documents` order."""
-        return [WordMap(d.text) for d in self.documents]
+    def word_counts(self) -> np.ndarray:
+        """Words in each document (every document's last window ends at its last word), without
+        reading any text."""
+        counts = np.zeros(len(self.documents), dtype=np.int64)
+        np.maximum.at(counts, self.windows.doc, self.windows.word_end)
+        return counts
+
+    @cached_property
+    def word_maps(self) -> PerDocument[WordMap]:
+        """Word offsets of each document, in :attr:`documents` order (each computed on first use)."""
+        return PerDocument(lambda doc: WordMap(self.documents[doc].text), len(self.documents))
 
     def info(self) -> IndexInfo:
         counts = np.bincount(self.windows.doc, minlength=len(self.documents))

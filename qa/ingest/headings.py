@@ -97,6 +97,11 @@ class SectionMap:
             paths.append(tuple(h.title for h in stack))
         self.paths = paths
 
+    @property
+    def starts(self) -> list[int]:
+        """Offset where each section starts, ascending."""
+        return self._starts
+
     def section_of(self, offset: int) -> int:
         """Index of the section holding ``offset`` (-1 before the first heading)."""
         return bisect.bisect_right(self._starts, offset) - 1

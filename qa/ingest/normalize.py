@@ -29,12 +29,18 @@ STOP_WORDS = frozenset(
 
 _JOINERS = re.compile(r"(?<=\w)['\u2019\u2018.\-\u2010\u2011\u2013](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _drop_combining(match: re.Match) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
 
 
 def normalize(text: str) -> str:
     """Lowercase ASCII words, in-word punctuation joined ("U.S." -> "us"), other punctuation dropped."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.lower()
+    if not text.isascii():  # ASCII is its own NFKD form, without combining marks
+        text = _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFKD", text))
     text = _JOINERS.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 

@@ -6,14 +6,23 @@ models are built once with the index and saved beside it (``bm25s.BM25.save``: p
 and JSON files), and loaded with NumPy alone, memory-mapped, so no process rebuilds them and
 opening an index imports neither ``bm25s`` nor SciPy.
 
+A question costs what its terms' posting lists cost, never a pass over all windows: scores are
+summed over the postings of the query's terms only. Above :data:`POSTINGS_LIMIT` windows a term
+proposes only its :data:`POSTINGS_LIMIT` best-scoring windows (impact-ordered postings saved with
+the index) and the candidates' exact scores decide the order, as the vector store's inverted
+file proposes and exact inner products decide; below it (every term of a corpus of a few
+thousand windows per size) the top windows are exactly ``bm25s``'s.
+
 Files under the folder given to :meth:`LexicalIndex.save`: ``rows.npz`` (global ids of each
-size's windows) and ``<size>/`` holding that size's ``bm25s`` files.
+size's windows) and ``<size>/`` holding that size's ``bm25s`` files and ``impact.*.npy`` (each
+term's best postings).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,40 +30,140 @@ import numpy as np
 
 from qa.lexical.terms import terms
 
-__all__ = ["LexicalIndex"]
+__all__ = ["LexicalIndex", "POSTINGS_LIMIT"]
+
+POSTINGS_LIMIT = 4096
+"""Most postings of one term a question reads to find candidates (its best-scoring windows)."""
 
 EMPTY = "\x00empty"
 """Token standing in for a window without terms, so every window has a row in BM25."""
 _ROWS = "rows.npz"
 _PARAMS, _VOCAB, _ARRAYS = "params.index.json", "vocab.index.json", ("data", "indices", "indptr")
+_IMPACT = ("indptr", "indices", "data", "limit")
+"""Arrays of a size's best postings, saved as ``impact.<name>.npy``."""
 
 
 class _SizeModel:
     """BM25 over the windows of one size: local row i is global window ``rows[i]``.
 
     Holds ``bm25s``'s eager index, a sparse term x window matrix of precomputed BM25 scores in
-    CSC arrays (``data``, ``indices``, ``indptr``), and scores a query exactly as ``bm25s``
-    does, so loading it needs NumPy only (``bm25s`` and SciPy are imported to build it).
+    CSC arrays (``data``, ``indices``, ``indptr``; each term's windows ascending), and scores a
+    query exactly as ``bm25s`` does, so loading it needs NumPy only (``bm25s`` and SciPy are
+    imported to build it). ``impact`` holds each term's best postings (see the module docstring).
     """
 
-    def __init__(self, scores: dict, vocab: dict[str, int], rows: np.ndarray) -> None:
-        self.data, self.indices, self.indptr = scores["data"], scores["indices"], scores["indptr"]
+    def __init__(self, scores: dict, vocab: dict[str, int], rows: np.ndarray, impact: dict | None = None):
+        self.data, self.indices = scores["data"], scores["indices"]
+        self.indptr = np.asarray(scores["indptr"], dtype=np.int64)  # one per term: small, in memory
         self.vocab = vocab
         self.rows = rows
-        self.df = np.diff(np.asarray(self.indptr))
+        self.df = np.diff(self.indptr)
         """Windows holding each vocabulary term (BM25 scores are positive where a term occurs)."""
+        self.impact = impact if impact is not None else self.best_postings(POSTINGS_LIMIT)
+        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
+        """Zeroed arrays over this size's windows, lent to one question at a time."""
+
+    def best_postings(self, limit: int) -> dict[str, np.ndarray]:
+        """Each term's ``limit`` best-scoring postings (all of them for rarer terms), by window."""
+        keep = np.minimum(self.df, limit)
+        indptr = np.concatenate([[0], np.cumsum(keep)]).astype(np.int64)
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        data = np.empty(int(indptr[-1]), dtype=np.float32)
+        for token in range(len(self.df)):
+            start, end = int(self.indptr[token]), int(self.indptr[token + 1])
+            ids, scores = np.asarray(self.indices[start:end]), np.asarray(self.data[start:end])
+            if end - start > limit:
+                best = np.sort(np.argpartition(-scores, limit - 1)[:limit])
+                ids, scores = ids[best], scores[best]
+            indices[indptr[token] : indptr[token + 1]] = ids
+            data[indptr[token] : indptr[token + 1]] = scores
+        return {"indptr": indptr, "indices": indices, "data": data, "limit": np.int64(limit)}
+
+    def tokens(self, query_terms: Sequence[str]) -> list[int]:
+        return [self.vocab[t] for t in query_terms if t in self.vocab]
 
     def local_scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of each window of this size (``bm25s.BM25.get_scores``, same sums)."""
         out = np.zeros(len(self.rows), dtype=np.float32)
-        for token in [self.vocab[t] for t in query_terms if t in self.vocab]:
+        for token in self.tokens(query_terms):
             start, end = int(self.indptr[token]), int(self.indptr[token + 1])
             np.add.at(out, self.indices[start:end], self.data[start:end])
+        return out
+
+    def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Local rows holding a query term among its best postings (in no order), and their sums
+        over those postings (exact where no term has more than :data:`POSTINGS_LIMIT` windows)."""
+        postings = []
+        for token in self.tokens(query_terms):
+            start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
+            postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
+        if not postings:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        try:
+            sums, last = self._scratch.get_nowait()
+        except queue.Empty:  # one pair per question in flight at once, kept for the next ones
+            sums, last = np.zeros(len(self.rows), np.float32), np.zeros(len(self.rows), np.int32)
+        try:
+            return _sums(postings, sums, last)
+        finally:
+            self._scratch.put((sums, last))
+
+    def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
+        """BM25 score of the local rows ``local`` (ascending), summed term by term as
+        :meth:`local_scores` sums them, looked up in each term's postings."""
+        out = np.zeros(len(local), dtype=np.float32)
+        for token in self.tokens(query_terms):
+            start, end = int(self.indptr[token]), int(self.indptr[token + 1])
+            if end == start:
+                continue
+            ids = self.indices[start:end]
+            at = np.minimum(np.searchsorted(ids, local), end - start - 1)
+            hit = np.asarray(ids[at]) == local
+            out[hit] += np.asarray(self.data[start:end][at[hit]])
         return out
 
     def document_frequency(self, term: str) -> int:
         token = self.vocab.get(term)
         return 0 if token is None else int(self.df[token])
+
+
+def _mapped(path: Path, mode: str | None) -> np.ndarray:
+    """The array in ``path``, memory-mapped when ``mode`` is ``"r"`` (as a plain ndarray view:
+    ``np.memmap`` costs tens of microseconds per slice, and a question takes hundreds)."""
+    array = np.load(path, mmap_mode=mode)
+    return array.view(np.ndarray) if isinstance(array, np.memmap) else array
+
+
+def _best(scores: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest of ``scores``, best first, ties by lower ``keys``."""
+    chosen = np.arange(len(scores))
+    if n < 1:
+        return chosen[:0]
+    if len(scores) > n:
+        threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
+        above = np.flatnonzero(scores > threshold)
+        ties = np.flatnonzero(scores == threshold)
+        ties = ties[np.argsort(keys[ties], kind="stable")][: n - len(above)]
+        chosen = np.concatenate([above, ties])
+    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
+
+
+def _sums(
+    postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows found in any of ``postings`` (in no order) and their scores summed term by term in
+    float32, the order ``np.add.at`` over a dense array sums them. ``sums`` (zeros) and ``last``
+    are scratch arrays over all rows; only the rows touched are read and set back to zero, so
+    the cost is the postings', not the windows'."""
+    ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
+    for rows, scores in postings:
+        sums[rows] += scores  # a term holds each window once
+    order = np.arange(len(ids), dtype=np.int32)
+    last[ids] = order
+    found = ids[last[ids] == order]  # each row once: where it was written last
+    out = sums[found]
+    sums[found] = 0.0
+    return found, out
 
 
 def _build(texts: Sequence[str]):
@@ -106,25 +215,33 @@ class LexicalIndex:
 
     def top(self, query_terms: Sequence[str], n: int, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
         """Global ids and BM25 scores of the ``n`` best windows of size ``scale``, best first
-        (ties: lower id). Windows without any query term are left out, so fewer may return."""
+        (ties: lower id). Windows without any query term are left out, so fewer may return.
+        Reads only the query terms' best postings: exact unless a term has more than
+        :data:`POSTINGS_LIMIT` windows (then the best by those postings, rescored exactly)."""
         model = self._model(scale)
-        local = model.local_scores(query_terms)
-        hits = np.flatnonzero(local > 0)
-        if len(hits) > n:
-            hits = hits[np.argpartition(-local[hits], n - 1)[:n]]
-        hits = hits[np.lexsort((hits, -local[hits]))]
-        return model.rows[hits], local[hits]
+        local, partial = model.candidate_scores(query_terms)
+        hits = np.flatnonzero(partial > 0)
+        exact = partial
+        if any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms)):
+            hits = hits[_best(partial[hits], local[hits], 2 * n)]  # then their exact scores decide
+            hits = hits[np.argsort(local[hits])]
+            exact = np.zeros_like(partial)
+            exact[hits] = model.exact_scores(query_terms, local[hits])
+        hits = hits[_best(exact[hits], local[hits], n)]
+        return model.rows[local[hits]], exact[hits]
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
-        """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size."""
+        """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
+        reads only the query terms' postings at those windows."""
         window_ids = np.asarray(window_ids, dtype=np.int64)
         out = np.zeros(len(window_ids), dtype=np.float32)
         for model in self._models.values():
             local = np.searchsorted(model.rows, window_ids)
             local = np.minimum(local, len(model.rows) - 1)
-            mine = model.rows[local] == window_ids
-            if mine.any():
-                out[mine] = model.local_scores(query_terms)[local[mine]]
+            mine = np.flatnonzero(model.rows[local] == window_ids)
+            if len(mine):
+                order = np.argsort(local[mine], kind="stable")
+                out[mine[order]] = model.exact_scores(query_terms, local[mine][order])
         return out
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
@@ -158,6 +275,8 @@ class LexicalIndex:
         written = [_ROWS]
         for size, bm25 in self._bm25.items():
             bm25.save(str(folder / str(size)), show_progress=False)
+            for name in _IMPACT:
+                np.save(folder / str(size) / f"impact.{name}.npy", self._models[size].impact[name])
             written += [f"{size}/{p.name}" for p in sorted((folder / str(size)).iterdir())]
         return written
 
@@ -175,9 +294,13 @@ class LexicalIndex:
             params = json.loads((sub / _PARAMS).read_text(encoding="utf-8"))
             if params.get("method") != "lucene" or int(params.get("num_docs", -1)) != len(ids):
                 raise ValueError(f"BM25 of window size {size} does not match its windows")
-            scores = {name: np.load(sub / f"{name}.csc.index.npy", mmap_mode=mode) for name in _ARRAYS}
+            scores = {name: _mapped(sub / f"{name}.csc.index.npy", mode) for name in _ARRAYS}
             vocab = json.loads((sub / _VOCAB).read_text(encoding="utf-8"))
-            models[size] = _SizeModel(scores, vocab, ids)
+            impact = None  # an index saved before impact-ordered postings: found again here
+            if all((sub / f"impact.{name}.npy").is_file() for name in _IMPACT):
+                impact = {name: _mapped(sub / f"impact.{name}.npy", mode) for name in _IMPACT}
+                impact["indptr"] = np.asarray(impact["indptr"], dtype=np.int64)
+            models[size] = _SizeModel(scores, vocab, ids, impact)
         out = cls.__new__(cls)
         out._bm25 = {}
         out._attach(models, n)

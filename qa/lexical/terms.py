@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from qa.ingest.normalize import STOP_WORDS, content_words, normalize, stem
 
 __all__ = ["Phrasebook", "acronym", "acronyms", "names", "terms"]
 
+_PHRASES, _WORDS = "phrases.txt", "words.txt"
 _YEARS = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NAME_TOKEN = re.compile(r"[A-Za-z][\w'\u2019-]*|[^\w\s]")
 _NAME_GLUE = frozenset({"for", "of", "on", "and", "the", "against", "in", "to"})
@@ -61,9 +63,28 @@ class Phrasebook:
     """Which names occur in the corpus, as a phrase of content words or as an acronym."""
 
     def __init__(self, texts: Sequence[str]) -> None:
-        self._text = "\n".join(" " + " ".join(content_words(t)) + " " for t in texts)
-        self._vocabulary = set(self._text.split())
+        self._attach("\n".join(" " + " ".join(content_words(t)) + " " for t in texts))
+
+    def _attach(self, text: str, vocabulary: set[str] | None = None) -> None:
+        self._text = text
+        self._vocabulary = set(text.split()) if vocabulary is None else vocabulary
         self._has_years = any(_YEARS.fullmatch(w) for w in self._vocabulary)
+
+    def save(self, folder: Path) -> list[str]:
+        """Write the corpus's content words and their vocabulary under ``folder`` (plain text),
+        so a process opening the index does not normalise the whole corpus again."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _PHRASES).write_text(self._text, encoding="utf-8")
+        (folder / _WORDS).write_text("\n".join(sorted(self._vocabulary)), encoding="utf-8")
+        return [_PHRASES, _WORDS]
+
+    @classmethod
+    def load(cls, folder: Path) -> Phrasebook:
+        """The phrasebook :meth:`save` wrote into ``folder``."""
+        out = cls.__new__(cls)
+        words = (folder / _WORDS).read_text(encoding="utf-8")
+        out._attach((folder / _PHRASES).read_text(encoding="utf-8"), set(words.split("\n")) - {""})
+        return out
 
     def knows(self, name: tuple[str, ...]) -> bool:
         words = [normalize(w) for w in name if w[:1].isupper()]

@@ -115,8 +115,10 @@ class Abstainer:
         *,
         document_names: set[str],
         lexicon: Lexicon | None = None,
+        phrasebook: Phrasebook | None = None,
     ) -> None:
         self.texts = texts
+        self._phrasebook = phrasebook
         self.settings = settings
         self.document_names = document_names
         """Stemmed terms of the documents' own names: a name made of them is not unknown."""
@@ -124,7 +126,7 @@ class Abstainer:
 
     @cached_property
     def phrasebook(self) -> Phrasebook:
-        return Phrasebook(self.texts)
+        return self._phrasebook or Phrasebook(self.texts)
 
     def unknown_names(self, query: str) -> list[str]:
         """Names in ``query`` that the documents never mention and that name no document.

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.index.lazy import PerDocument
 from qa.index.model import Index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
 
@@ -41,18 +42,23 @@ class Highlighter:
         self.lexicon = lexicon
 
     @cached_property
-    def stem_ids(self) -> tuple[dict[str, int], list[np.ndarray]]:
-        """Stem ids of every word of every document (0 for stop words)."""
+    def stem_ids(self) -> tuple[dict[str, int], PerDocument[np.ndarray]]:
+        """Stem ids of every word of each document (0 for stop words), a document's computed when
+        a question first reads it; the stem vocabulary grows as documents are read."""
         vocabulary: dict[str, int] = {"": 0}
-        out = []
-        for document, words in zip(self.index.documents, self.index.word_maps):
-            row = np.zeros(len(words), dtype=np.int32)
-            for j, (start, end) in enumerate(zip(words.starts, words.ends)):
-                word = normalize(document.text[start:end])
+        word_ids: dict[str, int] = {}  # a word as written -> its stem id
+
+        def row(doc: int) -> np.ndarray:
+            words = self.index.documents[doc].text.split()  # the word map's words, in order
+            for written in set(words).difference(word_ids):
+                word = normalize(written)
+                found = 0
                 if word and word not in STOP_WORDS:
-                    row[j] = vocabulary.setdefault(stem(word), len(vocabulary))
-            out.append(row)
-        return vocabulary, out
+                    found = vocabulary.setdefault(stem(word), len(vocabulary))
+                word_ids[written] = found
+            return np.fromiter(map(word_ids.__getitem__, words), dtype=np.int32, count=len(words))
+
+        return vocabulary, PerDocument(row, len(self.index.documents))
 
     def term_hits(self, doc: int, start: int, end: int, query_terms: list[str]) -> dict[str, np.ndarray]:
         """For each distinct query term the corpus knows: which words of ``[start, end)`` are it."""

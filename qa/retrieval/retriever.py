@@ -79,15 +79,19 @@ class Retriever:
     def abstainer(self) -> Abstainer:
         texts = [d.text for d in self.index.documents]
         return Abstainer(
-            texts, self.settings, document_names=self.structure.name_terms(), lexicon=self.fusion.lexicon
+            texts,
+            self.settings,
+            document_names=self.structure.name_terms(),
+            lexicon=self.fusion.lexicon,
+            phrasebook=self.index.phrasebook,
         )
 
     def warm_up(self) -> None:
-        """Load the model and build the lexical index now rather than on the first question."""
+        """Load the model and what every question reads now rather than on the first question.
+        What is derived per document (words, stems, sentences, headings, debris) is computed when
+        a question first reads the document, so start-up does not grow with the corpus."""
         self.embedder.encode(["warm up"])
-        _ = self.fusion.lexical, self.highlighter.stem_ids, self.abstainer.phrasebook
-        _ = self.structure.names, self.structure.section_terms, self.structure.debris_share
-        _ = self.structure.link_words, self.shaper.sizes, self.shaper.sentence_starts
+        _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""

@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from qa.config import Settings
+from qa.index.lazy import PerDocument
 from qa.index.model import Index
 from qa.retrieval.fusion import Candidates
 
@@ -98,7 +99,7 @@ class Shaper:
             for doc in np.unique(docs):
                 doc = int(doc)
                 if doc not in per_doc:
-                    per_doc[doc] = np.zeros((len(sizes), len(self.index.word_maps[doc])), np.float32)
+                    per_doc[doc] = np.zeros((len(sizes), int(self.index.word_counts[doc])), np.float32)
                 chosen = docs == doc
                 starts = table["word_start"][window_ids[chosen]]
                 lengths = table["word_end"][window_ids[chosen]] - starts
@@ -147,7 +148,7 @@ class Shaper:
             if any(start < e and s < end for s, e in spans):
                 continue
             spans.append((start, end))
-            word_scores = np.zeros(len(self.index.word_maps[doc]), np.float32)
+            word_scores = np.zeros(int(self.index.word_counts[doc]), np.float32)
             word_scores[start:end] = candidates.fused[i]
             out.append(Shape(doc, start, end, float(candidates.fused[i]), word_scores))
         return out
@@ -158,15 +159,17 @@ class Shaper:
         return np.unique(self.index.table["scale"])
 
     @cached_property
-    def sentence_starts(self) -> list[np.ndarray | None]:
-        """Per document, the first word of each sentence or block (None: text without punctuation)."""
-        out: list[np.ndarray | None] = []
-        for words in self.index.word_maps:
+    def sentence_starts(self) -> PerDocument[np.ndarray | None]:
+        """Per document, the first word of each sentence or block (None: text without
+        punctuation); each document's found on first use."""
+
+        def starts(doc: int) -> np.ndarray | None:
+            words = self.index.word_maps[doc]
             if not words.has_boundaries:
-                out.append(None)
-                continue
-            out.append(np.concatenate([[0], np.flatnonzero(words.boundary_after[:-1]) + 1]))
-        return out
+                return None
+            return np.concatenate([[0], np.flatnonzero(words.boundary_after[:-1]) + 1])
+
+        return PerDocument(starts, len(self.index.documents))
 
     def grow_sentences(
         self, doc: int, peak_start: int, peak_end: int, low: int, high: int, word_scores: np.ndarray

@@ -9,11 +9,13 @@ section titled "Environment variables" helps a question about environment variab
 from __future__ import annotations
 
 import re
+import threading
 from functools import cached_property
 from pathlib import PurePosixPath
 
 import numpy as np
 
+from qa.index.lazy import PerDocument
 from qa.index.model import Index
 from qa.ingest.formats.base import SECTION_SEPARATOR
 from qa.ingest.headings import SectionMap
@@ -48,11 +50,16 @@ class Structure:
     def __init__(self, index: Index, lexicon: TermWeights) -> None:
         self.index = index
         self.lexicon = lexicon
+        self._lock = threading.Lock()
+        self._section_keys: dict[tuple[int, int], int] = {}
 
     @cached_property
-    def sections(self) -> list[SectionMap]:
-        """Per document, its headings and the heading path of any offset."""
-        return [SectionMap(d.text, d.sections) for d in self.index.documents]
+    def sections(self) -> PerDocument[SectionMap]:
+        """Per document, its headings and the heading path of any offset (found on first use)."""
+        documents = self.index.documents
+        return PerDocument(
+            lambda doc: SectionMap(documents[doc].text, documents[doc].sections), len(documents)
+        )
 
     @cached_property
     def names(self) -> list[frozenset[str]]:
@@ -82,12 +89,19 @@ class Structure:
         """The one document whose distinctive name terms the question uses most (None: no or a tie)."""
         if len(self.index.documents) < 2:
             return None
-        asked = set(query_terms)
-        hits = [len(asked & distinctive) for distinctive in self.distinctive_names]
-        best = max(hits)
-        if best == 0 or hits.count(best) > 1:
-            return None
-        return hits.index(best)
+        hits: dict[int, int] = {}
+        for term in set(query_terms):  # a distinctive term names one document: no pass over all
+            doc = self.name_owner.get(term)
+            if doc is not None:
+                hits[doc] = hits.get(doc, 0) + 1
+        best = max(hits.values(), default=0)
+        winners = [doc for doc, n in hits.items() if n == best]
+        return winners[0] if best and len(winners) == 1 else None
+
+    @cached_property
+    def name_owner(self) -> dict[str, int]:
+        """The document each distinctive name term belongs to."""
+        return {term: doc for doc, terms_ in enumerate(self.distinctive_names) for term in terms_}
 
     def section_path(self, doc: int, offset: int) -> str:
         """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
@@ -99,78 +113,116 @@ class Structure:
 
     @cached_property
     def section_terms(self) -> tuple[np.ndarray, list[frozenset[str]]]:
-        """Per window, the id of its section's term set; and the term sets (id 0: no heading)."""
-        table = self.index.table
-        ids: dict[tuple[int, int], int] = {}
-        term_sets: list[frozenset[str]] = [frozenset()]
-        window_sections = np.zeros(len(self.index), np.int64)
-        for window in range(len(self.index)):
-            doc = int(table["doc"][window])
-            section = self.sections[doc].section_of(int(table["start"][window]))
-            key = (doc, section)
-            if key not in ids:
-                path = self.sections[doc].paths[section] if section >= 0 else ()
-                ids[key] = len(term_sets)
-                term_sets.append(frozenset(t for title in path for t in terms(title)))
-            window_sections[window] = ids[key]
-        return window_sections, term_sets
+        """Per window, the id of its section's term set (-1 until a question first reads the
+        window: see :meth:`section_ids`); and the term sets (id 0: no heading)."""
+        return np.full(len(self.index), -1, np.int64), [frozenset()]
+
+    def section_ids(self, window_ids: np.ndarray) -> np.ndarray:
+        """The ids of ``window_ids``' section term sets, found for windows not read before."""
+        window_sections, term_sets = self.section_terms
+        found = window_sections[window_ids]
+        if (found >= 0).all():
+            return found
+        windows = self.index.windows
+        todo = np.unique(window_ids[found < 0])
+        docs = windows.doc[todo]
+        with self._lock:
+            for doc in np.unique(docs).tolist():
+                mine = todo[docs == doc]
+                sections = self.sections[doc]
+                of_window = np.searchsorted(sections.starts, windows.start[mine], side="right") - 1
+                for section in np.unique(of_window).tolist():
+                    key = (doc, section)
+                    if key not in self._section_keys:
+                        path = sections.paths[section] if section >= 0 else ()
+                        self._section_keys[key] = len(term_sets)
+                        term_sets.append(frozenset(t for title in path for t in terms(title)))
+                    window_sections[mine[of_window == section]] = self._section_keys[key]
+        return window_sections[window_ids]
 
     def section_cover(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """IDF share of the query's distinct terms found in each window's heading path."""
-        window_sections, term_sets = self.section_terms
         weights = {t: self.lexicon.idf(t) for t in set(query_terms)}
         total = sum(weights.values())
         if not total:
             return np.zeros(len(window_ids), np.float32)
-        sections = window_sections[window_ids]
+        sections = self.section_ids(np.asarray(window_ids, dtype=np.int64))
+        term_sets = self.section_terms[1]
         cover = {
             s: sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in np.unique(sections)
         }
         return np.asarray([cover[s] for s in sections], np.float32)
 
     @cached_property
-    def debris_words(self) -> list[np.ndarray]:
-        """Per document, 1 for each word on a debris line, else 0."""
-        return self._debris(headings=True)
+    def debris_words(self) -> PerDocument[np.ndarray]:
+        """Per document, 1 for each word on a debris line, else 0 (found on first use)."""
+        return PerDocument(self._debris_words, len(self.index.documents))
 
     @cached_property
-    def link_words(self) -> list[np.ndarray]:
+    def link_words(self) -> PerDocument[np.ndarray]:
         """Per document, 1 for each word on a line of links, a bare address or a rule, else 0:
         what a passage never grows over (headings, unlike these, introduce what follows)."""
-        return self._debris(headings=False)
+        return PerDocument(lambda doc: self._debris_words(doc, headings=False), len(self.index.documents))
 
-    def _debris(self, *, headings: bool) -> list[np.ndarray]:
-        """Debris words of each document (:data:`DEBRIS_PENALTY`), heading lines included or
+    def _debris_words(self, doc: int, *, headings: bool = True) -> np.ndarray:
+        """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
         not; lines that repeat one of the document's headings away from the heading itself are
         a table of contents, whatever its format made of the links, and count as links."""
-        out = []
-        for document, words, sections in zip(self.index.documents, self.index.word_maps, self.sections):
-            flags = _debris_words(document.text, words, headings=headings)
-            for first, last in _heading_echoes(document.text, sections):
-                flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
-            out.append(flags)
-        return out
+        text = self.index.documents[doc].text
+        echoes = _heading_echoes(text, self.sections[doc])
+        if "\n" not in text and not echoes and not _debris_line(text, "", headings=headings):
+            # one line, and no debris: the words' offsets are not needed
+            return np.zeros(int(self.index.word_counts[doc]), np.int32)
+        words = self.index.word_maps[doc]
+        flags = _debris_words(text, words, headings=headings)
+        for first, last in echoes:
+            flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
+        return flags
 
     @cached_property
     def debris_share(self) -> np.ndarray:
-        """Per window, the share of its words on debris lines (0 on text without lines)."""
-        table = self.index.table
-        cumulative = [np.concatenate([[0], np.cumsum(flags)]) for flags in self.debris_words]
-        out = np.zeros(len(self.index), np.float32)
-        for window in range(len(self.index)):
-            doc, start, end = (int(table[c][window]) for c in ("doc", "word_start", "word_end"))
-            out[window] = (cumulative[doc][end] - cumulative[doc][start]) / max(end - start, 1)
-        return out
+        """Per window, the share of its words on debris lines (0 on text without lines); NaN until
+        a question first reads the window (see :meth:`debris_of`)."""
+        return np.full(len(self.index), np.nan, np.float32)
+
+    def debris_of(self, window_ids: np.ndarray) -> np.ndarray:
+        """:attr:`debris_share` of ``window_ids``, found for windows not read before."""
+        share = self.debris_share
+        found = share[window_ids]
+        missing = np.isnan(found)
+        if missing.any():
+            windows = self.index.windows
+            todo = np.unique(window_ids[missing])
+            docs = windows.doc[todo]
+            for doc in np.unique(docs).tolist():
+                mine = todo[docs == doc]
+                start, end = windows.word_start[mine], windows.word_end[mine]
+                cumulative = np.concatenate([[0], np.cumsum(self.debris_words[doc])])
+                share[mine] = (cumulative[end] - cumulative[start]) / np.maximum(end - start, 1)
+            found = share[window_ids]
+        return found
 
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """What structure adds to the fused scores of ``window_ids``."""
         out = SECTION_BONUS * self.section_cover(window_ids, query_terms)
         if not _ASKS_FOR_DEBRIS & set(query_terms):
-            out -= DEBRIS_PENALTY * self.debris_share[window_ids]
+            out -= DEBRIS_PENALTY * self.debris_of(np.asarray(window_ids, dtype=np.int64))
         named = self.named_document(query_terms)
         if named is not None:
             out += NAME_BONUS * (self.index.table["doc"][window_ids] == named)
         return out
+
+
+def _debris_line(line: str, previous: str, *, headings: bool) -> bool:
+    """Whether ``line`` (after ``previous``) is debris or a setext heading's underline."""
+    underline = headings and bool(_RULE_LINE.match(line)) and bool(previous.strip())
+    return bool(
+        _LINK_LINE.match(line)
+        or (_RULE_LINE.match(line) and not underline)
+        or (headings and _HEADING_LINE.match(line))
+        or _ADDRESS_LINE.match(line)
+        or underline
+    )
 
 
 def _heading_echoes(text: str, sections: SectionMap) -> list[tuple[int, int]]:
@@ -200,13 +252,7 @@ def _debris_words(text: str, words, *, headings: bool = True) -> np.ndarray:
     for line in lines:
         line_end = line_start + len(line)
         underline = headings and bool(_RULE_LINE.match(line)) and bool(previous.strip())
-        debris = (
-            _LINK_LINE.match(line)
-            or (_RULE_LINE.match(line) and not underline)
-            or (headings and _HEADING_LINE.match(line))
-            or _ADDRESS_LINE.match(line)
-        )
-        if debris or underline:
+        if _debris_line(line, previous, headings=headings):
             first = int(np.searchsorted(words.starts, line_start))
             last = int(np.searchsorted(words.starts, line_end, side="right"))
             flags[first:last] = 1

@@ -7,7 +7,8 @@ factory string (``IVF{≈4√n},SQ8`` by default) proposes candidates and their 
 read from the same stored float vectors, decide the order, so quantisation never reorders results.
 
 Files: ``vectors.npy`` (float32, memory-mapped on load) and, for approximate indexes only,
-``index.faiss``.
+``index.faiss`` (its codes memory-mapped too where FAISS supports it), so opening costs no time
+and the processes of ``qa serve --workers`` share one copy in the page cache.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import ConfigError, IndexCorruptError
 
-__all__ = ["FLAT_LIMIT", "FaissStore", "faiss_factory", "make_faiss", "tune_faiss"]
+__all__ = ["FLAT_LIMIT", "FaissStore", "faiss_factory", "make_faiss", "read_mapped", "tune_faiss"]
 
 FLAT_LIMIT = 50_000
 """Below this many windows the store is exact (flat); above it, IVF over 8-bit codes."""
@@ -69,6 +70,20 @@ def make_faiss(vectors: np.ndarray, factory: str):
     return index
 
 
+def read_mapped(path: Path):
+    """The FAISS index in ``path``, its codes memory-mapped where FAISS can (``IO_FLAG_MMAP_IFC``):
+    opening takes no time whatever the size, and processes opening the same file share its pages."""
+    import faiss
+
+    flag = getattr(faiss, "IO_FLAG_MMAP_IFC", None)
+    if flag is not None:
+        try:
+            return faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:  # an index type FAISS cannot map: read it whole
+            pass
+    return faiss.read_index(str(path))
+
+
 def _exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` rows of ``matrix`` per query by inner product, best first (ties: lower id)."""
     scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
@@ -93,6 +108,8 @@ class FaissStore:
 
     def __init__(self, vectors: np.ndarray, description: str, faiss_index=None) -> None:
         self._vectors = vectors
+        self._rows = vectors.view(np.ndarray) if isinstance(vectors, np.memmap) else vectors
+        """The same (mapped) vectors as a plain array: np.memmap costs tens of µs per slice."""
         self.description = description
         self.faiss_index = faiss_index
         """The approximate FAISS index, or None when the store is exact (flat)."""
@@ -125,14 +142,14 @@ class FaissStore:
     def vectors(self, ids: np.ndarray | None = None) -> np.ndarray:
         if ids is None:
             return self._vectors
-        return np.asarray(self._vectors[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
+        return np.asarray(self._rows[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ValueError("k must be at least 1")
         if self.faiss_index is None:
-            return _exact_top(self._vectors, queries, k)
+            return _exact_top(self._rows, queries, k)
         return self._rescored(queries, k)
 
     def _rescored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,9 +182,7 @@ class FaissStore:
             raise IndexCorruptError(f"{VECTORS} is not a float32 matrix; run `qa index --rebuild`")
         if description.replace(" ", "") == "Flat":
             return cls(vectors, "Flat")
-        import faiss
-
-        index = faiss.read_index(str(folder / FAISS_FILE))
+        index = read_mapped(folder / FAISS_FILE)
         if index.ntotal != len(vectors):
             raise IndexCorruptError(f"{FAISS_FILE} and {VECTORS} disagree; run `qa index --rebuild`")
         tune_faiss(index)

@@ -95,7 +95,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from qa.web.api import api_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
-    from qa.web.security import SecurityMiddleware, api_routes
+    from qa.web.routes import api_routes
+    from qa.web.security import SecurityMiddleware
     from qa.web.ui import CSS, build_ui
 
     live = retriever if isinstance(retriever, LiveRetriever) else LiveRetriever(retriever, settings)
@@ -157,7 +158,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         pwa=False,
     )
     demo.state_holder.capacity = settings.max_sessions
-    from qa.index.collections import collection_origins
+    from qa.index.collections import collection_origins, own_origins
     from qa.web.admin import UPLOAD_PATH_PREFIX
     from qa.web.security import MAX_UPLOAD_BODY_BYTES
 
@@ -171,6 +172,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
             **({"/lti/admin/": MAX_UPLOAD_BODY_BYTES} if lti else {}),
         },
         collection_origins=lambda: collection_origins(settings),
+        own_origins=lambda name: own_origins(settings, name),
     )
 
 

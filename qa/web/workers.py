@@ -13,6 +13,13 @@ stateless (the client sends the history), so any worker may answer it. Behind a 
 every connection comes from the proxy's address, so there run one worker per replica and let the
 proxy keep sessions sticky (see ``deploy/``).
 
+**Each worker gets its share of the cores.** ONNX Runtime, OpenBLAS, FAISS (OpenMP), torch and
+the tokenizer each start one thread per core by default; N workers doing so on the same cores
+run N times as many busy threads as there are cores, and contend (ONNX Runtime's threads even
+spin while they wait). Each worker is limited to ``cores // N`` threads (at least 1) before it
+loads anything: environment variables for the libraries that read them at start-up, and the
+runtime calls for those already loaded in the parent.
+
 A worker that dies is started again on the same socket; connections wait in its backlog meanwhile.
 SIGINT or SIGTERM stops the workers and then the parent.
 """
@@ -32,7 +39,15 @@ from collections.abc import Callable
 
 from qa.config import Settings
 
-__all__ = ["WorkerHeader", "listening_sockets", "serve_workers", "steer_by_client_address"]
+__all__ = [
+    "THREAD_VARIABLES",
+    "WorkerHeader",
+    "limit_threads",
+    "listening_sockets",
+    "serve_workers",
+    "steer_by_client_address",
+    "worker_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +56,38 @@ SKF_NET_OFF = -0x100000
 """Classic BPF offsets from this base read the network (IP) header."""
 _BPF_LD_W_ABS, _BPF_ALU_MOD_K, _BPF_RET_A = 0x20, 0x94, 0x16
 RESTART_PAUSE = 1.0
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",  # OpenMP: FAISS, torch; ONNX Runtime's session options read it too
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "RAYON_NUM_THREADS",  # the tokenizers library's thread pool
+)
+
+
+def worker_threads(workers: int) -> int:
+    """Threads each of ``workers`` processes may run: its share of the cores it may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(workers, 1))
+
+
+def limit_threads(threads: int) -> None:
+    """Keep this process's numeric libraries to ``threads`` threads each: the environment for
+    those not loaded yet, the runtimes' own calls for those already imported."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ["TOKENIZERS_PARALLELISM"] = "false" if threads == 1 else "true"
+    if "faiss" in sys.modules:
+        sys.modules["faiss"].omp_set_num_threads(threads)
+    if "torch" in sys.modules:
+        with contextlib.suppress(RuntimeError):  # set once per process: a later call may refuse
+            sys.modules["torch"].set_num_threads(threads)
+    with contextlib.suppress(ImportError):  # BLAS already loaded with NumPy
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
 
 
 def steer_by_client_address(sock: socket.socket, workers: int) -> bool:
@@ -128,6 +175,7 @@ class _Workers:
     def __init__(self, sockets: list[socket.socket], run_worker: Callable[[socket.socket, int], None]):
         self.sockets = sockets
         self.run_worker = run_worker
+        self.threads = worker_threads(len(sockets))
         self.pids: dict[int, int] = {}
         self.stopping = False
 
@@ -136,6 +184,7 @@ class _Workers:
             for j, other in enumerate(self.sockets):
                 if j != number:
                     other.close()
+            limit_threads(self.threads)
             self.run_worker(self.sockets[number], number)
 
         self.pids[_in_child(task)] = number

@@ -1,0 +1,41 @@
+"""Replacing a file so that a reader sees the old or the new content, never a mix, even after a
+crash: the one way the index pointer, collection settings, uploads and evaluation outputs are
+written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write", "fsync_path"]
+
+
+def fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: str | bytes, *, make_folder: bool = True) -> None:
+    """Replace ``path`` with ``data`` (text as UTF-8): write a hidden temporary file beside it,
+    flush it to disk, rename it over, flush the folder. On any failure the temporary file goes
+    and ``path`` is as it was; the error (``OSError``) is raised. ``make_folder``: create the
+    missing folders above ``path`` first (otherwise a missing folder is an error)."""
+    path = Path(path)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_path(path.parent)
