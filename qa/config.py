@@ -44,6 +44,10 @@ class Settings:
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
     """Words in the retrieval windows, one set of windows per size, each overlapping by half."""
+    compose_windows: bool = False
+    """Embed only the smallest windows; a larger window's vector is the normalised mean of the
+    smallest windows tiling it (a quarter of the words through the model, but measured lower
+    hit@1 on the dev sets, see benchmarks/README.md). Off: every window embedded."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,20 +44,6 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
 
         settings = collection_settings(settings, args.collection)
     return settings
-
-
-def progress_printer(label: str):
-    """A ``progress(done, total)`` callback writing one updating line, or None off a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        sys.stderr.write(f"\r{label}: {done}/{total} windows")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from qa.cli.common import collection_arg, progress_printer, project, settings_args, settings_from
+from qa.cli.common import collection_arg, project, settings_args, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_index(args: argparse.Namespace) -> int:
     from qa.embedders.base import make_embedder, resolve_model_path
     from qa.index.build import ensure_index
+    from qa.index.progress import ProgressPrinter
 
     settings = settings_from(args)
     resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
@@ -29,7 +30,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             settings,
             make_embedder(settings),
             rebuild=args.rebuild,
-            progress=progress_printer("embedding"),
+            stages=ProgressPrinter(sys.stderr),  # a bar on a terminal, else plain lines
         )
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """The built index: documents, a typed window table, vectors in a store, BM25, a manifest.
 
-``model`` (what an index is), ``build`` (building, staleness, the build lock), ``files``
+``model`` (what an index is), ``build`` (building, staleness, the build lock), ``vectors``
+(embedded or composed window vectors), ``progress`` (how far a build is), ``files``
 (saving, atomic publishing, loading). Import heavy libraries only when an index is built or
 loaded.
 """
@@ -16,20 +17,24 @@ from qa.index.build import (
 )
 from qa.index.files import POINTER, load_index, read_manifest, save_index
 from qa.index.model import FORMAT_VERSION, DocumentInfo, Index, IndexInfo, Manifest, Windows
+from qa.index.progress import BuildProgress, ProgressPrinter, format_progress
 
 __all__ = [
     "FORMAT_VERSION",
     "POINTER",
+    "BuildProgress",
     "BuildReport",
     "DocumentInfo",
     "Index",
     "IndexInfo",
     "Manifest",
+    "ProgressPrinter",
     "Windows",
     "build_index",
     "build_lock",
     "check_sources",
     "ensure_index",
+    "format_progress",
     "load_index",
     "open_index",
     "read_manifest",

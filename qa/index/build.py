@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,8 +25,10 @@ from qa.errors import (
 )
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
+from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
+from qa.index.vectors import document_vectors
 from qa.ingest.chunking import chunk_text
-from qa.ingest.sources import Document, scan_sources
+from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
 from qa.store.base import check_store, make_store
 
@@ -53,7 +56,9 @@ class BuildReport:
     status: str
     """"up to date", "updated" or "built"."""
     embedded: int = 0
+    """Windows the model embedded."""
     reused: int = 0
+    """Windows whose vectors came from the previous build."""
     skipped: tuple[str, ...] = ()
     """Messages for source files that could not be read."""
     reasons: tuple[str, ...] = ()
@@ -94,12 +99,30 @@ def _reusable_vectors(previous: Index | None, doc: Document, n_windows: int) -> 
 
 
 def _embed(embedder: Embedder, texts: list[str], progress: Callable[[int], None] | None) -> np.ndarray:
-    parts = []
+    parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
     for i in range(0, len(texts), EMBED_BATCH):
         parts.append(embedder.encode(texts[i : i + EMBED_BATCH]))
         if progress:
             progress(len(parts[-1]))
     return np.concatenate(parts)
+
+
+def _indexed_at(previous: Index | None, source: str) -> str:
+    """When ``previous`` made the vectors of ``source`` (its build time if it did not say)."""
+    if previous is None:
+        return ""
+    return previous.manifest.indexed_at.get(source, previous.manifest.built_at)
+
+
+def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
+    """Whether ``previous`` vectors can be reused under ``settings`` (same model and windows)."""
+    m = previous.manifest
+    return (
+        m.model == embedder.name
+        and list(m.window_sizes) == list(settings.window_sizes)
+        and m.format_version == FORMAT_VERSION
+        and m.composed == settings.compose_windows
+    )
 
 
 def build_index(
@@ -109,33 +132,55 @@ def build_index(
     embedder: Embedder,
     previous: Index | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stages: Callable[[BuildProgress], None] | None = None,
 ) -> tuple[Index, int, int]:
     """A new index of ``documents``; windows of unchanged documents reuse ``previous`` vectors.
 
-    Returns the index, the number of windows embedded and the number reused.
+    ``progress(done, total)`` and ``stages`` (a :class:`BuildProgress`) follow the embedding.
+    Returns the index, the number of windows the model embedded and the number whose vectors
+    were reused. With ``settings.compose_windows`` the model embeds only the smallest windows of
+    the documents that changed; the others' vectors are composed from them.
     """
     if not documents:
         raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
-    if previous is not None and not (
-        previous.manifest.model == embedder.name
-        and list(previous.manifest.window_sizes) == list(settings.window_sizes)
-        and previous.manifest.format_version == FORMAT_VERSION
-    ):
+    if previous is not None and not _fits(previous, embedder, settings):
         previous = None
     windows, texts = _window_texts(documents, settings.window_sizes)
     parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
-    total = sum(len(t) for t, p in zip(texts, parts) if p is None)
-    done = 0
+    rows = [windows.of_document(d) for d in range(len(documents))]
+    reused = sum(len(r) for r, p in zip(rows, parts) if p is not None)
+    smallest = min(settings.window_sizes)
+    total = sum(
+        int((windows.scale[r] == smallest).sum()) if settings.compose_windows else len(r)
+        for r, p in zip(rows, parts)
+        if p is None
+    )
+    done, started = 0, time.perf_counter()
 
     def step(n: int) -> None:
         nonlocal done
         done += n
         if progress:
             progress(done, total)
+        if stages:
+            stages(BuildProgress(EMBEDDING, done, total, time.perf_counter() - started))
 
-    for i, t in enumerate(texts):
+    if total:
+        step(0)
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    indexed_at = {}
+    for i, (doc, t) in enumerate(zip(documents, texts)):
+        indexed_at[doc.source] = now if parts[i] is None else _indexed_at(previous, doc.source)
         if parts[i] is None:
-            parts[i] = _embed(embedder, t, step)
+            parts[i] = document_vectors(
+                t,
+                windows.scale[rows[i]],
+                windows.word_start[rows[i]],
+                windows.word_end[rows[i]],
+                encode=lambda batch: _embed(embedder, batch, step),
+                compose=settings.compose_windows,
+            )
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     store = make_store(settings, vectors, columns=windows.as_dict())
     lexical = LexicalIndex([t for doc_texts in texts for t in doc_texts], windows.scale)
@@ -150,9 +195,11 @@ def build_index(
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         store=store.kind,
         versions=_versions(),
+        composed=settings.compose_windows,
+        indexed_at=indexed_at,
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
-    return index, total, len(vectors) - total
+    return index, total, reused
 
 
 def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: Settings) -> list[str]:
@@ -166,6 +213,13 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         reasons.append(
             f"built with window sizes {list(manifest.window_sizes)}, "
             f"settings ask for {list(settings.window_sizes)}"
+        )
+    if manifest.composed != settings.compose_windows:
+        reasons.append(
+            "built with "
+            + ("composed" if manifest.composed else "embedded")
+            + " vectors of the larger windows, settings ask for "
+            + ("composed" if settings.compose_windows else "embedded")
         )
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
@@ -224,13 +278,21 @@ def ensure_index(
     *,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    stages: Callable[[BuildProgress], None] | None = None,
 ) -> BuildReport:
-    """Load the index if it fits the sources and settings; otherwise (re)build what is stale."""
+    """Load the index if it fits the sources and settings; otherwise (re)build what is stale.
+
+    ``progress(done, total)`` follows the embedding; ``stages`` gets a :class:`BuildProgress`
+    while documents are read (pages/s), windows embedded (windows/s) and the index saved.
+    """
     check_store(settings)
     with build_lock(settings.index_dir):
         remove_leftovers(settings.index_dir)
         documents, problems = scan_sources(
-            settings.seeds_dir, settings.root, max_file_mb=settings.max_file_mb
+            settings.seeds_dir,
+            settings.root,
+            max_file_mb=settings.max_file_mb,
+            progress=_reading(stages) if stages else None,
         )
         skipped = tuple(str(p) for p in problems)
         if not documents:
@@ -250,10 +312,20 @@ def ensure_index(
             embedder=embedder,
             previous=None if rebuild else previous,
             progress=progress,
+            stages=stages,
         )
+        if stages:
+            stages(BuildProgress(SAVING, 0, 1, 0.0))
         save_index(index, settings.index_dir)
         status = "built" if previous is None or rebuild else "updated"
         return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
+
+
+def _reading(stages: Callable[[BuildProgress], None]) -> Callable[[ScanProgress], None]:
+    def report(p: ScanProgress) -> None:
+        stages(BuildProgress(READING, p.files_done, p.files_total, p.seconds, p.pages_done, p.current))
+
+    return report
 
 
 def open_index(settings: Settings) -> Index:

@@ -96,6 +96,10 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     """file path in the build folder -> sha256, checked on load."""
+    composed: bool = False
+    """Whether the larger windows' vectors were composed from the smallest windows' vectors."""
+    indexed_at: dict[str, str] = field(default_factory=dict)
+    """source path -> when its vectors were made (ISO time; kept while the source is unchanged)."""
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
@@ -108,6 +112,8 @@ class DocumentInfo:
     title: str
     url: str
     windows: int
+    indexed_at: str = ""
+    """When the document's vectors were made (ISO time)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,13 @@ class Index:
         """The indexed snapshot of ``source``; KeyError when it is not indexed."""
         return self.documents[self._by_source[source]]
 
+    def indexed_at(self, source: str) -> str:
+        """When the vectors of ``source`` were made (ISO time): kept across rebuilds that reuse
+        them; the build time for an index that did not record it. KeyError if not indexed."""
+        if source not in self._by_source:
+            raise KeyError(source)
+        return self.manifest.indexed_at.get(source, self.manifest.built_at)
+
     def document_index(self, source: str) -> int:
         """Position of ``source`` in :attr:`documents` (the ``doc`` column); KeyError if absent."""
         return self._by_source[source]
@@ -212,7 +225,8 @@ class Index:
         counts = np.bincount(self.windows.doc, minlength=len(self.documents))
         return IndexInfo(
             documents=tuple(
-                DocumentInfo(d.source, d.title, d.url, int(n)) for d, n in zip(self.documents, counts)
+                DocumentInfo(d.source, d.title, d.url, int(n), self.indexed_at(d.source))
+                for d, n in zip(self.documents, counts)
             ),
             windows=len(self),
             model=self.manifest.model,

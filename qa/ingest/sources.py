@@ -217,6 +217,33 @@ def _extract(path: str, size: int, mtime_ns: int, limits: Limits) -> Extracted:
     return read_document(Path(path), limits)
 
 
+def _document(path: Path, name: str, limits: Limits) -> tuple[Document, int]:
+    """The document read from ``path`` and its pages read; SourceError naming it when it
+    cannot be read."""
+    try:
+        stat = path.stat()
+        extracted = _extract(str(path), stat.st_size, stat.st_mtime_ns, limits)
+        meta = _read_meta(path)
+    except SourceError as exc:
+        raise exc if str(exc).startswith(name) else SourceError(f"{name}: {exc}") from None
+    except OSError as exc:
+        raise SourceError(f"{name}: cannot be read ({exc.strerror})") from None
+    except Exception as exc:  # a reader library choking on a damaged file must not stop the build
+        log.debug("reading %s failed", name, exc_info=True)
+        raise SourceError(f"{name}: corrupt or unreadable ({type(exc).__name__}); save it again") from None
+    document = Document(
+        source=name,
+        text=extracted.text,
+        title=meta.get("title") or extracted.title or _default_title(path),
+        url=meta.get("url", ""),
+        license=meta.get("license", ""),
+        pages=extracted.pages,
+        sections=tuple((s.start, s.path, s.anchor) for s in extracted.sections),
+        page_unit=extracted.page_unit,
+    )
+    return document, extracted.pages_read
+
+
 def scan_sources(
     seeds_dir: Path,
     root: Path,
@@ -224,7 +251,10 @@ def scan_sources(
     max_file_mb: float = DEFAULT_MAX_FILE_MB,
     progress: Callable[[ScanProgress], None] | None = None,
 ) -> tuple[list[Document], list[SourceError]]:
-    """Every readable document under ``seeds_dir``, sorted by path, and the problems met."""
+    """Every readable document under ``seeds_dir``, sorted by path, and the problems met.
+
+    ``progress`` is called after each file (read or skipped) with the files and pages so far.
+    """
     docs: list[Document] = []
     problems: list[SourceError] = []
     if not seeds_dir.is_dir():
@@ -237,34 +267,12 @@ def scan_sources(
     for n, path in enumerate(paths, 1):
         name = source_name(path, seeds_dir, root)
         try:
-            stat = path.stat()
-            extracted = _extract(str(path), stat.st_size, stat.st_mtime_ns, limits)
-            meta = _read_meta(path)
+            doc, read = _document(path, name, limits)
         except SourceError as exc:
-            problems.append(exc if str(exc).startswith(name) else SourceError(f"{name}: {exc}"))
-            continue
-        except OSError as exc:
-            problems.append(SourceError(f"{name}: cannot be read ({exc.strerror})"))
-            continue
-        except Exception as exc:  # a reader library choking on a damaged file must not stop the build
-            log.debug("reading %s failed", name, exc_info=True)
-            problems.append(
-                SourceError(f"{name}: corrupt or unreadable ({type(exc).__name__}); save it again")
-            )
-            continue
-        pages += extracted.pages_read
-        docs.append(
-            Document(
-                source=name,
-                text=extracted.text,
-                title=meta.get("title") or extracted.title or _default_title(path),
-                url=meta.get("url", ""),
-                license=meta.get("license", ""),
-                pages=extracted.pages,
-                sections=tuple((s.start, s.path, s.anchor) for s in extracted.sections),
-                page_unit=extracted.page_unit,
-            )
-        )
+            problems.append(exc)
+        else:
+            docs.append(doc)
+            pages += read
         if progress:
             progress(ScanProgress(n, len(paths), pages, time.perf_counter() - started, name))
     return docs, problems

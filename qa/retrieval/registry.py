@@ -21,6 +21,7 @@ from qa.errors import EmptyCollectionError, IndexMissingError, NoSourcesError, Q
 from qa.index.build import build_lock, ensure_index, open_index
 from qa.index.collections import DEFAULT, collection_names, collection_settings, get_collection, list_files
 from qa.index.files import POINTER
+from qa.index.progress import BuildProgress, format_progress
 from qa.retrieval.retriever import Retriever
 
 __all__ = ["BuildStatus", "Registry"]
@@ -190,10 +191,13 @@ class Registry:
             return
 
         def progress(done: int, total: int) -> None:
-            self._set(job, message="embedding", embedded=done, to_embed=total)
+            self._set(job, embedded=done, to_embed=total)
+
+        def stage(p: BuildProgress) -> None:  # "reading documents: 2/5 (...)", "embedding: ..."
+            self._set(job, message=format_progress(p))
 
         try:
-            report = ensure_index(settings, self.embedder, progress=progress)
+            report = ensure_index(settings, self.embedder, progress=progress, stages=stage)
         except NoSourcesError:
             self._clear(name, settings)
             self._set(job, state="empty", message="no documents", documents=0, windows=0, skipped=())

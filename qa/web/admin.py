@@ -84,7 +84,9 @@ class DocumentOut(BaseModel):
     title: str = Field(description="Empty until indexed.")
     pages: int = Field(description="Pages or slides (0 for formats without pages).")
     windows: int = Field(description="Retrieval windows in the live index (0: not indexed yet).")
-    indexed_at: str = Field(description="When the live index holding it was built; empty if pending.")
+    indexed_at: str = Field(
+        description="When its vectors were made (kept while it is unchanged); empty if pending."
+    )
     warnings: list[str]
 
 
@@ -162,7 +164,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
                 title=doc.title if doc else "",
                 pages=len(getattr(doc, "pages", ()) or ()) if doc else 0,
                 windows=windows,
-                indexed_at=index.manifest.built_at if doc else "",
+                indexed_at=index.indexed_at(f.source) if doc else "",
                 warnings=[m for m in skipped if f.name in m],
             )
         )

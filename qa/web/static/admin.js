@@ -112,7 +112,7 @@
   function showStatus(s) {
     var text = s.state;
     if (s.state === "indexing") {
-      text = "indexing: " + s.message + (s.to_embed ? " " + s.embedded + "/" + s.to_embed + " windows" : "");
+      text = "indexing: " + s.message;  // the stage with its counts and speed
       $("bar").value = s.to_embed ? s.embedded / s.to_embed : 0;
     } else if (s.state === "done" || s.state === "ready") {
       text = (s.state === "done" ? "done: " : "ready: ") + s.documents + " documents, " + s.windows + " windows";

@@ -1,0 +1,113 @@
+"""How far a build is: its stage (reading documents, embedding windows, saving), counts, speed
+and time left; one line of text for logs and status pages, a progress bar on a terminal.
+
+:func:`qa.index.build.ensure_index` reports a :class:`BuildProgress` to its ``stages``
+callback; :func:`format_progress` turns one into the line the admin page's status and the
+plain (non-terminal) output of ``qa index`` show; :class:`ProgressPrinter` prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+__all__ = ["BuildProgress", "ProgressPrinter", "format_progress"]
+
+READING, EMBEDDING, SAVING = "reading", "embedding", "saving"
+PLAIN_STEPS = 10
+"""Without a terminal a stage prints a line each tenth of the way (and its first and last)."""
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """One stage's progress: ``done`` of ``total`` items (documents when reading, windows when
+    embedding) after ``seconds``; ``pages`` read so far when reading."""
+
+    stage: str
+    done: int
+    total: int
+    seconds: float
+    pages: int = 0
+    current: str = ""
+    """The document just read."""
+
+    @property
+    def unit(self) -> str:
+        return "documents" if self.stage == READING else "windows"
+
+    @property
+    def rate(self) -> float:
+        """Pages per second when reading, windows per second when embedding (0 before any)."""
+        count = self.pages if self.stage == READING else self.done
+        return count / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated seconds to the end of the stage (None until there is a rate)."""
+        if self.done <= 0 or self.seconds <= 0:
+            return None
+        return (self.total - self.done) * self.seconds / self.done
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def format_progress(p: BuildProgress) -> str:
+    """One line: "reading documents: 3/6 (41 pages, 190 pages/s)", "embedding: 1,200/4,000
+    windows (310 windows/s, about 9 s left)" or "saving the index"."""
+    if p.stage == SAVING:
+        return "saving the index"
+    if p.stage == READING:
+        pages = f"{p.pages:,} page" + ("" if p.pages == 1 else "s")
+        return f"reading documents: {p.done:,}/{p.total:,} ({pages}, {p.rate:,.0f} pages/s)"
+    line = f"embedding: {p.done:,}/{p.total:,} windows ({p.rate:,.0f} windows/s"
+    left = p.seconds_left
+    if left is not None and not p.finished:
+        line += f", about {left:,.0f} s left"
+    return line + ")"
+
+
+class ProgressPrinter:
+    """Prints build progress to ``stream``: a tqdm bar per stage on a terminal, else plain lines
+    (:func:`format_progress`) at the start, every tenth and the end of each stage."""
+
+    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self._stage = ""
+        self._step = -1
+        self._bar = None
+
+    def __call__(self, p: BuildProgress) -> None:
+        if p.stage != self._stage:
+            self.close()
+            self._stage, self._step = p.stage, -1
+        if self.tty:
+            self._draw(p)
+            return
+        step = PLAIN_STEPS if p.finished else (p.done * PLAIN_STEPS) // max(p.total, 1)
+        if step != self._step:
+            self._step = step
+            print(format_progress(p), file=self.stream, flush=True)
+
+    def _draw(self, p: BuildProgress) -> None:
+        if p.stage == SAVING:
+            print(format_progress(p), file=self.stream, flush=True)
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            desc = "reading documents" if p.stage == READING else "embedding"
+            unit = "doc" if p.stage == READING else "window"
+            self._bar = tqdm(total=p.total, desc=desc, unit=unit, file=self.stream, leave=True)
+        self._bar.update(p.done - self._bar.n)
+        if p.stage == READING:
+            self._bar.set_postfix_str(f"{p.pages} pages, {p.rate:.0f} pages/s", refresh=True)
+        if p.finished:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

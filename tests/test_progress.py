@@ -1,0 +1,97 @@
+"""Build progress: stages with counts and speed, as plain lines when not on a terminal, a bar
+on one, and the same stages in ``qa index``."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from qa.cli import main
+from qa.index.build import ensure_index
+from qa.index.progress import BuildProgress, ProgressPrinter, format_progress
+
+
+def _words(n: int, stem: str) -> str:
+    return " ".join(f"{stem}{i}" for i in range(n))
+
+
+def test_each_stage_is_one_line_with_counts_and_speed():
+    reading = BuildProgress("reading", 3, 6, 2.0, pages=40, current="a.pdf")
+    assert format_progress(reading) == "reading documents: 3/6 (40 pages, 20 pages/s)"
+    embedding = BuildProgress("embedding", 1200, 4000, 4.0)
+    assert format_progress(embedding) == "embedding: 1,200/4,000 windows (300 windows/s, about 9 s left)"
+    assert (
+        format_progress(BuildProgress("embedding", 10, 10, 1.0)) == "embedding: 10/10 windows (10 windows/s)"
+    )
+    assert format_progress(BuildProgress("saving", 0, 1, 0.0)) == "saving the index"
+
+
+def test_without_a_terminal_a_stage_prints_its_start_each_tenth_and_its_end():
+    out = io.StringIO()
+    show = ProgressPrinter(out, tty=False)
+    for done in range(0, 101):
+        show(BuildProgress("embedding", done, 100, 1.0 + done))
+    show(BuildProgress("saving", 0, 1, 0.0))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 12 and "\r" not in out.getvalue()
+    assert lines[0].startswith("embedding: 0/100 windows") and lines[10].startswith("embedding: 100/100")
+    assert lines[-1] == "saving the index"
+
+
+def test_on_a_terminal_a_stage_is_a_progress_bar():
+    out = io.StringIO()
+    show = ProgressPrinter(out, tty=True)
+    for done in (0, 50, 100):
+        show(BuildProgress("embedding", done, 100, 1.0))
+    assert "embedding: 100%" in out.getvalue() and "100/100" in out.getvalue() and "\r" in out.getvalue()
+
+
+def test_a_build_reports_reading_embedding_and_saving(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text(_words(300, "alpha"), encoding="utf-8")
+    (project.seeds_dir / "b.md").write_text(_words(100, "beta"), encoding="utf-8")
+    (project.seeds_dir / "bad.txt").write_bytes(b"\xff\xfe\xfa not utf-8")
+    seen: list[BuildProgress] = []
+    report = ensure_index(project, fake_embedder, stages=seen.append)
+    stages = [p.stage for p in seen]
+    assert stages[:3] == ["reading"] * 3 and stages[-1] == "saving"
+    assert seen[2].done == seen[2].total == 3  # the unreadable file counts as done too
+    embedding = [p for p in seen if p.stage == "embedding"]
+    assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == report.embedded
+
+
+def test_qa_index_prints_plain_progress_lines_when_not_on_a_terminal(
+    project, fake_embedder, monkeypatch, capsys
+):
+    import qa.embedders.base
+
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    (project.seeds_dir / "a.txt").write_text(_words(400, "alpha"), encoding="utf-8")
+    assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"reading documents: 1/1 \(1 page, [\d,]+ pages/s\)", err[0])
+    embedding = [line for line in err if line.startswith("embedding: ")]
+    assert 2 <= len(embedding) <= 11
+    assert re.fullmatch(r"embedding: (\d+)/\1 windows \([\d,]+ windows/s\)", embedding[-1])
+    assert "saving the index" in err
+
+
+def test_a_background_rebuild_shows_the_stage_in_its_status(project, fake_embedder):
+    from qa.index.collections import CollectionConfig, create_collection, save_document
+    from qa.retrieval.registry import Registry
+    from tests.test_collections import CELLS, VOLCANO, GatedEmbedder
+
+    create_collection(project, "biology", CollectionConfig(title="Biology 101"))
+    save_document(project, "biology", "cells.md", CELLS.encode())
+    save_document(project, "biology", "volcano.md", VOLCANO.encode())
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    registry = Registry(project, gated)
+    registry.rebuild("biology")
+    assert gated.entered.wait(30)
+    during = registry.status("biology")
+    assert during.state == "indexing"
+    assert re.fullmatch(
+        r"embedding: [\d,]+/[\d,]+ windows \([\d,]+ windows/s(, about [\d,]+ s left)?\)", during.message
+    )
+    gated.open.set()
+    done = registry.wait("biology", timeout=30)
+    assert done.state == "done" and done.embedded == done.to_embed > 0
