@@ -4,8 +4,12 @@
 process per file); ``http(s)://host:port`` (with ``vector_store_token``) reaches a Milvus server
 or cluster, or ``milvus-lite server``, over the same gRPC client (``pymilvus.MilvusClient``).
 
-Each build is one collection, ``<prefix>_<time>_<random>``, with the window's global id as its
-primary key, its document, window size and character offsets, and its vector. The build folder
+Each build is one collection, ``<prefix>_<time>_<random>``, laid out as :mod:`milvus_schema`
+says: the window's global id as its primary key, its document, window size and character
+offsets, its vector and, where the engine does BM25, its stemmed terms, a partition per window
+size. Questions are answered by :meth:`MilvusStore.candidates` (:mod:`milvus_hybrid`): dense and
+BM25 candidates from the engine in concurrent calls, fused by the caller as for FAISS; on a
+Milvus older than 2.5 the caller's own BM25 finds the lexical candidates. The build folder
 names its collection (``milvus.json``), so a reader always searches the collection its windows
 came from and never a half-written or newer one; the alias ``<prefix>`` is switched to the newest
 collection when it is saved. A build drops the collections of its prefix that are neither the
@@ -16,26 +20,35 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreAuthError, StoreUnavailableError
+from qa.store.base import Found
+from qa.store.milvus_hybrid import find_candidates
+from qa.store.milvus_schema import (
+    create_collection,
+    exact_distances,
+    insert_windows,
+    milvus_index,
+    supports_bm25,
+)
 
 __all__ = ["MILVUS_FILE", "MilvusStore", "connect", "milvus_index"]
 
 log = logging.getLogger(__name__)
 
 MILVUS_FILE = "milvus.json"
-FLAT_LIMIT = 50_000
-"""Below this many windows the collection is searched exactly (FLAT); above it, IVF_SQ8."""
 RESCORE_MIN = 128
-INSERT_BATCH = 4096
+CALLS_AT_ONCE = 8
+"""Calls to Milvus one store runs at the same time (a question's searches go out together)."""
 QUERY_BATCH = 8192
 """Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
 COLUMNS = ("doc", "scale", "start", "end")
@@ -107,18 +120,6 @@ def connect(settings: Settings, *, timeout: float = 10.0):
     return client
 
 
-def milvus_index(n: int, override: str = "") -> tuple[str, dict, dict]:
-    """Index type, build parameters and search parameters for ``n`` vectors: exact while cheap, then
-    an inverted file of about 4·sqrt(n) lists over 8-bit codes (candidates rescored exactly)."""
-    kind = override or ("FLAT" if n < FLAT_LIMIT else "IVF_SQ8")
-    if kind.startswith("IVF"):
-        lists = max(64, int(4 * math.sqrt(max(n, 1))))
-        return kind, {"nlist": lists}, {"nprobe": 16}
-    if kind.startswith("HNSW"):
-        return kind, {"M": 16, "efConstruction": 200}, {"ef": 128}
-    return kind, {}, {}
-
-
 class _Rows:
     """Stored vectors by window id, fetched from Milvus when indexed (``rows[ids]``)."""
 
@@ -157,6 +158,8 @@ class MilvusStore:
         description: str,
         search_params: Mapping | None = None,
         where: str = "",
+        scales: Sequence[int] = (),
+        bm25: bool = False,
     ) -> None:
         self.client = client
         self.collection = collection
@@ -165,7 +168,13 @@ class MilvusStore:
         self._count = count
         self._dimension = dimension
         self.description = description
-        self._search_params = {"metric_type": "IP", "params": dict(search_params or {})}
+        self.search_params = {"metric_type": "IP", "params": dict(search_params or {})}
+        self.scales = [int(s) for s in scales]
+        """The window sizes, one partition each (empty for a collection built without partitions)."""
+        self.lexical_in_engine = bool(bm25 and self.scales)
+        """Whether the collection has the BM25 field (Milvus ≥ 2.5): BM25 candidates come from it."""
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._count
@@ -176,7 +185,19 @@ class MilvusStore:
 
     @property
     def exact(self) -> bool:
-        return self.description == "FLAT"
+        """Whether search distances are exact inner products (else candidates are rescored)."""
+        return exact_distances(self.description)
+
+    def submit(self, function, *args, **kwargs) -> Future:
+        """Run ``function(*args, **kwargs)`` on this store's threads (calls to Milvus at once)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="milvus")
+        return self._pool.submit(function, *args, **kwargs)
+
+    def call(self, method: str, *args, **kwargs):
+        """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
+        return self._call(method, *args, **kwargs)
 
     def _call(self, method: str, *args, **kwargs):
         """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
@@ -194,20 +215,38 @@ class MilvusStore:
 
     @classmethod
     def build(
-        cls, vectors: np.ndarray, settings: Settings, *, columns: Mapping[str, np.ndarray] | None = None
+        cls,
+        vectors: np.ndarray,
+        settings: Settings,
+        *,
+        columns: Mapping[str, np.ndarray] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> MilvusStore:
-        """A new collection holding ``vectors`` (row i is window i) and, when given, the window
-        ``columns`` (doc, scale, start, end); older collections of the prefix are dropped first,
-        except the live one."""
+        """A new collection holding ``vectors`` (row i is window i), the window ``columns`` (doc,
+        scale, start, end; zeros when not given) and, when ``texts`` are given and the engine does
+        BM25, the windows' terms; older collections of the prefix are dropped first, except the
+        live one."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         client = connect(settings)
         prefix = settings.vector_store_collection
         _drop_stale(client, prefix)
         name = f"{prefix}_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
         kind, build_params, search_params = milvus_index(len(vectors))
+        zeros = np.zeros(len(vectors), dtype=np.int64)
+        columns = {c: (columns or {}).get(c, zeros) for c in ("doc", "scale", "start", "end")}
+        scales = [int(s) for s in np.unique(columns["scale"])]
+        bm25 = texts is not None and _engine_bm25(client)
         try:
-            _create(client, name, vectors.shape[1], kind, build_params)
-            _insert(client, name, vectors, columns)
+            create_collection(
+                client,
+                name,
+                dimension=vectors.shape[1],
+                kind=kind,
+                params=build_params,
+                scales=scales,
+                bm25=bm25,
+            )
+            insert_windows(client, name, vectors, columns, texts if bm25 else None)
             client.flush(name)
             client.load_collection(name)
         except QAError:
@@ -215,7 +254,13 @@ class MilvusStore:
         except Exception as exc:
             _quietly_drop(client, name)
             raise _translate(exc, settings.vector_store) from None
-        log.info("Milvus collection %s: %d windows, %s", name, len(vectors), kind)
+        log.info(
+            "Milvus collection %s: %d windows, %s, BM25 %s",
+            name,
+            len(vectors),
+            kind,
+            "in the engine" if bm25 else "local",
+        )
         return cls(
             client,
             name,
@@ -224,6 +269,8 @@ class MilvusStore:
             description=kind,
             search_params=search_params,
             where=settings.vector_store,
+            scales=scales,
+            bm25=bm25,
         )
 
     def save(self, folder: Path) -> list[str]:
@@ -233,7 +280,9 @@ class MilvusStore:
             "count": self._count,
             "dimension": self._dimension,
             "index": self.description,
-            "search_params": self._search_params["params"],
+            "search_params": self.search_params["params"],
+            "scales": self.scales,
+            "bm25": self.lexical_in_engine,
         }
         (folder / MILVUS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
         alias = self.collection.rsplit("_", 2)[0]
@@ -279,6 +328,8 @@ class MilvusStore:
             description=record.get("index", description),
             search_params=record.get("search_params"),
             where=settings.vector_store,
+            scales=record.get("scales", ()),
+            bm25=bool(record.get("bm25", False)),
         )
 
     # reading -------------------------------------------------------------------------------
@@ -298,7 +349,7 @@ class MilvusStore:
             data=queries.tolist(),
             anns_field="vector",
             limit=wanted,
-            search_params=self._search_params,
+            search_params=self.search_params,
             output_fields=[],
         )
         for row, found in enumerate(hits):
@@ -310,6 +361,20 @@ class MilvusStore:
             order = np.lexsort((got, -exact))[:k]
             scores[row, : len(order)], ids[row, : len(order)] = exact[order], got[order]
         return scores, ids
+
+    def candidates(
+        self,
+        vector: np.ndarray | None,
+        query_terms: Sequence[str],
+        *,
+        dense_n: int,
+        lexical_n: int,
+        extra_ids: np.ndarray | None = None,
+    ) -> Found:
+        """A question's dense and (engine) BM25 candidates; see :mod:`qa.store.milvus_hybrid`."""
+        return find_candidates(
+            self, vector, query_terms, dense_n=dense_n, lexical_n=lexical_n, extra_ids=extra_ids
+        )
 
     def vectors(self, ids: np.ndarray | None = None):
         """The stored vectors of ``ids`` in that order; for None, a lazy view fetched when indexed."""
@@ -363,25 +428,14 @@ def _drop_stale(client, prefix: str) -> None:
             _quietly_drop(client, name)
 
 
-def _create(client, name: str, dimension: int, kind: str, params: dict) -> None:
-    from pymilvus import DataType
-
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    for column in COLUMNS:
-        schema.add_field(column, DataType.INT64)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-    index = client.prepare_index_params()
-    index.add_index("vector", index_type=kind, metric_type="IP", params=params)
-    client.create_collection(name, schema=schema, index_params=index)
-
-
-def _insert(client, name: str, vectors: np.ndarray, columns: Mapping[str, np.ndarray] | None) -> None:
-    zeros = np.zeros(len(vectors), dtype=np.int64)
-    cols = {c: np.asarray((columns or {}).get(c, zeros), dtype=np.int64) for c in COLUMNS}
-    for b in range(0, len(vectors), INSERT_BATCH):
-        rows = [
-            {"id": i, **{c: int(cols[c][i]) for c in COLUMNS}, "vector": vectors[i].tolist()}
-            for i in range(b, min(b + INSERT_BATCH, len(vectors)))
-        ]
-        client.insert(name, rows)
+def _engine_bm25(client) -> bool:
+    """Whether this Milvus does BM25 (2.5 and later; Milvus Lite 3 and later)."""
+    try:
+        version = client.get_server_version()
+    except Exception as exc:  # an old server may lack the call: then it lacks BM25 too
+        log.info("Milvus did not say its version (%s); BM25 stays local", exc)
+        return False
+    if not supports_bm25(version):
+        log.info("Milvus %s has no BM25 function (2.5 and later do); BM25 stays local", version)
+        return False
+    return True
