@@ -30,15 +30,15 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreAuthError, StoreUnavailableError
+from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreUnavailableError
 from qa.store.base import Found
+from qa.store.milvus_connect import connect, engine_bm25, messages, translate
 from qa.store.milvus_hybrid import find_candidates
 from qa.store.milvus_schema import (
     create_collection,
     exact_distances,
     insert_windows,
     milvus_index,
-    supports_bm25,
 )
 
 __all__ = ["MILVUS_FILE", "MilvusStore", "connect", "milvus_index"]
@@ -51,73 +51,6 @@ CALLS_AT_ONCE = 8
 """Calls to Milvus one store runs at the same time (a question's searches go out together)."""
 QUERY_BATCH = 8192
 """Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
-COLUMNS = ("doc", "scale", "start", "end")
-_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0}
-"""No keep-alive pings on an idle connection: gRPC servers with default settings (Milvus Lite's)
-answer them with GOAWAY "too many pings" while a long build embeds, and the client's recovery
-can then fail; a connection is checked again when it is next used."""
-_AUTH_WORDS = ("auth", "credential", "password", "token", "unauthenticated", "permission denied")
-
-
-def _messages(exc: BaseException) -> str:
-    """The messages of ``exc`` and its causes (pymilvus wraps the gRPC error that says why)."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        details = getattr(exc, "details", None)
-        code = getattr(exc, "code", None)
-        if callable(details) and callable(code):  # a grpc.RpcError
-            parts.append(f"{code()} {details()}")
-        else:
-            parts.append(str(getattr(exc, "message", "") or exc))
-        exc = exc.__cause__ or exc.__context__
-    return " ".join(" ".join(parts).split())
-
-
-def _translate(exc: BaseException, where: str) -> QAError:
-    """A one-line typed error for a failure to reach or use the Milvus at ``where``."""
-    text = _messages(exc)
-    lowered = text.lower()
-    if any(word in lowered for word in _AUTH_WORDS):
-        return StoreAuthError(
-            f"Milvus at {where} refused the token; check QA_VECTOR_STORE_TOKEN (user:password or API key)"
-        )
-    if where.endswith(".db"):
-        return StoreUnavailableError(
-            f"cannot open Milvus Lite file {where} ({text[:100]}); Milvus Lite serves one process per "
-            "file, so if another process has it open, run `milvus-lite server --data-dir FOLDER` and "
-            "set QA_VECTOR_STORE to its URL"
-        )
-    return StoreUnavailableError(
-        f"cannot reach Milvus at {where} ({text[:160]}); check QA_VECTOR_STORE and that the server runs"
-    )
-
-
-def connect(settings: Settings, *, timeout: float = 10.0):
-    """A ``MilvusClient`` for ``settings.vector_store``, checked by a round trip; typed errors for a
-    wrong address or token, so a bad setting fails at start-up in one line."""
-    if not settings.milvus:
-        raise StoreUnavailableError("vector_store names no Milvus; set QA_VECTOR_STORE to a .db path or URL")
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise StoreUnavailableError(
-            "vector_store names Milvus but pymilvus is not installed; pip install 'qa[milvus]'"
-        ) from None
-    uri = settings.vector_store
-    if uri.endswith(".db"):
-        Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        # the in-process Lite server logs a traceback for every RPC it lacks (pymilvus asks for
-        # AllocTimestamp and goes on without it); keep them out of the command's output
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    try:
-        client = MilvusClient(
-            uri=uri, token=settings.vector_store_token, timeout=timeout, grpc_options=_GRPC_OPTIONS
-        )
-        client.list_collections(timeout=timeout)
-    except Exception as exc:  # pymilvus raises MilvusException, grpc errors and more
-        raise _translate(exc, settings.vector_store) from None
-    return client
 
 
 class _Rows:
@@ -204,12 +137,12 @@ class MilvusStore:
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except Exception as exc:
-            if "does not exist" in _messages(exc) or "not found" in _messages(exc).lower():
+            if "does not exist" in messages(exc) or "not found" in messages(exc).lower():
                 raise IndexStaleError(
                     f"the index this process opened (Milvus collection {self.collection}) has been "
                     "replaced by two newer builds and dropped; open the index again (restart the server)"
                 ) from None
-            raise _translate(exc, self.where) from None
+            raise translate(exc, self.where) from None
 
     # building ------------------------------------------------------------------------------
 
@@ -235,7 +168,7 @@ class MilvusStore:
         zeros = np.zeros(len(vectors), dtype=np.int64)
         columns = {c: (columns or {}).get(c, zeros) for c in ("doc", "scale", "start", "end")}
         scales = [int(s) for s in np.unique(columns["scale"])]
-        bm25 = texts is not None and _engine_bm25(client)
+        bm25 = texts is not None and engine_bm25(client)
         try:
             create_collection(
                 client,
@@ -253,7 +186,7 @@ class MilvusStore:
             raise
         except Exception as exc:
             _quietly_drop(client, name)
-            raise _translate(exc, settings.vector_store) from None
+            raise translate(exc, settings.vector_store) from None
         log.info(
             "Milvus collection %s: %d windows, %s, BM25 %s",
             name,
@@ -426,16 +359,3 @@ def _drop_stale(client, prefix: str) -> None:
         parts = name.rsplit("_", 2)
         if len(parts) == 3 and parts[0] == prefix and parts[1].isdigit() and name != live:
             _quietly_drop(client, name)
-
-
-def _engine_bm25(client) -> bool:
-    """Whether this Milvus does BM25 (2.5 and later; Milvus Lite 3 and later)."""
-    try:
-        version = client.get_server_version()
-    except Exception as exc:  # an old server may lack the call: then it lacks BM25 too
-        log.info("Milvus did not say its version (%s); BM25 stays local", exc)
-        return False
-    if not supports_bm25(version):
-        log.info("Milvus %s has no BM25 function (2.5 and later do); BM25 stays local", version)
-        return False
-    return True
