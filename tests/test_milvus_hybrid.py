@@ -85,7 +85,13 @@ def _columns(scales: np.ndarray) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_engine_bm25_finds_and_scores_the_windows_the_local_bm25_does(settings, tmp_path):
+@pytest.mark.parametrize("spread", [2, 0.5, 100])  # the shared BM25 search: cut short, very short, whole
+def test_engine_bm25_finds_and_scores_the_windows_the_local_bm25_does(
+    settings, tmp_path, spread, monkeypatch
+):
+    import qa.store.milvus_hybrid
+
+    monkeypatch.setattr(qa.store.milvus_hybrid, "SPREAD", spread)
     texts, scales, vectors = _corpus(60)
     local = LexicalIndex(texts, scales)
     store = MilvusStore.build(vectors, settings, columns=_columns(scales), texts=texts)
