@@ -40,6 +40,9 @@ class Settings:
     """Token for a Milvus server (``user:password`` or an API key); never written to disk."""
     vector_store_collection: str = "qa"
     """Prefix of this index's Milvus collections (and the alias of the live one)."""
+    vector_store_bm25: bool = True
+    """BM25 candidates from the Milvus engine where it has BM25 (Milvus ≥ 2.5, Milvus Lite ≥ 3);
+    off: from the index's own BM25 (quicker on Milvus Lite, whose engine searches in Python)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)

@@ -139,3 +139,18 @@ def test_a_milvus_older_than_2_5_keeps_bm25_local(settings, monkeypatch, tmp_pat
         np.testing.assert_allclose(found.dense, vectors[found.ids] @ vectors[0], atol=1e-5)
     finally:
         store.drop()
+
+
+@pytest.mark.slow
+def test_bm25_can_be_kept_local_on_an_engine_that_has_it(settings, tmp_path):
+    texts, scales, vectors = _corpus(20)
+    local_settings = settings.replace(vector_store_bm25=False)
+    store = MilvusStore.build(vectors, local_settings, columns=_columns(scales), texts=texts)
+    try:
+        assert store.bm25 and not store.lexical_in_engine
+        store.save(tmp_path)
+        assert MilvusStore.load(tmp_path, "FLAT", settings).lexical_in_engine  # the field is there
+        assert not MilvusStore.load(tmp_path, "FLAT", local_settings).lexical_in_engine
+        assert Settings.load({"QA_VECTOR_STORE_BM25": "off"}).vector_store_bm25 is False
+    finally:
+        store.drop()

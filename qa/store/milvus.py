@@ -93,6 +93,7 @@ class MilvusStore:
         where: str = "",
         scales: Sequence[int] = (),
         bm25: bool = False,
+        use_bm25: bool = True,
     ) -> None:
         self.client = client
         self.collection = collection
@@ -104,8 +105,10 @@ class MilvusStore:
         self.search_params = {"metric_type": "IP", "params": dict(search_params or {})}
         self.scales = [int(s) for s in scales]
         """The window sizes, one partition each (empty for a collection built without partitions)."""
-        self.lexical_in_engine = bool(bm25 and self.scales)
-        """Whether the collection has the BM25 field (Milvus ≥ 2.5): BM25 candidates come from it."""
+        self.bm25 = bool(bm25 and self.scales)
+        """Whether the collection has the BM25 field (the engine does BM25: Milvus ≥ 2.5)."""
+        self.lexical_in_engine = self.bm25 and use_bm25
+        """Whether BM25 candidates come from the engine (else from the index's own BM25)."""
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -168,7 +171,7 @@ class MilvusStore:
         zeros = np.zeros(len(vectors), dtype=np.int64)
         columns = {c: (columns or {}).get(c, zeros) for c in ("doc", "scale", "start", "end")}
         scales = [int(s) for s in np.unique(columns["scale"])]
-        bm25 = texts is not None and engine_bm25(client)
+        bm25 = texts is not None and engine_bm25(client)  # the field is there whatever the setting says
         try:
             create_collection(
                 client,
@@ -204,6 +207,7 @@ class MilvusStore:
             where=settings.vector_store,
             scales=scales,
             bm25=bm25,
+            use_bm25=settings.vector_store_bm25,
         )
 
     def save(self, folder: Path) -> list[str]:
@@ -215,7 +219,7 @@ class MilvusStore:
             "index": self.description,
             "search_params": self.search_params["params"],
             "scales": self.scales,
-            "bm25": self.lexical_in_engine,
+            "bm25": self.bm25,
         }
         (folder / MILVUS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
         alias = self.collection.rsplit("_", 2)[0]
@@ -263,6 +267,7 @@ class MilvusStore:
             where=settings.vector_store,
             scales=record.get("scales", ()),
             bm25=bool(record.get("bm25", False)),
+            use_bm25=settings.vector_store_bm25,
         )
 
     # reading -------------------------------------------------------------------------------
