@@ -66,8 +66,11 @@ def test_milvus_index_answers_like_faiss(project, fake_embedder, lite_server, wh
     np.testing.assert_allclose(
         reopened.store.vectors(np.arange(len(faiss))), faiss.store.vectors(), atol=1e-6
     )
+    assert reopened.store.lexical_in_engine  # Milvus Lite 3 does BM25: candidates from the engine
     want = _answers(Retriever(faiss, fake_embedder, project))
     assert _answers(Retriever(reopened, fake_embedder, milvus_settings)) == want
+    local = milvus_settings.replace(vector_store_bm25=False)  # and with the index's own BM25
+    assert _answers(Retriever(open_index(local), fake_embedder, local)) == want
 
 
 def test_only_changed_documents_are_embedded_again_on_milvus(project, fake_embedder, lite_server):
