@@ -40,9 +40,10 @@ class Settings:
     """Token for a Milvus server (``user:password`` or an API key); never written to disk."""
     vector_store_collection: str = "qa"
     """Prefix of this index's Milvus collections (and the alias of the live one)."""
-    vector_store_bm25: bool = True
-    """BM25 candidates from the Milvus engine where it has BM25 (Milvus ≥ 2.5, Milvus Lite ≥ 3);
-    off: from the index's own BM25 (quicker on Milvus Lite, whose engine searches in Python)."""
+    vector_store_bm25: str = "auto"
+    """Where a Milvus index finds BM25 candidates: ``engine`` (Milvus ≥ 2.5, Milvus Lite ≥ 3 score
+    BM25 themselves), ``local`` (the index's own BM25), ``auto``: the engine on a Milvus server,
+    local on Milvus Lite, whose engine scores BM25 in Python (twice as slow here)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
@@ -148,6 +149,8 @@ class Settings:
         if not 1 <= self.workers <= 64:
             raise ConfigError("workers must be between 1 and 64")
         _check_vector_store(self.vector_store, self.vector_store_collection)
+        if self.vector_store_bm25 not in ("auto", "engine", "local"):
+            raise ConfigError('vector_store_bm25 must be "auto", "engine" or "local"')
         if self.milvus or self.vector_store == "faiss":
             object.__setattr__(self, "store", "milvus" if self.milvus else "faiss")
         elif self.store == "milvus":

@@ -47,6 +47,7 @@ pytest.importorskip("milvus_lite")
 from milvus_servers import start_lite_server, stop  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
+from qa.errors import ConfigError  # noqa: E402
 from qa.store.milvus import MilvusStore  # noqa: E402
 
 WORDS = "traffick victim labour debt bondag children organ forc migrant border smuggl".split()
@@ -76,7 +77,10 @@ def lite_server(tmp_path_factory):
 @pytest.fixture(params=["lite-file", "lite-server"])
 def settings(request, tmp_path, lite_server) -> Settings:
     where = str(tmp_path / "vectors.db") if request.param == "lite-file" else lite_server
-    return Settings(root=tmp_path, vector_store=where, vector_store_collection=f"h{secrets.token_hex(4)}")
+    prefix = f"h{secrets.token_hex(4)}"
+    return Settings(
+        root=tmp_path, vector_store=where, vector_store_collection=prefix, vector_store_bm25="engine"
+    )
 
 
 def _columns(scales: np.ndarray) -> dict[str, np.ndarray]:
@@ -144,13 +148,19 @@ def test_a_milvus_older_than_2_5_keeps_bm25_local(settings, monkeypatch, tmp_pat
 @pytest.mark.slow
 def test_bm25_can_be_kept_local_on_an_engine_that_has_it(settings, tmp_path):
     texts, scales, vectors = _corpus(20)
-    local_settings = settings.replace(vector_store_bm25=False)
+    local_settings = settings.replace(vector_store_bm25="local")
     store = MilvusStore.build(vectors, local_settings, columns=_columns(scales), texts=texts)
     try:
         assert store.bm25 and not store.lexical_in_engine
         store.save(tmp_path)
         assert MilvusStore.load(tmp_path, "FLAT", settings).lexical_in_engine  # the field is there
         assert not MilvusStore.load(tmp_path, "FLAT", local_settings).lexical_in_engine
-        assert Settings.load({"QA_VECTOR_STORE_BM25": "off"}).vector_store_bm25 is False
+        # auto: Milvus Lite scores BM25 in Python, slower than the index's own; a server's engine
+        assert not MilvusStore.load(
+            tmp_path, "FLAT", settings.replace(vector_store_bm25="auto")
+        ).lexical_in_engine
+        assert Settings.load({"QA_VECTOR_STORE_BM25": "local"}).vector_store_bm25 == "local"
+        with pytest.raises(ConfigError, match="vector_store_bm25"):
+            Settings(vector_store_bm25="off")
     finally:
         store.drop()

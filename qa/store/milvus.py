@@ -32,7 +32,7 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreUnavailableError
 from qa.store.base import Found
-from qa.store.milvus_connect import connect, engine_bm25, messages, translate
+from qa.store.milvus_connect import bm25_in_engine, connect, engine_bm25, messages, translate
 from qa.store.milvus_hybrid import find_candidates
 from qa.store.milvus_schema import (
     create_collection,
@@ -207,7 +207,7 @@ class MilvusStore:
             where=settings.vector_store,
             scales=scales,
             bm25=bm25,
-            use_bm25=settings.vector_store_bm25,
+            use_bm25=bm25 and bm25_in_engine(client, settings.vector_store_bm25),
         )
 
     def save(self, folder: Path) -> list[str]:
@@ -267,7 +267,7 @@ class MilvusStore:
             where=settings.vector_store,
             scales=record.get("scales", ()),
             bm25=bool(record.get("bm25", False)),
-            use_bm25=settings.vector_store_bm25,
+            use_bm25=bool(record.get("bm25")) and bm25_in_engine(client, settings.vector_store_bm25),
         )
 
     # reading -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from qa.config import Settings
 from qa.errors import QAError, StoreAuthError, StoreUnavailableError
 from qa.store.milvus_schema import supports_bm25
 
-__all__ = ["connect", "engine_bm25", "messages", "translate"]
+__all__ = ["bm25_in_engine", "connect", "engine_bm25", "engine_version", "messages", "translate"]
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +86,27 @@ def connect(settings: Settings, *, timeout: float = 10.0):
     return client
 
 
+def engine_version(client) -> str:
+    """The version this Milvus reports (``"v2.5.14"``, ``"milvus_lite-3.2.2"``; empty if none)."""
+    try:
+        return str(client.get_server_version())
+    except Exception as exc:  # an old server may lack the call: then it lacks BM25 too
+        log.info("Milvus did not say its version (%s)", exc)
+        return ""
+
+
 def engine_bm25(client) -> bool:
     """Whether this Milvus does BM25 (2.5 and later; Milvus Lite 3 and later)."""
-    try:
-        version = client.get_server_version()
-    except Exception as exc:  # an old server may lack the call: then it lacks BM25 too
-        log.info("Milvus did not say its version (%s); BM25 stays local", exc)
-        return False
+    version = engine_version(client)
     if not supports_bm25(version):
         log.info("Milvus %s has no BM25 function (2.5 and later do); BM25 stays local", version)
         return False
     return True
+
+
+def bm25_in_engine(client, setting: str) -> bool:
+    """Whether BM25 candidates should come from this engine, by the ``vector_store_bm25`` setting:
+    ``auto`` takes them from a Milvus server and leaves them local on Milvus Lite."""
+    if setting == "auto":
+        return "lite" not in engine_version(client).lower()
+    return setting == "engine"
