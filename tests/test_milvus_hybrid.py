@@ -31,6 +31,29 @@ def test_bm25_in_the_engine_from_milvus_2_5_and_milvus_lite_3(version, bm25):
     assert supports_bm25(version) is bm25
 
 
+class _Reports:
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def get_server_version(self) -> str:
+        return self.version
+
+
+@pytest.mark.parametrize(
+    ("setting", "version", "engine"),
+    [
+        ("auto", "v2.5.14", True),  # a Milvus server scores BM25 in C++
+        ("auto", "milvus_lite-3.2.2", False),  # Milvus Lite in Python: the index's own is quicker
+        ("engine", "milvus_lite-3.2.2", True),
+        ("local", "v2.5.14", False),
+    ],
+)
+def test_where_bm25_candidates_come_from(setting, version, engine):
+    from qa.store.milvus_connect import bm25_in_engine
+
+    assert bm25_in_engine(_Reports(version), setting) is engine
+
+
 def test_window_terms_are_the_local_bm25_terms_as_whole_tokens():
     text = "Traffickers recruited children, promising jobs; the U.S. State Department's report"
     assert text_terms(text) == terms(text)
