@@ -25,7 +25,7 @@ from retrieval import SETS, find_eval_dir
 def collect(eval_dir: Path, cache: Path) -> list[dict]:
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     rows: list[dict] = []

@@ -41,7 +41,7 @@ OPEN_SCRIPT = """
 import sys, time
 start = time.perf_counter()
 from qa.config import Settings
-from qa.index import open_index
+from qa.index.build import open_index
 index = open_index(Settings.load(root=sys.argv[1]))
 index.lexical.scores(["trafficking"])
 print((time.perf_counter() - start) * 1000)

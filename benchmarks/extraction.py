@@ -86,7 +86,7 @@ def build_rows(corpus: Path) -> tuple[list[list[object]], dict[str, float]]:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder, resolve_model_path
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.ingest.sources import scan_sources
 
     with tempfile.TemporaryDirectory() as tmp:

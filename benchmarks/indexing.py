@@ -74,7 +74,7 @@ def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
 def incremental() -> list[list[object]]:
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index import ensure_index
+    from qa.index.build import ensure_index
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

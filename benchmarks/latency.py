@@ -26,7 +26,7 @@ def main() -> None:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     settings = Settings.load(root=REPO)

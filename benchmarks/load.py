@@ -3,6 +3,7 @@ and the server's memory before and after.
 
     python benchmarks/load.py [--clients 20] [--requests 80] [--chats 4] [--chat-turns 50]
                               [--url URL] [--questions DEV.jsonl]
+    python benchmarks/load.py --workers 2 [--clients 8] [--requests 40]
 
 Without --url it starts the app (``app.py``) on a free loopback port with the per-client limits
 raised for the test (every client here is 127.0.0.1), and stops it afterwards. First one client
@@ -12,6 +13,12 @@ asks alone (the baseline); then the server's RSS is read, all clients run at onc
 way the page does (``queue/join`` then ``queue/data``), so the rating goes through the same
 route as a click. Any non-200 answer or exception is an error; the exit status is 1 on errors
 or when the RSS grew by more than ``--max-growth`` MiB.
+
+With ``--workers N`` it measures API throughput of ``qa serve --workers N`` against one worker
+instead: the app is started once per worker count, and ``--clients`` clients ask ``--requests``
+questions each at once. Each client has its own loopback source address (127.0.0.2, ...): the
+workers keep a client address on one worker (a chat session's state lives there), so clients on
+one address would all reach the same worker.
 """
 
 from __future__ import annotations
@@ -37,12 +44,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(log: Path) -> tuple[subprocess.Popen, str]:
+def start_app(log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
     env = {
         **os.environ,
+        "QA_WORKERS": str(workers),
         "QA_PORT": str(port),
         "QA_HOST": "127.0.0.1",
         "QA_RATE_LIMIT": "1000000",
@@ -57,7 +65,7 @@ def start_app(log: Path) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(600 * workers):
         try:
             if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
                 return proc, url
@@ -76,16 +84,29 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def api_client(url: str, questions: list[str], n: int, offset: int) -> tuple[list[float], list[str]]:
+def api_client(
+    url: str,
+    questions: list[str],
+    n: int,
+    offset: int,
+    *,
+    address: str | None = None,
+    workers_seen: set[str] | None = None,
+) -> tuple[list[float], list[str]]:
+    """``n`` questions one after another, from the loopback ``address`` if given; the workers
+    that answered (``X-QA-Worker``) are added to ``workers_seen``."""
     import httpx
 
     times, errors = [], []
-    with httpx.Client(base_url=url, timeout=60) as client:
+    transport = httpx.HTTPTransport(local_address=address) if address else None
+    with httpx.Client(base_url=url, timeout=60 if address is None else 120, transport=transport) as client:
         for i in range(n):
             q = questions[(offset + i) % len(questions)]
             start = time.perf_counter()
             try:
                 res = client.post("/api/v1/ask", json={"question": q, "k": 5})
+                if workers_seen is not None:
+                    workers_seen.add(res.headers.get("x-qa-worker", "-"))
                 if res.status_code != 200:
                     errors.append(f"{res.status_code} {res.text[:100]}")
             except Exception as exc:  # a load test counts every failure
@@ -138,7 +159,7 @@ def chat_session(url: str, questions: list[str], n: int, offset: int) -> tuple[l
             q = questions[(offset + i) % len(questions)]
             start = time.perf_counter()
             try:
-                chat, _, _ = page.call(page.fn_ask, [q, None, 3])
+                chat = page.call(page.fn_ask, [q, None, 3])[0]  # chat, turns, question box, notice
                 if "qa-answer" not in json.dumps(chat[-1]):
                     errors.append("no answer in the chat")
                 page.call(page.fn_rate, [None], {"index": len(chat) - 1, "value": None, "liked": True})
@@ -153,8 +174,57 @@ def row(label: str, n: int, times: list[float], errors: list[str], wall: float, 
     return [label, n, len(errors), p50, percentile(times, 99) * 1000, n / wall, p50 / base if base else 1.0]
 
 
+def measure_workers(url: str, clients: int, requests: int, questions: list[str]) -> list:
+    """Throughput, p50, p99, errors and workers seen of ``clients`` clients, each from its own
+    loopback address, asking ``requests`` questions at once."""
+    addresses = [f"127.0.0.{2 + i}" for i in range(clients)]
+    api_client(url, questions, 3, 0, address=addresses[0])  # warm
+    seen: set[str] = set()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        jobs = [
+            pool.submit(api_client, url, questions, requests, 0, address=a, workers_seen=seen)
+            for a in addresses
+        ]
+        results = [job.result() for job in jobs]
+    wall = time.perf_counter() - start
+    times = [t for r in results for t in r[0]]
+    errors = sum(len(r[1]) for r in results)
+    return [len(times) / wall, percentile(times, 50) * 1000, percentile(times, 99) * 1000, errors, len(seen)]
+
+
+def compare_workers(args, questions: list[str]) -> None:
+    """API throughput of ``--workers N`` against one worker; see the module docstring."""
+    rows, base = [], None
+    for workers in (1, args.workers):
+        proc, url = start_app(Path("/tmp") / f"qa-load-{os.getpid()}-{workers}w.log", workers)
+        try:
+            throughput, p50, p99, errors, seen = measure_workers(url, args.clients, args.requests, questions)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        base = base or throughput
+        rows.append(
+            [
+                workers,
+                seen,
+                f"{throughput:.1f}",
+                f"{throughput / base:.2f}x",
+                f"{p50:.0f}",
+                f"{p99:.0f}",
+                errors,
+            ]
+        )
+    print(
+        f"{args.clients} API clients x {args.requests} questions, each from its own loopback address, "
+        f"{os.cpu_count()} cores"
+    )
+    print(table(["workers", "workers seen", "questions/s", "vs 1", "p50 ms", "p99 ms", "errors"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="compare this many workers with one")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=80)
     parser.add_argument("--chats", type=int, default=4, help="concurrent chat sessions (Gradio queue)")
@@ -167,6 +237,9 @@ def main() -> None:
         raise SystemExit("load tests run against loopback only")
     with open(args.questions, encoding="utf-8") as f:
         questions = [json.loads(line)["question"] for line in f if line.strip()]
+    if args.workers > 1:
+        compare_workers(args, questions)
+        return
     proc = None
     url = args.url
     if url is None:

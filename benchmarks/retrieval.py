@@ -121,8 +121,10 @@ def _txtai(windows, texts, k: int) -> Search | None:
 
 
 def qa_system(retriever, k: int) -> Search:
+    from qa.render import answer_json
+
     def search(questions, histories):
-        return [a.to_dict() for a in retriever.ask_many(questions, k=k, histories=histories)]
+        return [answer_json(a) for a in retriever.ask_many(questions, k=k, histories=histories)]
 
     return search
 
@@ -227,7 +229,7 @@ def main() -> None:
 
     from qa.config import Settings
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     embedder = None

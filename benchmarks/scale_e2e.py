@@ -91,7 +91,7 @@ def rss_mb() -> float:
 
 def phase_build(root: Path, store: str) -> dict:
     from qa.config import Settings
-    from qa.index import ensure_index
+    from qa.index.build import ensure_index
 
     settings = Settings(root=root, model=MODEL, vector_store=store, vector_store_collection="scale")
     t = time.perf_counter()
@@ -101,7 +101,7 @@ def phase_build(root: Path, store: str) -> dict:
 
 def phase_query(root: Path, store: str, questions: int, bm25: str = "auto") -> dict:
     from qa.config import Settings
-    from qa.index import open_index
+    from qa.index.build import open_index
     from qa.retrieval.retriever import Retriever
 
     settings = Settings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -116,38 +116,11 @@ class Settings:
         object.__setattr__(
             self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
-        sizes = tuple(sorted({int(w) for w in self.window_sizes}))
-        object.__setattr__(self, "window_sizes", sizes)
-        if not sizes or not all(4 <= w <= 120 for w in sizes):
-            raise ConfigError("window_sizes must be one or more sizes between 4 and 120 words")
-        if not 10 <= self.passage_words <= 120:
-            raise ConfigError("passage_words must be between 10 and 120")
-        if not 1 <= self.k <= 50:
-            raise ConfigError("k must be between 1 and 50")
-        if self.backend not in ("onnx", "torch"):
-            raise ConfigError('backend must be "onnx" or "torch"')
-        if self.mode not in ("hybrid", "dense", "lexical"):
-            raise ConfigError('mode must be "hybrid", "dense" or "lexical"')
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ConfigError("dense_weight must be between 0 and 1")
-        if not 0.0 <= self.abstain_threshold <= 1.0 or not 0.0 <= self.unknown_name_threshold <= 1.0:
-            raise ConfigError("abstain thresholds must be between 0 and 1")
-        if self.max_question_chars < 10:
-            raise ConfigError("max_question_chars must be at least 10")
-        if not 1 <= self.ui_passages <= 10:
-            raise ConfigError("ui_passages must be between 1 and 10")
-        if not 0 <= self.context_words <= 1000:
-            raise ConfigError("context_words must be between 0 and 1000")
-        if not 0 < self.max_file_mb <= 10_000:
-            raise ConfigError("max_file_mb must be above 0 and at most 10000")
-        self._check_admin_key()
-        if self.rate_limit < 1:
-            raise ConfigError("rate_limit must be at least 1 request per minute")
-        self._check_server_limits()
-        if not 1 <= self.port <= 65535:
-            raise ConfigError("port must be between 1 and 65535")
-        if not 1 <= self.workers <= 64:
-            raise ConfigError("workers must be between 1 and 64")
+        object.__setattr__(self, "window_sizes", tuple(sorted({int(w) for w in self.window_sizes})))
+        for valid, message in _CHECKS:
+            if not valid(self):
+                raise ConfigError(message)
+        _check_proxies(self.trusted_proxies)
         _check_vector_store(self.vector_store, self.vector_store_collection)
         if self.vector_store_bm25 not in ("auto", "engine", "local"):
             raise ConfigError('vector_store_bm25 must be "auto", "engine" or "local"')
@@ -160,22 +133,6 @@ class Settings:
     def milvus(self) -> bool:
         """Whether the vectors live in Milvus (Lite file or server) rather than embedded FAISS."""
         return self.vector_store not in ("", "faiss")
-
-    def _check_admin_key(self) -> None:
-        if self.admin_key and (len(self.admin_key) < 16 or self.admin_key == self.api_key):
-            raise ConfigError(
-                "admin_key must be at least 16 characters and differ from api_key; make one with "
-                "`python -c 'import secrets; print(secrets.token_urlsafe())'`"
-            )
-
-    def _check_server_limits(self) -> None:
-        if self.feedback_rate_limit < 1 or self.auth_fail_limit < 1:
-            raise ConfigError("feedback_rate_limit and auth_fail_limit must be at least 1 per minute")
-        if not 1 <= self.max_sessions <= 100_000 or not 1 <= self.max_turns <= 1000:
-            raise ConfigError("max_sessions must be 1..100000 and max_turns 1..1000")
-        if self.feedback_max_bytes < 1024:
-            raise ConfigError("feedback_max_bytes must be at least 1024")
-        _check_proxies(self.trusted_proxies)
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -203,6 +160,45 @@ class Settings:
             return Path(path).resolve().relative_to(self.root).as_posix()
         except ValueError:
             return Path(path).resolve().as_posix()
+
+
+_CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
+    (
+        lambda s: bool(s.window_sizes) and all(4 <= w <= 120 for w in s.window_sizes),
+        "window_sizes must be one or more sizes between 4 and 120 words",
+    ),
+    (lambda s: 10 <= s.passage_words <= 120, "passage_words must be between 10 and 120"),
+    (lambda s: 1 <= s.k <= 50, "k must be between 1 and 50"),
+    (lambda s: s.backend in ("onnx", "torch"), 'backend must be "onnx" or "torch"'),
+    (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),
+    (lambda s: 0.0 <= s.dense_weight <= 1.0, "dense_weight must be between 0 and 1"),
+    (
+        lambda s: 0.0 <= s.abstain_threshold <= 1.0 and 0.0 <= s.unknown_name_threshold <= 1.0,
+        "abstain thresholds must be between 0 and 1",
+    ),
+    (lambda s: s.max_question_chars >= 10, "max_question_chars must be at least 10"),
+    (lambda s: 1 <= s.ui_passages <= 10, "ui_passages must be between 1 and 10"),
+    (lambda s: 0 <= s.context_words <= 1000, "context_words must be between 0 and 1000"),
+    (lambda s: 0 < s.max_file_mb <= 10_000, "max_file_mb must be above 0 and at most 10000"),
+    (
+        lambda s: not s.admin_key or (len(s.admin_key) >= 16 and s.admin_key != s.api_key),
+        "admin_key must be at least 16 characters and differ from api_key; make one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe())'`",
+    ),
+    (lambda s: s.rate_limit >= 1, "rate_limit must be at least 1 request per minute"),
+    (
+        lambda s: s.feedback_rate_limit >= 1 and s.auth_fail_limit >= 1,
+        "feedback_rate_limit and auth_fail_limit must be at least 1 per minute",
+    ),
+    (
+        lambda s: 1 <= s.max_sessions <= 100_000 and 1 <= s.max_turns <= 1000,
+        "max_sessions must be 1..100000 and max_turns 1..1000",
+    ),
+    (lambda s: s.feedback_max_bytes >= 1024, "feedback_max_bytes must be at least 1024"),
+    (lambda s: 1 <= s.port <= 65535, "port must be between 1 and 65535"),
+    (lambda s: 1 <= s.workers <= 64, "workers must be between 1 and 64"),
+)
+"""Each setting's check and the message that says what is allowed, in the order they are checked."""
 
 
 def _check_vector_store(where: str, collection: str) -> None:

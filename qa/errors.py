@@ -23,6 +23,7 @@ __all__ = [
     "StoreAuthError",
     "EvaluationError",
     "QuestionFileError",
+    "RecordFileError",
 ]
 
 
@@ -104,3 +105,8 @@ class EvaluationError(QAError):
 
 class QuestionFileError(EvaluationError):
     """A questions, run or review file cannot be read or written."""
+
+
+class RecordFileError(QAError):
+    """An append-only record file (feedback, the question log) is full, cannot be written, or a
+    record is too large."""

@@ -72,7 +72,7 @@ def project(tmp_path: Path) -> Settings:
 def seed_settings(tmp_path_factory) -> Settings:
     """Settings over the real seeds/ with the index in a session temp dir (built once)."""
     from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
 
     settings = Settings(root=REPO, index_dir=tmp_path_factory.mktemp("index") / "embeddings")
     ensure_index(settings, SentenceTransformerEmbedder(settings.model))

@@ -9,8 +9,8 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from qa.index.build import ensure_index
 from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
-from qa.index.core import ensure_index
 from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
 
 ADMIN = "admin-key-0123456789abcdef"

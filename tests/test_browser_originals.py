@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 def pdf_server(project, fake_embedder):
     import uvicorn
 
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
     from qa.web.server import create_app
 

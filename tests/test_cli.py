@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import cli
 from qa.cli import main
+from qa.cli.entry import show_progress
 
 
 @pytest.fixture
@@ -203,7 +203,7 @@ def test_index_and_serve_say_what_they_do_while_the_model_loads(capsys):
     parent = logging.getLogger("qa.embedders")
     before = (parent.level, parent.handlers[:], parent.propagate)
     try:
-        cli._show_progress("serve")
+        show_progress("serve")
         logger.info("exporting %s to ONNX in %s", "the-model", "embeddings/onnx")
         assert capsys.readouterr().err == "exporting the-model to ONNX in embeddings/onnx ...\n"
     finally:

@@ -13,6 +13,7 @@ from qa.errors import (
     UnknownCollectionError,
     UploadError,
 )
+from qa.index.build import ensure_index
 from qa.index.collections import (
     CollectionConfig,
     collection_names,
@@ -24,7 +25,6 @@ from qa.index.collections import (
     list_files,
     save_document,
 )
-from qa.index.core import ensure_index
 from qa.retrieval.registry import Registry
 
 CELLS = (

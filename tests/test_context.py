@@ -1,7 +1,7 @@
 import pytest
 
 from qa.errors import UnknownSourceError
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.context import passage_context
 
 

@@ -50,7 +50,8 @@ def test_text_is_read_as_python_reads_utf8(tmp_path):
 
 
 def test_pages_and_sections_survive_the_saved_index(project, fake_embedder):
-    from qa.index.core import ensure_index, load_index
+    from qa.index.build import ensure_index
+    from qa.index.files import load_index
     from tests.test_formats import make_pdf
 
     make_pdf(project.seeds_dir / "manual.pdf")

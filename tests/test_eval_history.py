@@ -39,7 +39,7 @@ def test_history_that_is_not_a_list_of_text_is_reported(tmp_path):
 
 def test_run_rows_keep_the_history_and_the_query_as_searched(tmp_path, fake_embedder):
     from qa.config import Settings
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     (tmp_path / "seeds").mkdir()

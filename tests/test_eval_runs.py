@@ -19,7 +19,7 @@ from qa.eval import (
 )
 from qa.eval.files import from_spreadsheet, spreadsheet_safe
 from qa.feedback import FeedbackRecord
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
 
 TEXT = (

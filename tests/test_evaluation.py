@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.cli import GATE_EXIT, main
+from qa.cli import main
+from qa.cli.evaluation import GATE_EXIT
 from qa.eval import (
     Question,
     QuestionFileError,

@@ -11,7 +11,8 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index import ensure_index, load_index
+from qa.index.build import ensure_index
+from qa.index.files import load_index
 from tests.conftest import REPO, FakeEmbedder
 
 BUILD = textwrap.dedent(
@@ -20,7 +21,7 @@ BUILD = textwrap.dedent(
     sys.path.insert(0, {repo!r})
     from tests.conftest import FakeEmbedder
     from qa.config import Settings
-    from qa.index import ensure_index
+    from qa.index.build import ensure_index
 
     class Slow(FakeEmbedder):
         def encode(self, texts):

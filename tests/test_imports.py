@@ -6,8 +6,8 @@ def test_importing_the_data_layers_loads_no_heavy_library():
     import sys
 
     code = (
-        "import sys, qa.index, qa.index.core, qa.store, qa.store.faiss, qa.lexical.bm25, qa.embedders.base,"
-        " qa.embedders.onnx, qa.embedders.torch\n"
+        "import sys, qa.index, qa.index.build, qa.index.files, qa.index.model, qa.store, qa.store.faiss,"
+        " qa.lexical.bm25, qa.embedders.base, qa.embedders.onnx, qa.embedders.torch\n"
         "print(sorted(m for m in ('faiss', 'bm25s', 'torch', 'onnxruntime', 'sentence_transformers',"
         " 'filelock', 'tokenizers') if m in sys.modules))"
     )

@@ -5,16 +5,9 @@ import numpy as np
 import pytest
 
 from qa.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexStaleError, NoSourcesError
-from qa.index import (
-    POINTER,
-    Windows,
-    build_lock,
-    check_sources,
-    ensure_index,
-    load_index,
-    open_index,
-    stale_reasons,
-)
+from qa.index.build import build_lock, check_sources, ensure_index, open_index, stale_reasons
+from qa.index.files import POINTER, load_index
+from qa.index.model import Windows
 from qa.ingest.sources import scan_sources
 
 
@@ -270,7 +263,8 @@ def test_old_format_is_stale_not_corrupt(project, fake_embedder):
 
 
 def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
-    from qa.index.core import FLAT_LIMIT, Index, make_faiss
+    from qa.index.model import Index
+    from qa.store.faiss import FLAT_LIMIT, make_faiss
 
     _write(project, "a.txt", _words(300, "alpha"))
     index = ensure_index(project, fake_embedder).index
@@ -290,7 +284,7 @@ def test_compatibility_aliases_keep_old_callers_working(project, fake_embedder):
 def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path, monkeypatch):
     import os
 
-    from qa.index import atomic_write
+    from qa.index.files import atomic_write
 
     target = tmp_path / "deep" / "CURRENT"
     atomic_write(target, "one\n")

@@ -22,7 +22,8 @@ pytest.importorskip("qa.store.base", reason="needs the vector-store seam (qa/sto
 
 from milvus_servers import free_port, start_lite_server, stop
 
-from qa.index import ensure_index, load_index, open_index
+from qa.index.build import ensure_index, open_index
+from qa.index.files import load_index
 from qa.retrieval.retriever import Retriever
 
 pytestmark = pytest.mark.slow

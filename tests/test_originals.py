@@ -14,7 +14,7 @@ from tests.test_formats import HTML, POOLS, make_docx, make_pdf, make_pptx
 
 @pytest.fixture
 def indexed(project, fake_embedder):
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     seeds = project.seeds_dir

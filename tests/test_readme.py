@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from qa.cli import build_parser, main
+from qa.cli import main
+from qa.cli.entry import build_parser
 from tests.conftest import REPO
 
 README = REPO / "README.md"

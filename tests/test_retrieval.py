@@ -89,8 +89,9 @@ def test_batch_answers_match_single_answers(retriever):
 
 def test_approximate_index_gives_the_same_answers(retriever):
     """An approximate store (HNSW, 8-bit) gives the same answers: its candidates are rescored exactly."""
-    from qa.index.core import Index, make_faiss
+    from qa.index.model import Index
     from qa.retrieval.retriever import Retriever
+    from qa.store.faiss import make_faiss
 
     idx = retriever.index
     approx = Index(
@@ -181,7 +182,7 @@ def test_abstains_on_a_corpus_other_than_the_seed(tmp_path):
     """Off-topic questions abstain on ordinary punctuated documents too, on-topic ones do not."""
     from qa.config import Settings
     from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
     seeds = tmp_path / "seeds"

@@ -13,7 +13,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
 from tests.conftest import FakeEmbedder, free_port
 
@@ -365,7 +365,8 @@ def test_a_rating_counts_once_per_answer_and_names_it(corpus, tmp_path):
 
 
 def test_feedback_records_and_file_are_capped(tmp_path):
-    from qa.feedback import MAX_RECORD_BYTES, FeedbackError, FeedbackRecord, append_feedback
+    from qa.feedback import FeedbackError, FeedbackRecord, append_feedback
+    from qa.records import MAX_RECORD_BYTES
 
     path = tmp_path / "fb.jsonl"
     with pytest.raises(FeedbackError, match="at most"):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from qa.index.core import ensure_index
+from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
 
 BODY = (

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer import Answer
-from qa.feedback import FeedbackRecord, append_json_line
+from qa.feedback import FeedbackRecord
+from qa.records import append_json_line, read_json_lines
 
 __all__ = [
     "VIEWS",
@@ -80,15 +81,11 @@ def log_question(path: Path, record: AskedRecord) -> None:
 
 def read_asked(path: Path) -> Iterator[AskedRecord]:
     """The records in ``path`` in order; malformed lines are skipped."""
-    if not path.exists():
-        return
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                data = json.loads(line)
-                yield AskedRecord(**{**data, "sources": tuple(data.get("sources") or ())})
-            except (ValueError, TypeError):
-                continue
+    for data in read_json_lines(path):
+        try:
+            yield AskedRecord(**{**data, "sources": tuple(data.get("sources") or ())})
+        except (ValueError, TypeError):
+            continue
 
 
 def _key(question: str) -> str:

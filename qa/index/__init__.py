@@ -16,10 +16,8 @@ from qa.index.build import (
 )
 from qa.index.files import POINTER, atomic_write, load_index, read_manifest, save_index
 from qa.index.model import FORMAT_VERSION, DocumentInfo, Index, IndexInfo, Manifest, Windows
-from qa.store.faiss import FLAT_LIMIT
 
 __all__ = [
-    "FLAT_LIMIT",
     "FORMAT_VERSION",
     "POINTER",
     "BuildReport",

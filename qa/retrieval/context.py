@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import UnknownSourceError
-from qa.index.core import Index
+from qa.index.model import Index
 
 __all__ = ["Context", "passage_context"]
 

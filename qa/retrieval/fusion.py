@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.config import Settings
-from qa.index.core import Index
+from qa.index.model import Index
 from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import acronyms, terms
 from qa.store.base import CandidateSearch

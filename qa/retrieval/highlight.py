@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.index.core import Index
+from qa.index.model import Index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
 
 __all__ = ["Highlighter", "HIGHLIGHT_WORDS", "TermWeights"]

@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from qa.config import Settings
 from qa.embedders.base import Embedder
 from qa.errors import EmptyCollectionError, IndexMissingError, NoSourcesError, QAError
+from qa.index.build import build_lock, ensure_index, open_index
 from qa.index.collections import DEFAULT, collection_names, collection_settings, get_collection, list_files
-from qa.index.core import POINTER, build_lock, ensure_index, open_index
+from qa.index.files import POINTER
 from qa.retrieval.retriever import Retriever
 
 __all__ = ["BuildStatus", "Registry"]

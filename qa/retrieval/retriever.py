@@ -18,7 +18,8 @@ from qa.answer import Answer, Citation, Passage, Span
 from qa.config import Settings
 from qa.embedders.base import Embedder, make_embedder
 from qa.errors import QuestionError
-from qa.index.core import Index, open_index
+from qa.index.build import open_index
+from qa.index.model import Index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from qa.config import Settings
-from qa.index.core import Index
+from qa.index.model import Index
 from qa.retrieval.fusion import Candidates
 
 __all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS"]

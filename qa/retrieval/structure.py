@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from qa.index.core import Index
+from qa.index.model import Index
 from qa.ingest.formats.base import SECTION_SEPARATOR
 from qa.ingest.headings import SectionMap
 from qa.lexical.terms import acronym, terms

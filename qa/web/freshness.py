@@ -88,7 +88,7 @@ class SourceWatch:
         self._manifest, self._stats = manifest, listing
 
     def _scan(self, manifest) -> None:
-        from qa.index.core import stale_reasons
+        from qa.index.build import stale_reasons
         from qa.ingest.sources import scan_sources
 
         try:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from qa.config import Settings
 from qa.errors import QAError
-from qa.index.core import POINTER, open_index
+from qa.index.build import open_index
+from qa.index.files import POINTER
 from qa.retrieval.retriever import Retriever
 
 __all__ = ["LiveRetriever"]

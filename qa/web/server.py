@@ -29,7 +29,7 @@ FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection")
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
     """Build or update the index if needed, then open a retriever with the model loaded."""
     from qa.embedders.base import make_embedder
-    from qa.index.core import ensure_index
+    from qa.index.build import ensure_index
 
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     embedder = make_embedder(settings)
@@ -52,8 +52,8 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
 def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None]) -> None:
     """Bring every other collection's index up to date too (one with no documents stays empty)."""
     from qa.errors import NoSourcesError, QAError
+    from qa.index.build import ensure_index
     from qa.index.collections import DEFAULT, collection_names, collection_settings
-    from qa.index.core import ensure_index
 
     for name in collection_names(settings):
         if name == DEFAULT:

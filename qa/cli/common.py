@@ -1,0 +1,83 @@
+"""What every subcommand shares: the settings options, the collection option, and the message
+that says where a missing index or missing documents were looked for."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from qa.config import Settings
+from qa.errors import IndexMissingError, NoSourcesError
+
+WHERE_HINT = "run qa from the project folder, or pass --root DIR or set QA_ROOT"
+
+
+def settings_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("settings (also QA_* environment variables)")
+    g.add_argument("--root", type=Path, help="project root (default: current folder)")
+    g.add_argument("--seeds-dir", type=Path, help="source documents folder (default: ROOT/seeds)")
+    g.add_argument("--index-dir", type=Path, help="index folder (default: ROOT/embeddings)")
+    g.add_argument("--model", help="embedding model name or directory")
+    g.add_argument(
+        "--vector-store", help="faiss (default), a Milvus Lite file (.db) or a Milvus URL http(s)://host:port"
+    )
+
+
+def collection_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--collection", help="a collection other than the default (its documents in seeds/NAME/)")
+
+
+def settings_from(args: argparse.Namespace, **extra) -> Settings:
+    """Settings from defaults, ``QA_*`` variables and the command's options, in that order."""
+    settings = Settings.load(
+        root=args.root,
+        seeds_dir=args.seeds_dir,
+        index_dir=args.index_dir,
+        model=args.model,
+        vector_store=getattr(args, "vector_store", None),
+        **extra,
+    )
+    if getattr(args, "collection", None):
+        from qa.index.collections import collection_settings
+
+        settings = collection_settings(settings, args.collection)
+    return settings
+
+
+def progress_printer(label: str):
+    """A ``progress(done, total)`` callback writing one updating line, or None off a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r{label}: {done}/{total} windows")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+@contextmanager
+def project(settings: Settings):
+    """Say where a missing index or missing documents were looked for, and leave no empty
+    index folder behind when nothing could be built."""
+    existed = settings.index_dir.exists()
+    try:
+        yield
+    except (IndexMissingError, NoSourcesError) as exc:
+        if not existed and settings.index_dir.is_dir():
+            leftovers = {p.name for p in settings.index_dir.iterdir()}
+            if leftovers <= {".lock"}:
+                shutil.rmtree(settings.index_dir, ignore_errors=True)
+        raise type(exc)(f"{exc} (project root: {settings.root}; {WHERE_HINT})") from None
+
+
+def open_retriever(settings: Settings):
+    from qa.retrieval.retriever import Retriever
+
+    with project(settings):
+        return Retriever.open(settings)

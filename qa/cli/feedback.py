@@ -1,0 +1,36 @@
+"""``qa feedback export``: the chat page's thumbs-down questions as question-file rows to review."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qa.cli.common import settings_args, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feedback", help="work with the chat page's thumbs up/down")
+    fsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = fsub.add_parser("export", help="thumbs-down questions as question-file rows to review")
+    settings_args(e)
+    e.add_argument("--out", type=Path, help="a .jsonl or .csv file (default: JSONL on stdout)")
+    e.set_defaults(func=cmd_feedback_export, parser=e)
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from qa.eval import check_review_path, review_jsonl, review_rows, write_question_rows
+    from qa.feedback import read_feedback
+
+    settings = settings_from(args)
+    check_review_path(args.out)
+    if not settings.feedback_path.exists():
+        print(f"no feedback yet at {settings.feedback_path}", file=sys.stderr)
+    rows = review_rows(read_feedback(settings.feedback_path))
+    if args.out is None:
+        sys.stdout.write(review_jsonl(rows))
+    else:
+        write_question_rows(args.out, rows)
+    where = f" written to {args.out}" if args.out else ""
+    print(f"{len(rows)} thumbs-down questions to review{where}", file=sys.stderr)
+    return 0

@@ -1,0 +1,47 @@
+"""``qa index``: build or update the index, saying what was embedded and what was reused."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from qa.cli.common import collection_arg, progress_printer, project, settings_args, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("index", help="build or update the index of seeds/")
+    settings_args(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild everything, even if up to date")
+    collection_arg(p)
+    p.set_defaults(func=cmd_index, parser=p)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from qa.embedders.base import make_embedder, resolve_model_path
+    from qa.index.build import ensure_index
+
+    settings = settings_from(args)
+    resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
+    t0 = time.perf_counter()
+    with project(settings):
+        report = ensure_index(
+            settings,
+            make_embedder(settings),
+            rebuild=args.rebuild,
+            progress=progress_printer("embedding"),
+        )
+    for message in report.skipped:
+        print(f"warning: skipped {message}", file=sys.stderr)
+    took = time.perf_counter() - t0
+    n_docs, n_windows = len(report.index.documents), len(report.index)
+    if report.status == "up to date":
+        print(f"index is up to date: {n_docs} documents, {n_windows} windows ({took:.2f}s)")
+    else:
+        for reason in report.reasons:
+            print(f"  {reason}", file=sys.stderr)
+        print(
+            f"index {report.status}: {n_docs} documents, {n_windows} windows "
+            f"({report.embedded} embedded, {report.reused} reused) in {took:.1f}s"
+        )
+    return 0

@@ -1,0 +1,62 @@
+"""``qa serve``: the chat UI and JSON API, after checking the port is free and the model exists."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+
+from qa.cli.common import project, settings_args, settings_from
+from qa.errors import QAError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="start the chat UI and JSON API (builds the index if needed)")
+    settings_args(p)
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
+    p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
+    p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
+    p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
+    p.set_defaults(func=cmd_serve, parser=p)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from qa.embedders.base import resolve_model_path
+    from qa.web.server import serve
+
+    origins = None
+    if args.allowed_origins:
+        origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
+    settings = settings_from(
+        args,
+        host=args.host,
+        port=args.port,
+        allowed_origins=origins,
+        api_key=args.api_key,
+        rate_limit=args.rate_limit,
+        workers=args.workers,
+    )
+    check_port(settings.host, settings.port)
+    resolve_model_path(settings.model)
+    with project(settings):
+        serve(settings)
+    return 0
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before loading anything or claiming to serve."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise QAError(f"cannot listen on {host}: {exc.strerror}; pass another --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise QAError(
+                f"cannot serve on http://{host}:{port}: {exc.strerror.lower()}; "
+                "stop the other server or pick another port with --port or QA_PORT"
+            ) from None
