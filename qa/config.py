@@ -122,8 +122,6 @@ class Settings:
                 raise ConfigError(message)
         _check_proxies(self.trusted_proxies)
         _check_vector_store(self.vector_store, self.vector_store_collection)
-        if self.vector_store_bm25 not in ("auto", "engine", "local"):
-            raise ConfigError('vector_store_bm25 must be "auto", "engine" or "local"')
         if self.milvus or self.vector_store == "faiss":
             object.__setattr__(self, "store", "milvus" if self.milvus else "faiss")
         elif self.store == "milvus":
@@ -171,6 +169,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     (lambda s: 1 <= s.k <= 50, "k must be between 1 and 50"),
     (lambda s: s.backend in ("onnx", "torch"), 'backend must be "onnx" or "torch"'),
     (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),
+    (
+        lambda s: s.vector_store_bm25 in ("auto", "engine", "local"),
+        'vector_store_bm25 must be "auto", "engine" or "local"',
+    ),
     (lambda s: 0.0 <= s.dense_weight <= 1.0, "dense_weight must be between 0 and 1"),
     (
         lambda s: 0.0 <= s.abstain_threshold <= 1.0 and 0.0 <= s.unknown_name_threshold <= 1.0,
