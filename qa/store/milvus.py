@@ -33,7 +33,7 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreUnavailableError
 from qa.store.base import Found
 from qa.store.milvus_connect import bm25_in_engine, connect, engine_bm25, messages, translate
-from qa.store.milvus_hybrid import find_candidates
+from qa.store.milvus_hybrid import find_candidates, hit_columns
 from qa.store.milvus_schema import (
     create_collection,
     exact_distances,
@@ -291,9 +291,9 @@ class MilvusStore:
             output_fields=[],
         )
         for row, found in enumerate(hits):
-            got = np.asarray([h["id"] for h in found], dtype=np.int64)
+            got, distances = hit_columns(found)
             if self.exact:
-                exact = np.asarray([h["distance"] for h in found], dtype=np.float32)
+                exact = distances
             else:
                 exact = self.vectors(got) @ queries[row] if len(got) else np.zeros(0, np.float32)
             order = np.lexsort((got, -exact))[:k]

@@ -23,7 +23,7 @@ import numpy as np
 from qa.store.base import Found
 from qa.store.milvus_schema import partition, window_terms
 
-__all__ = ["BM25_SEARCH", "SPREAD", "find_candidates"]
+__all__ = ["BM25_SEARCH", "SPREAD", "find_candidates", "hit_columns"]
 
 BM25_SEARCH = {"metric_type": "BM25", "params": {}}
 SPREAD = 2
@@ -32,7 +32,7 @@ SEARCH_LIMIT = 16_384
 """Most hits Milvus returns for one search."""
 
 
-def _hits(found) -> tuple[np.ndarray, np.ndarray]:
+def hit_columns(found) -> tuple[np.ndarray, np.ndarray]:
     """Ids and distances of one query's hits (read as columns when pymilvus offers them, without
     making a dict per hit)."""
     if hasattr(found, "ids") and hasattr(found, "distances"):
@@ -87,7 +87,7 @@ class _Lexical:
         """Ids and scores of each size's best ``n`` windows, and whether the shared search found
         every window holding a query term (then any other window scores 0)."""
         found = self.call.result()[0]
-        ids, distances = _hits(found)
+        ids, distances = hit_columns(found)
         scales = np.fromiter((h["entity"]["scale"] for h in found), dtype=np.int64, count=len(found))
         complete = len(found) < self.limit
         keep = np.zeros(len(ids), dtype=bool)
@@ -100,7 +100,7 @@ class _Lexical:
         self.seen = dict(zip(ids.tolist(), _bm25(distances).tolist()))
         top_ids, top_scores = [ids[keep]], [_bm25(distances[keep])]
         for call in again:
-            more, more_distances = _hits(call.result()[0])
+            more, more_distances = hit_columns(call.result()[0])
             top_ids.append(more)
             top_scores.append(_bm25(more_distances))
             self.seen.update(zip(more.tolist(), _bm25(more_distances).tolist()))
@@ -129,7 +129,7 @@ def find_candidates(
     dense_call = _dense(store, vector, dense_n) if vector is not None else None
     lexical = _Lexical(store, text, lexical_n) if text else None
 
-    dense_ids, cosines = _hits(dense_call.result()[0]) if dense_call else (np.zeros(0, np.int64), None)
+    dense_ids, cosines = hit_columns(dense_call.result()[0]) if dense_call else (np.zeros(0, np.int64), None)
     lexical_ids, complete = np.zeros(0, np.int64), True
     if lexical is not None:
         lexical_ids, _, complete = lexical.top()
@@ -142,7 +142,7 @@ def find_candidates(
     scores, fill_call = lexical.scores(ids, complete) if lexical is not None else (None, None)
 
     if fill_call is not None:
-        got, distances = _hits(fill_call.result()[0])
+        got, distances = hit_columns(fill_call.result()[0])
         scores[np.searchsorted(ids, got)] = _bm25(distances)
     dense = None
     if vector is not None:
