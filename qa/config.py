@@ -43,7 +43,7 @@ class Settings:
     vector_store_bm25: str = "auto"
     """Where a Milvus index finds BM25 candidates: ``engine`` (Milvus ≥ 2.5, Milvus Lite ≥ 3 score
     BM25 themselves), ``local`` (the index's own BM25), ``auto``: the engine on a Milvus server,
-    local on Milvus Lite, whose engine scores BM25 in Python (twice as slow here)."""
+    local on Milvus Lite, whose engine scores BM25 in Python (3.5× slower per question here)."""
     faiss_index: str = ""
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
