@@ -1,14 +1,29 @@
-"""Abstention calibration on all the dev sets together: signals, a fit, and the curve.
+"""Abstention calibration on all the dev sets together: signals, a fit, the curve, and a check
+that the fit generalises to a set it has not seen.
 
-    python benchmarks/calibrate.py [--eval-dir ../shared/eval] [--cache DIR]
+    python benchmarks/calibrate.py [--eval-dir ../shared/eval] [--cache DIR] [--reuse]
 
-For every question of every dev set (seed, conversations with their history, manuals) it takes
-the signals the retriever decides on (best cosine, coverage of the question's own terms by the
-top passages), fits a class-weighted logistic regression on all of them pooled, and prints, for
-a range of thresholds on the resulting chance, the share of unanswerable questions that abstain
-and of answerable ones that (wrongly) abstain, per set and pooled. The current rule (the
-retriever's own decision, cosine floor and unknown names included) is the last row. Paste the
-fitted weights into ``qa/retrieval/abstain.py`` only if they are better on every set.
+For every question of every dev set (seed, conversations with their history, manuals as
+Markdown and as PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
+best cosine of the question as searched and of the question alone, coverage of the question's
+own terms by the top passage, share of its terms the corpus never uses), fits a class-weighted
+logistic regression on all of them pooled (those the plain rules do not already decline: the
+model decides only the rest), and prints:
+
+- the fitted weights, as the settings that hold them;
+- the calibration curve: for a range of thresholds on the chance, the share of unanswerable
+  questions that abstain and of answerable ones that (wrongly) abstain, per set and pooled,
+  with the plain rules (cosine floor, unknown names, follow-ups lacking their own words)
+  applied as the retriever applies them;
+- the threshold: the lowest chance at which no set abstains on more than 5 % of its answerable
+  questions;
+- leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
+  Markdown and PDF manuals share their questions, so they are left out together), and the
+  decisions at the threshold chosen without it;
+- the retriever's own decisions with its current settings.
+
+Paste the fitted weights into the settings in ``qa/config.py`` only if they hold on every set.
+``--reuse`` reads the signals saved by the last run (``DIR/calibrate-signals.json``).
 """
 
 from __future__ import annotations
@@ -19,7 +34,15 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, table
-from retrieval import SETS, find_eval_dir
+from retrieval import SETS as RETRIEVAL_SETS
+from retrieval import find_eval_dir
+
+SETS = {**RETRIEVAL_SETS, "manuals-pdf": ("docs-dev.jsonl", "docs-pdf")}
+GROUPS = {"manuals": "manuals", "manuals-pdf": "manuals"}
+"""Sets that share their questions: left out together."""
+THRESHOLDS = np.round(np.arange(0.50, 0.96, 0.05), 2)
+FALSE_ABSTAIN_CAP = 0.05
+"""The threshold chosen is the lowest whose false abstentions stay within this on every set."""
 
 
 def collect(eval_dir: Path, cache: Path) -> list[dict]:
@@ -46,9 +69,10 @@ def collect(eval_dir: Path, cache: Path) -> list[dict]:
             rows.append(
                 {
                     "set": name,
+                    "id": item["id"],
                     "unanswerable": item["kind"] == "unanswerable",
-                    "evidence": signals.evidence,
-                    "coverage": signals.coverage,
+                    "signals": list(signals.values()),
+                    "rule": bool(retriever.abstainer.rule(signals)),
                     "abstained": answer.abstained,
                 }
             )
@@ -72,6 +96,10 @@ def fit(features: np.ndarray, labels: np.ndarray, *, steps: int = 4000) -> tuple
     return weights / spread, float(bias - (weights * mean / spread).sum())
 
 
+def chance_of(features: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-(features @ weights + bias)))
+
+
 def rates(abstains: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> list[str]:
     out = []
     for name in [*SETS, "all"]:
@@ -82,28 +110,98 @@ def rates(abstains: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> list[st
     return out
 
 
+def choose(chance: np.ndarray, rule: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> float:
+    """The lowest threshold (step 0.01) at which no set abstains on more than
+    :data:`FALSE_ABSTAIN_CAP` of its answerable questions."""
+    for threshold in np.round(np.arange(0.30, 0.995, 0.01), 2):
+        abstains = rule | (chance >= threshold)
+        if all(abstains[(sets == s) & ~labels].mean() <= FALSE_ABSTAIN_CAP for s in np.unique(sets)):
+            return float(threshold)
+    return 1.0
+
+
+def left_out(
+    features: np.ndarray, labels: np.ndarray, sets: np.ndarray, rule: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each question's chance from a model fitted on the sets other than its own group, and
+    whether it abstains at the threshold chosen on those other sets."""
+    groups = np.array([GROUPS.get(s, s) for s in sets])
+    chance, abstains = np.zeros(len(labels)), np.zeros(len(labels), bool)
+    for group in dict.fromkeys(groups):
+        held = groups == group
+        train = ~held & ~rule
+        weights, bias = fit(features[train], labels[train].astype(float))
+        everyone = chance_of(features, weights, bias)
+        threshold = choose(everyone[~held], rule[~held], labels[~held], sets[~held])
+        chance[held] = everyone[held]
+        abstains[held] = rule[held] | (everyone[held] >= threshold)
+    return chance, abstains
+
+
+def curve(chance: np.ndarray, rule: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> list[list[str]]:
+    return [[f"chance >= {t:.2f}", *rates(rule | (chance >= t), labels, sets)] for t in THRESHOLDS]
+
+
 def main() -> None:
+    from qa.config import Settings
+    from qa.retrieval.abstain import SIGNAL_NAMES
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=None)
     parser.add_argument("--cache", type=Path, default=REPO / ".bench")
+    parser.add_argument("--reuse", action="store_true", help="read the signals saved by the last run")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache)
-    features = np.array([[r["evidence"], r["coverage"]] for r in rows])
+    saved = args.cache / "calibrate-signals.json"
+    if args.reuse and saved.exists():
+        rows = json.loads(saved.read_text())
+    else:
+        rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache)
+        saved.write_text(json.dumps(rows))
+    features = np.array([r["signals"] for r in rows])
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
-    weights, bias = fit(features, labels.astype(float))
-    print(f"fitted on {len(rows)} questions ({labels.sum()} unanswerable): chance = 1 / (1 + exp(-z)),")
-    print(f"z = {weights[0]:.2f} * evidence + {weights[1]:.2f} * coverage + {bias:.2f}")
-    chance = 1 / (1 + np.exp(-(features @ weights + bias)))
-    table_rows = [
-        [f"chance >= {t:.2f}", *rates(chance >= t, labels, sets)] for t in np.arange(0.40, 0.96, 0.05)
-    ]
-    table_rows.append(
-        ["retriever as configured", *rates(np.array([r["abstained"] for r in rows]), labels, sets)]
+    rule = np.array([r["rule"] for r in rows])
+    free = ~rule  # the model decides only what the plain rules leave
+    weights, bias = fit(features[free], labels[free].astype(float))
+    chance = chance_of(features, weights, bias)
+    threshold = choose(chance, rule, labels, sets)
+    print(
+        f"fitted on the {free.sum()} of {len(rows)} questions that the plain rules leave "
+        f"({labels[free].sum()} unanswerable): chance = 1 / (1 + exp(-z)),"
     )
-    print("cells: unanswerable that abstain / answerable that abstain (targets >= 0.80 / <= 0.05)")
-    print(table(["rule", *SETS, "all"], table_rows))
+    print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, SIGNAL_NAMES)) + f" + {bias:.2f}")
+    cap = f"{FALSE_ABSTAIN_CAP:.0%}"
+    print(f"abstains from chance {threshold:.2f}: the lowest with at most {cap} false on every set")
+    listed = ", ".join(f"{w:.2f}" for w in weights)
+    print(f"settings: abstain_weights = ({listed}), abstain_bias = {bias:.2f}, ", end="")
+    print(f"abstain_chance = {threshold:.2f}")
+    print(
+        f"          QA_ABSTAIN_WEIGHTS={listed.replace(' ', '')} QA_ABSTAIN_BIAS={bias:.2f} "
+        f"QA_ABSTAIN_CHANCE={threshold:.2f}"
+    )
+    headers = ["rule (with the plain rules: floor, unknown names, follow-ups)", *SETS, "all"]
+    print("\ncells: unanswerable that abstain / answerable that abstain (targets >= 0.80 / <= 0.05)")
+    print("\ncalibration curve, fitted on all sets:")
+    print(table(headers, curve(chance, rule, labels, sets)))
+    held_chance, held_abstains = left_out(features, labels, sets, rule)
+    print("\nleave-one-set-out: each set scored by a model fitted on the others:")
+    loso = curve(held_chance, rule, labels, sets)
+    loso.append(["threshold chosen on the others", *rates(held_abstains, labels, sets)])
+    print(table(headers, loso))
+    configured = Settings.load(root=REPO)
+    current = chance_of(features, np.array(configured.abstain_weights), configured.abstain_bias)
+    print(f"\nthe settings in force (abstain_chance {configured.abstain_chance:.2f}):")
+    print(
+        table(
+            headers,
+            [
+                ["the plain rules alone", *rates(rule, labels, sets)],
+                ["the settings' model", *rates(rule | (current >= configured.abstain_chance), labels, sets)],
+                ["retriever as run", *rates(np.array([r["abstained"] for r in rows]), labels, sets)],
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

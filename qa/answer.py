@@ -83,3 +83,5 @@ class Answer:
     """How strongly the best passage supports an answer (0..1); abstains below the threshold."""
     query: str = field(default="")
     """The question as searched, after follow-up resolution."""
+    reason: str = field(default="")
+    """Why it abstained, in one line with the deciding figures ('' when it answers)."""

@@ -62,6 +62,15 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
+    abstain_weights: tuple[float, ...] = (-4.71, -1.23, -5.41, 0.29)
+    """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
+    evidence of the question alone, coverage of its terms by the top passage, share of its terms
+    the corpus never uses), as fitted by ``benchmarks/calibrate.py``."""
+    abstain_bias: float = 6.18
+    """Intercept of the abstention model."""
+    abstain_chance: float = 0.89
+    """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
+    the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     max_question_chars: int = 2000
     """Longest question accepted."""
     history_turns: int = 3
@@ -104,6 +113,14 @@ class Settings:
     """Record each question asked (collection, question, whether it abstained) for the admin page."""
     questions_path: Path | None = None
     """Append-only JSONL of the questions asked (default: ``ROOT/feedback/questions.jsonl``)."""
+    public_url: str = ""
+    """The address LMSs and learners reach this server at, e.g. ``https://qa.example.edu`` (the
+    LTI tool names its login, launch and key URLs with it; empty: taken from each request)."""
+    lti_dir: Path | None = None
+    """LTI 1.3 settings: ``platforms.json`` (the registered LMSs), the tool's private key and the
+    session secret, made on first use (default: ``ROOT/lti``)."""
+    lti_session_minutes: int = 480
+    """How long a chat opened from an LMS keeps working before it must be launched again."""
 
     def __post_init__(self) -> None:
         root = Path(self.root).resolve()
@@ -116,7 +133,9 @@ class Settings:
         object.__setattr__(
             self, "questions_path", Path(self.questions_path or root / "feedback" / "questions.jsonl")
         )
+        object.__setattr__(self, "lti_dir", Path(self.lti_dir or root / "lti").resolve())
         object.__setattr__(self, "window_sizes", tuple(sorted({int(w) for w in self.window_sizes})))
+        object.__setattr__(self, "abstain_weights", tuple(float(w) for w in self.abstain_weights))
         for valid, message in _CHECKS:
             if not valid(self):
                 raise ConfigError(message)
@@ -178,6 +197,16 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         lambda s: 0.0 <= s.abstain_threshold <= 1.0 and 0.0 <= s.unknown_name_threshold <= 1.0,
         "abstain thresholds must be between 0 and 1",
     ),
+    (
+        lambda s: len(s.abstain_weights) == 4
+        and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias)),
+        "abstain_weights must be four numbers (evidence, own evidence, coverage, unknown share) and "
+        "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
+    ),
+    (
+        lambda s: 0.0 < s.abstain_chance <= 1.0,
+        "abstain_chance must be above 0 and at most 1 (1: never abstain on the chance)",
+    ),
     (lambda s: s.max_question_chars >= 10, "max_question_chars must be at least 10"),
     (lambda s: 1 <= s.ui_passages <= 10, "ui_passages must be between 1 and 10"),
     (lambda s: 0 <= s.context_words <= 1000, "context_words must be between 0 and 1000"),
@@ -199,8 +228,23 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     (lambda s: s.feedback_max_bytes >= 1024, "feedback_max_bytes must be at least 1024"),
     (lambda s: 1 <= s.port <= 65535, "port must be between 1 and 65535"),
     (lambda s: 1 <= s.workers <= 64, "workers must be between 1 and 64"),
+    (
+        lambda s: not s.public_url or _is_base_url(s.public_url),
+        "public_url must be http(s)://host[:port][/path], e.g. https://qa.example.edu",
+    ),
+    (
+        lambda s: 5 <= s.lti_session_minutes <= 7 * 24 * 60,
+        "lti_session_minutes must be between 5 and 10080 (a week)",
+    ),
 )
 """Each setting's check and the message that says what is allowed, in the order they are checked."""
+
+
+def _is_base_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment
 
 
 def _check_vector_store(where: str, collection: str) -> None:
@@ -248,6 +292,8 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
             return float(raw)
         if "tuple[int" in text:
             return tuple(int(s) for s in raw.split(",") if s.strip())
+        if "tuple[float" in text:
+            return tuple(float(s) for s in raw.split(",") if s.strip())
         if "tuple" in text:
             return tuple(s.strip() for s in raw.split(",") if s.strip())
         if "Path" in text:

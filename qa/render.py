@@ -145,6 +145,8 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
 
 def decision(answer: Answer, settings: Settings | None = None) -> str:
     """Why the bot declined, in one line: the evidence and the threshold it missed."""
+    if answer.reason:
+        return answer.reason
     evidence = f"evidence {answer.evidence:.2f}"
     if settings is None:
         return f"{evidence}, too weak to answer"
@@ -252,7 +254,8 @@ def answer_html(
     parts = ["<div class='qa-answer'>"]
     if answer.abstained:
         parts.append(f"<p class='qa-abstain'>{escape(DECLINE)}</p>")
-        parts.append(f"<p class='qa-evidence'>{escape(decision(answer, settings).capitalize())}.</p>")
+        why = decision(answer, settings)  # may quote names: only its first letter is raised
+        parts.append(f"<p class='qa-evidence'>{escape(why[:1].upper() + why[1:])}.</p>")
         parts.append(tools)
         if answer.passages:
             parts.append(

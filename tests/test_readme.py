@@ -22,7 +22,7 @@ README = REPO / "README.md"
 SAMPLE = re.compile(r"<!-- qa-ask-sample -->\n```text\n\$ (qa ask [^\n]+)\n(.*?)```", re.DOTALL)
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)
 DEFAULT_URL = "http://127.0.0.1:7860"
-COMMANDS = ("index", "ask", "eval", "compare", "feedback", "serve", "export")
+COMMANDS = ("index", "ask", "eval", "compare", "feedback", "serve", "export", "lti")
 
 
 def _readme() -> str:

@@ -10,12 +10,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from qa.cli import ask, evaluation, feedback, index, serve
+from qa.cli import ask, evaluation, feedback, index, lti, serve
 from qa.errors import QAError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (index, ask, evaluation, feedback, serve)
+COMMANDS = (index, ask, evaluation, feedback, serve, lti)
 """The command groups, in the order ``qa --help`` lists them; each has ``register(subparsers)``."""
 
 

@@ -54,6 +54,9 @@ SETTINGS_RECORDED = (
     "shaping",
     "abstain_threshold",
     "unknown_name_threshold",
+    "abstain_weights",
+    "abstain_bias",
+    "abstain_chance",
     "backend",
     "model",
 )

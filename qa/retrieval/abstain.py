@@ -1,36 +1,69 @@
 """Whether the documents answer a question, from several signals of the evidence found.
 
-The bot abstains when any of these holds:
+The bot abstains when any of these holds, and says which one decided (:class:`Verdict`):
 
 - the best window is far from the question (cosine below ``abstain_threshold``);
 - the question names something (a country, an organisation, a programme) that neither the
-  documents' text nor their names mention, and the evidence is middling (``unknown_name_threshold``);
-- the calibrated chance that the question is unanswerable, from two signals, is at least
-  :data:`UNANSWERABLE_AT`: the best cosine of the question as searched, and the IDF share of the
-  question's own terms (not its conversation's) found in the best of the top passages.
+  documents' text nor their names mention, or an identifier (a command-line option, a file name,
+  a path, a name_with_underscores) that the documents never contain, and the evidence is middling
+  (``unknown_name_threshold``);
+- the question was read with its conversation's topic and the top passage holds almost none of
+  its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
+  what the question asks about the topic is not in it ("Who designed its logo?");
+- the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
+  logistic model (``abstain_weights``, ``abstain_bias``) over four signals, each on a scale that
+  means the same on any corpus (:class:`Signals`):
 
-The coefficients were fitted on all the dev sets together (seed, conversations, manuals; class
-weighted logistic regression) by ``benchmarks/calibrate.py``, which prints the calibration curve.
+  * the best cosine of the question as searched (with its conversation's topic when it follows one);
+  * the best cosine of the question alone: a follow-up whose own words find nothing close leans
+    on its topic, which the documents may cover without answering what is asked;
+  * the IDF share of the question's own content terms found in the top passage, counting those
+    the corpus uses and leaving out the words of the documents' own names ("In the Ninja manual")
+    that say where to look rather than what is asked: an unanswerable question about a covered
+    topic finds passages about the topic that lack what it asks for;
+  * the IDF share of the question's own terms that the corpus never contains at all.
+
+The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
+Markdown and as PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
+prints the calibration curve per set and a leave-one-set-out check.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 from qa.config import Settings
 from qa.lexical.terms import Phrasebook, names, terms
 
-__all__ = ["Abstainer", "Signals", "unanswerable_chance", "UNANSWERABLE_AT"]
+__all__ = ["Abstainer", "Signals", "Verdict", "FOLLOWUP_COVERAGE", "SIGNAL_NAMES"]
 
-EVIDENCE_WEIGHT = -4.98
-COVERAGE_WEIGHT = -3.27
-BIAS = 4.90
-UNANSWERABLE_AT = 0.90
-"""Chance above which the bot abstains: high, because on the dev sets the two signals overlap
-between answerable and unanswerable questions (see the curve); lower and false abstentions rise."""
+SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share")
+"""The signals of the calibrated chance, in the order of ``Settings.abstain_weights``."""
+
+_IDENTIFIER = re.compile(
+    r"^(?:--?[A-Za-z][\w-]*"  # a command-line option
+    r"|[\w-]*\w{2}\.[A-Za-z]\w+"  # a file name with an extension (not "e.g." or "U.S.")
+    r"|[\w.-]*\w/\w[\w./-]*|/\w[\w./-]*"  # a path
+    r"|\w+_\w+)$"  # a name_with_underscores
+)
+FOLLOWUP_COVERAGE = 0.1
+"""Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
+On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
+_POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
+_EDGES = "\"'“”‘’()[]{}<>,;:!?"
+
+
+class Lexicon(Protocol):
+    """What the abstainer asks of the corpus's vocabulary (``qa.lexical.bm25.LexicalIndex``)."""
+
+    def idf(self, term: str) -> float: ...
+
+    def known(self, term: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -40,32 +73,65 @@ class Signals:
     evidence: float
     """Best cosine between the question as searched and a window."""
     coverage: float
-    """IDF share of the question's own terms in the best of the top passages (0..1)."""
+    """IDF share of the question's own terms found in the top passage (0..1), of those the corpus
+    uses other than the words of the documents' names (:meth:`Abstainer.known_terms`)."""
     query: str
     """The question as searched."""
+    own_evidence: float | None = None
+    """Best cosine of the question alone (None: the same as ``evidence``, no conversation)."""
+    unknown_share: float = 0.0
+    """IDF share of the question's own terms that the corpus never contains (0..1)."""
+
+    def values(self) -> tuple[float, ...]:
+        """The signals in the order of :data:`SIGNAL_NAMES`."""
+        own = self.evidence if self.own_evidence is None else self.own_evidence
+        return (self.evidence, own, self.coverage, self.unknown_share)
 
 
-def unanswerable_chance(signals: Signals) -> float:
+@dataclass(frozen=True)
+class Verdict:
+    """The decision and the evidence that decided it, in words a reader can check."""
+
+    abstains: bool
+    chance: float
     """Calibrated chance (0..1) that the documents do not answer the question."""
-    z = EVIDENCE_WEIGHT * signals.evidence + COVERAGE_WEIGHT * signals.coverage + BIAS
-    return 1.0 / (1.0 + math.exp(-z))
+    reason: str
+    """One line: which rule decided and on which figures ('' when it answers)."""
+
+
+def unanswerable_chance(signals: Signals, settings: Settings) -> float:
+    """Calibrated chance (0..1) that the documents do not answer the question."""
+    z = settings.abstain_bias + sum(w * v for w, v in zip(settings.abstain_weights, signals.values()))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 class Abstainer:
     """Decides whether to abstain, for one corpus."""
 
-    def __init__(self, texts: Sequence[str], settings: Settings, *, document_names: set[str]) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        settings: Settings,
+        *,
+        document_names: set[str],
+        lexicon: Lexicon | None = None,
+    ) -> None:
         self.texts = texts
         self.settings = settings
         self.document_names = document_names
         """Stemmed terms of the documents' own names: a name made of them is not unknown."""
+        self.lexicon = lexicon
 
     @cached_property
     def phrasebook(self) -> Phrasebook:
         return Phrasebook(self.texts)
 
     def unknown_names(self, query: str) -> list[str]:
-        """Names in ``query`` that the documents never mention and that name no document."""
+        """Names in ``query`` that the documents never mention and that name no document.
+
+        A possessive ends a name: "the UNODC's Global Patterns report" names "UNODC" and
+        "Global Patterns", each of which the documents may mention apart."""
+        query = _POSSESSIVE.sub(r"\1 ,", query)
         named = set()
         for name in names(query):
             name_terms = set(terms(" ".join(name)))
@@ -73,9 +139,82 @@ class Abstainer:
                 named.add(" ".join(name))
         return [m for m in self.phrasebook.missing(query) if m not in named]
 
+    def unknown_identifiers(self, query: str) -> list[str]:
+        """Options, file names, paths and names_with_underscores in ``query`` holding a term
+        that no window contains (words with only hyphens are not identifiers: "cyber-crime")."""
+        if self.lexicon is None:
+            return []
+        out = []
+        for token in query.split():
+            token = token.strip(_EDGES).rstrip(".")
+            if _IDENTIFIER.match(token) and not all(self.lexicon.known(t) for t in terms(token)):
+                out.append(token)
+        return out
+
+    def known_terms(self, own_terms: Sequence[str]) -> list[str]:
+        """The terms some window of the corpus contains (all of them without a lexicon), less
+        those of the documents' own names, which say where to look rather than what is asked
+        (unless nothing else is left)."""
+        known = [t for t in own_terms if self.lexicon is None or self.lexicon.known(t)]
+        asked = [t for t in known if t not in self.document_names]
+        return asked or known
+
+    def unknown_share(self, own_terms: Sequence[str]) -> float:
+        """IDF share of the distinct ``own_terms`` that no window of the corpus contains."""
+        if self.lexicon is None:
+            return 0.0
+        weights = {t: self.lexicon.idf(t) for t in set(own_terms)}
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        return sum(w for t, w in weights.items() if not self.lexicon.known(t)) / total
+
+    def decide(self, signals: Signals) -> Verdict:
+        """Whether to abstain on ``signals``, and why."""
+        settings = self.settings
+        chance = unanswerable_chance(signals, settings)
+        reason = self.rule(signals)
+        if reason:
+            return Verdict(True, chance, reason)
+        if settings.abstain_chance < 1.0 and chance >= settings.abstain_chance:
+            return Verdict(True, chance, _explain(signals, chance, settings.abstain_chance))
+        return Verdict(False, chance, "")
+
+    def rule(self, signals: Signals) -> str:
+        """Why one of the plain rules (too little evidence, an unknown name, a follow-up whose own
+        words the passage lacks) declines, or ''."""
+        settings = self.settings
+        if signals.evidence < settings.abstain_threshold:
+            return f"evidence {signals.evidence:.2f}; an answer needs {settings.abstain_threshold:.2f}"
+        if signals.evidence < settings.unknown_name_threshold:
+            unknown = self.unknown_names(signals.query) + self.unknown_identifiers(signals.query)
+            if unknown:
+                return (
+                    f"evidence {signals.evidence:.2f}; the question names {_quoted(unknown)}, which the "
+                    f"documents never mention, and that needs {settings.unknown_name_threshold:.2f}"
+                )
+        if signals.own_evidence is not None and signals.coverage < FOLLOWUP_COVERAGE:
+            return (
+                f"evidence {signals.evidence:.2f} for the question with its conversation's topic, but the "
+                f"top passage holds {signals.coverage:.0%} of the question's own words; an answer "
+                f"needs {FOLLOWUP_COVERAGE:.0%}"
+            )
+        return ""
+
     def abstains(self, signals: Signals) -> bool:
-        if signals.evidence < self.settings.abstain_threshold:
-            return True
-        if signals.evidence < self.settings.unknown_name_threshold and self.unknown_names(signals.query):
-            return True
-        return unanswerable_chance(signals) >= UNANSWERABLE_AT
+        return self.decide(signals).abstains
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return ", ".join(f"“{item}”" for item in items[:3])
+
+
+def _explain(signals: Signals, chance: float, limit: float) -> str:
+    own = signals.values()[1]
+    parts = [f"evidence {signals.evidence:.2f}"]
+    if abs(own - signals.evidence) > 0.005:
+        parts.append(f"{own:.2f} for the question alone")
+    parts.append(f"the top passage holds {signals.coverage:.0%} of the question's terms")
+    if signals.unknown_share > 0:
+        parts.append(f"{signals.unknown_share:.0%} are words the documents never use")
+    return f"{', '.join(parts)}: chance of no answer {chance:.2f}; an answer needs below {limit:.2f}"

@@ -33,8 +33,6 @@ __all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
 log = logging.getLogger(__name__)
 
 MAX_K = 50
-COVERAGE_PASSAGES = 3
-"""Top passages whose coverage of the question's terms counts as evidence."""
 
 
 def clean_question(question: object, *, max_chars: int) -> str:
@@ -80,7 +78,9 @@ class Retriever:
     @cached_property
     def abstainer(self) -> Abstainer:
         texts = [d.text for d in self.index.documents]
-        return Abstainer(texts, self.settings, document_names=self.structure.name_terms())
+        return Abstainer(
+            texts, self.settings, document_names=self.structure.name_terms(), lexicon=self.fusion.lexicon
+        )
 
     def warm_up(self) -> None:
         """Load the model and build the lexical index now rather than on the first question."""
@@ -123,7 +123,10 @@ class Retriever:
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self._query(r, vectors) for r in read]
-        return [self._answer(q, query, k, vector=vectors[query]) for q, query in zip(cleaned, queries)]
+        return [
+            self._answer(q, query, k, vector=vectors[query], own_vector=vectors[r.question])
+            for q, query, r in zip(cleaned, queries, read)
+        ]
 
     def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
         """The question as searched: alone, or with its topic when the evidence says it follows."""
@@ -143,7 +146,13 @@ class Retriever:
         return k
 
     def _answer(
-        self, question: str, query: str, k: int, *, vector: np.ndarray | None = None
+        self,
+        question: str,
+        query: str,
+        k: int,
+        *,
+        vector: np.ndarray | None = None,
+        own_vector: np.ndarray | None = None,
     ) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(query)
         candidates = self.fusion.candidates(vector, query_terms)
@@ -153,18 +162,19 @@ class Retriever:
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)
         own_terms = self.fusion.query_terms(question)
+        top = shapes[0] if shapes else None
+        known = self.abstainer.known_terms(own_terms)
+        coverage = self.highlighter.coverage(top.doc, top.word_start, top.word_end, known) if top else 0.0
+        alone = own_vector is not None and query != question and candidates.dense is not None
         signals = Signals(
             evidence=evidence,
-            coverage=max(
-                (
-                    self.highlighter.coverage(s.doc, s.word_start, s.word_end, own_terms)
-                    for s in shapes[:COVERAGE_PASSAGES]
-                ),
-                default=0.0,
-            ),
+            coverage=coverage,
             query=query,
+            own_evidence=self.fusion.best_dense(own_vector) if alone else None,
+            unknown_share=self.abstainer.unknown_share(own_terms),
         )
-        answer = Answer(question, tuple(passages), self.abstainer.abstains(signals), evidence, query)
+        verdict = self.abstainer.decide(signals)
+        answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
         return answer, signals
 
     @staticmethod

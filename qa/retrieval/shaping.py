@@ -3,10 +3,17 @@
 Each word scores as the best candidate window covering it (averaged over window sizes); a passage
 grows around the peak of those word scores to about ``passage_words`` words, snapped to sentence or
 block boundaries when the text has them, never overlapping a passage already chosen.
+
+The passages grown this way are then ranked as wholes: a passage scores the mean, over window
+sizes, of its best window of each size (a window counts when at least half of it lies in the
+passage). A peak word says where the evidence is densest; the passage score says how well the
+passage shown answers at every scale, so a passage whose answer sentence is split across the
+small windows' edges is not ranked below one that merely repeats the question's words.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,7 +24,7 @@ from qa.config import Settings
 from qa.index.model import Index
 from qa.retrieval.fusion import Candidates
 
-__all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS"]
+__all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS", "RANKED_PASSAGES"]
 
 WINDOWS_PER_SIZE = 64
 """Best candidate windows of each size that feed the word scores."""
@@ -25,6 +32,8 @@ NEIGHBOUR_WORDS = 10
 """A passage may reach this many words into its neighbours, so a cut never splits a phrase."""
 MAX_PASSAGE_WORDS = 120
 """No passage is longer, even when its one sentence is."""
+RANKED_PASSAGES = 8
+"""Passages grown (at least ``k``) before they are ranked as wholes."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,25 @@ class Shaper:
     def shapes(self, candidates: Candidates, k: int) -> list[Shape]:
         if not self.settings.shaping:
             return self.windows(candidates, k)
-        return self.grown(candidates, k)
+        grown = self.grown(candidates, max(k, RANKED_PASSAGES))
+        return self.ranked(grown, candidates)[:k]
+
+    def ranked(self, shapes: list[Shape], candidates: Candidates) -> list[Shape]:
+        """``shapes`` scored as wholes (:meth:`passage_score`), best first (ties keep their order)."""
+        scored = [dataclasses.replace(s, score=self.passage_score(s, candidates)) for s in shapes]
+        return sorted(scored, key=lambda s: -s.score)
+
+    def passage_score(self, shape: Shape, candidates: Candidates) -> float:
+        """Mean over window sizes of the best fused score of a candidate window of that size
+        lying at least half inside the passage (0 for a size with none)."""
+        table = self.index.table
+        ids = candidates.ids
+        starts, ends = table["word_start"][ids], table["word_end"][ids]
+        overlap = np.minimum(ends, shape.word_end) - np.maximum(starts, shape.word_start)
+        inside = (table["doc"][ids] == shape.doc) & (2 * overlap >= ends - starts)
+        scales = table["scale"][ids]
+        best = [candidates.fused[inside & (scales == size)] for size in self.sizes]
+        return float(np.mean([float(b.max()) if len(b) else 0.0 for b in best]))
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""

@@ -33,6 +33,7 @@ _ASKS_FOR_DEBRIS = frozenset(terms("contents link links url address heading titl
 _LINK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\([^)]*\)\s*$")
 _RULE_LINE = re.compile(r"^\s*(?:[-=*_~#|+]\s*){3,}$")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+_BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25e6\u25aa]|\d+(?:\.\d+)*[.)]?)\s+")
 _ADDRESS_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
 
 
@@ -130,16 +131,25 @@ class Structure:
     @cached_property
     def debris_words(self) -> list[np.ndarray]:
         """Per document, 1 for each word on a debris line, else 0."""
-        return [_debris_words(d.text, w) for d, w in zip(self.index.documents, self.index.word_maps)]
+        return self._debris(headings=True)
 
     @cached_property
     def link_words(self) -> list[np.ndarray]:
         """Per document, 1 for each word on a line of links, a bare address or a rule, else 0:
         what a passage never grows over (headings, unlike these, introduce what follows)."""
-        return [
-            _debris_words(d.text, w, headings=False)
-            for d, w in zip(self.index.documents, self.index.word_maps)
-        ]
+        return self._debris(headings=False)
+
+    def _debris(self, *, headings: bool) -> list[np.ndarray]:
+        """Debris words of each document (:data:`DEBRIS_PENALTY`), heading lines included or
+        not; lines that repeat one of the document's headings away from the heading itself are
+        a table of contents, whatever its format made of the links, and count as links."""
+        out = []
+        for document, words, sections in zip(self.index.documents, self.index.word_maps, self.sections):
+            flags = _debris_words(document.text, words, headings=headings)
+            for first, last in _heading_echoes(document.text, sections):
+                flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
+            out.append(flags)
+        return out
 
     @cached_property
     def debris_share(self) -> np.ndarray:
@@ -161,6 +171,24 @@ class Structure:
         if named is not None:
             out += NAME_BONUS * (self.index.table["doc"][window_ids] == named)
         return out
+
+
+def _heading_echoes(text: str, sections: SectionMap) -> list[tuple[int, int]]:
+    """Character spans of the lines that say only a heading's title (after a bullet or number)
+    but are not that heading: entries of a table of contents."""
+    own = {h.start for h in sections.headings}
+    titles = {_bare(h.title) for h in sections.headings} - {""}
+    spans, offset = [], 0
+    for line in text.split("\n"):
+        if offset not in own and _bare(line) in titles:
+            spans.append((offset, offset + len(line)))
+        offset += len(line) + 1
+    return spans
+
+
+def _bare(line: str) -> str:
+    """A line without its bullet, list number, heading marks or link brackets, lowercased."""
+    return " ".join(_BULLET.sub("", line).strip("[]()# \t").lower().split())
 
 
 def _debris_words(text: str, words, *, headings: bool = True) -> np.ndarray:

@@ -69,6 +69,8 @@ GRADIO_PATHS = frozenset(
 GRADIO_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/call/ask/")
 QUESTION_CALLS = ("/gradio_api/call/ask", "/gradio_api/call/ask/")
 ORIGINALS = "/originals/"
+LTI = "/lti/"
+LTI_QUESTIONS = re.compile(r"^/lti/chat/[^/]+/api/v1/(ask$|sources/)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Send = Callable[[dict], Awaitable[None]]
@@ -77,10 +79,13 @@ Headers = list[tuple[bytes, bytes]]
 
 def route_kind(path: str) -> str:
     """``api`` (JSON API), ``page`` (the chat page), ``gradio`` (what the page and gradio_client
-    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``open``
-    (static files, docs, widget) or ``closed`` (the rest)."""
+    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``lti``
+    (the LTI tool: its launches come from the LMS's site, its sessions carry their own signed
+    token, see :mod:`qa.web.lti`), ``open`` (static files, docs, widget) or ``closed`` (the rest)."""
     if path.startswith("/api/"):
         return "api"
+    if path.startswith(LTI):
+        return "lti"
     if path.startswith(ORIGINALS):
         return "document"
     if path == "/":
@@ -207,7 +212,7 @@ class SecurityMiddleware:
 
     def _check_origin(self, r: _Request) -> Headers:
         """CORS headers for an allowed cross-origin API call; 403 for an origin not allowed."""
-        if r.kind in ("open", "closed") or not r.cross_origin:
+        if r.kind in ("open", "closed", "lti") or not r.cross_origin:
             return []
         if r.origin not in self.allowed and not (r.kind == "api" and r.origin in self.collection_origins()):
             raise _Refusal(403, "this origin is not allowed to use this server")
@@ -216,7 +221,7 @@ class SecurityMiddleware:
         return [(b"access-control-allow-origin", r.origin.encode("latin-1")), (b"vary", b"Origin")]
 
     def _check_route(self, r: _Request) -> None:
-        if r.method not in METHODS and not (r.kind == "api" and r.method in API_ONLY_METHODS):
+        if r.method not in METHODS and not (r.kind in ("api", "lti") and r.method in API_ONLY_METHODS):
             raise _Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
             raise _Refusal(404, "no such page or API route")
@@ -288,6 +293,8 @@ class SecurityMiddleware:
     def _check_rate(self, r: _Request, body: bytes | None) -> None:
         kind = "free"
         if r.kind == "api" and r.path.startswith(KEYED_API):
+            kind = "question"
+        elif r.kind == "lti" and LTI_QUESTIONS.match(r.path):
             kind = "question"
         elif r.kind == "gradio" and r.method == "POST" and r.path in QUESTION_CALLS:
             kind = "question"

@@ -125,6 +125,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
             media = "application/javascript" if kind == "js" else "text/css"
             return Response((static / f"admin.{kind}").read_text(encoding="utf-8"), media_type=media)
 
+    lti = _mount_lti(app, settings, live, registry)
+
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
         return Response(
@@ -164,9 +166,24 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         settings,
         call_kinds=call_kinds(demo),
         routes=routes,
-        body_limits={UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else None,
+        body_limits={
+            **({UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else {}),
+            **({"/lti/admin/": MAX_UPLOAD_BODY_BYTES} if lti else {}),
+        },
         collection_origins=lambda: collection_origins(settings),
     )
+
+
+def _mount_lti(app, settings: Settings, live: LiveRetriever, registry: Registry) -> bool:
+    """The LTI 1.3 tool's routes under ``/lti`` when its platforms file exists (``qa lti``)."""
+    from qa.web.lti import lti_enabled
+
+    if not lti_enabled(settings):
+        return False
+    from qa.web.lti.routes import lti_router
+
+    app.include_router(lti_router(settings, live, registry))
+    return True
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

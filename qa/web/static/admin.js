@@ -4,8 +4,11 @@
 (function () {
   "use strict";
   var API = "api/v1/admin";
-  var key = sessionStorage.getItem("qa-admin-key") || "";
-  var current = new URLSearchParams(location.search).get("collection") || "default";
+  /* Opened from an LMS (qa/web/lti): one collection, authorised by the session in the URL. */
+  var scoped = document.documentElement.getAttribute("data-collection") || "";
+  var key = "";
+  try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
+  var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
 
   function $(id) { return document.getElementById(id); }
@@ -21,7 +24,7 @@
   }
 
   function call(method, path, body, raw) {
-    var init = { method: method, headers: { Authorization: "Bearer " + key } };
+    var init = { method: method, headers: scoped ? {} : { Authorization: "Bearer " + key } };
     if (body !== undefined) {
       if (raw) { init.body = body; init.headers["Content-Type"] = "application/octet-stream"; }
       else { init.body = JSON.stringify(body); init.headers["Content-Type"] = "application/json"; }
@@ -73,7 +76,7 @@
   function renderCollection(c) {
     $("collection-title").textContent = c.title + " (" + c.name + ")";
     $("chat-link").href = c.name === "default" ? "./" : "./?collection=" + encodeURIComponent(c.name);
-    $("delete-collection").hidden = c.name === "default";
+    $("delete-collection").hidden = c.name === "default" || !!scoped;
     var body = $("documents").querySelector("tbody");
     body.textContent = "";
     c.documents.forEach(function (d) {
@@ -177,7 +180,7 @@
   function exportRows(format) {
     var view = $("view").value;
     fetch(API + "/collections/" + current + "/questions/export?view=" + view + "&format=" + format,
-      { headers: { Authorization: "Bearer " + key } })
+      { headers: scoped ? {} : { Authorization: "Bearer " + key } })
       .then(function (res) { if (!res.ok) { throw new Error("export failed (" + res.status + ")"); } return res.blob(); })
       .then(function (blob) {
         var a = el("a");
@@ -227,5 +230,12 @@
   $("view").addEventListener("change", loadQuestions);
   $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
   $("export-csv").addEventListener("click", function () { exportRows("csv"); });
-  if (key) { load(); } else { say("Enter the admin key to manage the collections."); }
+  if (scoped) {
+    $("key-form").hidden = true;
+    $("collections-section").hidden = true;
+    $("main").style.gridTemplateColumns = "1fr";
+    document.querySelector("h1").textContent = "This course's documents";
+    $("chat-link").parentNode.hidden = true;
+  }
+  if (key || scoped) { load(); } else { say("Enter the admin key to manage the collections."); }
 })();
