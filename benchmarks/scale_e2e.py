@@ -12,8 +12,10 @@ Each (store, size) is built in one subprocess and queried in a fresh one, so the
 resident memory are those of a process that starts with nothing but the settings and the index:
 open = ``open_index`` + ``Retriever`` + ``warm_up``; p50/p99 per question, one at a time; beside
 each, the CPU time the process spent, which other work on a shared machine does not inflate as
-it does the wall clock, and the load average while the phase ran. Milvus
-runs as ``milvus-lite server`` on loopback, reached by URL (the gRPC path a cluster uses).
+it does the wall clock, and the load average while the phase ran. Milvus runs as
+``milvus-lite server`` on loopback, reached by URL (the gRPC path a cluster uses), and is asked
+twice over the same build: as configured by default (BM25 from the index's own files on Milvus
+Lite), and with BM25 in the engine (``QA_VECTOR_STORE_BM25=engine``).
 """
 
 from __future__ import annotations
@@ -99,12 +101,18 @@ def phase_build(root: Path, store: str) -> dict:
     return {"build_s": time.perf_counter() - t, "windows": len(report.index), "build_rss_mb": rss_mb()}
 
 
-def phase_query(root: Path, store: str, questions: int) -> dict:
+def phase_query(root: Path, store: str, questions: int, bm25: str = "auto") -> dict:
     from qa.config import Settings
     from qa.index.build import open_index
     from qa.retrieval.retriever import Retriever
 
-    settings = Settings(root=root, model=MODEL, vector_store=store, vector_store_collection="scale")
+    settings = Settings(
+        root=root,
+        model=MODEL,
+        vector_store=store,
+        vector_store_collection="scale",
+        vector_store_bm25=bm25,
+    )
     load = os.getloadavg()[0]
     t, cpu = time.perf_counter(), time.process_time()
     retriever = Retriever(open_index(settings), HashEmbedder(), settings)
@@ -157,12 +165,13 @@ def main() -> None:
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--bm25", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "build":
         print(json.dumps(phase_build(args.root, args.store)))
         return
     if args.phase == "query":
-        print(json.dumps(phase_query(args.root, args.store, args.questions)))
+        print(json.dumps(phase_query(args.root, args.store, args.questions, args.bm25)))
         return
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -177,14 +186,24 @@ def main() -> None:
         if args.milvus_sizes:
             server, url = start_lite_server(Path(tmp) / "milvus")
         try:
-            plan = [("faiss", n, "") for n in args.sizes] + [
-                ("milvus-lite server", n, url) for n in args.milvus_sizes
+            plan = [("faiss", n, "", []) for n in args.sizes] + [
+                (name, n, url, flags)
+                for n in args.milvus_sizes
+                for name, flags in (
+                    ("milvus-lite server", []),
+                    ("milvus-lite server, BM25 in engine", ["--bm25", "engine"]),
+                )
             ]
-            for name, n, store in plan:
+            built_at: dict[Path, tuple[int, dict]] = {}
+            for name, n, store, flags in plan:
                 root = Path(tmp) / f"{name.split()[0]}-{n}"
-                docs = write_corpus(root / "seeds", n, sizes_of)
-                built = run_phase("--phase", "build", "--root", str(root), "--store", store)
+                if root not in built_at:  # the engine-BM25 row asks the build of the row before it
+                    docs = write_corpus(root / "seeds", n, sizes_of)
+                    made = run_phase("--phase", "build", "--root", str(root), "--store", store)
+                    built_at[root] = docs, made
+                docs, built = built_at[root]
                 asked = run_phase(
+                    *flags,
                     "--phase",
                     "query",
                     "--root",

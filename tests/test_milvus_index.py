@@ -59,7 +59,9 @@ def test_milvus_index_answers_like_faiss(project, fake_embedder, lite_server, wh
     _write(project, "b.txt", _words(200, "beta") + " gamma delta")
     faiss = ensure_index(project, fake_embedder).index
     store = str(project.root / "v.db") if where == "lite-file" else lite_server
-    milvus_settings = project.replace(index_dir=project.root / "milvus-index", vector_store=store)
+    milvus_settings = project.replace(
+        index_dir=project.root / "milvus-index", vector_store=store, vector_store_bm25="engine"
+    )
     report = ensure_index(milvus_settings, fake_embedder)
     assert report.status == "built" and report.index.manifest.store == "milvus"
     reopened = open_index(milvus_settings)
@@ -67,8 +69,11 @@ def test_milvus_index_answers_like_faiss(project, fake_embedder, lite_server, wh
     np.testing.assert_allclose(
         reopened.store.vectors(np.arange(len(faiss))), faiss.store.vectors(), atol=1e-6
     )
+    assert reopened.store.lexical_in_engine  # Milvus Lite 3 does BM25: candidates from the engine
     want = _answers(Retriever(faiss, fake_embedder, project))
     assert _answers(Retriever(reopened, fake_embedder, milvus_settings)) == want
+    local = milvus_settings.replace(vector_store_bm25="local")  # and with the index's own BM25
+    assert _answers(Retriever(open_index(local), fake_embedder, local)) == want
 
 
 def test_only_changed_documents_are_embedded_again_on_milvus(project, fake_embedder, lite_server):

@@ -182,8 +182,9 @@ def build_index(
                 compose=settings.compose_windows,
             )
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    store = make_store(settings, vectors, columns=windows.as_dict())
-    lexical = LexicalIndex([t for doc_texts in texts for t in doc_texts], windows.scale)
+    window_texts = [t for doc_texts in texts for t in doc_texts]
+    store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
+    lexical = LexicalIndex(window_texts, windows.scale)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,

@@ -17,6 +17,7 @@ from qa.config import Settings
 from qa.index.model import Index
 from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import acronyms, terms
+from qa.store.base import CandidateSearch
 
 __all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES"]
 
@@ -96,6 +97,10 @@ class Fusion:
 
     def candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
         """Dense and BM25 candidates fused over their union."""
+        if isinstance(self.index.store, CandidateSearch):
+            found = self._found_by_store(self.index.store, vector, query_terms)
+            if found is not None:
+                return found
         mode = self.settings.mode
         parts = []
         if vector is not None and mode != "lexical":
@@ -110,6 +115,31 @@ class Fusion:
             self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
         )
         return Candidates(ids, self._fuse(ids, dense, lexical), dense)
+
+    def _found_by_store(
+        self, store: CandidateSearch, vector: np.ndarray | None, query_terms: list[str]
+    ) -> Candidates | None:
+        """The candidates a search engine finds itself (dense and, with BM25 in the engine, BM25
+        in one round of calls), fused as below; None when nothing matched."""
+        mode = self.settings.mode
+        vector = vector if mode != "lexical" else None
+        lexical_terms = query_terms if mode != "dense" else []
+        local = None
+        if lexical_terms and not store.lexical_in_engine:  # an engine without BM25: ours finds them
+            local = self.lexical_top(lexical_terms, LEXICAL_CANDIDATES)
+        found = store.candidates(
+            vector, lexical_terms, dense_n=DENSE_CANDIDATES, lexical_n=LEXICAL_CANDIDATES, extra_ids=local
+        )
+        if not len(found.ids):
+            return None
+        lexical = found.lexical
+        if lexical is None:
+            lexical = (
+                self.lexical.scores_for(lexical_terms, found.ids)
+                if lexical_terms
+                else np.zeros(len(found.ids), np.float32)
+            )
+        return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense)
 
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
         mode, weight = self.settings.mode, self.settings.dense_weight

@@ -8,7 +8,8 @@ and :func:`load_store` reopens a saved one by the kind recorded in the index man
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -17,7 +18,15 @@ import numpy as np
 from qa.config import Settings
 from qa.errors import ConfigError
 
-__all__ = ["STORE_KINDS", "VectorStore", "check_store", "load_store", "make_store"]
+__all__ = [
+    "STORE_KINDS",
+    "CandidateSearch",
+    "Found",
+    "VectorStore",
+    "check_store",
+    "load_store",
+    "make_store",
+]
 
 STORE_KINDS = ("faiss", "milvus")
 
@@ -61,6 +70,43 @@ class VectorStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, eq=False)
+class Found:
+    """The candidates a store found for one question, each with what fusion scores it on."""
+
+    ids: np.ndarray
+    """Window ids, unique, ascending."""
+    dense: np.ndarray | None
+    """Exact cosine of each candidate to the question (None: no question vector was given)."""
+    lexical: np.ndarray | None
+    """BM25 score of each candidate within its window size, as the engine computed it (None: the
+    engine does no BM25; the caller scores the candidates with its own)."""
+
+
+@runtime_checkable
+class CandidateSearch(Protocol):
+    """A store that finds a question's dense and BM25 candidates itself (a search engine with its
+    own BM25, such as Milvus), so the caller makes one call instead of one per list; the FAISS
+    store does not, and the caller searches its vectors and BM25 one by one."""
+
+    lexical_in_engine: bool
+    """Whether the engine scores BM25 (else it finds dense candidates only)."""
+
+    def candidates(
+        self,
+        vector: np.ndarray | None,
+        query_terms: Sequence[str],
+        *,
+        dense_n: int,
+        lexical_n: int,
+        extra_ids: np.ndarray | None = None,
+    ) -> Found:
+        """The union of the ``dense_n`` windows nearest ``vector``, the ``lexical_n`` best BM25
+        windows of each size for ``query_terms`` (when the engine does BM25) and ``extra_ids``,
+        with their exact cosines and (engine) BM25 scores."""
+        ...
+
+
 def _backend(kind: str) -> type[VectorStore]:
     if kind == "faiss":
         from qa.store.faiss import FaissStore
@@ -74,12 +120,17 @@ def _backend(kind: str) -> type[VectorStore]:
 
 
 def make_store(
-    settings: Settings, vectors: np.ndarray, *, columns: Mapping[str, np.ndarray] | None = None
+    settings: Settings,
+    vectors: np.ndarray,
+    *,
+    columns: Mapping[str, np.ndarray] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> VectorStore:
     """A new store over ``vectors`` (row i is window i), of the kind the settings ask for; a store
-    that keeps window metadata (Milvus) also gets the window ``columns``."""
+    that keeps window metadata (Milvus) also gets the window ``columns`` and, to index them for
+    BM25 in the engine, the windows' ``texts``."""
     if settings.store == "milvus":
-        return _backend("milvus").build(vectors, settings, columns=columns)
+        return _backend("milvus").build(vectors, settings, columns=columns, texts=texts)
     return _backend(settings.store).build(vectors, settings)
 
 

@@ -4,8 +4,12 @@
 process per file); ``http(s)://host:port`` (with ``vector_store_token``) reaches a Milvus server
 or cluster, or ``milvus-lite server``, over the same gRPC client (``pymilvus.MilvusClient``).
 
-Each build is one collection, ``<prefix>_<time>_<random>``, with the window's global id as its
-primary key, its document, window size and character offsets, and its vector. The build folder
+Each build is one collection, ``<prefix>_<time>_<random>``, laid out as :mod:`milvus_schema`
+says: the window's global id as its primary key, its document, window size and character
+offsets, its vector and, where the engine does BM25, its stemmed terms, a partition per window
+size. Questions are answered by :meth:`MilvusStore.candidates` (:mod:`milvus_hybrid`): dense and
+BM25 candidates from the engine in concurrent calls, fused by the caller as for FAISS; on a
+Milvus older than 2.5 the caller's own BM25 finds the lexical candidates. The build folder
 names its collection (``milvus.json``), so a reader always searches the collection its windows
 came from and never a half-written or newer one; the alias ``<prefix>`` is switched to the newest
 collection when it is saved. A build drops the collections of its prefix that are neither the
@@ -16,107 +20,37 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from qa.config import Settings
-from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreAuthError, StoreUnavailableError
+from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreUnavailableError
+from qa.store.base import Found
+from qa.store.milvus_connect import bm25_in_engine, connect, engine_bm25, messages, translate
+from qa.store.milvus_hybrid import find_candidates, hit_columns
+from qa.store.milvus_schema import (
+    create_collection,
+    exact_distances,
+    insert_windows,
+    milvus_index,
+)
 
 __all__ = ["MILVUS_FILE", "MilvusStore", "connect", "milvus_index"]
 
 log = logging.getLogger(__name__)
 
 MILVUS_FILE = "milvus.json"
-FLAT_LIMIT = 50_000
-"""Below this many windows the collection is searched exactly (FLAT); above it, IVF_SQ8."""
 RESCORE_MIN = 128
-INSERT_BATCH = 4096
+CALLS_AT_ONCE = 8
+"""Calls to Milvus one store runs at the same time (a question's searches go out together)."""
 QUERY_BATCH = 8192
 """Ids per query by primary key (Milvus caps a query's result window at 16,384 rows)."""
-COLUMNS = ("doc", "scale", "start", "end")
-_GRPC_OPTIONS = {"grpc.keepalive_permit_without_calls": 0}
-"""No keep-alive pings on an idle connection: gRPC servers with default settings (Milvus Lite's)
-answer them with GOAWAY "too many pings" while a long build embeds, and the client's recovery
-can then fail; a connection is checked again when it is next used."""
-_AUTH_WORDS = ("auth", "credential", "password", "token", "unauthenticated", "permission denied")
-
-
-def _messages(exc: BaseException) -> str:
-    """The messages of ``exc`` and its causes (pymilvus wraps the gRPC error that says why)."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        details = getattr(exc, "details", None)
-        code = getattr(exc, "code", None)
-        if callable(details) and callable(code):  # a grpc.RpcError
-            parts.append(f"{code()} {details()}")
-        else:
-            parts.append(str(getattr(exc, "message", "") or exc))
-        exc = exc.__cause__ or exc.__context__
-    return " ".join(" ".join(parts).split())
-
-
-def _translate(exc: BaseException, where: str) -> QAError:
-    """A one-line typed error for a failure to reach or use the Milvus at ``where``."""
-    text = _messages(exc)
-    lowered = text.lower()
-    if any(word in lowered for word in _AUTH_WORDS):
-        return StoreAuthError(
-            f"Milvus at {where} refused the token; check QA_VECTOR_STORE_TOKEN (user:password or API key)"
-        )
-    if where.endswith(".db"):
-        return StoreUnavailableError(
-            f"cannot open Milvus Lite file {where} ({text[:100]}); Milvus Lite serves one process per "
-            "file, so if another process has it open, run `milvus-lite server --data-dir FOLDER` and "
-            "set QA_VECTOR_STORE to its URL"
-        )
-    return StoreUnavailableError(
-        f"cannot reach Milvus at {where} ({text[:160]}); check QA_VECTOR_STORE and that the server runs"
-    )
-
-
-def connect(settings: Settings, *, timeout: float = 10.0):
-    """A ``MilvusClient`` for ``settings.vector_store``, checked by a round trip; typed errors for a
-    wrong address or token, so a bad setting fails at start-up in one line."""
-    if not settings.milvus:
-        raise StoreUnavailableError("vector_store names no Milvus; set QA_VECTOR_STORE to a .db path or URL")
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise StoreUnavailableError(
-            "vector_store names Milvus but pymilvus is not installed; pip install 'qa[milvus]'"
-        ) from None
-    uri = settings.vector_store
-    if uri.endswith(".db"):
-        Path(uri).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        # the in-process Lite server logs a traceback for every RPC it lacks (pymilvus asks for
-        # AllocTimestamp and goes on without it); keep them out of the command's output
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    try:
-        client = MilvusClient(
-            uri=uri, token=settings.vector_store_token, timeout=timeout, grpc_options=_GRPC_OPTIONS
-        )
-        client.list_collections(timeout=timeout)
-    except Exception as exc:  # pymilvus raises MilvusException, grpc errors and more
-        raise _translate(exc, settings.vector_store) from None
-    return client
-
-
-def milvus_index(n: int, override: str = "") -> tuple[str, dict, dict]:
-    """Index type, build parameters and search parameters for ``n`` vectors: exact while cheap, then
-    an inverted file of about 4·sqrt(n) lists over 8-bit codes (candidates rescored exactly)."""
-    kind = override or ("FLAT" if n < FLAT_LIMIT else "IVF_SQ8")
-    if kind.startswith("IVF"):
-        lists = max(64, int(4 * math.sqrt(max(n, 1))))
-        return kind, {"nlist": lists}, {"nprobe": 16}
-    if kind.startswith("HNSW"):
-        return kind, {"M": 16, "efConstruction": 200}, {"ef": 128}
-    return kind, {}, {}
 
 
 class _Rows:
@@ -157,6 +91,9 @@ class MilvusStore:
         description: str,
         search_params: Mapping | None = None,
         where: str = "",
+        scales: Sequence[int] = (),
+        bm25: bool = False,
+        use_bm25: bool = True,
     ) -> None:
         self.client = client
         self.collection = collection
@@ -165,7 +102,15 @@ class MilvusStore:
         self._count = count
         self._dimension = dimension
         self.description = description
-        self._search_params = {"metric_type": "IP", "params": dict(search_params or {})}
+        self.search_params = {"metric_type": "IP", "params": dict(search_params or {})}
+        self.scales = [int(s) for s in scales]
+        """The window sizes, one partition each (empty for a collection built without partitions)."""
+        self.bm25 = bool(bm25 and self.scales)
+        """Whether the collection has the BM25 field (the engine does BM25: Milvus ≥ 2.5)."""
+        self.lexical_in_engine = self.bm25 and use_bm25
+        """Whether BM25 candidates come from the engine (else from the index's own BM25)."""
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def __len__(self) -> int:
         return self._count
@@ -176,46 +121,82 @@ class MilvusStore:
 
     @property
     def exact(self) -> bool:
-        return self.description == "FLAT"
+        """Whether search distances are exact inner products (else candidates are rescored)."""
+        return exact_distances(self.description)
+
+    def submit(self, function, *args, **kwargs) -> Future:
+        """Run ``function(*args, **kwargs)`` on this store's threads (calls to Milvus at once)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(CALLS_AT_ONCE, thread_name_prefix="milvus")
+        return self._pool.submit(function, *args, **kwargs)
+
+    def call(self, method: str, *args, **kwargs):
+        """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
+        return self._call(method, *args, **kwargs)
 
     def _call(self, method: str, *args, **kwargs):
         """``client.<method>(...)`` with Milvus's failures as typed one-line errors."""
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except Exception as exc:
-            if "does not exist" in _messages(exc) or "not found" in _messages(exc).lower():
+            if "does not exist" in messages(exc) or "not found" in messages(exc).lower():
                 raise IndexStaleError(
                     f"the index this process opened (Milvus collection {self.collection}) has been "
                     "replaced by two newer builds and dropped; open the index again (restart the server)"
                 ) from None
-            raise _translate(exc, self.where) from None
+            raise translate(exc, self.where) from None
 
     # building ------------------------------------------------------------------------------
 
     @classmethod
     def build(
-        cls, vectors: np.ndarray, settings: Settings, *, columns: Mapping[str, np.ndarray] | None = None
+        cls,
+        vectors: np.ndarray,
+        settings: Settings,
+        *,
+        columns: Mapping[str, np.ndarray] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> MilvusStore:
-        """A new collection holding ``vectors`` (row i is window i) and, when given, the window
-        ``columns`` (doc, scale, start, end); older collections of the prefix are dropped first,
-        except the live one."""
+        """A new collection holding ``vectors`` (row i is window i), the window ``columns`` (doc,
+        scale, start, end; zeros when not given) and, when ``texts`` are given and the engine does
+        BM25, the windows' terms; older collections of the prefix are dropped first, except the
+        live one."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         client = connect(settings)
         prefix = settings.vector_store_collection
         _drop_stale(client, prefix)
         name = f"{prefix}_{time.strftime('%Y%m%d%H%M%S', time.gmtime())}_{secrets.token_hex(3)}"
         kind, build_params, search_params = milvus_index(len(vectors))
+        zeros = np.zeros(len(vectors), dtype=np.int64)
+        columns = {c: (columns or {}).get(c, zeros) for c in ("doc", "scale", "start", "end")}
+        scales = [int(s) for s in np.unique(columns["scale"])]
+        bm25 = texts is not None and engine_bm25(client)  # the field is there whatever the setting says
         try:
-            _create(client, name, vectors.shape[1], kind, build_params)
-            _insert(client, name, vectors, columns)
+            create_collection(
+                client,
+                name,
+                dimension=vectors.shape[1],
+                kind=kind,
+                params=build_params,
+                scales=scales,
+                bm25=bm25,
+            )
+            insert_windows(client, name, vectors, columns, texts if bm25 else None)
             client.flush(name)
             client.load_collection(name)
         except QAError:
             raise
         except Exception as exc:
             _quietly_drop(client, name)
-            raise _translate(exc, settings.vector_store) from None
-        log.info("Milvus collection %s: %d windows, %s", name, len(vectors), kind)
+            raise translate(exc, settings.vector_store) from None
+        log.info(
+            "Milvus collection %s: %d windows, %s, BM25 %s",
+            name,
+            len(vectors),
+            kind,
+            "in the engine" if bm25 else "local",
+        )
         return cls(
             client,
             name,
@@ -224,6 +205,9 @@ class MilvusStore:
             description=kind,
             search_params=search_params,
             where=settings.vector_store,
+            scales=scales,
+            bm25=bm25,
+            use_bm25=bm25 and bm25_in_engine(client, settings.vector_store_bm25),
         )
 
     def save(self, folder: Path) -> list[str]:
@@ -233,7 +217,9 @@ class MilvusStore:
             "count": self._count,
             "dimension": self._dimension,
             "index": self.description,
-            "search_params": self._search_params["params"],
+            "search_params": self.search_params["params"],
+            "scales": self.scales,
+            "bm25": self.bm25,
         }
         (folder / MILVUS_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
         alias = self.collection.rsplit("_", 2)[0]
@@ -279,6 +265,9 @@ class MilvusStore:
             description=record.get("index", description),
             search_params=record.get("search_params"),
             where=settings.vector_store,
+            scales=record.get("scales", ()),
+            bm25=bool(record.get("bm25", False)),
+            use_bm25=bool(record.get("bm25")) and bm25_in_engine(client, settings.vector_store_bm25),
         )
 
     # reading -------------------------------------------------------------------------------
@@ -298,18 +287,32 @@ class MilvusStore:
             data=queries.tolist(),
             anns_field="vector",
             limit=wanted,
-            search_params=self._search_params,
+            search_params=self.search_params,
             output_fields=[],
         )
         for row, found in enumerate(hits):
-            got = np.asarray([h["id"] for h in found], dtype=np.int64)
+            got, distances = hit_columns(found)
             if self.exact:
-                exact = np.asarray([h["distance"] for h in found], dtype=np.float32)
+                exact = distances
             else:
                 exact = self.vectors(got) @ queries[row] if len(got) else np.zeros(0, np.float32)
             order = np.lexsort((got, -exact))[:k]
             scores[row, : len(order)], ids[row, : len(order)] = exact[order], got[order]
         return scores, ids
+
+    def candidates(
+        self,
+        vector: np.ndarray | None,
+        query_terms: Sequence[str],
+        *,
+        dense_n: int,
+        lexical_n: int,
+        extra_ids: np.ndarray | None = None,
+    ) -> Found:
+        """A question's dense and (engine) BM25 candidates; see :mod:`qa.store.milvus_hybrid`."""
+        return find_candidates(
+            self, vector, query_terms, dense_n=dense_n, lexical_n=lexical_n, extra_ids=extra_ids
+        )
 
     def vectors(self, ids: np.ndarray | None = None):
         """The stored vectors of ``ids`` in that order; for None, a lazy view fetched when indexed."""
@@ -361,27 +364,3 @@ def _drop_stale(client, prefix: str) -> None:
         parts = name.rsplit("_", 2)
         if len(parts) == 3 and parts[0] == prefix and parts[1].isdigit() and name != live:
             _quietly_drop(client, name)
-
-
-def _create(client, name: str, dimension: int, kind: str, params: dict) -> None:
-    from pymilvus import DataType
-
-    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    for column in COLUMNS:
-        schema.add_field(column, DataType.INT64)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-    index = client.prepare_index_params()
-    index.add_index("vector", index_type=kind, metric_type="IP", params=params)
-    client.create_collection(name, schema=schema, index_params=index)
-
-
-def _insert(client, name: str, vectors: np.ndarray, columns: Mapping[str, np.ndarray] | None) -> None:
-    zeros = np.zeros(len(vectors), dtype=np.int64)
-    cols = {c: np.asarray((columns or {}).get(c, zeros), dtype=np.int64) for c in COLUMNS}
-    for b in range(0, len(vectors), INSERT_BATCH):
-        rows = [
-            {"id": i, **{c: int(cols[c][i]) for c in COLUMNS}, "vector": vectors[i].tolist()}
-            for i in range(b, min(b + INSERT_BATCH, len(vectors)))
-        ]
-        client.insert(name, rows)
