@@ -9,6 +9,7 @@ course's collection. The frame can keep no cookie, yet a question gets a cited a
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -36,12 +37,39 @@ COOKIE_PROBE = """() => {
 }"""
 
 
+LAUNCH_FORM = """<!doctype html><title>LTI tool launch</title>
+<form method="POST" action="{launch_url}" id="form">
+<input type="hidden" name="id_token" value="{id_token}"><input type="hidden" name="state" value="{state}">
+</form><script>document.getElementById("form").submit();</script>"""
+
+
+def _form_launch_class():
+    """The platform's launch, answered as the auto-submitting form an LMS sends to the browser.
+
+    lti1p3platform's own FastAPI adaptor imports ``pkg_resources``, which recent setuptools no
+    longer ships; its abstract launch is all this test needs.
+    """
+    from lti1p3platform.message_launch import MessageLaunchAbstract
+
+    class FormLaunch(MessageLaunchAbstract):
+        def get_preflight_response(self) -> dict:
+            return dict(self._request.query_params)
+
+        def render_launch_form(self, launch_data: dict, **kwargs) -> HTMLResponse:
+            values = {
+                k: html.escape(str(launch_data.get(k, "")), quote=True)
+                for k in ("launch_url", "id_token", "state")
+            }
+            return HTMLResponse(LAUNCH_FORM.format(**values))
+
+    return FormLaunch
+
+
 def lms_app(platform: TestPlatform, tool: dict):
     """The LMS: a course page framing the tool, its OIDC authorization endpoint and its JWKS."""
-    from lti1p3platform.framework.fastapi.message_launch import FastapiMessageLaunch
-
     from tests.lti_platform import _Conf, _Login
 
+    _FormLaunch = _form_launch_class()
     app = FastAPI()
 
     @app.get("/course")
@@ -59,7 +87,7 @@ def lms_app(platform: TestPlatform, tool: dict):
 
     @app.get("/auth")
     def auth(request: Request) -> Response:
-        launch = FastapiMessageLaunch(request, _Conf(registration=platform.registration()))
+        launch = _FormLaunch(request, _Conf(registration=platform.registration()))
         user = request.query_params.get("login_hint", "")
         launch.set_user_data(user, INSTRUCTOR if user.startswith("teacher") else LEARNER)
         launch.set_launch_context_claim("course-bio", context_title="Biology 101")
