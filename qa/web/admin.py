@@ -37,7 +37,7 @@ from qa.index.collections import (
 from qa.ingest.sources import SOURCE_SUFFIXES
 from qa.retrieval.registry import BuildStatus, Registry
 
-__all__ = ["admin_router", "UPLOAD_PATH_PREFIX"]
+__all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
 
 UPLOAD_PATH_PREFIX = "/api/v1/admin/"
 NAME = Annotated[str, Path(description="Collection name: a short slug, e.g. `biology-101`.", max_length=64)]
@@ -185,19 +185,21 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
     return router
 
 
+def collection_out(settings: Settings, registry: Registry, name: str) -> CollectionOut:
+    """A collection as the admin API shows it: its settings, documents and indexing status."""
+    c = get_collection(settings, name)
+    return CollectionOut(
+        name=c.name,
+        title=c.title,
+        examples=list(c.config.examples),
+        allowed_origins=list(c.config.allowed_origins),
+        documents=_documents(settings, registry, c.name),
+        status=status_out(registry.status(c.name)),
+    )
+
+
 def _collection_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
     errors = ERRORS
-
-    def collection_out(name: str) -> CollectionOut:
-        c = get_collection(settings, name)
-        return CollectionOut(
-            name=c.name,
-            title=c.title,
-            examples=list(c.config.examples),
-            allowed_origins=list(c.config.allowed_origins),
-            documents=_documents(settings, registry, c.name),
-            status=status_out(registry.status(c.name)),
-        )
 
     @router.get(
         "/formats", response_model=list[str], summary="File types an upload may have", responses=errors
@@ -209,7 +211,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         "/collections", response_model=list[CollectionOut], summary="Every collection", responses=errors
     )
     def collections() -> list[CollectionOut]:
-        return [collection_out(n) for n in collection_names(settings)]
+        return [collection_out(settings, registry, n) for n in collection_names(settings)]
 
     @router.post(
         "/collections",
@@ -224,13 +226,13 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
             examples=tuple(body.examples),
             allowed_origins=tuple(body.allowed_origins),
         )
-        return collection_out(create_collection(settings, body.name, config).name)
+        return collection_out(settings, registry, create_collection(settings, body.name, config).name)
 
     @router.get(
         "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=errors
     )
     def one(name: NAME) -> CollectionOut:
-        return collection_out(name)
+        return collection_out(settings, registry, name)
 
     @router.put(
         "/collections/{name}/settings",
@@ -242,7 +244,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         config = CollectionConfig(
             title=body.title, examples=tuple(body.examples), allowed_origins=tuple(body.allowed_origins)
         )
-        return collection_out(update_config(settings, name, config).name)
+        return collection_out(settings, registry, update_config(settings, name, config).name)
 
     @router.delete(
         "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=errors

@@ -31,12 +31,11 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     from qa.embedders.base import make_embedder
     from qa.index.build import ensure_index
 
+    stages = _stage_printer(say)
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     embedder = make_embedder(settings)
     say(f"checking the index in {settings.index_dir} ...")
-    report = ensure_index(
-        settings, embedder, progress=lambda done, total: say(f"  embedded {done}/{total} windows")
-    )
+    report = ensure_index(settings, embedder, stages=stages)
     for message in report.skipped:
         say(f"warning: skipped {message}")
     for reason in report.reasons:
@@ -47,6 +46,21 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     retriever.warm_up()
     _prepare_collections(settings, embedder, say)
     return retriever
+
+
+def _stage_printer(say: Callable[[str], None] | None) -> Callable:
+    """The build's stages as ``qa index`` shows them (a bar on a terminal, else plain lines), or,
+    when the caller collects the messages, one line per finished stage."""
+    from qa.index.progress import ProgressPrinter, format_progress
+
+    if say is None:
+        return ProgressPrinter(sys.stderr)
+
+    def finished_stages(p) -> None:
+        if p.finished:
+            say(f"  {format_progress(p)}")
+
+    return finished_stages
 
 
 def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None]) -> None:

@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from qa.config import Settings
 from qa.errors import QAError
 from qa.retrieval.registry import Registry
-from qa.web.admin import CollectionOut, _document_routes, _documents, _question_routes, status_out
+from qa.web.admin import CollectionOut, _document_routes, _question_routes, collection_out
 from qa.web.lti.pages import headers, page, refused
 from qa.web.lti.tokens import SessionToken, TokenError, TokenSigner
 
@@ -125,7 +125,6 @@ def _chat_pages(router: APIRouter, settings: Settings, signer: TokenSigner, fram
 
 
 def _admin(router: APIRouter, settings: Settings, registry: Registry, signer: TokenSigner, frames) -> None:
-    from qa.index.collections import get_collection
     from qa.ingest.sources import SOURCE_SUFFIXES
 
     def instructor(request: Request) -> SessionToken:
@@ -140,28 +139,17 @@ def _admin(router: APIRouter, settings: Settings, registry: Registry, signer: To
 
     api = APIRouter(prefix="/admin/{token}/api/v1/admin", dependencies=[Depends(instructor)])
 
-    def collection_out(name: str) -> CollectionOut:
-        c = get_collection(settings, name)
-        return CollectionOut(
-            name=c.name,
-            title=c.title,
-            examples=list(c.config.examples),
-            allowed_origins=list(c.config.allowed_origins),
-            documents=_documents(settings, registry, c.name),
-            status=status_out(registry.status(c.name)),
-        )
-
     @api.get("/formats")
     def formats() -> list[str]:
         return list(SOURCE_SUFFIXES)
 
     @api.get("/collections")
     def collections(request: Request) -> list[CollectionOut]:
-        return [collection_out(instructor(request).collection)]
+        return [collection_out(settings, registry, instructor(request).collection)]
 
     @api.get("/collections/{name}")
     def one(name: str) -> CollectionOut:
-        return collection_out(name)
+        return collection_out(settings, registry, name)
 
     _document_routes(api, settings, registry)
     _question_routes(api, settings)
