@@ -182,3 +182,14 @@ def browser():
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def lite_server(tmp_path_factory):
+    """``milvus-lite server`` on loopback for one test module, reached by URL (the gRPC path a
+    Milvus cluster uses); stopped when the module's tests are done."""
+    from milvus_servers import start_lite_server, stop
+
+    process, url = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
+    yield url
+    stop(process)

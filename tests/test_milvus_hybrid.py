@@ -67,7 +67,6 @@ def test_window_terms_are_the_local_bm25_terms_as_whole_tokens():
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from milvus_servers import start_lite_server, stop  # noqa: E402
 
 from qa.config import Settings  # noqa: E402
 from qa.errors import ConfigError  # noqa: E402
@@ -88,13 +87,6 @@ def _corpus(n_per_size: int, sizes=(6, 12), seed: int = 0):
     vectors = rng.normal(size=(len(texts), 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return texts, np.asarray(scales), vectors
-
-
-@pytest.fixture(scope="module")
-def lite_server(tmp_path_factory):
-    process, url = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
-    yield url
-    stop(process)
 
 
 @pytest.fixture(params=["lite-file", "lite-server"])

@@ -20,7 +20,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 pytest.importorskip("qa.store.base", reason="needs the vector-store seam (qa/store/base.py)")
 
-from milvus_servers import free_port, start_lite_server, stop
+from milvus_servers import free_port
 
 from qa.index.build import ensure_index, open_index
 from qa.index.files import load_index
@@ -37,13 +37,6 @@ def _words(n: int, tag: str) -> str:
 
 def _write(settings: Settings, name: str, text: str) -> None:
     (settings.seeds_dir / name).write_text(text, encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def lite_server(tmp_path_factory):
-    process, url = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
-    yield url
-    stop(process)
 
 
 def _answers(retriever: Retriever) -> list[list[tuple[str, int, int]]]:

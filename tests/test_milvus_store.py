@@ -15,7 +15,7 @@ from qa.errors import IndexCorruptError, StoreAuthError, StoreUnavailableError
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from milvus_servers import free_port, start_lite_server, start_token_server, stop
+from milvus_servers import free_port, start_token_server
 
 from qa.store.milvus import MilvusStore, connect
 
@@ -32,13 +32,6 @@ def _exact(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray
     scores = queries @ vectors.T
     ids = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(scores, ids, 1), ids
-
-
-@pytest.fixture(scope="module")
-def lite_server(tmp_path_factory):
-    process, url = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
-    yield url
-    stop(process)
 
 
 @pytest.fixture(params=["lite-file", "lite-server"])
