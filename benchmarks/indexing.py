@@ -188,7 +188,9 @@ def vector_rows(corpus: Path) -> list[list[object]]:
             got, want = vectors[name][rows_of_size], vectors["embedded"][rows_of_size]
             cosine = np.sum(got * want, axis=1)
             same = np.argmax(questions @ got.T, axis=1) == np.argmax(questions @ want.T, axis=1)
-            rows.append([name, size, len(rows_of_size), cosine.mean(), cosine.min(), same.mean()])
+            rows.append(
+                [name, size, len(rows_of_size), float(cosine.mean()), float(cosine.min()), float(same.mean())]
+            )
         rows.append([name, "all", len(windows), "", "", f"{seconds[name] / seconds['embedded']:.2f}x time"])
     return rows
 
