@@ -6,7 +6,8 @@ that the fit generalises to a set it has not seen.
 For every question of every dev set (seed, conversations with their history, manuals as
 Markdown and as PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
 best cosine of the question as searched and of the question alone, coverage of the question's
-own terms by the top passage, share of its terms the corpus never uses), fits a class-weighted
+own terms by the top passage, share of its terms the corpus never uses, and whether the window
+nearest in meaning lies in the top passage), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
 model decides only the rest), and prints:
 
