@@ -97,6 +97,17 @@ def test_a_possessive_ends_a_name(tmp_path):
     assert abstainer.unknown_names("What did Interpol's Global Patterns report find?") == ["Interpol"]
 
 
+def test_a_word_capitalised_only_because_it_opens_a_sentence_is_no_name(tmp_path):
+    abstainer = Abstainer([BREAD, TEA], Settings(root=tmp_path), document_names=set())
+    assert abstainer.unknown_names("Describe how long the dough should rise.") == []
+    assert abstainer.unknown_names("Thanks! Summarise the baking step, please") == []
+    assert abstainer.unknown_names("Describe how Heston Blumenthal kneads dough") == ["Heston Blumenthal"]
+    assert abstainer.unknown_names("Global Bakers Guild: what does it say about dough?") == [
+        "Global Bakers Guild"
+    ], "a name of several capitalised words is a name wherever it stands"
+    assert abstainer.unknown_names("Does the recipe follow Describe's method?") == ["Describe"]
+
+
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
     abstainer = Abstainer(
         [BREAD], Settings(root=tmp_path), document_names={"bread"}, lexicon=Vocabulary({"bread", "dough"})

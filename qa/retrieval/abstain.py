@@ -59,6 +59,8 @@ FOLLOWUP_COVERAGE = 0.1
 """Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
+_SENTENCE_OPENER = re.compile(r"(?:^|[.?!:;]\s+)[\"'“‘(]*([A-Z][a-z][\w-]*)")
+"""The first word of the question or of a sentence in it: capitalised by grammar, not as a name."""
 _EDGES = "\"'“”‘’()[]{}<>,;:!?"
 
 
@@ -139,9 +141,11 @@ class Abstainer:
         """Names in ``query`` that the documents never mention and that name no document.
 
         A possessive ends a name: "the UNODC's Global Patterns report" names "UNODC" and
-        "Global Patterns", each of which the documents may mention apart."""
+        "Global Patterns", each of which the documents may mention apart. A capitalised word that
+        opens the question or one of its sentences is not a name on its own ("Describe how...",
+        "List the..."): grammar capitalised it; with more capitalised words after it, it is."""
         query = _POSSESSIVE.sub(r"\1 ,", query)
-        named = set()
+        named = set(_SENTENCE_OPENER.findall(query))  # "Describe ...", "List ...": not names alone
         for name in names(query):
             name_terms = set(terms(" ".join(name)))
             if name_terms and name_terms <= self.document_names:
