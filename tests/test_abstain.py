@@ -108,6 +108,18 @@ def test_a_word_capitalised_only_because_it_opens_a_sentence_is_no_name(tmp_path
     assert abstainer.unknown_names("Does the recipe follow Describe's method?") == ["Describe"]
 
 
+def test_another_form_of_a_word_the_corpus_uses_is_no_unknown_name(tmp_path):
+    abstainer = Abstainer(
+        ["The ninja tool reads build files."],
+        Settings(root=tmp_path),
+        document_names=set(),
+        lexicon=Vocabulary({"ninja", "build", "file", "global", "slaveri", "index"}),
+    )
+    assert abstainer.unknown_names("How do Ninjas read build files?") == []
+    assert abstainer.unknown_names("Do Samurai read build files?") == ["Samurai"]
+    assert abstainer.unknown_names("Who reads the Global Slavery Index?") == ["Global Slavery Index"]
+
+
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
     abstainer = Abstainer(
         [BREAD], Settings(root=tmp_path), document_names={"bread"}, lexicon=Vocabulary({"bread", "dough"})

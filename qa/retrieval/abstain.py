@@ -150,7 +150,16 @@ class Abstainer:
             name_terms = set(terms(" ".join(name)))
             if name_terms and name_terms <= self.document_names:
                 named.add(" ".join(name))
-        return [m for m in self.phrasebook.missing(query) if m not in named]
+        return [m for m in self.phrasebook.missing(query) if m not in named and not self._inflected(m)]
+
+    def _inflected(self, name: str) -> bool:
+        """Whether a one-word name is another form of a word the corpus uses ("Pythonic",
+        "Debianized", "Ninjas"): its stem is a term of some window. A name of several words is
+        judged as a phrase ("Global Slavery Index" is unknown though each word is known)."""
+        if self.lexicon is None or " " in name:
+            return False
+        stems = terms(name)
+        return bool(stems) and all(self.lexicon.known(t) for t in stems)
 
     def unknown_identifiers(self, query: str) -> list[str]:
         """Options, file names, paths and names_with_underscores in ``query`` holding a term
