@@ -117,6 +117,8 @@ def test_another_form_of_a_word_the_corpus_uses_is_no_unknown_name(tmp_path):
     )
     assert abstainer.unknown_names("How do Ninjas read build files?") == []
     assert abstainer.unknown_names("Do Samurai read build files?") == ["Samurai"]
+    assert abstainer.unknown_names("Does Ninja2 read build files, or Ninja-1.11?") == []
+    assert abstainer.unknown_names("Does Samurai2 read build files?") == ["Samurai2"]
     assert abstainer.unknown_names("Who reads the Global Slavery Index?") == ["Global Slavery Index"]
 
 
