@@ -131,21 +131,3 @@ def test_a_worker_limits_its_numeric_libraries_before_it_loads_the_model():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "{1}", "1", "1"]
-
-
-def test_one_worker_keeps_to_the_cores_before_it_loads_the_model(monkeypatch):
-    """A single server process runs ONNX Runtime and BLAS as a worker does: its cores' worth of
-    threads, none spinning (spinning threads took CPU the other requests' Python needed)."""
-    from qa.web import server
-
-    calls = []
-    monkeypatch.setattr("qa.web.workers.limit_threads", lambda threads: calls.append(("limit", threads)))
-
-    def prepare(settings, **kwargs):
-        calls.append(("prepare",))
-        raise RuntimeError("stop here")
-
-    monkeypatch.setattr(server, "prepare", prepare)
-    with pytest.raises(RuntimeError, match="stop here"):
-        server.serve(Settings(workers=1))
-    assert calls == [("limit", worker_threads(1)), ("prepare",)]

@@ -233,9 +233,6 @@ def serve(settings: Settings) -> None:
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
-    from qa.web.workers import limit_threads, worker_threads
-
-    limit_threads(worker_threads(1))  # one worker too: the cores' worth of threads, none spinning
     retriever = prepare(settings)
     app = create_app(settings, retriever)
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)

@@ -18,9 +18,7 @@ the tokenizer each start one thread per core by default; N workers doing so on t
 run N times as many busy threads as there are cores, and contend (ONNX Runtime's threads even
 spin while they wait). Each worker is limited to ``cores // N`` threads (at least 1) before it
 loads anything: environment variables for the libraries that read them at start-up, and the
-runtime calls for those already loaded in the parent. One server process is limited the same way
-(to all the cores, none spinning): its spinning ONNX threads took the CPU that the other requests'
-Python needed.
+runtime calls for those already loaded in the parent.
 
 A worker that dies is started again on the same socket; connections wait in its backlog meanwhile.
 SIGINT or SIGTERM stops the workers and then the parent.
