@@ -164,6 +164,18 @@ class Structure:
         what a passage never grows over (headings, unlike these, introduce what follows)."""
         return PerDocument(lambda doc: self._debris_words(doc, headings=False), len(self.index.documents))
 
+    @cached_property
+    def debris_sums(self) -> PerDocument[np.ndarray | None]:
+        """Per document, how many debris words come before each word (one more entry than
+        words), or None when it has none; found on first use and kept, so the debris share of
+        any window is two lookups."""
+
+        def sums(doc: int) -> np.ndarray | None:
+            flags = self._debris_words(doc)
+            return np.concatenate([[0], np.cumsum(flags)]) if flags.any() else None
+
+        return PerDocument(sums, len(self.index.documents))
+
     def _debris_words(self, doc: int, *, headings: bool = True) -> np.ndarray:
         """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
         not; lines that repeat one of the document's headings away from the heading itself are
@@ -196,8 +208,11 @@ class Structure:
             docs = windows.doc[todo]
             for doc in np.unique(docs).tolist():
                 mine = todo[docs == doc]
+                cumulative = self.debris_sums[doc]
+                if cumulative is None:
+                    share[mine] = 0.0
+                    continue
                 start, end = windows.word_start[mine], windows.word_end[mine]
-                cumulative = np.concatenate([[0], np.cumsum(self.debris_words[doc])])
                 share[mine] = (cumulative[end] - cumulative[start]) / np.maximum(end - start, 1)
             found = share[window_ids]
         return found
@@ -230,6 +245,8 @@ def _heading_echoes(text: str, sections: SectionMap) -> list[tuple[int, int]]:
     but are not that heading: entries of a table of contents."""
     own = {h.start for h in sections.headings}
     titles = {_bare(h.title) for h in sections.headings} - {""}
+    if not titles:  # no heading to echo
+        return []
     spans, offset = [], 0
     for line in text.split("\n"):
         if offset not in own and _bare(line) in titles:
