@@ -112,12 +112,13 @@ class _SizeModel:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
         :meth:`local_scores` sums them, looked up in each term's postings."""
         out = np.zeros(len(local), dtype=np.float32)
+        probe = np.asarray(local, dtype=self.indices.dtype)  # else each term's postings are cast
         for token in self.tokens(query_terms):
             start, end = int(self.indptr[token]), int(self.indptr[token + 1])
             if end == start:
                 continue
             ids = self.indices[start:end]
-            at = np.minimum(np.searchsorted(ids, local), end - start - 1)
+            at = np.minimum(np.searchsorted(ids, probe), end - start - 1)
             hit = np.asarray(ids[at]) == local
             out[hit] += np.asarray(self.data[start:end][at[hit]])
         return out
