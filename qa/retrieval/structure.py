@@ -114,7 +114,8 @@ class Structure:
     @cached_property
     def section_terms(self) -> tuple[np.ndarray, list[frozenset[str]]]:
         """Per window, the id of its section's term set (-1 until a question first reads the
-        window: see :meth:`section_ids`); and the term sets (id 0: no heading)."""
+        window: see :meth:`section_ids`); and the term sets (id 0: no heading, or a heading
+        path without terms, shared by every such section)."""
         return np.full(len(self.index), -1, np.int64), [frozenset()]
 
     def section_ids(self, window_ids: np.ndarray) -> np.ndarray:
@@ -135,8 +136,10 @@ class Structure:
                     key = (doc, section)
                     if key not in self._section_keys:
                         path = sections.paths[section] if section >= 0 else ()
-                        self._section_keys[key] = len(term_sets)
-                        term_sets.append(frozenset(t for title in path for t in terms(title)))
+                        found = frozenset(t for title in path for t in terms(title))
+                        self._section_keys[key] = len(term_sets) if found else 0  # 0: no terms
+                        if found:
+                            term_sets.append(found)
                     window_sections[mine[of_window == section]] = self._section_keys[key]
         return window_sections[window_ids]
 
@@ -148,10 +151,9 @@ class Structure:
             return np.zeros(len(window_ids), np.float32)
         sections = self.section_ids(np.asarray(window_ids, dtype=np.int64))
         term_sets = self.section_terms[1]
-        cover = {
-            s: sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in np.unique(sections)
-        }
-        return np.asarray([cover[s] for s in sections], np.float32)
+        unique, inverse = np.unique(sections, return_inverse=True)
+        cover = [sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in unique.tolist()]
+        return np.asarray(cover, np.float32)[inverse]
 
     @cached_property
     def debris_words(self) -> PerDocument[np.ndarray]:
