@@ -126,11 +126,12 @@ class Structure:
             return found
         windows = self.index.windows
         todo = np.unique(window_ids[found < 0])
-        docs = windows.doc[todo]
         with self._lock:
-            for doc in np.unique(docs).tolist():
-                mine = todo[docs == doc]
+            for doc, mine in _by_document(todo, windows.doc[todo]):
                 sections = self.sections[doc]
+                if not sections.starts:  # no heading: no terms
+                    window_sections[mine] = 0
+                    continue
                 of_window = np.searchsorted(sections.starts, windows.start[mine], side="right") - 1
                 for section in np.unique(of_window).tolist():
                     key = (doc, section)
@@ -207,9 +208,7 @@ class Structure:
         if missing.any():
             windows = self.index.windows
             todo = np.unique(window_ids[missing])
-            docs = windows.doc[todo]
-            for doc in np.unique(docs).tolist():
-                mine = todo[docs == doc]
+            for doc, mine in _by_document(todo, windows.doc[todo]):
                 cumulative = self.debris_sums[doc]
                 if cumulative is None:
                     share[mine] = 0.0
@@ -228,6 +227,16 @@ class Structure:
         if named is not None:
             out += NAME_BONUS * (self.index.table["doc"][window_ids] == named)
         return out
+
+
+def _by_document(window_ids: np.ndarray, docs: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``window_ids`` grouped by their documents ``docs``: (document, its windows), in document
+    order, each group in the order given; one sort, not one pass over the windows per document."""
+    order = np.argsort(docs, kind="stable")
+    docs, window_ids = docs[order], window_ids[order]
+    cuts = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+    firsts = np.concatenate([[0], cuts]) if len(docs) else cuts
+    return list(zip(docs[firsts].tolist(), np.split(window_ids, cuts)))
 
 
 def _debris_line(line: str, previous: str, *, headings: bool) -> bool:
