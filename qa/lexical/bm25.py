@@ -157,7 +157,9 @@ def _sums(
     are scratch arrays over all rows; only the rows touched are read and set back to zero, so
     the cost is the postings', not the windows'."""
     ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
-    for rows, scores in postings:
+    at = 0
+    for _, scores in postings:  # indexed by int64 slices of ids: int32 would be cast at each use
+        rows, at = ids[at : at + len(scores)], at + len(scores)
         sums[rows] += scores  # a term holds each window once
     order = np.arange(len(ids), dtype=np.int32)
     last[ids] = order
@@ -220,16 +222,15 @@ class LexicalIndex:
         Reads only the query terms' best postings: exact unless a term has more than
         :data:`POSTINGS_LIMIT` windows (then the best by those postings, rescored exactly)."""
         model = self._model(scale)
-        local, partial = model.candidate_scores(query_terms)
-        hits = np.flatnonzero(partial > 0)
-        exact = partial
+        local, scores = model.candidate_scores(query_terms)
+        hits = np.flatnonzero(scores > 0)
+        local, scores = local[hits], scores[hits]
         if any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms)):
-            hits = hits[_best(partial[hits], local[hits], 2 * n)]  # then their exact scores decide
-            hits = hits[np.argsort(local[hits])]
-            exact = np.zeros_like(partial)
-            exact[hits] = model.exact_scores(query_terms, local[hits])
-        hits = hits[_best(exact[hits], local[hits], n)]
-        return model.rows[local[hits]], exact[hits]
+            hits = _best(scores, local, 2 * n)  # then their exact scores decide
+            local = np.sort(local[hits])
+            scores = model.exact_scores(query_terms, local)
+        best = _best(scores, local, n)
+        return model.rows[local[best]], scores[best]
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
