@@ -1,7 +1,7 @@
 """Retrieval quality on every dev set, the project beside its peers, scored by ``score.py``.
 
     python benchmarks/retrieval.py [--eval-dir ../shared/eval] [--sets seed,conversations,manuals]
-                                   [--cache DIR] [-k 5] [--no-peers]
+                                   [--cache DIR] [-k 5] [--no-peers] [--misses]
 
 Sets (from ``EVAL-SETS.md``): ``seed`` (dev.jsonl on seeds/), ``conversations``
 (conversations-dev.jsonl on seeds/, each question with its history), ``manuals`` (docs-dev.jsonl
@@ -17,6 +17,10 @@ Systems, all with all-MiniLM-L6-v2:
                 skipped when txtai is not installed)
   qa            the project's Retriever with its default settings
 Peers search the question alone (they have no notion of a conversation); qa gets the history.
+
+``--misses`` prints, after the table, every answerable question whose first passage from qa does
+not hold the answer: the query as searched, and each passage down to the first that does (score,
+source, words, section, opening words): what ranked above the answer, for diagnosis.
 """
 
 from __future__ import annotations
@@ -145,20 +149,55 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
+def first_hit(item: dict, texts: list[str], *, max_words: int = 120) -> int | None:
+    """Position of the first passage that answers ``item``, as score.py counts it (None: none):
+    any phrase in that passage, or with ``needs_all`` every phrase in it and those above it;
+    a passage over ``max_words`` words counts as empty."""
+    shown = [_norm(t) if len(t.split()) <= max_words else "" for t in texts]
+    phrases = [_norm(p) for p in item["answer_phrases"]]
+    for i, text in enumerate(shown):
+        upto = " | ".join(shown[: i + 1])
+        if all(p in upto for p in phrases) if item.get("needs_all") else any(p in text for p in phrases):
+            return i
+    return None
+
+
 def hit1_by_kind(items: list[dict], answers: list[dict]) -> dict[str, float]:
     """hit@1 of each kind of answerable question (followup, factual...), as score.py counts it."""
     hits: dict[str, list[bool]] = {}
     for item, answer in zip(items, answers):
         if item["kind"] == "unanswerable":
             continue
-        first = _norm(answer["passages"][0]["text"]) if answer["passages"] else ""
-        hit = (
-            all(_norm(p) in first for p in item["answer_phrases"])
-            if item.get("needs_all")
-            else any(_norm(p) in first for p in item["answer_phrases"])
-        )
-        hits.setdefault(item["kind"], []).append(hit)
+        rank = first_hit(item, [p["text"] for p in answer["passages"]])
+        hits.setdefault(item["kind"], []).append(rank == 0)
     return {kind: sum(v) / len(v) for kind, v in hits.items()}
+
+
+def misses(items: list[dict], answers: list[dict], *, words: int = 25) -> list[str]:
+    """For each answerable question whose first passage does not answer it: the question, the
+    query as searched, and every passage down to the first that answers (``*`` marks it)."""
+    out = []
+    for item, answer in zip(items, answers):
+        if item["kind"] == "unanswerable":
+            continue
+        passages = answer["passages"]
+        rank = first_hit(item, [p["text"] for p in passages])
+        if rank == 0:
+            continue
+        shown = "none of the top" if rank is None else f"rank {rank + 1}"
+        lines = [f"{item['id']} ({shown}): {item['question']}"]
+        if answer.get("query") and answer["query"] != item["question"]:
+            lines.append(f"  searched as: {answer['query']}")
+        for i, p in enumerate(passages[: len(passages) if rank is None else rank + 1]):
+            mark = "*" if i == rank else " "
+            citation = p.get("citation") or {}
+            span = citation.get("words") or {}
+            where = f"{p['source']} words {span.get('start', '?')}-{span.get('end', '?')}"
+            section = f" [{citation['section']}]" if citation.get("section") else ""
+            opening = " ".join(p["text"].split()[:words])
+            lines.append(f" {mark}{i + 1}. {p.get('score', 0):.3f} {where}{section}: {opening}")
+        out.append("\n".join(lines))
+    return out
 
 
 def plain_text(index, corpus: Path) -> bool:
@@ -177,7 +216,7 @@ def bad_citations(index, answers: list[dict]) -> int:
     )
 
 
-def run_set(name, eval_dir, corpus, retriever, systems, k, cache) -> list[list]:
+def run_set(name, eval_dir, corpus, retriever, systems, k, cache, diagnosis=None) -> list[list]:
     qfile = eval_dir / SETS[name][0]
     items = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
     questions = [i["question"] for i in items]
@@ -191,6 +230,8 @@ def run_set(name, eval_dir, corpus, retriever, systems, k, cache) -> list[list]:
         m = score(eval_dir / "score.py", qfile, run, corpus if checkable else None, k)
         if not checkable:  # a reader turned the files into text: check against the indexed text
             m["bad_citations"] = f"{bad_citations(retriever.index, answers)} (index text)"
+        if diagnosis is not None and system == "qa":
+            diagnosis += [f"[{name}] {m}" for m in misses(items, answers)]
         kinds = hit1_by_kind(items, answers)
         by_kind = (
             " ".join(f"{kind} {v:.2f}" for kind, v in sorted(kinds.items()))
@@ -223,6 +264,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".bench")
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-peers", action="store_true", help="score only qa")
+    parser.add_argument("--misses", action="store_true", help="print what ranked above each rank-1 miss")
     args = parser.parse_args()
     eval_dir = (args.eval_dir or find_eval_dir()).resolve()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -234,6 +276,7 @@ def main() -> None:
 
     embedder = None
     rows: list[list] = []
+    diagnosis: list[str] | None = [] if args.misses else None
     for corpus_name in dict.fromkeys(SETS[s][1] for s in args.sets.split(",")):
         if corpus_name is None:
             settings = Settings.load(root=REPO)
@@ -249,7 +292,7 @@ def main() -> None:
         systems = {} if args.no_peers else peers(index, embedder, args.k)
         for name in args.sets.split(","):
             if SETS[name][1] == corpus_name:
-                rows += run_set(name, eval_dir, corpus, retriever, systems, args.k, args.cache)
+                rows += run_set(name, eval_dir, corpus, retriever, systems, args.k, args.cache, diagnosis)
     k = args.k
     headers = [
         "set",
@@ -267,6 +310,9 @@ def main() -> None:
     ]
     print(f"top {k}; scored by {eval_dir / 'score.py'} with --root at each corpus")
     print(table(headers, rows))
+    if diagnosis:
+        print(f"\nrank-1 misses of qa ({len(diagnosis)}); * marks the first passage that answers")
+        print("\n".join(diagnosis))
 
 
 if __name__ == "__main__":
