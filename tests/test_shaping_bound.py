@@ -75,3 +75,21 @@ def test_word_scores_stay_below_each_documents_bound(many_documents):
     assert len(words.docs) > 5
     for doc in words.docs:
         assert float(words.of(doc).max()) <= words.bound[doc]
+
+
+def test_word_scores_are_the_best_window_covering_each_word(many_documents):
+    from qa.retrieval.shaping import _WordScores
+
+    shaper, index = many_documents
+    rng = np.random.default_rng(8)
+    ids = np.sort(rng.choice(len(index), size=300, replace=False))
+    fused = (np.round(rng.random(len(ids)) * 5) / 5 - 0.2).astype(np.float32)  # ties and negatives
+    words = _WordScores(index, Candidates(ids, fused, None), shaper.sizes)
+    windows = index.windows
+    for doc in words.docs:
+        expected = np.zeros((len(shaper.sizes), int(index.word_counts[doc])), np.float32)
+        for size_no, (window_ids, scores, docs) in enumerate(words._by_size):
+            for window, score in zip(window_ids[docs == doc], scores[docs == doc]):
+                span = slice(int(windows.word_start[window]), int(windows.word_end[window]))
+                expected[size_no, span] = np.maximum(expected[size_no, span], score)
+        np.testing.assert_array_equal(words.of(doc), expected.mean(axis=0))

@@ -262,11 +262,14 @@ class _WordScores:
             chosen = docs == doc
             if not chosen.any():
                 continue
-            starts = windows.word_start[window_ids[chosen]]
-            lengths = windows.word_end[window_ids[chosen]] - starts
-            # every word index covered by each window, with that window's score
-            covered = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-            np.maximum.at(by_size[size_no], covered, np.repeat(fused[chosen], lengths))
+            scores = fused[chosen]
+            order = np.argsort(scores, kind="stable")  # the best window written last wins each word
+            starts = windows.word_start[window_ids[chosen]][order].tolist()
+            ends = windows.word_end[window_ids[chosen]][order].tolist()
+            row = by_size[size_no]
+            for start, end, score in zip(starts, ends, scores[order]):
+                if score > 0:  # words start at 0: the best of 0 and the windows covering them
+                    row[start:end] = score
         return by_size.mean(axis=0)
 
 
