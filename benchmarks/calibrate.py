@@ -6,7 +6,8 @@ that the fit generalises to a set it has not seen.
 For every question of every dev set (seed, conversations with their history, manuals as
 Markdown and as PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
 best cosine of the question as searched and of the question alone, coverage of the question's
-own terms by the top passage, share of its terms the corpus never uses), fits a class-weighted
+own terms by the top passage, share of its terms the corpus never uses, and whether the window
+nearest in meaning lies in the top passage), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
 model decides only the rest), and prints:
 
@@ -20,7 +21,8 @@ model decides only the rest), and prints:
 - leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
   Markdown and PDF manuals share their questions, so they are left out together), and the
   decisions at the threshold chosen without it;
-- the retriever's own decisions with its current settings.
+- the retriever's own decisions with its current settings, and the questions it decides wrongly
+  with their signals.
 
 Paste the fitted weights into the settings in ``qa/config.py`` only if they hold on every set.
 ``--reuse`` reads the signals saved by the last run (``DIR/calibrate-signals.json``).
@@ -202,6 +204,14 @@ def main() -> None:
             ],
         )
     )
+    print("\nthe retriever's wrong decisions (what a new signal would have to fix):")
+    wrong = [
+        [r["set"], r["id"], "declined, answerable" if r["abstained"] else "answered, unanswerable"]
+        + [f"{v:.2f}" for v in (c, *r["signals"])]
+        for r, c in zip(rows, current)
+        if r["abstained"] != r["unanswerable"]
+    ]
+    print(table(["set", "id", "decision", "chance", *SIGNAL_NAMES], wrong))
 
 
 if __name__ == "__main__":

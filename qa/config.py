@@ -66,13 +66,14 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
-    abstain_weights: tuple[float, ...] = (-4.71, -1.23, -5.41, 0.29)
+    abstain_weights: tuple[float, ...] = (-1.45, -2.81, -5.53, 0.37, -2.05)
     """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
     evidence of the question alone, coverage of its terms by the top passage, share of its terms
-    the corpus never uses), as fitted by ``benchmarks/calibrate.py``."""
-    abstain_bias: float = 6.18
+    the corpus never uses, agreement of the nearest window with the top passage), as fitted by
+    ``benchmarks/calibrate.py``."""
+    abstain_bias: float = 6.15
     """Intercept of the abstention model."""
-    abstain_chance: float = 0.89
+    abstain_chance: float = 0.80
     """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
     the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     max_question_chars: int = 2000
@@ -202,9 +203,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "abstain thresholds must be between 0 and 1",
     ),
     (
-        lambda s: len(s.abstain_weights) == 4
+        lambda s: len(s.abstain_weights) == 5
         and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias)),
-        "abstain_weights must be four numbers (evidence, own evidence, coverage, unknown share) and "
+        "abstain_weights must be five numbers (evidence, own evidence, coverage, unknown share, "
+        "agreement) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
     ),
     (

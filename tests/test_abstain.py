@@ -52,9 +52,9 @@ def _signals(**changes) -> Signals:
 
 
 def test_signals_come_in_the_order_of_the_weights_and_own_evidence_defaults_to_evidence():
-    assert SIGNAL_NAMES == ("evidence", "own_evidence", "coverage", "unknown_share")
-    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25)
-    assert _signals(own_evidence=0.3).values() == (0.8, 0.3, 1.0, 0.0)
+    assert SIGNAL_NAMES == ("evidence", "own_evidence", "coverage", "unknown_share", "agreement")
+    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0)
+    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0)
 
 
 def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
@@ -63,7 +63,8 @@ def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
     assert 0.0 < strong < unanswerable_chance(_signals(coverage=0.2), settings) < 1.0
     assert strong < unanswerable_chance(_signals(evidence=0.5), settings)
     assert strong < unanswerable_chance(_signals(own_evidence=0.2), settings)
-    overflow = Settings(root=tmp_path, abstain_weights=(-900.0, 0.0, 0.0, 0.0), abstain_bias=0.0)
+    assert strong < unanswerable_chance(_signals(agreement=0.0), settings)
+    overflow = Settings(root=tmp_path, abstain_weights=(-900.0, 0.0, 0.0, 0.0, 0.0), abstain_bias=0.0)
     assert unanswerable_chance(_signals(evidence=-1.0), overflow) == pytest.approx(1.0)
 
 
@@ -94,6 +95,31 @@ def test_a_possessive_ends_a_name(tmp_path):
     )
     assert abstainer.unknown_names("What did the UNODC's Global Patterns report find?") == []
     assert abstainer.unknown_names("What did Interpol's Global Patterns report find?") == ["Interpol"]
+
+
+def test_a_word_capitalised_only_because_it_opens_a_sentence_is_no_name(tmp_path):
+    abstainer = Abstainer([BREAD, TEA], Settings(root=tmp_path), document_names=set())
+    assert abstainer.unknown_names("Describe how long the dough should rise.") == []
+    assert abstainer.unknown_names("Thanks! Summarise the baking step, please") == []
+    assert abstainer.unknown_names("Describe how Heston Blumenthal kneads dough") == ["Heston Blumenthal"]
+    assert abstainer.unknown_names("Global Bakers Guild: what does it say about dough?") == [
+        "Global Bakers Guild"
+    ], "a name of several capitalised words is a name wherever it stands"
+    assert abstainer.unknown_names("Does the recipe follow Describe's method?") == ["Describe"]
+
+
+def test_another_form_of_a_word_the_corpus_uses_is_no_unknown_name(tmp_path):
+    abstainer = Abstainer(
+        ["The ninja tool reads build files."],
+        Settings(root=tmp_path),
+        document_names=set(),
+        lexicon=Vocabulary({"ninja", "build", "file", "global", "slaveri", "index"}),
+    )
+    assert abstainer.unknown_names("How do Ninjas read build files?") == []
+    assert abstainer.unknown_names("Do Samurai read build files?") == ["Samurai"]
+    assert abstainer.unknown_names("Does Ninja2 read build files, or Ninja-1.11?") == []
+    assert abstainer.unknown_names("Does Samurai2 read build files?") == ["Samurai2"]
+    assert abstainer.unknown_names("Who reads the Global Slavery Index?") == ["Global Slavery Index"]
 
 
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
@@ -143,12 +169,14 @@ def test_abstain_chance_one_turns_the_model_off_but_not_the_rules(tmp_path):
 
 
 def test_the_model_is_settings_from_the_environment(tmp_path):
-    env = {"QA_ABSTAIN_WEIGHTS": "-1, -2.5, -3, 0.5", "QA_ABSTAIN_BIAS": "2", "QA_ABSTAIN_CHANCE": "0.7"}
+    env = {"QA_ABSTAIN_WEIGHTS": "-1, -2.5, -3, 0.5, -2", "QA_ABSTAIN_BIAS": "2", "QA_ABSTAIN_CHANCE": "0.7"}
     settings = Settings.load(env, root=tmp_path)
-    assert settings.abstain_weights == (-1.0, -2.5, -3.0, 0.5)
+    assert settings.abstain_weights == (-1.0, -2.5, -3.0, 0.5, -2.0)
     assert (settings.abstain_bias, settings.abstain_chance) == (2.0, 0.7)
-    with pytest.raises(ConfigError, match="four numbers"):
+    with pytest.raises(ConfigError, match="five numbers"):
         Settings.load({"QA_ABSTAIN_WEIGHTS": "1,2"}, root=tmp_path)
+    with pytest.raises(ConfigError, match="five numbers"):  # a model fitted before agreement counted
+        Settings.load({"QA_ABSTAIN_WEIGHTS": "-4.71,-1.23,-5.41,0.29"}, root=tmp_path)
     with pytest.raises(ConfigError, match="abstain_chance"):
         Settings(root=tmp_path, abstain_chance=0.0)
 

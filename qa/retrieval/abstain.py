@@ -11,7 +11,7 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
   what the question asks about the topic is not in it ("Who designed its logo?");
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
-  logistic model (``abstain_weights``, ``abstain_bias``) over four signals, each on a scale that
+  logistic model (``abstain_weights``, ``abstain_bias``) over five signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
 
   * the best cosine of the question as searched (with its conversation's topic when it follows one);
@@ -21,7 +21,11 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
     the corpus uses and leaving out the words of the documents' own names ("In the Ninja manual")
     that say where to look rather than what is asked: an unanswerable question about a covered
     topic finds passages about the topic that lack what it asks for;
-  * the IDF share of the question's own terms that the corpus never contains at all.
+  * the IDF share of the question's own terms that the corpus never contains at all;
+  * agreement: whether the window nearest to the question in meaning lies in the top passage
+    (:mod:`qa.retrieval.agreement`). A question the documents answer usually finds its answer
+    both by meaning and by the fused ranking; an unanswerable one on a covered topic finds a
+    passage that shares its words while its meaning lands elsewhere.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
 Markdown and as PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
@@ -42,7 +46,7 @@ from qa.lexical.terms import Phrasebook, names, terms
 
 __all__ = ["Abstainer", "Signals", "Verdict", "FOLLOWUP_COVERAGE", "SIGNAL_NAMES"]
 
-SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share")
+SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share", "agreement")
 """The signals of the calibrated chance, in the order of ``Settings.abstain_weights``."""
 
 _IDENTIFIER = re.compile(
@@ -55,6 +59,9 @@ FOLLOWUP_COVERAGE = 0.1
 """Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
+_VERSION_SUFFIX = re.compile(r"(?<=[A-Za-z])[-_]?v?\d+(?:[._]\d+)*$")
+_SENTENCE_OPENER = re.compile(r"(?:^|[.?!:;]\s+)[\"'“‘(]*([A-Z][a-z][\w-]*)")
+"""The first word of the question or of a sentence in it: capitalised by grammar, not as a name."""
 _EDGES = "\"'“”‘’()[]{}<>,;:!?"
 
 
@@ -81,11 +88,14 @@ class Signals:
     """Best cosine of the question alone (None: the same as ``evidence``, no conversation)."""
     unknown_share: float = 0.0
     """IDF share of the question's own terms that the corpus never contains (0..1)."""
+    agreement: float = 1.0
+    """1.0 when the window nearest to the question in meaning lies in the top passage, else 0.0
+    (:func:`qa.retrieval.agreement.nearest_in_passage`)."""
 
     def values(self) -> tuple[float, ...]:
         """The signals in the order of :data:`SIGNAL_NAMES`."""
         own = self.evidence if self.own_evidence is None else self.own_evidence
-        return (self.evidence, own, self.coverage, self.unknown_share)
+        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement)
 
 
 @dataclass(frozen=True)
@@ -132,14 +142,26 @@ class Abstainer:
         """Names in ``query`` that the documents never mention and that name no document.
 
         A possessive ends a name: "the UNODC's Global Patterns report" names "UNODC" and
-        "Global Patterns", each of which the documents may mention apart."""
+        "Global Patterns", each of which the documents may mention apart. A capitalised word that
+        opens the question or one of its sentences is not a name on its own ("Describe how...",
+        "List the..."): grammar capitalised it; with more capitalised words after it, it is."""
         query = _POSSESSIVE.sub(r"\1 ,", query)
-        named = set()
+        named = set(_SENTENCE_OPENER.findall(query))  # "Describe ...", "List ...": not names alone
         for name in names(query):
             name_terms = set(terms(" ".join(name)))
             if name_terms and name_terms <= self.document_names:
                 named.add(" ".join(name))
-        return [m for m in self.phrasebook.missing(query) if m not in named]
+        return [m for m in self.phrasebook.missing(query) if m not in named and not self._inflected(m)]
+
+    def _inflected(self, name: str) -> bool:
+        """Whether a one-word name is another form of a word the corpus uses ("Pythonic",
+        "Debianized", "Ninjas") or that word with a version ("Python3", "GPLv2"): its stem is a
+        term of some window. A name of several words is judged as a phrase ("Global Slavery
+        Index" is unknown though each word is known)."""
+        if self.lexicon is None or " " in name:
+            return False
+        stems = terms(_VERSION_SUFFIX.sub("", name) or name)
+        return bool(stems) and all(self.lexicon.known(t) for t in stems)
 
     def unknown_identifiers(self, query: str) -> list[str]:
         """Options, file names, paths and names_with_underscores in ``query`` holding a term
@@ -219,4 +241,6 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     parts.append(f"the top passage holds {signals.coverage:.0%} of the question's terms")
     if signals.unknown_share > 0:
         parts.append(f"{signals.unknown_share:.0%} are words the documents never use")
+    if signals.agreement < 0.5:
+        parts.append("the passage nearest in meaning is another one")
     return f"{', '.join(parts)}: chance of no answer {chance:.2f}; an answer needs below {limit:.2f}"

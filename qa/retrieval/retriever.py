@@ -22,6 +22,7 @@ from qa.index.build import open_index
 from qa.index.model import Index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
+from qa.retrieval.agreement import nearest_in_passage
 from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
@@ -176,10 +177,23 @@ class Retriever:
             query=query,
             own_evidence=self.fusion.best_dense(own_vector) if alone else None,
             unknown_share=self.abstainer.unknown_share(own_terms),
+            agreement=self._agreement(candidates, top),
         )
         verdict = self.abstainer.decide(signals)
         answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
         return answer, signals
+
+    def _agreement(self, candidates: Candidates, top: Shape | None) -> float:
+        if top is None:
+            return 0.0
+        return nearest_in_passage(
+            candidates.ids,
+            candidates.dense,
+            self.index.table,
+            doc=top.doc,
+            word_start=top.word_start,
+            word_end=top.word_end,
+        )
 
     @staticmethod
     def _evidence(candidates: Candidates) -> float:
