@@ -22,7 +22,8 @@ the workers keep a client address on one worker (a chat session's state lives th
 connections from one address would all reach the same worker. The client is asyncio with a
 bare HTTP/1.1 writer (``_http.py``), so it leaves the cores to the server; its CPU use and the
 machine's load average are printed beside each turn, and the CPU time the server (all its processes)
-spent per request, which other work on the machine does not change as it changes throughput.
+spent per request, which other work on the machine does not change as it changes throughput, with
+the cores that makes busy (CPU seconds per second: at most the machine's cores).
 """
 
 from __future__ import annotations
@@ -225,11 +226,12 @@ def api_turn(url: str, questions: list[str], clients: int, requests: int, offset
     start = time.perf_counter()
     tally = run_connections(url, plans)
     wall = time.perf_counter() - start
-    client_cpu = 100 * (time.process_time() - cpu) / wall
-    n = len(tally.times)
-    server_ms = 1000 * (tree_cpu_seconds(pid) - server_cpu) / max(n, 1)
+    n = max(len(tally.times), 1)
+    client_ms = 1000 * (time.process_time() - cpu) / n
+    server_s = tree_cpu_seconds(pid) - server_cpu
     p50, p99 = percentile(tally.times, 50) * 1000, percentile(tally.times, 99) * 1000
-    cells = [len(tally.workers), n, len(tally.errors), n / wall, p50, p99, server_ms, client_cpu, load]
+    cells = [len(tally.workers), len(tally.times), len(tally.errors), n / wall, p50, p99]
+    cells += [1000 * server_s / n, server_s / wall, client_ms, 100 * client_ms * n / 1000 / wall, load]
     return [*cells, tally.errors[:3]]
 
 
@@ -258,7 +260,8 @@ def compare_workers(args, questions: list[str]) -> None:
             proc.terminate()
             proc.wait(timeout=30)
     headers = ["turn", "workers", "workers seen", "requests", "errors", "requests/s", "vs 1", "p50 ms"]
-    headers += ["p99 ms", "server CPU ms/request", "client CPU %", "load avg 1m"]
+    headers += ["p99 ms", "server CPU ms/request", "server cores busy", "client CPU ms/request"]
+    headers += ["client CPU %", "load avg 1m"]
     print(
         f"{args.clients} API connections x {args.requests} questions, each from its own loopback "
         f"address, {os.cpu_count()} CPUs"

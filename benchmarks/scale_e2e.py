@@ -1,6 +1,7 @@
 """End to end at scale: ``Retriever.ask`` over 100k and 1M windows of synthetic text, per store.
 
     python benchmarks/scale_e2e.py [--sizes 100000 1000000] [--milvus-sizes 100000] [--questions 200]
+                                   [--keep DIR] [--repeat N]
 
 The corpus is made of the seed's own words: each document draws from one topic's share of the
 vocabulary (Zipf-distributed), so documents cluster by topic as real ones do. The embedder
@@ -16,6 +17,12 @@ it does the wall clock, and the load average while the phase ran. Milvus runs as
 ``milvus-lite server`` on loopback, reached by URL (the gRPC path a cluster uses), and is asked
 twice over the same build: as configured by default (BM25 from the index's own files on Milvus
 Lite), and with BM25 in the engine (``QA_VECTOR_STORE_BM25=engine``).
+
+``--keep DIR`` writes the corpora and their indexes under ``DIR`` (one folder per store and size)
+and reuses a corpus already built there, so the query phase can be measured again and again
+without the 1M build (most of an hour on a shared machine); its build column then says "kept".
+``--repeat N`` asks each corpus N times, each in a fresh process, one row each: on a shared
+machine the wall clock varies from run to run, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -157,11 +164,71 @@ def run_phase(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def built_corpus(root: Path, n: int, store: str, *, keep: bool) -> tuple[int, dict]:
+    """Documents made and the build's figures for a corpus of about ``n`` windows in ``root``;
+    with ``keep``, a corpus built there before is reused (its figures saved beside it)."""
+    from qa.config import Settings
+
+    record = root / "built.json"
+    if keep and record.is_file():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        return saved["documents"], {**saved["build"], "kept": True}
+    docs = write_corpus(root / "seeds", n, Settings().window_sizes)
+    made = run_phase("--phase", "build", "--root", str(root), "--store", store)
+    if keep:
+        record.write_text(json.dumps({"documents": docs, "build": made}), encoding="utf-8")
+    return docs, made
+
+
+def row_of(name: str, docs: int, built: dict, asked: dict) -> list[str]:
+    return [
+        name,
+        f"{built['windows']:,}",
+        f"{docs:,}",
+        "kept" if built.get("kept") else f"{built['build_s']:.1f}",
+        f"{asked['open_s']:.2f} ({asked['open_cpu_s']:.2f})",
+        f"{asked['p50_ms']:.1f} ({asked['p50_cpu_ms']:.1f})",
+        f"{asked['p99_ms']:.1f} ({asked['p99_cpu_ms']:.1f})",
+        f"{asked['rss_mb']:.0f}",
+        f"{asked['load']:.1f}",
+    ]
+
+
+def measure(args: argparse.Namespace, tmp: Path, url: str) -> list[list[str]]:
+    """One row per (store, size) and repeat: build (or reuse) the corpus, ask in a fresh process."""
+    plan = [("faiss", n, "", []) for n in args.sizes] + [
+        (name, n, url, flags)
+        for n in args.milvus_sizes
+        for name, flags in (
+            ("milvus-lite server", []),
+            ("milvus-lite server, BM25 in engine", ["--bm25", "engine"]),
+        )
+    ]
+    rows = []
+    built_at: dict[Path, tuple[int, dict]] = {}
+    for name, n, store, flags in plan:
+        keep = args.keep is not None and not store  # a Milvus collection lives in the server's folder
+        root = (args.keep if keep else tmp) / f"{name.split()[0]}-{n}"
+        if root not in built_at:  # the engine-BM25 row asks the build of the row before it
+            built_at[root] = built_corpus(root, n, store, keep=keep)
+        docs, built = built_at[root]
+        for _ in range(args.repeat):
+            asked = run_phase(
+                *flags, "--phase", "query", "--root", str(root), "--store", store,
+                "--questions", str(args.questions),
+            )  # fmt: skip
+            rows.append(row_of(name, docs, built, asked))
+            print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--milvus-sizes", type=int, nargs="*", default=[100_000])
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="build the FAISS corpora here and reuse them")
+    parser.add_argument("--repeat", type=int, default=1, help="query phases per corpus")
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", default="", help=argparse.SUPPRESS)
@@ -177,56 +244,12 @@ def main() -> None:
     sys.path.insert(0, str(REPO / "tests"))
     from milvus_servers import start_lite_server, stop
 
-    from qa.config import Settings
-
-    sizes_of = Settings().window_sizes
-    rows = []
     with tempfile.TemporaryDirectory(prefix="qa-scale-") as tmp:
         server, url = None, ""
         if args.milvus_sizes:
             server, url = start_lite_server(Path(tmp) / "milvus")
         try:
-            plan = [("faiss", n, "", []) for n in args.sizes] + [
-                (name, n, url, flags)
-                for n in args.milvus_sizes
-                for name, flags in (
-                    ("milvus-lite server", []),
-                    ("milvus-lite server, BM25 in engine", ["--bm25", "engine"]),
-                )
-            ]
-            built_at: dict[Path, tuple[int, dict]] = {}
-            for name, n, store, flags in plan:
-                root = Path(tmp) / f"{name.split()[0]}-{n}"
-                if root not in built_at:  # the engine-BM25 row asks the build of the row before it
-                    docs = write_corpus(root / "seeds", n, sizes_of)
-                    made = run_phase("--phase", "build", "--root", str(root), "--store", store)
-                    built_at[root] = docs, made
-                docs, built = built_at[root]
-                asked = run_phase(
-                    *flags,
-                    "--phase",
-                    "query",
-                    "--root",
-                    str(root),
-                    "--store",
-                    store,
-                    "--questions",
-                    str(args.questions),
-                )
-                rows.append(
-                    [
-                        name,
-                        f"{built['windows']:,}",
-                        f"{docs:,}",
-                        f"{built['build_s']:.1f}",
-                        f"{asked['open_s']:.2f} ({asked['open_cpu_s']:.2f})",
-                        f"{asked['p50_ms']:.1f} ({asked['p50_cpu_ms']:.1f})",
-                        f"{asked['p99_ms']:.1f} ({asked['p99_cpu_ms']:.1f})",
-                        f"{asked['rss_mb']:.0f}",
-                        f"{asked['load']:.1f}",
-                    ]
-                )
-                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
+            rows = measure(args, Path(tmp), url)
         finally:
             if server is not None:
                 stop(server)

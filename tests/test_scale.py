@@ -34,8 +34,9 @@ def test_opening_reads_no_document_and_a_question_only_those_it_cites(project, f
         retriever.highlighter.stem_ids[1],
         retriever.shaper.sentence_starts,
         retriever.structure.debris_words,
+        retriever.structure.debris_sums,
     )
-    assert [t.computed for t in tables] == [0, 0, 0, 0]
+    assert [t.computed for t in tables] == [0, 0, 0, 0, 0]
     answer = retriever.ask("topic3 word21", k=2)
     assert answer.passages[0].citation.source.endswith("doc3.txt")
     assert 0 < retriever.index.word_maps.computed < 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import subprocess
@@ -43,6 +44,32 @@ def test_connections_from_one_address_always_reach_the_same_socket():
     finally:
         for s in sockets:
             s.close()
+
+
+def test_connections_on_the_workers_sockets_send_small_writes_at_once():
+    """asyncio turns Nagle's algorithm off only on sockets it knows to be TCP; with it on, a
+    response written in two parts (head, then body) waited for the client's delayed ACK."""
+    sockets = listening_sockets("127.0.0.1", 0, 1)
+
+    async def accepted_nodelay() -> int:
+        accepted = asyncio.get_running_loop().create_future()
+
+        async def handle(reader, writer) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=sockets[0])
+        async with server:
+            _, writer = await asyncio.open_connection(*sockets[0].getsockname())
+            value = await asyncio.wait_for(accepted, 5)
+            writer.close()
+        return value
+
+    try:
+        assert asyncio.run(accepted_nodelay()) == 1
+    finally:
+        sockets[0].close()
 
 
 def test_workers_setting():

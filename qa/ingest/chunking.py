@@ -25,6 +25,15 @@ def _space_codes() -> np.ndarray:
     return np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
 
 
+@lru_cache(maxsize=1)
+def _is_word_code() -> np.ndarray:
+    """``table[min(c, 0x3001)]``: whether code point ``c`` is not whitespace (one lookup per
+    character, where ``np.isin`` compares each with every space code)."""
+    table = np.ones(0x3002, dtype=bool)
+    table[_space_codes()] = False
+    return table
+
+
 def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of the runs of non-space characters (``\\S+``) of ``text``, found
     over the code points with NumPy (a regex match object per word costs ten times more)."""
@@ -33,7 +42,7 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     except UnicodeEncodeError:  # a lone surrogate: the regex copes
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         return np.array([a for a, _ in spans], np.int64), np.array([b for _, b in spans], np.int64)
-    word = np.concatenate([[False], ~np.isin(codes, _space_codes()), [False]])
+    word = np.concatenate([[False], _is_word_code()[np.minimum(codes, 0x3001)], [False]])
     edges = np.diff(word.astype(np.int8))
     return np.flatnonzero(edges == 1).astype(np.int64), np.flatnonzero(edges == -1).astype(np.int64)
 

@@ -69,7 +69,7 @@ def find_headings(text: str) -> list[Heading]:
     if not found:
         first = next(((o, line.strip()) for o, line in lines if line.strip()), None)
         title_like = first and not first[1].endswith((".", ":", ";", ","))
-        if title_like and len(first[1].split()) <= _TITLE_LINE_WORDS:
+        if title_like and len(first[1].split(None, _TITLE_LINE_WORDS)) <= _TITLE_LINE_WORDS:
             found.append(Heading(first[0], 1, first[1]))
     return found
 

@@ -90,34 +90,36 @@ class _SizeModel:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Local rows holding a query term among its best postings (in no order), and their sums
-        over those postings (exact where no term has more than :data:`POSTINGS_LIMIT` windows)."""
+    def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """The local row of each of the query terms' best postings (a row once per term holding
+        it, in no order), the row's sum over those postings (exact where no term has more than
+        :data:`POSTINGS_LIMIT` windows), and how many terms' postings were read."""
         postings = []
         for token in self.tokens(query_terms):
             start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
             postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
         if not postings:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), 0
         try:
-            sums, last = self._scratch.get_nowait()
-        except queue.Empty:  # one pair per question in flight at once, kept for the next ones
-            sums, last = np.zeros(len(self.rows), np.float32), np.zeros(len(self.rows), np.int32)
+            sums = self._scratch.get_nowait()
+        except queue.Empty:  # one per question in flight at once, kept for the next ones
+            sums = np.zeros(len(self.rows), np.float32)
         try:
-            return _sums(postings, sums, last)
+            return (*_sums(postings, sums), len(postings))
         finally:
-            self._scratch.put((sums, last))
+            self._scratch.put(sums)
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
         :meth:`local_scores` sums them, looked up in each term's postings."""
         out = np.zeros(len(local), dtype=np.float32)
+        probe = np.asarray(local, dtype=self.indices.dtype)  # else each term's postings are cast
         for token in self.tokens(query_terms):
             start, end = int(self.indptr[token]), int(self.indptr[token + 1])
             if end == start:
                 continue
             ids = self.indices[start:end]
-            at = np.minimum(np.searchsorted(ids, local), end - start - 1)
+            at = np.minimum(np.searchsorted(ids, probe), end - start - 1)
             hit = np.asarray(ids[at]) == local
             out[hit] += np.asarray(self.data[start:end][at[hit]])
         return out
@@ -148,22 +150,31 @@ def _best(scores: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
     return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
 
 
-def _sums(
-    postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray, last: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Rows found in any of ``postings`` (in no order) and their scores summed term by term in
-    float32, the order ``np.add.at`` over a dense array sums them. ``sums`` (zeros) and ``last``
-    are scratch arrays over all rows; only the rows touched are read and set back to zero, so
-    the cost is the postings', not the windows'."""
+def _distinct_best(scores: np.ndarray, keys: np.ndarray, n: int, repeats: int) -> np.ndarray:
+    """Positions of the ``n`` best distinct ``keys``, best first (ties by lower key), where a key
+    appears up to ``repeats`` times, always with the same score. The ``n * repeats`` best
+    positions hold at least ``n`` distinct keys, and the best ones: a key's repeats sort side by
+    side, so each is kept where it first appears."""
+    best = _best(scores, keys, n * repeats)
+    chosen = keys[best]
+    first = np.ones(len(best), dtype=bool)
+    first[1:] = chosen[1:] != chosen[:-1]
+    return best[first][:n]
+
+
+def _sums(postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row of every posting (a row once per term holding it) and the row's scores summed
+    term by term in float32, the order ``np.add.at`` over a dense array sums them. ``sums``
+    (zeros) is a scratch array over all rows; only the rows touched are read and set back to
+    zero, so the cost is the postings', not the windows'."""
     ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
-    for rows, scores in postings:
+    at = 0
+    for _, scores in postings:  # indexed by int64 slices of ids: int32 would be cast at each use
+        rows, at = ids[at : at + len(scores)], at + len(scores)
         sums[rows] += scores  # a term holds each window once
-    order = np.arange(len(ids), dtype=np.int32)
-    last[ids] = order
-    found = ids[last[ids] == order]  # each row once: where it was written last
-    out = sums[found]
-    sums[found] = 0.0
-    return found, out
+    out = sums[ids]
+    sums[ids] = 0.0
+    return ids, out
 
 
 def _build(texts: Sequence[str]):
@@ -219,16 +230,16 @@ class LexicalIndex:
         Reads only the query terms' best postings: exact unless a term has more than
         :data:`POSTINGS_LIMIT` windows (then the best by those postings, rescored exactly)."""
         model = self._model(scale)
-        local, partial = model.candidate_scores(query_terms)
-        hits = np.flatnonzero(partial > 0)
-        exact = partial
-        if any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms)):
-            hits = hits[_best(partial[hits], local[hits], 2 * n)]  # then their exact scores decide
-            hits = hits[np.argsort(local[hits])]
-            exact = np.zeros_like(partial)
-            exact[hits] = model.exact_scores(query_terms, local[hits])
-        hits = hits[_best(exact[hits], local[hits], n)]
-        return model.rows[local[hits]], exact[hits]
+        local, scores, terms_read = model.candidate_scores(query_terms)
+        partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms))
+        hits = _distinct_best(scores, local, 2 * n if partial else n, terms_read)
+        hits = hits[scores[hits] > 0]
+        local, scores = local[hits], scores[hits]
+        if partial:  # the best by partial sums: their exact scores decide
+            local = np.sort(local)
+            scores = model.exact_scores(query_terms, local)
+        best = _best(scores, local, n)
+        return model.rows[local[best]], scores[best]
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;

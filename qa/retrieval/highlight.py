@@ -9,6 +9,7 @@ On text without punctuation (like the seed) it is the ``HIGHLIGHT_WORDS``-word r
 from __future__ import annotations
 
 import re
+import threading
 from functools import cached_property
 from typing import Protocol
 
@@ -42,28 +43,48 @@ class Highlighter:
         self.lexicon = lexicon
 
     @cached_property
+    def _stems(self) -> tuple[dict[str, int], dict[str, int], threading.Lock]:
+        """The stem vocabulary (stem -> id; "" is 0) and each word as written -> its stem id, both
+        growing as words are read, and the lock under which new words are added."""
+        return {"": 0}, {}, threading.Lock()
+
+    def _ids(self, written: list[str]) -> np.ndarray:
+        """Stem ids of the words ``written`` (0 for stop words)."""
+        vocabulary, word_ids, lock = self._stems
+        new = set(written).difference(word_ids)
+        if new:
+            with lock:
+                for each in new:
+                    word = normalize(each)
+                    found = 0
+                    if word and word not in STOP_WORDS:
+                        found = vocabulary.setdefault(stem(word), len(vocabulary))
+                    word_ids[each] = found
+        return np.fromiter(map(word_ids.__getitem__, written), dtype=np.int32, count=len(written))
+
+    @cached_property
     def stem_ids(self) -> tuple[dict[str, int], PerDocument[np.ndarray]]:
         """Stem ids of every word of each document (0 for stop words), a document's computed when
-        a question first reads it; the stem vocabulary grows as documents are read."""
-        vocabulary: dict[str, int] = {"": 0}
-        word_ids: dict[str, int] = {}  # a word as written -> its stem id
+        first asked for; the stem vocabulary grows as words are read."""
 
         def row(doc: int) -> np.ndarray:
-            words = self.index.documents[doc].text.split()  # the word map's words, in order
-            for written in set(words).difference(word_ids):
-                word = normalize(written)
-                found = 0
-                if word and word not in STOP_WORDS:
-                    found = vocabulary.setdefault(stem(word), len(vocabulary))
-                word_ids[written] = found
-            return np.fromiter(map(word_ids.__getitem__, words), dtype=np.int32, count=len(words))
+            return self._ids(self.index.documents[doc].text.split())  # the word map's words
 
-        return vocabulary, PerDocument(row, len(self.index.documents))
+        return self._stems[0], PerDocument(row, len(self.index.documents))
+
+    def passage_stems(self, doc: int, start: int, end: int) -> np.ndarray:
+        """Stem ids of words ``[start, end)`` of ``doc``, read from those words alone: a question
+        costs what its passages hold, not what their documents hold."""
+        if end <= start:
+            return np.zeros(0, np.int32)
+        words, text = self.index.word_maps[doc], self.index.documents[doc].text
+        return self._ids(text[int(words.starts[start]) : int(words.ends[end - 1])].split())
 
     def term_hits(self, doc: int, start: int, end: int, query_terms: list[str]) -> dict[str, np.ndarray]:
-        """For each distinct query term the corpus knows: which words of ``[start, end)`` are it."""
-        vocabulary, stem_ids = self.stem_ids
-        ids = stem_ids[doc][start:end]
+        """For each distinct query term among the stems read so far: which words of
+        ``[start, end)`` are it (a term left out is one no word of the passage is)."""
+        ids = self.passage_stems(doc, start, end)
+        vocabulary = self._stems[0]
         return {t: ids == vocabulary[t] for t in set(query_terms) if t in vocabulary}
 
     def weights(self, query_terms: list[str]) -> dict[str, float]:

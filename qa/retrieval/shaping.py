@@ -86,36 +86,31 @@ class Shaper:
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
-        table = self.index.table
-        scales = table["scale"][candidates.ids]
-        sizes = self.sizes
-        per_doc: dict[int, np.ndarray] = {}
-        for size_no, size in enumerate(sizes):
-            mine = np.flatnonzero(scales == size)
-            if len(mine) > WINDOWS_PER_SIZE:
-                mine = mine[np.argpartition(-candidates.fused[mine], WINDOWS_PER_SIZE - 1)[:WINDOWS_PER_SIZE]]
-            window_ids, fused = candidates.ids[mine], candidates.fused[mine]
-            docs = table["doc"][window_ids]
-            for doc in np.unique(docs):
-                doc = int(doc)
-                if doc not in per_doc:
-                    per_doc[doc] = np.zeros((len(sizes), int(self.index.word_counts[doc])), np.float32)
-                chosen = docs == doc
-                starts = table["word_start"][window_ids[chosen]]
-                lengths = table["word_end"][window_ids[chosen]] - starts
-                # every word index covered by each window, with that window's score
-                covered = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-                np.maximum.at(per_doc[doc][size_no], covered, np.repeat(fused[chosen], lengths))
-        return {doc: by_size.mean(axis=0) for doc, by_size in per_doc.items()}
+        words = _WordScores(self.index, candidates, self.sizes)
+        return {doc: words.of(doc) for doc in words.docs}
 
     def grown(self, candidates: Candidates, k: int) -> list[Shape]:
-        """The ``k`` best non-overlapping passages, each centred on a peak of the word scores."""
-        scores = self.word_scores(candidates)
-        remaining = {doc: s.copy() for doc, s in scores.items()}
-        best = {doc: float(s.max()) for doc, s in remaining.items()}
+        """The ``k`` best non-overlapping passages, each centred on a peak of the word scores.
+
+        A document's word scores are computed only once its bound (no word of it can score more)
+        reaches the best word still to take, so the cost follows the few documents the passages
+        come from, not every document with a candidate window; the passages are the same as if
+        every document's scores were computed (ties go to the document met first, as before)."""
+        words = _WordScores(self.index, candidates, self.sizes)
+        waiting = sorted(words.docs, key=lambda doc: (-words.bound[doc], words.rank[doc]))
+        scores: dict[int, np.ndarray] = {}
+        remaining: dict[int, np.ndarray] = {}
+        best: dict[int, float] = {}
         out: list[Shape] = []
-        while len(out) < k and best and max(best.values()) >= 0:
-            doc = max(best, key=best.__getitem__)
+        while len(out) < k:
+            while waiting and (not best or words.bound[waiting[0]] >= max(best.values())):
+                doc = waiting.pop(0)
+                scores[doc] = words.of(doc)
+                remaining[doc] = scores[doc].copy()
+                best[doc] = float(remaining[doc].max())
+            if not best or max(best.values()) < 0:
+                break
+            doc = max(best, key=lambda d: (best[d], -words.rank[d]))
             left = remaining[doc]
             peak = int(np.argmax(left))
             after = np.flatnonzero(left[peak:] != left[peak])
@@ -227,6 +222,55 @@ class Shaper:
             snapped = words.snap_end(start, end, slack=max(min(slack, end - peak_end), 0))
             end = snapped if snapped >= peak_end else end
         return start, min(end, start + size)
+
+
+class _WordScores:
+    """The candidate windows that feed the word scores (the best :data:`WINDOWS_PER_SIZE` of each
+    size), each document's word scores on demand, and a bound on each document's best word."""
+
+    def __init__(self, index: Index, candidates: Candidates, sizes: np.ndarray) -> None:
+        self.index = index
+        self.sizes = sizes
+        windows = index.windows
+        scales = windows.scale[candidates.ids]
+        self._by_size: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.rank: dict[int, int] = {}
+        """Documents in the order met (size by size, then by document): who wins a tie."""
+        for size in sizes:
+            mine = np.flatnonzero(scales == size)
+            if len(mine) > WINDOWS_PER_SIZE:
+                mine = mine[np.argpartition(-candidates.fused[mine], WINDOWS_PER_SIZE - 1)[:WINDOWS_PER_SIZE]]
+            window_ids, fused = candidates.ids[mine], candidates.fused[mine]
+            docs = windows.doc[window_ids]
+            self._by_size.append((window_ids, fused, docs))
+            for doc in np.unique(docs).tolist():
+                self.rank.setdefault(doc, len(self.rank))
+        self.docs = list(self.rank)
+        most = np.zeros((len(self.docs), len(sizes)), np.float64)  # word scores start at 0
+        for size_no, (_, fused, docs) in enumerate(self._by_size):
+            rows = np.asarray([self.rank[d] for d in docs.tolist()], dtype=np.int64)
+            np.maximum.at(most[:, size_no], rows, fused.astype(np.float64))
+        bounds = most.mean(axis=1) + 1e-6  # a margin for the float32 sums of the word scores
+        self.bound = dict(zip(self.docs, bounds.tolist()))
+        """No word of the document scores more (the mean over sizes of its best window's score)."""
+
+    def of(self, doc: int) -> np.ndarray:
+        """Each word's score in ``doc``: per size the best window covering it, averaged over sizes."""
+        windows = self.index.windows
+        by_size = np.zeros((len(self.sizes), int(self.index.word_counts[doc])), np.float32)
+        for size_no, (window_ids, fused, docs) in enumerate(self._by_size):
+            chosen = docs == doc
+            if not chosen.any():
+                continue
+            scores = fused[chosen]
+            order = np.argsort(scores, kind="stable")  # the best window written last wins each word
+            starts = windows.word_start[window_ids[chosen]][order].tolist()
+            ends = windows.word_end[window_ids[chosen]][order].tolist()
+            row = by_size[size_no]
+            for start, end, score in zip(starts, ends, scores[order]):
+                if score > 0:  # words start at 0: the best of 0 and the windows covering them
+                    row[start:end] = score
+        return by_size.mean(axis=0)
 
 
 def _mean(values: np.ndarray, start: int, end: int) -> float:

@@ -114,7 +114,8 @@ class Structure:
     @cached_property
     def section_terms(self) -> tuple[np.ndarray, list[frozenset[str]]]:
         """Per window, the id of its section's term set (-1 until a question first reads the
-        window: see :meth:`section_ids`); and the term sets (id 0: no heading)."""
+        window: see :meth:`section_ids`); and the term sets (id 0: no heading, or a heading
+        path without terms, shared by every such section)."""
         return np.full(len(self.index), -1, np.int64), [frozenset()]
 
     def section_ids(self, window_ids: np.ndarray) -> np.ndarray:
@@ -125,18 +126,21 @@ class Structure:
             return found
         windows = self.index.windows
         todo = np.unique(window_ids[found < 0])
-        docs = windows.doc[todo]
         with self._lock:
-            for doc in np.unique(docs).tolist():
-                mine = todo[docs == doc]
+            for doc, mine in _by_document(todo, windows.doc[todo]):
                 sections = self.sections[doc]
+                if not sections.starts:  # no heading: no terms
+                    window_sections[mine] = 0
+                    continue
                 of_window = np.searchsorted(sections.starts, windows.start[mine], side="right") - 1
                 for section in np.unique(of_window).tolist():
                     key = (doc, section)
                     if key not in self._section_keys:
                         path = sections.paths[section] if section >= 0 else ()
-                        self._section_keys[key] = len(term_sets)
-                        term_sets.append(frozenset(t for title in path for t in terms(title)))
+                        found = frozenset(t for title in path for t in terms(title))
+                        self._section_keys[key] = len(term_sets) if found else 0  # 0: no terms
+                        if found:
+                            term_sets.append(found)
                     window_sections[mine[of_window == section]] = self._section_keys[key]
         return window_sections[window_ids]
 
@@ -148,10 +152,9 @@ class Structure:
             return np.zeros(len(window_ids), np.float32)
         sections = self.section_ids(np.asarray(window_ids, dtype=np.int64))
         term_sets = self.section_terms[1]
-        cover = {
-            s: sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in np.unique(sections)
-        }
-        return np.asarray([cover[s] for s in sections], np.float32)
+        unique, inverse = np.unique(sections, return_inverse=True)
+        cover = [sum(w for t, w in weights.items() if t in term_sets[s]) / total for s in unique.tolist()]
+        return np.asarray(cover, np.float32)[inverse]
 
     @cached_property
     def debris_words(self) -> PerDocument[np.ndarray]:
@@ -163,6 +166,18 @@ class Structure:
         """Per document, 1 for each word on a line of links, a bare address or a rule, else 0:
         what a passage never grows over (headings, unlike these, introduce what follows)."""
         return PerDocument(lambda doc: self._debris_words(doc, headings=False), len(self.index.documents))
+
+    @cached_property
+    def debris_sums(self) -> PerDocument[np.ndarray | None]:
+        """Per document, how many debris words come before each word (one more entry than
+        words), or None when it has none; found on first use and kept, so the debris share of
+        any window is two lookups."""
+
+        def sums(doc: int) -> np.ndarray | None:
+            flags = self._debris_words(doc)
+            return np.concatenate([[0], np.cumsum(flags)]) if flags.any() else None
+
+        return PerDocument(sums, len(self.index.documents))
 
     def _debris_words(self, doc: int, *, headings: bool = True) -> np.ndarray:
         """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
@@ -193,11 +208,12 @@ class Structure:
         if missing.any():
             windows = self.index.windows
             todo = np.unique(window_ids[missing])
-            docs = windows.doc[todo]
-            for doc in np.unique(docs).tolist():
-                mine = todo[docs == doc]
+            for doc, mine in _by_document(todo, windows.doc[todo]):
+                cumulative = self.debris_sums[doc]
+                if cumulative is None:
+                    share[mine] = 0.0
+                    continue
                 start, end = windows.word_start[mine], windows.word_end[mine]
-                cumulative = np.concatenate([[0], np.cumsum(self.debris_words[doc])])
                 share[mine] = (cumulative[end] - cumulative[start]) / np.maximum(end - start, 1)
             found = share[window_ids]
         return found
@@ -211,6 +227,16 @@ class Structure:
         if named is not None:
             out += NAME_BONUS * (self.index.table["doc"][window_ids] == named)
         return out
+
+
+def _by_document(window_ids: np.ndarray, docs: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """``window_ids`` grouped by their documents ``docs``: (document, its windows), in document
+    order, each group in the order given; one sort, not one pass over the windows per document."""
+    order = np.argsort(docs, kind="stable")
+    docs, window_ids = docs[order], window_ids[order]
+    cuts = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+    firsts = np.concatenate([[0], cuts]) if len(docs) else cuts
+    return list(zip(docs[firsts].tolist(), np.split(window_ids, cuts)))
 
 
 def _debris_line(line: str, previous: str, *, headings: bool) -> bool:
@@ -230,6 +256,8 @@ def _heading_echoes(text: str, sections: SectionMap) -> list[tuple[int, int]]:
     but are not that heading: entries of a table of contents."""
     own = {h.start for h in sections.headings}
     titles = {_bare(h.title) for h in sections.headings} - {""}
+    if not titles:  # no heading to echo
+        return []
     spans, offset = [], 0
     for line in text.split("\n"):
         if offset not in own and _bare(line) in titles:

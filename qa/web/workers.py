@@ -114,7 +114,9 @@ def listening_sockets(host: str, port: int, workers: int) -> list[socket.socket]
     client address."""
     sockets = []
     for _ in range(workers):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+        # sockets it knows are TCP, and accepted sockets inherit this one's protocol number
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
