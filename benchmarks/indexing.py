@@ -1,11 +1,19 @@
 """Indexing: embedding throughput against the naive ``model.encode``, the cost of ``qa index``
-when nothing changed, and how much is re-embedded when one document changes.
+when nothing changed, how much is re-embedded when one document changes, and how close composed
+and contextual window vectors are to every window embedded.
 
-    python benchmarks/indexing.py
+    python benchmarks/indexing.py [--only throughput,incremental,vectors] [--corpus DIR ...]
+
+Vectors: for each window size, the cosine of a window's composed or contextual vector to the
+same window embedded on its own, and for the dev questions of the corpus how often the best
+window of that size (highest cosine to the question) is the same window as with every window
+embedded.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -124,12 +132,88 @@ def incremental() -> list[list[object]]:
     return rows
 
 
+def _eval_dir() -> Path:
+    """``shared/eval`` beside the checkout (or beside the folder of worktrees)."""
+    candidates = [REPO.parent / "shared" / "eval", REPO.parent.parent / "shared" / "eval"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def _questions(corpus: Path) -> list[str]:
+    """The dev questions scored on ``corpus`` (``docs-dev.jsonl`` for the manuals, else the seed's)."""
+    eval_dir = _eval_dir()
+    name = "docs-dev.jsonl" if corpus.name.startswith("docs") else "dev.jsonl"
+    lines = (eval_dir / name).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def vector_rows(corpus: Path) -> list[list[object]]:
+    """Per way and window size: cosine to the embedded vectors, and agreement on the best window."""
+    import numpy as np
+
+    from qa.config import Settings
+    from qa.embedders.base import make_embedder
+    from qa.index.build import _spans, _window_texts
+    from qa.index.contextual import contextual_vectors
+    from qa.index.vectors import composed_vectors
+    from qa.ingest.sources import scan_sources
+
+    settings = Settings.load(root=REPO)
+    embedder = make_embedder(settings)
+    documents, _ = scan_sources(corpus, corpus.parent)
+    windows, texts = _window_texts(documents, settings.window_sizes)
+    ways = {
+        "embedded": lambda t, s: embedder.encode(t),
+        "composed": lambda t, s: composed_vectors(
+            t, s.scale, s.word_start, s.word_end, encode=embedder.encode
+        ),
+        "contextual, central holder": lambda t, s: contextual_vectors(
+            t, s, encode=embedder.encode, encode_tokens=embedder.encode_tokens
+        ),
+        "contextual, all holders": lambda t, s: contextual_vectors(
+            t, s, encode=embedder.encode, encode_tokens=embedder.encode_tokens, hosts="all"
+        ),
+    }
+    vectors, seconds = {}, {}
+    for name, make in ways.items():
+        start = time.perf_counter()
+        vectors[name] = np.concatenate(
+            [make(t, _spans(windows, windows.of_document(d))) for d, t in enumerate(texts)]
+        )
+        seconds[name] = time.perf_counter() - start
+    questions = embedder.encode(_questions(corpus))
+    rows = []
+    for name in list(ways)[1:]:
+        for size in settings.window_sizes:
+            rows_of_size = windows.of_scale(size)
+            got, want = vectors[name][rows_of_size], vectors["embedded"][rows_of_size]
+            cosine = np.sum(got * want, axis=1)
+            same = np.argmax(questions @ got.T, axis=1) == np.argmax(questions @ want.T, axis=1)
+            rows.append(
+                [name, size, len(rows_of_size), float(cosine.mean()), float(cosine.min()), float(same.mean())]
+            )
+        rows.append([name, "all", len(windows), "", "", f"{seconds[name] / seconds['embedded']:.2f}x time"])
+    return rows
+
+
 def main() -> None:
-    print("embedding throughput on the seed's 100-word windows")
-    print(table(["embedder", "texts", "texts/s", "speed-up vs naive", "cosine to fp32"], throughput()))
-    print()
-    print("incremental indexing (seed + 3 small lessons)")
-    print(table(["step", "status", "windows embedded", "windows reused", "seconds"], incremental()))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="throughput,incremental,vectors")
+    parser.add_argument("--corpus", type=Path, nargs="*", default=[REPO / "seeds", _eval_dir() / "docs-md"])
+    args = parser.parse_args()
+    parts = args.only.split(",")
+    if "throughput" in parts:
+        print("embedding throughput on the seed's 100-word windows")
+        print(table(["embedder", "texts", "texts/s", "speed-up vs naive", "cosine to fp32"], throughput()))
+        print()
+    if "incremental" in parts:
+        print("incremental indexing (seed + 3 small lessons)")
+        print(table(["step", "status", "windows embedded", "windows reused", "seconds"], incremental()))
+        print()
+    for corpus in args.corpus if "vectors" in parts else []:
+        print(f"window vectors against every window embedded: {corpus.name}/")
+        headers = ["vectors", "size", "windows", "mean cosine", "min cosine", "same best window"]
+        print(table(headers, vector_rows(corpus)))
+        print()
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ from typing import Any, get_type_hints
 
 from qa.errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL"]
+__all__ = ["Settings", "DEFAULT_MODEL", "WINDOW_VECTORS"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+WINDOW_VECTORS = ("embedded", "composed", "contextual")
+"""The ways windows get their vectors (``Settings.window_vectors``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,10 +50,13 @@ class Settings:
     """FAISS index-factory string, e.g. ``Flat``, ``HNSW32,SQ8``, ``IVF4096,SQ8`` (empty: by size)."""
     window_sizes: tuple[int, ...] = (20, 40, 60, 100)
     """Words in the retrieval windows, one set of windows per size, each overlapping by half."""
-    compose_windows: bool = False
-    """Embed only the smallest windows; a larger window's vector is the normalised mean of the
-    smallest windows tiling it (a quarter of the words through the model, but measured lower
-    hit@1 on the dev sets, see benchmarks/README.md). Off: every window embedded."""
+    window_vectors: str = "embedded"
+    """How windows get their vectors: ``embedded`` (every window through the model), ``composed``
+    (only the smallest windows embedded; a larger one gets the normalised mean of the smallest
+    tiling it) or ``contextual`` (only the largest windows embedded; a smaller one gets the mean
+    of its own tokens' states inside a largest window holding it). ``composed`` and
+    ``contextual`` cost a quarter of the model time; benchmarks/README.md has their retrieval
+    figures."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5
@@ -192,6 +197,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     (lambda s: 10 <= s.passage_words <= 120, "passage_words must be between 10 and 120"),
     (lambda s: 1 <= s.k <= 50, "k must be between 1 and 50"),
     (lambda s: s.backend in ("onnx", "torch"), 'backend must be "onnx" or "torch"'),
+    (
+        lambda s: s.window_vectors in WINDOW_VECTORS,
+        'window_vectors must be "embedded", "composed" or "contextual"',
+    ),
     (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),
     (
         lambda s: s.vector_store_bm25 in ("auto", "engine", "local"),

@@ -1,5 +1,6 @@
-"""Window vectors: only the smallest windows go through the model, the larger ones are composed
-from them; incremental builds and "when indexed" per document."""
+"""Window vectors: every window embedded, or only the smallest windows through the model and the
+larger ones composed from them; incremental builds and "when indexed" per document. (Contextual
+window vectors: tests/test_contextual.py.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa.index.build import ensure_index, stale_reasons
+from qa.index.contextual import WindowSpans
 from qa.index.vectors import compose_vectors, document_vectors, tiles
 
 
@@ -39,22 +41,23 @@ def test_only_the_smallest_windows_are_encoded_and_kept_exact(fake_embedder):
     texts = ["a b", "c d", "e f", "a b c d", "c d e f"]
     scales = np.array([2, 2, 2, 4, 4])
     starts, ends = np.array([0, 2, 4, 0, 2]), np.array([2, 4, 6, 4, 6])
-    got = document_vectors(texts, scales, starts, ends, encode=fake_embedder.encode, compose=True)
+    spans = WindowSpans(scales, starts, ends, starts * 2, ends * 2 - 1)
+    got = document_vectors(texts, spans, encode=fake_embedder.encode, window_vectors="composed")
     assert fake_embedder.encoded == 3
     assert np.allclose(got[:3], fake_embedder.encode(texts[:3]))
     first = fake_embedder.encode(["a b"])[0] + fake_embedder.encode(["c d"])[0]
     assert np.allclose(got[3], first / np.linalg.norm(first))
-    everything = document_vectors(texts, scales, starts, ends, encode=fake_embedder.encode, compose=False)
+    everything = document_vectors(texts, spans, encode=fake_embedder.encode, window_vectors="embedded")
     assert np.allclose(everything, fake_embedder.encode(texts))
 
 
 def test_a_composed_build_embeds_only_the_smallest_windows(project, fake_embedder):
-    project = project.replace(compose_windows=True)
+    project = project.replace(window_vectors="composed")
     _write(project, "a.txt", _words(300, "alpha"))
     report = ensure_index(project, fake_embedder)
     index = report.index
     smallest = index.windows.of_scale(min(project.window_sizes))
-    assert project.compose_windows and index.manifest.composed
+    assert index.manifest.window_vectors == "composed"
     assert report.embedded == fake_embedder.encoded == len(smallest) < len(index)
     assert np.allclose(np.linalg.norm(index.store.vectors(), axis=1), 1.0, atol=1e-5)
     exact = fake_embedder.encode([index.chunk(int(i)).text for i in smallest])
@@ -62,15 +65,15 @@ def test_a_composed_build_embeds_only_the_smallest_windows(project, fake_embedde
 
 
 def test_switching_composition_rebuilds_every_vector(project, fake_embedder):
-    project = project.replace(compose_windows=True)
+    project = project.replace(window_vectors="composed")
     _write(project, "a.txt", _words(200, "alpha"))
     ensure_index(project, fake_embedder)
-    embedded = project.replace(compose_windows=False)
+    embedded = project.replace(window_vectors="embedded")
     reasons = stale_reasons(ensure_index(project, fake_embedder).index.manifest, [], embedded)
     assert any("composed" in r for r in reasons)
     report = ensure_index(embedded, fake_embedder)
     assert report.status == "updated" and report.reused == 0
-    assert report.embedded == len(report.index) and not report.index.manifest.composed
+    assert report.embedded == len(report.index) and report.index.manifest.window_vectors == "embedded"
 
 
 def test_when_indexed_is_kept_for_documents_a_rebuild_does_not_touch(project, fake_embedder, monkeypatch):

@@ -49,7 +49,7 @@ def test_second_run_is_up_to_date_and_embeds_nothing(project, fake_embedder):
 
 
 def test_only_changed_documents_are_embedded_again(project, fake_embedder):
-    project = project.replace(compose_windows=False)  # every window through the model
+    project = project.replace(window_vectors="embedded")  # every window through the model
     _write(project, "a.txt", _words(200, "alpha"))
     _write(project, "b.txt", _words(200, "beta"))
     first = ensure_index(project, fake_embedder)

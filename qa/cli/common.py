@@ -8,7 +8,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from qa.config import Settings
+from qa.config import WINDOW_VECTORS, Settings
 from qa.errors import IndexMissingError, NoSourcesError
 
 WHERE_HINT = "run qa from the project folder, or pass --root DIR or set QA_ROOT"
@@ -22,6 +22,11 @@ def settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="embedding model name or directory")
     g.add_argument(
         "--vector-store", help="faiss (default), a Milvus Lite file (.db) or a Milvus URL http(s)://host:port"
+    )
+    g.add_argument(
+        "--window-vectors",
+        choices=WINDOW_VECTORS,
+        help="how windows get their vectors: embedded (default), composed or contextual",
     )
 
 
@@ -37,6 +42,7 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
         index_dir=args.index_dir,
         model=args.model,
         vector_store=getattr(args, "vector_store", None),
+        window_vectors=getattr(args, "window_vectors", None),
         **extra,
     )
     if getattr(args, "collection", None):

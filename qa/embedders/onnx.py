@@ -4,7 +4,8 @@ Queries run without torch: a question encodes in a few milliseconds and a CLI pr
 a second. The export is made once, from sentence-transformers (this is the only place the ONNX
 backend touches the torch backend, and only when exporting): the graph takes the tokenizer's
 tensors and returns the pooled, L2-normalised sentence vector, i.e. exactly what
-``SentenceTransformer.encode(..., normalize_embeddings=True)`` gives. It is checked against
+``SentenceTransformer.encode(..., normalize_embeddings=True)`` gives, and the token states it
+was pooled from (for :meth:`OnnxEmbedder.encode_tokens`). The pooled output is checked against
 sentence-transformers on probe texts and refused below ``MIN_COSINE``; it is written to a
 temporary folder and renamed into place, so a crash never leaves a half-written model behind.
 """
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from qa.embedders.paths import quiet_environment
+from qa.embedders.tokens import TokenStates, token_states
 from qa.errors import ModelError
 
 __all__ = ["MIN_COSINE", "OnnxEmbedder", "export_onnx", "onnx_folder", "read_onnx_meta"]
@@ -31,7 +33,8 @@ __all__ = ["MIN_COSINE", "OnnxEmbedder", "export_onnx", "onnx_folder", "read_onn
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.999
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a second output, ``token_embeddings`` (the states before pooling)."""
 _PROBES = (
     "What is debt bondage?",
     "forced labour in agriculture fishing construction",
@@ -97,9 +100,31 @@ class OnnxEmbedder:
         return int(self._meta["dimension"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, _, (vectors,) in self._batches(texts, ["embedding"]):
+            out[rows] = vectors
+        return out
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Each text's vector (as :meth:`encode`) and its tokens' states before pooling."""
+        texts = list(texts)
+        out: list[TokenStates | None] = [None] * len(texts)
+        for rows, encoded, (vectors, hidden) in self._batches(texts, ["embedding", "token_embeddings"]):
+            got = token_states(
+                vectors,
+                hidden,
+                [e.offsets for e in encoded],
+                [e.special_tokens_mask for e in encoded],
+                [e.attention_mask for e in encoded],
+            )
+            for row, states in zip(rows, got):
+                out[row] = states
+        return out  # type: ignore[return-value]
+
+    def _batches(self, texts: list[str], outputs: list[str]):
+        """``(rows, encodings, outputs)`` per length-sorted batch of ``texts``."""
+        self._load()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         inputs = self._meta["inputs"]
         for b in range(0, len(order), self.batch_size):
@@ -110,9 +135,7 @@ class OnnxEmbedder:
                 "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
             }
-            (vectors,) = self._session.run(None, {name: feed[name] for name in inputs})
-            out[rows] = vectors
-        return out
+            yield rows, encoded, self._session.run(outputs, {name: feed[name] for name in inputs})
 
 
 def _thread_limit() -> int:
@@ -196,7 +219,8 @@ def _exportable_inputs(st, model: str) -> list[str]:
 
 
 def _write_graph(st, inputs: list[str], path: Path) -> None:
-    """Trace the transformer plus mean pooling and normalisation into ``path``."""
+    """Trace the transformer plus mean pooling and normalisation into ``path``: outputs
+    ``embedding`` (pooled, normalised) and ``token_embeddings`` (the states before pooling)."""
     import torch
 
     class Pooled(torch.nn.Module):
@@ -209,10 +233,13 @@ def _write_graph(st, inputs: list[str], path: Path) -> None:
             hidden = self.hf_model(**named).last_hidden_state
             mask = named["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=1)
+            return torch.nn.functional.normalize(mean, dim=1), hidden
 
     sample = st.tokenizer(["a b", "c"], padding=True, return_tensors="pt")
-    axes = {name: {0: "batch", 1: "tokens"} for name in inputs} | {"embedding": {0: "batch"}}
+    axes = {name: {0: "batch", 1: "tokens"} for name in inputs} | {
+        "embedding": {0: "batch"},
+        "token_embeddings": {0: "batch", 1: "tokens"},
+    }
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about Python control flow in the model
         torch.onnx.export(
@@ -220,7 +247,7 @@ def _write_graph(st, inputs: list[str], path: Path) -> None:
             tuple(sample[n] for n in inputs),
             str(path),
             input_names=inputs,
-            output_names=["embedding"],
+            output_names=["embedding", "token_embeddings"],
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,

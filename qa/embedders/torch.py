@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qa.embedders.paths import quiet_environment, resolve_model_path
+from qa.embedders.tokens import TokenStates, token_states
 from qa.errors import ModelError
 
 __all__ = ["SentenceTransformerEmbedder"]
@@ -63,3 +64,36 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Each text's vector and its tokens' states before pooling (the transformer run directly,
+        with the model's tokenizer, truncation and mean pooling)."""
+        import torch
+
+        model = self._load()
+        texts = list(texts)
+        out: list[TokenStates] = []
+        for b in range(0, len(texts), self.batch_size):
+            batch = model.tokenizer(
+                texts[b : b + self.batch_size],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_tensors="pt",
+            )
+            offsets, special = batch.pop("offset_mapping"), batch.pop("special_tokens_mask")
+            with torch.no_grad():
+                hidden = model[0].auto_model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors = torch.nn.functional.normalize(mean, dim=1)
+            out += token_states(
+                vectors.numpy(),
+                hidden.numpy(),
+                offsets.tolist(),
+                special.tolist(),
+                batch["attention_mask"].tolist(),
+            )
+        return out

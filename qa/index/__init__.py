@@ -1,9 +1,9 @@
 """The built index: documents, a typed window table, vectors in a store, BM25, a manifest.
 
 ``model`` (what an index is), ``build`` (building, staleness, the build lock), ``vectors``
-(embedded or composed window vectors), ``progress`` (how far a build is), ``files``
-(saving, atomic publishing, loading). Import heavy libraries only when an index is built or
-loaded.
+(embedded, composed or contextual window vectors; ``contextual`` pools them from token
+states), ``progress`` (how far a build is), ``files`` (saving, atomic publishing, loading).
+Import heavy libraries only when an index is built or loaded.
 """
 
 from qa.index.build import (

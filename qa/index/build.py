@@ -16,7 +16,9 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedders.base import Embedder
+from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
+    ConfigError,
     IndexCorruptError,
     IndexLockedError,
     IndexMissingError,
@@ -26,7 +28,7 @@ from qa.errors import (
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
-from qa.index.vectors import document_vectors
+from qa.index.vectors import WindowSpans, document_vectors, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
@@ -107,6 +109,34 @@ def _embed(embedder: Embedder, texts: list[str], progress: Callable[[int], None]
     return np.concatenate(parts)
 
 
+def _token_encoder(embedder: Embedder, settings: Settings, progress: Callable[[int], None]):
+    """``encode_tokens`` for contextual window vectors (None for the other ways)."""
+    if settings.window_vectors != "contextual":
+        return None
+    if not isinstance(embedder, TokenEmbedder):
+        raise ConfigError(
+            f"embedder {embedder.name!r} gives no token states for contextual window vectors; "
+            "set QA_WINDOW_VECTORS=embedded"
+        )
+
+    def encode_tokens(texts: list[str]):
+        out = embedder.encode_tokens(texts)
+        progress(len(out))
+        return out
+
+    return encode_tokens
+
+
+def _spans(windows: Windows, rows: np.ndarray) -> WindowSpans:
+    return WindowSpans(
+        windows.scale[rows],
+        windows.word_start[rows],
+        windows.word_end[rows],
+        windows.start[rows],
+        windows.end[rows],
+    )
+
+
 def _indexed_at(previous: Index | None, source: str) -> str:
     """When ``previous`` made the vectors of ``source`` (its build time if it did not say)."""
     if previous is None:
@@ -121,7 +151,7 @@ def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
         m.model == embedder.name
         and list(m.window_sizes) == list(settings.window_sizes)
         and m.format_version == FORMAT_VERSION
-        and m.composed == settings.compose_windows
+        and m.window_vectors == settings.window_vectors
     )
 
 
@@ -138,8 +168,8 @@ def build_index(
 
     ``progress(done, total)`` and ``stages`` (a :class:`BuildProgress`) follow the embedding.
     Returns the index, the number of windows the model embedded and the number whose vectors
-    were reused. With ``settings.compose_windows`` the model embeds only the smallest windows of
-    the documents that changed; the others' vectors are composed from them.
+    were reused. ``settings.window_vectors`` says which windows of the documents that changed
+    go through the model (:mod:`qa.index.vectors`).
     """
     if not documents:
         raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
@@ -149,17 +179,15 @@ def build_index(
     parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
     rows = [windows.of_document(d) for d in range(len(documents))]
     reused = sum(len(r) for r, p in zip(rows, parts) if p is not None)
-    smallest = min(settings.window_sizes)
     total = sum(
-        int((windows.scale[r] == smallest).sum()) if settings.compose_windows else len(r)
-        for r, p in zip(rows, parts)
-        if p is None
+        model_windows(windows.scale[r], settings.window_vectors) for r, p in zip(rows, parts) if p is None
     )
     done, started = 0, time.perf_counter()
 
     def step(n: int) -> None:
-        nonlocal done
+        nonlocal done, total
         done += n
+        total = max(total, done)  # contextual: a few windows embedded on their own besides
         if progress:
             progress(done, total)
         if stages:
@@ -168,6 +196,7 @@ def build_index(
     if total:
         step(0)
 
+    encode_tokens = _token_encoder(embedder, settings, step)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     indexed_at = {}
     for i, (doc, t) in enumerate(zip(documents, texts)):
@@ -175,11 +204,10 @@ def build_index(
         if parts[i] is None:
             parts[i] = document_vectors(
                 t,
-                windows.scale[rows[i]],
-                windows.word_start[rows[i]],
-                windows.word_end[rows[i]],
+                _spans(windows, rows[i]),
                 encode=lambda batch: _embed(embedder, batch, step),
-                compose=settings.compose_windows,
+                window_vectors=settings.window_vectors,
+                encode_tokens=encode_tokens,
             )
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
     window_texts = [t for doc_texts in texts for t in doc_texts]
@@ -196,11 +224,11 @@ def build_index(
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         store=store.kind,
         versions=_versions(),
-        composed=settings.compose_windows,
+        window_vectors=settings.window_vectors,
         indexed_at=indexed_at,
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
-    return index, total, reused
+    return index, done, reused
 
 
 def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: Settings) -> list[str]:
@@ -215,12 +243,10 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             f"built with window sizes {list(manifest.window_sizes)}, "
             f"settings ask for {list(settings.window_sizes)}"
         )
-    if manifest.composed != settings.compose_windows:
+    if manifest.window_vectors != settings.window_vectors:
         reasons.append(
-            "built with "
-            + ("composed" if manifest.composed else "embedded")
-            + " vectors of the larger windows, settings ask for "
-            + ("composed" if settings.compose_windows else "embedded")
+            f"built with {manifest.window_vectors} window vectors, "
+            f"settings ask for {settings.window_vectors} (QA_WINDOW_VECTORS)"
         )
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")

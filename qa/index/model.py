@@ -96,13 +96,15 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     """file path in the build folder -> sha256, checked on load."""
-    composed: bool = False
-    """Whether the larger windows' vectors were composed from the smallest windows' vectors."""
+    window_vectors: str = "embedded"
+    """How the windows got their vectors (``Settings.window_vectors``)."""
     indexed_at: dict[str, str] = field(default_factory=dict)
     """source path -> when its vectors were made (ISO time; kept while the source is unchanged)."""
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
+        if data.get("composed") and "window_vectors" not in data:  # written before window_vectors
+            data = {**data, "window_vectors": "composed"}
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 

@@ -1,5 +1,7 @@
-"""The vectors of one document's windows: every window embedded by the model, or only the
-smallest windows embedded and the larger ones composed from them.
+"""The vectors of one document's windows (``Settings.window_vectors``): every window embedded
+by the model; only the smallest windows embedded and the larger ones composed from them; or only
+the largest windows embedded and the smaller ones pooled from their token states
+(``qa.index.contextual``).
 
 Composing: a window of a larger size is tiled, left to right, by the smallest windows that lie
 inside it (non-overlapping, each starting at or after the end of the previous one, plus the
@@ -14,7 +16,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["compose_vectors", "document_vectors", "tiles"]
+from qa.index.contextual import EncodeTokens, WindowSpans, contextual_vectors
+
+__all__ = ["WindowSpans", "compose_vectors", "document_vectors", "model_windows", "tiles"]
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -48,19 +52,44 @@ def compose_vectors(
     return out
 
 
+def model_windows(scales: np.ndarray, window_vectors: str) -> int:
+    """How many of a document's windows (their sizes: ``scales``) go through the model (for
+    ``contextual``, before the few embedded on their own)."""
+    if window_vectors == "composed":
+        return int((scales == scales.min()).sum()) if len(scales) else 0
+    if window_vectors == "contextual":
+        return int((scales == scales.max()).sum()) if len(scales) else 0
+    return len(scales)
+
+
 def document_vectors(
+    texts: Sequence[str],
+    spans: WindowSpans,
+    *,
+    encode: Encode,
+    window_vectors: str,
+    encode_tokens: EncodeTokens | None = None,
+) -> np.ndarray:
+    """Vectors of one document's windows (``texts`` and ``spans`` in table order) made the way
+    ``window_vectors`` says; ``contextual`` needs ``encode_tokens``."""
+    if len(texts) == 0 or window_vectors == "embedded":
+        return encode(list(texts))
+    if window_vectors == "contextual":
+        if encode_tokens is None:
+            raise ValueError("contextual window vectors need encode_tokens")
+        return contextual_vectors(texts, spans, encode=encode, encode_tokens=encode_tokens)
+    return composed_vectors(texts, spans.scale, spans.word_start, spans.word_end, encode=encode)
+
+
+def composed_vectors(
     texts: Sequence[str],
     scales: np.ndarray,
     word_starts: np.ndarray,
     word_ends: np.ndarray,
     *,
     encode: Encode,
-    compose: bool,
 ) -> np.ndarray:
-    """Vectors of one document's windows (given in table order); ``compose``: embed only the
-    smallest size and compose the others, else embed them all."""
-    if not compose or len(texts) == 0:
-        return encode(list(texts))
+    """The smallest windows embedded, the others composed from them."""
     smallest = int(scales.min())
     small_rows = np.flatnonzero(scales == smallest)
     small = encode([texts[i] for i in small_rows])
