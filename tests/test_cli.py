@@ -211,3 +211,26 @@ def test_index_and_serve_say_what_they_do_while_the_model_loads(capsys):
         parent.setLevel(before[0])
         parent.handlers[:] = before[1]
         parent.propagate = before[2]
+
+
+def test_eval_warns_when_the_documents_changed_since_the_build(project, fake_embedder, monkeypatch, capsys):
+    import qa.embedders.base
+
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    doc = project.seeds_dir / "a.txt"
+    doc.write_text(
+        "debt bondage is a form of forced labour where a person works to repay a loan", encoding="utf-8"
+    )
+    questions = project.root / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "question": "What is debt bondage?"}) + "\n", encoding="utf-8"
+    )
+    cli = ["--root", str(project.root), "--model", "fake-model"]
+    assert main(["index", *cli]) == 0
+    assert main(["eval", str(questions), "--quiet", *cli]) == 0
+    assert "warning: the documents changed" not in capsys.readouterr().err
+    doc.write_text("forced labour in agriculture, fishing and construction", encoding="utf-8")
+    assert main(["eval", str(questions), "--quiet", *cli]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the documents changed since the index was built (source changed: seeds/a.txt)" in err
+    assert "run `qa index` first" in err

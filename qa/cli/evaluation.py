@@ -58,6 +58,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"warning: skipped {row}", file=sys.stderr)
     baseline = read_run(args.compare) if args.compare is not None else None
     retriever = open_retriever(settings)
+    warning = _out_of_date(settings)
+    if warning:
+        print(warning, file=sys.stderr)
     bar = _progress(len(questions), quiet=args.quiet)
     try:
         run = run_eval(
@@ -85,6 +88,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if baseline is not None:
         return _gate(baseline, run.by_id, k=run.k, tolerance=args.tolerance)
     return 0
+
+
+def _out_of_date(settings) -> str:
+    """A warning when the documents changed since the index was built: the run scores the index
+    as built, which an evaluator who just edited a document may not expect."""
+    from qa.errors import QAError
+    from qa.index import check_sources
+
+    try:
+        reasons = check_sources(settings)
+    except QAError:  # no documents to compare with (an index copied without them): nothing to say
+        return ""
+    if not reasons:
+        return ""
+    more = f"; and {len(reasons) - 3} more" if len(reasons) > 3 else ""
+    return (
+        f"warning: the documents changed since the index was built ({'; '.join(reasons[:3])}{more}); "
+        "this run scores the index as built: run `qa index` first to score the documents as they are"
+    )
 
 
 def _progress(total: int, *, quiet: bool):
