@@ -6,7 +6,7 @@ import pytest
 
 from qa.index.build import ensure_index
 from qa.retrieval.fusion import Candidates
-from qa.retrieval.shaping import NEIGHBOUR_WORDS, Shaper
+from qa.retrieval.shaping import Shaper
 
 
 def _every_document(shaper: Shaper, candidates: Candidates, k: int) -> list[tuple[int, int, int, float]]:
@@ -17,21 +17,9 @@ def _every_document(shaper: Shaper, candidates: Candidates, k: int) -> list[tupl
     out = []
     while len(out) < k and best and max(best.values()) >= 0:
         doc = max(best, key=best.__getitem__)
-        left = remaining[doc]
-        peak = int(np.argmax(left))
-        after = np.flatnonzero(left[peak:] != left[peak])
-        peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
-        taken = left < 0
-        before = np.flatnonzero(taken[:peak])
-        low = int(before[-1]) + 1 if len(before) else 0
-        beyond = np.flatnonzero(taken[peak_end:])
-        high = peak_end + int(beyond[0]) if len(beyond) else len(left)
-        low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
-        whole = shaper.grow_sentences(doc, peak, peak_end, low, high, scores[doc])
-        start, end = whole or shaper.grow(doc, peak, peak_end, low, high)
-        out.append((doc, start, end, float(left[peak])))
-        left[start:end] = -1.0
-        best[doc] = float(left.max())
+        start, end, score = shaper.take_best(doc, remaining[doc], scores[doc])
+        out.append((doc, start, end, score))
+        best[doc] = float(remaining[doc].max())
     return out
 
 

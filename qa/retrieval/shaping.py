@@ -111,22 +111,29 @@ class Shaper:
             if not best or max(best.values()) < 0:
                 break
             doc = max(best, key=lambda d: (best[d], -words.rank[d]))
-            left = remaining[doc]
-            peak = int(np.argmax(left))
-            after = np.flatnonzero(left[peak:] != left[peak])
-            peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
-            taken = left < 0
-            before = np.flatnonzero(taken[:peak])
-            low = int(before[-1]) + 1 if len(before) else 0
-            beyond = np.flatnonzero(taken[peak_end:])
-            high = peak_end + int(beyond[0]) if len(beyond) else len(left)
-            low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
-            whole = self.grow_sentences(doc, peak, peak_end, low, high, scores[doc])
-            start, end = whole or self.grow(doc, peak, peak_end, low, high)
-            out.append(Shape(doc, start, end, float(left[peak]), scores[doc]))
-            left[start:end] = -1.0
-            best[doc] = float(left.max())
+            start, end, score = self.take_best(doc, remaining[doc], scores[doc])
+            out.append(Shape(doc, start, end, score, scores[doc]))
+            best[doc] = float(remaining[doc].max())
         return out
+
+    def take_best(self, doc: int, left: np.ndarray, scores: np.ndarray) -> tuple[int, int, float]:
+        """The passage of ``doc`` grown around its best word not yet taken: ``(start, end, score)``.
+        ``left`` holds the document's word scores with taken words at -1; the passage's words are
+        marked taken in it."""
+        peak = int(np.argmax(left))
+        after = np.flatnonzero(left[peak:] != left[peak])
+        peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
+        taken = left < 0
+        before = np.flatnonzero(taken[:peak])
+        low = int(before[-1]) + 1 if len(before) else 0
+        beyond = np.flatnonzero(taken[peak_end:])
+        high = peak_end + int(beyond[0]) if len(beyond) else len(left)
+        low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
+        whole = self.grow_sentences(doc, peak, peak_end, low, high, scores)
+        start, end = whole or self.grow(doc, peak, peak_end, low, high)
+        score = float(left[peak])
+        left[start:end] = -1.0
+        return start, end, score
 
     def windows(self, candidates: Candidates, k: int) -> list[Shape]:
         """Without shaping: the best windows themselves, skipping ones that overlap a better one."""
