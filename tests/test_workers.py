@@ -7,6 +7,7 @@ import select
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import start_server
@@ -66,8 +67,9 @@ def test_connections_on_the_workers_sockets_send_small_writes_at_once():
             writer.close()
         return value
 
-    try:
-        assert asyncio.run(accepted_nodelay()) == 1
+    try:  # in a thread of its own: a browser test's Playwright may keep a loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(asyncio.run, accepted_nodelay()).result(timeout=30) == 1
     finally:
         sockets[0].close()
 
