@@ -215,8 +215,10 @@ def test_index_and_serve_say_what_they_do_while_the_model_loads(capsys):
 
 def test_eval_warns_when_the_documents_changed_since_the_build(project, fake_embedder, monkeypatch, capsys):
     import qa.embedders.base
+    import qa.retrieval.retriever
 
-    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    for module in (qa.embedders.base, qa.retrieval.retriever):  # the retriever holds its own name
+        monkeypatch.setattr(module, "make_embedder", lambda settings: fake_embedder)
     doc = project.seeds_dir / "a.txt"
     doc.write_text(
         "debt bondage is a form of forced labour where a person works to repay a loan", encoding="utf-8"
