@@ -31,7 +31,6 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexStaleError, QAError, StoreUnavailableError
-from qa.store.base import Found
 from qa.store.milvus_connect import bm25_in_engine, connect, engine_bm25, messages, translate
 from qa.store.milvus_hybrid import find_candidates, hit_columns
 from qa.store.milvus_schema import (
@@ -300,19 +299,9 @@ class MilvusStore:
             scores[row, : len(order)], ids[row, : len(order)] = exact[order], got[order]
         return scores, ids
 
-    def candidates(
-        self,
-        vector: np.ndarray | None,
-        query_terms: Sequence[str],
-        *,
-        dense_n: int,
-        lexical_n: int,
-        extra_ids: np.ndarray | None = None,
-    ) -> Found:
-        """A question's dense and (engine) BM25 candidates; see :mod:`qa.store.milvus_hybrid`."""
-        return find_candidates(
-            self, vector, query_terms, dense_n=dense_n, lexical_n=lexical_n, extra_ids=extra_ids
-        )
+    candidates = find_candidates
+    """A question's dense and (engine) BM25 candidates (:class:`~qa.store.base.CandidateSearch`),
+    found by :func:`qa.store.milvus_hybrid.find_candidates` with this store as ``store``."""
 
     def vectors(self, ids: np.ndarray | None = None):
         """The stored vectors of ``ids`` in that order; for None, a lazy view fetched when indexed."""
