@@ -106,17 +106,21 @@ def _placed_pdf(path: Path, pages: list[list[tuple[str, int, bool]]]) -> Path:
 
 
 def test_words_split_at_a_line_end_are_mended(tmp_path):
-    """A line filled to the margin ends in a hyphen: the word is joined without it unless the
-    document writes it as a compound (both halves are words of its own)."""
+    """Lines filled to the margin end in a hyphen: a word the document writes whole elsewhere
+    ("manifest") is joined without it, and so is one neither of whose halves is a word
+    ("recon-figured") since this typesetter splits words; a compound whose halves are words
+    of the document ("edit-compile") keeps it."""
     lines = [
-        ("Builds are fast because the tool rereads the manifest only when recon-", 11, False),
-        ("figured, and every edit or compile step is logged. An edit-", 11, False),
+        ("Builds are fast because the tool reads the manifest only when recon-", 11, False),
+        ("figured, and each edit or compile step is logged by the build in its mani-", 11, False),
+        ("fest, which a later build reads back to decide what to run. An edit-", 11, False),
         ("compile cycle stays short.", 11, False),
     ]
     got = read_document(_placed_pdf(tmp_path / "h.pdf", [lines]), Limits())
     assert got.text == (
-        "Builds are fast because the tool rereads the manifest only when reconfigured, and every "
-        "edit or compile step is logged. An edit-compile cycle stays short."
+        "Builds are fast because the tool reads the manifest only when reconfigured, and each edit or "
+        "compile step is logged by the build in its manifest, which a later build reads back to "
+        "decide what to run. An edit-compile cycle stays short."
     )
 
 

@@ -34,6 +34,8 @@ RUNNING_EDGE = 2
 """Lines at each end of a page looked at for running headers and footers."""
 SIZE_CHANGE = 1.15
 """Lines whose type sizes differ by more than this factor are never run together."""
+SHORT_BOLD = 14
+"""A bold line of at most this many words is not run together with a line that is not bold."""
 PARAGRAPH_GAP = 1.2
 """A gap between baselines over this many times the line pitch starts a paragraph."""
 _PAGE_NUMBER = re.compile(
@@ -48,6 +50,8 @@ _PERMALINK = re.compile(r"\s*\u00b6$")
 _BULLET = re.compile(r"^[\u2022\u2023\u2043\u2219\u25aa\u25cb\u25cf\u25e6\u25a0\u25a1\u2013\u2014*\-]\s")
 _SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _WORDS = re.compile(r"\w+")
+_SPLIT_PIECES = re.compile(rf"\w*{HYPHEN_MARK}\w*|\w*[-\u2010]$", re.MULTILINE)
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
 _FULL_STOP = re.compile(r"(?:^|\s)[^\s.]{4,}\.$")
 """A line ending a sentence with a full stop after a word of 4+ letters (not "e.g.", "etc.")."""
 
@@ -181,6 +185,8 @@ def _wrapped(a: Line, b: Line, margin: float, before: float) -> bool:
         return False
     if max(_type_size(a), _type_size(b)) > SIZE_CHANGE * min(_type_size(a), _type_size(b)):
         return False  # a heading and its text, or text and a footnote
+    if a.bold != b.bold and len((a if a.bold else b).text.split()) <= SHORT_BOLD:
+        return False  # a bold heading set at the size of the text
     return a.x1 + 0.3 * a.end_size + b.lead >= margin or abs(a.x1 - before) < 1.0
 
 
@@ -250,50 +256,69 @@ def flow(pages: list[list[Line]]) -> Flow:
 def _vocabulary(pages: list[list[Line]]) -> tuple[set[str], set[str]]:
     """Lowercased words of the document and its hyphenated pairs ("edit-compile"), leaving out
     the pieces of words split at a line end."""
-    words: set[str] = set()
+    text = "\n".join(line.text for lines in pages for line in lines).lower()
+    text = _SPLIT_PIECES.sub(" ", text)
     pairs: set[str] = set()
-    for lines in pages:
-        for line in lines:
-            text = re.sub(rf"\w*{HYPHEN_MARK}\w*|\w*-$", " ", line.text.lower())
-            words.update(_WORDS.findall(text))
-            for compound in re.findall(r"\w+(?:-\w+)+", text):
-                parts = compound.split("-")
-                pairs.update(f"{x}-{y}" for x, y in itertools.pairwise(parts))
-    return words, pairs
+    for compound in _COMPOUND.findall(text):
+        parts = compound.split("-")
+        pairs.update(f"{x}-{y}" for x, y in itertools.pairwise(parts))
+    return set(_WORDS.findall(text)), pairs
 
 
-def _keeps_hyphen(left: str, right: str, words: set[str], pairs: set[str]) -> bool:
-    left, right = left.lower(), right.lower()
-    if not left or not right:
-        return True  # nothing to join
-    if left + right in words:
-        return False
-    return f"{left}-{right}" in pairs or left in words or right in words
+@dataclass(frozen=True)
+class _Hyphenation:
+    """What a document's own words say about a hyphen at a line end."""
+
+    words: set[str]
+    pairs: set[str]
+    hyphenates: bool = False
+    """Whether the typesetter splits words: some split word is written whole elsewhere."""
+
+    def keeps(self, left: str, right: str) -> bool:
+        """Whether ``left``-``right`` split at a line end keeps its hyphen: not when the document
+        writes the word whole elsewhere, yes when it writes the pair with a hyphen or either half
+        is a word of its own; when neither, only if the typesetter never splits words."""
+        left, right = left.lower(), right.lower()
+        if not left or not right:
+            return True  # nothing to join
+        if left + right in self.words:
+            return False
+        if f"{left}-{right}" in self.pairs or left in self.words or right in self.words:
+            return True
+        return not self.hyphenates
+
+
+_INLINE_SPLIT = re.compile(rf"(\w*){HYPHEN_MARK}(\w*)")
+_LINE_END_SPLIT = re.compile(r"(\w+)[-\u2010]$")
+_LINE_START_WORD = re.compile(r"[a-z]\w*")
 
 
 def _hyphens(pages: list[list[Line]], seps: list[list[str]]) -> tuple[list[list[Line]], list[list[str]]]:
     """Hyphens PDFium marked inside lines, and hyphens ending a line the next one continues,
-    kept or dropped (:func:`_keeps_hyphen`)."""
+    kept or dropped (:meth:`_Hyphenation.keeps`)."""
     words, pairs = _vocabulary(pages)
-
-    def inline(match: re.Match) -> str:
-        keep = _keeps_hyphen(match.group(1), match.group(2), words, pairs)
-        return match.group(1) + ("-" if keep else "") + match.group(2)
-
     out = [list(lines) for lines in pages]
     out_seps = [list(s) for s in seps]
     flat = [(p, i) for p, lines in enumerate(out) for i in range(len(lines))]
+    ends = []  # (line, the next line, left half, right half) of words split at a line end
     for (p, i), (q, j) in itertools.pairwise(flat):
-        a, b = out[p][i], out[q][j]
-        if out_seps[q][j] == JOIN and re.search(r"\w[-\u2010]$", a.text) and re.match(r"[a-z]", b.text):
-            left = re.search(r"(\w+)[-\u2010]$", a.text).group(1)
-            right = re.match(r"\w+", b.text).group()
-            out_seps[q][j] = WORD
-            if not _keeps_hyphen(left, right, words, pairs):
-                out[p][i] = replace(a, text=a.text[:-1])
+        left = _LINE_END_SPLIT.search(out[p][i].text)
+        right = _LINE_START_WORD.match(out[q][j].text)
+        if out_seps[q][j] == JOIN and left and right:
+            ends.append(((p, i), (q, j), left.group(1), right.group()))
+    inline = [m.groups() for lines in out for line in lines for m in _INLINE_SPLIT.finditer(line.text)]
+    split = [(left, right) for *_, left, right in ends] + inline
+    rule = _Hyphenation(words, pairs, any((a + b).lower() in words for a, b in split if a and b))
+    for (p, i), (q, j), left, right in ends:
+        out_seps[q][j] = WORD
+        if not rule.keeps(left, right):
+            out[p][i] = replace(out[p][i], text=out[p][i].text[:-1])
+
+    def mend(match: re.Match) -> str:
+        return match.group(1) + ("-" if rule.keeps(*match.groups()) else "") + match.group(2)
+
     for lines in out:
         for i, line in enumerate(lines):
             if HYPHEN_MARK in line.text:
-                text = re.sub(rf"(\w*){HYPHEN_MARK}(\w*)", inline, line.text)
-                lines[i] = replace(line, text=text.replace(HYPHEN_MARK, "-"))
+                lines[i] = replace(line, text=_INLINE_SPLIT.sub(mend, line.text))
     return out, out_seps
