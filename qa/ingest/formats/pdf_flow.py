@@ -50,8 +50,8 @@ _PERMALINK = re.compile(r"\s*\u00b6$")
 _BULLET = re.compile(r"^[\u2022\u2023\u2043\u2219\u25aa\u25cb\u25cf\u25e6\u25a0\u25a1\u2013\u2014*\-]\s")
 _SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _WORDS = re.compile(r"\w+")
-_SPLIT_PIECES = re.compile(rf"\w*{HYPHEN_MARK}\w*|\w*[-\u2010]$", re.MULTILINE)
-_COMPOUND = re.compile(r"\w+(?:-\w+)+")
+_SPLIT_PIECE = re.compile(rf"\w*{HYPHEN_MARK}\w*")
+_SPLIT_END = re.compile(r"\w*[-\u2010]$")
 _FULL_STOP = re.compile(r"(?:^|\s)[^\s.]{4,}\.$")
 """A line ending a sentence with a full stop after a word of 4+ letters (not "e.g.", "etc.")."""
 
@@ -113,7 +113,11 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
 def tidy(line: Line) -> Line:
     """The line without a contents entry's dotted leader and page number or a printed
     permalink sign ("3.1. Versions¶")."""
-    text = _PERMALINK.sub("", _LEADER.sub("", line.text))
+    text = line.text
+    if text.endswith("\u00b6"):
+        text = _PERMALINK.sub("", text)
+    if text[-1:].isdigit() or text.endswith((".", "\u2026", "\u00b7")) or text[-1:].lower() in "ivxlc":
+        text = _LEADER.sub("", text) if (". ." in text or ".." in text or "\u2026" in text) else text
     return line if text == line.text else replace(line, text=text)
 
 
@@ -256,12 +260,23 @@ def flow(pages: list[list[Line]]) -> Flow:
 def _vocabulary(pages: list[list[Line]]) -> tuple[set[str], set[str]]:
     """Lowercased words of the document and its hyphenated pairs ("edit-compile"), leaving out
     the pieces of words split at a line end."""
-    text = "\n".join(line.text for lines in pages for line in lines).lower()
-    text = _SPLIT_PIECES.sub(" ", text)
+    texts = []
+    for lines in pages:
+        for line in lines:
+            text = line.text
+            if HYPHEN_MARK in text:
+                text = _SPLIT_PIECE.sub(" ", text)
+            if text.endswith(("-", "\u2010")):
+                text = _SPLIT_END.sub(" ", text)
+            texts.append(text)
+    text = "\n".join(texts).lower()
     pairs: set[str] = set()
-    for compound in _COMPOUND.findall(text):
-        parts = compound.split("-")
-        pairs.update(f"{x}-{y}" for x, y in itertools.pairwise(parts))
+    for token in text.split():
+        if "-" in token:
+            parts = [_WORDS.search(part) for part in token.split("-")]
+            for x, y in itertools.pairwise(parts):
+                if x and y:
+                    pairs.add(f"{x.group()}-{y.group()}")
     return set(_WORDS.findall(text)), pairs
 
 
@@ -302,11 +317,19 @@ def _hyphens(pages: list[list[Line]], seps: list[list[str]]) -> tuple[list[list[
     flat = [(p, i) for p, lines in enumerate(out) for i in range(len(lines))]
     ends = []  # (line, the next line, left half, right half) of words split at a line end
     for (p, i), (q, j) in itertools.pairwise(flat):
+        if out_seps[q][j] != JOIN or not out[p][i].text.endswith(("-", "\u2010")):
+            continue
         left = _LINE_END_SPLIT.search(out[p][i].text)
         right = _LINE_START_WORD.match(out[q][j].text)
-        if out_seps[q][j] == JOIN and left and right:
+        if left and right:
             ends.append(((p, i), (q, j), left.group(1), right.group()))
-    inline = [m.groups() for lines in out for line in lines for m in _INLINE_SPLIT.finditer(line.text)]
+    inline = [
+        m.groups()
+        for lines in out
+        for line in lines
+        if HYPHEN_MARK in line.text
+        for m in _INLINE_SPLIT.finditer(line.text)
+    ]
     split = [(left, right) for *_, left, right in ends] + inline
     rule = _Hyphenation(words, pairs, any((a + b).lower() in words for a, b in split if a and b))
     for (p, i), (q, j), left, right in ends:

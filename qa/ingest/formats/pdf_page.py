@@ -69,7 +69,11 @@ class Line:
 
 def clean_line(line: str) -> str:
     """A line with ligatures spelt out, odd spaces as one space, control characters dropped."""
-    line = line.replace("\x02", HYPHEN_MARK).replace("\r", " ").replace("\n", " ").translate(_LIGATURES)
+    if not line.isascii():
+        line = line.replace("\x02", HYPHEN_MARK).translate(_LIGATURES)
+    if line.isprintable() and "  " not in line:  # most lines: nothing to change
+        return line.strip()
+    line = line.replace("\x02", HYPHEN_MARK).replace("\r", " ").replace("\n", " ")
     return _SPACES.sub(" ", _CONTROL.sub("", line)).strip()
 
 
