@@ -104,14 +104,13 @@ class _Block:
     text: str
     before: str
     """What separates it from the text before (:data:`~.pdf_flow.PARAGRAPH` or a line break)."""
+    last_page: int
     heading: tuple[int, str] | None = None
     """(level, section title) when the block is a heading."""
 
     @property
     def one_page(self) -> bool:
-        return len(self.lines) == 1 or self.page == self._last_page
-
-    _last_page: int = -1
+        return self.page == self.last_page
 
 
 def _blocks(laid: Flow) -> list[_Block]:
@@ -122,9 +121,9 @@ def _blocks(laid: Flow) -> list[_Block]:
                 block = blocks[-1]
                 block.lines.append(line)
                 block.text += sep + line.text
-                block._last_page = p
+                block.last_page = p
             else:
-                blocks.append(_Block(p, i, [line], line.text, sep, _last_page=p))
+                blocks.append(_Block(p, i, [line], line.text, sep, last_page=p))
     return blocks
 
 
