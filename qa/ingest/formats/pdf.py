@@ -56,12 +56,13 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         raise SourceError(NO_TEXT_LAYER)
     laid = flow(pages)
     blocks = _blocks(laid)
+    unplaced: dict[int, list[tuple[int, str]]] = {}
     if outline:
-        _mark_outline(blocks, outline)
+        unplaced = _mark_outline(blocks, outline)
     else:
         _mark_by_type(blocks, laid.body)
     builder = TextBuilder()
-    _lay_out(builder, laid, blocks)
+    _lay_out(builder, laid, blocks, unplaced)
     return builder.build(title=title, page_unit="page", pages_read=len(pages))
 
 
@@ -127,9 +128,14 @@ def _blocks(laid: Flow) -> list[_Block]:
     return blocks
 
 
-def _mark_outline(blocks: list[_Block], outline: list[tuple[int, str, int]]) -> None:
-    """Blocks saying a bookmark's title on the bookmark's page become its heading."""
+def _mark_outline(
+    blocks: list[_Block], outline: list[tuple[int, str, int]]
+) -> dict[int, list[tuple[int, str]]]:
+    """Blocks saying a bookmark's title on the bookmark's page become its heading; returns the
+    (level, title) of bookmarks whose title is no line of their page, by page: their sections
+    start with the page."""
     by_page: dict[int, list[_Block]] = {}
+    unplaced: dict[int, list[tuple[int, str]]] = {}
     for block in blocks:
         by_page.setdefault(block.page, []).append(block)
     for level, title, index in outline:
@@ -143,6 +149,9 @@ def _mark_outline(blocks: list[_Block], outline: list[tuple[int, str, int]]) -> 
         )
         if found is not None:
             found.heading = (level + 1, title)
+        else:
+            unplaced.setdefault(index, []).append((level + 1, title))
+    return unplaced
 
 
 def _is_title(title: str, line: str) -> bool:
@@ -190,12 +199,16 @@ def _uniform_size(block: _Block) -> bool:
     return all(line.size == size and line.end_size == size for line in block.lines)
 
 
-def _lay_out(builder: TextBuilder, laid: Flow, blocks: list[_Block]) -> None:
+def _lay_out(
+    builder: TextBuilder, laid: Flow, blocks: list[_Block], unplaced: dict[int, list[tuple[int, str]]]
+) -> None:
     starts = {(b.page, b.first): b for b in blocks}
     skip: set[tuple[int, int]] = set()
     after_heading = False
     for p, (lines, seps) in enumerate(zip(laid.pages, laid.seps)):
         builder.new_page()
+        for level, title in unplaced.get(p, []):
+            builder.heading_mark(title, level)
         for i, (line, sep) in enumerate(zip(lines, seps)):
             block = starts.get((p, i))
             if block is not None and block.heading is not None:
