@@ -89,6 +89,19 @@ def test_headings_by_size_and_by_bold_type_keep_their_own_lines(tmp_path):
     assert got.text[:heavy].endswith(LONG.strip() + "\n\n")
 
 
+def test_a_paragraph_flowing_over_two_columns_is_one_paragraph(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    with pdf.text_columns(ncols=2, gutter=8, text_align="LEFT") as columns:
+        columns.write(text=(LONG * 2).strip())
+    pdf.output(str(tmp_path / "columns.pdf"))
+    got = read_document(tmp_path / "columns.pdf", Limits())
+    assert got.text == (LONG * 2).strip()
+
+
 def _placed_pdf(path: Path, pages: list[list[tuple[str, int, bool]]]) -> Path:
     """Lines placed one by one: (text, font size, bold) each, 7 mm apart, from the top."""
     from fpdf import FPDF
