@@ -323,6 +323,8 @@ def _hyphens(pages: list[list[Line]], seps: list[list[str]]) -> tuple[list[list[
         right = _LINE_START_WORD.match(out[q][j].text)
         if left and right:
             ends.append(((p, i), (q, j), left.group(1), right.group()))
+        elif not out[p][i].text[-2:-1].isspace():
+            out_seps[q][j] = WORD  # the line broke after a hyphen ("<hash value>-<arch>"): no space
     inline = [
         m.groups()
         for lines in out
