@@ -8,12 +8,14 @@ layout, the way a reader does it:
   own number, like "Chapter 2: Parsing 4"), and dotted leaders of contents entries are dropped;
 - **paragraphs**: a line whose first word would have fitted at the end of the line before was
   broken on purpose (a paragraph, list item or code line ends there); otherwise the text wrapped
-  and the two lines are one sentence, joined by a space, across a page break too. A vertical gap
-  wider than the usual line pitch starts a paragraph (a blank line in the text), an indented
-  first line or a bullet a new line;
+  and the two lines are one sentence, joined by a space, across a page break and from one column
+  to the next too. A vertical gap wider than the usual line pitch starts a paragraph (a blank
+  line in the text); a bullet, code after code, a change of type size, a short bold line or a
+  lowercase start after a full stop starts a new line;
 - **hyphens at line ends**: a word split by a hyphen is joined without it when the document
-  uses the whole word elsewhere or neither half is a word of its own ("manip-ulation"), and
-  keeps it otherwise ("non-recursive", "edit-compile").
+  uses the whole word elsewhere, or when neither half is a word of its own ("manip-ulation") and
+  the typesetter is seen splitting words; it keeps it otherwise ("non-recursive",
+  "edit-compile").
 """
 
 from __future__ import annotations
