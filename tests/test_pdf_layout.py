@@ -207,3 +207,23 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
     assert stale_reasons(before, docs, project) == [
         "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 2))"
     ]
+
+
+def test_a_split_whose_halves_are_no_words_keeps_its_hyphen_unless_the_typesetter_splits_words():
+    """PDFium marks a hyphen it took for a line-end break; whether it goes depends on the
+    document: a browser never splits words, so "dpkg-shlibdeps" stays whole with its hyphen."""
+    mark = "\ufffe"
+    browser = flow([[_line(f"Run dpkg{mark}shlibdeps on the package.", 700.0)]])
+    assert browser.pages[0][0].text == "Run dpkg-shlibdeps on the package."
+    book = flow(
+        [
+            [
+                _line(f"Run dpkg{mark}shlibdeps on the package.", 700.0),
+                _line(f"This is manip{mark}ulation; manipulation is fine.", 600.0),
+            ]
+        ]
+    )
+    assert [line.text for line in book.pages[0]] == [
+        "Run dpkgshlibdeps on the package.",
+        "This is manipulation; manipulation is fine.",
+    ]
