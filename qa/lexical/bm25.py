@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical.terms import terms
+from qa.lexical.topk import best, best_distinct
 
 __all__ = ["LexicalIndex", "POSTINGS_LIMIT"]
 
@@ -90,24 +91,25 @@ class _SizeModel:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """The local row of each of the query terms' best postings (a row once per term holding
-        it, in no order), the row's sum over those postings (exact where no term has more than
-        :data:`POSTINGS_LIMIT` windows), and how many terms' postings were read."""
+    def candidates(self, tokens: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` local rows with the highest sums over the best postings of ``tokens`` and
+        those sums, best first (ties: lower row); the sums are exact where no term has more
+        than :data:`POSTINGS_LIMIT` windows."""
         postings = []
-        for token in self.tokens(query_terms):
+        for token in tokens:
             start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
             postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
         if not postings:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), 0
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         try:
             sums = self._scratch.get_nowait()
         except queue.Empty:  # one per question in flight at once, kept for the next ones
             sums = np.zeros(len(self.rows), np.float32)
         try:
-            return (*_sums(postings, sums), len(postings))
+            rows, summed = _sums(postings, sums)
         finally:
             self._scratch.put(sums)
+        return best_distinct(summed, rows, n)
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
@@ -136,42 +138,13 @@ def _mapped(path: Path, mode: str | None) -> np.ndarray:
     return array.view(np.ndarray) if isinstance(array, np.memmap) else array
 
 
-def _best(scores: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest of ``scores``, best first, ties by lower ``keys``."""
-    chosen = np.arange(len(scores))
-    if n < 1:
-        return chosen[:0]
-    if len(scores) > n:
-        threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
-        above = np.flatnonzero(scores > threshold)
-        ties = np.flatnonzero(scores == threshold)
-        ties = ties[np.argsort(keys[ties], kind="stable")][: n - len(above)]
-        chosen = np.concatenate([above, ties])
-    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
-
-
-def _distinct_best(scores: np.ndarray, keys: np.ndarray, n: int, repeats: int) -> np.ndarray:
-    """Positions of the ``n`` best distinct ``keys``, best first (ties by lower key), where a key
-    appears up to ``repeats`` times, always with the same score. The ``n * repeats`` best
-    positions hold at least ``n`` distinct keys, and the best ones: a key's repeats sort side by
-    side, so each is kept where it first appears."""
-    best = _best(scores, keys, n * repeats)
-    chosen = keys[best]
-    first = np.ones(len(best), dtype=bool)
-    first[1:] = chosen[1:] != chosen[:-1]
-    return best[first][:n]
-
-
 def _sums(postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The row of every posting (a row once per term holding it) and the row's scores summed
     term by term in float32, the order ``np.add.at`` over a dense array sums them. ``sums``
     (zeros) is a scratch array over all rows; only the rows touched are read and set back to
     zero, so the cost is the postings', not the windows'."""
-    ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
-    at = 0
-    for _, scores in postings:  # indexed by int64 slices of ids: int32 would be cast at each use
-        rows, at = ids[at : at + len(scores)], at + len(scores)
-        sums[rows] += scores  # a term holds each window once
+    ids = np.concatenate([rows for rows, _ in postings]).astype(np.int64)  # int32 is cast at each use
+    np.add.at(sums, ids, np.concatenate([scores for _, scores in postings]))  # in order: term by term
     out = sums[ids]
     sums[ids] = 0.0
     return ids, out
@@ -230,16 +203,16 @@ class LexicalIndex:
         Reads only the query terms' best postings: exact unless a term has more than
         :data:`POSTINGS_LIMIT` windows (then the best by those postings, rescored exactly)."""
         model = self._model(scale)
-        local, scores, terms_read = model.candidate_scores(query_terms)
-        partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms))
-        hits = _distinct_best(scores, local, 2 * n if partial else n, terms_read)
-        hits = hits[scores[hits] > 0]
-        local, scores = local[hits], scores[hits]
+        tokens = model.tokens(query_terms)
+        partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in tokens)
+        local, scores = model.candidates(tokens, 2 * n if partial else n)
+        keep = scores > 0
+        local, scores = local[keep], scores[keep]
         if partial:  # the best by partial sums: their exact scores decide
             local = np.sort(local)
             scores = model.exact_scores(query_terms, local)
-        best = _best(scores, local, n)
-        return model.rows[local[best]], scores[best]
+        chosen = best(scores, local, n)
+        return model.rows[local[chosen]], scores[chosen]
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
