@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical.terms import terms
-from qa.lexical.topk import best, best_distinct
+from qa.lexical.topk import best_distinct
 
 __all__ = ["LexicalIndex", "POSTINGS_LIMIT"]
 
@@ -210,9 +210,8 @@ class LexicalIndex:
         local, scores = local[keep], scores[keep]
         if partial:  # the best by partial sums: their exact scores decide
             local = np.sort(local)
-            scores = model.exact_scores(query_terms, local)
-        chosen = best(scores, local, n)
-        return model.rows[local[chosen]], scores[chosen]
+            local, scores = best_distinct(model.exact_scores(query_terms, local), local, n)
+        return model.rows[local], scores
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
