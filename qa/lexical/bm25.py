@@ -183,6 +183,13 @@ class LexicalIndex:
         self.n = n
         self._models = dict(sorted(models.items()))
         self._first = next(iter(self._models.values()), None)
+        self._size_of = np.full(n, -1, np.int8)
+        """Position in ``_models`` of each window's size, and the window's local row there: a
+        question's candidates are found in their sizes by lookup, not by binary searches."""
+        self._local_of = np.zeros(n, np.int32)
+        for position, model in enumerate(self._models.values()):
+            self._size_of[model.rows] = position
+            self._local_of[model.rows] = np.arange(len(model.rows), dtype=np.int32)
 
     @property
     def scales(self) -> list[int]:
@@ -218,13 +225,16 @@ class LexicalIndex:
         reads only the query terms' postings at those windows."""
         window_ids = np.asarray(window_ids, dtype=np.int64)
         out = np.zeros(len(window_ids), dtype=np.float32)
-        for model in self._models.values():
-            local = np.searchsorted(model.rows, window_ids)
-            local = np.minimum(local, len(model.rows) - 1)
-            mine = np.flatnonzero(model.rows[local] == window_ids)
+        if not self.n:
+            return out
+        known = np.clip(window_ids, 0, self.n - 1)
+        size_of = np.where(known == window_ids, self._size_of[known], -1)  # ids out of range: none
+        local_of = self._local_of[known]
+        for position, model in enumerate(self._models.values()):
+            mine = np.flatnonzero(size_of == position)
             if len(mine):
-                order = np.argsort(local[mine], kind="stable")
-                out[mine[order]] = model.exact_scores(query_terms, local[mine][order])
+                order = np.argsort(local_of[mine], kind="stable")
+                out[mine[order]] = model.exact_scores(query_terms, local_of[mine][order])
         return out
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
