@@ -113,17 +113,22 @@ class _SizeModel:
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
-        :meth:`local_scores` sums them, looked up in each term's postings."""
+        :meth:`local_scores` sums them, looked up in each term's postings (one binary search
+        per term; the rest for all terms at once)."""
         out = np.zeros(len(local), dtype=np.float32)
+        spans = [(int(self.indptr[t]), int(self.indptr[t + 1])) for t in self.tokens(query_terms)]
+        spans = [(start, end) for start, end in spans if end > start]
+        if not spans or not len(local):
+            return out
         probe = np.asarray(local, dtype=self.indices.dtype)  # else each term's postings are cast
-        for token in self.tokens(query_terms):
-            start, end = int(self.indptr[token]), int(self.indptr[token + 1])
-            if end == start:
-                continue
-            ids = self.indices[start:end]
-            at = np.minimum(np.searchsorted(ids, probe), end - start - 1)
-            hit = np.asarray(ids[at]) == local
-            out[hit] += np.asarray(self.data[start:end][at[hit]])
+        at = np.empty((len(spans), len(local)), dtype=np.int64)
+        for row, (start, end) in enumerate(spans):
+            at[row] = self.indices[start:end].searchsorted(probe)
+        at += np.array([start for start, _ in spans], dtype=np.int64)[:, None]
+        np.minimum(at, np.array([end - 1 for _, end in spans], dtype=np.int64)[:, None], out=at)
+        found = np.where(self.indices[at] == probe, self.data[at], np.float32(0))
+        for term_scores in found:  # term by term: the float32 sums of local_scores, bit for bit
+            out += term_scores
         return out
 
     def document_frequency(self, term: str) -> int:
@@ -143,9 +148,9 @@ def _sums(postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray) -> tu
     term by term in float32, the order ``np.add.at`` over a dense array sums them. ``sums``
     (zeros) is a scratch array over all rows; only the rows touched are read and set back to
     zero, so the cost is the postings', not the windows'."""
-    ids = np.concatenate([rows for rows, _ in postings]).astype(np.int64)  # int32 is cast at each use
+    ids = np.concatenate([rows for rows, _ in postings], dtype=np.int64)  # int32 is cast at each use
     np.add.at(sums, ids, np.concatenate([scores for _, scores in postings]))  # in order: term by term
-    out = sums[ids]
+    out = sums.take(ids)
     sums[ids] = 0.0
     return ids, out
 
