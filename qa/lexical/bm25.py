@@ -222,7 +222,9 @@ class LexicalIndex:
         local, scores = local[keep], scores[keep]
         if partial:  # the best by partial sums: their exact scores decide
             local = np.sort(local)
-            local, scores = best_distinct(model.exact_scores(query_terms, local), local, n)
+            scores = model.exact_scores(query_terms, local)
+            order = np.lexsort((local, -scores))[:n]  # a hundred or so rows, each once
+            local, scores = local[order], scores[order]
         return model.rows[local], scores
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
