@@ -61,8 +61,6 @@ class _SizeModel:
         self.df = np.diff(self.indptr)
         """Windows holding each vocabulary term (BM25 scores are positive where a term occurs)."""
         self.impact = impact if impact is not None else self.best_postings(POSTINGS_LIMIT)
-        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
-        """Zeroed arrays over this size's windows, lent to one question at a time."""
 
     def best_postings(self, limit: int) -> dict[str, np.ndarray]:
         """Each term's ``limit`` best-scoring postings (all of them for rarer terms), by window."""
@@ -91,24 +89,18 @@ class _SizeModel:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def candidates(self, tokens: Sequence[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, tokens: Sequence[int], n: int, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` local rows with the highest sums over the best postings of ``tokens`` and
         those sums, best first (ties: lower row); the sums are exact where no term has more
-        than :data:`POSTINGS_LIMIT` windows."""
+        than :data:`POSTINGS_LIMIT` windows. ``sums`` is a scratch array of zeros, at least one
+        per row, left as it was found."""
         postings = []
         for token in tokens:
             start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
             postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
         if not postings:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        try:
-            sums = self._scratch.get_nowait()
-        except queue.Empty:  # one per question in flight at once, kept for the next ones
-            sums = np.zeros(len(self.rows), np.float32)
-        try:
-            rows, summed = _sums(postings, sums)
-        finally:
-            self._scratch.put(sums)
+        rows, summed = _sums(postings, sums)
         return best_distinct(summed, rows, n)
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
@@ -188,6 +180,10 @@ class LexicalIndex:
         self.n = n
         self._models = dict(sorted(models.items()))
         self._first = next(iter(self._models.values()), None)
+        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
+        """Zeroed arrays as long as the most windows of one size, lent to one question at a
+        time and shared by the sizes: one array in the processor's cache, not one per size."""
+        self._scratch_length = max((len(m.rows) for m in self._models.values()), default=0)
         self._size_of = np.full(n, -1, np.int8)
         """Position in ``_models`` of each window's size, and the window's local row there: a
         question's candidates are found in their sizes by lookup, not by binary searches."""
@@ -217,7 +213,14 @@ class LexicalIndex:
         model = self._model(scale)
         tokens = model.tokens(query_terms)
         partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in tokens)
-        local, scores = model.candidates(tokens, 2 * n if partial else n)
+        try:
+            sums = self._scratch.get_nowait()
+        except queue.Empty:  # one per question in flight at once, kept for the next ones
+            sums = np.zeros(self._scratch_length, np.float32)
+        try:
+            local, scores = model.candidates(tokens, 2 * n if partial else n, sums)
+        finally:
+            self._scratch.put(sums)
         keep = scores > 0
         local, scores = local[keep], scores[keep]
         if partial:  # the best by partial sums: their exact scores decide
