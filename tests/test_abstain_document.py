@@ -17,29 +17,29 @@ VOCABULARY = {"": 0, "dough": 1, "rise": 2, "oven": 3, "tea": 4, "starter": 5}
 IDF = {"dough": 1.0, "rise": 1.0, "oven": 2.0, "tea": 1.0, "starter": 4.0}
 
 
+ROWS = [np.array([1, 0, 2, 1, 3]), np.array([4, 0, 4])]
+
+
 class Stems:
-    """Two documents as stem ids; a term weighs its ``IDF`` (3 for one not listed)."""
+    """Two documents as stem ids (``ROWS``); a term weighs its ``IDF`` (3 for one not listed)."""
 
     def __init__(self) -> None:
-        self.read: list[int] = []
+        self.read: list[tuple[int, int, int]] = []
 
     @property
     def stem_ids(self):
-        stems = self
+        return VOCABULARY, None
 
-        class Rows:
-            def __getitem__(self, doc: int) -> np.ndarray:
-                stems.read.append(doc)
-                return [np.array([1, 0, 2, 1, 3]), np.array([4, 0, 4])][doc]
-
-        return VOCABULARY, Rows()
+    def passage_stems(self, doc: int, start: int, end: int) -> np.ndarray:
+        self.read.append((doc, start, end))
+        return ROWS[doc][start:end]
 
     def weights(self, query_terms: list[str]) -> dict[str, float]:
         return {t: IDF.get(t, 3.0) for t in set(query_terms)}
 
 
 def test_the_idf_share_of_the_terms_anywhere_in_the_document():
-    coverage = DocumentCoverage(Stems(), 2)
+    coverage = DocumentCoverage(Stems(), lambda doc: len(ROWS[doc]), 2)
     assert coverage(0, ["dough", "rise", "oven"]) == 1.0
     assert coverage(0, ["dough", "starter"]) == 1.0 / 5.0, "the rare term weighs more"
     assert coverage(1, ["dough", "rise", "oven"]) == 0.0
@@ -47,12 +47,12 @@ def test_the_idf_share_of_the_terms_anywhere_in_the_document():
     assert coverage(0, []) == 0.0
 
 
-def test_a_document_is_read_once():
+def test_a_document_is_read_once_and_whole():
     stems = Stems()
-    coverage = DocumentCoverage(stems, 2)
+    coverage = DocumentCoverage(stems, lambda doc: len(ROWS[doc]), 2)
     coverage(0, ["dough"])
     coverage(0, ["oven"])
-    assert stems.read == [0]
+    assert stems.read == [(0, 0, 5)]
 
 
 def test_a_document_lacking_the_question_terms_raises_the_chance_and_says_so(tmp_path):

@@ -8,13 +8,14 @@ in a document that shares a few of its words (a word used as a name of an elemen
 while its rarer terms live in another document or nowhere. Both are IDF shares of the same
 terms, so the signal means the same on any corpus; it is one input of the abstention model.
 
-The stems of a document are read once, when a question first lands in it, and kept as a sorted
-array of distinct stem ids, so a question costs a binary search per term.
+The stems of a document are read once, when a question first lands in it, and only its distinct
+stem ids are kept (a sorted array, not a row per word), so a question costs a binary search per
+term.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Protocol
 
@@ -31,20 +32,25 @@ class Stems(Protocol):
     @property
     def stem_ids(self) -> tuple[dict[str, int], Sequence[np.ndarray]]: ...
 
+    def passage_stems(self, doc: int, start: int, end: int) -> np.ndarray: ...
+
     def weights(self, query_terms: list[str]) -> dict[str, float]: ...
 
 
 class DocumentCoverage:
     """IDF share of a question's terms found anywhere in one document."""
 
-    def __init__(self, stems: Stems, documents: int) -> None:
+    def __init__(self, stems: Stems, words: Callable[[int], int], documents: int) -> None:
         self.stems = stems
+        self.words = words
+        """``words(doc)``: how many words document ``doc`` has."""
         self.documents = documents
 
     @cached_property
     def _distinct(self) -> PerDocument[np.ndarray]:
-        rows = self.stems.stem_ids[1]
-        return PerDocument(lambda doc: np.unique(rows[doc]), self.documents)
+        return PerDocument(
+            lambda doc: np.unique(self.stems.passage_stems(doc, 0, self.words(doc))), self.documents
+        )
 
     def __call__(self, doc: int, query_terms: list[str]) -> float:
         """IDF share of the distinct ``query_terms`` that some word of ``doc`` is."""

@@ -79,7 +79,8 @@ class Retriever:
 
     @cached_property
     def document_coverage(self) -> DocumentCoverage:
-        return DocumentCoverage(self.highlighter, len(self.index.documents))
+        words = self.index.word_maps
+        return DocumentCoverage(self.highlighter, lambda doc: len(words[doc]), len(self.index.documents))
 
     @cached_property
     def abstainer(self) -> Abstainer:
