@@ -13,8 +13,10 @@ model it was made from by its SHA-256, so a new fp32 export makes it again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -62,19 +64,40 @@ def read_int8_meta(folder: Path, fp32_folder: Path, fp32_meta: dict[str, Any]) -
     return meta
 
 
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """ONNX Runtime's quantiser warns through the root logger (``logging.warning``), which would
+    also give the root logger a stderr handler for good; hold both back while it runs."""
+    root = logging.getLogger()
+    null, drop = logging.NullHandler(), _DropQuantiserAdvice()
+    root.addHandler(null)
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+        root.removeHandler(null)
+
+
+class _DropQuantiserAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
 def write_int8(fp32_folder: Path, fp32_meta: dict[str, Any], out: Path) -> dict[str, Any]:
     """Quantise the fp32 export in ``fp32_folder`` into the (existing, empty) folder ``out``:
     ``model.onnx``, ``tokenizer.json`` and ``meta.json``; returns the metadata."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source = fp32_folder / "model.onnx"
-    quantize_dynamic(
-        source,
-        out / "model.onnx",
-        weight_type=QuantType.QInt8,
-        per_channel=RECIPE["per_channel"],
-        reduce_range=RECIPE["reduce_range"],
-    )
+    with _quiet_root_logger():
+        quantize_dynamic(
+            source,
+            out / "model.onnx",
+            weight_type=QuantType.QInt8,
+            per_channel=RECIPE["per_channel"],
+            reduce_range=RECIPE["reduce_range"],
+        )
     shutil.copyfile(fp32_folder / "tokenizer.json", out / "tokenizer.json")
     meta = {
         **fp32_meta,
