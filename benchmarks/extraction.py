@@ -1,6 +1,7 @@
 """Extraction speed per format, and the whole build of ``docs-pdf/`` beside the naive pipeline.
 
     python benchmarks/extraction.py [--corpus ../shared/eval] [--builds embedded:fp32 embedded:int8 ...]
+                                    [--no-build]
 
 Extraction: pages (PDF), slides (PPTX) or, for formats without pages, page equivalents of 3,000
 characters, read per second by ``qa.ingest`` (the DOCX and PPTX files are made here from the HTML
@@ -186,6 +187,7 @@ def main() -> None:
         default=["embedded:fp32", "embedded:int8"],
         help="the builds to time, in this order: WAY[:PRECISION[:SIZES]], e.g. embedded:int8:20,40,100",
     )
+    parser.add_argument("--no-build", action="store_true", help="time the extraction only")
     args = parser.parse_args()
     if not (args.corpus / "docs-pdf").is_dir():
         parser.error(f"no docs-pdf/ in {args.corpus}; pass --corpus PATH/TO/shared/eval")
@@ -195,6 +197,8 @@ def main() -> None:
         rows = extraction_rows(args.corpus, office)
     print("extraction by format (qa.ingest.formats.read_document)")
     print(table(["format", "files", "pages", "seconds", "pages/s", "M chars/s"], rows))
+    if args.no_build:
+        return
     print()
     rows, extra = build_rows(args.corpus, args.builds)
     print(
