@@ -11,11 +11,13 @@ from typing import Any, get_type_hints
 
 from qa.errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "WINDOW_VECTORS"]
+__all__ = ["Settings", "DEFAULT_MODEL", "EMBED_PRECISIONS", "WINDOW_VECTORS"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 WINDOW_VECTORS = ("embedded", "composed", "contextual")
 """The ways windows get their vectors (``Settings.window_vectors``)."""
+EMBED_PRECISIONS = ("fp32", "int8")
+"""How the model runs when it embeds the windows (``Settings.embed_precision``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,11 @@ class Settings:
     of its own tokens' states inside a largest window holding it). ``composed`` and
     ``contextual`` cost a quarter of the model time; benchmarks/README.md has their retrieval
     figures."""
+    embed_precision: str = "fp32"
+    """The model's arithmetic when the build embeds windows: ``fp32``, or ``int8`` (its ONNX
+    export with int8 weights, exported once beside the fp32 one: about twice as fast, the
+    vectors move a little). Questions are always embedded in fp32. ``int8`` needs
+    ``backend="onnx"``; benchmarks/README.md has its retrieval figures."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5
@@ -200,6 +207,14 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     (
         lambda s: s.window_vectors in WINDOW_VECTORS,
         'window_vectors must be "embedded", "composed" or "contextual"',
+    ),
+    (
+        lambda s: s.embed_precision in EMBED_PRECISIONS,
+        'embed_precision must be "fp32" or "int8"',
+    ),
+    (
+        lambda s: s.embed_precision == "fp32" or s.backend == "onnx",
+        "embed_precision int8 runs the ONNX export; set QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32",
     ),
     (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),
     (

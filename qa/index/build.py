@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.embedders.base import Embedder
+from qa.embedders.base import Embedder, window_embedder
 from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
     ConfigError,
@@ -153,6 +153,7 @@ def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
         and list(m.window_sizes) == list(settings.window_sizes)
         and m.format_version == FORMAT_VERSION
         and m.window_vectors == settings.window_vectors
+        and m.embed_precision == settings.embed_precision
     )
 
 
@@ -170,7 +171,8 @@ def build_index(
     ``progress(done, total)`` and ``stages`` (a :class:`BuildProgress`) follow the embedding.
     Returns the index, the number of windows the model embedded and the number whose vectors
     were reused. ``settings.window_vectors`` says which windows of the documents that changed
-    go through the model (:mod:`qa.index.vectors`).
+    go through the model (:mod:`qa.index.vectors`), ``settings.embed_precision`` in which form
+    (``embedder`` itself, or its int8 form: :func:`~qa.embedders.base.window_embedder`).
     """
     if not documents:
         raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
@@ -196,8 +198,9 @@ def build_index(
 
     if total:
         step(0)
+        embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
 
-    encode_tokens = _token_encoder(embedder, settings, step)
+    encode_tokens = _token_encoder(embedder, settings, step) if total else None
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     indexed_at = {}
     for i, (doc, t) in enumerate(zip(documents, texts)):
@@ -227,6 +230,7 @@ def build_index(
         versions=_versions(),
         window_vectors=settings.window_vectors,
         indexed_at=indexed_at,
+        embed_precision=settings.embed_precision,
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
@@ -248,6 +252,11 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         reasons.append(
             f"built with {manifest.window_vectors} window vectors, "
             f"settings ask for {settings.window_vectors} (QA_WINDOW_VECTORS)"
+        )
+    if manifest.embed_precision != settings.embed_precision:
+        reasons.append(
+            f"windows embedded in {manifest.embed_precision}, "
+            f"settings ask for {settings.embed_precision} (QA_EMBED_PRECISION)"
         )
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
