@@ -117,3 +117,18 @@ def test_a_manifest_written_before_the_setting_reads_as_fp32(project, fake_embed
     data = json.loads(json.dumps(manifest.__dict__))
     del data["embed_precision"]
     assert Manifest.from_json(data).embed_precision == "fp32"
+
+
+def test_int8_vectors_of_another_recipe_are_not_reused(project, monkeypatch):
+    import qa.index.build as build
+
+    settings = project.replace(embed_precision="int8")
+    _write(settings, "a", 300)
+    embedder = QuantizableFake()
+    ensure_index(settings, embedder)
+    monkeypatch.setattr(build, "recipe_id", lambda: "2-other")
+    index = read_manifest(settings.index_dir)
+    report = ensure_index(settings, embedder)
+    assert report.reasons == ("int8 window vectors made by another recipe than this version's",)
+    assert report.reused == 0 and report.embedded == len(report.index)
+    assert index.versions["int8-recipe"] != read_manifest(settings.index_dir).versions["int8-recipe"]

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["INT8_FORMAT", "RECIPE", "int8_folder", "read_int8_meta", "sha256_of", "write_int8"]
+__all__ = ["INT8_FORMAT", "RECIPE", "int8_folder", "recipe_id", "read_int8_meta", "sha256_of", "write_int8"]
 
 INT8_FORMAT = 1
 RECIPE: dict[str, Any] = {
@@ -31,6 +31,13 @@ RECIPE: dict[str, Any] = {
     "reduce_range": False,
 }
 """How the int8 model is made; recorded in its ``meta.json`` (a change makes it again)."""
+
+
+def recipe_id() -> str:
+    """Names how int8 window vectors are made (:data:`INT8_FORMAT` and :data:`RECIPE`); recorded in
+    an index's manifest, so vectors made another way are not mixed with new ones."""
+    digest = hashlib.sha256(json.dumps(RECIPE, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{INT8_FORMAT}-{digest}"
 
 
 def int8_folder(fp32_folder: Path) -> Path:

@@ -16,6 +16,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedders.base import Embedder, window_embedder
+from qa.embedders.quantize import recipe_id
 from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
     ConfigError,
@@ -68,12 +69,24 @@ class BuildReport:
     """Why the previous index was not used as it was."""
 
 
+INT8_RECIPE = "int8-recipe"
+"""The manifest's ``versions`` key of :func:`~qa.embedders.quantize.recipe_id`."""
+
+
 def _versions() -> dict[str, str]:
     out = {}
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out | reader_versions()
+    return out | reader_versions() | {INT8_RECIPE: recipe_id()}
+
+
+def _int8_recipe_changed(manifest: Manifest, settings: Settings) -> bool:
+    """Whether int8 window vectors in ``manifest`` were made by another recipe than today's."""
+    return (
+        settings.embed_precision == manifest.embed_precision == "int8"
+        and manifest.versions.get(INT8_RECIPE) != recipe_id()
+    )
 
 
 def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
@@ -154,6 +167,7 @@ def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
         and m.format_version == FORMAT_VERSION
         and m.window_vectors == settings.window_vectors
         and m.embed_precision == settings.embed_precision
+        and not _int8_recipe_changed(m, settings)
     )
 
 
@@ -258,6 +272,8 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             f"windows embedded in {manifest.embed_precision}, "
             f"settings ask for {settings.embed_precision} (QA_EMBED_PRECISION)"
         )
+    if _int8_recipe_changed(manifest, settings):
+        reasons.append("int8 window vectors made by another recipe than this version's")
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
     wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
