@@ -107,30 +107,42 @@ def metrics(rows: list[dict], orders: list[np.ndarray]) -> tuple[float, float, f
     return hit1 / n, hit5 / n, rr / n
 
 
-def fit(
-    rows: list[dict], columns: list[int], *, l2: float, loss: str = "listwise", steps: int = 600
-) -> np.ndarray:
+def fit(rows: list[dict], columns: list[int], *, l2: float, loss: str = "listwise") -> np.ndarray:
     """Weights over all features (0 outside ``columns``), fitted on standardised features with an
     L2 penalty ``l2``: ``listwise``, the softmax likelihood of the answering passages among a
     question's passages; ``pairwise``, the logistic likelihood of every answering passage above
-    every passage that answers less (each question weighing the same)."""
+    every passage that answers less (each question weighing the same). Both are convex: Newton's
+    method with a backtracking step finds the optimum whatever the features' correlations."""
     weights = np.zeros(len(rows[0]["features"][0]))
     useful = [r for r in rows if sum(r["relevance"]) > 0]
     if not columns or not useful:
         return weights
     pooled = np.concatenate([np.asarray(r["features"])[:, columns] for r in useful])
     mean, spread = pooled.mean(0), pooled.std(0)
-    spread[spread < 1e-9] = np.inf  # a constant feature gets no weight
+    spread[spread < 1e-6] = np.inf  # a constant feature (up to float noise) gets no weight
     lists = [(np.asarray(r["features"])[:, columns] - mean) / spread for r in useful]
-    gradient_of = (_listwise if loss == "listwise" else _pairwise)(lists, [r["relevance"] for r in useful])
+    objective = (_listwise if loss == "listwise" else _pairwise)(lists, [r["relevance"] for r in useful])
     w = np.zeros(len(columns))
-    for _ in range(steps):  # gradient descent with a fixed step: the problem is small and convex
-        w -= 0.5 * (gradient_of(w) + l2 * w)
+    for _ in range(100):
+        value, gradient, hessian = objective(w)
+        value, gradient = value + l2 * w @ w / 2, gradient + l2 * w
+        step = np.linalg.solve(hessian + l2 * np.eye(len(w)) + 1e-9 * np.eye(len(w)), gradient)
+        size = 1.0
+        while size > 1e-6:
+            trial = w - size * step
+            if objective(trial)[0] + l2 * trial @ trial / 2 <= value - 1e-4 * size * gradient @ step:
+                break
+            size /= 2
+        w = w - size * step
+        if np.abs(size * step).max() < 1e-10:
+            break
     weights[columns] = w / spread
     return weights
 
 
 def _listwise(lists: list[np.ndarray], relevance: list[list[float]]):
+    """The mean over questions of the cross-entropy of the softmax of the scores against the
+    answering passages (relevance-weighted), with its gradient and Hessian."""
     longest = max(len(x) for x in lists)
     x = np.zeros((len(lists), longest, lists[0].shape[1]))
     target = np.zeros((len(lists), longest))
@@ -140,16 +152,23 @@ def _listwise(lists: list[np.ndarray], relevance: list[list[float]]):
         target[i, : len(features)] = np.asarray(rel) / sum(rel)
         present[i, : len(features)] = True
 
-    def gradient(w: np.ndarray) -> np.ndarray:
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         scores = np.where(present, x @ w, -np.inf)
-        chance = np.exp(scores - scores.max(1, keepdims=True))
-        chance /= chance.sum(1, keepdims=True)
-        return np.einsum("qpf,qp->f", x, chance - target) / len(lists)
+        top = scores.max(1, keepdims=True)
+        log_total = np.log(np.exp(scores - top).sum(1, keepdims=True)) + top
+        chance = np.exp(scores - log_total)
+        value = -(target * np.where(present, scores - log_total, 0.0)).sum() / len(lists)
+        gradient = np.einsum("qpf,qp->f", x, chance - target) / len(lists)
+        mean = np.einsum("qpf,qp->qf", x, chance)
+        hessian = (np.einsum("qpf,qpg,qp->fg", x, x, chance) - mean.T @ mean) / len(lists)
+        return float(value), gradient, hessian
 
-    return gradient
+    return objective
 
 
 def _pairwise(lists: list[np.ndarray], relevance: list[list[float]]):
+    """The mean over questions of the logistic loss of each pair (more relevant above less),
+    with its gradient and Hessian."""
     differences, weights = [], []
     for features, rel in zip(lists, relevance):
         rel = np.asarray(rel)
@@ -159,11 +178,15 @@ def _pairwise(lists: list[np.ndarray], relevance: list[list[float]]):
             weights.append(np.full(len(better), 1 / len(better)))
     d, pair_weight = np.concatenate(differences), np.concatenate(weights)
 
-    def gradient(w: np.ndarray) -> np.ndarray:
-        wrong = 1 / (1 + np.exp(d @ w))  # the chance the pair is ordered the wrong way
-        return -(d.T @ (pair_weight * wrong)) / len(lists)
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        margin = d @ w
+        wrong = 1 / (1 + np.exp(margin))  # the chance the pair is ordered the wrong way
+        value = (pair_weight * np.logaddexp(0, -margin)).sum() / len(lists)
+        gradient = -(d.T @ (pair_weight * wrong)) / len(lists)
+        hessian = (d.T * (pair_weight * wrong * (1 - wrong))) @ d / len(lists)
+        return float(value), gradient, hessian
 
-    return gradient
+    return objective
 
 
 def orders_by(rows: list[dict], weights: np.ndarray) -> list[np.ndarray]:
@@ -259,6 +282,7 @@ def line(label: str, rows: list[dict], orders: list[np.ndarray]) -> list[str]:
 
 
 def weights_line(weights: np.ndarray, names: tuple[str, ...]) -> str:
+    weights = np.where(np.abs(weights) > 1e-9, weights, 0.0)  # float noise of a feature never used
     listed = ",".join(f"{w:.4g}" for w in weights)
     named = ", ".join(f"{n} {w:.3g}" for n, w in zip(names, weights) if abs(w) > 1e-9)
     return f"QA_RANK_WEIGHTS={listed}\n  ({named})"

@@ -222,8 +222,9 @@ class Reranker:
 
 
 def order_by(features: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Rows of ``features`` by ``features @ weights``, best first, ties in their given order."""
-    return np.argsort(-(features @ weights), kind="stable")
+    """Rows of ``features`` by ``features @ weights``, best first, ties in their given order
+    (scores equal to 9 decimals tie: float noise in the features never decides)."""
+    return np.argsort(-np.round(features @ weights, 9), kind="stable")
 
 
 def _per_size_share(lexical: np.ndarray, scales: np.ndarray, sizes: np.ndarray) -> np.ndarray:
