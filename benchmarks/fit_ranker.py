@@ -254,18 +254,20 @@ def nested(rows: list[dict], names: tuple[str, ...], **how) -> tuple[list[np.nda
     return orders, picked
 
 
-def nested_penalty(
-    rows: list[dict], columns: list[int], penalties: list[float]
+def nested_choice(
+    rows: list[dict], configs: dict[str, tuple[list[int], dict]]
 ) -> tuple[list[np.ndarray], dict]:
-    """Each group ordered by a model whose L2 penalty was chosen on the other groups' own
-    leave-one-set-out, and whose weights were fitted without it."""
+    """Each group ordered by the configuration (``label: (columns, fit options)``) that the other
+    groups' own leave-one-set-out scores best, fitted without the group: how well choosing among
+    ``configs`` generalises, the choice included."""
     orders: list[np.ndarray] = [np.zeros(0)] * len(rows)
     picked = {}
     for group in dict.fromkeys(group_of(r["set"]) for r in rows):
         train = [r for r in rows if group_of(r["set"]) != group]
-        scored = {l2: total(train, left_out(train, columns, l2=l2)) for l2 in penalties}
+        scored = {label: total(train, left_out(train, cols, **how)) for label, (cols, how) in configs.items()}
         picked[group] = max(scored, key=scored.__getitem__)
-        weights = fit(train, columns, l2=picked[group])
+        columns, how = configs[picked[group]]
+        weights = fit(train, columns, **how)
         for i, r in enumerate(rows):
             if group_of(r["set"]) == group:
                 orders[i] = orders_by([r], weights)[0]
@@ -320,12 +322,21 @@ def main() -> None:
             orders = left_out(rows, everything, l2=l2, loss=loss)
             out.append(line(f"all {len(names)} features, {loss}, L2 {l2:g}", rows, orders))
     chosen_penalties = {}
+    grid = {
+        f"all features, {loss}, L2 {l2:g}": (everything, {"l2": l2, "loss": loss})
+        for loss in ("listwise", "pairwise")
+        for l2 in penalties
+    }
     for model in args.features:
         columns = [names.index(f) for f in model.split(",")]
         for l2 in penalties:
             out.append(line(f"{model}, listwise, L2 {l2:g}", rows, left_out(rows, columns, l2=l2)))
-        orders, chosen_penalties[model] = nested_penalty(rows, columns, penalties)
+        mine = {f"L2 {l2:g}": (columns, {"l2": l2}) for l2 in penalties}
+        grid.update({f"{model}, listwise, {label}": config for label, config in mine.items()})
+        orders, chosen_penalties[model] = nested_choice(rows, mine)
         out.append(line(f"{model}, listwise, L2 chosen without the set", rows, orders))
+    orders, chosen_penalties["any row above"] = nested_choice(rows, grid)
+    out.append(line("any row above, chosen without the set", rows, orders))
     orders, picked = nested(rows, names, l2=0.1, loss="listwise")
     out.append(line("forward selection (nested), listwise, L2 0.1", rows, orders))
     print(f"{len(rows)} answerable questions, {args.grown} passages grown each (today's order first)")
@@ -335,7 +346,7 @@ def main() -> None:
     for group, features in picked.items():
         print(f"  without {group}: {', '.join(features)}")
     for model, chosen in chosen_penalties.items():
-        print(f"L2 chosen for {model}: " + ", ".join(f"without {g} {v:g}" for g, v in chosen.items()))
+        print(f"chosen for {model}: " + "; ".join(f"without {g}: {v}" for g, v in chosen.items()))
     print("\nfitted on all sets (optimistic: scored on the questions it was fitted on):")
     fitted = {"all features, listwise, L2 0.1": fit(rows, everything, l2=0.1)}
     for model in args.features:
