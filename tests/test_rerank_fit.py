@@ -73,3 +73,11 @@ def test_relevance_is_a_hit_as_score_py_counts_it(fitting):
     assert fitting.relevance(item, "nothing") == 0.0
     assert fitting.relevance({**item, "needs_all": True}, "a finite number of jobs") == 0.5
     assert fitting.relevance(item, "Pools allow " + "word " * 130) == 0.0  # too long: not shown
+
+
+def test_the_nested_choice_picks_each_configuration_without_the_set_it_scores(fitting):
+    rows = _rows("seed", 30, seed=5) + _rows("conversations", 30, seed=6) + _rows("manuals", 30, seed=7)
+    configs = {"noise only": ([0], {"l2": 0.1}), "the marking feature": ([0, 1], {"l2": 0.1})}
+    orders, picked = fitting.nested_choice(rows, configs)
+    assert picked == dict.fromkeys(["seed", "conversations", "manuals"], "the marking feature")
+    assert fitting.metrics(rows, orders)[0] >= 0.9
