@@ -40,7 +40,7 @@ from retrieval import SETS as RETRIEVAL_SETS
 from retrieval import find_eval_dir
 
 SETS = {**RETRIEVAL_SETS, "manuals-pdf": ("docs-dev.jsonl", "docs-pdf")}
-GROUPS = {"manuals": "manuals", "manuals-pdf": "manuals"}
+GROUPS = {"manuals": "manuals", "manuals-html": "manuals", "manuals-pdf": "manuals"}
 """Sets that share their questions: left out together."""
 THRESHOLDS = np.round(np.arange(0.50, 0.96, 0.05), 2)
 FALSE_ABSTAIN_CAP = 0.05

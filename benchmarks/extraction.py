@@ -1,6 +1,7 @@
 """Extraction speed per format, and the whole build of ``docs-pdf/`` beside the naive pipeline.
 
     python benchmarks/extraction.py [--corpus ../shared/eval] [--window-vectors embedded,contextual,composed]
+                                    [--no-build]
 
 Extraction: pages (PDF), slides (PPTX) or, for formats without pages, page equivalents of 3,000
 characters, read per second by ``qa.ingest`` (the DOCX and PPTX files are made here from the HTML
@@ -161,6 +162,7 @@ def main() -> None:
     parser.add_argument(
         "--window-vectors", default="embedded,contextual,composed", help="the builds to time, in this order"
     )
+    parser.add_argument("--no-build", action="store_true", help="time the extraction only")
     args = parser.parse_args()
     if not (args.corpus / "docs-pdf").is_dir():
         parser.error(f"no docs-pdf/ in {args.corpus}; pass --corpus PATH/TO/shared/eval")
@@ -170,6 +172,8 @@ def main() -> None:
         rows = extraction_rows(args.corpus, office)
     print("extraction by format (qa.ingest.formats.read_document)")
     print(table(["format", "files", "pages", "seconds", "pages/s", "M chars/s"], rows))
+    if args.no_build:
+        return
     print()
     rows, extra = build_rows(args.corpus, args.window_vectors.split(","))
     print(

@@ -5,8 +5,10 @@
 
 Sets (from ``EVAL-SETS.md``): ``seed`` (dev.jsonl on seeds/), ``conversations``
 (conversations-dev.jsonl on seeds/, each question with its history), ``manuals`` (docs-dev.jsonl
-on docs-md/). Every run is written to ``--cache`` and scored by the set's own ``score.py`` with
-``--root`` at the corpus. When a reader turns files into other text (Markdown shown as a reader
+on docs-md/), ``manuals-html`` (the same questions on the HTML originals in docs/) and
+``manuals-pdf`` (on the PDFs in docs-pdf/), so one run compares the formats side by side. Every
+run is written to ``--cache`` and scored by the set's own ``score.py`` with ``--root`` at the
+corpus. When a reader turns files into other text (Markdown shown as a reader
 sees it), citations point into the indexed text: they are checked against it here, as
 ``score.py --api`` checks them through a running server.
 
@@ -40,6 +42,8 @@ SETS = {
     "seed": ("dev.jsonl", None),
     "conversations": ("conversations-dev.jsonl", None),
     "manuals": ("docs-dev.jsonl", "docs-md"),
+    "manuals-html": ("docs-dev.jsonl", "docs"),
+    "manuals-pdf": ("docs-dev.jsonl", "docs-pdf"),
 }
 Search = Callable[[list[str], list[list[str]]], list[dict]]
 

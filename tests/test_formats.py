@@ -100,13 +100,13 @@ def test_pdf_pages_and_sections_from_fonts(tmp_path):
     assert [s.path for s in got.sections] == ["Getting started", "Advanced use", "Advanced use \u203a Pools"]
     for page, section in zip(got.pages, got.sections):
         assert got.text[page:].startswith(got.text[section.start :][:10])
-    assert got.text[got.sections[2].start :].startswith("Pools\n" + POOLS.split(",")[0])
+    assert got.text[got.sections[2].start :].startswith("Pools\n\n" + POOLS.split(",")[0])
 
 
 def test_pdf_sections_from_the_outline(tmp_path):
     got = read_document(make_pdf(tmp_path / "m.pdf", outline=True), Limits())
     assert [s.path for s in got.sections] == ["Getting started", "Advanced use", "Advanced use \u203a Pools"]
-    assert got.text[got.sections[1].start :].startswith("Advanced use\n")
+    assert got.text[got.sections[1].start :].startswith("Advanced use\n\n")
 
 
 def test_docx_headings_paragraphs_and_tables(tmp_path):

@@ -715,11 +715,13 @@ def test_no_route_answers_without_the_key(corpus):
         res = client.request(method, path, json=body, follow_redirects=False)
         assert res.status_code < 500, (method, path, res.status_code)
         if 200 <= res.status_code < 300:
+            # the path the server received: the client resolves dot segments ("/session/." is "/session")
+            sent = res.request.url.path
             assert (
-                route_kind(path.split("?")[0]) in ("open", "session")
-                or path == "/api/v1/health"
-                or (method == "OPTIONS" and path.startswith("/api/"))
-            ), (method, path, res.status_code)
+                route_kind(sent) in ("open", "session")
+                or sent == "/api/v1/health"
+                or (method == "OPTIONS" and sent.startswith("/api/"))
+            ), (method, path, sent, res.status_code)
             assert "qa-answer" not in res.text and "passages" not in res.text
 
     check()

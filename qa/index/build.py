@@ -30,6 +30,7 @@ from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
 from qa.index.vectors import WindowSpans, document_vectors, model_windows
 from qa.ingest.chunking import chunk_text
+from qa.ingest.formats import reader_change, reader_versions
 from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
 from qa.store.base import check_store, make_store
@@ -72,7 +73,7 @@ def _versions() -> dict[str, str]:
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out
+    return out | reader_versions()
 
 
 def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
@@ -260,7 +261,8 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         reasons.append(f"source removed: {source}")
     for source in sorted(current.keys() & manifest.sources.keys()):
         if current[source] != manifest.sources[source]:
-            reasons.append(f"source changed: {source}")
+            why = reader_change(manifest.versions, source)
+            reasons.append(f"source changed: {source}" + (f" ({why})" if why else ""))
     return reasons
 
 

@@ -15,12 +15,15 @@ from qa.errors import SourceError
 from qa.ingest.formats.base import SECTION_SEPARATOR, Extracted, Limits, Section
 
 __all__ = [
+    "READER_VERSIONS",
     "SECTION_SEPARATOR",
     "SUFFIXES",
     "Extracted",
     "Limits",
     "Section",
     "read_document",
+    "reader_change",
+    "reader_versions",
     "sniff",
 ]
 
@@ -55,6 +58,29 @@ _CONTENT = {
     "binary": "binary data",
     "text": "text",
 }
+
+
+READER_VERSIONS = {"pdf": 2}
+"""Version of each reader whose text has changed since readers were first recorded (1, the
+version of any reader not listed). Bump it when the same file reads as different text, so an
+index built from the older text is rebuilt saying why."""
+_VERSION_KEY = "reader:"
+
+
+def reader_versions() -> dict[str, str]:
+    """The readers' versions as an index manifest records them (``{"reader:pdf": "2"}``)."""
+    return {_VERSION_KEY + kind: str(version) for kind, version in READER_VERSIONS.items()}
+
+
+def reader_change(recorded: dict[str, str], source: str) -> str:
+    """Why ``source`` reads differently now than when an index recording ``recorded`` (its
+    manifest's versions) was built: "the PDF reader changed (version 1 -> 2)", or ""."""
+    kind = Path(source).suffix.lower().lstrip(".")
+    now = READER_VERSIONS.get(kind, 1)
+    then = int(recorded.get(_VERSION_KEY + kind, "1"))
+    if then == now:
+        return ""
+    return f"the {kind.upper()} reader changed (version {then} -> {now})"
 
 
 def _reader(suffix: str) -> Reader:

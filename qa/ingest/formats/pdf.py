@@ -1,34 +1,36 @@
-"""PDF: the text layer of each page (pypdfium2), pages mapped, sections from the outline or fonts.
+"""PDF: the text layer of each page (pypdfium2) as running text, pages mapped, sections found.
 
 pypdfium2 (Apache-2.0/BSD, PDFium's own text extraction) was measured against pypdf and
 pdfminer.six on shared/eval/docs-pdf/: the same answer phrases survive in all three, and it reads
 about 300 pages/s where pypdf reads 33 and pdfminer 18.
 
-Sections come from the PDF outline (bookmarks) when it has one; otherwise lines set in a larger
-font than the body text (and short, like headings are) start sections, bigger fonts ranking higher.
+Lines become paragraphs, and page furniture goes, by the layout (:mod:`.pdf_flow`). Sections come
+from the PDF outline (bookmarks) when it has one; otherwise from the type: short lines set larger
+than the body text start sections (bigger fonts ranking higher), then standalone bold lines and
+numbered ones ("3.2 Title") below them. Headings stay lines of their own.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import SourceError
 from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.pdf_flow import JOIN, PARAGRAPH, WORD, Flow, drop_furniture, flow, tidy
+from qa.ingest.formats.pdf_page import Line, page_lines
 
-__all__ = ["read_pdf", "NO_TEXT_LAYER"]
+__all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
+READER_VERSION = 2
+"""Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped)."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
-_PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*/\s*\d{1,4})?\s*$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
-_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl"})
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
 MAX_HEADING_WORDS = 14
-RUNNING_EDGE = 2
-"""Lines at each end of a page looked at for running headers and footers."""
-_DIGITS = re.compile(r"\d+")
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
 
 
 def read_pdf(path: Path, limits: Limits) -> Extracted:
@@ -40,7 +42,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     except pdfium.PdfiumError as exc:
         raise SourceError(_open_error(str(exc))) from None
     try:
-        pages = [_page_lines(pdf, i) for i in range(len(pdf))]
+        pages = [_read_page(pdf, i) for i in range(len(pdf))]
         outline = _outline(pdf)
         title = (pdf.get_metadata_value("Title") or "").strip()
     except pdfium.PdfiumError as exc:
@@ -49,14 +51,18 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         pdf.close()
     if not pages:
         raise SourceError("a PDF with no pages; re-export it")
-    pages = _without_running_lines(pages)
-    if not any(text for lines in pages for text, _ in lines):
+    pages = [[line for line in map(tidy, lines) if line.text] for lines in drop_furniture(pages)]
+    if not any(pages):
         raise SourceError(NO_TEXT_LAYER)
-    builder = TextBuilder()
+    laid = flow(pages)
+    blocks = _blocks(laid)
+    unplaced: dict[int, list[tuple[int, str]]] = {}
     if outline:
-        _lay_out_with_outline(builder, pages, outline)
+        unplaced = _mark_outline(blocks, outline)
     else:
-        _lay_out_with_fonts(builder, pages)
+        _mark_by_type(blocks, laid.body)
+    builder = TextBuilder()
+    _lay_out(builder, laid, blocks, unplaced)
     return builder.build(title=title, page_unit="page", pages_read=len(pages))
 
 
@@ -67,69 +73,14 @@ def _open_error(message: str) -> str:
     return f"corrupt or truncated PDF ({message}); re-export it"
 
 
-def _page_lines(pdf, index: int) -> list[tuple[str, float]]:
-    """(line text, font size of its first character) for each line with text on one page."""
-    import pypdfium2.raw as raw
-
+def _read_page(pdf, index: int) -> list[Line]:
     page = pdf[index]
     textpage = page.get_textpage()
     try:
-        text = textpage.get_text_range()
-        sized = len(text) == textpage.count_chars()
-        lines: list[tuple[str, float]] = []
-        offset = 0
-        for raw_line in text.split("\r\n"):
-            start = offset
-            offset += len(raw_line) + 2
-            line = _clean(raw_line)
-            if not line:
-                continue
-            lead = start + len(raw_line) - len(raw_line.lstrip())
-            size = raw.FPDFText_GetFontSize(textpage.raw, lead) if sized else 0.0
-            lines.append((line, round(size * 2) / 2))
+        return page_lines(textpage)
     finally:
         textpage.close()
         page.close()
-    for end in (0, -1):  # a bare page number at the top or bottom is page furniture, not text
-        if lines and _PAGE_NUMBER.match(lines[end][0]):
-            lines.pop(end)
-    return lines
-
-
-def _furniture_key(line: str) -> str:
-    return _DIGITS.sub("#", line.strip().lower())
-
-
-def _without_running_lines(pages: list[list[tuple[str, float]]]) -> list[list[tuple[str, float]]]:
-    """Pages without running headers and footers: a line among the first or last
-    ``RUNNING_EDGE`` of a page that recurs (numbers aside) on at least half of 3+ pages, such as
-    a browser's printed date, title, URL and "3/27"."""
-    if len(pages) < 3:
-        return pages
-    seen: Counter[str] = Counter()
-    for lines in pages:
-        edge = lines[:RUNNING_EDGE] + lines[-RUNNING_EDGE:]
-        seen.update({_furniture_key(text) for text, _ in edge})
-    running = {key for key, n in seen.items() if n >= max(3, len(pages) / 2)}
-    if not running:
-        return pages
-    out = []
-    for lines in pages:
-        n = len(lines)
-        out.append(
-            [
-                (text, size)
-                for i, (text, size) in enumerate(lines)
-                if not ((i < RUNNING_EDGE or i >= n - RUNNING_EDGE) and _furniture_key(text) in running)
-            ]
-        )
-    return out
-
-
-def _clean(line: str) -> str:
-    # PDFium marks a hyphen at a line break as U+0002 and joins the two halves itself.
-    line = line.replace("\x02", "-").replace("\r", " ").replace("\n", " ").translate(_LIGATURES)
-    return _CONTROL.sub("", line).rstrip()
 
 
 def _outline(pdf) -> list[tuple[int, str, int]]:
@@ -144,56 +95,127 @@ def _outline(pdf) -> list[tuple[int, str, int]]:
     return items
 
 
-def _lay_out_with_outline(builder: TextBuilder, pages, outline) -> None:
-    by_page: dict[int, list[tuple[int, str]]] = {}
+@dataclass
+class _Block:
+    """Lines run together into one paragraph (or line), from line ``first`` of page ``page``."""
+
+    page: int
+    first: int
+    lines: list[Line]
+    text: str
+    before: str
+    """What separates it from the text before (:data:`~.pdf_flow.PARAGRAPH` or a line break)."""
+    last_page: int
+    heading: tuple[int, str] | None = None
+    """(level, section title) when the block is a heading."""
+
+    @property
+    def one_page(self) -> bool:
+        return self.page == self.last_page
+
+
+def _blocks(laid: Flow) -> list[_Block]:
+    blocks: list[_Block] = []
+    for p, (lines, seps) in enumerate(zip(laid.pages, laid.seps)):
+        for i, (line, sep) in enumerate(zip(lines, seps)):
+            if blocks and sep in (JOIN, WORD):
+                block = blocks[-1]
+                block.lines.append(line)
+                block.text += sep + line.text
+                block.last_page = p
+            else:
+                blocks.append(_Block(p, i, [line], line.text, sep, last_page=p))
+    return blocks
+
+
+def _mark_outline(
+    blocks: list[_Block], outline: list[tuple[int, str, int]]
+) -> dict[int, list[tuple[int, str]]]:
+    """Blocks saying a bookmark's title on the bookmark's page become its heading; returns the
+    (level, title) of bookmarks whose title is no line of their page, by page: their sections
+    start with the page."""
+    by_page: dict[int, list[_Block]] = {}
+    unplaced: dict[int, list[tuple[int, str]]] = {}
+    for block in blocks:
+        by_page.setdefault(block.page, []).append(block)
     for level, title, index in outline:
-        by_page.setdefault(index, []).append((level, title))
-    for index, lines in enumerate(pages):
-        builder.new_page()
-        marks = by_page.get(index, [])
-        at_line: dict[int, tuple[int, str]] = {}
-        for level, title in marks:
-            found = next(
-                (i for i, (text, _) in enumerate(lines) if i not in at_line and _is_title_line(title, text)),
-                None,
-            )
-            if found is None:  # the title is not a line of its page: the section starts with the page
-                builder.heading_mark(title, level + 1)
-            else:
-                at_line[found] = (level, title)
-        for i, (text, _) in enumerate(lines):
-            if i in at_line:
-                level, title = at_line[i]
-                builder.heading(text, level + 1, label=title)
-            else:
-                builder.add(text, sep="\n")
+        found = next(
+            (
+                b
+                for b in by_page.get(index, [])
+                if b.heading is None and b.one_page and _is_title(title, b.text)
+            ),
+            None,
+        )
+        if found is not None:
+            found.heading = (level + 1, title)
+        else:
+            unplaced.setdefault(index, []).append((level + 1, title))
+    return unplaced
 
 
-def _is_title_line(title: str, line: str) -> bool:
+def _is_title(title: str, line: str) -> bool:
     line, title = collapse(line).lower(), title.lower()
+    if len(line.split()) > MAX_HEADING_WORDS + 4:
+        return False
     if line == title or line.endswith(title) or (title.endswith(line) and len(line) > 3):
         return True
     bare = re.sub(r"^[\da-z.]{1,8}\s+", "", title)
     return bool(bare) and line.endswith(bare) and len(bare) > 3
 
 
-def _lay_out_with_fonts(builder: TextBuilder, pages) -> None:
+def _mark_by_type(blocks: list[_Block], body: float) -> None:
+    """Headings by type: larger than the body text, then bold or numbered standalone lines."""
     sizes: Counter[float] = Counter()
-    for lines in pages:
-        for text, size in lines:
-            sizes[size] += len(text)
-    body = sizes.most_common(1)[0][0] if sizes else 0.0
-    heading_sizes = sorted({s for s in sizes if body and s >= body * HEADING_RATIO}, reverse=True)
-    level_of = {s: i + 1 for i, s in enumerate(heading_sizes)}
-    for lines in pages:
+    for block in blocks:
+        if _heading_like(block) and _uniform_size(block):
+            sizes[block.lines[0].size] += 1
+    larger = sorted((s for s in sizes if body and s >= body * HEADING_RATIO), reverse=True)
+    level_of = {s: i + 1 for i, s in enumerate(larger)}
+    for n, block in enumerate(blocks):
+        if not _heading_like(block):
+            continue
+        size = block.lines[0].size if _uniform_size(block) else 0.0
+        after = blocks[n + 1].before if n + 1 < len(blocks) else PARAGRAPH
+        standalone = block.before == PARAGRAPH and (after == PARAGRAPH or blocks[n + 1].first == 0)
+        numbered = _NUMBERED.match(block.text)
+        if size in level_of:
+            block.heading = (level_of[size], "")
+        elif (
+            standalone and all(line.bold for line in block.lines) and not block.text.endswith((".", ",", ";"))
+        ):
+            block.heading = (len(larger) + 1, "")
+        elif standalone and numbered and not block.text.endswith((".", ":", ",", ";")):
+            block.heading = (len(larger) + numbered.group(1).count("."), "")
+
+
+def _heading_like(block: _Block) -> bool:
+    words = block.text.split()
+    return 0 < len(words) <= MAX_HEADING_WORDS and block.one_page and any(c.isalpha() for c in block.text)
+
+
+def _uniform_size(block: _Block) -> bool:
+    size = block.lines[0].size
+    return all(line.size == size and line.end_size == size for line in block.lines)
+
+
+def _lay_out(
+    builder: TextBuilder, laid: Flow, blocks: list[_Block], unplaced: dict[int, list[tuple[int, str]]]
+) -> None:
+    starts = {(b.page, b.first): b for b in blocks}
+    skip: set[tuple[int, int]] = set()
+    after_heading = False
+    for p, (lines, seps) in enumerate(zip(laid.pages, laid.seps)):
         builder.new_page()
-        for text, size in lines:
-            if size in level_of and _looks_like_heading(text):
-                builder.heading(text, level_of[size])
-            else:
-                builder.add(text, sep="\n")
-
-
-def _looks_like_heading(text: str) -> bool:
-    words = text.split()
-    return 0 < len(words) <= MAX_HEADING_WORDS and any(c.isalpha() for c in text)
+        for level, title in unplaced.get(p, []):
+            builder.heading_mark(title, level)
+        for i, (line, sep) in enumerate(zip(lines, seps)):
+            block = starts.get((p, i))
+            if block is not None and block.heading is not None:
+                level, label = block.heading
+                builder.heading(block.text, level, label=label)
+                skip.update((p, i + k) for k in range(1, len(block.lines)))
+                after_heading = True
+            elif (p, i) not in skip:
+                builder.add(line.text, sep=PARAGRAPH if after_heading else sep)
+                after_heading = False

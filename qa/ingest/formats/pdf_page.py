@@ -1,0 +1,164 @@
+"""The lines of one PDF page as PDFium lays them out, each with where and how it is set.
+
+PDFium's text page gives the page's text in reading order, one visual line per ``\\r\\n``, and
+for every character its box, baseline origin, font size and font. A line keeps what the layout
+of a document needs from those: its font size and boldness at both ends, its left and right
+edge, the baselines of its first and last character (a line PDFium joined across a hyphenated
+line end spans two), and the width of its first word, which tells whether that word would have
+fitted at the end of the line before.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from dataclasses import dataclass
+
+__all__ = ["Line", "HYPHEN_MARK", "clean_line", "page_lines"]
+
+HYPHEN_MARK = "\ufffe"
+"""Where PDFium joined a word hyphenated across a line end (it drops the line break)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\uffff\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_SPACES = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+    }
+)
+_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|[-,]bd\b|^cmbx|^cmb\d|^sfbx", re.IGNORECASE)
+_MONO_FONT = re.compile(r"mono|courier|typewriter|consol|menlo|^cmtt|^cmsltt|^sfti?tt|code", re.IGNORECASE)
+_FIXED_PITCH, _FORCE_BOLD = 1, 1 << 18
+_BREAKS = re.compile(r"[ \-\u2010\u2013\u2014]")
+"""Where a line may wrap: at a space, after a hyphen or dash."""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One visual line of a page (two when PDFium joined a hyphenated line end)."""
+
+    text: str
+    size: float
+    """Font size of the first character, to the nearest half point (0 when PDFium gave none)."""
+    end_size: float
+    """Font size of the last character."""
+    bold: bool
+    """Whether the first and the last character are set in a bold font."""
+    mono: bool = False
+    """Whether the first and the last character are set in a fixed-pitch font (code)."""
+    x0: float = 0.0
+    """Left edge of the first character and right edge of the last, in points."""
+    x1: float = 0.0
+    top: float = 0.0
+    """Baseline of the first character (points from the page's bottom)."""
+    bottom: float = 0.0
+    """Baseline of the last character."""
+    lead: float = 0.0
+    """Width from the left edge to the first place the line could have wrapped; 0 when unknown."""
+
+    @property
+    def placed(self) -> bool:
+        """Whether the line has a position on the page (PDFium gave character boxes)."""
+        return self.x1 > self.x0
+
+
+def clean_line(line: str) -> str:
+    """A line with ligatures spelt out, odd spaces as one space, control characters dropped."""
+    if not line.isascii():
+        line = line.replace("\x02", HYPHEN_MARK).translate(_LIGATURES)
+    if line.isprintable() and "  " not in line:  # most lines: nothing to change
+        return line.strip()
+    line = line.replace("\x02", HYPHEN_MARK).replace("\r", " ").replace("\n", " ")
+    return _SPACES.sub(" ", _CONTROL.sub("", line)).strip()
+
+
+class _Chars:
+    """Character geometry and fonts from one PDFium text page, through reused ctypes buffers."""
+
+    def __init__(self, textpage) -> None:
+        import pypdfium2.raw as raw
+
+        self.raw, self.page = raw, textpage.raw
+        self.left, self.right = ctypes.c_double(), ctypes.c_double()
+        self.low, self.high = ctypes.c_double(), ctypes.c_double()
+        self.x, self.y = ctypes.c_double(), ctypes.c_double()
+        self.font_name = ctypes.create_string_buffer(96)
+        self.flags = ctypes.c_int()
+        self._fonts: dict[bytes, tuple[bool, bool]] = {}
+
+    def box(self, index: int) -> tuple[float, float]:
+        """Left and right edge of character ``index``."""
+        self.raw.FPDFText_GetCharBox(self.page, index, self.left, self.right, self.low, self.high)
+        return self.left.value, self.right.value
+
+    def baseline(self, index: int) -> float:
+        self.raw.FPDFText_GetCharOrigin(self.page, index, self.x, self.y)
+        return self.y.value
+
+    def size(self, index: int) -> float:
+        return round(self.raw.FPDFText_GetFontSize(self.page, index) * 2) / 2
+
+    def font(self, index: int) -> tuple[bool, bool]:
+        """Whether character ``index`` is set bold, and whether in a fixed-pitch font."""
+        self.raw.FPDFText_GetFontInfo(self.page, index, self.font_name, len(self.font_name), self.flags)
+        name = self.font_name.value
+        found = self._fonts.get(name)
+        if found is None:
+            family = name.decode("latin-1").rpartition("+")[2]
+            flags = self.flags.value
+            found = self._fonts[name] = (
+                bool(_BOLD_FONT.search(family) or flags & _FORCE_BOLD),
+                bool(_MONO_FONT.search(family) or flags & _FIXED_PITCH),
+            )
+        return found
+
+
+def page_lines(textpage) -> list[Line]:
+    """Every line with text on the page of ``textpage``, in PDFium's reading order."""
+    text = textpage.get_text_range()
+    placed = len(text) == textpage.count_chars()
+    chars = _Chars(textpage) if placed else None
+    lines: list[Line] = []
+    offset = 0
+    for raw_line in text.split("\r\n"):
+        start = offset
+        offset += len(raw_line) + 2
+        line = clean_line(raw_line)
+        if not line:
+            continue
+        if chars is None:
+            lines.append(Line(line, 0.0, 0.0, False))
+            continue
+        first = start + len(raw_line) - len(raw_line.lstrip())
+        last = start + len(raw_line.rstrip()) - 1
+        lines.append(_placed_line(chars, line, raw_line, start, first, last))
+    return lines
+
+
+def _placed_line(chars: _Chars, line: str, raw_line: str, start: int, first: int, last: int) -> Line:
+    x0 = chars.box(first)[0]
+    x1 = chars.box(last)[1]
+    wrap = _BREAKS.search(raw_line, first - start + 1)
+    lead = x1 - x0
+    if wrap is not None:
+        at = start + wrap.start() - (1 if wrap.group() == " " else 0)
+        if first <= at <= last:
+            lead = chars.box(at)[1] - x0
+    (bold, mono), (end_bold, end_mono) = chars.font(first), chars.font(last)
+    return Line(
+        text=line,
+        size=chars.size(first),
+        end_size=chars.size(last),
+        bold=bold and end_bold,
+        mono=mono and end_mono,
+        x0=x0,
+        x1=x1,
+        top=chars.baseline(first),
+        bottom=chars.baseline(last),
+        lead=lead,
+    )

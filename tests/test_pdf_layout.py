@@ -1,0 +1,229 @@
+"""PDFs read as running text: furniture dropped, lines joined into paragraphs across line ends
+and page breaks, hyphenated words mended, headings found by type, pages and sections exact."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from qa.index.build import ensure_index, stale_reasons
+from qa.ingest.formats import Limits, read_document, reader_change, reader_versions
+from qa.ingest.formats.pdf_flow import drop_furniture, flow
+from qa.ingest.formats.pdf_page import Line
+from qa.ingest.sources import scan_sources
+
+HEADER = "Course Handbook - Draft"
+LONG = (
+    "Every build starts from the manifest, which lists the inputs of each step and the rule that "
+    "turns them into outputs, so that a change to one input rebuilds only what depends on it. "
+) * 9
+SECOND = "Pools keep heavy steps such as linking from running all at once on small machines."
+
+
+def _handbook(path: Path) -> Path:
+    """Three pages with a running header and footer, a large heading, a paragraph that runs
+    over the page break, a bold body-size heading and a numbered one."""
+    from fpdf import FPDF
+
+    class Handbook(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, HEADER, new_x="LMARGIN", new_y="NEXT")
+            self.ln(4)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, f"Page {self.page_no()} of 3", align="C")
+
+    pdf = Handbook()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=20)
+    pdf.cell(0, 12, "Getting started", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    pdf.ln(3)
+    pdf.multi_cell(0, 6, "A short first paragraph.")
+    pdf.ln(200)
+    pdf.multi_cell(0, 6, LONG.strip())
+    pdf.ln(4)
+    pdf.set_font("Helvetica", style="B", size=11)
+    pdf.cell(0, 6, "Heavy steps", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, SECOND)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "The last page says little.")
+    pdf.output(str(path))
+    return path
+
+
+def _page_lines(path: Path, index: int) -> list[str]:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return pdf[index].get_textpage().get_text_range().split("\r\n")
+    finally:
+        pdf.close()
+
+
+def test_running_header_footer_dropped_and_paragraph_joined_over_the_page_break(tmp_path):
+    path = _handbook(tmp_path / "handbook.pdf")
+    got = read_document(path, Limits())
+    assert HEADER not in got.text and "Page 1 of 3" not in got.text and "of 3" not in got.text
+    assert len(got.pages) == 3 and got.pages_read == 3
+    assert LONG.strip() in got.text  # wrapped lines and the page break joined by single spaces
+    paragraph = got.text.index(LONG.strip())
+    assert paragraph < got.pages[1] < paragraph + len(LONG)  # page 2 starts inside the paragraph
+    page2_first = next(line for line in _page_lines(path, 1) if line.strip() and line != HEADER)
+    assert got.text[got.pages[1] :].startswith(page2_first.strip())
+    assert got.text[got.pages[1] - 1] == " "
+    assert got.text[got.pages[2] :].startswith("The last page says little.")
+
+
+def test_headings_by_size_and_by_bold_type_keep_their_own_lines(tmp_path):
+    got = read_document(_handbook(tmp_path / "handbook.pdf"), Limits())
+    paths = {s.path: s.start for s in got.sections}
+    assert list(paths) == ["Getting started", "Getting started \u203a Heavy steps"]
+    assert got.text.startswith("Getting started\n\nA short first paragraph.\n\n")
+    heavy = paths["Getting started \u203a Heavy steps"]
+    assert got.text[heavy:].startswith("Heavy steps\n\n" + SECOND)
+    assert got.text[:heavy].endswith(LONG.strip() + "\n\n")
+
+
+def test_a_paragraph_flowing_over_two_columns_is_one_paragraph(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    with pdf.text_columns(ncols=2, gutter=8, text_align="LEFT") as columns:
+        columns.write(text=(LONG * 2).strip())
+    pdf.output(str(tmp_path / "columns.pdf"))
+    got = read_document(tmp_path / "columns.pdf", Limits())
+    assert got.text == (LONG * 2).strip()
+
+
+def _placed_pdf(path: Path, pages: list[list[tuple[str, int, bool]]]) -> Path:
+    """Lines placed one by one: (text, font size, bold) each, 7 mm apart, from the top."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for lines in pages:
+        pdf.add_page()
+        y = 30.0
+        for text, size, bold in lines:
+            pdf.set_font("Helvetica", style="B" if bold else "", size=size)
+            pdf.text(20, y, text)
+            y += 7 if size <= 12 else 12
+    pdf.output(str(path))
+    return path
+
+
+def test_words_split_at_a_line_end_are_mended(tmp_path):
+    """Lines filled to the margin end in a hyphen: a word the document writes whole elsewhere
+    ("manifest") is joined without it, and so is one neither of whose halves is a word
+    ("recon-figured") since this typesetter splits words; a compound whose halves are words
+    of the document ("edit-compile") keeps it."""
+    lines = [
+        ("Builds are fast because the tool reads the manifest only when recon-", 11, False),
+        ("figured, and each edit or compile step is logged by the build in its mani-", 11, False),
+        ("fest, which a later build reads back to decide what to run. An edit-", 11, False),
+        ("compile cycle stays short.", 11, False),
+    ]
+    got = read_document(_placed_pdf(tmp_path / "h.pdf", [lines]), Limits())
+    assert got.text == (
+        "Builds are fast because the tool reads the manifest only when reconfigured, and each edit or "
+        "compile step is logged by the build in its manifest, which a later build reads back to "
+        "decide what to run. An edit-compile cycle stays short."
+    )
+
+
+def test_contents_leaders_and_numbered_headings(tmp_path):
+    lines = [
+        ("Contents", 16, True),
+        ("1 Introduction . . . . . . . . . . . . . . . . 1", 11, False),
+        ("2 Pools . . . . . . . . . . . . . . . . . . . . 1", 11, False),
+        ("", 11, False),
+        ("2.1 Console pool", 11, False),
+        ("", 11, False),
+        ("The console pool gives a step the terminal.", 11, False),
+    ]
+    got = read_document(_placed_pdf(tmp_path / "c.pdf", [lines]), Limits())
+    assert got.text.startswith("Contents\n\n1 Introduction\n2 Pools\n\n2.1 Console pool\n\n")
+    assert [s.path for s in got.sections] == ["Contents", "Contents \u203a 2.1 Console pool"]
+
+
+def _line(text: str, top: float, **kw) -> Line:
+    return Line(
+        text, 10.0, 10.0, False, x0=72.0, x1=72.0 + 5 * len(text), top=top, bottom=top, lead=30.0, **kw
+    )
+
+
+def test_page_numbers_in_running_headers_follow_the_pages():
+    """A header carrying the page's own number goes ("Chapter 2: Parsing 7"); a heading that
+    starts with a number lower on the page stays."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split()
+    body = [
+        [_line(f"The {words[n]} {words[i + 5]} text goes on.", 680.0 - 14 * i) for i in range(4)]
+        for n in range(5)
+    ]
+    pages = [[_line(f"Chapter 2: Parsing {n + 3}", 760.0), *lines] for n, lines in enumerate(body)]
+    pages[0].insert(1, _line("2 Parsing", 720.0))
+    kept = drop_furniture(pages)
+    assert [line.text for line in kept[0]] == ["2 Parsing", *(line.text for line in body[0])]
+    assert all(
+        [line.text for line in lines] == [line.text for line in mine]
+        for lines, mine in zip(kept[1:], body[1:])
+    )
+
+
+def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
+    code = [
+        replace(_line("build foo.o: cc foo.c", 700.0), mono=True, x1=500.0),
+        replace(_line("build bar.o: cc bar.c", 686.0), mono=True, x1=300.0),
+    ]
+    items = [
+        replace(_line("built-in rules. Out of the box, there are no rules for compiling.", 650.0), x1=500.0),
+        replace(_line("build-time customization of the build.", 636.0), x1=300.0),
+    ]
+    laid = flow([code + items])
+    assert laid.seps[0][1] == "\n" and laid.seps[0][3] == "\n"
+
+
+def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
+    assert reader_versions()["reader:pdf"] == "2"
+    assert reader_change(reader_versions(), "docs/a.pdf") == ""
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 2)"
+    assert reader_change({}, "docs/a.md") == ""
+    _handbook(project.seeds_dir / "handbook.pdf")
+    manifest = ensure_index(project, fake_embedder).index.manifest
+    assert manifest.versions["reader:pdf"] == "2"
+    docs, _ = scan_sources(project.seeds_dir, project.root)
+    assert stale_reasons(manifest, docs, project) == []
+    before = replace(
+        manifest,
+        versions={k: v for k, v in manifest.versions.items() if not k.startswith("reader:")},
+        sources={source: "text read by the first PDF reader" for source in manifest.sources},
+    )
+    assert stale_reasons(before, docs, project) == [
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 2))"
+    ]
+
+
+def test_a_split_whose_halves_are_no_words_keeps_its_hyphen_unless_the_typesetter_splits_words():
+    """PDFium marks a hyphen it took for a line-end break; whether it goes depends on the
+    document: a browser never splits words, so "dpkg-shlibdeps" stays whole with its hyphen."""
+    mark = "\ufffe"
+    browser = flow([[_line(f"Run dpkg{mark}shlibdeps on the package.", 700.0)]])
+    assert browser.pages[0][0].text == "Run dpkg-shlibdeps on the package."
+    book = flow(
+        [
+            [
+                _line(f"Run dpkg{mark}shlibdeps on the package.", 700.0),
+                _line(f"This is manip{mark}ulation; manipulation is fine.", 600.0),
+            ]
+        ]
+    )
+    assert [line.text for line in book.pages[0]] == [
+        "Run dpkgshlibdeps on the package.",
+        "This is manipulation; manipulation is fine.",
+    ]
