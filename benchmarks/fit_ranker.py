@@ -4,7 +4,7 @@
                                     [--grown 8] [--features score,dense,...] [--l2 0.1]
 
 For every answerable question of every dev set (seed, conversations with their history, manuals
-as Markdown and as PDF) it takes the passages the retriever grows before ranking (``--grown``,
+as Markdown, HTML and PDF) it takes the passages the retriever grows before ranking (``--grown``,
 in today's order) with their features (``qa.retrieval.rerank.FEATURE_NAMES``), marks those that
 answer (as ``score.py`` counts a hit: any answer phrase; for ``needs_all`` questions the share of
 the phrases held), and fits a linear score by a listwise softmax (the cross-entropy between the
@@ -13,8 +13,8 @@ standardised features). It prints hit@1 / hit@5 / MRR@5 per set for:
 
 - today's order (the passages as the retriever ranks them);
 - each model fitted on all sets pooled (optimistic: the sets it is scored on were fitted);
-- each model LEFT-ONE-SET-OUT: every set scored by a model fitted without it (the Markdown and
-  PDF manuals share their questions, so they are left out together);
+- each model LEFT-ONE-SET-OUT: every set scored by a model fitted without it (the manuals in
+  their three formats share their questions, so they are left out together);
 - forward selection of a few features, nested: in each left-out fold the features are chosen
   on the other sets alone (by their own leave-one-set-out), so the left-out set never picks them.
 
@@ -36,8 +36,8 @@ from retrieval import SETS as RETRIEVAL_SETS
 from retrieval import find_eval_dir, first_hit
 
 SETS = {**RETRIEVAL_SETS, "manuals-pdf": ("docs-dev.jsonl", "docs-pdf")}
-GROUPS = {"manuals": "manuals", "manuals-pdf": "manuals"}
-"""Sets that share their questions: left out together."""
+GROUPS = {name: "manuals" for name, (questions, _) in SETS.items() if questions == "docs-dev.jsonl"}
+"""Sets that share their questions (the manuals as Markdown, HTML, PDF): left out together."""
 K = 5
 MAX_SELECTED = 5
 """Forward selection stops at this many features."""
@@ -340,7 +340,7 @@ def main() -> None:
     orders, picked = nested(rows, names, l2=0.1, loss="listwise")
     out.append(line("forward selection (nested), listwise, L2 0.1", rows, orders))
     print(f"{len(rows)} answerable questions, {args.grown} passages grown each (today's order first)")
-    print("\nleave-one-set-out: each set ordered by a model fitted without it (manuals md and pdf together)")
+    print("\nleave-one-set-out: each set ordered by a model fitted without it (manuals' formats together)")
     print(table(["order: hit@1 / hit@5 / MRR@5", *SETS, "sum"], out))
     print("\nfeatures the forward selection chose without each left-out group:")
     for group, features in picked.items():
