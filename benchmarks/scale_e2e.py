@@ -23,6 +23,12 @@ and reuses a corpus already built there, so the query phase can be measured agai
 without the 1M build (most of an hour on a shared machine); its build column then says "kept".
 ``--repeat N`` asks each corpus N times, each in a fresh process, one row each: on a shared
 machine the wall clock varies from run to run, the CPU time much less.
+
+``--warm N`` has each process ask N other questions (not timed) before the timed ones: what a
+question costs a server that has been answering for a while. A fresh process derives per
+document and per window what retrieval reads (word offsets, sentences, debris shares) on first
+use, and at a million windows most of the first few hundred questions read documents and windows
+no question read before; the default (0) times those first questions.
 """
 
 from __future__ import annotations
@@ -108,7 +114,18 @@ def phase_build(root: Path, store: str) -> dict:
     return {"build_s": time.perf_counter() - t, "windows": len(report.index), "build_rss_mb": rss_mb()}
 
 
-def phase_query(root: Path, store: str, questions: int, bm25: str = "auto") -> dict:
+def _questions(documents, count: int, seed: int) -> list[str]:
+    """``count`` 8-word runs of random documents."""
+    rng = np.random.default_rng(seed)
+    asks = []
+    for _ in range(count):
+        words = documents[int(rng.integers(len(documents)))].text.split()
+        start = int(rng.integers(len(words) - 8))
+        asks.append(" ".join(words[start : start + 8]))
+    return asks
+
+
+def phase_query(root: Path, store: str, questions: int, bm25: str = "auto", warm: int = 0) -> dict:
     from qa.config import Settings
     from qa.index.build import open_index
     from qa.retrieval.retriever import Retriever
@@ -125,13 +142,9 @@ def phase_query(root: Path, store: str, questions: int, bm25: str = "auto") -> d
     retriever = Retriever(open_index(settings), HashEmbedder(), settings)
     retriever.warm_up()
     opened, opened_cpu = time.perf_counter() - t, time.process_time() - cpu
-    rng = np.random.default_rng(1)
-    docs = retriever.index.documents
-    asks = []
-    for _ in range(questions):
-        words = docs[int(rng.integers(len(docs)))].text.split()
-        start = int(rng.integers(len(words) - 8))
-        asks.append(" ".join(words[start : start + 8]))
+    asks = _questions(retriever.index.documents, questions, seed=1)
+    for question in _questions(retriever.index.documents, warm, seed=2):
+        retriever.ask(question)
     retriever.ask(asks[0])
     times, cpu_times = [], []
     for q in asks:
@@ -148,6 +161,7 @@ def phase_query(root: Path, store: str, questions: int, bm25: str = "auto") -> d
         "p99_cpu_ms": percentile(cpu_times, 99),
         "rss_mb": rss_mb(),
         "load": (load + os.getloadavg()[0]) / 2,
+        "warm": warm,
     }
 
 
@@ -191,6 +205,7 @@ def row_of(name: str, docs: int, built: dict, asked: dict) -> list[str]:
         f"{asked['p99_ms']:.1f} ({asked['p99_cpu_ms']:.1f})",
         f"{asked['rss_mb']:.0f}",
         f"{asked['load']:.1f}",
+        f"{asked.get('warm', 0):,}",
     ]
 
 
@@ -215,7 +230,7 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> list[list[str]]:
         for _ in range(args.repeat):
             asked = run_phase(
                 *flags, "--phase", "query", "--root", str(root), "--store", store,
-                "--questions", str(args.questions),
+                "--questions", str(args.questions), "--warm", str(args.warm),
             )  # fmt: skip
             rows.append(row_of(name, docs, built, asked))
             print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
@@ -229,6 +244,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--keep", type=Path, help="build the FAISS corpora here and reuse them")
     parser.add_argument("--repeat", type=int, default=1, help="query phases per corpus")
+    parser.add_argument("--warm", type=int, default=0, help="untimed questions each process asks first")
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", default="", help=argparse.SUPPRESS)
@@ -238,7 +254,7 @@ def main() -> None:
         print(json.dumps(phase_build(args.root, args.store)))
         return
     if args.phase == "query":
-        print(json.dumps(phase_query(args.root, args.store, args.questions, args.bm25)))
+        print(json.dumps(phase_query(args.root, args.store, args.questions, args.bm25, args.warm)))
         return
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -254,8 +270,22 @@ def main() -> None:
             if server is not None:
                 stop(server)
     print(f"Retriever.ask end to end, {args.questions} questions one at a time, {os.cpu_count()} cores")
-    print("open, p50, p99: wall clock (CPU time of the process in brackets); load: 1-minute load average")
-    headers = ["store", "windows", "documents", "build s", "open s", "p50 ms", "p99 ms", "RSS MB", "load"]
+    print(
+        "open, p50, p99: wall clock (CPU time of the process in brackets); load: 1-minute load average;"
+        " warm: questions the process asked before the timed ones"
+    )
+    headers = [
+        "store",
+        "windows",
+        "documents",
+        "build s",
+        "open s",
+        "p50 ms",
+        "p99 ms",
+        "RSS MB",
+        "load",
+        "warm",
+    ]
     print(table(headers, rows))
 
 

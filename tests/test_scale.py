@@ -3,6 +3,8 @@ computed on first use, BM25 over the query terms' postings only, sampled checks 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,36 @@ def test_stem_ids_of_a_document_are_those_of_its_words(project, fake_embedder):
         word = normalize(text[start:end])
         expected.append(vocabulary[stem(word)] if word and word not in STOP_WORDS else 0)
     assert row.tolist() == expected and len(expected) == len(words)
+
+
+def _resident_bytes(path) -> int:
+    """Resident bytes of this process's mappings of ``path`` (from /proc/self/smaps)."""
+    target, total, inside = str(path.resolve()), 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                inside = len(fields) == 6 and fields[5] == target
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_warm_up_maps_the_stored_vectors_in_and_answers_the_same(tmp_path):
+    from qa.store import load_store
+    from qa.store.faiss import VECTORS, FaissStore
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((20_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    FaissStore.from_factory(vectors, "IVF16,SQ8").save(tmp_path)
+    before = load_store("faiss", tmp_path, "IVF16,SQ8").search(vectors[:5], 10)
+    store = load_store("faiss", tmp_path, "IVF16,SQ8")
+    assert _resident_bytes(tmp_path / VECTORS) < (tmp_path / VECTORS).stat().st_size // 2
+    store.warm_up()
+    assert _resident_bytes(tmp_path / VECTORS) >= (tmp_path / VECTORS).stat().st_size - 4096
+    after = store.search(vectors[:5], 10)
+    np.testing.assert_array_equal(before[1], after[1])
+    np.testing.assert_array_equal(before[0], after[0])
+    FaissStore.from_factory(vectors[:100], "Flat").warm_up()  # built in memory: nothing to map

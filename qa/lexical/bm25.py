@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.lexical.terms import terms
+from qa.lexical.topk import best_distinct
 
 __all__ = ["LexicalIndex", "POSTINGS_LIMIT"]
 
@@ -60,8 +61,6 @@ class _SizeModel:
         self.df = np.diff(self.indptr)
         """Windows holding each vocabulary term (BM25 scores are positive where a term occurs)."""
         self.impact = impact if impact is not None else self.best_postings(POSTINGS_LIMIT)
-        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
-        """Zeroed arrays over this size's windows, lent to one question at a time."""
 
     def best_postings(self, limit: int) -> dict[str, np.ndarray]:
         """Each term's ``limit`` best-scoring postings (all of them for rarer terms), by window."""
@@ -90,38 +89,38 @@ class _SizeModel:
             np.add.at(out, self.indices[start:end], self.data[start:end])
         return out
 
-    def candidate_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """The local row of each of the query terms' best postings (a row once per term holding
-        it, in no order), the row's sum over those postings (exact where no term has more than
-        :data:`POSTINGS_LIMIT` windows), and how many terms' postings were read."""
+    def candidates(self, tokens: Sequence[int], n: int, sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` local rows with the highest sums over the best postings of ``tokens`` and
+        those sums, best first (ties: lower row); the sums are exact where no term has more
+        than :data:`POSTINGS_LIMIT` windows. ``sums`` is a scratch array of zeros, at least one
+        per row, left as it was found."""
         postings = []
-        for token in self.tokens(query_terms):
+        for token in tokens:
             start, end = int(self.impact["indptr"][token]), int(self.impact["indptr"][token + 1])
             postings.append((self.impact["indices"][start:end], self.impact["data"][start:end]))
         if not postings:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), 0
-        try:
-            sums = self._scratch.get_nowait()
-        except queue.Empty:  # one per question in flight at once, kept for the next ones
-            sums = np.zeros(len(self.rows), np.float32)
-        try:
-            return (*_sums(postings, sums), len(postings))
-        finally:
-            self._scratch.put(sums)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows, summed = _sums(postings, sums)
+        return best_distinct(summed, rows, n)
 
     def exact_scores(self, query_terms: Sequence[str], local: np.ndarray) -> np.ndarray:
         """BM25 score of the local rows ``local`` (ascending), summed term by term as
-        :meth:`local_scores` sums them, looked up in each term's postings."""
+        :meth:`local_scores` sums them, looked up in each term's postings (one binary search
+        per term; the rest for all terms at once)."""
         out = np.zeros(len(local), dtype=np.float32)
+        spans = [(int(self.indptr[t]), int(self.indptr[t + 1])) for t in self.tokens(query_terms)]
+        spans = [(start, end) for start, end in spans if end > start]
+        if not spans or not len(local):
+            return out
         probe = np.asarray(local, dtype=self.indices.dtype)  # else each term's postings are cast
-        for token in self.tokens(query_terms):
-            start, end = int(self.indptr[token]), int(self.indptr[token + 1])
-            if end == start:
-                continue
-            ids = self.indices[start:end]
-            at = np.minimum(np.searchsorted(ids, probe), end - start - 1)
-            hit = np.asarray(ids[at]) == local
-            out[hit] += np.asarray(self.data[start:end][at[hit]])
+        at = np.empty((len(spans), len(local)), dtype=np.int64)
+        for row, (start, end) in enumerate(spans):
+            at[row] = self.indices[start:end].searchsorted(probe)
+        at += np.array([start for start, _ in spans], dtype=np.int64)[:, None]
+        np.minimum(at, np.array([end - 1 for _, end in spans], dtype=np.int64)[:, None], out=at)
+        found = np.where(self.indices[at] == probe, self.data[at], np.float32(0))
+        for term_scores in found:  # term by term: the float32 sums of local_scores, bit for bit
+            out += term_scores
         return out
 
     def document_frequency(self, term: str) -> int:
@@ -136,43 +135,14 @@ def _mapped(path: Path, mode: str | None) -> np.ndarray:
     return array.view(np.ndarray) if isinstance(array, np.memmap) else array
 
 
-def _best(scores: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest of ``scores``, best first, ties by lower ``keys``."""
-    chosen = np.arange(len(scores))
-    if n < 1:
-        return chosen[:0]
-    if len(scores) > n:
-        threshold = np.partition(scores, len(scores) - n)[len(scores) - n]
-        above = np.flatnonzero(scores > threshold)
-        ties = np.flatnonzero(scores == threshold)
-        ties = ties[np.argsort(keys[ties], kind="stable")][: n - len(above)]
-        chosen = np.concatenate([above, ties])
-    return chosen[np.lexsort((keys[chosen], -scores[chosen]))]
-
-
-def _distinct_best(scores: np.ndarray, keys: np.ndarray, n: int, repeats: int) -> np.ndarray:
-    """Positions of the ``n`` best distinct ``keys``, best first (ties by lower key), where a key
-    appears up to ``repeats`` times, always with the same score. The ``n * repeats`` best
-    positions hold at least ``n`` distinct keys, and the best ones: a key's repeats sort side by
-    side, so each is kept where it first appears."""
-    best = _best(scores, keys, n * repeats)
-    chosen = keys[best]
-    first = np.ones(len(best), dtype=bool)
-    first[1:] = chosen[1:] != chosen[:-1]
-    return best[first][:n]
-
-
 def _sums(postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The row of every posting (a row once per term holding it) and the row's scores summed
     term by term in float32, the order ``np.add.at`` over a dense array sums them. ``sums``
     (zeros) is a scratch array over all rows; only the rows touched are read and set back to
     zero, so the cost is the postings', not the windows'."""
-    ids = np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _ in postings])
-    at = 0
-    for _, scores in postings:  # indexed by int64 slices of ids: int32 would be cast at each use
-        rows, at = ids[at : at + len(scores)], at + len(scores)
-        sums[rows] += scores  # a term holds each window once
-    out = sums[ids]
+    ids = np.concatenate([rows for rows, _ in postings], dtype=np.int64)  # int32 is cast at each use
+    np.add.at(sums, ids, np.concatenate([scores for _, scores in postings]))  # in order: term by term
+    out = sums.take(ids)
     sums[ids] = 0.0
     return ids, out
 
@@ -210,6 +180,17 @@ class LexicalIndex:
         self.n = n
         self._models = dict(sorted(models.items()))
         self._first = next(iter(self._models.values()), None)
+        self._scratch: queue.SimpleQueue = queue.SimpleQueue()
+        """Zeroed arrays as long as the most windows of one size, lent to one question at a
+        time and shared by the sizes: one array in the processor's cache, not one per size."""
+        self._scratch_length = max((len(m.rows) for m in self._models.values()), default=0)
+        self._size_of = np.full(n, -1, np.int8)
+        """Position in ``_models`` of each window's size, and the window's local row there: a
+        question's candidates are found in their sizes by lookup, not by binary searches."""
+        self._local_of = np.zeros(n, np.int32)
+        for position, model in enumerate(self._models.values()):
+            self._size_of[model.rows] = position
+            self._local_of[model.rows] = np.arange(len(model.rows), dtype=np.int32)
 
     @property
     def scales(self) -> list[int]:
@@ -230,29 +211,40 @@ class LexicalIndex:
         Reads only the query terms' best postings: exact unless a term has more than
         :data:`POSTINGS_LIMIT` windows (then the best by those postings, rescored exactly)."""
         model = self._model(scale)
-        local, scores, terms_read = model.candidate_scores(query_terms)
-        partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in model.tokens(query_terms))
-        hits = _distinct_best(scores, local, 2 * n if partial else n, terms_read)
-        hits = hits[scores[hits] > 0]
-        local, scores = local[hits], scores[hits]
+        tokens = model.tokens(query_terms)
+        partial = any(int(model.df[t]) > int(model.impact["limit"]) for t in tokens)
+        try:
+            sums = self._scratch.get_nowait()
+        except queue.Empty:  # one per question in flight at once, kept for the next ones
+            sums = np.zeros(self._scratch_length, np.float32)
+        try:
+            local, scores = model.candidates(tokens, 2 * n if partial else n, sums)
+        finally:
+            self._scratch.put(sums)
+        keep = scores > 0
+        local, scores = local[keep], scores[keep]
         if partial:  # the best by partial sums: their exact scores decide
             local = np.sort(local)
             scores = model.exact_scores(query_terms, local)
-        best = _best(scores, local, n)
-        return model.rows[local[best]], scores[best]
+            order = np.lexsort((local, -scores))[:n]  # a hundred or so rows, each once
+            local, scores = local[order], scores[order]
+        return model.rows[local], scores
 
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
         reads only the query terms' postings at those windows."""
         window_ids = np.asarray(window_ids, dtype=np.int64)
         out = np.zeros(len(window_ids), dtype=np.float32)
-        for model in self._models.values():
-            local = np.searchsorted(model.rows, window_ids)
-            local = np.minimum(local, len(model.rows) - 1)
-            mine = np.flatnonzero(model.rows[local] == window_ids)
+        if not self.n:
+            return out
+        known = np.clip(window_ids, 0, self.n - 1)
+        size_of = np.where(known == window_ids, self._size_of[known], -1)  # ids out of range: none
+        local_of = self._local_of[known]
+        for position, model in enumerate(self._models.values()):
+            mine = np.flatnonzero(size_of == position)
             if len(mine):
-                order = np.argsort(local[mine], kind="stable")
-                out[mine[order]] = model.exact_scores(query_terms, local[mine][order])
+                order = np.argsort(local_of[mine], kind="stable")
+                out[mine[order]] = model.exact_scores(query_terms, local_of[mine][order])
         return out
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:

@@ -110,6 +110,9 @@ class Retriever:
         What is derived per document (words, stems, sentences, headings, debris) is computed when
         a question first reads the document, so start-up does not grow with the corpus."""
         self.embedder.encode(["warm up"])
+        store_warm_up = getattr(self.index.store, "warm_up", None)  # a store with files to map in
+        if store_warm_up is not None:
+            store_warm_up()
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
         _ = self.reranker  # wrong rank_weights fail here, not on the first question
 
