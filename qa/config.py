@@ -72,6 +72,9 @@ class Settings:
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
     dense_weight: float = 0.6
     """Share of the dense score in the hybrid score (the rest is BM25)."""
+    rank_weights: tuple[float, ...] = ()
+    """Weights of the learned passage order over ``qa.retrieval.rerank.FEATURE_NAMES``, as fitted
+    by ``benchmarks/fit_ranker.py`` (empty: passages ordered by their fused score, as before)."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""
     abstain_threshold: float = 0.35
@@ -153,6 +156,7 @@ class Settings:
         object.__setattr__(self, "lti_dir", Path(self.lti_dir or root / "lti").resolve())
         object.__setattr__(self, "window_sizes", tuple(sorted({int(w) for w in self.window_sizes})))
         object.__setattr__(self, "abstain_weights", tuple(float(w) for w in self.abstain_weights))
+        object.__setattr__(self, "rank_weights", tuple(float(w) for w in self.rank_weights))
         for valid, message in _CHECKS:
             if not valid(self):
                 raise ConfigError(message)
@@ -232,6 +236,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "abstain_weights must be five numbers (evidence, own evidence, coverage, unknown share, "
         "agreement) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
+    ),
+    (
+        lambda s: all(abs(w) < 1000 for w in s.rank_weights),
+        "rank_weights must be numbers below 1000 in size; benchmarks/fit_ranker.py prints them",
     ),
     (
         lambda s: 0.0 < s.abstain_chance <= 1.0,
