@@ -1,6 +1,6 @@
 """Extraction speed per format, and the whole build of ``docs-pdf/`` beside the naive pipeline.
 
-    python benchmarks/extraction.py [--corpus ../shared/eval] [--window-vectors embedded,contextual,composed]
+    python benchmarks/extraction.py [--corpus ../shared/eval] [--builds embedded:fp32 embedded:int8 ...]
                                     [--no-build]
 
 Extraction: pages (PDF), slides (PPTX) or, for formats without pages, page equivalents of 3,000
@@ -8,9 +8,12 @@ characters, read per second by ``qa.ingest`` (the DOCX and PPTX files are made h
 manuals' sections, since the shared corpus has none). Build: ``ensure_index`` on a copy of
 ``docs-pdf/`` (extraction, windows, embedding, FAISS, saving; the model already loaded) beside
 the naive pipeline on the same extracted text (100-word windows, stride 50, ``model.encode``,
-FAISS flat), in the same run, once per way of making window vectors (``window_vectors``:
-``embedded`` sends every window through the model, ``contextual`` only the largest windows, the
-others pooled from their token states, ``composed`` only the smallest, the others composed).
+FAISS flat), in the same run, once per build asked for: ``WAY[:PRECISION[:SIZES]]``, where
+WAY is how windows get their vectors (``window_vectors``: ``embedded`` sends every window
+through the model, ``contextual`` only the largest windows, the others pooled from their token
+states, ``composed`` only the smallest, the others composed), PRECISION the model's arithmetic
+for windows (``embed_precision``: ``fp32`` or ``int8``; loaded, and the int8 form made, before
+the clock starts) and SIZES the window sizes (e.g. ``20,40,100``; default the settings').
 Wall-clock seconds and the process's CPU seconds (all its threads) are both shown: on a shared
 machine the load changes between the builds, which moves wall-clock ratios more than CPU ones.
 """
@@ -85,12 +88,23 @@ def extraction_rows(corpus: Path, office: Path) -> list[list[object]]:
     return rows
 
 
-def build_rows(corpus: Path, ways: list[str]) -> tuple[list[list[object]], dict[str, float]]:
+def parse_build(spec: str) -> dict[str, object]:
+    """``WAY[:PRECISION[:SIZES]]`` as settings overrides."""
+    parts = spec.split(":")
+    out: dict[str, object] = {"window_vectors": parts[0]}
+    if len(parts) > 1 and parts[1]:
+        out["embed_precision"] = parts[1]
+    if len(parts) > 2 and parts[2]:
+        out["window_sizes"] = tuple(int(w) for w in parts[2].split(","))
+    return out
+
+
+def build_rows(corpus: Path, builds: list[str]) -> tuple[list[list[object]], dict[str, float]]:
     import faiss
     from sentence_transformers import SentenceTransformer
 
     from qa.config import Settings
-    from qa.embedders.base import make_embedder, resolve_model_path
+    from qa.embedders.base import make_embedder, resolve_model_path, window_embedder
     from qa.index.build import ensure_index
     from qa.ingest.sources import scan_sources
 
@@ -109,11 +123,13 @@ def build_rows(corpus: Path, ways: list[str]) -> tuple[list[list[object]], dict[
             settings.seeds_dir, root, progress=lambda p: progress.append(p.pages_per_second)
         )
         extract_s = time.perf_counter() - start
-        builds = []
-        for way in ways:  # extraction is memoised: every build reads the files once more
+        done = []
+        for spec in builds:  # extraction is memoised: every build reads the files once more
+            wanted = settings.replace(**parse_build(spec))
+            window_embedder(embedder, wanted).encode(["warm up"])  # exporting is not building
             start, cpu = time.perf_counter(), time.process_time()
-            report = ensure_index(settings.replace(window_vectors=way), embedder, rebuild=True)
-            builds.append((way, report, time.perf_counter() - start, time.process_time() - cpu))
+            report = ensure_index(wanted, embedder, rebuild=True)
+            done.append((wanted, report, time.perf_counter() - start, time.process_time() - cpu))
         texts = [d.text for d in documents]
     model = SentenceTransformer(resolve_model_path(settings.model), device="cpu")
     model.encode(["warm up"])
@@ -134,11 +150,12 @@ def build_rows(corpus: Path, ways: list[str]) -> tuple[list[list[object]], dict[
             1.0,
         ]
     ]
-    for way, report, seconds, cpu_s in builds:
-        default = " (default)" if way == settings.window_vectors else ""
+    for wanted, report, seconds, cpu_s in done:
+        label = _label(wanted)
+        default = " (default)" if label == _label(settings) else ""
         rows.append(
             [
-                f"qa: ensure_index (extract, windows, embed, FAISS, save), {way}{default}",
+                f"qa: ensure_index (extract, windows, embed, FAISS, save), {label}{default}",
                 len(report.index),
                 report.embedded,
                 seconds,
@@ -148,6 +165,11 @@ def build_rows(corpus: Path, ways: list[str]) -> tuple[list[list[object]], dict[
             ]
         )
     return rows, {"extract_s": extract_s, "pages_per_s": progress[-1] if progress else 0.0}
+
+
+def _label(settings) -> str:
+    sizes = ",".join(str(w) for w in settings.window_sizes)
+    return f"{settings.window_vectors}, {settings.embed_precision}, windows {sizes}"
 
 
 def _default_corpus() -> Path:
@@ -160,7 +182,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=_default_corpus())
     parser.add_argument(
-        "--window-vectors", default="embedded,contextual,composed", help="the builds to time, in this order"
+        "--builds",
+        nargs="+",
+        default=["embedded:fp32", "embedded:int8"],
+        help="the builds to time, in this order: WAY[:PRECISION[:SIZES]], e.g. embedded:int8:20,40,100",
     )
     parser.add_argument("--no-build", action="store_true", help="time the extraction only")
     args = parser.parse_args()
@@ -175,7 +200,7 @@ def main() -> None:
     if args.no_build:
         return
     print()
-    rows, extra = build_rows(args.corpus, args.window_vectors.split(","))
+    rows, extra = build_rows(args.corpus, args.builds)
     print(
         f"docs-pdf/ build (same extracted text for both); scan_sources alone: {extra['extract_s']:.2f} s, "
         f"{extra['pages_per_s']:.0f} pages/s"

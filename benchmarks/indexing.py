@@ -2,7 +2,11 @@
 when nothing changed, how much is re-embedded when one document changes, and how close composed
 and contextual window vectors are to every window embedded.
 
-    python benchmarks/indexing.py [--only throughput,incremental,vectors] [--corpus DIR ...]
+    python benchmarks/indexing.py [--only throughput,incremental,vectors,precision] [--corpus DIR ...]
+
+Precision: ONNX Runtime's dynamic int8 quantisations of the export (which layers, per channel
+or per tensor, reduced range), their texts per CPU second on one thread and the cosine of their
+vectors to fp32's on the seed's windows and on windows of every size of the last corpus.
 
 Vectors: for each window size, the cosine of a window's composed or contextual vector to the
 same window embedded on its own, and for the dev questions of the corpus how often the best
@@ -50,33 +54,92 @@ def throughput() -> list[list[object]]:
 
 
 def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
-    """Dynamic int8 quantisation of the ONNX export: faster, but are the vectors the same?"""
+    """The int8 form of the ONNX export (``QA_EMBED_PRECISION=int8``, window vectors only)."""
     import numpy as np
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.embedders.onnx import OnnxEmbedder
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for name in ("tokenizer.json", "meta.json"):
-            shutil.copy(onnx.folder / name, folder / name)
-        quantize_dynamic(
-            onnx.folder / "model.onnx",
-            folder / "model.onnx",
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-        )
-        int8 = OnnxEmbedder.from_folder(folder, onnx.name)
-        int8.encode(texts[:4])
-        s = timed(lambda: int8.encode(texts))
-        cosine = np.sum(int8.encode(texts) * onnx.encode(texts), axis=1)
+    int8 = onnx.quantized()
+    int8.encode(texts[:4])  # made once beside the fp32 export, then loaded
+    s = timed(lambda: int8.encode(texts))
+    cosine = np.sum(int8.encode(texts) * onnx.encode(texts), axis=1)
     return [
-        "int8 onnx (not used: see cosine)",
+        "qa onnx int8 (QA_EMBED_PRECISION=int8: windows only)",
         len(texts),
         len(texts) / s,
         naive_s / s,
         f"{cosine.mean():.4f} mean, {cosine.min():.4f} min",
     ]
+
+
+QUANT_VARIANTS = {
+    "int8 per channel, every weight (QA_EMBED_PRECISION=int8)": dict(per_channel=True),
+    "int8 per channel, reduce_range": dict(per_channel=True, reduce_range=True),
+    "int8 per tensor": dict(per_channel=False),
+    "uint8 weights per channel": dict(per_channel=True, weight_type="QUInt8"),
+    "int8 per channel, Q/K/V in fp32": dict(per_channel=True, keep=("query/", "key/", "value/")),
+    "int8 per channel, first and last layer in fp32": dict(per_channel=True, keep=("layer.0/", "layer.5/")),
+    "int8 per channel, feed-forward output in fp32": dict(per_channel=True, keep=("/output/dense/",)),
+}
+"""Dynamic quantisations of the ONNX export measured by ``precision_rows`` (``keep``: MatMul
+nodes left in fp32, by a part of their name in the export)."""
+
+
+def precision_rows(corpus: Path) -> list[list[object]]:
+    """Per quantisation variant: texts per CPU second on one thread (100-word seed windows) and
+    cosine to fp32 on the seed's 100-word windows and on 400 windows of every size of ``corpus``."""
+    import random
+
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from qa.config import Settings
+    from qa.embedders.onnx import OnnxEmbedder
+    from qa.index.build import _window_texts
+    from qa.ingest.sources import scan_sources
+
+    os.environ["OMP_NUM_THREADS"] = "1"  # one thread: CPU seconds measure the work, not the load
+    settings = Settings.load(root=REPO)
+    fp32 = OnnxEmbedder(settings.model, settings.index_dir)
+    seed = seed_windows()
+    documents, _ = scan_sources(corpus, corpus.parent)
+    every = [t for doc in _window_texts(documents, settings.window_sizes)[1] for t in doc]
+    random.Random(0).shuffle(every)
+    sets = {"seed": seed, corpus.name: every[:400]}
+    fp32.encode(["load"])
+    want = {name: fp32.encode(texts) for name, texts in sets.items()}
+    matmuls = [n.name for n in onnx.load(str(fp32.folder / "model.onnx")).graph.node if n.op_type == "MatMul"]
+
+    def cpu_rate(embedder) -> float:
+        start = time.process_time()
+        embedder.encode(seed[:64])
+        return 64 / (time.process_time() - start)
+
+    base = max(cpu_rate(fp32) for _ in range(2))
+    rows: list[list[object]] = [["fp32 (the export; questions always)", base, 1.0, "1", "1", "1", "1"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, options in QUANT_VARIANTS.items():
+            folder = Path(tmp) / str(len(rows))
+            folder.mkdir()
+            for file in ("tokenizer.json", "meta.json"):
+                shutil.copy(fp32.folder / file, folder / file)
+            keep = options.get("keep", ())
+            quantize_dynamic(
+                fp32.folder / "model.onnx",
+                folder / "model.onnx",
+                weight_type=getattr(QuantType, options.get("weight_type", "QInt8")),
+                per_channel=options["per_channel"],
+                reduce_range=options.get("reduce_range", False),
+                nodes_to_exclude=[n for n in matmuls if any(k in n for k in keep)],
+            )
+            variant = OnnxEmbedder.from_folder(folder, fp32.name)
+            variant.encode(["load"])
+            rate = max(cpu_rate(variant) for _ in range(2))
+            row: list[object] = [name, rate, rate / base]
+            for set_name, texts in sets.items():
+                cosine = np.sum(variant.encode(texts) * want[set_name], axis=1)
+                row += [f"{cosine.mean():.4f}", f"{cosine.min():.4f}"]
+            rows.append(row)
+    return rows
 
 
 def incremental() -> list[list[object]]:
@@ -197,7 +260,7 @@ def vector_rows(corpus: Path) -> list[list[object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="throughput,incremental,vectors")
+    parser.add_argument("--only", default="throughput,incremental,vectors", help="also: precision")
     parser.add_argument("--corpus", type=Path, nargs="*", default=[REPO / "seeds", _eval_dir() / "docs-md"])
     args = parser.parse_args()
     parts = args.only.split(",")
@@ -208,6 +271,13 @@ def main() -> None:
     if "incremental" in parts:
         print("incremental indexing (seed + 3 small lessons)")
         print(table(["step", "status", "windows embedded", "windows reused", "seconds"], incremental()))
+        print()
+    if "precision" in parts:
+        corpus = args.corpus[-1]
+        print(f"int8 quantisations of the ONNX export: seed 100-word windows and {corpus.name}/ windows")
+        headers = ["model", "texts per CPU s", "vs fp32", "seed mean cos", "seed min cos"]
+        headers += [f"{corpus.name} mean cos", f"{corpus.name} min cos"]
+        print(table(headers, precision_rows(corpus)))
         print()
     for corpus in args.corpus if "vectors" in parts else []:
         print(f"window vectors against every window embedded: {corpus.name}/")

@@ -11,11 +11,13 @@ from typing import Any, get_type_hints
 
 from qa.errors import ConfigError
 
-__all__ = ["Settings", "DEFAULT_MODEL", "WINDOW_VECTORS"]
+__all__ = ["Settings", "DEFAULT_MODEL", "EMBED_PRECISIONS", "WINDOW_VECTORS"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 WINDOW_VECTORS = ("embedded", "composed", "contextual")
 """The ways windows get their vectors (``Settings.window_vectors``)."""
+EMBED_PRECISIONS = ("fp32", "int8")
+"""How the model runs when it embeds the windows (``Settings.embed_precision``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,11 @@ class Settings:
     of its own tokens' states inside a largest window holding it). ``composed`` and
     ``contextual`` cost a quarter of the model time; benchmarks/README.md has their retrieval
     figures."""
+    embed_precision: str = "fp32"
+    """The model's arithmetic when the build embeds windows: ``fp32``, or ``int8`` (its ONNX
+    export with int8 weights, exported once beside the fp32 one: about twice as fast, the
+    vectors move a little). Questions are always embedded in fp32. ``int8`` needs
+    ``backend="onnx"``; benchmarks/README.md has its retrieval figures."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5
@@ -65,6 +72,9 @@ class Settings:
     """Retrieval method: "hybrid" (dense + BM25), "dense" or "lexical"."""
     dense_weight: float = 0.6
     """Share of the dense score in the hybrid score (the rest is BM25)."""
+    rank_weights: tuple[float, ...] = ()
+    """Weights of the learned passage order over ``qa.retrieval.rerank.FEATURE_NAMES``, as fitted
+    by ``benchmarks/fit_ranker.py`` (empty: passages ordered by their fused score, as before)."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""
     abstain_threshold: float = 0.35
@@ -146,6 +156,7 @@ class Settings:
         object.__setattr__(self, "lti_dir", Path(self.lti_dir or root / "lti").resolve())
         object.__setattr__(self, "window_sizes", tuple(sorted({int(w) for w in self.window_sizes})))
         object.__setattr__(self, "abstain_weights", tuple(float(w) for w in self.abstain_weights))
+        object.__setattr__(self, "rank_weights", tuple(float(w) for w in self.rank_weights))
         for valid, message in _CHECKS:
             if not valid(self):
                 raise ConfigError(message)
@@ -201,6 +212,14 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         lambda s: s.window_vectors in WINDOW_VECTORS,
         'window_vectors must be "embedded", "composed" or "contextual"',
     ),
+    (
+        lambda s: s.embed_precision in EMBED_PRECISIONS,
+        'embed_precision must be "fp32" or "int8"',
+    ),
+    (
+        lambda s: s.embed_precision == "fp32" or s.backend == "onnx",
+        "embed_precision int8 runs the ONNX export; set QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32",
+    ),
     (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),
     (
         lambda s: s.vector_store_bm25 in ("auto", "engine", "local"),
@@ -217,6 +236,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "abstain_weights must be six numbers (evidence, own evidence, coverage, unknown share, "
         "agreement, document coverage) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
+    ),
+    (
+        lambda s: all(abs(w) < 1000 for w in s.rank_weights),
+        "rank_weights must be numbers below 1000 in size; benchmarks/fit_ranker.py prints them",
     ),
     (
         lambda s: 0.0 < s.abstain_chance <= 1.0,

@@ -8,7 +8,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from qa.config import WINDOW_VECTORS, Settings
+from qa.config import EMBED_PRECISIONS, WINDOW_VECTORS, Settings
 from qa.errors import IndexMissingError, NoSourcesError
 
 WHERE_HINT = "run qa from the project folder, or pass --root DIR or set QA_ROOT"
@@ -28,6 +28,11 @@ def settings_args(p: argparse.ArgumentParser) -> None:
         choices=WINDOW_VECTORS,
         help="how windows get their vectors: embedded (default), composed or contextual",
     )
+    g.add_argument(
+        "--embed-precision",
+        choices=EMBED_PRECISIONS,
+        help="the model's arithmetic when windows are embedded: fp32 (default) or int8 (questions stay fp32)",
+    )
 
 
 def collection_arg(p: argparse.ArgumentParser) -> None:
@@ -43,6 +48,7 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
         model=args.model,
         vector_store=getattr(args, "vector_store", None),
         window_vectors=getattr(args, "window_vectors", None),
+        embed_precision=getattr(args, "embed_precision", None),
         **extra,
     )
     if getattr(args, "collection", None):

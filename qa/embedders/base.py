@@ -3,7 +3,8 @@
 Two real embedders, one per module, both loading on first use, never at import:
 :class:`~qa.embedders.onnx.OnnxEmbedder` (onnxruntime over a one-time ONNX export, no torch at
 query time) and :class:`~qa.embedders.torch.SentenceTransformerEmbedder` (sentence-transformers).
-:func:`make_embedder` picks one from the settings (``backend``). Imports run one way:
+:func:`make_embedder` picks one from the settings (``backend``); :func:`window_embedder` gives
+the build the form that embeds windows (``embed_precision``). Imports run one way:
 ``base`` → ``onnx`` → ``torch`` → ``paths``.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedders.paths import resolve_model_path
+from qa.errors import ConfigError
 
 if TYPE_CHECKING:
     from qa.embedders.onnx import OnnxEmbedder
@@ -27,6 +29,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "make_embedder",
     "resolve_model_path",
+    "window_embedder",
 ]
 
 
@@ -51,6 +54,21 @@ def make_embedder(settings: Settings) -> Embedder:
     from qa.embedders.torch import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(settings.model)
+
+
+def window_embedder(embedder: Embedder, settings: Settings) -> Embedder:
+    """What embeds the windows of a build: ``embedder`` itself (``embed_precision`` fp32), or its
+    int8 form (an embedder with a ``quantized()`` method, e.g. the ONNX one); questions keep
+    using ``embedder``."""
+    if settings.embed_precision == "fp32":
+        return embedder
+    quantized = getattr(embedder, "quantized", None)
+    if quantized is None:
+        raise ConfigError(
+            f"embedder {embedder.name!r} has no int8 form for embed_precision int8; "
+            "set QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32"
+        )
+    return quantized()
 
 
 def __getattr__(name: str):

@@ -8,6 +8,11 @@ tensors and returns the pooled, L2-normalised sentence vector, i.e. exactly what
 was pooled from (for :meth:`OnnxEmbedder.encode_tokens`). The pooled output is checked against
 sentence-transformers on probe texts and refused below ``MIN_COSINE``; it is written to a
 temporary folder and renamed into place, so a crash never leaves a half-written model behind.
+
+``precision="int8"`` runs the export's int8 form instead (``qa.embedders.quantize``), made once
+from the fp32 export, beside it, and refused if its vectors of the probe texts fall below
+``MIN_INT8_COSINE`` to the fp32 ones. The build uses it for window vectors when
+``embed_precision`` says so (:meth:`OnnxEmbedder.quantized`); questions stay fp32.
 """
 
 from __future__ import annotations
@@ -25,14 +30,25 @@ from typing import Any
 import numpy as np
 
 from qa.embedders.paths import quiet_environment
+from qa.embedders.quantize import int8_folder, read_int8_meta, write_int8
 from qa.embedders.tokens import TokenStates, token_states
 from qa.errors import ModelError
 
-__all__ = ["MIN_COSINE", "OnnxEmbedder", "export_onnx", "onnx_folder", "read_onnx_meta"]
+__all__ = [
+    "MIN_COSINE",
+    "MIN_INT8_COSINE",
+    "OnnxEmbedder",
+    "export_int8",
+    "export_onnx",
+    "onnx_folder",
+    "read_onnx_meta",
+]
 
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.999
+MIN_INT8_COSINE = 0.98
+"""The int8 export is refused if a probe text's vector falls below this cosine to fp32's."""
 FORMAT_VERSION = 2
 """2: a second output, ``token_embeddings`` (the states before pooling)."""
 _PROBES = (
@@ -55,15 +71,21 @@ class OnnxEmbedder:
     model's ``max_seq_length``, and encoded in length-sorted batches to limit padding.
     """
 
-    def __init__(self, model: str, cache_dir: Path | None, *, batch_size: int = 32) -> None:
+    def __init__(
+        self, model: str, cache_dir: Path | None, *, batch_size: int = 32, precision: str = "fp32"
+    ) -> None:
+        if precision not in ("fp32", "int8"):
+            raise ModelError(f'precision {precision!r} is not "fp32" or "int8"')
         self.name = model
         self.batch_size = batch_size
+        self.precision = precision
         self._cache_dir = cache_dir
         self._folder: Path | None = None
         self._session = None
         self._tokenizer = None
         self._meta: dict = {}
         self._lock = threading.Lock()
+        self._int8: OnnxEmbedder | None = None
 
     @classmethod
     def from_folder(cls, folder: Path, model: str) -> OnnxEmbedder:
@@ -75,7 +97,24 @@ class OnnxEmbedder:
     @property
     def folder(self) -> Path:
         """The folder of the export in use (``model.onnx``, ``tokenizer.json``, ``meta.json``)."""
-        return self._folder or onnx_folder(Path(self._cache_dir or "."), self.name)
+        if self._folder is not None:
+            return self._folder
+        fp32 = onnx_folder(Path(self._cache_dir or "."), self.name)
+        return int8_folder(fp32) if self.precision == "int8" else fp32
+
+    def quantized(self) -> OnnxEmbedder:
+        """The same model over the int8 form of its export (made on first use), for window
+        vectors; one per embedder."""
+        if self.precision == "int8":
+            return self
+        with self._lock:
+            if self._int8 is None:
+                self._int8 = OnnxEmbedder(
+                    self.name, self._cache_dir, batch_size=self.batch_size, precision="int8"
+                )
+                if self._folder is not None:
+                    self._int8._folder = int8_folder(self._folder)
+            return self._int8
 
     def _load(self) -> None:
         if self._session is not None:
@@ -84,7 +123,9 @@ class OnnxEmbedder:
             if self._session is not None:
                 return
             folder = self.folder
-            if self._folder is None:
+            if self.precision == "int8":
+                meta = _int8_meta(self.name, folder)
+            elif self._folder is None:
                 meta = read_onnx_meta(folder, self.name)
                 if meta is None:
                     log.info("exporting %s to ONNX in %s", self.name, folder)
@@ -136,6 +177,21 @@ class OnnxEmbedder:
                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
             }
             yield rows, encoded, self._session.run(outputs, {name: feed[name] for name in inputs})
+
+
+def _int8_meta(model: str, folder: Path) -> dict[str, Any]:
+    """The metadata of the int8 export in ``folder`` (see :func:`int8_folder`), made first (and
+    the fp32 export it comes from) if missing or made from another fp32 export."""
+    fp32_folder = folder.with_name(folder.name.removesuffix("-int8"))
+    fp32_meta = read_onnx_meta(fp32_folder, model)
+    if fp32_meta is None:
+        log.info("exporting %s to ONNX in %s", model, fp32_folder)
+        fp32_meta = export_onnx(model, fp32_folder)
+    meta = read_int8_meta(folder, fp32_folder, fp32_meta)
+    if meta is None:
+        log.info("quantising the ONNX export of %s to int8 in %s", model, folder)
+        meta = export_int8(model, fp32_folder, folder)
+    return meta
 
 
 def _thread_limit() -> int:
@@ -191,6 +247,35 @@ def read_onnx_meta(folder: Path, model: str) -> dict[str, Any] | None:
         return None
     if not all((folder / name).is_file() for name in ("model.onnx", "tokenizer.json")):
         return None
+    return meta
+
+
+def export_int8(model: str, fp32_folder: Path, folder: Path) -> dict[str, Any]:
+    """Quantise the fp32 export in ``fp32_folder`` into ``folder`` (``qa.embedders.quantize``);
+    :class:`ModelError` if its probe vectors fall below :data:`MIN_INT8_COSINE` to fp32's."""
+    fp32_meta = read_onnx_meta(fp32_folder, model)
+    if fp32_meta is None:
+        raise ModelError(f"no ONNX export of {model!r} in {fp32_folder}; export it first")
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        meta = write_int8(fp32_folder, fp32_meta, tmp)
+        got = OnnxEmbedder.from_folder(tmp, model).encode(list(_PROBES))
+        want = OnnxEmbedder.from_folder(fp32_folder, model).encode(list(_PROBES))
+        cosine = float(np.min(np.sum(got * want, axis=1)))
+        if cosine < MIN_INT8_COSINE:
+            raise ModelError(
+                f"the int8 export of {model!r} is too far from the model (cosine {cosine:.4f}); "
+                "set QA_EMBED_PRECISION=fp32"
+            )
+        meta["min_cosine_to_fp32"] = round(cosine, 6)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return meta
 
 

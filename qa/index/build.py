@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.embedders.base import Embedder
+from qa.embedders.base import Embedder, window_embedder
+from qa.embedders.quantize import recipe_id
 from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
     ConfigError,
@@ -68,12 +69,24 @@ class BuildReport:
     """Why the previous index was not used as it was."""
 
 
+INT8_RECIPE = "int8-recipe"
+"""The manifest's ``versions`` key of :func:`~qa.embedders.quantize.recipe_id`."""
+
+
 def _versions() -> dict[str, str]:
     out = {}
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out | reader_versions()
+    return out | reader_versions() | {INT8_RECIPE: recipe_id()}
+
+
+def _int8_recipe_changed(manifest: Manifest, settings: Settings) -> bool:
+    """Whether int8 window vectors in ``manifest`` were made by another recipe than today's."""
+    return (
+        settings.embed_precision == manifest.embed_precision == "int8"
+        and manifest.versions.get(INT8_RECIPE) != recipe_id()
+    )
 
 
 def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
@@ -153,6 +166,8 @@ def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
         and list(m.window_sizes) == list(settings.window_sizes)
         and m.format_version == FORMAT_VERSION
         and m.window_vectors == settings.window_vectors
+        and m.embed_precision == settings.embed_precision
+        and not _int8_recipe_changed(m, settings)
     )
 
 
@@ -170,7 +185,8 @@ def build_index(
     ``progress(done, total)`` and ``stages`` (a :class:`BuildProgress`) follow the embedding.
     Returns the index, the number of windows the model embedded and the number whose vectors
     were reused. ``settings.window_vectors`` says which windows of the documents that changed
-    go through the model (:mod:`qa.index.vectors`).
+    go through the model (:mod:`qa.index.vectors`), ``settings.embed_precision`` in which form
+    (``embedder`` itself, or its int8 form: :func:`~qa.embedders.base.window_embedder`).
     """
     if not documents:
         raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
@@ -196,8 +212,9 @@ def build_index(
 
     if total:
         step(0)
+        embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
 
-    encode_tokens = _token_encoder(embedder, settings, step)
+    encode_tokens = _token_encoder(embedder, settings, step) if total else None
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     indexed_at = {}
     for i, (doc, t) in enumerate(zip(documents, texts)):
@@ -227,6 +244,7 @@ def build_index(
         versions=_versions(),
         window_vectors=settings.window_vectors,
         indexed_at=indexed_at,
+        embed_precision=settings.embed_precision,
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
@@ -249,6 +267,13 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             f"built with {manifest.window_vectors} window vectors, "
             f"settings ask for {settings.window_vectors} (QA_WINDOW_VECTORS)"
         )
+    if manifest.embed_precision != settings.embed_precision:
+        reasons.append(
+            f"windows embedded in {manifest.embed_precision}, "
+            f"settings ask for {settings.embed_precision} (QA_EMBED_PRECISION)"
+        )
+    if _int8_recipe_changed(manifest, settings):
+        reasons.append("int8 window vectors made by another recipe than this version's")
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
     wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)

@@ -100,6 +100,8 @@ class Manifest:
     """How the windows got their vectors (``Settings.window_vectors``)."""
     indexed_at: dict[str, str] = field(default_factory=dict)
     """source path -> when its vectors were made (ISO time; kept while the source is unchanged)."""
+    embed_precision: str = "fp32"
+    """The model's arithmetic when the windows were embedded (``Settings.embed_precision``)."""
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:

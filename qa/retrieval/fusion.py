@@ -37,10 +37,16 @@ class Candidates:
     fused: np.ndarray
     dense: np.ndarray | None
     """Cosine of each candidate to the question (None in lexical mode)."""
+    lexical: np.ndarray | None = None
+    """Raw BM25 of each candidate (None: not kept)."""
+    bonus: np.ndarray | None = None
+    """What :meth:`boosted` added to the fused scores (None: nothing)."""
 
     def boosted(self, extra: np.ndarray) -> Candidates:
         """The same candidates with ``extra`` added to their fused scores."""
-        return dataclasses.replace(self, fused=self.fused + extra.astype(np.float32))
+        extra = extra.astype(np.float32)
+        bonus = extra if self.bonus is None else self.bonus + extra
+        return dataclasses.replace(self, fused=self.fused + extra, bonus=bonus)
 
     @property
     def best_dense(self) -> float:
@@ -114,7 +120,7 @@ class Fusion:
         lexical = (
             self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
         )
-        return Candidates(ids, self._fuse(ids, dense, lexical), dense)
+        return Candidates(ids, self._fuse(ids, dense, lexical), dense, lexical)
 
     def _found_by_store(
         self, store: CandidateSearch, vector: np.ndarray | None, query_terms: list[str]
@@ -139,7 +145,7 @@ class Fusion:
                 if lexical_terms
                 else np.zeros(len(found.ids), np.float32)
             )
-        return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense)
+        return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense, lexical)
 
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
         mode, weight = self.settings.mode, self.settings.dense_weight

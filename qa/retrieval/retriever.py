@@ -8,8 +8,10 @@ mark the best sentence in each (:mod:`highlight`); abstain when the evidence is 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -27,10 +29,11 @@ from qa.retrieval.document_coverage import DocumentCoverage
 from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
-from qa.retrieval.shaping import Shape, Shaper
+from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
+from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
 from qa.retrieval.structure import Structure
 
-__all__ = ["Retriever", "clean_question", "resolve_followup", "MAX_K"]
+__all__ = ["Retriever", "RankingRows", "clean_question", "resolve_followup", "MAX_K"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,17 @@ def clean_question(question: object, *, max_chars: int) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class RankingRows:
+    """A question's candidate passages as today's ranking orders them, each with its text and
+    its row of :data:`qa.retrieval.rerank.FEATURE_NAMES` (what ``benchmarks/fit_ranker.py`` fits on)."""
+
+    query: str
+    texts: list[str]
+    sources: list[str]
+    features: np.ndarray
+
+
 class Retriever:
     """Answers questions from one :class:`~qa.index.Index`; safe to share between threads."""
 
@@ -72,6 +86,10 @@ class Retriever:
     @cached_property
     def highlighter(self) -> Highlighter:
         return Highlighter(self.index, self.fusion.lexicon)
+
+    @cached_property
+    def reranker(self) -> Reranker:
+        return Reranker(self.settings.rank_weights, sizes=self.shaper.sizes, index=self.index)
 
     @cached_property
     def structure(self) -> Structure:
@@ -102,6 +120,7 @@ class Retriever:
         if store_warm_up is not None:
             store_warm_up()
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
+        _ = self.reranker  # wrong rank_weights fail here, not on the first question
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""
@@ -126,6 +145,34 @@ class Retriever:
     ) -> list[tuple[Answer, Signals]]:
         """Answers with the signals their abstention was decided on (for calibration)."""
         k = self._check_k(k)
+        return [
+            self._answer(q, query, k, vector=vector, own_vector=own)
+            for q, query, vector, own in self._searches(questions, histories)
+        ]
+
+    def ranking_rows(
+        self,
+        questions: Sequence[str],
+        *,
+        histories: Sequence[Sequence[str]] | None = None,
+        grown: int = RANKED_PASSAGES,
+    ) -> list[RankingRows]:
+        """Per question, the ``grown`` passages grown for it in today's order with their features
+        (for fitting the ranker; the settings' weights are not applied)."""
+        out = []
+        for _, query, vector, _ in self._searches(questions, histories):
+            query_terms = self.fusion.query_terms(query)
+            candidates = self._candidates(vector, query_terms)
+            pool = self.shaper.pool(candidates, grown, grown=grown)
+            features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
+            passages = [self._passage(shape, query_terms) for shape in pool]
+            out.append(RankingRows(query, [p.text for p in passages], [p.source for p in passages], features))
+        return out
+
+    def _searches(
+        self, questions: Sequence[str], histories: Sequence[Sequence[str]] | None
+    ) -> list[tuple[str, str, np.ndarray | None, np.ndarray | None]]:
+        """Per question: it cleaned, the query as searched, the query's vector and the question's own."""
         histories = histories or [()] * len(questions)
         cleaned = [clean_question(q, max_chars=self.settings.max_question_chars) for q in questions]
         turns = self.settings.history_turns
@@ -133,13 +180,12 @@ class Retriever:
         if self.settings.mode == "lexical":
             # no embeddings to weigh: the form of the question decides
             queries = [resolve_followup(q, h, turns=turns) for q, h in zip(cleaned, histories)]
-            return [self._answer(q, query, k) for q, query in zip(cleaned, queries)]
+            return [(q, query, None, None) for q, query in zip(cleaned, queries)]
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self._query(r, vectors) for r in read]
         return [
-            self._answer(q, query, k, vector=vectors[query], own_vector=vectors[r.question])
-            for q, query, r in zip(cleaned, queries, read)
+            (q, query, vectors[query], vectors[r.question]) for q, query, r in zip(cleaned, queries, read)
         ]
 
     def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
@@ -169,10 +215,8 @@ class Retriever:
         own_vector: np.ndarray | None = None,
     ) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(query)
-        candidates = self.fusion.candidates(vector, query_terms)
-        if self.settings.shaping:
-            candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
-        shapes = self.shaper.shapes(candidates, k)
+        candidates = self._candidates(vector, query_terms)
+        shapes = self._shapes(candidates, query_terms, k)
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)
         own_terms = self.fusion.query_terms(question)
@@ -192,6 +236,33 @@ class Retriever:
         verdict = self.abstainer.decide(signals)
         answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
         return answer, signals
+
+    def _candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
+        candidates = self.fusion.candidates(vector, query_terms)
+        if self.settings.shaping:
+            candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
+        return candidates
+
+    def _shapes(self, candidates: Candidates, query_terms: list[str], k: int) -> list[Shape]:
+        """The ``k`` passages shown: today's ranking, or with ``rank_weights`` the learned one (each
+        passage then scores its learned score)."""
+        if not self.settings.shaping or not self.reranker.active:
+            return self.shaper.shapes(candidates, k)
+        pool = self.shaper.pool(candidates, k)
+        features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
+        learned = self.reranker.scores(features)
+        return [
+            dataclasses.replace(pool[i], score=float(learned[i])) for i in self.reranker.order(features)[:k]
+        ]
+
+    def _passage_evidence(self, query_terms: list[str]) -> PassageEvidence:
+        return passage_evidence(
+            self.index,
+            self.structure,
+            self.highlighter,
+            query_terms,
+            passage_words=self.settings.passage_words,
+        )
 
     def _agreement(self, candidates: Candidates, top: Shape | None) -> float:
         if top is None:

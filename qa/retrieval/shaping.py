@@ -47,6 +47,8 @@ class Shape:
     score: float
     word_scores: np.ndarray
     """Score of every word of the document (only the passage's part is read)."""
+    peak: float = 0.0
+    """The word score it was grown around (its score before it was ranked as a whole)."""
 
 
 class Shaper:
@@ -64,8 +66,12 @@ class Shaper:
     def shapes(self, candidates: Candidates, k: int) -> list[Shape]:
         if not self.settings.shaping:
             return self.windows(candidates, k)
-        grown = self.grown(candidates, max(k, RANKED_PASSAGES))
-        return self.ranked(grown, candidates)[:k]
+        return self.pool(candidates, k)[:k]
+
+    def pool(self, candidates: Candidates, k: int, *, grown: int = RANKED_PASSAGES) -> list[Shape]:
+        """The ``max(k, grown)`` passages grown for a question, ranked as wholes: what the first
+        ``k`` are chosen from."""
+        return self.ranked(self.grown(candidates, max(k, grown)), candidates)
 
     def ranked(self, shapes: list[Shape], candidates: Candidates) -> list[Shape]:
         """``shapes`` scored as wholes (:meth:`passage_score`), best first (ties keep their order)."""
@@ -112,7 +118,7 @@ class Shaper:
                 break
             doc = max(best, key=lambda d: (best[d], -words.rank[d]))
             start, end, score = self.take_best(doc, remaining[doc], scores[doc])
-            out.append(Shape(doc, start, end, score, scores[doc]))
+            out.append(Shape(doc, start, end, score, scores[doc], peak=score))
             best[doc] = float(remaining[doc].max())
         return out
 
