@@ -4,10 +4,11 @@ that the fit generalises to a set it has not seen.
     python benchmarks/calibrate.py [--eval-dir ../shared/eval] [--cache DIR] [--reuse]
 
 For every question of every dev set (seed, conversations with their history, manuals as
-Markdown and as PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
+Markdown, HTML and PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
 best cosine of the question as searched and of the question alone, coverage of the question's
-own terms by the top passage, share of its terms the corpus never uses, and whether the window
-nearest in meaning lies in the top passage), fits a class-weighted
+own terms by the top passage, share of its terms the corpus never uses, whether the window
+nearest in meaning lies in the top passage, and coverage of the question's terms by the top
+passage's whole document), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
 model decides only the rest), and prints:
 
@@ -19,7 +20,7 @@ model decides only the rest), and prints:
 - the threshold: the lowest chance at which no set abstains on more than 5 % of its answerable
   questions;
 - leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
-  Markdown and PDF manuals share their questions, so they are left out together), and the
+  Markdown, HTML and PDF manuals share their questions, so they are left out together), and the
   decisions at the threshold chosen without it;
 - the retriever's own decisions with its current settings, and the questions it decides wrongly
   with their signals.
@@ -39,7 +40,7 @@ from _common import REPO, table
 from retrieval import SETS as RETRIEVAL_SETS
 from retrieval import find_eval_dir
 
-SETS = {**RETRIEVAL_SETS, "manuals-pdf": ("docs-dev.jsonl", "docs-pdf")}
+SETS = dict(RETRIEVAL_SETS)
 GROUPS = {"manuals": "manuals", "manuals-html": "manuals", "manuals-pdf": "manuals"}
 """Sets that share their questions: left out together."""
 THRESHOLDS = np.round(np.arange(0.50, 0.96, 0.05), 2)

@@ -81,14 +81,14 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
-    abstain_weights: tuple[float, ...] = (-1.45, -2.81, -5.53, 0.37, -2.05)
+    abstain_weights: tuple[float, ...] = (-0.18, -4.81, -4.66, 0.58, -2.74, -2.32)
     """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
     evidence of the question alone, coverage of its terms by the top passage, share of its terms
-    the corpus never uses, agreement of the nearest window with the top passage), as fitted by
-    ``benchmarks/calibrate.py``."""
-    abstain_bias: float = 6.15
+    the corpus never uses, agreement of the nearest window with the top passage, coverage of its
+    terms by the top passage's document), as fitted by ``benchmarks/calibrate.py``."""
+    abstain_bias: float = 8.00
     """Intercept of the abstention model."""
-    abstain_chance: float = 0.80
+    abstain_chance: float = 0.78
     """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
     the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     max_question_chars: int = 2000
@@ -231,10 +231,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "abstain thresholds must be between 0 and 1",
     ),
     (
-        lambda s: len(s.abstain_weights) == 5
+        lambda s: len(s.abstain_weights) == 6
         and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias)),
-        "abstain_weights must be five numbers (evidence, own evidence, coverage, unknown share, "
-        "agreement) and "
+        "abstain_weights must be six numbers (evidence, own evidence, coverage, unknown share, "
+        "agreement, document coverage) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
     ),
     (

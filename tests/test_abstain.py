@@ -52,9 +52,18 @@ def _signals(**changes) -> Signals:
 
 
 def test_signals_come_in_the_order_of_the_weights_and_own_evidence_defaults_to_evidence():
-    assert SIGNAL_NAMES == ("evidence", "own_evidence", "coverage", "unknown_share", "agreement")
-    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0)
-    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0)
+    assert SIGNAL_NAMES == (
+        "evidence",
+        "own_evidence",
+        "coverage",
+        "unknown_share",
+        "agreement",
+        "document_coverage",
+    )
+    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0, 1.0)
+    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0, 1.0)
+    assert _signals(coverage=0.4).values()[5] == 0.4, "document coverage defaults to the passage's"
+    assert _signals(coverage=0.4, document_coverage=0.9).values()[5] == 0.9
 
 
 def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
@@ -64,7 +73,8 @@ def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
     assert strong < unanswerable_chance(_signals(evidence=0.5), settings)
     assert strong < unanswerable_chance(_signals(own_evidence=0.2), settings)
     assert strong < unanswerable_chance(_signals(agreement=0.0), settings)
-    overflow = Settings(root=tmp_path, abstain_weights=(-900.0, 0.0, 0.0, 0.0, 0.0), abstain_bias=0.0)
+    assert strong < unanswerable_chance(_signals(document_coverage=0.3), settings)
+    overflow = Settings(root=tmp_path, abstain_weights=(-900.0, 0.0, 0.0, 0.0, 0.0, 0.0), abstain_bias=0.0)
     assert unanswerable_chance(_signals(evidence=-1.0), overflow) == pytest.approx(1.0)
 
 
@@ -157,7 +167,9 @@ def test_a_follow_up_whose_own_words_the_passage_lacks_declines(tmp_path):
     abstainer = _abstainer(Settings(root=tmp_path))
     lacking = abstainer.decide(_signals(own_evidence=0.5, coverage=0.05))
     assert lacking.abstains and "holds 5% of the question's own words" in lacking.reason
-    assert not abstainer.decide(_signals(own_evidence=0.5, coverage=FOLLOWUP_COVERAGE + 0.1)).abstains
+    # its document holds its words: the rule alone is on trial, and it lets the question through
+    enough = _signals(own_evidence=0.5, coverage=FOLLOWUP_COVERAGE + 0.1, document_coverage=1.0)
+    assert not abstainer.rule(enough) and not abstainer.decide(enough).abstains
     standalone = abstainer.decide(_signals(coverage=0.05, evidence=0.9))
     assert not standalone.abstains, "a question searched on its own is left to the model"
 
@@ -169,14 +181,18 @@ def test_abstain_chance_one_turns_the_model_off_but_not_the_rules(tmp_path):
 
 
 def test_the_model_is_settings_from_the_environment(tmp_path):
-    env = {"QA_ABSTAIN_WEIGHTS": "-1, -2.5, -3, 0.5, -2", "QA_ABSTAIN_BIAS": "2", "QA_ABSTAIN_CHANCE": "0.7"}
+    env = {
+        "QA_ABSTAIN_WEIGHTS": "-1, -2.5, -3, 0.5, -2, -1.5",
+        "QA_ABSTAIN_BIAS": "2",
+        "QA_ABSTAIN_CHANCE": "0.7",
+    }
     settings = Settings.load(env, root=tmp_path)
-    assert settings.abstain_weights == (-1.0, -2.5, -3.0, 0.5, -2.0)
+    assert settings.abstain_weights == (-1.0, -2.5, -3.0, 0.5, -2.0, -1.5)
     assert (settings.abstain_bias, settings.abstain_chance) == (2.0, 0.7)
-    with pytest.raises(ConfigError, match="five numbers"):
+    with pytest.raises(ConfigError, match="six numbers"):
         Settings.load({"QA_ABSTAIN_WEIGHTS": "1,2"}, root=tmp_path)
-    with pytest.raises(ConfigError, match="five numbers"):  # a model fitted before agreement counted
-        Settings.load({"QA_ABSTAIN_WEIGHTS": "-4.71,-1.23,-5.41,0.29"}, root=tmp_path)
+    with pytest.raises(ConfigError, match="six numbers"):  # a model fitted before document coverage counted
+        Settings.load({"QA_ABSTAIN_WEIGHTS": "-1.45,-2.81,-5.53,0.37,-2.05"}, root=tmp_path)
     with pytest.raises(ConfigError, match="abstain_chance"):
         Settings(root=tmp_path, abstain_chance=0.0)
 

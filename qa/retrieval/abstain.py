@@ -11,7 +11,7 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
   what the question asks about the topic is not in it ("Who designed its logo?");
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
-  logistic model (``abstain_weights``, ``abstain_bias``) over five signals, each on a scale that
+  logistic model (``abstain_weights``, ``abstain_bias``) over six signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
 
   * the best cosine of the question as searched (with its conversation's topic when it follows one);
@@ -25,10 +25,14 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   * agreement: whether the window nearest to the question in meaning lies in the top passage
     (:mod:`qa.retrieval.agreement`). A question the documents answer usually finds its answer
     both by meaning and by the fused ranking; an unanswerable one on a covered topic finds a
-    passage that shares its words while its meaning lands elsewhere.
+    passage that shares its words while its meaning lands elsewhere;
+  * the IDF share of the same terms found anywhere in the top passage's document
+    (:mod:`qa.retrieval.document_coverage`): a question the documents answer lands in a document
+    about it, which holds its terms if not all in the passage; an unanswerable one often lands in
+    a document that shares only a few of its commoner words.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
-Markdown and as PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
+Markdown, HTML and PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
 prints the calibration curve per set and a leave-one-set-out check.
 """
 
@@ -46,7 +50,7 @@ from qa.lexical.terms import Phrasebook, names, terms
 
 __all__ = ["Abstainer", "Signals", "Verdict", "FOLLOWUP_COVERAGE", "SIGNAL_NAMES"]
 
-SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share", "agreement")
+SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share", "agreement", "document_coverage")
 """The signals of the calibrated chance, in the order of ``Settings.abstain_weights``."""
 
 _IDENTIFIER = re.compile(
@@ -91,11 +95,15 @@ class Signals:
     agreement: float = 1.0
     """1.0 when the window nearest to the question in meaning lies in the top passage, else 0.0
     (:func:`qa.retrieval.agreement.nearest_in_passage`)."""
+    document_coverage: float | None = None
+    """IDF share of the terms of ``coverage`` found anywhere in the top passage's document (None:
+    the same as ``coverage``; :class:`qa.retrieval.document_coverage.DocumentCoverage`)."""
 
     def values(self) -> tuple[float, ...]:
         """The signals in the order of :data:`SIGNAL_NAMES`."""
         own = self.evidence if self.own_evidence is None else self.own_evidence
-        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement)
+        document = self.coverage if self.document_coverage is None else self.document_coverage
+        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement, document)
 
 
 @dataclass(frozen=True)
@@ -239,6 +247,9 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     if abs(own - signals.evidence) > 0.005:
         parts.append(f"{own:.2f} for the question alone")
     parts.append(f"the top passage holds {signals.coverage:.0%} of the question's terms")
+    document = signals.values()[5]
+    if document - signals.coverage > 0.005:
+        parts.append(f"its document {document:.0%}")
     if signals.unknown_share > 0:
         parts.append(f"{signals.unknown_share:.0%} are words the documents never use")
     if signals.agreement < 0.5:

@@ -25,6 +25,7 @@ from qa.index.model import Index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
+from qa.retrieval.document_coverage import DocumentCoverage
 from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
@@ -93,6 +94,11 @@ class Retriever:
     @cached_property
     def structure(self) -> Structure:
         return Structure(self.index, self.fusion.lexicon)
+
+    @cached_property
+    def document_coverage(self) -> DocumentCoverage:
+        words = self.index.word_maps
+        return DocumentCoverage(self.highlighter, lambda doc: len(words[doc]), len(self.index.documents))
 
     @cached_property
     def abstainer(self) -> Abstainer:
@@ -225,6 +231,7 @@ class Retriever:
             own_evidence=self.fusion.best_dense(own_vector) if alone else None,
             unknown_share=self.abstainer.unknown_share(own_terms),
             agreement=self._agreement(candidates, top),
+            document_coverage=self.document_coverage(top.doc, known) if top else 0.0,
         )
         verdict = self.abstainer.decide(signals)
         answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
