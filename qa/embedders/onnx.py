@@ -17,13 +17,14 @@ from the fp32 export, beside it, and refused if its vectors of the probe texts f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -256,10 +257,7 @@ def export_int8(model: str, fp32_folder: Path, folder: Path) -> dict[str, Any]:
     fp32_meta = read_onnx_meta(fp32_folder, model)
     if fp32_meta is None:
         raise ModelError(f"no ONNX export of {model!r} in {fp32_folder}; export it first")
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with _staged(folder) as tmp:
         meta = write_int8(fp32_folder, fp32_meta, tmp)
         got = OnnxEmbedder.from_folder(tmp, model).encode(list(_PROBES))
         want = OnnxEmbedder.from_folder(fp32_folder, model).encode(list(_PROBES))
@@ -271,12 +269,23 @@ def export_int8(model: str, fp32_folder: Path, folder: Path) -> dict[str, Any]:
             )
         meta["min_cosine_to_fp32"] = round(cosine, 6)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return meta
+
+
+@contextlib.contextmanager
+def _staged(folder: Path) -> Iterator[Path]:
+    """A temporary folder beside ``folder`` to write an export into; it replaces ``folder`` when
+    the block ends without an exception and is removed when one is raised."""
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
-    except Exception:
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return meta
 
 
 def _exportable_inputs(st, model: str) -> list[str]:
@@ -349,11 +358,7 @@ def export_onnx(model: str, folder: Path) -> dict[str, Any]:
     reference = SentenceTransformerEmbedder(model)
     st = reference.model
     inputs = _exportable_inputs(st, model)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with _staged(folder) as tmp:
         _write_graph(st, inputs, tmp / "model.onnx")
         st.tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
         meta = {
@@ -373,9 +378,4 @@ def export_onnx(model: str, folder: Path) -> dict[str, Any]:
             raise ModelError(f"the ONNX export of {model!r} differs from the model (cosine {cosine:.4f})")
         meta["min_cosine"] = round(cosine, 6)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-    except Exception:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
