@@ -4,11 +4,21 @@ written."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "fsync_path"]
+__all__ = ["atomic_write", "file_sha256", "fsync_path"]
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of ``path``'s bytes, read in 1 MiB blocks (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_path(path: Path) -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from conftest import REPO
 
+from qa.atomic import file_sha256
 from qa.config import Settings
 from qa.embedders.onnx import OnnxEmbedder, onnx_folder, read_onnx_meta
-from qa.embedders.quantize import int8_folder, read_int8_meta, sha256_of
+from qa.embedders.quantize import int8_folder, read_int8_meta
 from qa.index.build import _window_texts
 from qa.ingest.sources import scan_sources
 
@@ -55,7 +56,7 @@ def test_the_int8_export_lives_beside_fp32_and_names_its_source(embedders, seed_
     fp32_meta = read_onnx_meta(fp32.folder, seed_settings.model)
     meta = read_int8_meta(int8.folder, fp32.folder, fp32_meta)
     assert meta and meta["precision"] == "int8" and meta["min_cosine_to_fp32"] >= 0.98
-    assert meta["source_sha256"] == sha256_of(fp32.folder / "model.onnx")
+    assert meta["source_sha256"] == file_sha256(fp32.folder / "model.onnx")
     assert (int8.folder / "model.onnx").stat().st_size < (fp32.folder / "model.onnx").stat().st_size / 2
 
 

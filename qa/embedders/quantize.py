@@ -21,7 +21,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-__all__ = ["INT8_FORMAT", "RECIPE", "int8_folder", "recipe_id", "read_int8_meta", "sha256_of", "write_int8"]
+from qa.atomic import file_sha256
+
+__all__ = ["INT8_FORMAT", "RECIPE", "int8_folder", "recipe_id", "read_int8_meta", "write_int8"]
 
 INT8_FORMAT = 1
 RECIPE: dict[str, Any] = {
@@ -45,14 +47,6 @@ def int8_folder(fp32_folder: Path) -> Path:
     return fp32_folder.with_name(f"{fp32_folder.name}-int8")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_int8_meta(folder: Path, fp32_folder: Path, fp32_meta: dict[str, Any]) -> dict[str, Any] | None:
     """The int8 export's metadata if ``folder`` holds a complete one made by :data:`RECIPE` from
     the fp32 export in ``fp32_folder`` as it is now (None: make it again)."""
@@ -66,7 +60,7 @@ def read_int8_meta(folder: Path, fp32_folder: Path, fp32_meta: dict[str, Any]) -
         return None
     if not all((folder / name).is_file() for name in ("model.onnx", "tokenizer.json")):
         return None
-    if meta.get("source_sha256") != sha256_of(fp32_folder / "model.onnx"):
+    if meta.get("source_sha256") != file_sha256(fp32_folder / "model.onnx"):
         return None
     return meta
 
@@ -111,7 +105,7 @@ def write_int8(fp32_folder: Path, fp32_meta: dict[str, Any], out: Path) -> dict[
         "precision": "int8",
         "int8_format": INT8_FORMAT,
         "recipe": RECIPE,
-        "source_sha256": sha256_of(source),
+        "source_sha256": file_sha256(source),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return meta

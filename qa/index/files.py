@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.atomic import atomic_write, fsync_path
+from qa.atomic import atomic_write, file_sha256, fsync_path
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, IndexStaleError, QAError
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
@@ -58,14 +58,6 @@ SAMPLED_BLOCKS, _BLOCK = 1024, 4096
 _SAMPLED = "sampled-sha256:"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _sampled_sha256(path: Path) -> str:
     """Hash of ``path``'s size and of :data:`SAMPLED_BLOCKS` 4 KiB blocks evenly spread over it."""
     size = path.stat().st_size
@@ -79,7 +71,7 @@ def _sampled_sha256(path: Path) -> str:
 
 def _digest(path: Path) -> str:
     """What the manifest records of a file: its SHA-256, or for a large one a sampled hash."""
-    return _sampled_sha256(path) if path.stat().st_size > SAMPLED_ABOVE else _sha256(path)
+    return _sampled_sha256(path) if path.stat().st_size > SAMPLED_ABOVE else file_sha256(path)
 
 
 def _write_parts(index: Index, folder: Path) -> list[str]:
@@ -182,7 +174,7 @@ def _verify(folder: Path, manifest: Manifest) -> None:
         path = folder / name
         if not path.is_file():
             raise IndexCorruptError(f"index file {name} is unreadable (missing); run `qa index --rebuild`")
-        found = _sampled_sha256(path) if digest.startswith(_SAMPLED) else _sha256(path)
+        found = _sampled_sha256(path) if digest.startswith(_SAMPLED) else file_sha256(path)
         if found != digest:
             raise IndexCorruptError(f"index file {name} is damaged; run `qa index --rebuild`")
 
