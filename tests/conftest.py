@@ -48,13 +48,13 @@ class FakeEmbedder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-
 @pytest.fixture(autouse=True)
 def _no_qa_environment(monkeypatch):
     """Tests start from the defaults: ``QA_*`` variables of the shell running them are cleared
     (``QA_CHROMIUM``, which only says where the browser is, stays)."""
     for name in [n for n in os.environ if n.startswith("QA_") and n != "QA_CHROMIUM"]:
         monkeypatch.delenv(name)
+
 
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
@@ -87,6 +87,18 @@ def retriever(seed_settings):
     r = Retriever.open(seed_settings)
     r.warm_up()
     return r
+
+
+def load_benchmark(monkeypatch, name: str):
+    """The module ``benchmarks/<name>.py``, loaded as its own script would be (its folder on the path)."""
+    import importlib.util
+
+    folder = REPO / "benchmarks"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

@@ -1,22 +1,14 @@
 """benchmarks/fit_ranker.py: the fit finds the feature that marks the answer, leave-one-set-out
 never scores a set with a model that saw it, and a hit is counted as score.py counts it."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture
 def fitting(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("bench_fit_ranker", BENCHMARKS / "fit_ranker.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark(monkeypatch, "fit_ranker")
 
 
 def _rows(set_name: str, n: int, *, seed: int, features: int = 3) -> list[dict]:
