@@ -46,7 +46,7 @@ def _write(settings: Settings, name: str, words: int) -> None:
 def test_the_setting_is_read_checked_and_fp32_by_default(tmp_path):
     assert Settings(root=tmp_path).embed_precision == "fp32"
     assert Settings.load({"QA_EMBED_PRECISION": "int8"}, root=tmp_path).embed_precision == "int8"
-    with pytest.raises(ConfigError, match='embed_precision must be "fp32" or "int8"'):
+    with pytest.raises(ConfigError, match='embed_precision must be "fp32", "int8", "bf16" or "auto"'):
         Settings(root=tmp_path, embed_precision="int4")
     with pytest.raises(ConfigError, match="QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32"):
         Settings(root=tmp_path, embed_precision="int8", backend="torch")
