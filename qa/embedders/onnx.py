@@ -9,9 +9,6 @@ was pooled from (for :meth:`OnnxEmbedder.encode_tokens`). The pooled output is c
 sentence-transformers on probe texts and refused below ``MIN_COSINE``; it is written to a
 temporary folder and renamed into place, so a crash never leaves a half-written model behind.
 
-Texts are encoded in batches of similar token counts (sorted by the tokenizer's count: sorting
-by characters padded the build's batches by two thirds on PDFs with code).
-
 ``precision="int8"`` runs the export's int8 form instead (``qa.embedders.quantize``), made once
 from the fp32 export, beside it, and refused if its vectors of the probe texts fall below
 ``MIN_INT8_COSINE`` to the fp32 ones. The build uses it for window vectors when
@@ -73,7 +70,8 @@ class OnnxEmbedder:
     """The model's ONNX export run by onnxruntime; exports it first if ``cache_dir`` has none.
 
     Texts are tokenised by the model's own fast tokenizer (``tokenizer.json``), truncated at the
-    model's ``max_seq_length``, and encoded in length-sorted batches to limit padding.
+    model's ``max_seq_length``, and encoded in batches sorted by token count (by characters,
+    code and prose mixed in a batch: the build's batches padded by two thirds on PDFs).
     """
 
     def __init__(
@@ -172,9 +170,9 @@ class OnnxEmbedder:
             got = token_states(
                 vectors,
                 hidden,
-                [e.offsets for e in encoded],
-                [e.special_tokens_mask for e in encoded],
-                [e.attention_mask for e in encoded],
+                [e.offsets[: hidden.shape[1]] for e in encoded],  # the batch's width
+                [e.special_tokens_mask[: hidden.shape[1]] for e in encoded],
+                [e.attention_mask[: hidden.shape[1]] for e in encoded],
             )
             for row, states in zip(rows, got):
                 out[row] = states
@@ -187,8 +185,8 @@ class OnnxEmbedder:
         return np.array([sum(e.attention_mask) for e in encoded], dtype=np.int64)
 
     def _batches(self, texts: list[str], outputs: list[str]):
-        """``(rows, encodings, outputs)`` per batch of ``texts`` of similar token counts (each
-        encoding cut to its batch's width)."""
+        """``(rows, encodings, outputs)`` per batch of ``texts`` of similar token counts (the
+        encodings padded to the longest of ``texts``, the outputs to the batch's longest)."""
         self._load()
         if not texts:
             return
@@ -205,18 +203,7 @@ class OnnxEmbedder:
             rows = order[b : b + self.batch_size]
             width = int(counts[rows].max())
             feed = {name: columns[name][rows, :width] for name in inputs}
-            yield rows.tolist(), [_Cut(encoded[i], width) for i in rows], self._session.run(outputs, feed)
-
-
-class _Cut:
-    """An encoding's offsets and masks up to ``width`` tokens (its batch's width)."""
-
-    __slots__ = ("attention_mask", "offsets", "special_tokens_mask")
-
-    def __init__(self, encoding, width: int) -> None:
-        self.offsets = encoding.offsets[:width]
-        self.special_tokens_mask = encoding.special_tokens_mask[:width]
-        self.attention_mask = encoding.attention_mask[:width]
+            yield rows.tolist(), [encoded[i] for i in rows], self._session.run(outputs, feed)
 
 
 def _int8_meta(model: str, folder: Path) -> dict[str, Any]:

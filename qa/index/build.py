@@ -6,11 +6,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 
@@ -22,13 +21,13 @@ from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
     ConfigError,
     IndexCorruptError,
-    IndexLockedError,
     IndexMissingError,
     IndexStaleError,
     NoSourcesError,
 )
 from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
+from qa.index.lock import build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
@@ -49,8 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -299,32 +296,6 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             why = reader_change(manifest.versions, source)
             reasons.append(f"source changed: {source}" + (f" ({why})" if why else ""))
     return reasons
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the index folder's build lock (``filelock``); waits for another build to finish."""
-    from filelock import FileLock, Timeout
-
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / LOCK
-    if path.is_dir():
-        raise IndexLockedError(f"{path} is a folder, not a lock file; remove it and run `qa index` again")
-    lock = FileLock(path, timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexLockedError(
-            f"another `qa index` has held {path} for {timeout:.0f}s; wait for it or stop it"
-        ) from None
-    except OSError as exc:
-        raise IndexLockedError(
-            f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
