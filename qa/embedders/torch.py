@@ -3,13 +3,15 @@ for a build's windows, under bf16 autocast (``embed_precision`` bf16: ``qa.embed
 
 Texts are encoded in batches of similar token counts (sorted by the tokenizer's count, not by
 characters: code and prose differ by up to 6× in tokens per character, and sorting by
-characters left a third of the build's model time on padding)."""
+characters left a third of the build's model time on padding), one batch per core at a time."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -23,6 +25,19 @@ log = logging.getLogger(__name__)
 
 
 PRECISIONS = ("fp32", "bf16")
+
+
+def _forward(model, features: dict, *, bf16: bool, one_thread: bool) -> np.ndarray:
+    """Normalised vectors of one tokenised batch; ``one_thread``: torch computes it on the calling
+    thread alone (batches then run side by side, one per core: on a busy machine torch's own
+    threads wait for each other at every operation, and two of them embedded no faster than one)."""
+    import torch
+
+    if one_thread:
+        torch.set_num_threads(1)  # this thread's OpenMP setting; the caller's stays as it was
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        vectors = model(features)["sentence_embedding"]
+    return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
 
 
 class SentenceTransformerEmbedder:
@@ -92,19 +107,19 @@ class SentenceTransformerEmbedder:
         model = self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = np.argsort(self.token_counts(texts), kind="stable") if texts else []
-        bf16 = self.precision == "bf16"
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            for b in range(0, len(order), self.batch_size):
-                rows = order[b : b + self.batch_size]
-                vectors = model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=len(rows),
-                    normalize_embeddings=True,
-                    convert_to_tensor=True,
-                    show_progress_bar=False,
-                )
-                out[rows] = vectors.float().numpy()
+        order = np.argsort(self.token_counts(texts), kind="stable") if texts else np.zeros(0, dtype=int)
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers < 6
+        inputs = [prepare([texts[i] for i in rows]) for rows in batches]  # the tokenizer: one thread
+        workers = min(len(batches), torch.get_num_threads())
+        run = functools.partial(_forward, model, bf16=self.precision == "bf16", one_thread=workers > 1)
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="qa-embed") as pool:
+                results = list(pool.map(run, inputs))
+        else:
+            results = [run(features) for features in inputs]
+        for rows, vectors in zip(batches, results):
+            out[rows] = vectors
         return out
 
     def encode_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
