@@ -143,6 +143,11 @@ def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
         ("What are fraud factories?", "Which EU law deals with the sexual exploitation of children?"),
         ("Who founded the Polaris Project?", "What is the Blue Heart Campaign?"),
         ("How do traffickers use social media?", "What is debt bondage?"),
+        # the topic draws the search to the Super Bowl text, which the question alone hardly matches
+        (
+            "How did online sex ads in Dallas change around the Super Bowl?",
+            "What did Amnesty say about the UK's new measures?",
+        ),
     ],
 )
 def test_a_question_that_stands_alone_is_searched_alone(retriever, earlier, question):

@@ -89,8 +89,12 @@ class Fusion:
 
     def best_dense(self, vector: np.ndarray) -> float:
         """The cosine of the window nearest to ``vector``."""
-        scores, _ = self.index.store.search(vector[None, :], 1)
-        return float(scores[0][0]) if scores.size else 0.0
+        return self.nearest(vector)[0]
+
+    def nearest(self, vector: np.ndarray) -> tuple[float, int]:
+        """The cosine and id of the window nearest to ``vector`` (0.0 and -1 with no window)."""
+        scores, ids = self.index.store.search(vector[None, :], 1)
+        return (float(scores[0][0]), int(ids[0][0])) if scores.size else (0.0, -1)
 
     def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
         """Exact cosines of ``window_ids`` from the stored vectors."""
@@ -147,6 +151,35 @@ class Fusion:
             )
         return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense, lexical)
 
+    def names_everywhere(
+        self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
+    ) -> Candidates:
+        """``candidates`` fused again so that each query term ``t`` of ``where`` counts alike in
+        every candidate the boolean mask ``where[t]`` marks: BM25 without it, plus, for all the
+        marked candidates of one document and size, the most that it added to any of them. A
+        document is about its name wherever the name is written. The same candidates when
+        ``where`` marks none."""
+        if candidates.lexical is None or not any(mask.any() for mask in where.values()):
+            return candidates
+        ids = candidates.ids
+        lexical = candidates.lexical.copy()
+        names = list(where)
+        marks = np.stack([where[t] for t in names], axis=1)
+        kinds, kind_of = np.unique(marks, axis=0, return_inverse=True)
+        for kind, mark in enumerate(kinds):
+            if mark.any():
+                mine = np.flatnonzero(kind_of.reshape(-1) == kind)
+                rest = [t for t in query_terms if t not in {n for n, m in zip(names, mark) if m}]
+                lexical[mine] = self.lexical.scores_for(rest, ids[mine]) if rest else 0.0
+        named = candidates.lexical - lexical  # what the names added to each candidate's BM25
+        marked = marks.any(axis=1)
+        docs, scales = self.index.table["doc"][ids], self.scale_of_window[ids]
+        for doc, size in set(zip(docs[marked].tolist(), scales[marked].tolist())):
+            mine = marked & (docs == doc) & (scales == size)
+            lexical[mine] += max(float(named[mine].max()), 0.0)
+        fused = self._fuse(ids, candidates.dense, lexical)
+        return dataclasses.replace(candidates, fused=fused, lexical=lexical)
+
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
         mode, weight = self.settings.mode, self.settings.dense_weight
         fused = np.zeros(len(ids), np.float32)
@@ -163,4 +196,3 @@ class Fusion:
                 top = float(part.max())
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
-
