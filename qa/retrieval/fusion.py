@@ -155,28 +155,25 @@ class Fusion:
         self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
     ) -> Candidates:
         """``candidates`` fused again so that each query term ``t`` of ``where`` counts alike in
-        every candidate the boolean mask ``where[t]`` marks: BM25 without it, plus, for all the
-        marked candidates of one document and size, the most that it added to any of them. A
-        document is about its name wherever the name is written. The same candidates when
-        ``where`` marks none."""
+        every candidate the boolean mask ``where[t]`` marks: its BM25 there is replaced by the most
+        it gives any marked candidate of the same document and window size. A document is about
+        its name wherever the name is written. The same candidates when ``where`` marks none."""
         if candidates.lexical is None or not any(mask.any() for mask in where.values()):
             return candidates
         ids = candidates.ids
+        named = np.zeros(len(ids), np.float32)  # what the names give each candidate
+        for term, mask in where.items():
+            if mask.any():
+                named[mask] += self.lexical.scores_for([term] * query_terms.count(term), ids[mask])
+        marked = np.flatnonzero(np.any(list(where.values()), axis=0))
+        # one group per document and window size: every candidate of it gets the group's most
+        groups = self.index.table["doc"][ids[marked]] * (int(self.scale_of_window.max()) + 1)
+        groups += self.scale_of_window[ids[marked]]
+        keys, group_of = np.unique(groups, return_inverse=True)
+        most = np.zeros(len(keys), np.float32)
+        np.maximum.at(most, group_of.reshape(-1), named[marked])
         lexical = candidates.lexical.copy()
-        names = list(where)
-        marks = np.stack([where[t] for t in names], axis=1)
-        kinds, kind_of = np.unique(marks, axis=0, return_inverse=True)
-        for kind, mark in enumerate(kinds):
-            if mark.any():
-                mine = np.flatnonzero(kind_of.reshape(-1) == kind)
-                rest = [t for t in query_terms if t not in {n for n, m in zip(names, mark) if m}]
-                lexical[mine] = self.lexical.scores_for(rest, ids[mine]) if rest else 0.0
-        named = candidates.lexical - lexical  # what the names added to each candidate's BM25
-        marked = marks.any(axis=1)
-        docs, scales = self.index.table["doc"][ids], self.scale_of_window[ids]
-        for doc, size in set(zip(docs[marked].tolist(), scales[marked].tolist())):
-            mine = marked & (docs == doc) & (scales == size)
-            lexical[mine] += max(float(named[mine].max()), 0.0)
+        lexical[marked] += most[group_of.reshape(-1)] - named[marked]
         fused = self._fuse(ids, candidates.dense, lexical)
         return dataclasses.replace(candidates, fused=fused, lexical=lexical)
 
