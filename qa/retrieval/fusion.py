@@ -157,8 +157,14 @@ class Fusion:
         """``candidates`` fused again so that each query term ``t`` of ``where`` counts alike in
         every candidate the boolean mask ``where[t]`` marks: its BM25 there is replaced by the most
         it gives any marked candidate of the same document and window size. A document is about
-        its name wherever the name is written. The same candidates when ``where`` marks none."""
-        if candidates.lexical is None or not any(mask.any() for mask in where.values()):
+        its name wherever the name is written. The same candidates when ``where`` marks none, in
+        dense mode, and when a search engine scored BM25 itself (its scores are not ours to take
+        apart term by term)."""
+        store = self.index.store
+        engine = isinstance(store, CandidateSearch) and store.lexical_in_engine
+        if engine or self.settings.mode == "dense" or candidates.lexical is None:
+            return candidates
+        if not any(mask.any() for mask in where.values()):
             return candidates
         ids = candidates.ids
         named = np.zeros(len(ids), np.float32)  # what the names give each candidate
