@@ -218,3 +218,16 @@ def test_warm_up_maps_the_saved_postings_in_and_answers_the_same(tmp_path):
         np.testing.assert_array_equal(ids, again[0])
         np.testing.assert_array_equal(scores, again[1])
     LexicalIndex(texts[:50]).warm_up()  # built in memory: nothing to map
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_a_retriever_warming_up_maps_bm25_in(project, fake_embedder):
+    from qa.index.files import live_folder
+
+    _write_docs(project, 6)
+    ensure_index(project, fake_embedder)
+    postings = live_folder(project.index_dir) / "lexical" / "20" / "impact.indices.npy"
+    retriever = Retriever.open(project, fake_embedder)
+    assert _resident_bytes(postings) == 0
+    retriever.warm_up()
+    assert _resident_bytes(postings) >= postings.stat().st_size - 4096
