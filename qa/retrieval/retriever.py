@@ -119,6 +119,7 @@ class Retriever:
         store_warm_up = getattr(self.index.store, "warm_up", None)  # a store with files to map in
         if store_warm_up is not None:
             store_warm_up()
+        self.index.lexical.warm_up()
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
         _ = self.reranker  # wrong rank_weights fail here, not on the first question
 
