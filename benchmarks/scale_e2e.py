@@ -1,7 +1,7 @@
 """End to end at scale: ``Retriever.ask`` over 100k and 1M windows of synthetic text, per store.
 
     python benchmarks/scale_e2e.py [--sizes 100000 1000000] [--milvus-sizes 100000] [--questions 200]
-                                   [--keep DIR] [--repeat N]
+                                   [--keep DIR] [--repeat N] [--warm N] [--stages]
 
 The corpus is made of the seed's own words: each document draws from one topic's share of the
 vocabulary (Zipf-distributed), so documents cluster by topic as real ones do. The embedder
@@ -23,6 +23,11 @@ and reuses a corpus already built there, so the query phase can be measured agai
 without the 1M build (most of an hour on a shared machine); its build column then says "kept".
 ``--repeat N`` asks each corpus N times, each in a fresh process, one row each: on a shared
 machine the wall clock varies from run to run, the CPU time much less.
+
+``--stages`` also times the main stages of each question (CPU time, each including what it
+calls: dense candidates, BM25 candidates, cosines, BM25 scores, fusion, structure, passage
+shapes, passages) and prints them per process in a second table: where the cost grows with the
+corpus.
 
 ``--warm N`` has each process ask N other questions (not timed) before the timed ones: what a
 question costs a server that has been answering for a while. A fresh process derives per
@@ -125,7 +130,48 @@ def _questions(documents, count: int, seed: int) -> list[str]:
     return asks
 
 
-def phase_query(root: Path, store: str, questions: int, bm25: str = "auto", warm: int = 0) -> dict:
+STAGES = (
+    ("dense", "qa.retrieval.fusion", "Fusion", "dense_top"),
+    ("bm25 top", "qa.retrieval.fusion", "Fusion", "lexical_top"),
+    ("cosines", "qa.retrieval.fusion", "Fusion", "dense_scores"),
+    ("bm25 scores", "qa.lexical.bm25", "LexicalIndex", "scores_for"),
+    ("fuse", "qa.retrieval.fusion", "Fusion", "_fuse"),
+    ("structure", "qa.retrieval.structure", "Structure", "bonus"),
+    ("shapes", "qa.retrieval.shaping", "Shaper", "shapes"),
+    ("passages", "qa.retrieval.retriever", "Retriever", "_passage"),
+    ("ask", "qa.retrieval.retriever", "Retriever", "ask"),
+)
+"""Stages timed by ``--stages`` (CPU time, each including what it calls): label, module, class, method."""
+
+
+def time_stages() -> dict[str, float]:
+    """Wrap the :data:`STAGES` methods (those that exist) with CPU timers; returns the totals in
+    seconds by label, filled in as questions are asked."""
+    import functools
+    import importlib
+
+    totals: dict[str, float] = {}
+    for label, module, cls_name, name in STAGES:
+        cls = getattr(importlib.import_module(module), cls_name, None)
+        method = getattr(cls, name, None)
+        if method is None:  # renamed by later work: left out of the table
+            continue
+
+        def timed(*args, _method=method, _label=label, **kwargs):
+            start = time.process_time()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                totals[_label] += time.process_time() - start
+
+        totals[label] = 0.0
+        setattr(cls, name, functools.wraps(method)(timed))
+    return totals
+
+
+def phase_query(
+    root: Path, store: str, questions: int, bm25: str = "auto", warm: int = 0, stages: bool = False
+) -> dict:
     from qa.config import Settings
     from qa.index.build import open_index
     from qa.retrieval.retriever import Retriever
@@ -146,6 +192,7 @@ def phase_query(root: Path, store: str, questions: int, bm25: str = "auto", warm
     for question in _questions(retriever.index.documents, warm, seed=2):
         retriever.ask(question)
     retriever.ask(asks[0])
+    totals = time_stages() if stages else {}
     times, cpu_times = [], []
     for q in asks:
         t, cpu = time.perf_counter(), time.process_time()
@@ -162,6 +209,7 @@ def phase_query(root: Path, store: str, questions: int, bm25: str = "auto", warm
         "rss_mb": rss_mb(),
         "load": (load + os.getloadavg()[0]) / 2,
         "warm": warm,
+        "stages_ms": {label: total / len(asks) * 1000 for label, total in totals.items()},
     }
 
 
@@ -209,8 +257,11 @@ def row_of(name: str, docs: int, built: dict, asked: dict) -> list[str]:
     ]
 
 
-def measure(args: argparse.Namespace, tmp: Path, url: str) -> list[list[str]]:
-    """One row per (store, size) and repeat: build (or reuse) the corpus, ask in a fresh process."""
+def measure(
+    args: argparse.Namespace, tmp: Path, url: str, stage_rows: list[list[str]], stage_names: list[str]
+) -> list[list[str]]:
+    """One row per (store, size) and repeat: build (or reuse) the corpus, ask in a fresh process
+    (with ``--stages``, a row of stage times per process into ``stage_rows``)."""
     plan = [("faiss", n, "", []) for n in args.sizes] + [
         (name, n, url, flags)
         for n in args.milvus_sizes
@@ -231,8 +282,14 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> list[list[str]]:
             asked = run_phase(
                 *flags, "--phase", "query", "--root", str(root), "--store", store,
                 "--questions", str(args.questions), "--warm", str(args.warm),
+                *(["--stages"] if args.stages else []),
             )  # fmt: skip
             rows.append(row_of(name, docs, built, asked))
+            if asked.get("stages_ms"):
+                stage_rows.append(
+                    [name, f"{built['windows']:,}"] + [f"{v:.2f}" for v in asked["stages_ms"].values()]
+                )
+                stage_names[:] = list(asked["stages_ms"])
             print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
     return rows
 
@@ -245,6 +302,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the FAISS corpora here and reuse them")
     parser.add_argument("--repeat", type=int, default=1, help="query phases per corpus")
     parser.add_argument("--warm", type=int, default=0, help="untimed questions each process asks first")
+    parser.add_argument("--stages", action="store_true", help="also time the stages of a question (CPU)")
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", default="", help=argparse.SUPPRESS)
@@ -254,7 +312,9 @@ def main() -> None:
         print(json.dumps(phase_build(args.root, args.store)))
         return
     if args.phase == "query":
-        print(json.dumps(phase_query(args.root, args.store, args.questions, args.bm25, args.warm)))
+        print(
+            json.dumps(phase_query(args.root, args.store, args.questions, args.bm25, args.warm, args.stages))
+        )
         return
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -265,7 +325,8 @@ def main() -> None:
         if args.milvus_sizes:
             server, url = start_lite_server(Path(tmp) / "milvus")
         try:
-            rows = measure(args, Path(tmp), url)
+            stage_rows, stage_names = [], []
+            rows = measure(args, Path(tmp), url, stage_rows, stage_names)
         finally:
             if server is not None:
                 stop(server)
@@ -287,6 +348,9 @@ def main() -> None:
         "warm",
     ]
     print(table(headers, rows))
+    if stage_rows:
+        print("\nCPU ms per question by stage (each including what it calls; ask = the whole question)")
+        print(table(["store", "windows", *stage_names], stage_rows))
 
 
 if __name__ == "__main__":

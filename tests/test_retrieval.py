@@ -143,6 +143,11 @@ def test_onnx_and_torch_backends_answer_the_dev_set_alike(retriever):
         ("What are fraud factories?", "Which EU law deals with the sexual exploitation of children?"),
         ("Who founded the Polaris Project?", "What is the Blue Heart Campaign?"),
         ("How do traffickers use social media?", "What is debt bondage?"),
+        # the topic draws the search to the Super Bowl text, which the question alone hardly matches
+        (
+            "How did online sex ads in Dallas change around the Super Bowl?",
+            "What did Amnesty say about the UK's new measures?",
+        ),
     ],
 )
 def test_a_question_that_stands_alone_is_searched_alone(retriever, earlier, question):
@@ -206,3 +211,33 @@ def test_abstains_on_a_corpus_other_than_the_seed(tmp_path):
     assert not retriever.ask("How hot should the water be for green tea?").abstained
     for question in ["Who won the football world cup in 1998?", "What is the capital of Australia?"]:
         assert retriever.ask(question).abstained, question
+
+
+TRIGGERS = next(
+    (
+        d / "shared" / "eval" / "docs-md" / "dpkg-triggers.txt"
+        for d in Path(__file__).resolve().parents
+        if (d / "shared" / "eval" / "docs-md").is_dir()
+    ),
+    None,
+)
+
+
+@pytest.mark.skipif(TRIGGERS is None, reason="shared/eval/docs-md/ is not next to the repository")
+def test_a_documents_name_does_not_pull_its_own_overviews_up(tmp_path):
+    """In the dpkg triggers spec "dpkg" and "triggers" are in nearly every section: they no longer
+    lift the windows that say them most (the transition plan, error handling) above the answer."""
+    from qa.config import Settings
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.index.build import ensure_index
+    from qa.retrieval.retriever import Retriever
+
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "dpkg-triggers.txt").write_bytes(TRIGGERS.read_bytes())
+    settings = Settings(root=tmp_path)
+    embedder = SentenceTransformerEmbedder(settings.model)
+    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    states = retriever.ask("Which new package states did triggers add to dpkg?", k=5)
+    assert "There are two new dpkg status values" in states.passages[0].text
+    problem = retriever.ask("What problem are dpkg triggers meant to solve?", k=5)
+    assert any("caused by one package" in p.text for p in problem.passages[:2])

@@ -199,3 +199,35 @@ def test_warm_up_maps_the_stored_vectors_in_and_answers_the_same(tmp_path):
     np.testing.assert_array_equal(before[1], after[1])
     np.testing.assert_array_equal(before[0], after[0])
     FaissStore.from_factory(vectors[:100], "Flat").warm_up()  # built in memory: nothing to map
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_warm_up_maps_the_saved_postings_in_and_answers_the_same(tmp_path):
+    texts = [" ".join(f"w{(i * 7 + j) % 500}" for j in range(60)) for i in range(3000)]
+    LexicalIndex(texts, [20 if i % 2 else 40 for i in range(3000)]).save(tmp_path)
+    query = ["w1", "w2", "w3", "w7"]
+    in_memory = LexicalIndex.load(tmp_path, mmap=False)
+    before = [in_memory.top(query, 5, scale=s) for s in (20, 40)]
+    lexical = LexicalIndex.load(tmp_path)
+    arrays = [tmp_path / "20" / "data.csc.index.npy", tmp_path / "40" / "impact.indices.npy"]
+    assert all(_resident_bytes(p) < p.stat().st_size // 2 for p in arrays)
+    lexical.warm_up()
+    assert all(_resident_bytes(p) >= p.stat().st_size - 4096 for p in arrays)
+    for (ids, scores), scale in zip(before, (20, 40)):
+        again = lexical.top(query, 5, scale=scale)
+        np.testing.assert_array_equal(ids, again[0])
+        np.testing.assert_array_equal(scores, again[1])
+    LexicalIndex(texts[:50]).warm_up()  # built in memory: nothing to map
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_a_retriever_warming_up_maps_bm25_in(project, fake_embedder):
+    from qa.index.files import live_folder
+
+    _write_docs(project, 6)
+    ensure_index(project, fake_embedder)
+    postings = live_folder(project.index_dir) / "lexical" / "20" / "impact.indices.npy"
+    retriever = Retriever.open(project, fake_embedder)
+    assert _resident_bytes(postings) == 0
+    retriever.warm_up()
+    assert _resident_bytes(postings) >= postings.stat().st_size - 4096

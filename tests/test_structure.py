@@ -1,5 +1,6 @@
 """Document structure as evidence, passages of whole sentences, highlights: fast, fake embedder."""
 
+import dataclasses
 import re
 
 import pytest
@@ -30,6 +31,21 @@ def test_a_question_naming_a_document_prefers_it(project, fake_embedder, named):
     )
     answer = retriever.ask(f"In the {named.capitalize()} manual, how are rules written?", k=2)
     assert answer.passages[0].source == f"seeds/{named}-manual.md"
+
+
+def test_a_documents_own_name_does_not_rank_its_windows(project, fake_embedder):
+    """The manual's name fills its opening paragraph; the answer is elsewhere. BM25 counts the
+    name alike in every window of the manual, so the paragraph that says it most does not win."""
+    filler = " ".join(f"Section {i} covers topic{i} in plain words." for i in range(12))
+    text = (
+        "# Ninja\n\nNinja is small. Ninja is quick. Ninja runs builds. Ninja reads files. "
+        "Ninja writes logs. Ninja is a tool.\n\n"
+        f"{filler}\n\nThe parallel jobs default to the number of processors plus two.\n\n{filler}\n"
+    )
+    settings = dataclasses.replace(project, mode="lexical")  # BM25 alone decides
+    retriever = _retriever(settings, fake_embedder, {"ninja-manual.md": text})
+    answer = retriever.ask("How many parallel jobs does Ninja run?", k=2)
+    assert "parallel jobs default" in answer.passages[0].text
 
 
 def test_a_name_the_document_goes_by_is_not_unknown(project, fake_embedder):

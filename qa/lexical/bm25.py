@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +32,15 @@ import numpy as np
 from qa.lexical.terms import terms
 from qa.lexical.topk import best_distinct
 
-__all__ = ["LexicalIndex", "POSTINGS_LIMIT"]
+__all__ = ["LexicalIndex", "POSTINGS_LIMIT", "WARM_SHARE"]
 
 POSTINGS_LIMIT = 4096
 """Most postings of one term a question reads to find candidates (its best-scoring windows)."""
+
+WARM_SHARE = 0.25
+"""The saved arrays are mapped in at warm-up only while they take at most this share of the memory."""
+_MADV_POPULATE_READ = 22
+"""Linux (5.14+): map a range's pages now, reading those not yet in the page cache."""
 
 EMPTY = "\x00empty"
 """Token standing in for a window without terms, so every window has a row in BM25."""
@@ -128,6 +134,15 @@ class _SizeModel:
         return 0 if token is None else int(self.df[token])
 
 
+def _file_map(array: np.ndarray):
+    """The ``mmap.mmap`` under a memory-mapped array (None for an array in memory)."""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return getattr(array, "_mmap", None)
+        array = array.base if isinstance(array, np.ndarray) else None
+    return None
+
+
 def _mapped(path: Path, mode: str | None) -> np.ndarray:
     """The array in ``path``, memory-mapped when ``mode`` is ``"r"`` (as a plain ndarray view:
     ``np.memmap`` costs tens of microseconds per slice, and a question takes hundreds)."""
@@ -191,6 +206,26 @@ class LexicalIndex:
         for position, model in enumerate(self._models.values()):
             self._size_of[model.rows] = position
             self._local_of[model.rows] = np.arange(len(model.rows), dtype=np.int32)
+
+    def warm_up(self) -> None:
+        """Map the saved arrays' pages into this process now (Linux's ``MADV_POPULATE_READ``)
+        rather than on the questions that first read them: at a million windows they were a
+        quarter of a fresh process's page faults, 0.1-0.2 ms of system time a question.
+        Skipped for arrays in memory, for arrays larger than :data:`WARM_SHARE` of the memory,
+        and where the system cannot (not Linux, a kernel before 5.14)."""
+        arrays = [a for m in self._models.values() for a in (m.data, m.indices, *m.impact.values())]
+        maps = {id(f): f for a in arrays if (f := _file_map(a)) is not None}
+        try:
+            memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return
+        if sum(len(f) for f in maps.values()) > WARM_SHARE * memory:
+            return
+        for mapping in maps.values():
+            try:
+                mapping.madvise(_MADV_POPULATE_READ)
+            except (OSError, ValueError, AttributeError):
+                return
 
     @property
     def scales(self) -> list[int]:

@@ -4,8 +4,9 @@
 continuation ("and children?", "what about ...") is a follow-up. Any other question is decided by
 evidence: it is searched alone and with the conversation's topic, and it is a follow-up only when
 the topic makes the best match much closer (:data:`FOLLOWUP_GAIN`), or, for a short question with
-a referring word, not farther (:data:`LEANING_GAIN`). A question that stands on its
-own ("Why are people trafficked for their organs?" after "What is debt bondage?") finds its
+a referring word, not farther (:data:`LEANING_GAIN`), and only when the match found with the
+topic is text the question alone still relates to (:data:`TOPIC_DRIFT`). A question that stands
+on its own ("Why are people trafficked for their organs?" after "What is debt bondage?") finds its
 answer alone as well as with the topic, so it is searched alone.
 """
 
@@ -21,6 +22,7 @@ from qa.lexical.terms import terms
 __all__ = [
     "CONTROL_CHARACTERS",
     "FOLLOWUP_GAIN",
+    "TOPIC_DRIFT",
     "Reading",
     "continues_topic",
     "leans_on_context",
@@ -36,6 +38,10 @@ FOLLOWUP_GAIN = 0.15
 LEANING_GAIN = 0.0
 """The same for a short question with a referring word ("who can apply for it?"): its form
 already suggests a follow-up, so the topic must only not make the match worse."""
+TOPIC_DRIFT = 0.4
+"""How much closer to the question alone its own best window must be than the best window found
+with the topic for the topic to be dropped: a search with the topic that lands on text the
+question alone hardly matches has been taken over by the topic."""
 _OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ")
 _REFERRING = frozenset(
     "it its they them their theirs this that these those he she his her there such".split()
@@ -100,11 +106,15 @@ def readings(question: str, history: Sequence[str], *, turns: int) -> Reading:
     return Reading(question, topic(history, turns=turns))
 
 
-def continues_topic(reading: Reading, alone_best: float, combined_best: float) -> bool:
-    """Whether to search ``reading`` with its topic, from the best cosine of each search."""
+def continues_topic(reading: Reading, alone_best: float, combined_best: float, *, drift: float = 0.0) -> bool:
+    """Whether to search ``reading`` with its topic, from the best cosine of each search and the
+    ``drift``: the question alone's best cosine less its cosine to the window the search with the
+    topic finds best (above :data:`TOPIC_DRIFT`, the topic has taken the search over)."""
     if not reading.topic:
         return False
     if opens_as_continuation(reading.question):
         return True
+    if drift > TOPIC_DRIFT:
+        return False
     gain = combined_best - alone_best
     return gain >= (LEANING_GAIN if leans_on_context(reading.question) else FOLLOWUP_GAIN)

@@ -89,8 +89,12 @@ class Fusion:
 
     def best_dense(self, vector: np.ndarray) -> float:
         """The cosine of the window nearest to ``vector``."""
-        scores, _ = self.index.store.search(vector[None, :], 1)
-        return float(scores[0][0]) if scores.size else 0.0
+        return self.nearest(vector)[0]
+
+    def nearest(self, vector: np.ndarray) -> tuple[float, int]:
+        """The cosine and id of the window nearest to ``vector`` (0.0 and -1 with no window)."""
+        scores, ids = self.index.store.search(vector[None, :], 1)
+        return (float(scores[0][0]), int(ids[0][0])) if scores.size else (0.0, -1)
 
     def dense_scores(self, vector: np.ndarray, window_ids: np.ndarray) -> np.ndarray:
         """Exact cosines of ``window_ids`` from the stored vectors."""
@@ -147,6 +151,38 @@ class Fusion:
             )
         return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense, lexical)
 
+    def names_everywhere(
+        self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
+    ) -> Candidates:
+        """``candidates`` fused again so that each query term ``t`` of ``where`` counts alike in
+        every candidate the boolean mask ``where[t]`` marks: its BM25 there is replaced by the most
+        it gives any marked candidate of the same document and window size. A document is about
+        its name wherever the name is written. The same candidates when ``where`` marks none, in
+        dense mode, and when a search engine scored BM25 itself (its scores are not ours to take
+        apart term by term)."""
+        store = self.index.store
+        engine = isinstance(store, CandidateSearch) and store.lexical_in_engine
+        if engine or self.settings.mode == "dense" or candidates.lexical is None:
+            return candidates
+        if not any(mask.any() for mask in where.values()):
+            return candidates
+        ids = candidates.ids
+        named = np.zeros(len(ids), np.float32)  # what the names give each candidate
+        for term, mask in where.items():
+            if mask.any():
+                named[mask] += self.lexical.scores_for([term] * query_terms.count(term), ids[mask])
+        marked = np.flatnonzero(np.any(list(where.values()), axis=0))
+        # one group per document and window size: every candidate of it gets the group's most
+        groups = self.index.table["doc"][ids[marked]] * (int(self.scale_of_window.max()) + 1)
+        groups += self.scale_of_window[ids[marked]]
+        keys, group_of = np.unique(groups, return_inverse=True)
+        most = np.zeros(len(keys), np.float32)
+        np.maximum.at(most, group_of.reshape(-1), named[marked])
+        lexical = candidates.lexical.copy()
+        lexical[marked] += most[group_of.reshape(-1)] - named[marked]
+        fused = self._fuse(ids, candidates.dense, lexical)
+        return dataclasses.replace(candidates, fused=fused, lexical=lexical)
+
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
         mode, weight = self.settings.mode, self.settings.dense_weight
         fused = np.zeros(len(ids), np.float32)
@@ -163,4 +199,3 @@ class Fusion:
                 top = float(part.max())
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
-

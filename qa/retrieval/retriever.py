@@ -119,6 +119,7 @@ class Retriever:
         store_warm_up = getattr(self.index.store, "warm_up", None)  # a store with files to map in
         if store_warm_up is not None:
             store_warm_up()
+        self.index.lexical.warm_up()
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
         _ = self.reranker  # wrong rank_weights fail here, not on the first question
 
@@ -193,9 +194,12 @@ class Retriever:
         if not reading.topic:
             return reading.question
         if reading.undecided:
-            alone = self.fusion.best_dense(vectors[reading.question])
-            combined = self.fusion.best_dense(vectors[reading.combined])
-            return reading.query(follows=continues_topic(reading, alone, combined))
+            own = vectors[reading.question]
+            alone = self.fusion.best_dense(own)
+            combined, nearest = self.fusion.nearest(vectors[reading.combined])
+            # how much less the question alone relates to what the search with the topic found
+            drift = alone - float(self.fusion.dense_scores(own, np.array([max(nearest, 0)]))[0])
+            return reading.query(follows=continues_topic(reading, alone, combined, drift=drift))
         return reading.combined
 
     def _check_k(self, k: object) -> int:
@@ -240,6 +244,8 @@ class Retriever:
     def _candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
         candidates = self.fusion.candidates(vector, query_terms)
         if self.settings.shaping:
+            names = self.structure.own_names(candidates.ids, query_terms)
+            candidates = self.fusion.names_everywhere(candidates, query_terms, names)
             candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
         return candidates
 

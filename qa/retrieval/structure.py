@@ -103,6 +103,19 @@ class Structure:
         """The document each distinctive name term belongs to."""
         return {term: doc for doc, terms_ in enumerate(self.distinctive_names) for term in terms_}
 
+    def own_names(self, window_ids: np.ndarray, query_terms: list[str]) -> dict[str, np.ndarray]:
+        """For each query term some document goes by: which of ``window_ids`` lie in a document
+        that goes by it. A document is about its name in every section, wherever the words
+        appear (the product's name in its manual): BM25 counts the name in each of its windows
+        alike, so it tells the document from others but no window of it from another."""
+        docs = self.index.table["doc"][np.asarray(window_ids, dtype=np.int64)]
+        out = {}
+        for term in dict.fromkeys(query_terms):
+            owners = [doc for doc in np.unique(docs).tolist() if term in self.names[doc]]
+            if owners:
+                out[term] = np.isin(docs, owners)
+        return out
+
     def section_path(self, doc: int, offset: int) -> str:
         """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
         return SECTION_SEPARATOR.join(self.sections[doc].path(offset))
