@@ -59,10 +59,10 @@ class Settings:
     of its own tokens' states inside a largest window holding it). ``composed`` and
     ``contextual`` cost a quarter of the model time; benchmarks/README.md has their retrieval
     figures."""
-    embed_precision: str = "fp32"
-    """The model's arithmetic when the build embeds windows: ``fp32``; ``bf16`` (the torch
-    model under bf16 autocast: about twice as fast on CPUs with native bf16, vectors at cosine
-    0.9999+ to fp32's); ``auto`` (bf16 where the CPU has it natively, else fp32); or ``int8``
+    embed_precision: str = "auto"
+    """The model's arithmetic when the build embeds windows: ``auto`` (bf16 where the CPU has
+    it natively, else fp32); ``fp32``; ``bf16`` (the torch model under bf16 autocast: about
+    twice as fast on CPUs with native bf16, vectors at cosine 0.9999+ to fp32's); or ``int8``
     (its ONNX export with int8 weights, exported once beside the fp32 one: about twice as fast,
     the vectors move a little; needs ``backend="onnx"``). Questions are always embedded in
     fp32. benchmarks/README.md has the retrieval figures."""
