@@ -12,8 +12,9 @@ FAISS flat), in the same run, once per build asked for: ``WAY[:PRECISION[:SIZES]
 WAY is how windows get their vectors (``window_vectors``: ``embedded`` sends every window
 through the model, ``contextual`` only the largest windows, the others pooled from their token
 states, ``composed`` only the smallest, the others composed), PRECISION the model's arithmetic
-for windows (``embed_precision``: ``fp32`` or ``int8``; loaded, and the int8 form made, before
-the clock starts) and SIZES the window sizes (e.g. ``20,40,100``; default the settings').
+for windows (``embed_precision``: ``fp32``, ``int8``, ``bf16`` or ``auto``; loaded, and the int8
+form made, before the clock starts; the table names the precision the build recorded) and
+SIZES the window sizes (e.g. ``20,40,100``; default the settings').
 Wall-clock seconds and the process's CPU seconds (all its threads) are both shown: on a shared
 machine the load changes between the builds, which moves wall-clock ratios more than CPU ones.
 """
@@ -151,8 +152,8 @@ def build_rows(corpus: Path, builds: list[str]) -> tuple[list[list[object]], dic
         ]
     ]
     for wanted, report, seconds, cpu_s in done:
-        label = _label(wanted)
-        default = " (default)" if label == _label(settings) else ""
+        label = _label(wanted, report.index.manifest.embed_precision)
+        default = " (default)" if _label(wanted) == _label(settings) else ""
         rows.append(
             [
                 f"qa: ensure_index (extract, windows, embed, FAISS, save), {label}{default}",
@@ -167,9 +168,12 @@ def build_rows(corpus: Path, builds: list[str]) -> tuple[list[list[object]], dic
     return rows, {"extract_s": extract_s, "pages_per_s": progress[-1] if progress else 0.0}
 
 
-def _label(settings) -> str:
+def _label(settings, used: str = "") -> str:
     sizes = ",".join(str(w) for w in settings.window_sizes)
-    return f"{settings.window_vectors}, {settings.embed_precision}, windows {sizes}"
+    precision = settings.embed_precision
+    if used and used != precision:
+        precision = f"{precision} ({used})"
+    return f"{settings.window_vectors}, {precision}, windows {sizes}"
 
 
 def _default_corpus() -> Path:
@@ -184,8 +188,8 @@ def main() -> None:
     parser.add_argument(
         "--builds",
         nargs="+",
-        default=["embedded:fp32", "embedded:int8"],
-        help="the builds to time, in this order: WAY[:PRECISION[:SIZES]], e.g. embedded:int8:20,40,100",
+        default=["embedded:fp32", "embedded:bf16"],
+        help="the builds to time, in this order: WAY[:PRECISION[:SIZES]], e.g. embedded:bf16:20,40,100",
     )
     parser.add_argument("--no-build", action="store_true", help="time the extraction only")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ __all__ = ["Settings", "DEFAULT_MODEL", "EMBED_PRECISIONS", "WINDOW_VECTORS"]
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 WINDOW_VECTORS = ("embedded", "composed", "contextual")
 """The ways windows get their vectors (``Settings.window_vectors``)."""
-EMBED_PRECISIONS = ("fp32", "int8")
+EMBED_PRECISIONS = ("fp32", "int8", "bf16", "auto")
 """How the model runs when it embeds the windows (``Settings.embed_precision``)."""
 
 
@@ -59,11 +59,13 @@ class Settings:
     of its own tokens' states inside a largest window holding it). ``composed`` and
     ``contextual`` cost a quarter of the model time; benchmarks/README.md has their retrieval
     figures."""
-    embed_precision: str = "fp32"
-    """The model's arithmetic when the build embeds windows: ``fp32``, or ``int8`` (its ONNX
-    export with int8 weights, exported once beside the fp32 one: about twice as fast, the
-    vectors move a little). Questions are always embedded in fp32. ``int8`` needs
-    ``backend="onnx"``; benchmarks/README.md has its retrieval figures."""
+    embed_precision: str = "auto"
+    """The model's arithmetic when the build embeds windows: ``auto`` (bf16 where the CPU has
+    it natively, else fp32); ``fp32``; ``bf16`` (the torch model under bf16 autocast: about
+    twice as fast on CPUs with native bf16, vectors at cosine 0.9999+ to fp32's); or ``int8``
+    (its ONNX export with int8 weights, exported once beside the fp32 one: about twice as fast,
+    the vectors move a little; needs ``backend="onnx"``). Questions are always embedded in
+    fp32. benchmarks/README.md has the retrieval figures."""
     passage_words: int = 100
     """Words in a passage shown to the user (at most 120)."""
     k: int = 5
@@ -214,10 +216,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     ),
     (
         lambda s: s.embed_precision in EMBED_PRECISIONS,
-        'embed_precision must be "fp32" or "int8"',
+        'embed_precision must be "fp32", "int8", "bf16" or "auto"',
     ),
     (
-        lambda s: s.embed_precision == "fp32" or s.backend == "onnx",
+        lambda s: s.embed_precision != "int8" or s.backend == "onnx",
         "embed_precision int8 runs the ONNX export; set QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32",
     ),
     (lambda s: s.mode in ("hybrid", "dense", "lexical"), 'mode must be "hybrid", "dense" or "lexical"'),

@@ -31,7 +31,8 @@ def settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--embed-precision",
         choices=EMBED_PRECISIONS,
-        help="the model's arithmetic when windows are embedded: fp32 (default) or int8 (questions stay fp32)",
+        help="the model's arithmetic when windows are embedded: fp32, bf16, auto (bf16 on CPUs with native "
+        "bf16, else fp32) or int8 (questions stay fp32)",
     )
 
 

@@ -4,8 +4,8 @@ Two real embedders, one per module, both loading on first use, never at import:
 :class:`~qa.embedders.onnx.OnnxEmbedder` (onnxruntime over a one-time ONNX export, no torch at
 query time) and :class:`~qa.embedders.torch.SentenceTransformerEmbedder` (sentence-transformers).
 :func:`make_embedder` picks one from the settings (``backend``); :func:`window_embedder` gives
-the build the form that embeds windows (``embed_precision``). Imports run one way:
-``base`` → ``onnx`` → ``torch`` → ``paths``.
+the build the form that embeds windows (``embed_precision``, decided by ``precision``). Imports
+run one way: ``base`` → ``onnx`` → ``torch`` → ``paths``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.embedders.paths import resolve_model_path
+from qa.embedders.precision import window_precision
 from qa.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -57,18 +58,21 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def window_embedder(embedder: Embedder, settings: Settings) -> Embedder:
-    """What embeds the windows of a build: ``embedder`` itself (``embed_precision`` fp32), or its
-    int8 form (an embedder with a ``quantized()`` method, e.g. the ONNX one); questions keep
-    using ``embedder``."""
-    if settings.embed_precision == "fp32":
+    """What embeds the windows of a build: ``embedder`` itself (fp32), its int8 form (an
+    embedder with a ``quantized()`` method, e.g. the ONNX one) or its bf16 form (a ``bf16()``
+    method: both real ones), as :func:`~qa.embedders.precision.window_precision` decides from
+    ``embed_precision``; questions keep using ``embedder``."""
+    precision = window_precision(settings.embed_precision, embedder)
+    if precision == "fp32":
         return embedder
-    quantized = getattr(embedder, "quantized", None)
-    if quantized is None:
+    form = getattr(embedder, "quantized" if precision == "int8" else "bf16", None)
+    if form is None:
+        backend = "QA_BACKEND=onnx or " if precision == "int8" else ""
         raise ConfigError(
-            f"embedder {embedder.name!r} has no int8 form for embed_precision int8; "
-            "set QA_BACKEND=onnx or QA_EMBED_PRECISION=fp32"
+            f"embedder {embedder.name!r} has no {precision} form for embed_precision {precision}; "
+            f"set {backend}QA_EMBED_PRECISION=fp32"
         )
-    return quantized()
+    return form()
 
 
 def __getattr__(name: str):

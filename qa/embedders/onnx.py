@@ -12,7 +12,8 @@ temporary folder and renamed into place, so a crash never leaves a half-written 
 ``precision="int8"`` runs the export's int8 form instead (``qa.embedders.quantize``), made once
 from the fp32 export, beside it, and refused if its vectors of the probe texts fall below
 ``MIN_INT8_COSINE`` to the fp32 ones. The build uses it for window vectors when
-``embed_precision`` says so (:meth:`OnnxEmbedder.quantized`); questions stay fp32.
+``embed_precision`` says so (:meth:`OnnxEmbedder.quantized`); questions stay fp32. For
+``embed_precision`` bf16 the build embeds windows with torch (:meth:`OnnxEmbedder.bf16`).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class OnnxEmbedder:
     """The model's ONNX export run by onnxruntime; exports it first if ``cache_dir`` has none.
 
     Texts are tokenised by the model's own fast tokenizer (``tokenizer.json``), truncated at the
-    model's ``max_seq_length``, and encoded in length-sorted batches to limit padding.
+    model's ``max_seq_length``, and encoded in batches sorted by token count (by characters,
+    code and prose mixed in a batch: the build's batches padded by two thirds on PDFs).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class OnnxEmbedder:
         self._meta: dict = {}
         self._lock = threading.Lock()
         self._int8: OnnxEmbedder | None = None
+        self._bf16 = None
 
     @classmethod
     def from_folder(cls, folder: Path, model: str) -> OnnxEmbedder:
@@ -116,6 +119,17 @@ class OnnxEmbedder:
                 if self._folder is not None:
                     self._int8._folder = int8_folder(self._folder)
             return self._int8
+
+    def bf16(self):
+        """The same model run by torch under bf16 autocast
+        (:class:`~qa.embedders.torch.SentenceTransformerEmbedder`), for window vectors; one per
+        embedder, loaded on first use."""
+        from qa.embedders.torch import SentenceTransformerEmbedder
+
+        with self._lock:
+            if self._bf16 is None:
+                self._bf16 = SentenceTransformerEmbedder(self.name, precision="bf16")
+            return self._bf16
 
     def _load(self) -> None:
         if self._session is not None:
@@ -156,28 +170,40 @@ class OnnxEmbedder:
             got = token_states(
                 vectors,
                 hidden,
-                [e.offsets for e in encoded],
-                [e.special_tokens_mask for e in encoded],
-                [e.attention_mask for e in encoded],
+                [e.offsets[: hidden.shape[1]] for e in encoded],  # the batch's width
+                [e.special_tokens_mask[: hidden.shape[1]] for e in encoded],
+                [e.attention_mask[: hidden.shape[1]] for e in encoded],
             )
             for row, states in zip(rows, got):
                 out[row] = states
         return out  # type: ignore[return-value]
 
-    def _batches(self, texts: list[str], outputs: list[str]):
-        """``(rows, encodings, outputs)`` per length-sorted batch of ``texts``."""
+    def token_counts(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokens of each text as the model sees it (special tokens included, truncated)."""
         self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        encoded = self._tokenizer.encode_batch(list(texts))
+        return np.array([sum(e.attention_mask) for e in encoded], dtype=np.int64)
+
+    def _batches(self, texts: list[str], outputs: list[str]):
+        """``(rows, encodings, outputs)`` per batch of ``texts`` of similar token counts (the
+        encodings padded to the longest of ``texts``, the outputs to the batch's longest)."""
+        self._load()
+        if not texts:
+            return
+        encoded = self._tokenizer.encode_batch(texts)  # padded to the longest of ``texts``
+        columns = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        counts = columns["attention_mask"].sum(axis=1)
+        order = np.argsort(counts, kind="stable")
         inputs = self._meta["inputs"]
         for b in range(0, len(order), self.batch_size):
             rows = order[b : b + self.batch_size]
-            encoded = self._tokenizer.encode_batch([texts[i] for i in rows])
-            feed = {
-                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-            }
-            yield rows, encoded, self._session.run(outputs, {name: feed[name] for name in inputs})
+            width = int(counts[rows].max())
+            feed = {name: columns[name][rows, :width] for name in inputs}
+            yield rows.tolist(), [encoded[i] for i in rows], self._session.run(outputs, feed)
 
 
 def _int8_meta(model: str, folder: Path) -> dict[str, Any]:

@@ -1,10 +1,17 @@
-"""The embedding model run by sentence-transformers and torch (``backend="torch"``)."""
+"""The embedding model run by sentence-transformers and torch (``backend="torch"``), in fp32 or,
+for a build's windows, under bf16 autocast (``embed_precision`` bf16: ``qa.embedders.precision``).
+
+Texts are encoded in batches of similar token counts (sorted by the tokenizer's count, not by
+characters: code and prose differ by up to 6× in tokens per character, and sorting by
+characters left a third of the build's model time on padding), one batch per core at a time."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -17,14 +24,48 @@ __all__ = ["SentenceTransformerEmbedder"]
 log = logging.getLogger(__name__)
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded lazily and once, thread-safe for encoding."""
+PRECISIONS = ("fp32", "bf16")
 
-    def __init__(self, model: str, *, batch_size: int = 64) -> None:
+
+def _forward(model, features: dict, *, bf16: bool, one_thread: bool) -> np.ndarray:
+    """Normalised vectors of one tokenised batch; ``one_thread``: torch computes it on the calling
+    thread alone (batches then run side by side, one per core: on a busy machine torch's own
+    threads wait for each other at every operation, and two of them embedded no faster than one)."""
+    import torch
+
+    if one_thread:
+        torch.set_num_threads(1)  # this thread's OpenMP setting; the caller's stays as it was
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        vectors = model(features)["sentence_embedding"]
+    return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily and once, thread-safe for encoding.
+
+    ``precision="bf16"`` runs it under ``torch.autocast("cpu", dtype=torch.bfloat16)``: matrix
+    products in bf16, layer norms, softmax and pooling in fp32 (the weights stay fp32)."""
+
+    def __init__(self, model: str, *, batch_size: int = 64, precision: str = "fp32") -> None:
+        if precision not in PRECISIONS:
+            raise ModelError(f'precision {precision!r} is not "fp32" or "bf16"')
         self.name = model
         self.batch_size = batch_size
+        self.precision = precision
         self._model = None
         self._lock = threading.Lock()
+        self._bf16: SentenceTransformerEmbedder | None = None
+
+    def bf16(self) -> SentenceTransformerEmbedder:
+        """The same model run under bf16 autocast, for window vectors (one per embedder)."""
+        if self.precision == "bf16":
+            return self
+        with self._lock:
+            if self._bf16 is None:
+                self._bf16 = SentenceTransformerEmbedder(
+                    self.name, batch_size=self.batch_size, precision="bf16"
+                )
+            return self._bf16
 
     def _load(self):
         with self._lock:
@@ -54,16 +95,32 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def token_counts(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokens of each text as the model sees it (special tokens included, truncated)."""
         model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
+        return np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        model = self._load()
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = np.argsort(self.token_counts(texts), kind="stable") if texts else np.zeros(0, dtype=int)
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers < 6
+        inputs = [prepare([texts[i] for i in rows]) for rows in batches]  # the tokenizer: one thread
+        workers = min(len(batches), torch.get_num_threads())
+        run = functools.partial(_forward, model, bf16=self.precision == "bf16", one_thread=workers > 1)
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="qa-embed") as pool:
+                results = list(pool.map(run, inputs))
+        else:
+            results = [run(features) for features in inputs]
+        for rows, vectors in zip(batches, results):
+            out[rows] = vectors
+        return out
 
     def encode_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
         """Each text's vector and its tokens' states before pooling (the transformer run directly,

@@ -1,6 +1,7 @@
 """The built index: documents, a typed window table, vectors in a store, BM25, a manifest.
 
-``model`` (what an index is), ``build`` (building, staleness, the build lock), ``vectors``
+``model`` (what an index is), ``build`` (building, staleness), ``lock`` (one build at a time),
+``embedding`` (the texts through the model, by token count), ``vectors``
 (embedded, composed or contextual window vectors; ``contextual`` pools them from token
 states), ``progress`` (how far a build is), ``files`` (saving, atomic publishing, loading).
 Import heavy libraries only when an index is built or loaded.

@@ -6,30 +6,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 
 from qa.config import Settings
 from qa.embedders.base import Embedder, window_embedder
+from qa.embedders.precision import BF16_RECIPE, accepts, wanted_description, window_precision
 from qa.embedders.quantize import recipe_id
 from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
     ConfigError,
     IndexCorruptError,
-    IndexLockedError,
     IndexMissingError,
     IndexStaleError,
     NoSourcesError,
 )
+from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
+from qa.index.lock import build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
-from qa.index.vectors import WindowSpans, document_vectors, model_windows
+from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
 from qa.ingest.sources import Document, ScanProgress, scan_sources
@@ -47,9 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-EMBED_BATCH = 256
-LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -71,6 +69,12 @@ class BuildReport:
 
 INT8_RECIPE = "int8-recipe"
 """The manifest's ``versions`` key of :func:`~qa.embedders.quantize.recipe_id`."""
+BF16_RECIPE_KEY = "bf16-recipe"
+"""The manifest's ``versions`` key of :data:`~qa.embedders.precision.BF16_RECIPE`."""
+
+
+def _recipes() -> dict[str, str]:
+    return {INT8_RECIPE: recipe_id(), BF16_RECIPE_KEY: BF16_RECIPE}
 
 
 def _versions() -> dict[str, str]:
@@ -78,15 +82,14 @@ def _versions() -> dict[str, str]:
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out | reader_versions() | {INT8_RECIPE: recipe_id()}
+    return out | reader_versions() | _recipes()
 
 
-def _int8_recipe_changed(manifest: Manifest, settings: Settings) -> bool:
-    """Whether int8 window vectors in ``manifest`` were made by another recipe than today's."""
-    return (
-        settings.embed_precision == manifest.embed_precision == "int8"
-        and manifest.versions.get(INT8_RECIPE) != recipe_id()
-    )
+def _recipe_changed(manifest: Manifest) -> bool:
+    """Whether the int8 or bf16 window vectors of ``manifest`` were made by another recipe than
+    this version's."""
+    key = {"int8": INT8_RECIPE, "bf16": BF16_RECIPE_KEY}.get(manifest.embed_precision)
+    return key is not None and manifest.versions.get(key) != _recipes()[key]
 
 
 def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
@@ -112,15 +115,6 @@ def _reusable_vectors(previous: Index | None, doc: Document, n_windows: int) -> 
         return None
     rows = previous.windows.of_document(previous.document_index(doc.source))
     return previous.store.vectors(rows) if len(rows) == n_windows else None
-
-
-def _embed(embedder: Embedder, texts: list[str], progress: Callable[[int], None] | None) -> np.ndarray:
-    parts = [np.zeros((0, embedder.dimension), dtype=np.float32)]
-    for i in range(0, len(texts), EMBED_BATCH):
-        parts.append(embedder.encode(texts[i : i + EMBED_BATCH]))
-        if progress:
-            progress(len(parts[-1]))
-    return np.concatenate(parts)
 
 
 def _token_encoder(embedder: Embedder, settings: Settings, progress: Callable[[int], None]):
@@ -158,16 +152,17 @@ def _indexed_at(previous: Index | None, source: str) -> str:
     return previous.manifest.indexed_at.get(source, previous.manifest.built_at)
 
 
-def _fits(previous: Index, embedder: Embedder, settings: Settings) -> bool:
-    """Whether ``previous`` vectors can be reused under ``settings`` (same model and windows)."""
+def _fits(previous: Index, embedder: Embedder, settings: Settings, precision: str) -> bool:
+    """Whether ``previous`` vectors can be reused by a build embedding in ``precision`` (same
+    model, windows and arithmetic)."""
     m = previous.manifest
     return (
         m.model == embedder.name
         and list(m.window_sizes) == list(settings.window_sizes)
         and m.format_version == FORMAT_VERSION
         and m.window_vectors == settings.window_vectors
-        and m.embed_precision == settings.embed_precision
-        and not _int8_recipe_changed(m, settings)
+        and m.embed_precision == precision
+        and not _recipe_changed(m)
     )
 
 
@@ -186,11 +181,14 @@ def build_index(
     Returns the index, the number of windows the model embedded and the number whose vectors
     were reused. ``settings.window_vectors`` says which windows of the documents that changed
     go through the model (:mod:`qa.index.vectors`), ``settings.embed_precision`` in which form
-    (``embedder`` itself, or its int8 form: :func:`~qa.embedders.base.window_embedder`).
+    (``embedder`` itself, or its int8 or bf16 form: :func:`~qa.embedders.base.window_embedder`).
+    All the texts to embed go through the model together, in order of token count
+    (:mod:`qa.index.embedding`).
     """
     if not documents:
         raise NoSourcesError(f"no documents in {settings.seeds_dir}; add some first")
-    if previous is not None and not _fits(previous, embedder, settings):
+    precision = window_precision(settings.embed_precision, embedder)
+    if previous is not None and not _fits(previous, embedder, settings, precision):
         previous = None
     windows, texts = _window_texts(documents, settings.window_sizes)
     parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
@@ -210,10 +208,18 @@ def build_index(
         if stages:
             stages(BuildProgress(EMBEDDING, done, total, time.perf_counter() - started))
 
+    ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
     if total:
         step(0)
         embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
-
+        ahead = [
+            t[j]
+            for t, r, p in zip(texts, rows, parts)
+            if p is None
+            for j in model_rows(windows.scale[r], settings.window_vectors)
+        ]
+    vectors_ahead = embed_texts(embedder, ahead, step) if ahead else None
+    encode = Embedded(ahead, vectors_ahead, lambda batch: embed_texts(embedder, batch, step))
     encode_tokens = _token_encoder(embedder, settings, step) if total else None
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     indexed_at = {}
@@ -223,7 +229,7 @@ def build_index(
             parts[i] = document_vectors(
                 t,
                 _spans(windows, rows[i]),
-                encode=lambda batch: _embed(embedder, batch, step),
+                encode=encode,
                 window_vectors=settings.window_vectors,
                 encode_tokens=encode_tokens,
             )
@@ -244,7 +250,7 @@ def build_index(
         versions=_versions(),
         window_vectors=settings.window_vectors,
         indexed_at=indexed_at,
-        embed_precision=settings.embed_precision,
+        embed_precision=precision,
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
@@ -267,13 +273,14 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             f"built with {manifest.window_vectors} window vectors, "
             f"settings ask for {settings.window_vectors} (QA_WINDOW_VECTORS)"
         )
-    if manifest.embed_precision != settings.embed_precision:
+    if not accepts(settings.embed_precision, manifest.embed_precision):
         reasons.append(
             f"windows embedded in {manifest.embed_precision}, "
-            f"settings ask for {settings.embed_precision} (QA_EMBED_PRECISION)"
+            f"settings ask for {wanted_description(settings.embed_precision)} (QA_EMBED_PRECISION)"
         )
-    if _int8_recipe_changed(manifest, settings):
-        reasons.append("int8 window vectors made by another recipe than this version's")
+    elif _recipe_changed(manifest):
+        made = manifest.embed_precision
+        reasons.append(f"{made} window vectors made by another recipe than this version's")
     if manifest.store != settings.store:
         reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
     wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
@@ -289,32 +296,6 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
             why = reader_change(manifest.versions, source)
             reasons.append(f"source changed: {source}" + (f" ({why})" if why else ""))
     return reasons
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the index folder's build lock (``filelock``); waits for another build to finish."""
-    from filelock import FileLock, Timeout
-
-    index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / LOCK
-    if path.is_dir():
-        raise IndexLockedError(f"{path} is a folder, not a lock file; remove it and run `qa index` again")
-    lock = FileLock(path, timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexLockedError(
-            f"another `qa index` has held {path} for {timeout:.0f}s; wait for it or stop it"
-        ) from None
-    except OSError as exc:
-        raise IndexLockedError(
-            f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:

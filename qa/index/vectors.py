@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.index.contextual import EncodeTokens, WindowSpans, contextual_vectors
 
-__all__ = ["WindowSpans", "compose_vectors", "document_vectors", "model_windows", "tiles"]
+__all__ = ["WindowSpans", "compose_vectors", "document_vectors", "model_rows", "model_windows", "tiles"]
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -52,14 +52,23 @@ def compose_vectors(
     return out
 
 
+def model_rows(scales: np.ndarray, window_vectors: str) -> np.ndarray:
+    """Which of a document's windows (their sizes: ``scales``) :func:`document_vectors` sends to
+    ``encode``: all of them (``embedded``), the smallest (``composed``) or none (``contextual``,
+    whose windows go through ``encode_tokens``)."""
+    if window_vectors == "composed" and len(scales):
+        return np.flatnonzero(scales == scales.min())
+    if window_vectors == "contextual":
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(len(scales))
+
+
 def model_windows(scales: np.ndarray, window_vectors: str) -> int:
     """How many of a document's windows (their sizes: ``scales``) go through the model (for
     ``contextual``, before the few embedded on their own)."""
-    if window_vectors == "composed":
-        return int((scales == scales.min()).sum()) if len(scales) else 0
     if window_vectors == "contextual":
         return int((scales == scales.max()).sum()) if len(scales) else 0
-    return len(scales)
+    return len(model_rows(scales, window_vectors))
 
 
 def document_vectors(
