@@ -54,38 +54,33 @@ def throughput() -> list[list[object]]:
     return rows
 
 
-def bf16_row(onnx, texts: list[str], naive_s: float) -> list[object]:
-    """The torch model under bf16 autocast (``QA_EMBED_PRECISION=bf16``, window vectors only)."""
+def window_form_row(label: str, form, onnx, texts: list[str], naive_s: float, digits: int) -> list[object]:
+    """One window-only form of the model (``QA_EMBED_PRECISION``) beside the fp32 ONNX export:
+    its speed and its vectors' cosine to fp32."""
     import numpy as np
 
-    bf16 = onnx.bf16()
-    bf16.encode(texts[:4])  # loaded before the clock starts
-    s = timed(lambda: bf16.encode(texts))
-    cosine = np.sum(bf16.encode(texts) * onnx.encode(texts), axis=1)
+    form.encode(texts[:4])  # loaded (or made once beside the fp32 export) before the clock starts
+    s = timed(lambda: form.encode(texts))
+    cosine = np.sum(form.encode(texts) * onnx.encode(texts), axis=1)
     return [
-        "qa torch bf16 autocast (QA_EMBED_PRECISION=bf16: windows only)",
+        label,
         len(texts),
         len(texts) / s,
         naive_s / s,
-        f"{cosine.mean():.5f} mean, {cosine.min():.5f} min",
+        f"{cosine.mean():.{digits}f} mean, {cosine.min():.{digits}f} min",
     ]
+
+
+def bf16_row(onnx, texts: list[str], naive_s: float) -> list[object]:
+    """The torch model under bf16 autocast (``QA_EMBED_PRECISION=bf16``, window vectors only)."""
+    label = "qa torch bf16 autocast (QA_EMBED_PRECISION=bf16: windows only)"
+    return window_form_row(label, onnx.bf16(), onnx, texts, naive_s, 5)
 
 
 def int8_row(onnx, texts: list[str], naive_s: float) -> list[object]:
     """The int8 form of the ONNX export (``QA_EMBED_PRECISION=int8``, window vectors only)."""
-    import numpy as np
-
-    int8 = onnx.quantized()
-    int8.encode(texts[:4])  # made once beside the fp32 export, then loaded
-    s = timed(lambda: int8.encode(texts))
-    cosine = np.sum(int8.encode(texts) * onnx.encode(texts), axis=1)
-    return [
-        "qa onnx int8 (QA_EMBED_PRECISION=int8: windows only)",
-        len(texts),
-        len(texts) / s,
-        naive_s / s,
-        f"{cosine.mean():.4f} mean, {cosine.min():.4f} min",
-    ]
+    label = "qa onnx int8 (QA_EMBED_PRECISION=int8: windows only)"
+    return window_form_row(label, onnx.quantized(), onnx, texts, naive_s, 4)
 
 
 QUANT_VARIANTS = {
