@@ -77,3 +77,24 @@ def _pdf_viewer(page, timeout: float = 20.0):
                 return frame
         page.wait_for_timeout(250)
     return None
+
+
+def test_chat_answer_cites_the_pdf_page_and_section(pdf_server, browser, artifacts):
+    """On the chat page, an answer from a PDF names its page and heading path, and its link to the
+    original opens the PDF at that page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(pdf_server + "/")
+        page.wait_for_selector("#question textarea")
+        page.fill("#question textarea", "How do pools limit linking jobs?")
+        page.press("#question textarea", "Enter")
+        page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length > 0")
+        answer = page.locator("#chat .qa-answer").last
+        text = answer.inner_text()
+        assert "p. 3" in text and "Advanced use \u203a Pools" in text
+        link = answer.locator('a[href*="/originals/seeds/manual.pdf#page=3"]').first
+        assert link.count() == 1
+        page.screenshot(path=str(artifacts / "chat-pdf-citation.png"))
+    finally:
+        context.close()
