@@ -27,14 +27,20 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "bf16")
 
 
-def _forward(model, features: dict, *, bf16: bool, one_thread: bool) -> np.ndarray:
-    """Normalised vectors of one tokenised batch; ``one_thread``: torch computes it on the calling
-    thread alone (batches then run side by side, one per core: on a busy machine torch's own
-    threads wait for each other at every operation, and two of them embedded no faster than one)."""
+def _forward(
+    model, prepare, lock: threading.Lock, texts: list[str], *, bf16: bool, one_thread: bool
+) -> np.ndarray:
+    """Normalised vectors of one batch of ``texts``; ``one_thread``: torch computes it on the
+    calling thread alone (batches then run side by side, one per core: on a busy machine torch's
+    own threads wait for each other at every operation, and two of them embedded no faster than
+    one). The batch is tokenised here, under ``lock`` (a fast tokenizer set up by one thread must
+    not be used by another meanwhile), so one batch's tokenising overlaps another's products."""
     import torch
 
     if one_thread:
         torch.set_num_threads(1)  # this thread's OpenMP setting; the caller's stays as it was
+    with lock:
+        features = prepare(texts)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         vectors = model(features)["sentence_embedding"]
     return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
@@ -54,6 +60,8 @@ class SentenceTransformerEmbedder:
         self.precision = precision
         self._model = None
         self._lock = threading.Lock()
+        self._tokenizing = threading.Lock()
+        self._counter = None
         self._bf16: SentenceTransformerEmbedder | None = None
 
     def bf16(self) -> SentenceTransformerEmbedder:
@@ -98,8 +106,30 @@ class SentenceTransformerEmbedder:
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
         """Tokens of each text as the model sees it (special tokens included, truncated)."""
         model = self._load()
-        ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
-        return np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+        counter = self._token_counter(model)
+        if counter is None:  # a tokenizer without a fast (Rust) form
+            ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)
+            lengths = (len(row) for row in ids["input_ids"])
+        else:
+            lengths = (len(e.ids) for e in counter.encode_batch_fast(list(texts)))
+        counts = np.fromiter(lengths, dtype=np.int64, count=len(texts))
+        return np.minimum(counts, model.max_seq_length)
+
+    def _token_counter(self, model):
+        """A copy of the model's fast tokenizer with no padding and no truncation, for counting
+        only (the model's own one is reconfigured by every call that pads a batch)."""
+        backend = getattr(model.tokenizer, "backend_tokenizer", None)
+        if backend is None or not hasattr(backend, "encode_batch_fast"):
+            return None
+        with self._tokenizing:
+            if self._counter is None:
+                from tokenizers import Tokenizer
+
+                counter = Tokenizer.from_str(backend.to_str())
+                counter.no_padding()
+                counter.no_truncation()
+                self._counter = counter
+        return self._counter
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -110,14 +140,21 @@ class SentenceTransformerEmbedder:
         order = np.argsort(self.token_counts(texts), kind="stable") if texts else np.zeros(0, dtype=int)
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
         prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers < 6
-        inputs = [prepare([texts[i] for i in rows]) for rows in batches]  # the tokenizer: one thread
+        inputs = [[texts[i] for i in rows] for rows in batches]
         workers = min(len(batches), torch.get_num_threads())
-        run = functools.partial(_forward, model, bf16=self.precision == "bf16", one_thread=workers > 1)
+        run = functools.partial(
+            _forward,
+            model,
+            prepare,
+            self._tokenizing,
+            bf16=self.precision == "bf16",
+            one_thread=workers > 1,
+        )
         if workers > 1:
             with ThreadPoolExecutor(workers, thread_name_prefix="qa-embed") as pool:
                 results = list(pool.map(run, inputs))
         else:
-            results = [run(features) for features in inputs]
+            results = [run(batch) for batch in inputs]
         for rows, vectors in zip(batches, results):
             out[rows] = vectors
         return out
