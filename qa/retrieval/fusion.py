@@ -173,8 +173,8 @@ class Fusion:
                 named[mask] += self.lexical.scores_for([term] * query_terms.count(term), ids[mask])
         marked = np.flatnonzero(np.any(list(where.values()), axis=0))
         # one group per document and window size: every candidate of it gets the group's most
-        groups = self.index.table["doc"][ids[marked]] * (int(self.scale_of_window.max()) + 1)
-        groups += self.scale_of_window[ids[marked]]
+        scales = self.scale_of_window[ids[marked]].astype(np.int64)  # not a pass over every window
+        groups = self.index.table["doc"][ids[marked]].astype(np.int64) * (int(scales.max()) + 1) + scales
         keys, group_of = np.unique(groups, return_inverse=True)
         most = np.zeros(len(keys), np.float32)
         np.maximum.at(most, group_of.reshape(-1), named[marked])

@@ -109,9 +109,10 @@ class Structure:
         appear (the product's name in its manual): BM25 counts the name in each of its windows
         alike, so it tells the document from others but no window of it from another."""
         docs = self.index.table["doc"][np.asarray(window_ids, dtype=np.int64)]
+        present = np.unique(docs).tolist()
         out = {}
         for term in dict.fromkeys(query_terms):
-            owners = [doc for doc in np.unique(docs).tolist() if term in self.names[doc]]
+            owners = [doc for doc in present if term in self.names[doc]]
             if owners:
                 out[term] = np.isin(docs, owners)
         return out
