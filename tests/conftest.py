@@ -48,6 +48,20 @@ class FakeEmbedder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
+class ShiftedFake(FakeEmbedder):
+    """The fake's vectors moved slightly along one axis: another arithmetic of the same model
+    (an int8 or bf16 form) as a test sees it."""
+
+    def __init__(self, axis: int) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def encode(self, texts):
+        out = super().encode(texts)
+        out[:, self.axis] += 0.01
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
 @pytest.fixture(autouse=True)
 def _no_qa_environment(monkeypatch):
     """Tests start from the defaults: ``QA_*`` variables of the shell running them are cleared

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, ShiftedFake
 
 import qa.embedders.precision as precision
 from qa.config import Settings
@@ -28,19 +28,12 @@ class Bf16Fake(FakeEmbedder):
 
     def __init__(self) -> None:
         super().__init__()
-        self.half = NoisyFake()
+        self.half = ShiftedFake(axis=2)
         self.bf16_calls = 0
 
     def bf16(self) -> FakeEmbedder:
         self.bf16_calls += 1
         return self.half
-
-
-class NoisyFake(FakeEmbedder):
-    def encode(self, texts):
-        out = super().encode(texts)
-        out[:, 2] += 0.01
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 @pytest.fixture

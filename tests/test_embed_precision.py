@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder
+from conftest import FakeEmbedder, ShiftedFake
 
 from qa.config import Settings
 from qa.embedders.base import window_embedder
@@ -23,19 +23,12 @@ class QuantizableFake(FakeEmbedder):
 
     def __init__(self) -> None:
         super().__init__()
-        self.int8 = NoisyFake()
+        self.int8 = ShiftedFake(axis=1)
         self.quantized_calls = 0
 
     def quantized(self) -> FakeEmbedder:
         self.quantized_calls += 1
         return self.int8
-
-
-class NoisyFake(FakeEmbedder):
-    def encode(self, texts):
-        out = super().encode(texts)
-        out[:, 1] += 0.01
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def _write(settings: Settings, name: str, words: int) -> None:
