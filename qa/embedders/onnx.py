@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.embedders.paths import quiet_environment
+from qa.embedders.paths import quiet_environment, read_export_meta
 from qa.embedders.quantize import int8_folder, read_int8_meta, write_int8
 from qa.embedders.tokens import TokenStates, token_states
 from qa.errors import ModelError
@@ -266,13 +266,8 @@ def onnx_folder(cache_dir: Path, model: str) -> Path:
 
 def read_onnx_meta(folder: Path, model: str) -> dict[str, Any] | None:
     """The export's metadata if ``folder`` holds a complete, current export of ``model``."""
-    try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or meta.get("model") != model:
-        return None
-    if not all((folder / name).is_file() for name in ("model.onnx", "tokenizer.json")):
+    meta = read_export_meta(folder)
+    if meta is None or meta.get("format") != FORMAT_VERSION or meta.get("model") != model:
         return None
     return meta
 

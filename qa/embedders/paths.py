@@ -5,13 +5,15 @@ Kept apart from the embedders so both backends can use it without importing each
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from qa.config import DEFAULT_MODEL
 from qa.errors import ModelError
 
-__all__ = ["quiet_environment", "resolve_model_path"]
+__all__ = ["EXPORT_FILES", "quiet_environment", "read_export_meta", "resolve_model_path"]
 
 _BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 
@@ -42,3 +44,19 @@ def resolve_model_path(model: str) -> str:
         if not path.exists():
             raise ModelError(f"model path {model} does not exist; set QA_MODEL to a model directory")
     return model
+
+
+EXPORT_FILES = ("model.onnx", "tokenizer.json")
+"""The files every ONNX export folder (fp32 or int8) holds beside its ``meta.json``."""
+
+
+def read_export_meta(folder: Path) -> dict[str, Any] | None:
+    """The ``meta.json`` of the export in ``folder`` when it reads as a JSON object and the
+    export's files are all there (None otherwise); whether it is current is the caller's check."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not all((folder / name).is_file() for name in EXPORT_FILES):
+        return None
+    return meta

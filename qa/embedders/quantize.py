@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.atomic import file_sha256
+from qa.embedders.paths import read_export_meta
 
 __all__ = ["INT8_FORMAT", "RECIPE", "int8_folder", "recipe_id", "read_int8_meta", "write_int8"]
 
@@ -50,15 +51,10 @@ def int8_folder(fp32_folder: Path) -> Path:
 def read_int8_meta(folder: Path, fp32_folder: Path, fp32_meta: dict[str, Any]) -> dict[str, Any] | None:
     """The int8 export's metadata if ``folder`` holds a complete one made by :data:`RECIPE` from
     the fp32 export in ``fp32_folder`` as it is now (None: make it again)."""
-    try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("int8_format") != INT8_FORMAT or meta.get("recipe") != RECIPE:
+    meta = read_export_meta(folder)
+    if meta is None or meta.get("int8_format") != INT8_FORMAT or meta.get("recipe") != RECIPE:
         return None
     if meta.get("model") != fp32_meta.get("model") or meta.get("format") != fp32_meta.get("format"):
-        return None
-    if not all((folder / name).is_file() for name in ("model.onnx", "tokenizer.json")):
         return None
     if meta.get("source_sha256") != file_sha256(fp32_folder / "model.onnx"):
         return None
