@@ -7,10 +7,11 @@ characters left a third of the build's model time on padding), one batch per cor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -132,12 +133,25 @@ class SentenceTransformerEmbedder:
         return self._counter
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        return self.encode_counted(texts, self.token_counts(texts) if texts else np.zeros(0, dtype=np.int64))
+
+    def encode_counted(
+        self,
+        texts: Sequence[str],
+        counts: Sequence[int] | np.ndarray,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors of ``texts`` whose token counts are known (:meth:`token_counts`; a build counts
+        every text once, to order the whole build): batches of similar counts, all through one
+        pass of the workers; ``progress(n)`` after each batch of ``n`` texts."""
         import torch
 
         model = self._load()
         texts = list(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = np.argsort(self.token_counts(texts), kind="stable") if texts else np.zeros(0, dtype=int)
+        order = np.argsort(np.asarray(counts), kind="stable")
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
         prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers < 6
         inputs = [[texts[i] for i in rows] for rows in batches]
@@ -150,13 +164,16 @@ class SentenceTransformerEmbedder:
             bf16=self.precision == "bf16",
             one_thread=workers > 1,
         )
-        if workers > 1:
-            with ThreadPoolExecutor(workers, thread_name_prefix="qa-embed") as pool:
-                results = list(pool.map(run, inputs))
-        else:
-            results = [run(batch) for batch in inputs]
-        for rows, vectors in zip(batches, results):
-            out[rows] = vectors
+        with contextlib.ExitStack() as stack:
+            if workers > 1:
+                pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="qa-embed"))
+                results = pool.map(run, inputs)
+            else:
+                results = map(run, inputs)
+            for rows, vectors in zip(batches, results):
+                out[rows] = vectors
+                if progress:
+                    progress(len(rows))
         return out
 
     def encode_tokens(self, texts: Sequence[str]) -> list[TokenStates]:
