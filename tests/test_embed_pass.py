@@ -122,3 +122,51 @@ def test_the_torch_embedder_runs_every_batch_in_one_pass_and_reports_each(monkey
     want = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
     assert np.allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True))
     assert steps == [2, 2, 1]
+
+
+class LoadingFake(FakeEmbedder):
+    """A fake whose model loads in ``load()`` (which may fail, as a real model's may): remembers
+    the thread that loaded it; ``encode`` loads it first if nobody has."""
+
+    def __init__(self, broken: bool = False) -> None:
+        super().__init__()
+        self.broken = broken
+        self.loaded_on: list[str] = []
+
+    def load(self) -> None:
+        import threading
+
+        self.loaded_on.append(threading.current_thread().name)
+        if self.broken:
+            raise ModelError("cannot load embedding model 'fake-model'; set QA_MODEL")
+
+    def encode(self, texts):
+        if self.broken or not self.loaded_on:
+            self.load()
+        return super().encode(texts)
+
+
+def test_a_build_loads_the_model_on_its_own_thread_before_embedding(project):
+    (project.seeds_dir / "a.txt").write_text(" ".join(f"w{i}" for i in range(200)), encoding="utf-8")
+    embedder = LoadingFake()
+    report = ensure_index(project, embedder)
+    _join_loaders()
+    assert report.status == "built" and "qa-load-model" in embedder.loaded_on
+    assert ensure_index(project, embedder).status == "up to date"
+
+
+def test_a_model_that_fails_to_load_ahead_raises_the_same_typed_error_where_it_is_used(project):
+    (project.seeds_dir / "a.txt").write_text(" ".join(f"w{i}" for i in range(200)), encoding="utf-8")
+    embedder = LoadingFake(broken=True)
+    with pytest.raises(ModelError, match="cannot load embedding model 'fake-model'"):
+        ensure_index(project, embedder)
+    _join_loaders()
+    assert "qa-load-model" in embedder.loaded_on
+
+
+def _join_loaders() -> None:
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "qa-load-model":
+            thread.join(timeout=10)
