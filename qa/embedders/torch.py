@@ -187,6 +187,7 @@ class SentenceTransformerEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = np.argsort(np.asarray(counts), kind="stable")
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        batches.reverse()  # the longest first: the workers' last batches are the shortest to wait for
         prepare = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers < 6
         inputs = [[texts[i] for i in rows] for rows in batches]
         workers = min(len(batches), torch.get_num_threads())
