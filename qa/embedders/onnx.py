@@ -131,10 +131,6 @@ class OnnxEmbedder:
                 self._bf16 = SentenceTransformerEmbedder(self.name, precision="bf16")
             return self._bf16
 
-    def load(self) -> None:
-        """Open the model now (a build does so on a thread while it makes windows)."""
-        self._load()
-
     def _load(self) -> None:
         if self._session is not None:
             return

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
@@ -45,28 +43,6 @@ def _forward(model, prepare, lock: threading.Lock, texts: list[str], *, one_thre
     with torch.inference_mode():
         vectors = model(features)["sentence_embedding"]
     return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
-
-
-def _counting(tokenizer_json: str):
-    """A fast tokenizer from its JSON form, set to neither pad nor truncate."""
-    from tokenizers import Tokenizer
-
-    counter = Tokenizer.from_str(tokenizer_json)
-    counter.no_padding()
-    counter.no_truncation()
-    return counter
-
-
-def _counter_from_folder(location: str):
-    """``(tokenizer, token limit)`` of a sentence-transformers model folder, read without loading
-    the model (its ``tokenizer.json`` and ``sentence_bert_config.json``); None where either is
-    missing or unreadable (the loaded model's tokenizer is used then)."""
-    folder = Path(location)
-    try:
-        limit = int(json.loads((folder / "sentence_bert_config.json").read_text("utf-8"))["max_seq_length"])
-        return _counting((folder / "tokenizer.json").read_text("utf-8")), limit
-    except Exception:  # no such files, or not what they should be: the loaded model counts
-        return None
 
 
 class SentenceTransformerEmbedder:
@@ -133,37 +109,32 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def load(self) -> None:
-        """Load the model now (a build does so on a thread of its own while it counts tokens)."""
-        self._load()
-
     def token_counts(self, texts: Sequence[str]) -> np.ndarray:
-        """Tokens of each text as the model sees it (special tokens included, truncated); counted
-        with the model's tokenizer read from its folder, so the model need not be loaded yet."""
-        counter, limit = self._token_counter()
+        """Tokens of each text as the model sees it (special tokens included, truncated)."""
+        model = self._load()
+        counter = self._token_counter(model)
         if counter is None:  # a tokenizer without a fast (Rust) form
-            model = self._load()
-            ids = model.tokenizer(list(texts), truncation=True, max_length=limit)
+            ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)
             lengths = (len(row) for row in ids["input_ids"])
         else:
             lengths = (len(e.ids) for e in counter.encode_batch_fast(list(texts)))
         counts = np.fromiter(lengths, dtype=np.int64, count=len(texts))
-        return np.minimum(counts, limit)
+        return np.minimum(counts, model.max_seq_length)
 
-    def _token_counter(self):
-        """A fast tokenizer of the model's with no padding and no truncation, for counting only
-        (the model's own one is reconfigured by every call that pads a batch), and the model's
-        token limit: from the model's folder, else from the loaded model (None: no fast form)."""
+    def _token_counter(self, model):
+        """A copy of the model's fast tokenizer with no padding and no truncation, for counting
+        only (the model's own one is reconfigured by every call that pads a batch)."""
+        backend = getattr(model.tokenizer, "backend_tokenizer", None)
+        if backend is None or not hasattr(backend, "encode_batch_fast"):
+            return None
         with self._tokenizing:
             if self._counter is None:
-                self._counter = _counter_from_folder(resolve_model_path(self.name))
-            if self._counter is None:
-                model = self._load()
-                backend = getattr(model.tokenizer, "backend_tokenizer", None)
-                if backend is None or not hasattr(backend, "encode_batch_fast"):
-                    self._counter = (None, int(model.max_seq_length))
-                else:
-                    self._counter = (_counting(backend.to_str()), int(model.max_seq_length))
+                from tokenizers import Tokenizer
+
+                counter = Tokenizer.from_str(backend.to_str())
+                counter.no_padding()
+                counter.no_truncation()
+                self._counter = counter
         return self._counter
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

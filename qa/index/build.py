@@ -26,7 +26,7 @@ from qa.errors import (
     IndexStaleError,
     NoSourcesError,
 )
-from qa.index.embedding import Embedded, embed_texts, load_ahead
+from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.lock import build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
@@ -191,8 +191,6 @@ def build_index(
     precision = window_precision(settings.embed_precision, embedder)
     if previous is not None and not _fits(previous, embedder, settings, precision):
         previous = None
-    if previous is None:  # every window is embedded: the model loads while the windows are made
-        load_ahead(window_embedder(embedder, settings))
     windows, texts = _window_texts(documents, settings.window_sizes)
     parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
     rows = [windows.of_document(d) for d in range(len(documents))]
@@ -220,7 +218,6 @@ def build_index(
     if total:
         step(0)
         embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
-        load_ahead(embedder)  # while tokens are counted (and BM25 built)
         ahead = [
             t[j]
             for t, r, p in zip(texts, rows, parts)

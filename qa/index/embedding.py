@@ -17,48 +17,18 @@ beyond which texts share a batch.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from qa.embedders.base import Embedder
-from qa.errors import QAError
 
-__all__ = [
-    "EMBED_BATCH",
-    "Embedded",
-    "distinct",
-    "embed_texts",
-    "load_ahead",
-    "token_counts",
-    "token_order",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["EMBED_BATCH", "Embedded", "distinct", "embed_texts", "token_counts", "token_order"]
 
 EMBED_BATCH = 256
 """Texts per call to an embedder without ``encode_counted`` (and per progress step)."""
 COUNT_CHUNK = 4096
 """Texts tokenised at once to count their tokens (bounds the memory of a large build)."""
-
-
-def load_ahead(embedder: Embedder) -> None:
-    """Start loading ``embedder``'s model (its ``load()``, if it has one) on a thread of its own,
-    so that importing torch and reading the weights overlap the build's other work. A failure
-    is left for the first use of the model, which raises it again as the same typed error."""
-    load = getattr(embedder, "load", None)
-    if load is None:
-        return
-
-    def run() -> None:
-        try:
-            load()
-        except QAError as exc:  # raised again where the model is used
-            log.debug("loading %s ahead failed: %s", embedder.name, exc)
-
-    threading.Thread(target=run, name="qa-load-model", daemon=True).start()
 
 
 def token_counts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray | None:
