@@ -141,7 +141,7 @@ class Structure:
         windows = self.index.windows
         todo = np.unique(window_ids[found < 0])
         with self._lock:
-            for doc, mine in _by_document(todo, windows.doc[todo]):
+            for doc, mine in self._documents_of(todo):
                 sections = self.sections[doc]
                 if not sections.starts:  # no heading: no terms
                     window_sections[mine] = 0
@@ -222,7 +222,7 @@ class Structure:
         if missing.any():
             windows = self.index.windows
             todo = np.unique(window_ids[missing])
-            for doc, mine in _by_document(todo, windows.doc[todo]):
+            for doc, mine in self._documents_of(todo):
                 cumulative = self.debris_sums[doc]
                 if cumulative is None:
                     share[mine] = 0.0
@@ -231,6 +231,27 @@ class Structure:
                 share[mine] = (cumulative[end] - cumulative[start]) / np.maximum(end - start, 1)
             found = share[window_ids]
         return found
+
+    @cached_property
+    def document_windows(self) -> np.ndarray | None:
+        """Where each document's windows begin in the window table (one more entry than
+        documents) when the table lists them document by document, as a build writes them;
+        None otherwise."""
+        doc = self.index.windows.doc
+        if len(doc) > 1 and bool((doc[1:] < doc[:-1]).any()):
+            return None
+        return np.searchsorted(doc, np.arange(len(self.index.documents) + 1))
+
+    def _documents_of(self, window_ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The documents of ``window_ids`` (ascending, not read before), each with the windows to
+        fill in: all of its windows when the table lists them document by document, so each
+        document is read once whichever of its windows a question meets first (at a million
+        windows most candidates are windows no question met before, in documents one did)."""
+        groups = _by_document(window_ids, self.index.windows.doc[window_ids])
+        bounds = self.document_windows
+        if bounds is None:
+            return groups
+        return [(doc, np.arange(bounds[doc], bounds[doc + 1])) for doc, _ in groups]
 
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """What structure adds to the fused scores of ``window_ids``."""
@@ -248,9 +269,9 @@ def _by_document(window_ids: np.ndarray, docs: np.ndarray) -> list[tuple[int, np
     order, each group in the order given; one sort, not one pass over the windows per document."""
     order = np.argsort(docs, kind="stable")
     docs, window_ids = docs[order], window_ids[order]
-    cuts = np.flatnonzero(docs[1:] != docs[:-1]) + 1
-    firsts = np.concatenate([[0], cuts]) if len(docs) else cuts
-    return list(zip(docs[firsts].tolist(), np.split(window_ids, cuts)))
+    cuts = (np.flatnonzero(docs[1:] != docs[:-1]) + 1).tolist()
+    firsts, lasts = [0, *cuts], [*cuts, len(docs)]
+    return [(int(docs[a]), window_ids[a:b]) for a, b in zip(firsts, lasts) if b > a]  # np.split: µs a group
 
 
 def _debris_line(line: str, previous: str, *, headings: bool) -> bool:

@@ -1,0 +1,91 @@
+"""What a question reads at a million windows, made to follow its candidates: word offsets found
+with NumPy as the regex finds them, structure read a document at a time, sentence starts of text
+without sentences found without word offsets (fast, fake embedder)."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from qa.index.build import ensure_index
+from qa.ingest.chunking import _word_spans, may_have_boundaries
+from qa.retrieval.retriever import Retriever
+from qa.retrieval.structure import Structure
+
+
+def test_word_offsets_are_the_regex_ones_for_control_characters_and_spaces_above_ascii():
+    rng = random.Random(1)
+    alphabet = "".join(chr(c) for c in (*range(0, 0x22), 0x84, 0x85, 0x86, 0x9F, 0xA0, 0xA1))
+    alphabet += "\u1680\u167f\u2000\u200a\u200b\u2028\u2029\u202f\u205f\u3000\u3001\U0001f642ab"
+    texts = ["", "\x00", "\x08 \x0e", "a\x1cb\x1fc\x1bd", "\x85x\xa0y\u3000z"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(800)]
+    for text in texts:
+        starts, ends = _word_spans(text)
+        assert starts.dtype == ends.dtype == np.int64
+        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+        assert list(zip(starts.tolist(), ends.tolist())) == spans, repr(text)
+
+
+def test_text_without_line_breaks_or_sentence_marks_cannot_have_boundaries():
+    assert not may_have_boundaries("plain words and more words")
+    assert all(may_have_boundaries(t) for t in ("one\ntwo", "Done. Next", "a; b", "why?", "x: y", "no!"))
+
+
+def _structured(d: int) -> str:
+    if d % 2 == 0:
+        return " ".join(f"plain{d} words{i}" for i in range(90))
+    parts = [f"# Guide {d}\n"]
+    for s in range(3):
+        parts.append(f"## Topic{d} part{s}\n\n- [link](http://x/{s})\n---\n")
+        parts.append(" ".join(f"Text{d} of part {s} word{i}." for i in range(25)) + "\n")
+    return "\n".join(parts)
+
+
+def test_structure_fills_in_every_window_of_a_document_it_reads(project, fake_embedder):
+    for d in range(6):
+        (project.seeds_dir / f"doc{d}.txt").write_text(_structured(d), encoding="utf-8")
+    index = ensure_index(project, fake_embedder).index
+    structure = Structure(index, index.lexical)
+    bounds = structure.document_windows
+    assert bounds is not None and bounds[0] == 0 and bounds[-1] == len(index)
+    doc = index.windows.doc
+    first = int(np.flatnonzero(doc == 1)[0])
+    share = structure.debris_of(np.array([first]))
+    assert share[0] > 0  # the document has link lines and rules
+    read = ~np.isnan(structure.debris_share)
+    np.testing.assert_array_equal(read, doc == 1)  # that document's windows, no other's
+    sections = structure.section_ids(np.array([first]))
+    np.testing.assert_array_equal(structure.section_terms[0] >= 0, doc == 1)
+    alone = Structure(index, index.lexical)
+    alone.document_windows = None  # window by window, as for a table not in document order
+    np.testing.assert_array_equal(alone.debris_of(np.flatnonzero(doc == 1)), structure.debris_share[doc == 1])
+    assert [alone.section_terms[1][s] for s in alone.section_ids(np.array([first]))] == [
+        structure.section_terms[1][s] for s in sections
+    ]
+
+
+def test_a_window_table_out_of_document_order_is_read_window_by_window():
+    windows = SimpleNamespace(doc=np.array([0, 0, 1, 0, 2]))
+    structure = Structure(SimpleNamespace(windows=windows, documents=[None] * 3), lexicon=None)
+    assert structure.document_windows is None
+    ordered = Structure(
+        SimpleNamespace(windows=SimpleNamespace(doc=np.array([0, 0, 2, 2])), documents=[None] * 4), None
+    )
+    assert ordered.document_windows.tolist() == [0, 2, 2, 4, 4]
+
+
+def test_sentence_starts_of_text_without_sentences_need_no_word_offsets(project, fake_embedder):
+    (project.seeds_dir / "plain.txt").write_text(" ".join(f"word{i}" for i in range(300)), encoding="utf-8")
+    (project.seeds_dir / "prose.txt").write_text("First one here. " * 40, encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    retriever = Retriever.open(project, fake_embedder)
+    sources = [Path(d.source).name for d in retriever.index.documents]
+    plain, prose = sources.index("plain.txt"), sources.index("prose.txt")
+    assert retriever.shaper.sentence_starts[plain] is None
+    assert retriever.index.word_maps.computed == 0
+    assert retriever.shaper.sentence_starts[prose][:3].tolist() == [0, 3, 6]
+    assert retriever.shaper.grow(plain, 100, 102, 0, 300) == (51, 51 + project.passage_words)
