@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from qa.index.build import ensure_index
 from qa.ingest.chunking import _word_spans, may_have_boundaries
@@ -89,3 +90,36 @@ def test_sentence_starts_of_text_without_sentences_need_no_word_offsets(project,
     assert retriever.index.word_maps.computed == 0
     assert retriever.shaper.sentence_starts[prose][:3].tolist() == [0, 3, 6]
     assert retriever.shaper.grow(plain, 100, 102, 0, 300) == (51, 51 + project.passage_words)
+
+
+def _resident(path: Path) -> int:
+    """Bytes of ``path`` mapped into this process (Linux's /proc/self/smaps)."""
+    total, current = 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+                current = len(fields) == 6 and fields[5] == str(path.resolve())
+            elif current and fields[0] == "Rss:":
+                total += int(fields[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_warm_up_maps_the_inverted_files_codes_in_and_answers_the_same(tmp_path):
+    from qa.store import load_store
+    from qa.store.faiss import FAISS_FILE, FaissStore
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((20_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    FaissStore.from_factory(vectors, "IVF16,SQ8").save(tmp_path)
+    before = load_store("faiss", tmp_path, "IVF16,SQ8").search(vectors[:5], 10)
+    store = load_store("faiss", tmp_path, "IVF16,SQ8")
+    codes = tmp_path / FAISS_FILE
+    assert _resident(codes) < codes.stat().st_size // 2
+    store.warm_up()
+    assert _resident(codes) >= codes.stat().st_size * 0.9  # FAISS maps the codes, not the header
+    after = store.search(vectors[:5], 10)
+    np.testing.assert_array_equal(before[0], after[0])
+    np.testing.assert_array_equal(before[1], after[1])
