@@ -123,3 +123,44 @@ def test_warm_up_maps_the_inverted_files_codes_in_and_answers_the_same(tmp_path)
     after = store.search(vectors[:5], 10)
     np.testing.assert_array_equal(before[0], after[0])
     np.testing.assert_array_equal(before[1], after[1])
+
+
+def test_candidate_scores_after_a_pruned_top_are_the_exact_ones_bit_for_bit():
+    from qa.lexical.bm25 import LexicalIndex
+
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(40)]
+    p = 1.0 / np.arange(1, 41)
+    texts = [" ".join(rng.choice(vocab, size=15, p=p / p.sum())) for _ in range(600)]
+    lexical = LexicalIndex(texts, [20 if i % 3 else 40 for i in range(600)])
+    for model in lexical._models.values():
+        model.impact = model.best_postings(5)  # every common term capped: top() rescores exactly
+    for _ in range(20):
+        query = [f"w{i}" for i in rng.integers(0, 40, size=5)]
+        full = lexical.scores(query)
+        for scale in (20, 40):
+            ids, scores = lexical.top(query, 8, scale=scale)
+            np.testing.assert_array_equal(scores.view(np.int32), full[ids].view(np.int32))
+        ids = rng.permutation(600)[:300]
+        np.testing.assert_array_equal(lexical.scores_for(query, ids).view(np.int32), full[ids].view(np.int32))
+
+
+def test_own_names_are_found_from_the_name_terms_as_from_each_candidates_document(project, fake_embedder):
+    for d, name in enumerate(["ninja_manual", "make_manual", "ninja_tips", "notes"]):
+        (project.seeds_dir / f"{name}.txt").write_text(_structured(d), encoding="utf-8")
+    index = ensure_index(project, fake_embedder).index
+    structure = Structure(index, index.lexical)
+    rng = np.random.default_rng(4)
+    names = sorted(set().union(*structure.names))
+    for _ in range(30):
+        ids = rng.permutation(len(index))[: rng.integers(1, len(index))]
+        query = list(rng.choice([*names, "other", "words"], size=4))
+        docs = index.windows.doc[ids]
+        expected = {}
+        for term in dict.fromkeys(query):  # the definition: documents of the candidates going by it
+            owners = [doc for doc in np.unique(docs).tolist() if term in structure.names[doc]]
+            if owners:
+                expected[term] = np.isin(docs, owners)
+        got = structure.own_names(ids, query)
+        assert got.keys() == expected.keys()
+        assert all(np.array_equal(got[t], expected[t]) for t in got)

@@ -108,14 +108,24 @@ class Structure:
         that goes by it. A document is about its name in every section, wherever the words
         appear (the product's name in its manual): BM25 counts the name in each of its windows
         alike, so it tells the document from others but no window of it from another."""
-        docs = self.index.table["doc"][np.asarray(window_ids, dtype=np.int64)]
-        present = np.unique(docs).tolist()
+        docs = self.index.windows.doc[np.asarray(window_ids, dtype=np.int64)]
         out = {}
         for term in dict.fromkeys(query_terms):
-            owners = [doc for doc in present if term in self.names[doc]]
-            if owners:
-                out[term] = np.isin(docs, owners)
+            holders = self.name_holders.get(term)  # not a pass over the candidates' documents
+            if holders is not None:
+                mask = np.isin(docs, holders)
+                if mask.any():
+                    out[term] = mask
         return out
+
+    @cached_property
+    def name_holders(self) -> dict[str, np.ndarray]:
+        """Each term some document's name uses, with the documents that go by it (ascending)."""
+        holders: dict[str, list[int]] = {}
+        for doc, name in enumerate(self.names):
+            for term in name:
+                holders.setdefault(term, []).append(doc)
+        return {term: np.array(docs, dtype=np.int64) for term, docs in holders.items()}
 
     def section_path(self, doc: int, offset: int) -> str:
         """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
