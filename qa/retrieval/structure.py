@@ -156,6 +156,8 @@ class Structure:
                 if not sections.starts:  # no heading: no terms
                     window_sections[mine] = 0
                     continue
+                if isinstance(mine, slice):
+                    mine = np.arange(mine.start, mine.stop)
                 of_window = np.searchsorted(sections.starts, windows.start[mine], side="right") - 1
                 for section in np.unique(of_window).tolist():
                     key = (doc, section)
@@ -198,6 +200,8 @@ class Structure:
         any window is two lookups."""
 
         def sums(doc: int) -> np.ndarray | None:
+            if self._plain(doc):
+                return None
             flags = self._debris_words(doc)
             return np.concatenate([[0], np.cumsum(flags)]) if flags.any() else None
 
@@ -207,16 +211,24 @@ class Structure:
         """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
         not; lines that repeat one of the document's headings away from the heading itself are
         a table of contents, whatever its format made of the links, and count as links."""
+        if self._plain(doc, headings=headings):  # the words' offsets are not needed
+            return np.zeros(int(self.index.word_counts[doc]), np.int32)
         text = self.index.documents[doc].text
         echoes = _heading_echoes(text, self.sections[doc])
-        if "\n" not in text and not echoes and not _debris_line(text, "", headings=headings):
-            # one line, and no debris: the words' offsets are not needed
-            return np.zeros(int(self.index.word_counts[doc]), np.int32)
         words = self.index.word_maps[doc]
         flags = _debris_words(text, words, headings=headings)
         for first, last in echoes:
             flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
         return flags
+
+    def _plain(self, doc: int, *, headings: bool = True) -> bool:
+        """Whether document ``doc`` is one line that is not debris, echoing no heading: no debris."""
+        text = self.index.documents[doc].text
+        return (
+            "\n" not in text
+            and not _debris_line(text, "", headings=headings)
+            and not _heading_echoes(text, self.sections[doc])
+        )
 
     @cached_property
     def debris_share(self) -> np.ndarray:
@@ -252,16 +264,17 @@ class Structure:
             return None
         return np.searchsorted(doc, np.arange(len(self.index.documents) + 1))
 
-    def _documents_of(self, window_ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    def _documents_of(self, window_ids: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
         """The documents of ``window_ids`` (ascending, not read before), each with the windows to
-        fill in: all of its windows when the table lists them document by document, so each
-        document is read once whichever of its windows a question meets first (at a million
-        windows most candidates are windows no question met before, in documents one did)."""
-        groups = _by_document(window_ids, self.index.windows.doc[window_ids])
+        fill in: all of its windows (a slice of the table) when the table lists them document by
+        document, so each document is read once whichever of its windows a question meets first
+        (at a million windows most candidates are windows no question met before, in documents
+        one did)."""
+        docs = self.index.windows.doc[window_ids]
         bounds = self.document_windows
         if bounds is None:
-            return groups
-        return [(doc, np.arange(bounds[doc], bounds[doc + 1])) for doc, _ in groups]
+            return _by_document(window_ids, docs)
+        return [(doc, slice(int(bounds[doc]), int(bounds[doc + 1]))) for doc in np.unique(docs).tolist()]
 
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """What structure adds to the fused scores of ``window_ids``."""
