@@ -164,3 +164,22 @@ def test_own_names_are_found_from_the_name_terms_as_from_each_candidates_documen
         got = structure.own_names(ids, query)
         assert got.keys() == expected.keys()
         assert all(np.array_equal(got[t], expected[t]) for t in got)
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
+def test_populating_a_mapping_advised_random_keeps_its_advice(tmp_path):
+    import mmap
+
+    from qa.store.faiss import _randomly_read, populate
+
+    path = tmp_path / "codes.bin"
+    path.write_bytes(bytes(range(256)) * 4096)
+    with open(path, "rb") as f:
+        random = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    random.madvise(mmap.MADV_RANDOM)
+    assert len(_randomly_read(path)) == 1
+    assert _resident(path) < path.stat().st_size // 2
+    assert populate(path) >= path.stat().st_size
+    assert _resident(path) >= path.stat().st_size - 4096
+    assert len(_randomly_read(path)) == 1  # advised random again
+    random.close()
