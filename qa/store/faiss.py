@@ -263,10 +263,11 @@ class FaissStore:
         if self.folder is None:  # built in memory: nothing to map
             return
         paths = [self.folder / VECTORS] + ([] if self.faiss_index is None else [self.folder / FAISS_FILE])
-        paths = [path for path in paths if path.is_file()]
-        if sum(path.stat().st_size for path in paths) > WARM_SHARE * _available_memory():
-            return
-        for path in paths:
+        budget = WARM_SHARE * _available_memory()
+        for path in paths:  # the vectors first: every question rescores rows of them
+            if not path.is_file() or path.stat().st_size > budget:
+                return
+            budget -= path.stat().st_size
             logger.debug("mapped %d bytes of %s in", populate(path), path)
 
     def save(self, folder: Path) -> list[str]:
