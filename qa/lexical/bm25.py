@@ -212,7 +212,10 @@ class LexicalIndex:
         rather than on the questions that first read them: at a million windows they were a
         quarter of a fresh process's page faults, 0.1-0.2 ms of system time a question.
         Skipped for arrays in memory, for arrays larger than :data:`WARM_SHARE` of the memory,
-        and where the system cannot (not Linux, a kernel before 5.14)."""
+        and where the system cannot (not Linux, a kernel before 5.14). A scratch array for the
+        sums is made too, its pages written now rather than faulted in by the questions."""
+        if self._scratch.empty() and self._scratch_length:
+            self._scratch.put(np.full(self._scratch_length, 0, np.float32))  # written: every page mapped
         arrays = [a for m in self._models.values() for a in (m.data, m.indices, *m.impact.values())]
         maps = {id(f): f for a in arrays if (f := _file_map(a)) is not None}
         try:

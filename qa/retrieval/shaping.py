@@ -23,6 +23,7 @@ import numpy as np
 from qa.config import Settings
 from qa.index.lazy import PerDocument
 from qa.index.model import Index
+from qa.ingest.chunking import may_have_boundaries
 from qa.retrieval.fusion import Candidates
 
 __all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS", "RANKED_PASSAGES"]
@@ -172,6 +173,8 @@ class Shaper:
         punctuation); each document's found on first use."""
 
         def starts(doc: int) -> np.ndarray | None:
+            if not may_have_boundaries(self.index.documents[doc].text):
+                return None  # no sentence or block can end inside: no word offsets needed
             words = self.index.word_maps[doc]
             if not words.has_boundaries:
                 return None
@@ -219,7 +222,6 @@ class Shaper:
     def grow(self, doc: int, peak_start: int, peak_end: int, low: int, high: int) -> tuple[int, int]:
         """Word span of about ``passage_words`` centred on ``[peak_start, peak_end)``, inside
         ``[low, high)``."""
-        words = self.index.word_maps[doc]
         size = self.settings.passage_words
         if peak_end - peak_start >= size:
             middle = (peak_start + peak_end) // 2
@@ -228,7 +230,8 @@ class Shaper:
         start = max(low, peak_start - extra // 2)
         end = min(high, start + size)
         start = max(low, end - size)
-        if words.has_boundaries:
+        if self.sentence_starts[doc] is not None:  # the text has sentences or blocks
+            words = self.index.word_maps[doc]
             slack = size // 4
             snapped = words.snap_start(start, slack=slack, floor=low)
             start = snapped if snapped <= peak_start else start

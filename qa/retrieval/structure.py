@@ -108,14 +108,24 @@ class Structure:
         that goes by it. A document is about its name in every section, wherever the words
         appear (the product's name in its manual): BM25 counts the name in each of its windows
         alike, so it tells the document from others but no window of it from another."""
-        docs = self.index.table["doc"][np.asarray(window_ids, dtype=np.int64)]
-        present = np.unique(docs).tolist()
+        docs = self.index.windows.doc[np.asarray(window_ids, dtype=np.int64)]
         out = {}
         for term in dict.fromkeys(query_terms):
-            owners = [doc for doc in present if term in self.names[doc]]
-            if owners:
-                out[term] = np.isin(docs, owners)
+            holders = self.name_holders.get(term)  # not a pass over the candidates' documents
+            if holders is not None:
+                mask = np.isin(docs, holders)
+                if mask.any():
+                    out[term] = mask
         return out
+
+    @cached_property
+    def name_holders(self) -> dict[str, np.ndarray]:
+        """Each term some document's name uses, with the documents that go by it (ascending)."""
+        holders: dict[str, list[int]] = {}
+        for doc, name in enumerate(self.names):
+            for term in name:
+                holders.setdefault(term, []).append(doc)
+        return {term: np.array(docs, dtype=np.int64) for term, docs in holders.items()}
 
     def section_path(self, doc: int, offset: int) -> str:
         """The heading path of the section holding ``offset`` ("Manual › Pools"), or ""."""
@@ -141,11 +151,13 @@ class Structure:
         windows = self.index.windows
         todo = np.unique(window_ids[found < 0])
         with self._lock:
-            for doc, mine in _by_document(todo, windows.doc[todo]):
+            for doc, mine in self._documents_of(todo):
                 sections = self.sections[doc]
                 if not sections.starts:  # no heading: no terms
                     window_sections[mine] = 0
                     continue
+                if isinstance(mine, slice):
+                    mine = np.arange(mine.start, mine.stop)
                 of_window = np.searchsorted(sections.starts, windows.start[mine], side="right") - 1
                 for section in np.unique(of_window).tolist():
                     key = (doc, section)
@@ -188,6 +200,8 @@ class Structure:
         any window is two lookups."""
 
         def sums(doc: int) -> np.ndarray | None:
+            if self._plain(doc):
+                return None
             flags = self._debris_words(doc)
             return np.concatenate([[0], np.cumsum(flags)]) if flags.any() else None
 
@@ -197,16 +211,24 @@ class Structure:
         """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
         not; lines that repeat one of the document's headings away from the heading itself are
         a table of contents, whatever its format made of the links, and count as links."""
+        if self._plain(doc, headings=headings):  # the words' offsets are not needed
+            return np.zeros(int(self.index.word_counts[doc]), np.int32)
         text = self.index.documents[doc].text
         echoes = _heading_echoes(text, self.sections[doc])
-        if "\n" not in text and not echoes and not _debris_line(text, "", headings=headings):
-            # one line, and no debris: the words' offsets are not needed
-            return np.zeros(int(self.index.word_counts[doc]), np.int32)
         words = self.index.word_maps[doc]
         flags = _debris_words(text, words, headings=headings)
         for first, last in echoes:
             flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
         return flags
+
+    def _plain(self, doc: int, *, headings: bool = True) -> bool:
+        """Whether document ``doc`` is one line that is not debris, echoing no heading: no debris."""
+        text = self.index.documents[doc].text
+        return (
+            "\n" not in text
+            and not _debris_line(text, "", headings=headings)
+            and not _heading_echoes(text, self.sections[doc])
+        )
 
     @cached_property
     def debris_share(self) -> np.ndarray:
@@ -222,7 +244,7 @@ class Structure:
         if missing.any():
             windows = self.index.windows
             todo = np.unique(window_ids[missing])
-            for doc, mine in _by_document(todo, windows.doc[todo]):
+            for doc, mine in self._documents_of(todo):
                 cumulative = self.debris_sums[doc]
                 if cumulative is None:
                     share[mine] = 0.0
@@ -231,6 +253,28 @@ class Structure:
                 share[mine] = (cumulative[end] - cumulative[start]) / np.maximum(end - start, 1)
             found = share[window_ids]
         return found
+
+    @cached_property
+    def document_windows(self) -> np.ndarray | None:
+        """Where each document's windows begin in the window table (one more entry than
+        documents) when the table lists them document by document, as a build writes them;
+        None otherwise."""
+        doc = self.index.windows.doc
+        if len(doc) > 1 and bool((doc[1:] < doc[:-1]).any()):
+            return None
+        return np.searchsorted(doc, np.arange(len(self.index.documents) + 1))
+
+    def _documents_of(self, window_ids: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
+        """The documents of ``window_ids`` (ascending, not read before), each with the windows to
+        fill in: all of its windows (a slice of the table) when the table lists them document by
+        document, so each document is read once whichever of its windows a question meets first
+        (at a million windows most candidates are windows no question met before, in documents
+        one did)."""
+        docs = self.index.windows.doc[window_ids]
+        bounds = self.document_windows
+        if bounds is None:
+            return _by_document(window_ids, docs)
+        return [(doc, slice(int(bounds[doc]), int(bounds[doc + 1]))) for doc in np.unique(docs).tolist()]
 
     def bonus(self, window_ids: np.ndarray, query_terms: list[str]) -> np.ndarray:
         """What structure adds to the fused scores of ``window_ids``."""
@@ -248,9 +292,9 @@ def _by_document(window_ids: np.ndarray, docs: np.ndarray) -> list[tuple[int, np
     order, each group in the order given; one sort, not one pass over the windows per document."""
     order = np.argsort(docs, kind="stable")
     docs, window_ids = docs[order], window_ids[order]
-    cuts = np.flatnonzero(docs[1:] != docs[:-1]) + 1
-    firsts = np.concatenate([[0], cuts]) if len(docs) else cuts
-    return list(zip(docs[firsts].tolist(), np.split(window_ids, cuts)))
+    cuts = (np.flatnonzero(docs[1:] != docs[:-1]) + 1).tolist()
+    firsts, lasts = [0, *cuts], [*cuts, len(docs)]
+    return [(int(docs[a]), window_ids[a:b]) for a, b in zip(firsts, lasts) if b > a]  # np.split: µs a group
 
 
 def _debris_line(line: str, previous: str, *, headings: bool) -> bool:
