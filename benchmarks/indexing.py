@@ -72,8 +72,8 @@ def window_form_row(label: str, form, onnx, texts: list[str], naive_s: float, di
 
 
 def bf16_row(onnx, texts: list[str], naive_s: float) -> list[object]:
-    """The torch model under bf16 autocast (``QA_EMBED_PRECISION=bf16``, window vectors only)."""
-    label = "qa torch bf16 autocast (QA_EMBED_PRECISION=bf16: windows only)"
+    """The torch model with bf16 weights (``QA_EMBED_PRECISION=bf16``, window vectors only)."""
+    label = "qa torch bf16 weights (QA_EMBED_PRECISION=bf16: windows only)"
     return window_form_row(label, onnx.bf16(), onnx, texts, naive_s, 5)
 
 

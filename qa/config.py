@@ -61,7 +61,7 @@ class Settings:
     figures."""
     embed_precision: str = "auto"
     """The model's arithmetic when the build embeds windows: ``auto`` (bf16 where the CPU has
-    it natively, else fp32); ``fp32``; ``bf16`` (the torch model under bf16 autocast: about
+    it natively, else fp32); ``fp32``; ``bf16`` (the torch model with bf16 weights: about
     twice as fast on CPUs with native bf16, vectors at cosine 0.9999+ to fp32's); or ``int8``
     (its ONNX export with int8 weights, exported once beside the fp32 one: about twice as fast,
     the vectors move a little; needs ``backend="onnx"``). Questions are always embedded in

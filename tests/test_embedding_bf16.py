@@ -1,4 +1,4 @@
-"""bf16 window vectors with the real model: the torch model under bf16 autocast gives vectors at
+"""bf16 window vectors with the real model: the torch model with bf16 weights gives vectors at
 cosine ≥ 0.999 to the fp32 ONNX export's (the bar the query path is held to), and a build with
 ``embed_precision="bf16"`` records it and never imports torch where nothing is embedded."""
 

@@ -121,7 +121,7 @@ class OnnxEmbedder:
             return self._int8
 
     def bf16(self):
-        """The same model run by torch under bf16 autocast
+        """The same model run by torch with bf16 weights
         (:class:`~qa.embedders.torch.SentenceTransformerEmbedder`), for window vectors; one per
         embedder, loaded on first use."""
         from qa.embedders.torch import SentenceTransformerEmbedder

@@ -1,7 +1,7 @@
 """Which arithmetic embeds a build's windows (``Settings.embed_precision``), decided without
 loading any model.
 
-``fp32`` and ``int8`` are taken as asked. ``bf16`` runs the torch model under bf16 autocast:
+``fp32`` and ``int8`` are taken as asked. ``bf16`` runs the torch model with bf16 weights:
 on a CPU with native bf16 dot products (x86 ``avx512_bf16`` or ``amx_bf16``) about twice as
 fast as fp32 with vectors at cosine 0.9999+ to fp32's (benchmarks/README.md, "bf16 window
 vectors"); elsewhere bf16 is emulated and slower than fp32. ``auto`` is bf16 where the CPU has
@@ -34,9 +34,10 @@ CPUINFO = Path("/proc/cpuinfo")
 """Where the CPU's flags are read (tests point it at a fake file)."""
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 """x86 flags under which bf16 matrix products run natively (AVX-512 BF16 dot products, AMX)."""
-BF16_RECIPE = "autocast-1"
-"""How bf16 window vectors are made (torch autocast to bfloat16, sdpa attention, pooling in
-fp32); recorded in an index's manifest, so vectors made another way are not mixed with new ones."""
+BF16_RECIPE = "weights-1"
+"""How bf16 window vectors are made (the torch model's weights in bfloat16, every operation in
+bf16, sdpa attention; until 2026-11-26 ``autocast-1``: torch autocast, pooling in fp32); recorded
+in an index's manifest, so vectors made another way are not mixed with new ones."""
 _INTERCHANGEABLE = frozenset({"fp32", "bf16"})
 
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -208,6 +209,11 @@ def build_index(
         if stages:
             stages(BuildProgress(EMBEDDING, done, total, time.perf_counter() - started))
 
+    window_texts = [t for doc_texts in texts for t in doc_texts]
+    # BM25 needs no vectors: built on a thread of its own while the model embeds
+    lexical_pool = ThreadPoolExecutor(1, thread_name_prefix="qa-bm25")
+    lexical_job = lexical_pool.submit(LexicalIndex, window_texts, windows.scale)
+    lexical_pool.shutdown(wait=False)
     ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
     if total:
         step(0)
@@ -234,9 +240,8 @@ def build_index(
                 encode_tokens=encode_tokens,
             )
     vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    window_texts = [t for doc_texts in texts for t in doc_texts]
     store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
-    lexical = LexicalIndex(window_texts, windows.scale)
+    lexical = lexical_job.result()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
