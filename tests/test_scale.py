@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import resident_bytes
 
 from qa.index import ensure_index, load_index
 from qa.lexical.bm25 import LexicalIndex
@@ -168,19 +169,6 @@ def test_stem_ids_of_a_document_are_those_of_its_words(project, fake_embedder):
     assert row.tolist() == expected and len(expected) == len(words)
 
 
-def _resident_bytes(path) -> int:
-    """Resident bytes of this process's mappings of ``path`` (from /proc/self/smaps)."""
-    target, total, inside = str(path.resolve()), 0, False
-    with open("/proc/self/smaps", encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
-                inside = len(fields) == 6 and fields[5] == target
-            elif inside and fields[0] == "Rss:":
-                total += int(fields[1]) * 1024
-    return total
-
-
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
 def test_warm_up_maps_the_stored_vectors_in_and_answers_the_same(tmp_path):
     from qa.store import load_store
@@ -192,9 +180,9 @@ def test_warm_up_maps_the_stored_vectors_in_and_answers_the_same(tmp_path):
     FaissStore.from_factory(vectors, "IVF16,SQ8").save(tmp_path)
     before = load_store("faiss", tmp_path, "IVF16,SQ8").search(vectors[:5], 10)
     store = load_store("faiss", tmp_path, "IVF16,SQ8")
-    assert _resident_bytes(tmp_path / VECTORS) < (tmp_path / VECTORS).stat().st_size // 2
+    assert resident_bytes(tmp_path / VECTORS) < (tmp_path / VECTORS).stat().st_size // 2
     store.warm_up()
-    assert _resident_bytes(tmp_path / VECTORS) >= (tmp_path / VECTORS).stat().st_size - 4096
+    assert resident_bytes(tmp_path / VECTORS) >= (tmp_path / VECTORS).stat().st_size - 4096
     after = store.search(vectors[:5], 10)
     np.testing.assert_array_equal(before[1], after[1])
     np.testing.assert_array_equal(before[0], after[0])
@@ -210,9 +198,9 @@ def test_warm_up_maps_the_saved_postings_in_and_answers_the_same(tmp_path):
     before = [in_memory.top(query, 5, scale=s) for s in (20, 40)]
     lexical = LexicalIndex.load(tmp_path)
     arrays = [tmp_path / "20" / "data.csc.index.npy", tmp_path / "40" / "impact.indices.npy"]
-    assert all(_resident_bytes(p) < p.stat().st_size // 2 for p in arrays)
+    assert all(resident_bytes(p) < p.stat().st_size // 2 for p in arrays)
     lexical.warm_up()
-    assert all(_resident_bytes(p) >= p.stat().st_size - 4096 for p in arrays)
+    assert all(resident_bytes(p) >= p.stat().st_size - 4096 for p in arrays)
     for (ids, scores), scale in zip(before, (20, 40)):
         again = lexical.top(query, 5, scale=scale)
         np.testing.assert_array_equal(ids, again[0])
@@ -228,6 +216,6 @@ def test_a_retriever_warming_up_maps_bm25_in(project, fake_embedder):
     ensure_index(project, fake_embedder)
     postings = live_folder(project.index_dir) / "lexical" / "20" / "impact.indices.npy"
     retriever = Retriever.open(project, fake_embedder)
-    assert _resident_bytes(postings) == 0
+    assert resident_bytes(postings) == 0
     retriever.warm_up()
-    assert _resident_bytes(postings) >= postings.stat().st_size - 4096
+    assert resident_bytes(postings) >= postings.stat().st_size - 4096

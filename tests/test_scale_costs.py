@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import resident_bytes
 
 from qa.index.build import ensure_index
 from qa.ingest.chunking import _word_spans, may_have_boundaries
@@ -92,19 +93,6 @@ def test_sentence_starts_of_text_without_sentences_need_no_word_offsets(project,
     assert retriever.shaper.grow(plain, 100, 102, 0, 300) == (51, 51 + project.passage_words)
 
 
-def _resident(path: Path) -> int:
-    """Bytes of ``path`` mapped into this process (Linux's /proc/self/smaps)."""
-    total, current = 0, False
-    with open("/proc/self/smaps", encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
-                current = len(fields) == 6 and fields[5] == str(path.resolve())
-            elif current and fields[0] == "Rss:":
-                total += int(fields[1]) * 1024
-    return total
-
-
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
 def test_warm_up_maps_the_inverted_files_codes_in_and_answers_the_same(tmp_path):
     from qa.store import load_store
@@ -117,9 +105,9 @@ def test_warm_up_maps_the_inverted_files_codes_in_and_answers_the_same(tmp_path)
     before = load_store("faiss", tmp_path, "IVF16,SQ8").search(vectors[:5], 10)
     store = load_store("faiss", tmp_path, "IVF16,SQ8")
     codes = tmp_path / FAISS_FILE
-    assert _resident(codes) < codes.stat().st_size // 2
+    assert resident_bytes(codes) < codes.stat().st_size // 2
     store.warm_up()
-    assert _resident(codes) >= codes.stat().st_size * 0.9  # FAISS maps the codes, not the header
+    assert resident_bytes(codes) >= codes.stat().st_size * 0.9  # FAISS maps the codes, not the header
     after = store.search(vectors[:5], 10)
     np.testing.assert_array_equal(before[0], after[0])
     np.testing.assert_array_equal(before[1], after[1])
@@ -178,8 +166,8 @@ def test_populating_a_mapping_advised_random_keeps_its_advice(tmp_path):
         random = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
     random.madvise(mmap.MADV_RANDOM)
     assert len(_randomly_read(path)) == 1
-    assert _resident(path) < path.stat().st_size // 2
+    assert resident_bytes(path) < path.stat().st_size // 2
     assert populate(path) >= path.stat().st_size
-    assert _resident(path) >= path.stat().st_size - 4096
+    assert resident_bytes(path) >= path.stat().st_size - 4096
     assert len(_randomly_read(path)) == 1  # advised random again
     random.close()
