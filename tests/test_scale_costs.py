@@ -93,26 +93,6 @@ def test_sentence_starts_of_text_without_sentences_need_no_word_offsets(project,
     assert retriever.shaper.grow(plain, 100, 102, 0, 300) == (51, 51 + project.passage_words)
 
 
-@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc")
-def test_warm_up_maps_the_inverted_files_codes_in_and_answers_the_same(tmp_path):
-    from qa.store import load_store
-    from qa.store.faiss import FAISS_FILE, FaissStore
-
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((20_000, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    FaissStore.from_factory(vectors, "IVF16,SQ8").save(tmp_path)
-    before = load_store("faiss", tmp_path, "IVF16,SQ8").search(vectors[:5], 10)
-    store = load_store("faiss", tmp_path, "IVF16,SQ8")
-    codes = tmp_path / FAISS_FILE
-    assert resident_bytes(codes) < codes.stat().st_size // 2
-    store.warm_up()
-    assert resident_bytes(codes) >= codes.stat().st_size * 0.9  # FAISS maps the codes, not the header
-    after = store.search(vectors[:5], 10)
-    np.testing.assert_array_equal(before[0], after[0])
-    np.testing.assert_array_equal(before[1], after[1])
-
-
 def test_candidate_scores_after_a_pruned_top_are_the_exact_ones_bit_for_bit():
     from qa.lexical.bm25 import LexicalIndex
 
