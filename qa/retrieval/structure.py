@@ -200,10 +200,8 @@ class Structure:
         any window is two lookups."""
 
         def sums(doc: int) -> np.ndarray | None:
-            if self._plain(doc):
-                return None
-            flags = self._debris_words(doc)
-            return np.concatenate([[0], np.cumsum(flags)]) if flags.any() else None
+            flags = self._debris_flags(doc)
+            return None if flags is None or not flags.any() else np.concatenate([[0], np.cumsum(flags)])
 
         return PerDocument(sums, len(self.index.documents))
 
@@ -211,24 +209,21 @@ class Structure:
         """Debris words of document ``doc`` (:data:`DEBRIS_PENALTY`), heading lines included or
         not; lines that repeat one of the document's headings away from the heading itself are
         a table of contents, whatever its format made of the links, and count as links."""
-        if self._plain(doc, headings=headings):  # the words' offsets are not needed
-            return np.zeros(int(self.index.word_counts[doc]), np.int32)
+        flags = self._debris_flags(doc, headings=headings)
+        return np.zeros(int(self.index.word_counts[doc]), np.int32) if flags is None else flags
+
+    def _debris_flags(self, doc: int, *, headings: bool = True) -> np.ndarray | None:
+        """:meth:`_debris_words`, or None for a document of one line that is not debris and
+        echoes no heading (it has no debris, and its words' offsets are not needed)."""
         text = self.index.documents[doc].text
         echoes = _heading_echoes(text, self.sections[doc])
+        if "\n" not in text and not echoes and not _debris_line(text, "", headings=headings):
+            return None
         words = self.index.word_maps[doc]
         flags = _debris_words(text, words, headings=headings)
         for first, last in echoes:
             flags[np.searchsorted(words.starts, first) : np.searchsorted(words.starts, last)] = 1
         return flags
-
-    def _plain(self, doc: int, *, headings: bool = True) -> bool:
-        """Whether document ``doc`` is one line that is not debris, echoing no heading: no debris."""
-        text = self.index.documents[doc].text
-        return (
-            "\n" not in text
-            and not _debris_line(text, "", headings=headings)
-            and not _heading_echoes(text, self.sections[doc])
-        )
 
     @cached_property
     def debris_share(self) -> np.ndarray:
