@@ -194,13 +194,34 @@ class Retriever:
         if not reading.topic:
             return reading.question
         if reading.undecided:
-            own = vectors[reading.question]
-            alone = self.fusion.best_dense(own)
-            combined, nearest = self.fusion.nearest(vectors[reading.combined])
-            # how much less the question alone relates to what the search with the topic found
-            drift = alone - float(self.fusion.dense_scores(own, np.array([max(nearest, 0)]))[0])
-            return reading.query(follows=continues_topic(reading, alone, combined, drift=drift))
+            alone = self.fusion.best_dense(vectors[reading.question])
+            combined = self.fusion.best_dense(vectors[reading.combined])
+            follows = continues_topic(reading, alone, combined)
+            if follows and reading.keeps_own_words:
+                lost = self._own_words_lost(reading, vectors)
+                follows = continues_topic(reading, alone, combined, lost=lost)
+            return reading.query(follows=follows)
         return reading.combined
+
+    def _own_words_lost(self, reading: Reading, vectors: dict[str, np.ndarray]) -> float:
+        """The IDF share of the question's own words (those the documents use) that the top passage
+        found with the topic holds less than the top passage found for the question alone."""
+        known = self.abstainer.known_terms(self.fusion.query_terms(reading.question))
+        if not known:
+            return 0.0
+        alone, combined = (
+            self._top_coverage(text, vectors[text], known) for text in (reading.question, reading.combined)
+        )
+        return alone - combined
+
+    def _top_coverage(self, query: str, vector: np.ndarray, known: list[str]) -> float:
+        """The IDF share of ``known`` in the first passage found for ``query``."""
+        query_terms = self.fusion.query_terms(query)
+        shapes = self._shapes(self._candidates(vector, query_terms), query_terms, 1)
+        if not shapes:
+            return 0.0
+        top = shapes[0]
+        return self.highlighter.coverage(top.doc, top.word_start, top.word_end, known)
 
     def _check_k(self, k: object) -> int:
         if k is None:
