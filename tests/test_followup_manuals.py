@@ -1,5 +1,5 @@
-"""Follow-up or topic switch, on ordinary punctuated documents with headings: two real manuals
-(the Ninja manual and the dpkg triggers spec from ``shared/eval/docs-md/``) indexed together."""
+"""Follow-up or topic switch, on ordinary punctuated documents with headings: three real manuals
+(Ninja, the dpkg triggers spec and fontconfig from ``shared/eval/docs-md/``) indexed together."""
 
 import shutil
 from pathlib import Path
@@ -29,7 +29,7 @@ def manuals(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("manuals")
     (root / "seeds").mkdir()
-    for name in ("ninja-manual.md", "dpkg-triggers.txt"):
+    for name in ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"):
         shutil.copyfile(DOCS / name, root / "seeds" / name)
     settings = Settings(root=root)
     embedder = SentenceTransformerEmbedder(settings.model)
@@ -61,4 +61,14 @@ def test_a_question_switching_to_the_other_manual_is_searched_alone(manuals):
         history=["What are file triggers in dpkg?"],
     )
     assert answer.query == "How does ninja decide that a phony target is out of date?"
+    assert answer.passages[0].source.endswith("ninja-manual.md")
+
+
+def test_a_question_pulled_back_to_the_previous_answer_in_another_manual_is_searched_alone(manuals):
+    """The fontconfig topic makes the best match closer and the passage it finds shares the
+    question's common words, but it is the topic's own passage again, while the question alone is
+    answered in the Ninja manual: the question asks about something else."""
+    question = "How do I give a target deep in a subdirectory a short name?"
+    answer = manuals.ask(question, history=["What is SOURCE_DATE_EPOCH used for by fontconfig?"])
+    assert answer.query == question
     assert answer.passages[0].source.endswith("ninja-manual.md")

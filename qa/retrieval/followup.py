@@ -5,11 +5,12 @@ continuation ("and children?", "what about ...") is a follow-up. Any other quest
 evidence: it is searched alone and with the conversation's topic, and it is a follow-up only when
 the topic makes the best match much closer (:data:`FOLLOWUP_GAIN`), or, for a short question with
 a referring word, not farther (:data:`LEANING_GAIN`). A question whose form does not lean on the
-conversation must also keep its own words: when the passage found with the topic holds much less
-of them than the passage found for the question alone (:data:`TOPIC_TAKEOVER`), the topic has
-taken the search over and the question is searched alone. A question that stands on its own ("Why
-are people trafficked for their organs?" after "What is debt bondage?", "What's the compdb tool
-for?" after a question on Ninja's pools) finds its answer alone as well as with the topic, or
+conversation must also show that the topic did not take its search over (:class:`TopicCheck`):
+the passage found with the topic must keep the question's own words (:data:`TOPIC_TAKEOVER`),
+and must not be the topic's own passage again when the question alone is answered in another
+document. A question that stands on its own ("Why are people trafficked for their organs?" after
+"What is debt bondage?", "What's the compdb tool for?" after a question on Ninja's pools, a
+question on Ninja after one on fontconfig) finds its answer alone as well as with the topic, or
 better, so it is searched alone.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "LEANING_GAIN",
     "TOPIC_TAKEOVER",
     "Reading",
+    "TopicCheck",
     "continues_topic",
     "leans_on_context",
     "readings",
@@ -115,22 +117,40 @@ class Reading:
         return self.combined if follows else self.question
 
 
+@dataclass(frozen=True)
+class TopicCheck:
+    """What the searches alone and with the topic found, for a question that must keep its own words.
+
+    ``lost``: the IDF share of the question's own words (those the documents use) that the top
+    passage found alone holds less its share in the top passage found with the topic.
+    ``back_to_topic``: the search with the topic found again the top passage of the topic alone,
+    in another document than the question alone is answered in: the topic pulled the question
+    back to the previous answer instead of helping it find its own.
+    """
+
+    lost: float
+    back_to_topic: bool = False
+
+    @property
+    def taken_over(self) -> bool:
+        return self.lost >= TOPIC_TAKEOVER or self.back_to_topic
+
+
 def readings(question: str, history: Sequence[str], *, turns: int) -> Reading:
     return Reading(question, topic(history, turns=turns))
 
 
 def continues_topic(
-    reading: Reading, alone_best: float, combined_best: float, *, lost: float | None = None
+    reading: Reading, alone_best: float, combined_best: float, *, check: TopicCheck | None = None
 ) -> bool:
     """Whether to search ``reading`` with its topic, from the best cosine of each search and, for a
-    question that must keep its own words, ``lost``: the IDF share of the question's own words the
-    top passage found alone holds less its share in the top passage found with the topic (from
-    :data:`TOPIC_TAKEOVER` on, the topic has taken the search over; None: not measured)."""
+    question that must keep its own words, the ``check`` of what the two searches found (None:
+    not made)."""
     if not reading.topic:
         return False
     if opens_as_continuation(reading.question):
         return True
-    if lost is not None and reading.keeps_own_words and lost >= TOPIC_TAKEOVER:
+    if check is not None and reading.keeps_own_words and check.taken_over:
         return False
     gain = combined_best - alone_best
     return gain >= (LEANING_GAIN if leans_on_context(reading.question) else FOLLOWUP_GAIN)
