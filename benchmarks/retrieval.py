@@ -6,7 +6,8 @@
 Sets (from ``EVAL-SETS.md``): ``seed`` (dev.jsonl on seeds/), ``conversations``
 (conversations-dev.jsonl on seeds/, each question with its history), ``manuals`` (docs-dev.jsonl
 on docs-md/), ``manuals-html`` (the same questions on the HTML originals in docs/) and
-``manuals-pdf`` (on the PDFs in docs-pdf/), so one run compares the formats side by side. Every
+``manuals-pdf`` (on the PDFs in docs-pdf/), so one run compares the formats side by side, and
+the held-out ``conversations-manuals`` (``benchmarks/heldout/``, on docs-md/). Every
 run is written to ``--cache`` and scored by the set's own ``score.py`` with ``--root`` at the
 corpus. When a reader turns files into other text (Markdown shown as a reader
 sees it), citations point into the indexed text: they are checked against it here, as
@@ -44,6 +45,8 @@ SETS = {
     "manuals": ("docs-dev.jsonl", "docs-md"),
     "manuals-html": ("docs-dev.jsonl", "docs"),
     "manuals-pdf": ("docs-dev.jsonl", "docs-pdf"),
+    # held out (benchmarks/heldout/README.md): never used to choose a threshold
+    "conversations-manuals": (str(REPO / "benchmarks/heldout/conversations-manuals.jsonl"), "docs-md"),
 }
 Search = Callable[[list[str], list[list[str]]], list[dict]]
 
@@ -239,7 +242,7 @@ def run_set(name, eval_dir, corpus, retriever, systems, k, cache, diagnosis=None
         kinds = hit1_by_kind(items, answers)
         by_kind = (
             " ".join(f"{kind} {v:.2f}" for kind, v in sorted(kinds.items()))
-            if name == "conversations"
+            if name.startswith("conversations")
             else ""
         )
         rows.append(

@@ -4,10 +4,14 @@
 continuation ("and children?", "what about ...") is a follow-up. Any other question is decided by
 evidence: it is searched alone and with the conversation's topic, and it is a follow-up only when
 the topic makes the best match much closer (:data:`FOLLOWUP_GAIN`), or, for a short question with
-a referring word, not farther (:data:`LEANING_GAIN`), and only when the match found with the
-topic is text the question alone still relates to (:data:`TOPIC_DRIFT`). A question that stands
-on its own ("Why are people trafficked for their organs?" after "What is debt bondage?") finds its
-answer alone as well as with the topic, so it is searched alone.
+a referring word, not farther (:data:`LEANING_GAIN`). A question whose form does not lean on the
+conversation must also show that the topic did not take its search over (:class:`TopicCheck`):
+the passage found with the topic must keep the question's own words (:data:`TOPIC_TAKEOVER`),
+and must not be the topic's own passage again when the question alone is answered in another
+document. A question that stands on its own ("Why are people trafficked for their organs?" after
+"What is debt bondage?", "What's the compdb tool for?" after a question on Ninja's pools, a
+question on Ninja after one on fontconfig) finds its answer alone as well as with the topic, or
+better, so it is searched alone.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from qa.lexical.terms import terms
 __all__ = [
     "CONTROL_CHARACTERS",
     "FOLLOWUP_GAIN",
-    "TOPIC_DRIFT",
+    "LEANING_GAIN",
+    "TOPIC_TAKEOVER",
     "Reading",
+    "TopicCheck",
     "continues_topic",
     "leans_on_context",
     "readings",
@@ -38,10 +44,13 @@ FOLLOWUP_GAIN = 0.15
 LEANING_GAIN = 0.0
 """The same for a short question with a referring word ("who can apply for it?"): its form
 already suggests a follow-up, so the topic must only not make the match worse."""
-TOPIC_DRIFT = 0.4
-"""How much closer to the question alone its own best window must be than the best window found
-with the topic for the topic to be dropped: a search with the topic that lands on text the
-question alone hardly matches has been taken over by the topic."""
+TOPIC_TAKEOVER = 0.5
+"""Share of the question's own words (IDF-weighted, of those the documents use) that the top
+passage found with the topic may hold less of than the top passage found for the question alone
+before the topic is dropped: a search with the topic that loses half of what the question itself
+asks about has been taken over by the topic. Checked only for a question whose form does not lean
+on the conversation; one that does ("Who designed its logo?") has few words of its own, and a
+topic passage lacking them is left for abstention to weigh."""
 _OPENERS = ("and ", "also ", "what about", "how about", "but ", "so ", "then ")
 _REFERRING = frozenset(
     "it its they them their theirs this that these those he she his her there such".split()
@@ -98,23 +107,50 @@ class Reading:
         """Whether evidence must decide (a topic exists and the form does not say)."""
         return bool(self.topic) and not opens_as_continuation(self.question)
 
+    @property
+    def keeps_own_words(self) -> bool:
+        """Whether the topic must keep the question's own words (:data:`TOPIC_TAKEOVER`): the
+        question neither opens as a continuation nor leans on the conversation by its form."""
+        return self.undecided and not leans_on_context(self.question)
+
     def query(self, *, follows: bool) -> str:
         return self.combined if follows else self.question
+
+
+@dataclass(frozen=True)
+class TopicCheck:
+    """What the searches alone and with the topic found, for a question that must keep its own words.
+
+    ``lost``: the IDF share of the question's own words (those the documents use) that the top
+    passage found alone holds less its share in the top passage found with the topic.
+    ``back_to_topic``: the search with the topic found again the top passage of the topic alone,
+    in another document than the question alone is answered in: the topic pulled the question
+    back to the previous answer instead of helping it find its own.
+    """
+
+    lost: float
+    back_to_topic: bool = False
+
+    @property
+    def taken_over(self) -> bool:
+        return self.lost >= TOPIC_TAKEOVER or self.back_to_topic
 
 
 def readings(question: str, history: Sequence[str], *, turns: int) -> Reading:
     return Reading(question, topic(history, turns=turns))
 
 
-def continues_topic(reading: Reading, alone_best: float, combined_best: float, *, drift: float = 0.0) -> bool:
-    """Whether to search ``reading`` with its topic, from the best cosine of each search and the
-    ``drift``: the question alone's best cosine less its cosine to the window the search with the
-    topic finds best (above :data:`TOPIC_DRIFT`, the topic has taken the search over)."""
+def continues_topic(
+    reading: Reading, alone_best: float, combined_best: float, *, check: TopicCheck | None = None
+) -> bool:
+    """Whether to search ``reading`` with its topic, from the best cosine of each search and, for a
+    question that must keep its own words, the ``check`` of what the two searches found (None:
+    not made)."""
     if not reading.topic:
         return False
     if opens_as_continuation(reading.question):
         return True
-    if drift > TOPIC_DRIFT:
+    if check is not None and reading.keeps_own_words and check.taken_over:
         return False
     gain = combined_best - alone_best
     return gain >= (LEANING_GAIN if leans_on_context(reading.question) else FOLLOWUP_GAIN)

@@ -26,7 +26,14 @@ from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
 from qa.retrieval.document_coverage import DocumentCoverage
-from qa.retrieval.followup import CONTROL_CHARACTERS, Reading, continues_topic, readings, resolve_followup
+from qa.retrieval.followup import (
+    CONTROL_CHARACTERS,
+    Reading,
+    TopicCheck,
+    continues_topic,
+    readings,
+    resolve_followup,
+)
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
@@ -194,13 +201,38 @@ class Retriever:
         if not reading.topic:
             return reading.question
         if reading.undecided:
-            own = vectors[reading.question]
-            alone = self.fusion.best_dense(own)
-            combined, nearest = self.fusion.nearest(vectors[reading.combined])
-            # how much less the question alone relates to what the search with the topic found
-            drift = alone - float(self.fusion.dense_scores(own, np.array([max(nearest, 0)]))[0])
-            return reading.query(follows=continues_topic(reading, alone, combined, drift=drift))
+            alone = self.fusion.best_dense(vectors[reading.question])
+            combined = self.fusion.best_dense(vectors[reading.combined])
+            follows = continues_topic(reading, alone, combined)
+            if follows and reading.keeps_own_words:
+                check = self._topic_check(reading, vectors)
+                follows = continues_topic(reading, alone, combined, check=check)
+            return reading.query(follows=follows)
         return reading.combined
+
+    def _topic_check(self, reading: Reading, vectors: dict[str, np.ndarray]) -> TopicCheck:
+        """What the question found alone and with its topic (:class:`TopicCheck`)."""
+        known = self.abstainer.known_terms(self.fusion.query_terms(reading.question))
+        alone = self._top_shape(reading.question, vectors[reading.question])
+        combined = self._top_shape(reading.combined, vectors[reading.combined])
+        lost = self._coverage(alone, known) - self._coverage(combined, known)
+        if alone is None or combined is None or alone.doc == combined.doc:
+            return TopicCheck(lost)
+        topic = self._top_shape(reading.topic, self.embedder.encode([reading.topic])[0])
+        back = topic is not None and topic.doc == combined.doc and _overlap(topic, combined)
+        return TopicCheck(lost, back_to_topic=back)
+
+    def _top_shape(self, query: str, vector: np.ndarray) -> Shape | None:
+        """The first passage found for ``query``."""
+        query_terms = self.fusion.query_terms(query)
+        shapes = self._shapes(self._candidates(vector, query_terms), query_terms, 1)
+        return shapes[0] if shapes else None
+
+    def _coverage(self, shape: Shape | None, known: list[str]) -> float:
+        """The IDF share of ``known`` in ``shape``'s words."""
+        if shape is None or not known:
+            return 0.0
+        return self.highlighter.coverage(shape.doc, shape.word_start, shape.word_end, known)
 
     def _check_k(self, k: object) -> int:
         if k is None:
@@ -314,3 +346,8 @@ class Retriever:
             anchor=document.anchor_at(highlight.start),
         )
         return Passage(document.text[start:end], citation, shape.score, highlight)
+
+
+def _overlap(one: Shape, other: Shape) -> bool:
+    """Whether two passages of the same document share a word."""
+    return one.word_start < other.word_end and other.word_start < one.word_end

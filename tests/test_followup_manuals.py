@@ -1,0 +1,74 @@
+"""Follow-up or topic switch, on ordinary punctuated documents with headings: three real manuals
+(Ninja, the dpkg triggers spec and fontconfig from ``shared/eval/docs-md/``) indexed together."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DOCS = next(
+    (
+        d / "shared/eval/docs-md"
+        for d in Path(__file__).resolve().parents
+        if (d / "shared/eval/docs-md").is_dir()
+    ),
+    None,
+)
+
+
+@pytest.fixture(scope="module")
+def manuals(tmp_path_factory):
+    if DOCS is None:
+        pytest.skip("shared/eval/docs-md/ is not next to the repository")
+    from qa.config import Settings
+    from qa.embedders.base import SentenceTransformerEmbedder
+    from qa.index.build import ensure_index
+    from qa.retrieval.retriever import Retriever
+
+    root = tmp_path_factory.mktemp("manuals")
+    (root / "seeds").mkdir()
+    for name in ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"):
+        shutil.copyfile(DOCS / name, root / "seeds" / name)
+    settings = Settings(root=root)
+    embedder = SentenceTransformerEmbedder(settings.model)
+    return Retriever(ensure_index(settings, embedder).index, embedder, settings)
+
+
+def test_a_question_on_another_part_of_the_manual_is_searched_alone(manuals):
+    """The pools question's topic brings the best match closer, but the passage it finds holds
+    none of "compdb": the topic took the search over, and the question is searched alone."""
+    answer = manuals.ask(
+        "What is the compdb tool for?", history=["How do I limit how many link jobs ninja runs?"]
+    )
+    assert answer.query == "What is the compdb tool for?"
+    assert "compilation database" in answer.passages[0].text
+
+
+def test_a_terse_follow_up_is_searched_with_its_topic_across_documents(manuals):
+    """Alone, "the path" finds Ninja's paragraph on absolute and relative paths; with its topic it
+    finds the file triggers' rule, and it keeps the question's own words there."""
+    history = ["What are file triggers in dpkg?"]
+    answer = manuals.ask("does the path have to be absolute?", history=history)
+    assert answer.query == f"{history[0]} does the path have to be absolute?"
+    assert "The pathname must be absolute" in answer.passages[0].text
+
+
+def test_a_question_switching_to_the_other_manual_is_searched_alone(manuals):
+    answer = manuals.ask(
+        "How does ninja decide that a phony target is out of date?",
+        history=["What are file triggers in dpkg?"],
+    )
+    assert answer.query == "How does ninja decide that a phony target is out of date?"
+    assert answer.passages[0].source.endswith("ninja-manual.md")
+
+
+def test_a_question_pulled_back_to_the_previous_answer_in_another_manual_is_searched_alone(manuals):
+    """The fontconfig topic makes the best match closer and the passage it finds shares the
+    question's common words, but it is the topic's own passage again, while the question alone is
+    answered in the Ninja manual: the question asks about something else."""
+    question = "How do I give a target deep in a subdirectory a short name?"
+    answer = manuals.ask(question, history=["What is SOURCE_DATE_EPOCH used for by fontconfig?"])
+    assert answer.query == question
+    assert answer.passages[0].source.endswith("ninja-manual.md")
