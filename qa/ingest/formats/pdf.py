@@ -24,8 +24,9 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 2
-"""Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped)."""
+READER_VERSION = 3
+"""Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
+3: a title page's running title kept)."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
@@ -54,6 +55,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     pages = [[line for line in map(tidy, lines) if line.text] for lines in drop_furniture(pages)]
     if not any(pages):
         raise SourceError(NO_TEXT_LAYER)
+    title = title or _first_page_title(pages)
     laid = flow(pages)
     blocks = _blocks(laid)
     unplaced: dict[int, list[tuple[int, str]]] = {}
@@ -64,6 +66,18 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     builder = TextBuilder()
     _lay_out(builder, laid, blocks, unplaced)
     return builder.build(title=title, page_unit="page", pages_read=len(pages))
+
+
+def _first_page_title(pages: list[list[Line]]) -> str:
+    """The title a PDF without one in its metadata shows: the first page's short line set in
+    the largest type, when that is larger than the page's other lines ('' otherwise)."""
+    lines = next((lines for lines in pages if lines), [])
+    short = [line for line in lines if 0 < len(line.text.split()) <= MAX_HEADING_WORDS]
+    if not short:
+        return ""
+    top = max(short, key=lambda line: line.size)
+    larger = all(line.size * HEADING_RATIO <= top.size for line in lines if line is not top)
+    return collapse(top.text) if larger else ""
 
 
 def _open_error(message: str) -> str:
