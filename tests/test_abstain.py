@@ -271,15 +271,3 @@ def test_abstains_on_what_a_small_corpus_does_not_say_with_the_real_model(tmp_pa
     followup = retriever.ask("Who designed its logo?", history=["How long should the dough rise?"])
     assert followup.abstained and followup.reason
 
-
-def test_a_hyphenated_compound_the_corpus_never_writes_whole_counts_as_its_parts(project, fake_embedder):
-    (project.seeds_dir / "terms.md").write_text(
-        "# Terms\n\nFiles under the Mozilla license may be combined. Cyber-crime is not covered.\n",
-        encoding="utf-8",
-    )
-    retriever = Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project)
-    found = retriever.fusion.query_terms("Can Mozilla-licensed files be combined?")
-    assert {"mozilla", "licens"} <= set(found) and "mozillalicens" not in found
-    assert retriever.abstainer.unknown_share(found) == 0.0
-    assert "cybercrim" in retriever.fusion.query_terms("Is cyber-crime covered?"), "known whole: kept"
-    assert "oraclelicens" in retriever.fusion.query_terms("Are Oracle-licensed files covered?")

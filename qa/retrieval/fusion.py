@@ -9,7 +9,6 @@ dense cosines from the lower quartile of the candidates (0) to the best (1), BM2
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +20,6 @@ from qa.lexical.terms import acronyms, terms
 from qa.store.base import CandidateSearch
 
 __all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES"]
-
-_COMPOUND = re.compile(r"\w+(?:[-\u2010\u2011]\w+)+")
-"""A hyphenated compound ("Mozilla-licensed"), which normalising writes as one word."""
-_COMPOUND_HYPHEN = re.compile(r"[-\u2010\u2011]")
 
 DENSE_CANDIDATES = 512
 """Dense candidates per question, over all window sizes."""
@@ -80,16 +75,8 @@ class Fusion:
         return self.lexical
 
     def query_terms(self, query: str) -> list[str]:
-        """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses. A
-        hyphenated compound the corpus never writes as one word counts as its parts when the
-        corpus uses each ("Mozilla-licensed" -> "mozilla", "licens")."""
+        """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
         found = terms(query)
-        for compound in _COMPOUND.findall(query):
-            joined, parts = terms(compound), terms(_COMPOUND_HYPHEN.sub(" ", compound))
-            if len(joined) == 1 and joined[0] in found and not self.lexicon.known(joined[0]):
-                if parts and all(self.lexicon.known(t) for t in parts):
-                    at = found.index(joined[0])
-                    found[at : at + 1] = [t for t in parts if t not in found]
         found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
         return found
 
