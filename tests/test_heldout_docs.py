@@ -68,3 +68,13 @@ def test_the_pdf_keeps_its_title_page_title_once(documents):
     text = documents["shared-mime-info-spec.pdf"].text
     assert text.startswith("Shared MIME-info Database\n")
     assert text.count("Shared MIME-info Database\n") == 1  # the running headers stay dropped
+
+
+def test_a_bookmark_written_without_a_hyphen_still_finds_its_heading(documents):
+    """The outline says "2.13. Nonregular files", the page prints "2.13. Non-regular files": the
+    section starts at that heading, not at the top of its page (under the section before)."""
+    document = documents["shared-mime-info-spec.pdf"]
+    sections = SectionMap(document.text, document.sections)
+    heading = document.text.index("2.13. Non-regular files")
+    assert sections.path(heading)[-1] == "2.13. Nonregular files"
+    assert sections.path(heading - 10)[-1] == "2.12. Recommended checking order"

@@ -26,11 +26,13 @@ __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
 READER_VERSION = 3
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
-3: a title page's running title kept)."""
+3: a title page's running title kept, bookmarks matched to lines punctuation aside)."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
 MAX_HEADING_WORDS = 14
+_PUNCTUATION = re.compile(r"[^\w\s.]")
+"""Left out when a bookmark's title is compared with a line (the section number's dots stay)."""
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
 
 
@@ -169,13 +171,19 @@ def _mark_outline(
 
 
 def _is_title(title: str, line: str) -> bool:
-    line, title = collapse(line).lower(), title.lower()
+    """Whether ``line`` says the bookmark ``title``, punctuation aside (an outline may write
+    "Nonregular files" where the page prints "Non-regular files")."""
+    line, title = _plain(line), _plain(title)
     if len(line.split()) > MAX_HEADING_WORDS + 4:
         return False
     if line == title or line.endswith(title) or (title.endswith(line) and len(line) > 3):
         return True
     bare = re.sub(r"^[\da-z.]{1,8}\s+", "", title)
     return bool(bare) and line.endswith(bare) and len(bare) > 3
+
+
+def _plain(text: str) -> str:
+    return " ".join(_PUNCTUATION.sub("", collapse(text).lower()).split())
 
 
 def _mark_by_type(blocks: list[_Block], body: float) -> None:
