@@ -132,6 +132,18 @@ def test_another_form_of_a_word_the_corpus_uses_is_no_unknown_name(tmp_path):
     assert abstainer.unknown_names("Who reads the Global Slavery Index?") == ["Global Slavery Index"]
 
 
+def test_words_the_corpus_uses_joined_by_hyphens_are_no_unknown_name(tmp_path):
+    abstainer = Abstainer(
+        ["The Mozilla licence covers source files."],
+        Settings(root=tmp_path),
+        document_names=set(),
+        lexicon=Vocabulary({"mozilla", "licens", "sourc", "file"}),
+    )
+    assert abstainer.unknown_names("Can I mix Mozilla-licensed files with mine?") == []
+    assert abstainer.unknown_names("Can I mix Mozilla\u2011licensed files with mine?") == []
+    assert abstainer.unknown_names("Can I mix Oracle-licensed files with mine?") == ["Oracle-licensed"]
+
+
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
     abstainer = Abstainer(
         [BREAD], Settings(root=tmp_path), document_names={"bread"}, lexicon=Vocabulary({"bread", "dough"})
@@ -258,3 +270,4 @@ def test_abstains_on_what_a_small_corpus_does_not_say_with_the_real_model(tmp_pa
         assert answer.abstained and answer.reason, question
     followup = retriever.ask("Who designed its logo?", history=["How long should the dough rise?"])
     assert followup.abstained and followup.reason
+

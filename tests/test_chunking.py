@@ -53,3 +53,14 @@ def test_unpunctuated_text_gets_plain_overlapping_windows():
     text = " ".join(f"w{i}" for i in range(100))
     chunks = chunk_text(text, source="s", size=40, stride=20)
     assert [(c.word_start, c.word_end) for c in chunks] == [(0, 40), (20, 60), (40, 80), (60, 100)]
+
+
+def test_a_sentence_inside_a_box_of_stars_runs_across_its_lines():
+    text = (
+        "*  This limitation shall not apply to liability for death or   *\n"
+        "*  personal injury. Some jurisdictions differ.                 *\n"
+        "\n* a bullet\n* another bullet\n"
+    )
+    words = WordMap(text)
+    ends = [text[words.starts[i] : words.ends[i]] for i in range(len(words)) if words.boundary_after[i]]
+    assert ends == ["injury.", "differ.", "*", "bullet", "bullet"]

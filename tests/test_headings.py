@@ -31,3 +31,22 @@ def test_a_plain_text_title_line_is_its_only_heading():
 
 def test_text_without_lines_has_no_sections():
     assert SectionMap("human trafficking trade humans purpose forced labour " * 20).path(10) == ()
+
+
+def test_a_setext_heading_inside_a_box_of_stars_is_a_heading():
+    box = "*" * 30
+    text = (
+        "Terms\n=====\n\n5. Ending\n---------\n\nIt ends.\n\n"
+        f"{box}\n*{' ' * 28}*\n*  6. No warranty{' ' * 11}*\n*  -------------{' ' * 13}*\n"
+        f"*  As is.{' ' * 20}*\n{box}\n\n7. Courts\n---------\n\nAny court.\n"
+    )
+    sections = SectionMap(text)
+    assert [(h.level, h.title) for h in sections.headings] == [
+        (1, "Terms"),
+        (2, "5. Ending"),
+        (2, "6. No warranty"),
+        (2, "7. Courts"),
+    ]
+    assert sections.path(text.index("As is")) == ("Terms", "6. No warranty")
+    mismatched = f"Notes\n\n{box}\n*  a line{' ' * 20}*\n*  ---{' ' * 25}|\n"  # not one box
+    assert [h.title for h in find_headings(mismatched)] == ["Notes"]

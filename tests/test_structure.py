@@ -58,6 +58,20 @@ def test_a_name_the_document_goes_by_is_not_unknown(project, fake_embedder):
     ]
 
 
+def test_the_acronym_of_a_versioned_name_is_a_name_the_document_goes_by(project, fake_embedder):
+    retriever = _retriever(
+        project,
+        fake_embedder,
+        {
+            "terms.md": f"# Mozilla Public License Version 2.0\n\n{BODY}\n",
+            "other.md": "# Other\n\nText.",
+        },
+    )
+    assert retriever.abstainer.unknown_names("Under the MPL, how are rules written?") == []
+    sources = [d.source for d in retriever.index.documents]
+    assert retriever.structure.named_document(["mpl"]) == sources.index("seeds/terms.md")
+
+
 def _sentences(n: int) -> str:
     topics = ["pools", "rules", "variables", "targets", "depfiles", "logs", "jobs", "scopes"]
     return " ".join(

@@ -106,7 +106,8 @@ class WordMap:
                 gap = text[self.ends[i] : self.starts[i + 1]]
                 if "\n" in gap:
                     nxt = text[self.starts[i + 1] : self.ends[i + 1]]
-                    if gap.count("\n") > 1 or _BLOCK_START.match(nxt):
+                    boxed = word == nxt == "*"  # a box's right border, then its left: no bullet
+                    if gap.count("\n") > 1 or (_BLOCK_START.match(nxt) and not boxed):
                         out[i] = True
 
     @cached_property

@@ -1,8 +1,9 @@
 """Headings of a text, found in the text itself, and the heading path of every offset.
 
 Recognised: Markdown ATX headings (``## Rules``, outside fenced code), setext headings (a line
-underlined with ``===`` or ``---``), and the first line of a plain text when it is short and
-does not end like a sentence (a title line). Used as evidence of what a section is about.
+underlined with ``===`` or ``---``, also inside a box drawn with ``*`` or ``|`` borders), and
+the first line of a plain text when it is short and does not end like a sentence (a title
+line). Used as evidence of what a section is about.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ __all__ = ["Heading", "SectionMap", "find_headings"]
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_BOXED = re.compile(r"^[ \t]*([*|])[ \t](.*?)[ \t]*\1[ \t]*$")
+"""A line inside a box drawn with ``*`` or ``|`` borders (licences set their disclaimers so)."""
 _TITLE_LINE_WORDS = 12
 
 
@@ -39,8 +42,17 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _unboxed(line: str) -> str:
+    """The line's text inside a box's side borders ("*  6. Disclaimer  *" -> "6. Disclaimer")."""
+    boxed = _BOXED.match(line)
+    return boxed.group(2).strip() if boxed else line
+
+
 def _setext_level(line: str, previous: str) -> int | None:
-    """1 for ``===``, 2 for ``---`` under a non-empty line that is not itself a rule or list."""
+    """1 for ``===``, 2 for ``---`` under a non-empty line that is not itself a rule or list;
+    inside a box too, both lines between its borders."""
+    if _BOXED.match(line) and _BOXED.match(previous):
+        line, previous = _unboxed(line), _unboxed(previous)
     match = _SETEXT.match(line)
     if not match or not previous.strip() or _SETEXT.match(previous) or len(match.group(1)) < 3:
         return None
@@ -65,7 +77,7 @@ def find_headings(text: str) -> list[Heading]:
         level = _setext_level(line, lines[i - 1][1]) if i else None
         if level:
             previous_offset, previous = lines[i - 1]
-            found.append(Heading(previous_offset, level, previous.strip()))
+            found.append(Heading(previous_offset, level, _unboxed(previous).strip()))
     if not found:
         first = next(((o, line.strip()) for o, line in lines if line.strip()), None)
         title_like = first and not first[1].endswith((".", ":", ";", ","))

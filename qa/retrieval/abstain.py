@@ -63,6 +63,7 @@ FOLLOWUP_COVERAGE = 0.1
 """Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
+_HYPHENS = re.compile(r"[-\u2010\u2011]")
 _VERSION_SUFFIX = re.compile(r"(?<=[A-Za-z])[-_]?v?\d+(?:[._]\d+)*$")
 _SENTENCE_OPENER = re.compile(r"(?:^|[.?!:;]\s+)[\"'“‘(]*([A-Z][a-z][\w-]*)")
 """The first word of the question or of a sentence in it: capitalised by grammar, not as a name."""
@@ -163,12 +164,14 @@ class Abstainer:
 
     def _inflected(self, name: str) -> bool:
         """Whether a one-word name is another form of a word the corpus uses ("Pythonic",
-        "Debianized", "Ninjas") or that word with a version ("Python3", "GPLv2"): its stem is a
-        term of some window. A name of several words is judged as a phrase ("Global Slavery
-        Index" is unknown though each word is known)."""
+        "Debianized", "Ninjas"), that word with a version ("Python3", "GPLv2"), or words the
+        corpus uses joined by hyphens ("Mozilla-licensed", "GPL-compatible"): the stem of each
+        is a term of some window. A name of several words is judged as a phrase ("Global
+        Slavery Index" is unknown though each word is known)."""
         if self.lexicon is None or " " in name:
             return False
-        stems = terms(_VERSION_SUFFIX.sub("", name) or name)
+        parts = [part for part in _HYPHENS.split(_VERSION_SUFFIX.sub("", name) or name) if part]
+        stems = [t for part in parts for t in terms(part)]
         return bool(stems) and all(self.lexicon.known(t) for t in stems)
 
     def unknown_identifiers(self, query: str) -> list[str]:

@@ -1,9 +1,10 @@
 """Document structure as evidence: the names a document goes by and the heading path of each window.
 
-A document's names are its title, its file name and its first heading, with the acronyms of
-each. A question that uses a name only one document goes by ("In the Ninja manual, ...") prefers
-that document. A window whose heading path shares the question's rare terms gains a little, so a
-section titled "Environment variables" helps a question about environment variables.
+A document's names are its title, its file name and its first heading, with the acronyms of each
+(with and without a version at the end). A question that uses a name only one document goes by
+("In the Ninja manual, ...") prefers that document. A window whose heading path shares the
+question's rare terms gains a little, so a section titled "Environment variables" helps a
+question about environment variables.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ _RULE_LINE = re.compile(r"^\s*(?:[-=*_~#|+]\s*){3,}$")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 _BULLET = re.compile(r"^\s*(?:[-*+\u2022\u25e6\u25aa]|\d+(?:\.\d+)*[.)]?)\s+")
 _ADDRESS_LINE = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$")
+_VERSION = re.compile(r"[\s,]+(?:(?:version|release|v)\.?\s*)?v?\d+(?:\.\d+)*\s*$", re.IGNORECASE)
+"""A version at the end of a name ("... Version 2.0", "... v2", "... 1.4"), left out of its acronym."""
 
 
 def _name_texts(title: str, source: str, first_heading: str) -> list[str]:
@@ -70,9 +73,10 @@ class Structure:
             found: set[str] = set()
             for text in _name_texts(document.title, document.source, first):
                 found.update(terms(text))
-                short = acronym(tuple(w.capitalize() for w in text.split()))
-                if short and len(short) >= 2:
-                    found.add(short)
+                for words in {text, _VERSION.sub("", text)}:  # "Public License Version 2.0": "pl"
+                    short = acronym(tuple(w.capitalize() for w in words.split()))
+                    if short and len(short) >= 2:
+                        found.add(short)
             out.append(frozenset(found))
         return out
 

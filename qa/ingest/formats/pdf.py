@@ -24,12 +24,15 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 2
-"""Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped)."""
+READER_VERSION = 3
+"""Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
+3: a title page's running title kept, bookmarks matched to lines punctuation aside)."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
 MAX_HEADING_WORDS = 14
+_PUNCTUATION = re.compile(r"[^\w\s.]")
+"""Left out when a bookmark's title is compared with a line (the section number's dots stay)."""
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
 
 
@@ -54,6 +57,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     pages = [[line for line in map(tidy, lines) if line.text] for lines in drop_furniture(pages)]
     if not any(pages):
         raise SourceError(NO_TEXT_LAYER)
+    title = title or _first_page_title(pages)
     laid = flow(pages)
     blocks = _blocks(laid)
     unplaced: dict[int, list[tuple[int, str]]] = {}
@@ -64,6 +68,18 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     builder = TextBuilder()
     _lay_out(builder, laid, blocks, unplaced)
     return builder.build(title=title, page_unit="page", pages_read=len(pages))
+
+
+def _first_page_title(pages: list[list[Line]]) -> str:
+    """The title a PDF without one in its metadata shows: the first page's short line set in
+    the largest type, when that is larger than the page's other lines ('' otherwise)."""
+    lines = next((lines for lines in pages if lines), [])
+    short = [line for line in lines if 0 < len(line.text.split()) <= MAX_HEADING_WORDS]
+    if not short:
+        return ""
+    top = max(short, key=lambda line: line.size)
+    larger = all(line.size * HEADING_RATIO <= top.size for line in lines if line is not top)
+    return collapse(top.text) if larger else ""
 
 
 def _open_error(message: str) -> str:
@@ -155,13 +171,19 @@ def _mark_outline(
 
 
 def _is_title(title: str, line: str) -> bool:
-    line, title = collapse(line).lower(), title.lower()
+    """Whether ``line`` says the bookmark ``title``, punctuation aside (an outline may write
+    "Nonregular files" where the page prints "Non-regular files")."""
+    line, title = _plain(line), _plain(title)
     if len(line.split()) > MAX_HEADING_WORDS + 4:
         return False
     if line == title or line.endswith(title) or (title.endswith(line) and len(line) > 3):
         return True
     bare = re.sub(r"^[\da-z.]{1,8}\s+", "", title)
     return bool(bare) and line.endswith(bare) and len(bare) > 3
+
+
+def _plain(text: str) -> str:
+    return " ".join(_PUNCTUATION.sub("", collapse(text).lower()).split())
 
 
 def _mark_by_type(blocks: list[_Block], body: float) -> None:

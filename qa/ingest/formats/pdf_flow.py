@@ -6,6 +6,7 @@ layout, the way a reader does it:
 - **page furniture**: bare page numbers at a page's top or bottom, running headers and footers
   (a line at a page's edge recurring, numbers aside, on half of 3+ pages, or carrying the page's
   own number, like "Chapter 2: Parsing 4"), and dotted leaders of contents entries are dropped;
+  a running line set larger than where it recurs is kept there (the title on the title page);
 - **paragraphs**: a line whose first word would have fitted at the end of the line before was
   broken on purpose (a paragraph, list item or code line ends there); otherwise the text wrapped
   and the two lines are one sentence, joined by a space, across a page break and from one column
@@ -92,17 +93,23 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
     """Pages without page numbers, running headers and footers."""
     numbered = _numbered_edges(pages) if len(pages) >= 3 else set()
     seen: Counter[str] = Counter()
+    sizes: dict[str, Counter[float]] = {}
     if len(pages) >= 3:
         for lines in pages:
             seen.update({_furniture_key(lines[i].text) for i in _edges(lines)})
-    running = {key for key, n in seen.items() if n >= max(3, len(pages) / 2)}
+            for i in _edges(lines):
+                sizes.setdefault(_furniture_key(lines[i].text), Counter())[lines[i].size] += 1
+    running = {key: sizes[key].most_common(1)[0][0] for key, n in seen.items() if n >= max(3, len(pages) / 2)}
     out = []
     for index, lines in enumerate(pages):
         drop = set()
         for i in _edges(lines):
             line = lines[i]
             offset = _edge_number(index, line)
-            if _furniture_key(line.text) in running or (offset, round(line.top)) in numbered:
+            key = _furniture_key(line.text)
+            # the running title set large on a title page is the title there, not furniture
+            title = key in running and line.size > running[key] * SIZE_CHANGE
+            if (key in running and not title) or (offset, round(line.top)) in numbered:
                 drop.add(i)
         for end in (0, -1):  # a bare page number at the top or bottom
             kept = [i for i in range(len(lines)) if i not in drop]

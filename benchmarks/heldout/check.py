@@ -1,0 +1,59 @@
+"""Check heldout.jsonl against the text the index holds for each document in docs/.
+
+    python benchmarks/heldout/check.py
+
+Every answer phrase must occur exactly once in its document's indexed text and nowhere else in
+the corpus, compared as score.py compares (lowercase, runs of other characters as one space); an
+unanswerable item has no phrases and ``doc`` null. Exits 1 naming each item that fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+
+def norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def problems(items: list[dict], texts: dict[str, str]) -> list[str]:
+    """What is wrong with each item: a phrase not found once in its document, or found elsewhere."""
+    out = []
+    normed = {source: f" {norm(text)} " for source, text in texts.items()}
+    for item in items:
+        if item["kind"] == "unanswerable":
+            if item["answer_phrases"] or item["doc"] is not None:
+                out.append(f"{item['id']}: unanswerable with phrases or a doc")
+            continue
+        if item["doc"] not in normed:
+            out.append(f"{item['id']}: no document {item['doc']!r}")
+            continue
+        for phrase in item["answer_phrases"]:
+            p = f" {norm(phrase)} "
+            found = {s: t.count(p) for s, t in normed.items() if p in t}
+            if found != {item["doc"]: 1}:
+                out.append(f"{item['id']}: {phrase!r} found {found or 'nowhere'}")
+    return out
+
+
+def main() -> int:
+    from qa.ingest.sources import scan_sources
+
+    docs, errors = scan_sources(HERE / "docs", HERE / "docs")
+    if errors:
+        print("\n".join(str(e) for e in errors))
+        return 1
+    items = [json.loads(line) for line in (HERE / "heldout.jsonl").read_text().splitlines() if line.strip()]
+    found = problems(items, {d.source: d.text for d in docs})
+    print("\n".join(found) or f"{len(items)} items: every phrase once in its document's indexed text")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
