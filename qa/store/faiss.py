@@ -22,7 +22,6 @@ read.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import math
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import ConfigError, IndexCorruptError
+from qa.pages import available_memory, populate
 
 __all__ = ["FLAT_LIMIT", "FaissStore", "faiss_factory", "make_faiss", "read_mapped", "tune_faiss"]
 
@@ -40,9 +40,6 @@ RESCORE_MIN = 128
 """Fewest candidates an approximate index proposes for exact rescoring."""
 VECTORS, FAISS_FILE = "vectors.npy", "index.faiss"
 _QUERY_BLOCK = 64
-_MADV_NORMAL, _MADV_RANDOM, _MADV_SEQUENTIAL = 0, 1, 2
-_MADV_POPULATE_READ = 22
-"""Linux (5.14+): map a range's pages now, reading those not yet in the page cache."""
 WARM_SHARE = 0.5
 """Vectors are mapped in at warm-up only while they take at most this share of the memory available."""
 
@@ -119,74 +116,6 @@ def _exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndar
     return scores, ids
 
 
-def _available_memory() -> int:
-    """Bytes of memory available to new work (``MemAvailable``), 0 where unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
-    """Address ranges where this process maps ``path`` (from ``/proc/self/maps``)."""
-    target = str(path.resolve())
-    ranges = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                fields = line.split(maxsplit=5)
-                if len(fields) == 6 and fields[5].rstrip("\n") == target:
-                    start, end = (int(x, 16) for x in fields[0].split("-"))
-                    ranges.append((start, end))
-    except OSError:
-        pass
-    return ranges
-
-
-def _randomly_read(path: Path) -> set[int]:
-    """Start addresses of this process's mappings of ``path`` advised as read at random (the
-    ``rr`` flag in ``/proc/self/smaps``: FAISS maps its codes so)."""
-    target, found, start = str(path.resolve()), set(), None
-    try:
-        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                fields = line.split(maxsplit=5)
-                if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's first line
-                    ours = len(fields) == 6 and fields[5].rstrip("\n") == target
-                    start = int(fields[0].split("-")[0], 16) if ours else None
-                elif start is not None and fields[0] == "VmFlags:" and " rr" in line:
-                    found.add(start)
-    except (OSError, ValueError):
-        pass
-    return found
-
-
-def populate(path: Path) -> int:
-    """Map in now every page of this process's mappings of ``path``; returns the bytes mapped
-    (0 where the system cannot: not Linux, an old kernel). Pages not in the page cache are read
-    in large sequential blocks, whatever the mapping's advice: FAISS advises its codes as read at
-    random, and populating them page by page from disk took 4 minutes at a million windows
-    against 0.4 s; the advice is put back after."""
-    madvise = getattr(ctypes.CDLL(None, use_errno=True), "madvise", None)
-    random = _randomly_read(path)
-    done = 0
-    for start, end in _mapped_ranges(path):
-        if madvise is None:
-            return done
-        address, length = ctypes.c_void_p(start), ctypes.c_size_t(end - start)
-        madvise(address, length, _MADV_SEQUENTIAL)
-        failed = madvise(address, length, _MADV_POPULATE_READ)
-        madvise(address, length, _MADV_RANDOM if start in random else _MADV_NORMAL)
-        if failed:
-            return done
-        done += end - start
-    return done
-
-
 class FaissStore:
     """Window vectors in a FAISS index (or exact, when flat); see the module docstring."""
 
@@ -259,15 +188,18 @@ class FaissStore:
     def warm_up(self) -> None:
         """Map the stored vectors' pages, and the inverted file's codes, into this process now
         rather than on the questions that first read them, when they fit in the memory available
-        (see the module docstring)."""
+        (see the module docstring). It only reads read-only mappings, so it may run on a thread
+        of its own while questions are answered."""
         if self.folder is None:  # built in memory: nothing to map
             return
         paths = [self.folder / VECTORS] + ([] if self.faiss_index is None else [self.folder / FAISS_FILE])
-        budget = WARM_SHARE * _available_memory()
+        budget, chosen = WARM_SHARE * available_memory(), []
         for path in paths:  # the vectors first: every question rescores rows of them
             if not path.is_file() or path.stat().st_size > budget:
-                return
+                break
             budget -= path.stat().st_size
+            chosen.append(path)
+        for path in sorted(chosen, key=lambda p: p.stat().st_size):  # the smaller in sooner
             logger.debug("mapped %d bytes of %s in", populate(path), path)
 
     def save(self, folder: Path) -> list[str]:
