@@ -15,10 +15,10 @@ open = ``open_index`` + ``Retriever`` + ``warm_up`` (until the first question ca
 index's files are then mapped in on a thread of its own); first = that first question; warm = from
 the start until the files are all mapped in; p50/p99 per question, one at a time, of the first
 questions (the "warming" column: how many of them were asked before the files were all in) and,
-after warm-up, of as many other questions ("warm p50", "warm p99"); beside each, the CPU time the process spent, which other work on a shared machine does not inflate as
-it does the wall clock, and the load average while the phase ran. Milvus runs as
-``milvus-lite server`` on loopback, reached by URL (the gRPC path a cluster uses), and is asked
-twice over the same build: as configured by default (BM25 from the index's own files on Milvus
+after warm-up, of as many other questions ("warm p50", "warm p99"); beside each, the CPU time
+the process spent, which other work on a shared machine does not inflate as it does the wall
+clock, and the load average while the phase ran. Milvus runs as ``milvus-lite server`` on
+loopback, reached by URL (the gRPC path a cluster uses), and is asked twice over the same build: as configured by default (BM25 from the index's own files on Milvus
 Lite), and with BM25 in the engine (``QA_VECTOR_STORE_BM25=engine``).
 
 ``--keep DIR`` writes the corpora and their indexes under ``DIR`` (one folder per store and size)
