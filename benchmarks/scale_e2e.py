@@ -18,8 +18,9 @@ questions (the "warming" column: how many of them were asked before the files we
 after warm-up, of as many other questions ("warm p50", "warm p99"); beside each, the CPU time
 the process spent, which other work on a shared machine does not inflate as it does the wall
 clock, and the load average while the phase ran. Milvus runs as ``milvus-lite server`` on
-loopback, reached by URL (the gRPC path a cluster uses), and is asked twice over the same build: as configured by default (BM25 from the index's own files on Milvus
-Lite), and with BM25 in the engine (``QA_VECTOR_STORE_BM25=engine``).
+loopback, reached by URL (the gRPC path a cluster uses), and is asked twice over the same build:
+as configured by default (BM25 from the index's own files on Milvus Lite), and with BM25 in the
+engine (``QA_VECTOR_STORE_BM25=engine``).
 
 ``--keep DIR`` writes the corpora and their indexes under ``DIR`` (one folder per store and size)
 and reuses a corpus already built there, so the query phase can be measured again and again
