@@ -58,13 +58,15 @@ class Warming:
 
 def warm_up(index: Index, *, background: bool = True) -> Warming:
     """Make what questions write now, and map the index's files in on a daemon thread (with
-    ``background=False``, before returning). Smaller files first: BM25's postings and FAISS's
-    codes are read by every question, and are in after a fraction of the vectors' time."""
+    ``background=False``, before returning). The vector store's files first: a question reads
+    a few hundred scattered pages of FAISS's codes and a thousand of the stored vectors, each a
+    read from disk while it is cold, where BM25 reads each term's best postings in a few runs."""
     index.lexical.prepare()
-    steps: list[Callable[[], object]] = [index.lexical.map_in]
+    steps: list[Callable[[], object]] = []
     store_warm_up = getattr(index.store, "warm_up", None)  # a store with files to map in
     if store_warm_up is not None:
         steps.append(store_warm_up)
+    steps.append(index.lexical.map_in)
     warming = Warming(steps)
     if not background:
         warming._run()
