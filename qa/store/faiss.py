@@ -6,7 +6,10 @@ without a second copy of the vectors in memory or on disk. Above it, a FAISS ind
 factory string (``IVF{≈4√n},SQ8`` by default) proposes candidates and their exact inner products,
 read from the same stored float vectors, decide the order, so quantisation never reorders results.
 
-Files: ``vectors.npy`` (float32, memory-mapped on load) and, for approximate indexes only,
+Files: ``vectors.npy`` (memory-mapped on load; float32 below :data:`HALF_FROM` windows, float16
+from it: the rows a question rescores are read as float16 and turned into float32 before the
+inner products, so a million windows' vectors take 0.77 GB of disk and memory instead of 1.5 GB)
+and, for approximate indexes only,
 ``index.faiss`` (its codes memory-mapped too where FAISS supports it), so opening costs no time
 and the processes of ``qa serve --workers`` share one copy in the page cache.
 
@@ -17,7 +20,8 @@ it scans; at a million windows (1.5 GB of vectors, 380 MB of codes) that took ab
 millisecond per question over the first few hundred questions, then 0.1-0.2 ms for the codes
 alone (16 lists of 260 codes a question, most of them read for the first time). Mapping the codes
 adds about 85 MB to the resident memory at 1M: the lists the first few hundred questions did not
-read.
+read. :mod:`qa.index.warming` calls it on a thread of its own, so a replica starting on a cold
+disk answers while the files are read.
 """
 
 from __future__ import annotations
@@ -32,10 +36,22 @@ from qa.config import Settings
 from qa.errors import ConfigError, IndexCorruptError
 from qa.pages import available_memory, populate
 
-__all__ = ["FLAT_LIMIT", "FaissStore", "faiss_factory", "make_faiss", "read_mapped", "tune_faiss"]
+__all__ = [
+    "FLAT_LIMIT",
+    "HALF_FROM",
+    "FaissStore",
+    "faiss_factory",
+    "make_faiss",
+    "read_mapped",
+    "stored_dtype",
+    "tune_faiss",
+]
 
 FLAT_LIMIT = 50_000
 """Below this many windows the store is exact (flat); above it, IVF over 8-bit codes."""
+HALF_FROM = FLAT_LIMIT
+"""From this many windows on the vectors are stored as float16 (half the bytes to read and keep);
+below it, as float32, so a small index is exact bit for bit."""
 RESCORE_MIN = 128
 """Fewest candidates an approximate index proposes for exact rescoring."""
 VECTORS, FAISS_FILE = "vectors.npy", "index.faiss"
@@ -57,6 +73,11 @@ def faiss_factory(n: int, dimension: int, override: str = "") -> str:
         return "Flat"
     lists = max(256, int(4 * math.sqrt(n)) // 256 * 256)
     return f"IVF{lists},SQ8"
+
+
+def stored_dtype(n: int) -> str:
+    """How a store of ``n`` windows keeps its vectors: ``"float16"`` from :data:`HALF_FROM` on."""
+    return "float16" if n >= HALF_FROM else "float32"
 
 
 def tune_faiss(index, k: int = 64) -> None:
@@ -135,17 +156,18 @@ class FaissStore:
 
     @classmethod
     def build(cls, vectors: np.ndarray, settings: Settings) -> FaissStore:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         factory = faiss_factory(len(vectors), vectors.shape[1], settings.faiss_index)
-        return cls.from_factory(vectors, factory)
+        return cls.from_factory(vectors, factory, dtype=stored_dtype(len(vectors)))
 
     @classmethod
-    def from_factory(cls, vectors: np.ndarray, factory: str) -> FaissStore:
-        """A store over ``vectors`` indexed as the FAISS factory string ``factory`` says."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    def from_factory(cls, vectors: np.ndarray, factory: str, *, dtype: str = "float32") -> FaissStore:
+        """A store over ``vectors`` kept as ``dtype`` and indexed as the FAISS factory string
+        ``factory`` says. FAISS learns from the vectors as stored (float16 ones read back as
+        float32), so a build that reuses stored vectors makes the index a fresh build would."""
+        stored = np.ascontiguousarray(vectors, dtype=dtype)
         if factory.replace(" ", "") == "Flat":
-            return cls(vectors, "Flat")
-        return cls(vectors, factory, make_faiss(vectors, factory))
+            return cls(stored, "Flat")
+        return cls(stored, factory, make_faiss(np.ascontiguousarray(stored, dtype=np.float32), factory))
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -153,6 +175,11 @@ class FaissStore:
     @property
     def dimension(self) -> int:
         return int(self._vectors.shape[1])
+
+    @property
+    def stored_dtype(self) -> str:
+        """How the vectors are kept: ``"float32"``, or ``"float16"`` (read back as float32)."""
+        return str(self._vectors.dtype)
 
     @property
     def exact(self) -> bool:
@@ -168,7 +195,7 @@ class FaissStore:
         if k < 1:
             raise ValueError("k must be at least 1")
         if self.faiss_index is None:
-            return _exact_top(self._rows, queries, k)
+            return _exact_top(np.asarray(self._rows, dtype=np.float32), queries, k)
         return self._rescored(queries, k)
 
     def _rescored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -199,11 +226,11 @@ class FaissStore:
                 break
             budget -= path.stat().st_size
             chosen.append(path)
-        for path in sorted(chosen, key=lambda p: p.stat().st_size):  # the smaller in sooner
+        for path in sorted(chosen, key=lambda p: p.stat().st_size):  # the codes, then the vectors
             logger.debug("mapped %d bytes of %s in", populate(path), path)
 
     def save(self, folder: Path) -> list[str]:
-        np.save(folder / VECTORS, np.asarray(self._vectors, dtype=np.float32))
+        np.save(folder / VECTORS, np.asarray(self._vectors))
         if self.faiss_index is None:
             return [VECTORS]
         import faiss
@@ -214,8 +241,8 @@ class FaissStore:
     @classmethod
     def load(cls, folder: Path, description: str) -> FaissStore:
         vectors = np.load(folder / VECTORS, mmap_mode="r")
-        if vectors.ndim != 2 or vectors.dtype != np.float32:
-            raise IndexCorruptError(f"{VECTORS} is not a float32 matrix; run `qa index --rebuild`")
+        if vectors.ndim != 2 or vectors.dtype not in (np.float32, np.float16):
+            raise IndexCorruptError(f"{VECTORS} is not a float matrix; run `qa index --rebuild`")
         if description.replace(" ", "") == "Flat":
             return cls(vectors, "Flat", folder=folder)
         index = read_mapped(folder / FAISS_FILE)
