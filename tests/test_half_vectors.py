@@ -81,3 +81,12 @@ def test_float16_changes_the_rescoring_not_the_candidates():
     half = FaissStore.from_factory(vectors, "IVF8,SQ8", dtype="float16")
     for a, b in zip(full.faiss_index.search(vectors[:20], 128), half.faiss_index.search(vectors[:20], 128)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_float16_reads_back_as_numpy_casts_it_bit_for_bit():
+    every = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    finite = every[np.isfinite(every)].reshape(-1, 2)  # zeros, subnormals, normals of both signs
+    expected = finite.astype(np.float32)
+    got = faiss_store.half_to_float(finite)
+    assert got.dtype == np.float32 and got.shape == finite.shape
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))

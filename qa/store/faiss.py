@@ -41,6 +41,7 @@ __all__ = [
     "HALF_FROM",
     "FaissStore",
     "faiss_factory",
+    "half_to_float",
     "make_faiss",
     "read_mapped",
     "stored_dtype",
@@ -78,6 +79,25 @@ def faiss_factory(n: int, dimension: int, override: str = "") -> str:
 def stored_dtype(n: int) -> str:
     """How a store of ``n`` windows keeps its vectors: ``"float16"`` from :data:`HALF_FROM` on."""
     return "float16" if n >= HALF_FROM else "float32"
+
+
+def half_to_float(half: np.ndarray) -> np.ndarray:
+    """``half.astype(np.float32)`` for finite float16 values, bit for bit, in a quarter of the time
+    (NumPy converts float16 one value at a time: 0.9-1.7 ms for the 1,024 rows a question
+    rescores, against 0.2 ms here). The float16 bits, sign apart, are placed where float32 keeps
+    them and the value scaled by 2**112, the difference of the two exponent biases: exact for
+    normal and subnormal values alike (never infinite or NaN in unit vectors)."""
+    bits = half.view(np.uint16).astype(np.uint32)
+    sign = (bits & 0x8000) << 16
+    bits &= 0x7FFF
+    bits <<= 13
+    bits.view(np.float32)[...] *= np.float32(2.0**112)
+    bits |= sign
+    return bits.view(np.float32)
+
+
+def _float32(rows: np.ndarray) -> np.ndarray:
+    return half_to_float(rows) if rows.dtype == np.float16 else np.asarray(rows, dtype=np.float32)
 
 
 def tune_faiss(index, k: int = 64) -> None:
@@ -191,14 +211,14 @@ class FaissStore:
     def vectors(self, ids: np.ndarray | None = None) -> np.ndarray:
         if ids is None:
             return self._vectors
-        return np.asarray(self._rows[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
+        return _float32(self._rows[np.asarray(ids, dtype=np.int64)])
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ValueError("k must be at least 1")
         if self.faiss_index is None:
-            return _exact_top(np.asarray(self._rows, dtype=np.float32), queries, k)
+            return _exact_top(_float32(self._rows), queries, k)
         return self._rescored(queries, k)
 
     def _rescored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
