@@ -82,18 +82,18 @@ def stored_dtype(n: int) -> str:
 
 
 def half_to_float(half: np.ndarray) -> np.ndarray:
-    """``half.astype(np.float32)`` for finite float16 values, bit for bit, in a quarter of the time
+    """``half.astype(np.float32)`` for finite float16 values, bit for bit, in a fraction of the time
     (NumPy converts float16 one value at a time: 0.9-1.7 ms for the 1,024 rows a question
-    rescores, against 0.2 ms here). The float16 bits, sign apart, are placed where float32 keeps
-    them and the value scaled by 2**112, the difference of the two exponent biases: exact for
-    normal and subnormal values alike (never infinite or NaN in unit vectors)."""
-    bits = half.view(np.uint16).astype(np.uint32)
-    sign = (bits & 0x8000) << 16
-    bits &= 0x7FFF
-    bits <<= 13
-    bits.view(np.float32)[...] *= np.float32(2.0**112)
-    bits |= sign
-    return bits.view(np.float32)
+    rescores). The float16 bits are widened with their sign (int16 to int32), shifted to where
+    float32 keeps them, the sign's copies between cleared, and the value scaled by 2**112, the
+    difference of the two exponent biases: exact for normal and subnormal values alike (never
+    infinite or NaN in unit vectors). One array is made, and four passes over it."""
+    bits = half.view(np.int16).astype(np.int32)  # the sign copied into bits 15-31
+    bits <<= np.int32(13)  # the sign now in bits 28-31
+    bits &= np.int32(-0x70000001)  # 0x8FFFFFFF: keeps the sign in bit 31, clears 28-30
+    values = bits.view(np.float32)
+    np.multiply(values, np.float32(2.0**112), out=values)
+    return values
 
 
 def _float32(rows: np.ndarray) -> np.ndarray:
