@@ -9,9 +9,9 @@ read from the same stored float vectors, decide the order, so quantisation never
 Files: ``vectors.npy`` (memory-mapped on load; float32 below :data:`HALF_FROM` windows, float16
 from it: the rows a question rescores are read as float16 and turned into float32 before the
 inner products, so a million windows' vectors take 0.77 GB of disk and memory instead of 1.5 GB)
-and, for approximate indexes only,
-``index.faiss`` (its codes memory-mapped too where FAISS supports it), so opening costs no time
-and the processes of ``qa serve --workers`` share one copy in the page cache.
+and, for approximate indexes only, ``index.faiss`` (its codes memory-mapped too where FAISS
+supports it), so opening costs no time and the processes of ``qa serve --workers`` share one copy
+in the page cache.
 
 A process that serves many questions calls :meth:`FaissStore.warm_up` once: the vectors' pages
 and the inverted file's codes are then mapped into it at start (Linux's ``MADV_POPULATE_READ``),
