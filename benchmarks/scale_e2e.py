@@ -14,13 +14,13 @@ resident memory are those of a process that starts with nothing but the settings
 open = ``open_index`` + ``Retriever`` + ``warm_up`` (until the first question can be answered: the
 index's files are then mapped in on a thread of its own); first = that first question; warm = from
 the start until the files are all mapped in; p50/p99 per question, one at a time, of the first
-questions (the "warming" column: how many of them were asked before the files were all in) and,
-after warm-up, of as many other questions ("warm p50", "warm p99"); beside each, the CPU time
-the process spent, which other work on a shared machine does not inflate as it does the wall
-clock, and the load average while the phase ran. Milvus runs as ``milvus-lite server`` on
-loopback, reached by URL (the gRPC path a cluster uses), and is asked twice over the same build:
-as configured by default (BM25 from the index's own files on Milvus Lite), and with BM25 in the
-engine (``QA_VECTOR_STORE_BM25=engine``).
+questions (the "warming" column: how many of them were asked before the files were all in, and
+their p50 / p99) and, after warm-up, of as many other questions ("warm p50", "warm p99"); beside
+each, the CPU time the process spent (the warm-up thread's included while it runs), which other
+work on a shared machine does not inflate as it does the wall clock, and the load average while
+the phase ran. Milvus runs as ``milvus-lite server`` on loopback, reached by URL (the gRPC path a
+cluster uses), and is asked twice over the same build: as configured by default (BM25 from the
+index's own files on Milvus Lite), and with BM25 in the engine (``QA_VECTOR_STORE_BM25=engine``).
 
 ``--keep DIR`` writes the corpora and their indexes under ``DIR`` (one folder per store and size)
 and reuses a corpus already built there, so the query phase can be measured again and again
@@ -205,7 +205,7 @@ def phase_query(
     first = (time.perf_counter() - t) * 1000
     totals = time_stages() if stages else {}
     times, cpu_times, warming = ask_timed(retriever, asks)
-    while_warming = sum(warming)
+    while_warming = [ms for ms, cold in zip(times, warming) if cold]
     background = getattr(retriever, "warming", None)  # None: the code before background warm-up
     if background is not None:
         background.wait()
@@ -216,7 +216,9 @@ def phase_query(
         "open_cpu_s": opened_cpu,
         "first_ms": first,
         "warm_s": warm_s,
-        "while_warming": while_warming,
+        "while_warming": len(while_warming),
+        "warming_p50_ms": percentile(while_warming, 50),
+        "warming_p99_ms": percentile(while_warming, 99),
         "p50_ms": percentile(times, 50),
         "p99_ms": percentile(times, 99),
         "p50_cpu_ms": percentile(cpu_times, 50),
@@ -297,13 +299,19 @@ def row_of(name: str, docs: int, built: dict, asked: dict) -> list[str]:
         f"{asked['warm_s']:.2f}",
         f"{asked['p50_ms']:.1f} ({asked['p50_cpu_ms']:.1f})",
         f"{asked['p99_ms']:.1f} ({asked['p99_cpu_ms']:.1f})",
-        f"{asked['while_warming']}",
+        warming_column(asked),
         f"{asked['warm_p50_ms']:.1f} ({asked['warm_p50_cpu_ms']:.1f})",
         f"{asked['warm_p99_ms']:.1f} ({asked['warm_p99_cpu_ms']:.1f})",
         f"{asked['rss_mb']:.0f}",
         f"{asked['load']:.1f}",
         f"{asked.get('warm', 0):,}",
     ]
+
+
+def warming_column(asked: dict) -> str:
+    """How many timed questions were asked while warming, and their p50 / p99 (wall, ms)."""
+    n = asked["while_warming"]
+    return f"{n}: {asked['warming_p50_ms']:.0f} / {asked['warming_p99_ms']:.0f}" if n else "0"
 
 
 HEADERS = [
@@ -392,7 +400,8 @@ def main() -> None:
     print(
         "open: until the first question can be answered; first: that question; warm: until the index's"
         " files are mapped in (from the start); p50, p99: the first questions, 'warming' of them asked"
-        " while the files were still being mapped in; warm p50, p99: as many other questions after;"
+        " while the files were still being mapped in (and their p50 / p99 ms); warm p50, p99: as many"
+        " other questions after;"
         " wall clock (CPU time of the process in brackets); load: 1-minute load average;"
         " asked before: questions the process asked before the timed ones"
     )
