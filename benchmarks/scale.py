@@ -10,7 +10,8 @@ is measured against the exact flat search; latency is one query at a time, as us
 "qa store" is ``qa.store.faiss.FaissStore.search``: exact NumPy search when flat; on an
 approximate index the top candidates' exact inner products from the stored float vectors decide
 the order, so 8-bit quantisation error does not reorder results. "MiB" is the index file; the
-store also keeps the float vectors (the flat row's size) on disk, memory-mapped, for rescoring.
+store also keeps the float vectors on disk, memory-mapped, for rescoring (the flat row's size; half
+of it from ``HALF_FROM`` windows on, where they are kept as float16, as the rows' labels say).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
     exact flat store, then each approximate factory, raw and through the store's rescoring."""
     import faiss
 
-    from qa.store.faiss import FLAT_LIMIT, FaissStore, faiss_factory
+    from qa.store.faiss import FLAT_LIMIT, FaissStore, faiss_factory, stored_dtype
 
     vectors = clustered(n, clusters=max(n // 500, 50), seed=1)
     rng = np.random.default_rng(2)
@@ -122,11 +123,12 @@ def run(n: int, n_queries: int, factories: list[str]) -> list[list[object]]:
         if factory == "IVF,SQ8":  # lists scaled with the corpus, as the project chooses
             factory = faiss_factory(max(n, FLAT_LIMIT), DIM)
         start = time.perf_counter()
-        store = FaissStore.from_factory(vectors, factory)
+        store = FaissStore.from_factory(vectors, factory, dtype=stored_dtype(n))  # as the project keeps them
         build = time.perf_counter() - start
         size = disk_bytes(store.faiss_index) / 2**20
+        kept = f", {store.stored_dtype} vectors" if store.stored_dtype != "float32" else ""
         for knob, value in search_settings(store.faiss_index):
-            label = factory + (" (chosen by size)" if factory == chosen else "") + f" {knob}={value}"
+            label = factory + (" (chosen by size)" if factory == chosen else "") + f" {knob}={value}{kept}"
             raw = recall_at_10(store.faiss_index.search(queries, 10)[1], truth)
             rows.append(store_row(label, store, build, size, raw))
             print(table(HEADERS, rows[-1:]).splitlines()[-1], flush=True)

@@ -221,4 +221,5 @@ def test_a_retriever_warming_up_maps_bm25_in(project, fake_embedder):
     retriever = Retriever.open(project, fake_embedder)
     assert resident_bytes(postings) == 0
     retriever.warm_up()
+    assert retriever.warming.wait(60)  # the pages are mapped in on a thread of its own
     assert resident_bytes(postings) >= postings.stat().st_size - 4096

@@ -138,7 +138,8 @@ def test_own_names_are_found_from_the_name_terms_as_from_each_candidates_documen
 def test_populating_a_mapping_advised_random_keeps_its_advice(tmp_path):
     import mmap
 
-    from qa.store.faiss import _randomly_read, populate
+    from qa.pages import populate
+    from qa.pages import randomly_read as _randomly_read
 
     path = tmp_path / "codes.bin"
     path.write_bytes(bytes(range(256)) * 4096)

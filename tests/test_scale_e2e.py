@@ -26,3 +26,13 @@ def test_stage_timers_cover_the_pipeline_and_change_no_answer(project, fake_embe
     assert retriever.ask("topic2 word11", k=3) == before
     assert list(totals) == [label for label, *_ in bench.STAGES]
     assert totals["ask"] > 0 and totals["ask"] >= totals["bm25 top"] > 0
+
+
+def test_a_query_phase_reports_the_first_answer_and_the_time_to_warm(tmp_path, monkeypatch):
+    bench = load_benchmark(monkeypatch, "scale_e2e")
+    bench.write_corpus(tmp_path / "seeds", 300, (20, 40))
+    assert bench.phase_build(tmp_path, "")["windows"] > 0
+    asked = bench.phase_query(tmp_path, "", 20)
+    assert asked["first_ms"] > 0 and asked["warm_s"] >= asked["open_s"] > 0
+    assert 0 <= asked["while_warming"] <= 20
+    assert asked["warm_p99_ms"] >= asked["warm_p50_ms"] > 0 and asked["p99_ms"] >= asked["p50_ms"] > 0

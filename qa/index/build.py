@@ -256,15 +256,32 @@ def build_index(
         window_vectors=settings.window_vectors,
         indexed_at=indexed_at,
         embed_precision=precision,
+        stored_vectors=getattr(store, "stored_dtype", "float32"),
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
 
 
+def _store_reasons(manifest: Manifest, settings: Settings) -> list[str]:
+    """Why the store of an index with ``manifest`` does not fit the settings and this version."""
+    from qa.store.faiss import faiss_factory, stored_dtype
+
+    reasons = []
+    if manifest.store != settings.store:
+        reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
+    elif manifest.store == "faiss" and manifest.stored_vectors != stored_dtype(manifest.chunks):
+        reasons.append(
+            f"window vectors stored as {manifest.stored_vectors}; this version stores "
+            f"{manifest.chunks:,} windows' as {stored_dtype(manifest.chunks)} (their vectors are reused)"
+        )
+    wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
+    if settings.faiss_index and manifest.faiss_index != wanted:
+        reasons.append(f"built as FAISS {manifest.faiss_index!r}, settings ask for {wanted!r}")
+    return reasons
+
+
 def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: Settings) -> list[str]:
     """Why an index with ``manifest`` does not fit the current sources and settings (empty: fits)."""
-    from qa.store.faiss import faiss_factory
-
     reasons = []
     if manifest.model != settings.model:
         reasons.append(f"built with model {manifest.model!r}, settings ask for {settings.model!r}")
@@ -286,11 +303,7 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
     elif _recipe_changed(manifest):
         made = manifest.embed_precision
         reasons.append(f"{made} window vectors made by another recipe than this version's")
-    if manifest.store != settings.store:
-        reasons.append(f"built with store {manifest.store!r}, settings ask for {settings.store!r}")
-    wanted = faiss_factory(manifest.chunks, manifest.dimension, settings.faiss_index)
-    if settings.faiss_index and manifest.faiss_index != wanted:
-        reasons.append(f"built as FAISS {manifest.faiss_index!r}, settings ask for {wanted!r}")
+    reasons += _store_reasons(manifest, settings)
     current = {d.source: d.sha256 for d in documents}
     for source in sorted(current.keys() - manifest.sources.keys()):
         reasons.append(f"new source {source}")

@@ -102,6 +102,8 @@ class Manifest:
     """source path -> when its vectors were made (ISO time; kept while the source is unchanged)."""
     embed_precision: str = "fp32"
     """The model's arithmetic when the windows were embedded (``Settings.embed_precision``)."""
+    stored_vectors: str = "float32"
+    """How the store keeps the vectors on disk (``"float32"`` or ``"float16"``; FAISS stores only)."""
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:

@@ -31,6 +31,7 @@ import numpy as np
 
 from qa.lexical.terms import terms
 from qa.lexical.topk import best_distinct
+from qa.pages import populate_map
 
 __all__ = ["LexicalIndex", "POSTINGS_LIMIT", "WARM_SHARE"]
 
@@ -39,8 +40,6 @@ POSTINGS_LIMIT = 4096
 
 WARM_SHARE = 0.25
 """The saved arrays are mapped in at warm-up only while they take at most this share of the memory."""
-_MADV_POPULATE_READ = 22
-"""Linux (5.14+): map a range's pages now, reading those not yet in the page cache."""
 
 EMPTY = "\x00empty"
 """Token standing in for a window without terms, so every window has a row in BM25."""
@@ -208,27 +207,38 @@ class LexicalIndex:
             self._local_of[model.rows] = np.arange(len(model.rows), dtype=np.int32)
 
     def warm_up(self) -> None:
-        """Map the saved arrays' pages into this process now (Linux's ``MADV_POPULATE_READ``)
-        rather than on the questions that first read them: at a million windows they were a
-        quarter of a fresh process's page faults, 0.1-0.2 ms of system time a question.
-        Skipped for arrays in memory, for arrays larger than :data:`WARM_SHARE` of the memory,
-        and where the system cannot (not Linux, a kernel before 5.14). A scratch array for the
-        sums is made too, its pages written now rather than faulted in by the questions."""
+        """:meth:`prepare` and :meth:`map_in`, one after the other."""
+        self.prepare()
+        self.map_in()
+
+    def prepare(self) -> None:
+        """Make a scratch array for the sums, its pages written now rather than faulted in by
+        the questions. Questions write it: call this before the first question, never beside one."""
         if self._scratch.empty() and self._scratch_length:
             self._scratch.put(np.full(self._scratch_length, 0, np.float32))  # written: every page mapped
+
+    def map_in(self) -> int:
+        """Map the saved arrays' pages into this process now (Linux's ``MADV_POPULATE_READ``)
+        rather than on the questions that first read them: at a million windows they were a
+        quarter of a fresh process's page faults, 0.1-0.2 ms of system time a question. Skipped
+        for arrays in memory, for arrays larger than :data:`WARM_SHARE` of the memory, and where
+        the system cannot (not Linux, a kernel before 5.14). It only reads read-only mappings, so
+        it may run on a thread of its own while questions are answered. Returns the bytes mapped."""
         arrays = [a for m in self._models.values() for a in (m.data, m.indices, *m.impact.values())]
         maps = {id(f): f for a in arrays if (f := _file_map(a)) is not None}
         try:
             memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):
-            return
+            return 0
         if sum(len(f) for f in maps.values()) > WARM_SHARE * memory:
-            return
+            return 0
+        done = 0
         for mapping in maps.values():
-            try:
-                mapping.madvise(_MADV_POPULATE_READ)
-            except (OSError, ValueError, AttributeError):
-                return
+            mapped = populate_map(mapping)
+            if not mapped:
+                return done
+            done += mapped
+        return done
 
     @property
     def scales(self) -> list[int]:

@@ -22,6 +22,8 @@ from qa.embedders.base import Embedder, make_embedder
 from qa.errors import QuestionError
 from qa.index.build import open_index
 from qa.index.model import Index
+from qa.index.warming import Warming
+from qa.index.warming import warm_up as warm_index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
@@ -83,6 +85,8 @@ class Retriever:
         self.settings = settings
         self.fusion = Fusion(index, settings)
         self.shaper = Shaper(index, settings, debris=lambda doc: self.structure.link_words[doc])
+        self.warming: Warming | None = None
+        """The index's files being mapped in, from :meth:`warm_up` on."""
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
@@ -118,17 +122,21 @@ class Retriever:
             phrasebook=self.index.phrasebook,
         )
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, background: bool = True) -> None:
         """Load the model and what every question reads now rather than on the first question.
         What is derived per document (words, stems, sentences, headings, debris) is computed when
-        a question first reads the document, so start-up does not grow with the corpus."""
+        a question first reads the document, so start-up does not grow with the corpus. The
+        index's files are mapped in on a daemon thread (:attr:`warming`; with ``background=False``
+        before this returns): questions are answered meanwhile, slower until it is done."""
         self.embedder.encode(["warm up"])
-        store_warm_up = getattr(self.index.store, "warm_up", None)  # a store with files to map in
-        if store_warm_up is not None:
-            store_warm_up()
-        self.index.lexical.warm_up()
+        self.warming = warm_index(self.index, background=background)
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
         _ = self.reranker  # wrong rank_weights fail here, not on the first question
+
+    @property
+    def warm(self) -> bool:
+        """Whether the index's files are mapped in (False while :meth:`warm_up`'s thread runs)."""
+        return self.warming is None or self.warming.done
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[str] = ()) -> Answer:
         """The best ``k`` passages for ``question``, resolving follow-ups against ``history``."""

@@ -52,7 +52,8 @@ class VectorStore(Protocol):
         ...
 
     def vectors(self, ids: np.ndarray | None = None) -> np.ndarray:
-        """The stored float32 vectors of ``ids`` (all of them, possibly memory-mapped, for None)."""
+        """The stored vectors of ``ids`` as float32 (for None, all of them as stored, possibly
+        memory-mapped and float16)."""
         ...
 
     def save(self, folder: Path) -> list[str]:

@@ -6,9 +6,12 @@ without a second copy of the vectors in memory or on disk. Above it, a FAISS ind
 factory string (``IVF{≈4√n},SQ8`` by default) proposes candidates and their exact inner products,
 read from the same stored float vectors, decide the order, so quantisation never reorders results.
 
-Files: ``vectors.npy`` (float32, memory-mapped on load) and, for approximate indexes only,
-``index.faiss`` (its codes memory-mapped too where FAISS supports it), so opening costs no time
-and the processes of ``qa serve --workers`` share one copy in the page cache.
+Files: ``vectors.npy`` (memory-mapped on load; float32 below :data:`HALF_FROM` windows, float16
+from it: the rows a question rescores are read as float16 and turned into float32 before the
+inner products, so a million windows' vectors take 0.77 GB of disk and memory instead of 1.5 GB)
+and, for approximate indexes only, ``index.faiss`` (its codes memory-mapped too where FAISS
+supports it), so opening costs no time and the processes of ``qa serve --workers`` share one copy
+in the page cache.
 
 A process that serves many questions calls :meth:`FaissStore.warm_up` once: the vectors' pages
 and the inverted file's codes are then mapped into it at start (Linux's ``MADV_POPULATE_READ``),
@@ -17,12 +20,12 @@ it scans; at a million windows (1.5 GB of vectors, 380 MB of codes) that took ab
 millisecond per question over the first few hundred questions, then 0.1-0.2 ms for the codes
 alone (16 lists of 260 codes a question, most of them read for the first time). Mapping the codes
 adds about 85 MB to the resident memory at 1M: the lists the first few hundred questions did not
-read.
+read. :mod:`qa.index.warming` calls it on a thread of its own, so a replica starting on a cold
+disk answers while the files are read.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import math
 from pathlib import Path
@@ -31,18 +34,29 @@ import numpy as np
 
 from qa.config import Settings
 from qa.errors import ConfigError, IndexCorruptError
+from qa.pages import available_memory, populate
 
-__all__ = ["FLAT_LIMIT", "FaissStore", "faiss_factory", "make_faiss", "read_mapped", "tune_faiss"]
+__all__ = [
+    "FLAT_LIMIT",
+    "HALF_FROM",
+    "FaissStore",
+    "faiss_factory",
+    "half_to_float",
+    "make_faiss",
+    "read_mapped",
+    "stored_dtype",
+    "tune_faiss",
+]
 
 FLAT_LIMIT = 50_000
 """Below this many windows the store is exact (flat); above it, IVF over 8-bit codes."""
+HALF_FROM = FLAT_LIMIT
+"""From this many windows on the vectors are stored as float16 (half the bytes to read and keep);
+below it, as float32, so a small index is exact bit for bit."""
 RESCORE_MIN = 128
 """Fewest candidates an approximate index proposes for exact rescoring."""
 VECTORS, FAISS_FILE = "vectors.npy", "index.faiss"
 _QUERY_BLOCK = 64
-_MADV_NORMAL, _MADV_RANDOM, _MADV_SEQUENTIAL = 0, 1, 2
-_MADV_POPULATE_READ = 22
-"""Linux (5.14+): map a range's pages now, reading those not yet in the page cache."""
 WARM_SHARE = 0.5
 """Vectors are mapped in at warm-up only while they take at most this share of the memory available."""
 
@@ -60,6 +74,30 @@ def faiss_factory(n: int, dimension: int, override: str = "") -> str:
         return "Flat"
     lists = max(256, int(4 * math.sqrt(n)) // 256 * 256)
     return f"IVF{lists},SQ8"
+
+
+def stored_dtype(n: int) -> str:
+    """How a store of ``n`` windows keeps its vectors: ``"float16"`` from :data:`HALF_FROM` on."""
+    return "float16" if n >= HALF_FROM else "float32"
+
+
+def half_to_float(half: np.ndarray) -> np.ndarray:
+    """``half.astype(np.float32)`` for finite float16 values, bit for bit, in a fraction of the time
+    (NumPy converts float16 one value at a time: 0.9-1.7 ms for the 1,024 rows a question
+    rescores). The float16 bits are widened with their sign (int16 to int32), shifted to where
+    float32 keeps them, the sign's copies between cleared, and the value scaled by 2**112, the
+    difference of the two exponent biases: exact for normal and subnormal values alike (never
+    infinite or NaN in unit vectors). One array is made, and four passes over it."""
+    bits = half.view(np.int16).astype(np.int32)  # the sign copied into bits 15-31
+    bits <<= np.int32(13)  # the sign now in bits 28-31
+    bits &= np.int32(-0x70000001)  # 0x8FFFFFFF: keeps the sign in bit 31, clears 28-30
+    values = bits.view(np.float32)
+    np.multiply(values, np.float32(2.0**112), out=values)
+    return values
+
+
+def _float32(rows: np.ndarray) -> np.ndarray:
+    return half_to_float(rows) if rows.dtype == np.float16 else np.asarray(rows, dtype=np.float32)
 
 
 def tune_faiss(index, k: int = 64) -> None:
@@ -119,74 +157,6 @@ def _exact_top(matrix: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndar
     return scores, ids
 
 
-def _available_memory() -> int:
-    """Bytes of memory available to new work (``MemAvailable``), 0 where unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
-    """Address ranges where this process maps ``path`` (from ``/proc/self/maps``)."""
-    target = str(path.resolve())
-    ranges = []
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                fields = line.split(maxsplit=5)
-                if len(fields) == 6 and fields[5].rstrip("\n") == target:
-                    start, end = (int(x, 16) for x in fields[0].split("-"))
-                    ranges.append((start, end))
-    except OSError:
-        pass
-    return ranges
-
-
-def _randomly_read(path: Path) -> set[int]:
-    """Start addresses of this process's mappings of ``path`` advised as read at random (the
-    ``rr`` flag in ``/proc/self/smaps``: FAISS maps its codes so)."""
-    target, found, start = str(path.resolve()), set(), None
-    try:
-        with open("/proc/self/smaps", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                fields = line.split(maxsplit=5)
-                if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's first line
-                    ours = len(fields) == 6 and fields[5].rstrip("\n") == target
-                    start = int(fields[0].split("-")[0], 16) if ours else None
-                elif start is not None and fields[0] == "VmFlags:" and " rr" in line:
-                    found.add(start)
-    except (OSError, ValueError):
-        pass
-    return found
-
-
-def populate(path: Path) -> int:
-    """Map in now every page of this process's mappings of ``path``; returns the bytes mapped
-    (0 where the system cannot: not Linux, an old kernel). Pages not in the page cache are read
-    in large sequential blocks, whatever the mapping's advice: FAISS advises its codes as read at
-    random, and populating them page by page from disk took 4 minutes at a million windows
-    against 0.4 s; the advice is put back after."""
-    madvise = getattr(ctypes.CDLL(None, use_errno=True), "madvise", None)
-    random = _randomly_read(path)
-    done = 0
-    for start, end in _mapped_ranges(path):
-        if madvise is None:
-            return done
-        address, length = ctypes.c_void_p(start), ctypes.c_size_t(end - start)
-        madvise(address, length, _MADV_SEQUENTIAL)
-        failed = madvise(address, length, _MADV_POPULATE_READ)
-        madvise(address, length, _MADV_RANDOM if start in random else _MADV_NORMAL)
-        if failed:
-            return done
-        done += end - start
-    return done
-
-
 class FaissStore:
     """Window vectors in a FAISS index (or exact, when flat); see the module docstring."""
 
@@ -206,17 +176,21 @@ class FaissStore:
 
     @classmethod
     def build(cls, vectors: np.ndarray, settings: Settings) -> FaissStore:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         factory = faiss_factory(len(vectors), vectors.shape[1], settings.faiss_index)
-        return cls.from_factory(vectors, factory)
+        return cls.from_factory(vectors, factory, dtype=stored_dtype(len(vectors)))
 
     @classmethod
-    def from_factory(cls, vectors: np.ndarray, factory: str) -> FaissStore:
-        """A store over ``vectors`` indexed as the FAISS factory string ``factory`` says."""
+    def from_factory(cls, vectors: np.ndarray, factory: str, *, dtype: str = "float32") -> FaissStore:
+        """A store over ``vectors`` kept as ``dtype`` and indexed as the FAISS factory string
+        ``factory`` says. FAISS learns from ``vectors`` as given (float32), so keeping them as
+        float16 changes only the rescoring, not the candidates: learning from the rounded ones
+        moved the inverted file's clusters, and with them the top 5 of 62 of 300 questions at a
+        million windows against 18 (``benchmarks/README.md``)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        stored = np.ascontiguousarray(vectors, dtype=dtype)
         if factory.replace(" ", "") == "Flat":
-            return cls(vectors, "Flat")
-        return cls(vectors, factory, make_faiss(vectors, factory))
+            return cls(stored, "Flat")
+        return cls(stored, factory, make_faiss(vectors, factory))
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -226,20 +200,25 @@ class FaissStore:
         return int(self._vectors.shape[1])
 
     @property
+    def stored_dtype(self) -> str:
+        """How the vectors are kept: ``"float32"``, or ``"float16"`` (read back as float32)."""
+        return str(self._vectors.dtype)
+
+    @property
     def exact(self) -> bool:
         return self.faiss_index is None
 
     def vectors(self, ids: np.ndarray | None = None) -> np.ndarray:
         if ids is None:
             return self._vectors
-        return np.asarray(self._rows[np.asarray(ids, dtype=np.int64)], dtype=np.float32)
+        return _float32(self._rows[np.asarray(ids, dtype=np.int64)])
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if k < 1:
             raise ValueError("k must be at least 1")
         if self.faiss_index is None:
-            return _exact_top(self._rows, queries, k)
+            return _exact_top(_float32(self._rows), queries, k)
         return self._rescored(queries, k)
 
     def _rescored(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,19 +238,22 @@ class FaissStore:
     def warm_up(self) -> None:
         """Map the stored vectors' pages, and the inverted file's codes, into this process now
         rather than on the questions that first read them, when they fit in the memory available
-        (see the module docstring)."""
+        (see the module docstring). It only reads read-only mappings, so it may run on a thread
+        of its own while questions are answered."""
         if self.folder is None:  # built in memory: nothing to map
             return
         paths = [self.folder / VECTORS] + ([] if self.faiss_index is None else [self.folder / FAISS_FILE])
-        budget = WARM_SHARE * _available_memory()
+        budget, chosen = WARM_SHARE * available_memory(), []
         for path in paths:  # the vectors first: every question rescores rows of them
             if not path.is_file() or path.stat().st_size > budget:
-                return
+                break
             budget -= path.stat().st_size
+            chosen.append(path)
+        for path in sorted(chosen, key=lambda p: p.stat().st_size):  # the codes, then the vectors
             logger.debug("mapped %d bytes of %s in", populate(path), path)
 
     def save(self, folder: Path) -> list[str]:
-        np.save(folder / VECTORS, np.asarray(self._vectors, dtype=np.float32))
+        np.save(folder / VECTORS, np.asarray(self._vectors))
         if self.faiss_index is None:
             return [VECTORS]
         import faiss
@@ -282,8 +264,8 @@ class FaissStore:
     @classmethod
     def load(cls, folder: Path, description: str) -> FaissStore:
         vectors = np.load(folder / VECTORS, mmap_mode="r")
-        if vectors.ndim != 2 or vectors.dtype != np.float32:
-            raise IndexCorruptError(f"{VECTORS} is not a float32 matrix; run `qa index --rebuild`")
+        if vectors.ndim != 2 or vectors.dtype not in (np.float32, np.float16):
+            raise IndexCorruptError(f"{VECTORS} is not a float matrix; run `qa index --rebuild`")
         if description.replace(" ", "") == "Flat":
             return cls(vectors, "Flat", folder=folder)
         index = read_mapped(folder / FAISS_FILE)

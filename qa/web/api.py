@@ -169,6 +169,11 @@ class Health(BaseModel):
         description="What changed in the sources since the build (`qa index` applies it; the server "
         "picks up the rebuilt index by itself)."
     )
+    warm_up: str = Field(
+        default="ready",
+        description='"warming" while the index\'s files are read into memory after start (questions '
+        'are answered meanwhile, more slowly), then "ready".',
+    )
 
 
 class ContextOut(BaseModel):
@@ -309,6 +314,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
             passages=len(index),
             built_at=m.built_at,
             sources_changed=changed,
+            warm_up="ready" if getattr(live.current, "warm", True) else "warming",
         )
 
     return router

@@ -103,7 +103,7 @@ class LiveRetriever:
         try:
             index = open_index(self.settings)
             retriever = Retriever(index, self._current.embedder, self.settings)
-            retriever.warm_up()
+            retriever.warm_up(background=False)  # the old index answers, warm, until this one is
         except QAError as exc:
             log.warning(
                 "the rebuilt index %s cannot be used yet (%s); still answering from the old one", build, exc
