@@ -1,5 +1,5 @@
-"""Each held-out document (benchmarks/heldout/docs/) is read with its title and headings: fast,
-no model."""
+"""Each held-out document (benchmarks/heldout/docs/) is read with its title and headings, and
+keeps the text its questions quote: fast, no model."""
 
 from pathlib import Path
 
@@ -57,6 +57,11 @@ def test_a_held_out_file_is_read_with_its_title_and_headings(documents, source):
     for heading in headings:
         assert heading in found, f"{source}: no heading {heading!r} among {found}"
         assert heading in document.text  # a heading is a line of the text, not only a mark
+
+
+def test_slides_keep_the_lines_of_their_code(documents):
+    text = documents["systemd-coding-style.pptx"].text
+    assert "void some_function(\n                int foo," in text
 
 
 def test_the_pdf_keeps_its_title_page_title_once(documents):

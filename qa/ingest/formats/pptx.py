@@ -1,5 +1,5 @@
 """PowerPoint (.pptx) by python-pptx: each slide a page; its title the section; text frames and
-tables in the order of the slide's shapes."""
+tables in the order of the slide's shapes; a line break inside a paragraph stays a line break."""
 
 from __future__ import annotations
 
@@ -48,4 +48,6 @@ def _add_shape(builder: TextBuilder, shape) -> None:
             builder.add(cells, sep="\n" if i else "\n\n")
     elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
         for i, paragraph in enumerate(shape.text_frame.paragraphs):
-            builder.add("".join(run.text for run in paragraph.runs), sep="\n" if i else "\n\n")
+            # a line break inside a paragraph (<a:br/>, "\v" in python-pptx) is a line of its
+            # own, as a slide shows it: code keeps its lines
+            builder.add(paragraph.text.replace("\v", "\n"), sep="\n" if i else "\n\n")
