@@ -32,7 +32,7 @@ def main() -> None:
     settings = Settings.load(root=REPO)
     embedder = make_embedder(settings)
     retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
-    retriever.warm_up()
+    retriever.warm_up(background=False)  # warm questions are timed: the index's files in first
     naive = NaivePipeline()
 
     systems = {"naive: ST encode + flat search": naive, f"qa Retriever.ask ({settings.backend})": retriever}

@@ -149,6 +149,8 @@ def run_eval(
     k = retriever.settings.k if k is None else k
     started = time.perf_counter()
     retriever.warm_up()
+    if (warming := getattr(retriever, "warming", None)) is not None:
+        warming.wait()  # the index's files in before the questions are timed
     warm_up_s = time.perf_counter() - started
     answered: list[tuple[Question, Answer]] = []
     refused: list[SkippedRow] = []
