@@ -3,7 +3,6 @@ section its topic is about, in the document the conversation is on."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -11,19 +10,14 @@ import pytest
 from qa.config import Settings
 from tests.conftest import start_server
 from tests.test_browser_chat import _open, ask
-from tests.test_followup_manuals import DOCS
+from tests.test_followup_manuals import manuals_root
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def manuals_server(tmp_path_factory):
-    if DOCS is None:
-        pytest.skip("shared/eval/docs-md/ is not next to the repository")
-    root = tmp_path_factory.mktemp("manuals")
-    (root / "seeds").mkdir()
-    for name in ("ninja-manual.md", "dpkg-triggers.txt"):
-        shutil.copyfile(DOCS / name, root / "seeds" / name)
+    root = manuals_root(tmp_path_factory, ("ninja-manual.md", "dpkg-triggers.txt"))
     proc, url = start_server(Settings(root=root), root, QA_ROOT=str(root))
     yield url
     proc.terminate()

@@ -18,19 +18,26 @@ DOCS = next(
 )
 
 
-@pytest.fixture(scope="module")
-def manuals(tmp_path_factory):
+def manuals_root(tmp_path_factory, names: tuple[str, ...]) -> Path:
+    """A project root whose ``seeds/`` holds these manuals of ``shared/eval/docs-md/`` (the
+    calling test is skipped where that folder is not next to the repository)."""
     if DOCS is None:
         pytest.skip("shared/eval/docs-md/ is not next to the repository")
+    root = tmp_path_factory.mktemp("manuals")
+    (root / "seeds").mkdir()
+    for name in names:
+        shutil.copyfile(DOCS / name, root / "seeds" / name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def manuals(tmp_path_factory):
     from qa.config import Settings
     from qa.embedders.base import SentenceTransformerEmbedder
     from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
-    root = tmp_path_factory.mktemp("manuals")
-    (root / "seeds").mkdir()
-    for name in ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"):
-        shutil.copyfile(DOCS / name, root / "seeds" / name)
+    root = manuals_root(tmp_path_factory, ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"))
     settings = Settings(root=root)
     embedder = SentenceTransformerEmbedder(settings.model)
     return Retriever(ensure_index(settings, embedder).index, embedder, settings)
