@@ -160,7 +160,8 @@ def score(score_py: Path, questions: Path, run: Path, root: Path | None, k: int)
     return json.loads(done.stdout)
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """Text as score.py compares it: lowercase, runs of other characters as one space."""
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
@@ -168,8 +169,8 @@ def first_hit(item: dict, texts: list[str], *, max_words: int = 120) -> int | No
     """Position of the first passage that answers ``item``, as score.py counts it (None: none):
     any phrase in that passage, or with ``needs_all`` every phrase in it and those above it;
     a passage over ``max_words`` words counts as empty."""
-    shown = [_norm(t) if len(t.split()) <= max_words else "" for t in texts]
-    phrases = [_norm(p) for p in item["answer_phrases"]]
+    shown = [norm(t) if len(t.split()) <= max_words else "" for t in texts]
+    phrases = [norm(p) for p in item["answer_phrases"]]
     for i, text in enumerate(shown):
         upto = " | ".join(shown[: i + 1])
         if all(p in upto for p in phrases) if item.get("needs_all") else any(p in text for p in phrases):

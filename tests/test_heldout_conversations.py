@@ -2,27 +2,20 @@
 unique in its document (and in no other), so a hit means the passage holds that answer."""
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
+
+from tests.test_followup_manuals import DOCS
 
 REPO = Path(__file__).resolve().parents[1]
 SET = REPO / "benchmarks" / "heldout" / "conversations-manuals.jsonl"
-# shared/eval next to the repository or next to one of its parent folders
-DOCS = next(
-    (p / "shared/eval/docs-md" for p in REPO.parents if (p / "shared/eval/docs-md").is_dir()),
-    REPO / "shared/eval/docs-md",
-)
 
 
 def _items() -> list[dict]:
     return [json.loads(line) for line in SET.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
 def test_the_set_has_followups_topic_switches_and_unanswerables_with_histories():
@@ -36,8 +29,9 @@ def test_the_set_has_followups_topic_switches_and_unanswerables_with_histories()
             assert item["standalone"], item["id"]
 
 
-@pytest.mark.skipif(not DOCS.is_dir(), reason="shared/eval/docs-md is not next to the repository")
-def test_every_phrase_is_verbatim_and_unique_in_its_document_only():
+@pytest.mark.skipif(DOCS is None, reason="shared/eval/docs-md is not next to the repository")
+def test_every_phrase_is_verbatim_and_unique_in_its_document_only(monkeypatch):
+    _norm = load_benchmark(monkeypatch, "retrieval").norm  # as score.py compares
     texts = {path.name: path.read_text(encoding="utf-8") for path in DOCS.iterdir()}
     for item in _items():
         for phrase in item["answer_phrases"]:
