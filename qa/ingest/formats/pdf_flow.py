@@ -96,9 +96,11 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
     sizes: dict[str, Counter[float]] = {}
     if len(pages) >= 3:
         for lines in pages:
-            seen.update({_furniture_key(lines[i].text) for i in _edges(lines)})
+            keys = set()
             for i in _edges(lines):
-                sizes.setdefault(_furniture_key(lines[i].text), Counter())[lines[i].size] += 1
+                keys.add(key := _furniture_key(lines[i].text))
+                sizes.setdefault(key, Counter())[lines[i].size] += 1
+            seen.update(keys)  # a page counts once per line it repeats
     running = {key: sizes[key].most_common(1)[0][0] for key, n in seen.items() if n >= max(3, len(pages) / 2)}
     out = []
     for index, lines in enumerate(pages):
