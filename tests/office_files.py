@@ -97,7 +97,9 @@ def make_word(path: Path) -> Path:
     blocks = [
         '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Cover Pages"/></w:docPartObj></w:sdtPr>'
         f"<w:sdtContent>{para(run('Course policy 2026'), 'Title')}"
-        f"{para(run('Prepared by the Registry'))}</w:sdtContent></w:sdt>",
+        f"{para(run('Prepared by the Registry'))}"
+        '<w:sdt><w:sdtPr><w:alias w:val="Subtitle"/><w:showingPlcHdr/></w:sdtPr><w:sdtContent>'
+        f"{para(run('[Document subtitle]'))}</w:sdtContent></w:sdt></w:sdtContent></w:sdt>",
         '<w:sdt><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj>'
         f"</w:sdtPr><w:sdtContent>{para(run('Contents'), 'TOCHeading')}"
         + para(run("1. Enrolment\t2"), "TOC1")

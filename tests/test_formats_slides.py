@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.ingest.formats import Limits, read_document
-from tests.office_files import make_slides
+from tests.office_files import make_slides, rewrite_zip
 
 FIRST = (
     "Dependency graphs\n\nEach edge joins an input to an output file.\n\n"
@@ -59,3 +59,12 @@ def test_a_slide_without_notes_or_title_reads_as_before(tmp_path):
 
     got = read_document(make_pptx(tmp_path / "d.pptx"), Limits())
     assert "Notes" not in got.text and [s.path for s in got.sections] == ["Welcome", "Dependency graphs"]
+
+
+def test_a_damaged_smartart_part_is_a_clear_message(tmp_path):
+    from qa.errors import SourceError
+
+    path = make_slides(tmp_path / "lesson.pptx")
+    rewrite_zip(path, {}, edits={"ppt/diagrams/data1.xml": lambda _: "<dgm:dataModel><unclosed"})
+    with pytest.raises(SourceError, match=r"^corrupt PowerPoint file \(XMLSyntaxError: .*\); save it again$"):
+        read_document(path, Limits())

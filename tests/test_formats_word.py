@@ -9,7 +9,7 @@ from lxml import etree
 
 from qa.ingest.formats import Limits, read_document
 from qa.ingest.formats.docx_numbering import Numbering, W, format_number
-from tests.office_files import add_notes, element, make_word, para, run
+from tests.office_files import add_notes, element, make_word, para, rewrite_zip, run
 
 POLICY = (
     "Course policy 2026\n\nPrepared by the Registry\n\n"
@@ -40,8 +40,9 @@ def test_the_body_is_read_as_word_shows_it(policy):
 
 def test_what_a_reader_does_not_see_on_the_page_is_not_read(policy):
     """Header and footer (page furniture), the table of contents (it repeats the headings),
-    deleted and hidden text, and the text box's second (VML) copy."""
-    for absent in ("CONFIDENTIAL", "Page 1 of 9", "Contents", "Enrolment\t2", "after week two", "hidden"):
+    deleted and hidden text, the prompts of unfilled controls, the text box's VML copy."""
+    furniture = ["CONFIDENTIAL", "Page 1 of 9", "Contents", "Enrolment\t2", "after week two", "hidden"]
+    for absent in [*furniture, "[Document subtitle]", "Click to enter"]:
         assert absent not in policy.text
     assert policy.text.count("deadlines are strict") == 1
 
@@ -182,3 +183,19 @@ def test_symbol_font_bullets_read_as_the_signs_they_draw():
         )
     )
     assert [numbering.label(str(i), 0) for i in range(1, 5)] == ["\u2022 ", "\u25e6 ", "\u25aa ", "\u2013 "]
+
+
+@pytest.mark.parametrize(
+    ("part", "garbage"),
+    [
+        ("word/footnotes.xml", b"<w:footnotes><unclosed"),
+        ("word/numbering.xml", b"<w:numbering><unclosed"),
+    ],
+)
+def test_a_damaged_notes_or_numbering_part_is_a_clear_message(tmp_path, part, garbage):
+    from qa.errors import SourceError
+
+    path = make_word(tmp_path / "policy.docx")
+    rewrite_zip(path, {}, edits={part: lambda _: garbage.decode()})
+    with pytest.raises(SourceError, match=r"^corrupt Word file \(XMLSyntaxError: .*\); save it again$"):
+        read_document(path, Limits())

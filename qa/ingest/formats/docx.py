@@ -7,8 +7,9 @@ fields and inline controls inside paragraphs (python-docx's ``paragraph.text`` d
 runs and hyperlinks); text boxes once, after the paragraph that anchors them (Word stores each
 twice: DrawingML and a VML fallback); footnotes after the paragraph (or table) citing them, as
 "[1] text" with "[1]" at the reference; endnotes at the end under "Notes". Not read: headers and
-footers (page furniture), comments, deleted text, hidden text. Headings and the section path
-come from :mod:`docx_styles`. Word files reflow, so citations give sections, not pages.
+footers (page furniture), comments, deleted text, hidden text, the prompts of unfilled controls.
+Headings and the section path come from :mod:`docx_styles`. Word files reflow, so citations give
+sections, not pages.
 """
 
 from __future__ import annotations
@@ -165,7 +166,12 @@ class _Inline:
 
 
 def _content(sdt) -> list:
-    """What a content control shows (its ``w:sdtContent``)."""
+    """What a content control holds (its ``w:sdtContent``); nothing while it shows its
+    placeholder prompt ("Click or tap here to enter text.", a cover page's "[Document subtitle]")."""
+    props = sdt.find(w("sdtPr"))
+    prompt = props.find(w("showingPlcHdr")) if props is not None else None
+    if prompt is not None and prompt.get(w("val"), "1") not in ("0", "false", "off"):
+        return []
     content = sdt.find(w("sdtContent"))
     return list(content) if content is not None else []
 
