@@ -57,9 +57,9 @@ def _read_slide(builder: TextBuilder, slide, row: int) -> str:
         builder.heading(title, 1)
     else:
         builder.end_sections()
-    for shape in _reading_order(slide.shapes, row):
-        if title_shape is None or shape.shape_id != title_shape.shape_id:
-            _add_shape(builder, shape, slide, row)
+    title_id = title_shape.shape_id if title_shape is not None else None
+    for shape in _reading_order([s for s in slide.shapes if s.shape_id != title_id], row):
+        _add_shape(builder, shape, slide, row)
     notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
     if notes is not None and notes.text.strip():
         builder.heading(NOTES_HEADING, 2)
@@ -69,12 +69,11 @@ def _read_slide(builder: TextBuilder, slide, row: int) -> str:
 
 def _reading_order(shapes, row: int) -> list:
     """Shapes top to bottom; shapes whose tops are within ``row`` of a row's first, left to right."""
+    shapes = [shape for shape in shapes if not _furniture(shape)]
+    if len(shapes) < 2:  # a placeholder's position is looked up in its layout: slow, and not needed
+        return shapes
     placed = sorted(
-        (
-            (shape.top or 0, shape.left or 0, i, shape)
-            for i, shape in enumerate(shapes)
-            if not _furniture(shape)
-        ),
+        ((shape.top or 0, shape.left or 0, i, shape) for i, shape in enumerate(shapes)),
         key=lambda item: (item[0], item[2]),
     )
     rows: list[list[tuple]] = []
