@@ -34,25 +34,30 @@ READ = (
         f'<main id="content">{LESSON}</main>',
         f'<div class="wrap"><div class="content" role="main">{LESSON}</div></div>',
         f'<div id="content"><article class="post">{LESSON}</article></div>',
+        f'<article class="post">{LESSON}<section class="comments"><article><p>Nice post</p></article>'
+        "<article><p>Thanks</p></article></section></article>",
     ],
-    ids=["main", "role-main", "one-article"],
+    ids=["main", "role-main", "one-article", "one-article-with-comments"],
 )
 def test_a_page_that_marks_its_content_is_read_without_the_site_chrome(tmp_path, content):
     path = tmp_path / "week3.html"
     path.write_text(CHROME.format(content=content), encoding="utf-8")
     got = read_document(path, Limits())
-    assert got.text == READ
+    comments = "\n\nNice post\n\nThanks" if "comments" in content else ""  # inside the article
+    assert got.text == READ + comments
     assert got.title == "Week 3: Pools | Build Systems 101"
     assert [(s.path, s.anchor) for s in got.sections] == [("Pools", "pools"), ("Pools \u203a Depth", "depth")]
     assert got.text[got.sections[1].start :].startswith("Depth\n\nThe depth")
 
 
 def test_a_page_that_marks_no_content_or_lists_several_articles_is_read_whole():
+    """And a page whose <main> is empty (filled by its scripts) is read whole too."""
     unmarked = render_html(CHROME.format(content=f"<div>{LESSON}</div>"))
     listing = render_html(
         CHROME.format(content=f"<article>{LESSON}</article><article><p>Next post</p></article>")
     )
-    for got in (unmarked, listing):
+    empty_main = render_html(CHROME.format(content=f"<main></main><div>{LESSON}</div>"))
+    for got in (unmarked, listing, empty_main):
         assert READ in got.text and got.text.startswith("Skip to content")
         assert got.text.endswith("\u00a9 2026 The University. Privacy policy.")
     assert listing.text.index("Next post") > listing.text.index(READ)

@@ -85,13 +85,23 @@ def render_html(html: str) -> Extracted:
 
 def main_content(tree):
     """The page's marked content: its ``<main>``, else its ``role="main"`` element, else its only
-    ``<article>``; None when it marks none (or several articles: a listing)."""
+    outermost ``<article>`` (comments inside it are articles too); None when it marks none, or
+    several articles (a listing), or its mark holds no text (a page its scripts fill)."""
     for selector in ("main", '[role="main"]'):
         found = tree.css_first(selector)
         if found is not None:
-            return found
-    articles = tree.css("article")
-    return articles[0] if len(articles) == 1 else None
+            return found if found.text(deep=True).strip() else None
+    outer = [a for a in tree.css("article") if not _inside_article(a)]
+    return outer[0] if len(outer) == 1 and outer[0].text(deep=True).strip() else None
+
+
+def _inside_article(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "article":
+            return True
+        parent = parent.parent
+    return False
 
 
 class _Walker:
