@@ -51,7 +51,7 @@ def text_box(text: str) -> str:
     )
 
 
-def _numbered_headings(document) -> None:
+def numbered_headings(document) -> None:
     """Heading 1 and 2 numbered "1." and "1.1" through their styles, as Word's multilevel list
     gallery links them."""
     numbering = document.part.numbering_part.element
@@ -87,7 +87,7 @@ def make_word(path: Path) -> Path:
     from docx.enum.style import WD_STYLE_TYPE
 
     document = docx.Document()
-    _numbered_headings(document)
+    numbered_headings(document)
     chapter = document.styles.add_style("Chapter", WD_STYLE_TYPE.PARAGRAPH)
     chapter.base_style = document.styles["Heading 1"]
     section = document.sections[0]

@@ -199,3 +199,17 @@ def test_a_damaged_notes_or_numbering_part_is_a_clear_message(tmp_path, part, ga
     rewrite_zip(path, {}, edits={part: lambda _: garbage.decode()})
     with pytest.raises(SourceError, match=r"^corrupt Word file \(XMLSyntaxError: .*\); save it again$"):
         read_document(path, Limits())
+
+
+def test_a_paragraph_sets_its_level_in_its_styles_list_or_removes_the_number(tmp_path):
+    from tests.office_files import numbered_headings
+
+    document = docx.Document()
+    numbered_headings(document)
+    document.add_heading("Scope", level=1)
+    deeper = document.add_heading("Who this covers", level=1)
+    deeper._p.get_or_add_pPr().append(element('<w:numPr><w:ilvl w:val="1"/></w:numPr>'))
+    plain = document.add_heading("Glossary", level=1)
+    plain._p.get_or_add_pPr().append(element('<w:numPr><w:numId w:val="0"/></w:numPr>'))
+    document.save(str(tmp_path / "n.docx"))
+    assert read_document(tmp_path / "n.docx", Limits()).text == "1. Scope\n\n1.1 Who this covers\n\nGlossary"

@@ -251,15 +251,14 @@ class _Body:
         return number + text.strip("\n") if number else text, level
 
     def number(self, props, style: str) -> str:
+        """The paragraph's number or bullet: its own list and level (``w:numPr``), each falling
+        back to its style's; "" when it has none (or ``numId`` 0, which removes the style's)."""
         numpr = props.find(w("numPr")) if props is not None else None
-        if numpr is not None and numpr.find(w("numId")) is not None:
-            ilvl = _attr(numpr, "ilvl")
-            by_style = self.styles.numbering(style)
-            fallback = by_style[1] if by_style else None
-            level = int(ilvl) if ilvl and ilvl.isdigit() else fallback
-            return self.numbering.label(_attr(numpr, "numId") or "", level, style)
-        by_style = self.styles.numbering(style)
-        return self.numbering.label(by_style[0], by_style[1], style) if by_style else ""
+        by_style = self.styles.numbering(style) or ("", None)
+        num_id = _attr(numpr, "numId") or by_style[0]
+        ilvl = _attr(numpr, "ilvl")
+        level = int(ilvl) if ilvl and ilvl.isdigit() else by_style[1]
+        return self.numbering.label(num_id, level, style) if num_id else ""
 
     def table(self, tbl) -> None:
         for i, row in enumerate(_rows(tbl)):
