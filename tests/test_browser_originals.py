@@ -137,10 +137,10 @@ NOTE = "Ask the class why ninja refuses a cycle."
             "When does online enrolment open in August?",
             ["Course policy 2026 \u203a 1. Enrolment"],
             [
-                "Students enrol online[1] through the student portal before week one.",
-                "[1] Online enrolment opens in August.",
+                "Students enrol online through the student portal before week one.",
+                "Footnote 1: Online enrolment opens in August.",
             ],
-            "[1] Online enrolment opens in August.",
+            "Online enrolment opens in August.",
             "chat-word-footnote.png",
         ),
     ],
@@ -165,11 +165,11 @@ def test_slide_notes_and_a_word_footnote_read_well_in_context(
         passage = answer.locator(".qa-passage .qa-text").first
         shown = passage.inner_text().split("\n")
         assert all(line in shown for line in lines), shown
-        assert passage.locator("mark").inner_text() == marked
+        assert marked in passage.locator("mark").inner_text()
         answer.locator(".qa-fold[open] .qa-context summary").first.click()
         window = answer.locator(".qa-context .qa-window").first
         window.wait_for()
-        assert window.locator(".qa-in mark").inner_text() == marked
+        assert marked in window.locator(".qa-in mark").inner_text()
         assert all(line in window.inner_text().split("\n") for line in lines)
         window.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / shot))

@@ -42,14 +42,14 @@ def built(project, fake_embedder):
             "seeds/policy.docx",
             None,
             "Course policy 2026 \u203a 1. Enrolment",
-            "[1] Online enrolment opens in August.",
+            "Footnote 1: Online enrolment opens in August.",
         ),
         (
             "May students sell the notes? honour code",
             "seeds/policy.docx",
             None,
             "Notes",
-            "[i] Selling notes breaks the honour code.",
+            "Endnote i: Selling notes breaks the honour code.",
         ),
         (
             "How many slots does the depth of a pool give?",

@@ -14,15 +14,15 @@ from tests.office_files import add_notes, element, make_word, para, rewrite_zip,
 POLICY = (
     "Course policy 2026\n\nPrepared by the Registry\n\n"
     "1. Enrolment\n\n"
-    "Students enrol online[1] through the student portal before week one.\n\n"
-    "[1] Online enrolment opens in August.\n\n"
+    "Students enrol online through the student portal before week one.\n\n"
+    "Footnote 1: Online enrolment opens in August.\n\n"
     "Remember: deadlines are strict.\n\n"
     "1.1 Late enrolment\n\nA late fee applies\n\n"
     "2. Redistribution\n\n"
-    "(a) You may share the notes\n\ni. with credit\n\nii. unchanged\n\n(b) You may not sell them[i].\n\n"
+    "(a) You may share the notes\n\ni. with credit\n\nii. unchanged\n\n(b) You may not sell them.\n\n"
     "3. Appeals\n\n\u2022 Write to the dean\n\n\u2022 within ten days\n\n"
     "Contacts\n\nOffice hours: Monday 9-12\n\n"
-    "Notes\n\n[i] Selling notes breaks the honour code."
+    "Notes\n\nEndnote i: Selling notes breaks the honour code."
 )
 
 
@@ -35,6 +35,7 @@ def test_the_body_is_read_as_word_shows_it(policy):
     """Cover page and appendix in content controls, numbers and bullets, the footnote after its
     paragraph, the text box once, the tracked insertion, the inline control, the endnote last."""
     assert policy.text == POLICY
+    assert "enrol online through the student portal" in policy.text  # no mark inside the sentence
     assert policy.title == "Course policy 2026" and policy.pages == ()
 
 
@@ -124,7 +125,7 @@ def test_table_cells_keep_numbers_and_controls_and_notes_follow_the_table(tmp_pa
     document.save(str(tmp_path / "t.docx"))
     add_notes(tmp_path / "t.docx", footnotes={"5": "Waived for exchange students."}, endnotes={})
     assert read_document(tmp_path / "t.docx", Limits()).text == (
-        "Late fee\t40 euros[1]\n\n[1] Waived for exchange students.\n\nAfter the table."
+        "Late fee\t40 euros\n\nFootnote 1: Waived for exchange students.\n\nAfter the table."
     )
 
 

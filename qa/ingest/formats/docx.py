@@ -6,7 +6,7 @@ template fields, whole sections), except a table of contents; tracked insertions
 fields and inline controls inside paragraphs (python-docx's ``paragraph.text`` drops all but
 runs and hyperlinks); text boxes once, after the paragraph that anchors them (Word stores each
 twice: DrawingML and a VML fallback); footnotes after the paragraph (or table) citing them, as
-"[1] text" with "[1]" at the reference; endnotes at the end under "Notes". Not read: headers and
+"Footnote 1: text"; endnotes at the end under "Notes", as "Endnote i: text". Not read: headers and
 footers (page furniture), comments, deleted text, hidden text, the prompts of unfilled controls.
 Headings and the section path come from :mod:`docx_styles`. Word files reflow, so citations give
 sections, not pages.
@@ -156,9 +156,9 @@ class _Inline:
         if reference.get(w("customMarkFollows")) in ("1", "true", "on"):
             self.cited.append((kind, "", note))  # the mark is the run's own text, and the note's
             return
-        label = self.notes.label(kind)
-        self.parts.append(f"[{label}]")
-        self.cited.append((kind, label, note))
+        # no mark in the sentence: "enrol online[1] through" would break a quoted phrase, and
+        # "[1]" reads as a passage number on the chat page; the note follows, numbered
+        self.cited.append((kind, f"{kind.capitalize()} {self.notes.label(kind)}", note))
 
     @property
     def text(self) -> str:
@@ -295,7 +295,7 @@ class _Body:
             inline.walk(p)
             lines.append(inline.text.strip())
         text = "\n".join(line for line in lines if line)
-        return f"[{label}] {text}" if label else text
+        return f"{label}: {text}" if label else text
 
     def endnotes(self) -> None:
         """Endnotes at the end, as Word prints them, under a "Notes" heading."""
