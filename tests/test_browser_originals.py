@@ -128,14 +128,14 @@ NOTE = "Ask the class why ninja refuses a cycle."
     [
         (
             "Why does ninja refuse a cycle? Ask the class",
-            ["slide 1", "Dependency graphs \u203a Notes"],
+            "Dependency graphs \u00b7 slide 1 \u00b7 Notes",  # the deck's title is slide 1's
             ["Each edge joins an input to an output file.", "Notes", NOTE],
             NOTE,
             "chat-slide-notes.png",
         ),
         (
             "When does online enrolment open in August?",
-            ["Course policy 2026 \u203a 1. Enrolment"],
+            "Course policy 2026 \u00b7 1. Enrolment",
             [
                 "Students enrol online through the student portal before week one.",
                 "Footnote 1: Online enrolment opens in August.",
@@ -161,7 +161,7 @@ def test_slide_notes_and_a_word_footnote_read_well_in_context(
         page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length > 0")
         answer = page.locator("#chat .qa-answer").last
         cite = answer.locator(".qa-cite").first.inner_text()
-        assert all(part in cite for part in label), cite
+        assert label in cite, cite
         passage = answer.locator(".qa-passage .qa-text").first
         shown = passage.inner_text().split("\n")
         assert all(line in shown for line in lines), shown
