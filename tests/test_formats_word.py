@@ -129,8 +129,8 @@ def test_table_cells_keep_numbers_and_controls_and_notes_follow_the_table(tmp_pa
     )
 
 
-def _numbering(xml: str) -> Numbering:
-    return Numbering(etree.fromstring(f'<w:numbering xmlns:w="{W}">{xml}</w:numbering>'))
+def _numbering(xml: str, list_styles: dict[str, str] | None = None) -> Numbering:
+    return Numbering(etree.fromstring(f'<w:numbering xmlns:w="{W}">{xml}</w:numbering>'), list_styles)
 
 
 def test_number_formats_as_word_writes_them():
@@ -214,3 +214,18 @@ def test_a_paragraph_sets_its_level_in_its_styles_list_or_removes_the_number(tmp
     plain._p.get_or_add_pPr().append(element('<w:numPr><w:numId w:val="0"/></w:numPr>'))
     document.save(str(tmp_path / "n.docx"))
     assert read_document(tmp_path / "n.docx", Limits()).text == "1. Scope\n\n1.1 Who this covers\n\nGlossary"
+
+
+def test_a_list_defined_by_a_list_style_takes_that_styles_levels():
+    """Word's list styles: the list names a numbering style (``w:numStyleLink``), whose own list
+    holds the levels (``w:styleLink``)."""
+    numbering = _numbering(
+        '<w:abstractNum w:abstractNumId="1"><w:styleLink w:val="LegalList"/>'
+        '<w:lvl w:ilvl="0"><w:numFmt w:val="upperLetter"/><w:lvlText w:val="Part %1."/></w:lvl>'
+        "</w:abstractNum>"
+        '<w:abstractNum w:abstractNumId="2"><w:numStyleLink w:val="LegalList"/></w:abstractNum>'
+        '<w:num w:numId="1"><w:abstractNumId w:val="1"/></w:num>'
+        '<w:num w:numId="2"><w:abstractNumId w:val="2"/></w:num>',
+        list_styles={"LegalList": "1"},
+    )
+    assert [numbering.label("2", 0), numbering.label("2", 0)] == ["Part A. ", "Part B. "]
