@@ -13,7 +13,8 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   (preflights included) to allowed origins.
 - **key**: with ``api_key`` set, ``/api/v1/ask`` and ``/api/v1/sources`` need
   ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
-  header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`). Keys are compared as bytes
+  header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`); ``/originals/``
+  also opens through a link the API signed (:mod:`qa.web.signed_links`). Keys are compared as bytes
   in constant time and never logged. Wrong keys are counted per client *before* any answer: past
   ``auth_fail_limit`` a minute, every keyed request from that client gets 429.
 - **body**: counted as it arrives, chunked or not, whatever ``Content-Length`` says; past
@@ -41,6 +42,7 @@ from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, re
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, cookie_value, login_page
+from qa.web.signed_links import LinkSigner
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
 
@@ -84,6 +86,7 @@ class SecurityMiddleware:
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
+        self.links = LinkSigner(self.api_key) if self.api_key else None
         self.limits = {
             "question": RateLimiter(settings.rate_limit),
             "feedback": RateLimiter(settings.feedback_rate_limit),
@@ -164,6 +167,9 @@ class SecurityMiddleware:
         if not self.api_key or not needs_key:
             return
         self._not_guessing(r)
+        query = r.scope.get("query_string", b"")
+        if r.kind == "document" and self.links.valid(r.path, query):
+            return
         scheme, _, token = r.raw_header(b"authorization").partition(b" ")
         if scheme.lower() == b"bearer":  # other schemes (a proxy's Basic login) are not our key
             if hmac.compare_digest(token.strip(), self.api_key):
@@ -180,6 +186,9 @@ class SecurityMiddleware:
         www = [(b"www-authenticate", b'Bearer realm="qa"')]
         if r.kind == "api":
             raise Refusal(401, "a valid API key is required: Authorization: Bearer <key>", www)
+        if r.kind == "document" and b"sig=" in query:
+            expired = "this link to the original has expired; ask the question again for a fresh link"
+            raise Refusal(401, expired, www)
         raise Refusal(401, "sign in at /session (or send Authorization: Bearer <key>)", www)
 
     def _not_guessing(self, r: Request) -> None:
