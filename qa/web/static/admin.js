@@ -82,7 +82,9 @@
     c.documents.forEach(function (d) {
       var tr = el("tr");
       tr.setAttribute("data-name", d.name);
-      [d.name, d.title || "(not indexed yet)", d.format, d.pages || "", d.windows, d.indexed_at || "pending"]
+      var refused = !d.indexed_at && d.warnings.length > 0;  /* the reader cannot read it: no build will */
+      [d.name, d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
+       d.indexed_at || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
