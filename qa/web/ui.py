@@ -33,7 +33,10 @@ EXAMPLES = (
     "How many people are victims of trafficking?",
     "What is organ trafficking?",
 )
-"""Questions the page offers; each one's top passage is checked by a test."""
+"""Questions the page offers on the seed; each one's top passage is checked by a test."""
+EXAMPLES_DOCUMENT = "000_64fa240758fee0c1.txt"
+"""The seed document :data:`EXAMPLES` ask about: without it in the default collection (a course
+that replaced the seed), the page offers no built-in examples, only its settings file's."""
 
 INTRO = (
     "Every answer is a passage quoted from the documents, with where it comes from. "
@@ -59,7 +62,8 @@ def _collection_page(
         chosen = get_collection(settings, wanted or DEFAULT)
     except QAError as exc:
         warning, chosen = str(exc), get_collection(settings, DEFAULT)
-    examples = chosen.config.examples or (EXAMPLES if chosen.name == DEFAULT else ())
+    seeded = chosen.name == DEFAULT and (chosen.seeds_dir / EXAMPLES_DOCUMENT).is_file()
+    examples = chosen.config.examples or (EXAMPLES if seeded else ())
     title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
     return chosen.name, title, examples, collection_names(settings), warning
 
@@ -209,6 +213,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         )
         question = gr.Textbox(
             elem_id="question",
+            label="Your question",
             show_label=False,
             placeholder="Ask a question and press Enter",
             max_lines=4,
@@ -216,11 +221,13 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             autofocus=True,
         )
         notice = gr.Markdown("", elem_id="qa-notice")
+        initial_examples = _collection_page(settings, None)[2]
         examples = gr.Dataset(
             elem_id="examples",
             label="Examples (click to ask)",
             components=[question],
-            samples=[[q] for q in EXAMPLES],
+            samples=[[q] for q in initial_examples],
+            visible=bool(initial_examples),
             type="values",
             layout="gallery",
         )
