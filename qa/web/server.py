@@ -7,6 +7,7 @@ uvicorn, trusting forwarded headers only from ``trusted_proxies``.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from collections.abc import Callable
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
 FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection")
+EMBED_TITLE = "Ask the course"
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -79,6 +81,17 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
             say(f"collection {name}: no documents yet")
         except QAError as exc:
             say(f"warning: collection {name}: {exc}")
+
+
+def _embed_title(settings: Settings, collection: str) -> str:
+    """The embed page's heading: the collection's title when its settings give one."""
+    from qa.errors import QAError
+    from qa.index.collections import get_collection
+
+    try:
+        return get_collection(settings, collection or None).config.title or EMBED_TITLE
+    except QAError:  # an unknown collection: the widget says so at the first question
+        return EMBED_TITLE
 
 
 def call_kinds(demo) -> dict[int, str]:
@@ -156,6 +169,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         collection: str = Query("", pattern="^[a-z0-9-]{0,64}$"),
     ) -> HTMLResponse:
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
+        page = page.replace("{{TITLE}}", html.escape(_embed_title(settings, collection)))
         return HTMLResponse(page.replace("{{COLLECTION}}", collection))
 
     routes = api_routes(app)

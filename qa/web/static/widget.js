@@ -118,7 +118,12 @@
     });
   }
 
+  var NEEDS_KEY = "This assistant needs an access key, which this page does not send. Tell the course " +
+    "staff: it is added with the script tag's data-api-key (an iframe cannot send one).";
+  var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
+
   function errorText(res, body) {
+    if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
     if (body && typeof body.error === "string") { return body.error; }
     if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
