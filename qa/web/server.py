@@ -209,11 +209,30 @@ def _mount_lti(app, settings: Settings, live: LiveRetriever, registry: Registry)
     from qa.web.lti import lti_enabled
 
     if not lti_enabled(settings):
+        _lti_not_set_up(app)
         return False
     from qa.web.lti.routes import lti_router
 
     app.include_router(lti_router(settings, live, registry))
     return True
+
+
+def _lti_not_set_up(app) -> None:
+    """Without the LTI tool, ``/lti/...`` says how to set it up instead of a bare 404."""
+    from fastapi.responses import HTMLResponse
+
+    from qa.web.lti.pages import refused
+
+    def not_set_up(rest: str) -> HTMLResponse:
+        return refused(
+            404,
+            "The LTI tool is not set up on this server",
+            "On the server, run \"qa lti --url https://THIS-SERVER\", register the LMS in "
+            "lti/platforms.json, then restart the server (README: 'Add the assistant to an LMS').",
+            (),
+        )
+
+    app.api_route("/lti/{rest:path}", methods=["GET", "POST"], include_in_schema=False)(not_set_up)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
