@@ -100,9 +100,28 @@ def _collection_view(
     shown, title, samples, names, warning = _collection_page(settings, name)
     if warning:
         gr.Warning(warning)
-    picker = gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1)
+    picker = gr.Dropdown(
+        choices=_picker_choices(settings, names), value=shown, visible=registry is not None and len(names) > 1
+    )
     examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
     return shown, (picker, f"# {title}\n" + INTRO, examples, [], ())
+
+
+def _picker_choices(settings: Settings, names: list[str]) -> list[tuple[str, str]]:
+    """The picker's entries: each collection's title (what learners know it by), its name as
+    the value; the name too when two titles are the same."""
+    from qa.index.collections import get_collection
+
+    titles = []
+    for name in names:
+        try:
+            titles.append(get_collection(settings, name).title)
+        except QAError:  # a broken settings file: the name still opens it
+            titles.append(name)
+    return [
+        (title if titles.count(title) == 1 else f"{title} ({name})", name)
+        for title, name in zip(titles, names, strict=True)
+    ]
 
 
 def _example_question(example: Any) -> Any:
