@@ -30,3 +30,33 @@ def test_a_refused_file_shows_why_on_the_admin_page(browser, project, fake_embed
             page.screenshot(path=str(artifacts / "admin-refused-file.png"), full_page=True)
         finally:
             page.close()
+
+
+def test_every_refused_upload_of_a_batch_stays_listed(browser, project, fake_embedder, tmp_path, artifacts):
+    (project.seeds_dir / "guide.txt").write_text("The library opens at nine. " * 30, encoding="utf-8")
+    files = {
+        "broken.pdf": b"%PDF-1.7\n1 0 obj <<",
+        "rules.txt": ("Borrowed books go back within three weeks. " * 20).encode(),
+        "empty.txt": b"",
+        "latin1.txt": "caf\xe9 cr\xe8me".encode("latin-1"),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with _serving(project, fake_embedder, admin_key=ADMIN) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/admin")
+            page.fill("#key", ADMIN)
+            page.click("#key-form button")
+            page.wait_for_selector("#documents tr[data-name='guide.txt']")
+            page.set_input_files("#file", [str(tmp_path / name) for name in files])
+            page.wait_for_selector("#documents tr[data-name='rules.txt']")
+            page.wait_for_function("!document.querySelector('#message').innerText.includes('uploading')")
+            message = page.inner_text("#message")
+            assert "uploaded rules.txt" in message and "3 of 4 refused" in message
+            items = page.locator("#message li").all_inner_texts()
+            assert [i.split(":")[0] for i in items] == ["broken.pdf", "empty.txt", "latin1.txt"]
+            assert "PDF" in items[0] and "empty file" in items[1] and "not UTF-8" in items[2]
+            page.screenshot(path=str(artifacts / "admin-batch-refusals.png"), full_page=True)
+        finally:
+            page.close()

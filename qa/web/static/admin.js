@@ -18,9 +18,14 @@
     if (cls) { node.className = cls; }
     return node;
   }
-  function say(text, isError) {
+  function say(text, isError, lines) {
     $("message").textContent = text || "";
     $("message").className = isError ? "error" : "";
+    if (lines && lines.length) {
+      var list = el("ul");
+      lines.forEach(function (line) { list.appendChild(el("li", line)); });
+      $("message").appendChild(list);
+    }
   }
 
   function call(method, path, body, raw) {
@@ -36,7 +41,9 @@
         if (!res.ok) {
           var message = data && data.error ? data.error : "the server answered " + res.status;
           if (res.status === 401) { $("main").hidden = true; }
-          throw new Error(message);
+          var error = new Error(message);
+          error.status = res.status;
+          throw error;
         }
         return data;
       });
@@ -144,16 +151,31 @@
     }, 500);
   }
 
+  function refusal(file, err) {
+    /* why one file was refused, starting with its name */
+    var why = err.status === 413 ? "larger than an upload may be (50 MiB); split it" : err.message;
+    return why.indexOf(file.name) === 0 ? why : file.name + ": " + why;
+  }
+
   function upload(files) {
+    /* one file after the other; every file's outcome stays listed, not just the last one's */
     var name = current;
     var queue = Array.prototype.slice.call(files);
+    var total = queue.length, stored = [], refused = [];
+    function summary() {
+      var parts = [];
+      if (stored.length) { parts.push("uploaded " + stored.join(", ") + "; indexing in the background"); }
+      if (refused.length) { parts.push(refused.length + " of " + total + " refused (nothing changed for them):"); }
+      say(parts.join(". "), refused.length > 0, refused);
+    }
     function next() {
       var file = queue.shift();
-      if (!file) { watch(); return Promise.resolve(); }
-      say("uploading " + file.name + " …");
+      if (!file) { summary(); watch(); return Promise.resolve(); }
+      var done = stored.length + refused.length;
+      say("uploading " + (total > 1 ? (done + 1) + " of " + total + ": " : "") + file.name + " …", false, refused);
       return call("PUT", "/collections/" + name + "/documents/" + encodeURIComponent(file.name), file, true)
-        .then(function (status) { say("uploaded " + file.name + "; indexing in the background"); showStatus(status); })
-        .catch(function (err) { say(err.message, true); })
+        .then(function (status) { stored.push(file.name); showStatus(status); })
+        .catch(function (err) { refused.push(refusal(file, err)); })
         .then(next);
     }
     return next().then(load);
