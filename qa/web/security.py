@@ -41,7 +41,7 @@ from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
-from qa.web.sessions import SessionSigner, cookie_value, login_page
+from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
 from qa.web.signed_links import LinkSigner
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
@@ -182,7 +182,9 @@ class SecurityMiddleware:
             if cookie:
                 self._failed(r)
             if r.kind == "page" and r.method in ("GET", "HEAD"):
-                raise Refusal(303, "sign in first", [(b"location", b"session")])
+                collection = wanted_collection(parse_qs(query.decode("latin-1")))
+                where = b"session" + (f"?collection={collection}".encode() if collection else b"")
+                raise Refusal(303, "sign in first", [(b"location", where)])
         www = [(b"www-authenticate", b'Bearer realm="qa"')]
         if r.kind == "api":
             raise Refusal(401, "a valid API key is required: Authorization: Bearer <key>", www)
@@ -250,17 +252,20 @@ class SecurityMiddleware:
                 form = parse_qs((await self._read_body(r, receive) or b"").decode("utf-8", "replace"))
             else:
                 form = parse_qs(r.scope.get("query_string", b"").decode("latin-1"))
+            collection = wanted_collection(form)
             if "key" not in form:
-                await respond(send, 200, login_page(), self._page_headers())
+                await respond(send, 200, login_page(collection=collection), self._page_headers())
                 return
             if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
                 self._failed(r)
-                raise Refusal(401, "wrong key", html=login_page("That key is not right; try again."))
+                page = login_page("That key is not right; try again.", collection)
+                raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])
             return
         cookie = self.signer.set_cookie_header(secure=r.scope.get("scheme") == "https")
-        await respond(send, 303, b"", [(b"location", b"./"), (b"set-cookie", cookie), *self._page_headers()])
+        where = after_sign_in(collection)
+        await respond(send, 303, b"", [(b"location", where), (b"set-cookie", cookie), *self._page_headers()])
 
     def _page_headers(self) -> Headers:
         return [
