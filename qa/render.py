@@ -69,6 +69,8 @@ SOURCES_PATH = "/api/v1/sources/"
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
 _WEB_PAGES = (".html", ".htm")
+_TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
+"""Originals a browser shows as text, where a text fragment scrolls to the passage."""
 _SECTION_SEPARATOR = " \u203a "
 """Between the headings of a section path (as the readers write it)."""
 
@@ -122,6 +124,23 @@ def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
     return url
 
 
+def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
+    """``start,end`` of a text fragment for ``highlight_text`` as the app serves the original:
+    the first and last ``words`` words, each phrase on one line of it (a fragment's phrase does
+    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped."""
+    lines = [line.split() for line in highlight_text.splitlines() if line.split()]
+    if not lines or not any(ch.isalnum() for ch in highlight_text):
+        return ""
+
+    def phrase(tokens: list[str]) -> str:
+        return quote(" ".join(tokens), safe="").replace("-", "%2D")
+
+    first, last = lines[0][:words], lines[-1][-words:]
+    if len(lines) == 1 and len(lines[0]) <= 2 * words:
+        return phrase(lines[0])
+    return f"{phrase(first)},{phrase(last)}"
+
+
 def citation_detail(c: Citation) -> str:
     """Secondary detail: "seeds/a.txt · words 1,204–1,318 of 5,345 · characters 14,095–14,840"."""
     return f"{c.source} · {c.word_range} · characters {c.start:,}\u2013{c.end:,}"
@@ -137,11 +156,17 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
 
     A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
     text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
-    open the top). A document without one opens as the app serves it (:func:`original_link`).
+    open the top). A document without one opens as the app serves it (:func:`original_link`);
+    a text or web page there without a section anchor opens at a text fragment of the highlight
+    (its first and last few words).
     """
     url = _web(c.url)
     if not url:
-        return original_link(c)
+        link = original_link(c)
+        if "#" in link or not c.source.lower().endswith(_TEXT_ORIGINALS):
+            return link
+        fragment = _served_text_fragment(highlight_text)
+        return f"{link}#:~:text={fragment}" if fragment else link
     if "#" in url:
         return url
     if c.anchor:

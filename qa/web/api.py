@@ -117,7 +117,8 @@ class CitationOut(BaseModel):
     url: str
     link: str = Field(
         description="Where to open the original, as deep as it allows: the web page at the section "
-        "or highlight, else original_url; '' if none."
+        "or highlight, else original_url (a text file or web page without a section anchor: with a text "
+        "fragment of the highlight); '' if none."
     )
     label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
