@@ -52,3 +52,15 @@ def test_embed_with_a_key_set_says_what_is_wrong(browser, course, fake_embedder,
             page.screenshot(path=str(artifacts / "embed-needs-key.png"))
         finally:
             page.close()
+
+
+def test_embed_of_a_course_without_documents_says_so_to_learners(browser, course, fake_embedder):
+    create_collection(course, "chemistry", CollectionConfig(title="Chemistry"))
+    with _serving(course, fake_embedder) as url:
+        page = browser.new_page()
+        try:
+            shown = _ask(page, url + "/embed?collection=chemistry", "What is a mole?")
+            assert "Chemistry" in shown and "no documents to answer from yet" in shown
+            assert "upload" not in shown
+        finally:
+            page.close()

@@ -120,10 +120,13 @@
 
   var NEEDS_KEY = "This assistant needs an access key, which this page does not send. Tell the course " +
     "staff: it is added with the script tag's data-api-key (an iframe cannot send one).";
+  var NO_DOCUMENTS = "This course has no documents to answer from yet (or they are being indexed). " +
+    "Please ask again later.";
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
   function errorText(res, body) {
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
+    if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
     if (body && typeof body.error === "string") { return body.error; }
     if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
