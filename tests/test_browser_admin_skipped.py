@@ -3,6 +3,8 @@ forever as "(not indexed yet) · pending"."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.test_browser_originals import _serving
@@ -27,6 +29,7 @@ def test_a_refused_file_shows_why_on_the_admin_page(browser, project, fake_embed
             assert "pending" not in broken and "not indexed yet" not in broken
             good = page.inner_text("#documents tr[data-name='guide.txt']")
             assert "pending" not in good and "never" not in good
+            assert re.search(r"\b\d{4}-\d\d-\d\d \d\d:\d\d UTC\b", good) and "+00:00" not in good
             page.screenshot(path=str(artifacts / "admin-refused-file.png"), full_page=True)
         finally:
             page.close()

@@ -28,6 +28,12 @@
     }
   }
 
+  function when(iso) {
+    /* "2026-11-26T16:56:01+00:00" as "2026-11-26 16:56 UTC" (the server keeps UTC) */
+    var m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(\.\d+)?)?(\+00:00|Z)$/.exec(iso || "");
+    return m ? m[1] + " " + m[2] + " UTC" : iso;
+  }
+
   function call(method, path, body, raw) {
     var init = { method: method, headers: scoped ? {} : { Authorization: "Bearer " + key } };
     if (body !== undefined) {
@@ -91,7 +97,7 @@
       tr.setAttribute("data-name", d.name);
       var refused = !d.indexed_at && d.warnings.length > 0;  /* the reader cannot read it: no build will */
       [d.name, d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
-       d.indexed_at || (refused ? "never: see warnings" : "pending")]
+       when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
@@ -188,7 +194,7 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, q.last].forEach(function (v) { tr.appendChild(el("td", v)); });
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last)].forEach(function (v) { tr.appendChild(el("td", v)); });
         body.appendChild(tr);
       });
       if (!rows.length) {
