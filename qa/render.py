@@ -30,6 +30,7 @@ __all__ = [
     "ORIGINALS_PREFIX",
     "SEE_IN_CONTEXT",
     "SOURCES_PATH",
+    "STALE",
     "answer_html",
     "answer_json",
     "citation_detail",
@@ -66,6 +67,8 @@ MAX_HISTORY = 50
 
 SOURCES_PATH = "/api/v1/sources/"
 """API path of a passage in its surrounding text (``context_url`` in the JSON)."""
+STALE = "changed since it was indexed: the original may differ from this quote"
+"""Said beside a passage whose file changed on disk since the index was built."""
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
 _WEB_PAGES = (".html", ".htm")
@@ -251,7 +254,9 @@ def _link_html(c: Citation, highlight_text: str) -> str:
     )
 
 
-def _passage_html(number: int, p: Passage, context: str, *, is_open: bool, declined: bool) -> str:
+def _passage_html(
+    number: int, p: Passage, context: str, *, is_open: bool, declined: bool, stale: bool = False
+) -> str:
     c = p.citation
     if declined:  # closest text, not an answer: nothing marked as if it answered
         body = escape(p.text)
@@ -262,9 +267,10 @@ def _passage_html(number: int, p: Passage, context: str, *, is_open: bool, decli
         f"<strong class='qa-label'>{escape(citation_label(c))}</strong>"
         f"<span class='qa-where'> · {escape(c.word_range)}</span></summary>"
     )
+    note = f" · <span class='qa-stale'>{escape(STALE)}</span>" if stale else ""
     detail = (
         f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
-        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}</div>"
+        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}{note}</div>"
     )
     return (
         f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
@@ -278,6 +284,7 @@ def answer_html(
     *,
     settings: Settings | None = None,
     tools: str = "",
+    stale: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """The answer as one HTML block (no blank lines, so Markdown leaves it alone).
 
@@ -288,7 +295,14 @@ def answer_html(
     contexts = list(contexts or ())
     contexts += [""] * (len(answer.passages) - len(contexts))
     items = "".join(
-        _passage_html(i, p, ctx, is_open=i == 1 and not answer.abstained, declined=answer.abstained)
+        _passage_html(
+            i,
+            p,
+            ctx,
+            is_open=i == 1 and not answer.abstained,
+            declined=answer.abstained,
+            stale=p.citation.source in stale,
+        )
         for i, (p, ctx) in enumerate(zip(answer.passages, contexts), 1)
     )
     parts = ["<div class='qa-answer'>"]

@@ -26,6 +26,7 @@ from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
+from qa.web.freshness import SourceWatch
 
 __all__ = ["EMPTY_QUESTION", "FAILED", "INDEXING", "NO_DOCUMENTS", "ChatSession", "Reply", "Turn", "messages"]
 
@@ -94,6 +95,7 @@ class ChatSession:
         self.registry = registry
         self._rated: OrderedDict[str, str] = OrderedDict()
         self._rated_lock = threading.Lock()
+        self._changes = SourceWatch(settings)
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
@@ -122,8 +124,12 @@ class ChatSession:
         contexts = [
             self._context(p, declined=answer.abstained, index=retriever.index) for p in answer.passages
         ]
+        stale: set[str] = set()
+        if collection in (None, "", "default"):  # the default collection's files, as the API's
+            cited = (p.citation.source for p in answer.passages)
+            stale = self._changes.stale(retriever.index.manifest, cited)
         turn = Turn(
-            answer, render_answer(answer, contexts, self.settings), collection=collection or "default"
+            answer, render_answer(answer, contexts, self.settings, stale), collection=collection or "default"
         )
         turns = (*turns, turn)[-self.settings.max_turns :]
         return Reply(messages(turns), turns, "")

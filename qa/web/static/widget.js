@@ -30,6 +30,7 @@
   var MAX_PASSAGES = 10;           /* qa.render.MAX_SHOWN_PASSAGES */
   var MAX_QUESTION_CHARS = 2000;   /* the server's default QA_MAX_QUESTION_CHARS */
   var ORIGINAL = "original ↗";     /* qa.render.ORIGINAL */
+  var STALE = "changed since it was indexed: the original may differ from this quote";  /* qa.render.STALE */
   var SEE_IN_CONTEXT = "see in context";
   var k = Math.max(1, Math.min(MAX_PASSAGES, parseInt(opt.k || "3", 10) || 3));
   var mode = opt.mode === "inline" ? "inline" : "bubble";
@@ -65,6 +66,7 @@
     ".cite{font-size:13px;color:var(--muted);margin-bottom:4px;cursor:pointer}",
     ".cite strong{color:var(--fg)}",
     ".detail{font-size:12px;color:var(--muted);margin-top:4px}",
+    ".stale{color:var(--err)}",
     ".closest .p{border-style:dashed}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
@@ -193,6 +195,10 @@
         var link = el("a", "", ORIGINAL);
         link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
         detail.appendChild(link);
+        detail.appendChild(document.createTextNode(" · "));
+      }
+      if (c.stale) {
+        detail.appendChild(el("span", "stale", STALE));
         detail.appendChild(document.createTextNode(" · "));
       }
       var more = el("button", "", SEE_IN_CONTEXT);
