@@ -125,9 +125,9 @@ class ChatSession:
             self._context(p, declined=answer.abstained, index=retriever.index) for p in answer.passages
         ]
         stale: set[str] = set()
-        if collection in (None, "", "default"):  # the default collection's files, as the API's
-            cited = (p.citation.source for p in answer.passages)
-            stale = self._changes.stale(retriever.index.manifest, cited)
+        manifest = getattr(retriever.index, "manifest", None)
+        if manifest is not None and collection in (None, "", "default"):  # as the API tells
+            stale = self._changes.stale(manifest, (p.citation.source for p in answer.passages))
         turn = Turn(
             answer, render_answer(answer, contexts, self.settings, stale), collection=collection or "default"
         )
