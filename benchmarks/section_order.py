@@ -111,6 +111,8 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
         encoded = dict(zip(todo, embedder.encode(todo))) if todo else {}
         for row, text in zip(rows, with_text):
             row["with_text"] = float(encoded[text] @ vector) if text else None
+            own = own_vector if own_vector is not None else vector
+            row["with_text_own"] = float(encoded[text] @ own) if text else None
             for kind in ("highlight_path", "start_path"):
                 path = row[kind]
                 row[f"{kind}_cos"] = float(paths[path] @ vector) if path else None
@@ -143,7 +145,18 @@ def _dense_spread(retriever, candidates) -> float:
     return float(np.mean(spans)) if spans else 1.0
 
 
-EVIDENCE = ("highlight_path_cos", "highlight_path_titled_cos", "start_path_cos", "max_path_cos", "with_text")
+EVIDENCE = (
+    "highlight_path_cos",
+    "highlight_path_titled_cos",
+    "start_path_cos",
+    "max_path_cos",
+    "with_text",
+    "with_text_own",
+)
+"""(b) the heading path alone: of the highlighted sentence's section, the same led by the
+document's title, of the passage's first word, the best of every section it overlaps; (a) the
+passage embedded under its (titled) heading path, with the question as searched, or with the
+question alone (a follow-up without its topic)."""
 SCALINGS = ("minmax", "spread")
 
 
