@@ -61,6 +61,7 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
     items = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
     searches = retriever._searches([i["question"] for i in items], [i.get("history") or [] for i in items])
     paths: dict[str, np.ndarray] = {}
+    window_vectors: dict[int, np.ndarray | None] = {}
     out = []
     for item, (question, query, vector, own_vector) in zip(items, searches):
         query_terms = retriever.fusion.query_terms(query)
@@ -90,6 +91,7 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
                 {
                     "score": shape.score,
                     "text": passage.text,
+                    "span": (shape.doc, shape.word_start, shape.word_end),
                     "highlight": document.text[passage.highlight.start : passage.highlight.end],
                     "title": document.title,
                     "highlight_path": passage.citation.section,
@@ -126,10 +128,43 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
                     float(paths[_titled(row["title"], path)] @ vector) if path else None
                 )
             row["max_path_cos"] = max((float(paths[p] @ vector) for p in row["paths"]), default=None)
+        for row in rows[:5]:
+            row["windows_with_path"] = _windows_evidence(retriever, row, vector, window_vectors)
         dense = candidates.dense
         spread = _dense_spread(retriever, candidates) if dense is not None else 1.0
         out.append({"item": item, "rows": rows, "spread": spread, "paths": len(paths)})
     return out
+
+
+def _windows_evidence(retriever, row: dict, vector: np.ndarray, cache: dict) -> float | None:
+    """A build-time stand-in for (a): the best cosine of the largest windows lying at least half
+    inside the passage, each embedded under its own section's path (kept in ``cache`` by
+    window id, as a build would store them); None for a passage without a heading path."""
+    if not row["highlight_path"]:
+        return None
+    from qa.ingest.formats.base import SECTION_SEPARATOR
+
+    index, structure = retriever.index, retriever.structure
+    doc, start, end = row["span"]
+    windows = index.windows
+    largest = windows.scale == windows.scale.max()
+    overlap = np.minimum(windows.word_end, end) - np.maximum(windows.word_start, start)
+    inside = np.flatnonzero(
+        largest & (windows.doc == doc) & (2 * overlap >= windows.word_end - windows.word_start)
+    )
+    todo = [int(i) for i in inside if int(i) not in cache]
+    texts = []
+    for i in todo:
+        first, last = index.word_maps[doc].char_span(int(windows.word_start[i]), int(windows.word_end[i]))
+        path = SECTION_SEPARATOR.join(structure.sections[doc].path(first))
+        texts.append(
+            f"{_titled(row['title'], path)}: {index.documents[doc].text[first:last]}" if path else ""
+        )
+    encoded = iter(retriever.embedder.encode([t for t in texts if t])) if any(texts) else iter(())
+    for i, text in zip(todo, texts):
+        cache[i] = next(encoded) if text else None
+    found = [float(cache[int(i)] @ vector) for i in inside if cache[int(i)] is not None]
+    return max(found, default=None)
 
 
 def _titled(title: str, path: str) -> str:
@@ -159,12 +194,14 @@ EVIDENCE = (
     "with_text",
     "with_text_own",
     "with_highlight",
+    "windows_with_path",
 )
 """(b) the heading path alone: of the highlighted sentence's section, the same led by the
 document's title, of the passage's first word, the best of every section it overlaps; (a) the
 passage embedded under its (titled) heading path, with the question as searched, or with the
 question alone (a follow-up without its topic); the highlighted sentence alone under its path
-(a cheaper (a): a sentence is a third of a passage's tokens)."""
+(a cheaper (a): a sentence is a third of a passage's tokens); and a build-time stand-in for (a),
+the best of the largest windows inside the passage each embedded under its section's path."""
 SCALINGS = ("minmax", "spread")
 
 
