@@ -275,21 +275,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="read the rows saved by the last run")
     parser.add_argument("--weights", default="0.05,0.1,0.15,0.2,0.25,0.3,0.4,0.5,0.75,1")
     parser.add_argument("--full", action="store_true", help="print every configuration of the grid")
-    parser.add_argument(
-        "--cost",
-        type=float,
-        default=None,
-        metavar="W",
-        help="time questions with section_order_weight W and 0",
-    )
-    parser.add_argument("--set", default="manuals", help="the set --cost asks")
-    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     eval_dir = (args.eval_dir or find_eval_dir()).resolve()
     args.cache.mkdir(parents=True, exist_ok=True)
-    if args.cost is not None:
-        cost(args.set, eval_dir, args.cache, args.cost, args.rounds)
-        return
     saved = args.cache / "section-order.pickle"
     if args.reuse and saved.exists():
         data = pickle.loads(saved.read_bytes())
@@ -365,62 +353,6 @@ def by_document(data: dict, configs: list[tuple]) -> list[list[str]]:
             )
         rows.append([f"{stem}: {' '.join(map(str, best[:4]))}", *cells])
     return rows
-
-
-def cost(name: str, eval_dir: Path, cache: Path, weight: float, rounds: int) -> None:
-    """Warm ``Retriever.ask`` on the questions of set ``name`` with the reorder at ``weight`` and
-    off, turn about, one question at a time: per question wall clock and texts embedded."""
-    import time
-
-    from _common import percentile
-
-    from qa.embedders.base import make_embedder
-    from qa.index.build import ensure_index
-    from qa.retrieval.retriever import Retriever
-
-    settings = _settings(name, eval_dir, cache)
-    embedder = make_embedder(settings)
-    index = ensure_index(settings, embedder).index
-    systems = {
-        "off": Retriever(index, embedder, settings),
-        f"section_order_weight {weight}": Retriever(
-            index, embedder, settings.replace(section_order_weight=weight)
-        ),
-    }
-    qfile = Path(SETS[name][0]) if Path(SETS[name][0]).is_absolute() else eval_dir / SETS[name][0]
-    items = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
-    texts = {system: 0 for system in systems}
-    asking = {"system": "off"}
-    counting = embedder.encode
-
-    def encode(batch):  # counts the texts each system embeds
-        texts[asking["system"]] += len(batch)
-        return counting(batch)
-
-    embedder.encode = encode
-    for retriever in systems.values():
-        retriever.warm_up(background=False)
-    texts.update(dict.fromkeys(systems, 0))  # the warm-up's texts are not a question's
-    times: dict[str, list[float]] = {system: [] for system in systems}
-    for _ in range(rounds):
-        for item in items:
-            for system, retriever in systems.items():
-                asking["system"] = system
-                start = time.perf_counter()
-                retriever.ask(item["question"], history=item.get("history") or [])
-                times[system].append(1000 * (time.perf_counter() - start))
-    rows = [
-        [
-            system,
-            f"{percentile(t, 50):.1f}",
-            f"{percentile(t, 99):.1f}",
-            f"{sum(t) / len(t):.1f}",
-            f"{texts[system] / len(t):.2f}",
-        ]
-        for system, t in times.items()
-    ]
-    print(f"{name}: {len(items)} questions x {rounds}, turn about, warm")
-    print(table(["system", "p50 ms", "p99 ms", "mean ms", "texts embedded per question"], rows))
 
 
 def _sum(by_set: dict, names) -> float:
