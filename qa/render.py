@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -68,6 +69,8 @@ SOURCES_PATH = "/api/v1/sources/"
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
 _WEB_PAGES = (".html", ".htm")
+_SECTION_SEPARATOR = " \u203a "
+"""Between the headings of a section path (as the readers write it)."""
 
 
 # citations -------------------------------------------------------------------------------------
@@ -86,9 +89,21 @@ def place_label(citation: Citation) -> str:
 
 
 def citation_label(c: Citation) -> str:
-    """What a learner needs first: "Title · p. 12 · Section" (page and section when known)."""
-    place = place_label(c)
-    return f"{c.title or c.source} · {place}" if place else c.title or c.source
+    """What a learner needs first: "Title · p. 12 · Section" (page and section when known). A
+    section path that opens with the document's title (a page whose first heading is its title)
+    drops it there, so the title is not said twice: "Apache License · 4. Redistribution"."""
+    title = c.title or c.source
+    section = _below_title(c.section, title)
+    place = place_label(replace(c, section=section) if section != c.section else c)
+    return f"{title} · {place}" if place else title
+
+
+def _below_title(section: str, title: str) -> str:
+    """``section`` without a leading heading equal to ``title`` (case and spacing aside)."""
+    head, sep, rest = section.partition(_SECTION_SEPARATOR)
+    if " ".join(head.split()).casefold() == " ".join(title.split()).casefold():
+        return rest if sep else ""
+    return section
 
 
 def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:

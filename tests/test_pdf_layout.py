@@ -193,7 +193,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
     assert reader_versions()["reader:pdf"] == "3"
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
     assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 3)"
-    assert reader_change({}, "docs/a.md") == ""
+    assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
     assert manifest.versions["reader:pdf"] == "3"

@@ -61,6 +61,21 @@ def test_label_leads_with_title_page_and_section_and_keeps_file_and_offsets_seco
     assert citation_detail(_citation()) == "seeds/a.txt · words 11–14 of 1,000 · characters 100–122"
 
 
+def test_label_does_not_say_the_title_twice_when_the_section_path_opens_with_it():
+    label = citation_label(_citation(title="Apache License", section="Apache License › 4. Redistribution"))
+    assert label == "Apache License · 4. Redistribution"
+    zlib = "zlib Usage Example"
+    assert citation_label(_citation(title=zlib, section="zlib  usage example")) == zlib
+    assert citation_label(_citation(title="zlib Usage Example", page=2, section="ZLIB Usage Example")) == (
+        "zlib Usage Example · p. 2"
+    )
+    # a section that only starts with the same words is another heading, kept whole
+    label = citation_label(_citation(title="Manual", section="Manual pages › Options"))
+    assert label == "Manual · Manual pages › Options"
+    # the place alone keeps its path
+    assert place_label(_citation(section="Title › Intro")) == "Title › Intro"
+
+
 def test_deep_link_goes_as_deep_as_the_source_allows():
     assert deep_link(_citation(url="")) == "/originals/seeds/a.txt"  # as the app serves it
     assert deep_link(_citation(url="javascript:alert(1)")) == "/originals/seeds/a.txt"

@@ -102,6 +102,13 @@ class TextBuilder:
         """Open a section at the next text added, without adding its title as text."""
         self._open_section(collapse(title), level, "", self._next_offset("\n"))
 
+    def end_sections(self) -> None:
+        """The open sections end: the next text added is in none (an untitled slide is not in
+        the previous slide's section)."""
+        if self._stack:
+            self._stack.clear()
+            self.sections.append(Section(self._next_offset("\n\n"), ""))
+
     def _open_section(self, title: str, level: int, anchor: str, start: int) -> None:
         title = title.rstrip("\u00b6 ")  # Sphinx permalink signs are not part of the title
         if not title:

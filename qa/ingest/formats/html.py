@@ -1,5 +1,10 @@
 """Web pages: the text a browser shows (no scripts, styles or navigation), headings as sections.
 
+A page saved from a course site or a CMS wraps its content in site chrome (a header with menus,
+sidebars, a footer, cookie banners, "skip to content" links). When the page marks its content,
+with a ``<main>``, an element with ``role="main"`` or exactly one ``<article>``, only that is
+read (the title still comes from ``<title>``); otherwise the whole body.
+
 selectolax (MIT, the Lexbor HTML5 parser) parses pages tolerantly and fast. The page's declared
 charset (byte-order mark, then ``<meta charset>``) decides how its bytes are read; an undeclared
 page must be UTF-8. Headings keep their ``id`` (or their section's) as the anchor a citation
@@ -15,7 +20,7 @@ from pathlib import Path
 from qa.errors import SourceError
 from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
 
-__all__ = ["decode_html", "read_html", "render_html"]
+__all__ = ["decode_html", "main_content", "read_html", "render_html"]
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -70,12 +75,33 @@ def render_html(html: str) -> Extracted:
         chrome.decompose()
     title_node = tree.css_first("title")
     walker = _Walker()
-    root = tree.body or tree.root
+    root = main_content(tree) or tree.body or tree.root
     if root is not None:
         walker.walk(root)
     walker.flush()
     title = collapse(title_node.text()) if title_node is not None else ""
     return walker.builder.build(title=title or walker.first_heading)
+
+
+def main_content(tree):
+    """The page's marked content: its ``<main>``, else its ``role="main"`` element, else its only
+    outermost ``<article>`` (comments inside it are articles too); None when it marks none, or
+    several articles (a listing), or its mark holds no text (a page its scripts fill)."""
+    for selector in ("main", '[role="main"]'):
+        found = tree.css_first(selector)
+        if found is not None:
+            return found if found.text(deep=True).strip() else None
+    outer = [a for a in tree.css("article") if not _inside_article(a)]
+    return outer[0] if len(outer) == 1 and outer[0].text(deep=True).strip() else None
+
+
+def _inside_article(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "article":
+            return True
+        parent = parent.parent
+    return False
 
 
 class _Walker:

@@ -1,7 +1,9 @@
 """Markdown shown as a reader sees it: no ``#``, ``**``, link or table syntax; headings as sections.
 
 Parsed by markdown-it-py (CommonMark plus tables), so emphasis, links, entities and code are read
-as any Markdown renderer reads them; each block becomes a paragraph of plain text.
+as any Markdown renderer reads them; each block becomes a paragraph of plain text, a table row a
+line of cells separated by tabs. YAML front matter (``---`` / ``title: ...`` / ``---`` at the top,
+as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the document's title.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
 from qa.ingest.formats.text import decode_utf8
 
-__all__ = ["read_markdown", "render_markdown"]
+__all__ = ["front_matter", "read_markdown", "render_markdown"]
 
 _TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE
+)
 
 
 def read_markdown(path: Path, limits: Limits) -> Extracted:
@@ -25,7 +31,8 @@ def render_markdown(source: str) -> Extracted:
     """The text of a Markdown document with its heading path; the first level-1 heading is the title."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").enable("table").parse(source.removeprefix("\ufeff"))
+    title_given, source = front_matter(source.removeprefix("\ufeff"))
+    tokens = MarkdownIt("commonmark").enable("table").parse(source)
     builder = TextBuilder()
     title = ""
     row: list[str] = []
@@ -50,22 +57,42 @@ def render_markdown(source: str) -> Extracted:
         elif kind == "html_block":
             builder.add(_TAG.sub("", token.content).strip())
         elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
-            row.append(_inline(token))
+            row.append(_inline(token, line_break=" "))
         elif kind == "table_open":
             first_row = True
         elif kind == "tr_close":
             builder.add("\t".join(row), sep="\n\n" if first_row else "\n")
             row, first_row = [], False
-    return builder.build(title=title)
+    return builder.build(title=title_given or title)
 
 
-def _inline(token) -> str:
+def front_matter(source: str) -> tuple[str, str]:
+    """The title in ``source``'s YAML front matter ("" when none) and the Markdown after it;
+    a block between ``---`` lines that is not a YAML mapping is Markdown, left as it is."""
+    match = _FRONT_MATTER.match(source)
+    if not match:
+        return "", source
+    import yaml
+
+    try:
+        fields = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return "", source
+    if not isinstance(fields, dict):
+        return "", source
+    title = fields.get("title")
+    return (collapse(str(title)) if title is not None else ""), source[match.end() :]
+
+
+def _inline(token, *, line_break: str = "\n") -> str:
     out = []
     for child in token.children or ():
         if child.type in ("text", "code_inline"):
             out.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
-            out.append("\n")
+            out.append(line_break)
+        elif child.type == "html_inline" and _BREAK.fullmatch(child.content.strip()):
+            out.append(line_break)
         elif child.type == "image":
             out.append("".join(c.content for c in child.children or ()))
     return "".join(out).strip()
