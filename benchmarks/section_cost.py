@@ -30,7 +30,7 @@ def cost(name: str, eval_dir: Path, cache: Path, weight: float, rounds: int) -> 
     embedder = make_embedder(settings)
     index = ensure_index(settings, embedder).index
     systems = {
-        "off": Retriever(index, embedder, settings),
+        "off": Retriever(index, embedder, settings.replace(section_order_weight=0.0)),
         f"section_order_weight {weight}": Retriever(
             index, embedder, settings.replace(section_order_weight=weight)
         ),

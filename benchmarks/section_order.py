@@ -54,7 +54,8 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
     from qa.retrieval.abstain import Signals
     from qa.retrieval.retriever import Retriever
 
-    settings = _settings(name, eval_dir, cache)
+    # the order before the reorder, which the grid measures from
+    settings = _settings(name, eval_dir, cache).replace(section_order_weight=0.0)
     retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
     index, structure = retriever.index, retriever.structure
     qfile = Path(SETS[name][0]) if Path(SETS[name][0]).is_absolute() else eval_dir / SETS[name][0]

@@ -105,7 +105,8 @@ def test_section_text_leads_with_the_title_unless_the_path_does():
 def test_the_weight_is_checked():
     with pytest.raises(ConfigError, match="section_order_weight"):
         Settings(section_order_weight=-1.0)
-    assert Settings.load(env={"QA_SECTION_ORDER_WEIGHT": "0.2"}).section_order_weight == 0.2
+    assert Settings.load(env={"QA_SECTION_ORDER_WEIGHT": "0"}).section_order_weight == 0.0
+    assert Settings().section_order_weight == 0.2  # on by default: the value the dev sets choose
 
 
 SECTIONS = {
@@ -119,7 +120,7 @@ SECTIONS = {
 def _retrievers(project, embedder, text: str, name: str):
     (project.seeds_dir / name).write_text(text, encoding="utf-8")
     index = ensure_index(project, embedder).index
-    off = Retriever(index, embedder, project)
+    off = Retriever(index, embedder, project.replace(section_order_weight=0.0))
     on = Retriever(index, embedder, project.replace(section_order_weight=0.2))
     return off, on
 
@@ -154,3 +155,34 @@ def test_on_plain_text_the_answer_is_unchanged_and_nothing_more_is_embedded(proj
         encoded = fake_embedder.encoded
         assert on.ask(question) == before
         assert fake_embedder.encoded - encoded == 1  # the question only
+
+
+def test_nothing_is_embedded_when_the_first_passages_are_too_far_apart_to_move():
+    passages = [
+        _passage("Allocate memory once.", 1.50, "Memory Allocation"),
+        _passage("Libraries return errors; callers print them.", 1.30, "Error Handling"),
+        _passage("Parse options with getopt.", 1.10, "Command Line"),
+    ]
+    embedder = SectionEmbedder()
+    # the evidence adds at most 0.2 × 0.6 = 0.12: no passage can overtake one 0.2 ahead
+    assert SectionOrder(embedder, weight=0.2).reorder(QUESTION, passages) == tuple(passages)
+    assert embedder.encoded == []
+    # with a weight that reaches, the same passages are read and reordered
+    shown = SectionOrder(embedder, weight=1.0).reorder(QUESTION, passages)
+    assert shown[0].citation.section == "Error Handling"
+    assert len(embedder.encoded) == 3
+
+
+def test_a_passage_read_for_an_earlier_question_is_not_embedded_again():
+    passages = [
+        _passage("Allocate memory once.", 1.15, "Memory Allocation"),
+        _passage("Libraries return errors; callers print them.", 1.10, "Error Handling"),
+        _passage("Parse options with getopt.", 1.04, "Command Line"),
+    ]
+    embedder = SectionEmbedder()
+    order = SectionOrder(embedder, weight=0.2)
+    first = order.reorder(QUESTION, passages)
+    again = order.reorder(QUESTION, [*passages[:2], _passage("Log to the journal.", 1.0, "Logging")])
+    assert len(embedder.encoded) == 4  # three, then only the new one
+    assert embedder.encoded[-1] == "Style guide › Logging: Log to the journal."
+    assert first[0].citation.section == again[0].citation.section == "Error Handling"

@@ -41,8 +41,8 @@ def retrievers(tmp_path_factory):
     settings = Settings(root=manuals_root(tmp_path_factory))
     embedder = SentenceTransformerEmbedder(settings.model)
     index = ensure_index(settings, embedder).index
-    on = settings.replace(section_order_weight=0.2)
-    return Retriever(index, embedder, settings), Retriever(index, embedder, on)
+    off, on = settings.replace(section_order_weight=0.0), settings.replace(section_order_weight=0.2)
+    return Retriever(index, embedder, off), Retriever(index, embedder, on)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,10 @@ the grid it was chosen from.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from itertools import combinations
 
 import numpy as np
 
@@ -34,6 +37,9 @@ SECTION_ORDER_DEPTH = 3
 """Passages reordered (the first ones shown)."""
 _DENSE_SHARE = 0.6
 """What a rescaled cosine is worth in a passage score: the dense share of hybrid fusion."""
+CACHED_TEXTS = 4096
+"""Passages under their paths whose vectors are kept (most recently used): learners ask about the
+same sections, and a passage's vector does not depend on the question."""
 
 
 def section_text(title: str, section: str, text: str) -> str:
@@ -53,6 +59,8 @@ class SectionOrder:
         self.embedder = embedder
         self.weight = weight
         self.depth = depth
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def active(self) -> bool:
@@ -64,8 +72,24 @@ class SectionOrder:
         todo = [t for t in texts if t]
         if len(todo) < 2:
             return [None] * len(passages)
-        cosines = iter((np.asarray(self.embedder.encode(todo), dtype=np.float32) @ vector).tolist())
+        cosines = iter((self._encode(todo) @ vector).tolist())
         return [float(next(cosines)) if t else None for t in texts]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``, those seen lately from the cache (:data:`CACHED_TEXTS`)."""
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in known:
+                self._vectors.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = np.asarray(self.embedder.encode(todo), dtype=np.float32)
+            with self._lock:
+                for t, v in zip(todo, fresh):
+                    known[t] = self._vectors[t] = v
+                while len(self._vectors) > CACHED_TEXTS:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts])
 
     def reorder(self, vector: np.ndarray | None, passages: Sequence[Passage]) -> tuple[Passage, ...]:
         """``passages`` with the first :attr:`depth` permuted by ``score + weight × evidence``;
@@ -75,6 +99,8 @@ class SectionOrder:
         if not self.active or vector is None or len(passages) < 2:
             return passages
         top = passages[: self.depth]
+        if not self._can_move(top):
+            return passages
         cosines = self.evidence(vector, top)
         movable = [i for i, c in enumerate(cosines) if c is not None]
         if len(movable) < 2:
@@ -90,3 +116,10 @@ class SectionOrder:
         for place, i in zip(movable, ranked):
             placed[place] = dataclasses.replace(top[i], score=float(scored[i]))
         return (*placed, *passages[self.depth :])
+
+    def _can_move(self, top: Sequence[Passage]) -> bool:
+        """Whether any of ``top`` could change place: the evidence adds at most ``weight`` × the
+        dense share to a score, so when every passage leads each one after it by more than that,
+        they keep their order whatever their sections say, and nothing is embedded."""
+        reach = self.weight * _DENSE_SHARE
+        return any(a.score - b.score <= reach for a, b in combinations(top, 2))
