@@ -13,7 +13,7 @@ Only the first passages are permuted, so no passage enters the top from below it
 cannot drop; a passage without a heading path (plain text such as the seed) keeps its place
 and its score, and with fewer than two passages that have one nothing is embedded at all.
 Abstention is decided before, on the passage today's ranking puts first. The weight is
-``Settings.section_order_weight`` (0: off, the default); ``benchmarks/section_order.py`` has
+``Settings.section_order_weight`` (0.2 by default, 0: off); ``benchmarks/section_order.py`` has
 the grid it was chosen from.
 """
 
