@@ -27,6 +27,10 @@ model decides only the rest), and prints:
 
 Paste the fitted weights into the settings in ``qa/config.py`` only if they hold on every set.
 ``--reuse`` reads the signals saved by the last run (``DIR/calibrate-signals.json``).
+``--section-signal`` adds a seventh signal for the comparison (not one the retriever reads): the
+cosine of the question as searched with the top passage embedded under its heading path ("Title ›
+Section: text", ``qa.retrieval.section_order.section_text``), or alone when it has none, and
+prints leave-one-set-out with and without it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, table
-from retrieval import HELD_OUT, find_eval_dir
+from retrieval import HELD_OUT, HELDOUT, find_eval_dir
 from retrieval import SETS as RETRIEVAL_SETS
 
 SETS = {name: files for name, files in RETRIEVAL_SETS.items() if name not in HELD_OUT}
@@ -49,27 +53,40 @@ FALSE_ABSTAIN_CAP = 0.05
 """The threshold chosen is the lowest whose false abstentions stay within this on every set."""
 
 
-def collect(eval_dir: Path, cache: Path) -> list[dict]:
+def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -> list[dict]:
+    """Per question of the sets ``names``: its signals, whether the plain rules decline it and
+    whether the retriever abstained."""
     from qa.config import Settings
     from qa.embedders.base import make_embedder
     from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
+    from qa.retrieval.section_order import section_text
 
     rows: list[dict] = []
     embedder = None
-    for name, (questions_file, corpus_name) in SETS.items():
+    for name in names:
+        questions_file, corpus_name = RETRIEVAL_SETS[name]
         if corpus_name is None:
             settings = Settings.load(root=REPO)
         else:
             corpus = eval_dir / corpus_name
-            settings = Settings.load(root=corpus, seeds_dir=corpus, index_dir=cache / f"index-{corpus_name}")
+            where = "heldout" if corpus == HELDOUT / "docs" else corpus_name
+            settings = Settings.load(root=corpus, seeds_dir=corpus, index_dir=cache / f"index-{where}")
         embedder = embedder or make_embedder(settings)
         retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
         items = [json.loads(line) for line in (eval_dir / questions_file).read_text().splitlines() if line]
         explained = retriever.explain_many(
             [i["question"] for i in items], histories=[i.get("history") or [] for i in items]
         )
-        for item, (answer, signals) in zip(items, explained):
+        queries = sorted({answer.query for answer, _ in explained})
+        vectors = dict(zip(queries, embedder.encode(queries)))
+        tops = [a.passages[0] if a.passages else None for a, _ in explained]
+        texts = [
+            (section_text(p.citation.title, p.citation.section, p.text) or p.text) if p else "" for p in tops
+        ]
+        top_vectors = embedder.encode(texts)
+        for item, (answer, signals), text, top_vector in zip(items, explained, texts, top_vectors):
+            section_cosine = float(top_vector @ vectors[answer.query]) if text else 0.0
             rows.append(
                 {
                     "set": name,
@@ -78,6 +95,7 @@ def collect(eval_dir: Path, cache: Path) -> list[dict]:
                     "signals": list(signals.values()),
                     "rule": bool(retriever.abstainer.rule(signals)),
                     "abstained": answer.abstained,
+                    "section_cosine": section_cosine,
                 }
             )
     return rows
@@ -154,6 +172,11 @@ def main() -> None:
     parser.add_argument("--eval-dir", type=Path, default=None)
     parser.add_argument("--cache", type=Path, default=REPO / ".bench")
     parser.add_argument("--reuse", action="store_true", help="read the signals saved by the last run")
+    parser.add_argument(
+        "--section-signal",
+        action="store_true",
+        help="add the top passage's heading-aware cosine as a seventh signal",
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     saved = args.cache / "calibrate-signals.json"
@@ -166,6 +189,11 @@ def main() -> None:
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
     rule = np.array([r["rule"] for r in rows])
+    names = list(SIGNAL_NAMES)
+    if args.section_signal:
+        six = left_out(features, labels, sets, rule)[1]
+        features = np.column_stack([features, [r["section_cosine"] for r in rows]])
+        names.append("section_cosine")
     free = ~rule  # the model decides only what the plain rules leave
     weights, bias = fit(features[free], labels[free].astype(float))
     chance = chance_of(features, weights, bias)
@@ -174,7 +202,7 @@ def main() -> None:
         f"fitted on the {free.sum()} of {len(rows)} questions that the plain rules leave "
         f"({labels[free].sum()} unanswerable): chance = 1 / (1 + exp(-z)),"
     )
-    print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, SIGNAL_NAMES)) + f" + {bias:.2f}")
+    print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, names)) + f" + {bias:.2f}")
     cap = f"{FALSE_ABSTAIN_CAP:.0%}"
     print(f"abstains from chance {threshold:.2f}: the lowest with at most {cap} false on every set")
     listed = ", ".join(f"{w:.2f}" for w in weights)
@@ -192,7 +220,12 @@ def main() -> None:
     print("\nleave-one-set-out: each set scored by a model fitted on the others:")
     loso = curve(held_chance, rule, labels, sets)
     loso.append(["threshold chosen on the others", *rates(held_abstains, labels, sets)])
+    if args.section_signal:
+        loso.append(["the same, the six signals alone", *rates(six, labels, sets)])
     print(table(headers, loso))
+    if args.section_signal:  # the settings' model reads six signals: the rest compares nothing new
+        held_out(args, weights, bias, threshold)
+        return
     configured = Settings.load(root=REPO)
     current = chance_of(features, np.array(configured.abstain_weights), configured.abstain_bias)
     print(f"\nthe settings in force (abstain_chance {configured.abstain_chance:.2f}):")
@@ -214,6 +247,35 @@ def main() -> None:
         if r["abstained"] != r["unanswerable"]
     ]
     print(table(["set", "id", "decision", "chance", *SIGNAL_NAMES], wrong))
+
+
+def held_out(args, weights: np.ndarray, bias: float, threshold: float) -> None:
+    """The seven-signal fit (all dev sets) on the held-out sets, beside the settings' model."""
+    from qa.config import Settings
+
+    saved = args.cache / "calibrate-signals-held-out.json"
+    if args.reuse and saved.exists():
+        rows = json.loads(saved.read_text())
+    else:
+        rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache, tuple(HELD_OUT))
+        saved.write_text(json.dumps(rows))
+    configured = Settings.load(root=REPO)
+    print("\nthe held-out sets (never fitted on): unanswerable that abstain / answerable that abstain")
+    lines = []
+    for name in sorted(HELD_OUT):
+        mine = [r for r in rows if r["set"] == name]
+        six = np.array([r["signals"] for r in mine])
+        seven = np.column_stack([six, [r["section_cosine"] for r in mine]])
+        labels = np.array([r["unanswerable"] for r in mine])
+        rule = np.array([r["rule"] for r in mine])
+        before = rule | (
+            chance_of(six, np.array(configured.abstain_weights), configured.abstain_bias)
+            >= configured.abstain_chance
+        )
+        after = rule | (chance_of(seven, weights, bias) >= threshold)
+        for label, abstains in (("the settings' six signals", before), ("seven signals", after)):
+            lines.append([name, label, f"{abstains[labels].mean():.2f} / {abstains[~labels].mean():.2f}"])
+    print(table(["set", "model", "abstain"], lines))
 
 
 if __name__ == "__main__":

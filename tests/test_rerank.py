@@ -96,7 +96,7 @@ def test_a_passage_opens_a_section_when_a_heading_is_within_a_few_words_of_its_s
 def test_weights_decide_the_order_and_the_score(manuals):
     settings, index, embedder = manuals
     # everything on where a passage starts in its document: the earliest first
-    ranked = settings.replace(rank_weights=_weights(position=-1.0))
+    ranked = settings.replace(rank_weights=_weights(position=-1.0), section_order_weight=0.0)
     retriever = Retriever(index, embedder, ranked)
     assert retriever.reranker.active
     answer = retriever.ask("How do pools limit jobs?", k=4)

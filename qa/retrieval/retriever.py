@@ -3,7 +3,8 @@
 Pipeline: clean the question and read it in its conversation (:mod:`followup`); find dense and
 BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and headings say and
 demote debris (:mod:`structure`); grow the best into passages of whole sentences (:mod:`shaping`);
-mark the best sentence in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`).
+mark the best sentence in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`);
+with ``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from qa.retrieval.followup import (
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
+from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
 from qa.retrieval.structure import Structure
 
@@ -101,6 +103,10 @@ class Retriever:
     @cached_property
     def reranker(self) -> Reranker:
         return Reranker(self.settings.rank_weights, sizes=self.shaper.sizes, index=self.index)
+
+    @cached_property
+    def section_order(self) -> SectionOrder:
+        return SectionOrder(self.embedder, weight=self.settings.section_order_weight)
 
     @cached_property
     def structure(self) -> Structure:
@@ -278,6 +284,8 @@ class Retriever:
             document_coverage=self.document_coverage(top.doc, known) if top else 0.0,
         )
         verdict = self.abstainer.decide(signals)
+        # decided on today's first passage: then the first ones reordered by their sections
+        passages = list(self.section_order.reorder(vector, passages))
         answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
         return answer, signals
 
