@@ -167,6 +167,14 @@
     /* one file after the other; every file's outcome stays listed, not just the last one's */
     var name = current;
     var queue = Array.prototype.slice.call(files);
+    var present = Array.prototype.map.call(
+      $("documents").querySelectorAll("tbody tr[data-name]"), function (tr) { return tr.getAttribute("data-name"); });
+    var same = queue.filter(function (f) { return present.indexOf(f.name) >= 0; });
+    if (same.length && !confirm("Replace " + same.map(function (f) { return f.name; }).join(", ") +
+        " (a document of that name is in " + name + " already)?")) {
+      queue = queue.filter(function (f) { return present.indexOf(f.name) < 0; });
+      if (!queue.length) { say("nothing uploaded: the documents were kept as they are"); return Promise.resolve(); }
+    }
     var total = queue.length, stored = [], refused = [];
     function summary() {
       var parts = [];
