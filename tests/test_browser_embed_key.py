@@ -64,3 +64,24 @@ def test_embed_of_a_course_without_documents_says_so_to_learners(browser, course
             assert "upload" not in shown
         finally:
             page.close()
+
+
+def test_a_question_without_an_answer_goes_back_into_the_box(browser, course, fake_embedder):
+    with _serving(course, fake_embedder, api_key="learner-key-123") as url:
+        page = browser.new_page()
+        try:
+            _ask(page, url + "/embed", "When does the library open?")
+            assert page.input_value("[data-qa-widget] input") == "When does the library open?"
+        finally:
+            page.close()
+
+
+def test_a_page_naming_an_unknown_course_says_so_without_listing_the_others(browser, course, fake_embedder):
+    with _serving(course, fake_embedder) as url:
+        page = browser.new_page()
+        try:
+            shown = _ask(page, url + "/embed?collection=history", "Who was Caesar?")
+            assert "asks for a course the assistant does not have" in shown
+            assert "biology" not in shown and "default" not in shown
+        finally:
+            page.close()

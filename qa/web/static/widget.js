@@ -126,6 +126,8 @@
     "Please ask again later.";
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
+  var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
+
   function errorText(res, body) {
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
     if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
@@ -271,6 +273,11 @@
     }
     root.appendChild(panel);
 
+    function keep(question) {
+      /* a question that got no answer goes back into the box (unless something new was typed) */
+      if (!input.value) { input.value = question; }
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var question = input.value.trim();
@@ -289,7 +296,9 @@
           var res = got.res, body = got.body;
           waiting.remove();
           if (!res.ok || !body || !body.passages) {
-            log.appendChild(el("p", "note err", errorText(res, body)));
+            var unknown = res.status === 404 && opt.collection;  /* the page names a course the server lacks */
+            log.appendChild(el("p", "note err", unknown ? UNKNOWN_COURSE : errorText(res, body)));
+            keep(question);
             return;
           }
           history.push(question);
@@ -297,6 +306,7 @@
         })
         .catch(function () {
           waiting.remove();
+          keep(question);
           log.appendChild(el("p", "note err", UNREACHABLE));
         })
         .then(function () {
