@@ -30,6 +30,7 @@ __all__ = [
     "ORIGINALS_PREFIX",
     "SEE_IN_CONTEXT",
     "SOURCES_PATH",
+    "STALE",
     "answer_html",
     "answer_json",
     "citation_detail",
@@ -66,9 +67,13 @@ MAX_HISTORY = 50
 
 SOURCES_PATH = "/api/v1/sources/"
 """API path of a passage in its surrounding text (``context_url`` in the JSON)."""
+STALE = "changed since it was indexed: the original may differ from this quote"
+"""Said beside a passage whose file changed on disk since the index was built."""
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
 _WEB_PAGES = (".html", ".htm")
+_TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
+"""Originals a browser shows as text, where a text fragment scrolls to the passage."""
 _SECTION_SEPARATOR = " \u203a "
 """Between the headings of a section path (as the readers write it)."""
 
@@ -122,6 +127,23 @@ def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
     return url
 
 
+def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
+    """``start,end`` of a text fragment for ``highlight_text`` as the app serves the original:
+    the first and last ``words`` words, each phrase on one line of it (a fragment's phrase does
+    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped."""
+    lines = [line.split() for line in highlight_text.splitlines() if line.split()]
+    if not lines or not any(ch.isalnum() for ch in highlight_text):
+        return ""
+
+    def phrase(tokens: list[str]) -> str:
+        return quote(" ".join(tokens), safe="").replace("-", "%2D")
+
+    first, last = lines[0][:words], lines[-1][-words:]
+    if len(lines) == 1 and len(lines[0]) <= 2 * words:
+        return phrase(lines[0])
+    return f"{phrase(first)},{phrase(last)}"
+
+
 def citation_detail(c: Citation) -> str:
     """Secondary detail: "seeds/a.txt · words 1,204–1,318 of 5,345 · characters 14,095–14,840"."""
     return f"{c.source} · {c.word_range} · characters {c.start:,}\u2013{c.end:,}"
@@ -137,11 +159,17 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
 
     A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
     text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
-    open the top). A document without one opens as the app serves it (:func:`original_link`).
+    open the top). A document without one opens as the app serves it (:func:`original_link`);
+    a text or web page there without a section anchor opens at a text fragment of the highlight
+    (its first and last few words).
     """
     url = _web(c.url)
     if not url:
-        return original_link(c)
+        link = original_link(c)
+        if "#" in link or not c.source.lower().endswith(_TEXT_ORIGINALS):
+            return link
+        fragment = _served_text_fragment(highlight_text)
+        return f"{link}#:~:text={fragment}" if fragment else link
     if "#" in url:
         return url
     if c.anchor:
@@ -226,7 +254,9 @@ def _link_html(c: Citation, highlight_text: str) -> str:
     )
 
 
-def _passage_html(number: int, p: Passage, context: str, *, is_open: bool, declined: bool) -> str:
+def _passage_html(
+    number: int, p: Passage, context: str, *, is_open: bool, declined: bool, stale: bool = False
+) -> str:
     c = p.citation
     if declined:  # closest text, not an answer: nothing marked as if it answered
         body = escape(p.text)
@@ -237,9 +267,10 @@ def _passage_html(number: int, p: Passage, context: str, *, is_open: bool, decli
         f"<strong class='qa-label'>{escape(citation_label(c))}</strong>"
         f"<span class='qa-where'> · {escape(c.word_range)}</span></summary>"
     )
+    note = f" · <span class='qa-stale'>{escape(STALE)}</span>" if stale else ""
     detail = (
         f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
-        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}</div>"
+        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}{note}</div>"
     )
     return (
         f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
@@ -253,6 +284,7 @@ def answer_html(
     *,
     settings: Settings | None = None,
     tools: str = "",
+    stale: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """The answer as one HTML block (no blank lines, so Markdown leaves it alone).
 
@@ -263,7 +295,14 @@ def answer_html(
     contexts = list(contexts or ())
     contexts += [""] * (len(answer.passages) - len(contexts))
     items = "".join(
-        _passage_html(i, p, ctx, is_open=i == 1 and not answer.abstained, declined=answer.abstained)
+        _passage_html(
+            i,
+            p,
+            ctx,
+            is_open=i == 1 and not answer.abstained,
+            declined=answer.abstained,
+            stale=p.citation.source in stale,
+        )
         for i, (p, ctx) in enumerate(zip(answer.passages, contexts), 1)
     )
     parts = ["<div class='qa-answer'>"]

@@ -19,15 +19,16 @@ pytestmark = pytest.mark.browser
 
 
 @contextmanager
-def _serving(project, fake_embedder):
-    """The chat app over the project's seeds (lexical search, fake model) on a free port."""
+def _serving(project, fake_embedder, **changes):
+    """The chat app over the project's seeds (lexical search, fake model) on a free port;
+    ``changes`` to its settings (``api_key=...``)."""
     import uvicorn
 
     from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
     from qa.web.server import create_app
 
-    settings = project.replace(mode="lexical", port=free_port())
+    settings = project.replace(mode="lexical", port=free_port(), **changes)
     retriever = Retriever(ensure_index(settings, fake_embedder).index, FakeEmbedder(), settings)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -81,7 +81,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if run.metrics is not None:
         print(format_metrics(run.metrics))
     else:
-        print("no expected answers in the file: answers written, nothing to score")
+        kept = "the answers are in the files below" if targets else (
+            "pass --out RUN.jsonl, --csv or --report to keep the answers"
+        )
+        print(f"no expected answers in the file, so nothing to score; {kept}")
     print(format_timing(run))
     for target in targets:
         print(f"wrote {target}")

@@ -18,6 +18,7 @@ from qa.eval.questions import UNANSWERABLE, Question
 
 __all__ = [
     "MAX_WORDS",
+    "NOT_APPLICABLE",
     "Metrics",
     "Outcome",
     "first_hit",
@@ -25,6 +26,7 @@ __all__ = [
     "metric_notes",
     "outcome",
     "score",
+    "shown_value",
 ]
 
 MAX_WORDS = 120
@@ -244,10 +246,24 @@ def metric_notes(k: int) -> dict[str, str]:
     }
 
 
+NOT_APPLICABLE = "–"
+"""Shown for a rate over no questions (abstain_ok with no unanswerable question), not 0.0."""
+
+
+def shown_value(metrics: Mapping[str, Any], key: str) -> str:
+    """``metrics[key]`` as a table or report shows it: :data:`NOT_APPLICABLE` for a rate whose
+    questions are none (``abstain_ok`` without unanswerable questions, the hit rates and
+    ``false_abstain`` without answerable ones), which would otherwise read as a 0.0 failure."""
+    value = metrics[key]
+    over = "unanswerable" if key == "abstain_ok" else "answerable"
+    rate = key == "abstain_ok" or key == "false_abstain" or key.startswith(("hit@", "mrr@"))
+    return NOT_APPLICABLE if rate and metrics.get(over) == 0 else str(value)
+
+
 def format_metrics(metrics: Metrics) -> str:
     """The metrics as a small aligned table, one line each with what it means."""
     notes = metric_notes(metrics.k)
-    values = metrics.as_dict()
+    values = {key: shown_value(metrics.as_dict(), key) for key in metrics.as_dict()}
     width = max(len(key) for key in values)
     vwidth = max(len(str(v)) for v in values.values())
     lines = [f"metrics (top {metrics.k} passages)"]

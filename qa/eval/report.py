@@ -20,7 +20,7 @@ from typing import Any
 from qa.eval.charts import Chart, Series, bar_rows, columns, histogram
 from qa.eval.citations import passage_citation
 from qa.eval.files import atomic_write
-from qa.eval.metrics import MAX_WORDS, Outcome, outcome
+from qa.eval.metrics import MAX_WORDS, Outcome, outcome, shown_value
 from qa.eval.questions import UNANSWERABLE, SkippedRow
 
 __all__ = ["render_report", "write_report"]
@@ -198,13 +198,13 @@ def _by_kind(rows: Sequence[Mapping[str, Any]], k: int) -> KindTable | None:
 def _cards(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """(value, name, what it means) per metric."""
     cards = []
-    for key, value in metrics.items():
+    for key in metrics:
         note = CARD_NOTES.get(key, "")
         if key.startswith("hit@") and not note:
             note = f"correct passage in top {key[4:]}"
         elif key.startswith("mrr@"):
             note = "mean reciprocal rank"
-        cards.append((str(value), key, note))
+        cards.append((shown_value(metrics, key), key, note))
     return cards
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "Document",
     "ScanProgress",
     "SOURCE_SUFFIXES",
+    "UNPACK_RATIO",
     "original_path",
     "read_source",
     "scan_sources",

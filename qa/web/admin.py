@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hmac
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -19,7 +21,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa.config import Settings
-from qa.errors import EmptyCollectionError
+from qa.errors import EmptyCollectionError, SourceError
 from qa.eval.asked import VIEWS, eval_rows, read_asked, rows_csv, rows_jsonl, summarise
 from qa.feedback import read_feedback
 from qa.index.collections import (
@@ -34,7 +36,8 @@ from qa.index.collections import (
     save_document,
     update_config,
 )
-from qa.ingest.sources import SOURCE_SUFFIXES
+from qa.ingest.formats import Limits, read_document
+from qa.ingest.sources import SOURCE_SUFFIXES, UNPACK_RATIO
 from qa.retrieval.registry import BuildStatus, Registry
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -145,7 +148,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     counts: Counter[int] = Counter()
     if index is not None:
         counts.update(int(d) for d in index.table["doc"])
-    skipped = registry.status(name).skipped
+    status = registry.status(name)
     out = []
     for f in list_files(settings, name):
         doc, windows = None, 0
@@ -155,6 +158,9 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
                 windows = counts[index.document_index(f.source)]
             except KeyError:
                 doc = None
+        warnings = [m for m in status.skipped if f.name in m]
+        if doc is None and not warnings and not status.busy:  # skipped by a build before this server's
+            warnings = [w for w in [_unreadable(settings.root / f.source, settings.max_file_mb)] if w]
         out.append(
             DocumentOut(
                 name=f.name,
@@ -165,10 +171,33 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
                 pages=len(getattr(doc, "pages", ()) or ()) if doc else 0,
                 windows=windows,
                 indexed_at=index.indexed_at(f.source) if doc else "",
-                warnings=[m for m in skipped if f.name in m],
+                warnings=warnings,
             )
         )
     return out
+
+
+def _unreadable(path: FilePath, max_file_mb: float) -> str:
+    """Why the reader refuses the file at ``path``, as a build would say it ('' if it reads)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return _reader_verdict(str(path), stat.st_size, stat.st_mtime_ns, max_file_mb)
+
+
+@lru_cache(maxsize=256)
+def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> str:
+    """:func:`_unreadable`, remembered while the file keeps its size and time."""
+    max_bytes = int(max_file_mb * 2**20)
+    limits = Limits(max_file_bytes=max_bytes, max_unpacked_bytes=max_bytes * UNPACK_RATIO)
+    try:
+        read_document(FilePath(path), limits)
+    except SourceError as exc:
+        return str(exc)
+    except Exception as exc:  # a reader library choking on a damaged file
+        return f"corrupt or unreadable ({type(exc).__name__}); save it again"
+    return ""
 
 
 ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}

@@ -23,12 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.index.collections import NAME_PATTERN
-from qa.render import answer_json, passage_json
+from qa.render import ORIGINALS_PREFIX, answer_json, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
 from qa.web.freshness import SourceWatch
 from qa.web.live import LiveRetriever
+from qa.web.signed_links import LinkSigner
 
 __all__ = ["AskRequest", "AskResponse", "ErrorOut", "api_router"]
 
@@ -116,7 +117,8 @@ class CitationOut(BaseModel):
     url: str
     link: str = Field(
         description="Where to open the original, as deep as it allows: the web page at the section "
-        "or highlight, else original_url; '' if none."
+        "or highlight, else original_url (a text file or web page without a section anchor: with a text "
+        "fragment of the highlight); '' if none."
     )
     label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
@@ -124,7 +126,11 @@ class CitationOut(BaseModel):
     words: Words
     page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
     section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
-    original_url: str = Field(default="", description="The original file at that place (#page=N, #anchor).")
+    original_url: str = Field(
+        default="",
+        description="The original file at that place (#page=N, #anchor); with an API key set, signed "
+        "(?exp=&sig=) so it opens in a new tab without the key, for 12 hours.",
+    )
     stale: bool = Field(
         default=False,
         description="True when the file changed on disk since it was indexed; the text quoted is the "
@@ -209,15 +215,22 @@ def answer_out(
     stale: set[str] | frozenset[str] = frozenset(),
     settings: Settings | None = None,
     collection: str = "default",
+    links: LinkSigner | None = None,
 ) -> AskResponse:
     """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
     names the cited sources whose files changed since indexing; passages of a collection other
-    than the default link their context with ``&collection=``."""
+    than the default link their context with ``&collection=``; with ``links`` (a key is set),
+    the links to originals are signed so they open in a new tab without the key."""
     data = answer_json(answer, settings)
     for passage in data["passages"]:
-        passage["citation"]["stale"] = passage["source"] in stale
+        citation = passage["citation"]
+        citation["stale"] = passage["source"] in stale
         if collection != "default":
             passage["context_url"] += f"&collection={collection}"
+        if links is not None:
+            for field in ("original_url", "link"):
+                if citation[field].startswith(ORIGINALS_PREFIX):
+                    citation[field] = links.sign(citation[field])
     data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
     return AskResponse.model_validate(data)
 
@@ -249,6 +262,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
     changes = SourceWatch(settings)
+    links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
 
     def ask(request: AskRequest, http: Request) -> AskResponse:
         _check_origin(settings, http, request.collection)
@@ -260,7 +274,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         stale: frozenset[str] = frozenset()
         if name == "default":
             stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale, settings, collection=name)
+        return answer_out(answer, stale, settings, collection=name, links=links)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(

@@ -19,20 +19,23 @@ from typing import Any
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import EmptyCollectionError, QAError
 from qa.feedback import FeedbackRecord, append_feedback, passages_shown
 from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
+from qa.web.freshness import SourceWatch
 
-__all__ = ["EMPTY_QUESTION", "FAILED", "ChatSession", "Reply", "Turn", "messages"]
+__all__ = ["EMPTY_QUESTION", "FAILED", "INDEXING", "NO_DOCUMENTS", "ChatSession", "Reply", "Turn", "messages"]
 
 log = logging.getLogger(__name__)
 
 EMPTY_QUESTION = "Type a question about the documents first."
 FAILED = "Something went wrong while answering; please try again."
+NO_DOCUMENTS = "This course has no documents to answer from yet; its staff add them. Please ask again later."
+INDEXING = "This course's documents are being indexed; please ask again in a minute."
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class ChatSession:
         self.registry = registry
         self._rated: OrderedDict[str, str] = OrderedDict()
         self._rated_lock = threading.Lock()
+        self._changes = SourceWatch(settings)
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
@@ -107,6 +111,9 @@ class ChatSession:
             other = self.registry is not None and collection not in (None, "", "default")
             retriever = self.registry.get(collection) if other else self.retriever
             answer = retriever.ask(question, k=self._k(k), history=history)
+        except EmptyCollectionError:  # the registry's message is for authors ("upload some")
+            busy = self.registry is not None and self.registry.status(collection).busy
+            return Reply(messages(turns), turns, question, INDEXING if busy else NO_DOCUMENTS)
         except QAError as exc:
             message = str(exc)
             return Reply(messages(turns), turns, question, message[:1].upper() + message[1:] + ".")
@@ -117,8 +124,12 @@ class ChatSession:
         contexts = [
             self._context(p, declined=answer.abstained, index=retriever.index) for p in answer.passages
         ]
+        stale: set[str] = set()
+        manifest = getattr(retriever.index, "manifest", None)
+        if manifest is not None and collection in (None, "", "default"):  # as the API tells
+            stale = self._changes.stale(manifest, (p.citation.source for p in answer.passages))
         turn = Turn(
-            answer, render_answer(answer, contexts, self.settings), collection=collection or "default"
+            answer, render_answer(answer, contexts, self.settings, stale), collection=collection or "default"
         )
         turns = (*turns, turn)[-self.settings.max_turns :]
         return Reply(messages(turns), turns, "")

@@ -59,11 +59,15 @@ def render_context(ctx: Context, *, at_end: bool = False, declined: bool = False
 
 
 def render_answer(
-    answer: Answer, contexts: Sequence[str] | None = None, settings: Settings | None = None
+    answer: Answer,
+    contexts: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    stale: frozenset[str] | set[str] = frozenset(),
 ) -> str:
-    """The answer as one HTML block, with a copy button and the plain text it copies."""
+    """The answer as one HTML block, with a copy button and the plain text it copies; passages
+    of the ``stale`` sources (changed on disk since indexing) say so."""
     tools = (
         "<div class='qa-tools'><button type='button' class='qa-copy'>Copy answer</button>"
         f"<div class='qa-plain'>{_verbatim(plain_text(answer, settings))}</div></div>"
     )
-    return answer_html(answer, contexts, settings=settings, tools=tools)
+    return answer_html(answer, contexts, settings=settings, tools=tools, stale=stale)

@@ -13,7 +13,8 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   (preflights included) to allowed origins.
 - **key**: with ``api_key`` set, ``/api/v1/ask`` and ``/api/v1/sources`` need
   ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
-  header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`). Keys are compared as bytes
+  header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`); ``/originals/``
+  also opens through a link the API signed (:mod:`qa.web.signed_links`). Keys are compared as bytes
   in constant time and never logged. Wrong keys are counted per client *before* any answer: past
   ``auth_fail_limit`` a minute, every keyed request from that client gets 429.
 - **body**: counted as it arrives, chunked or not, whatever ``Content-Length`` says; past
@@ -40,7 +41,8 @@ from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
-from qa.web.sessions import SessionSigner, cookie_value, login_page
+from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
+from qa.web.signed_links import LinkSigner
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
 
@@ -84,6 +86,7 @@ class SecurityMiddleware:
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
+        self.links = LinkSigner(self.api_key) if self.api_key else None
         self.limits = {
             "question": RateLimiter(settings.rate_limit),
             "feedback": RateLimiter(settings.feedback_rate_limit),
@@ -164,6 +167,9 @@ class SecurityMiddleware:
         if not self.api_key or not needs_key:
             return
         self._not_guessing(r)
+        query = r.scope.get("query_string", b"")
+        if r.kind == "document" and self.links.valid(r.path, query):
+            return
         scheme, _, token = r.raw_header(b"authorization").partition(b" ")
         if scheme.lower() == b"bearer":  # other schemes (a proxy's Basic login) are not our key
             if hmac.compare_digest(token.strip(), self.api_key):
@@ -176,10 +182,15 @@ class SecurityMiddleware:
             if cookie:
                 self._failed(r)
             if r.kind == "page" and r.method in ("GET", "HEAD"):
-                raise Refusal(303, "sign in first", [(b"location", b"session")])
+                collection = wanted_collection(parse_qs(query.decode("latin-1")))
+                where = b"session" + (f"?collection={collection}".encode() if collection else b"")
+                raise Refusal(303, "sign in first", [(b"location", where)])
         www = [(b"www-authenticate", b'Bearer realm="qa"')]
         if r.kind == "api":
             raise Refusal(401, "a valid API key is required: Authorization: Bearer <key>", www)
+        if r.kind == "document" and b"sig=" in query:
+            expired = "this link to the original has expired; ask the question again for a fresh link"
+            raise Refusal(401, expired, www)
         raise Refusal(401, "sign in at /session (or send Authorization: Bearer <key>)", www)
 
     def _not_guessing(self, r: Request) -> None:
@@ -241,17 +252,20 @@ class SecurityMiddleware:
                 form = parse_qs((await self._read_body(r, receive) or b"").decode("utf-8", "replace"))
             else:
                 form = parse_qs(r.scope.get("query_string", b"").decode("latin-1"))
+            collection = wanted_collection(form)
             if "key" not in form:
-                await respond(send, 200, login_page(), self._page_headers())
+                await respond(send, 200, login_page(collection=collection), self._page_headers())
                 return
             if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
                 self._failed(r)
-                raise Refusal(401, "wrong key", html=login_page("That key is not right; try again."))
+                page = login_page("That key is not right; try again.", collection)
+                raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])
             return
         cookie = self.signer.set_cookie_header(secure=r.scope.get("scheme") == "https")
-        await respond(send, 303, b"", [(b"location", b"./"), (b"set-cookie", cookie), *self._page_headers()])
+        where = after_sign_in(collection)
+        await respond(send, 303, b"", [(b"location", where), (b"set-cookie", cookie), *self._page_headers()])
 
     def _page_headers(self) -> Headers:
         return [

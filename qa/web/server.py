@@ -7,6 +7,7 @@ uvicorn, trusting forwarded headers only from ``trusted_proxies``.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from collections.abc import Callable
@@ -18,12 +19,13 @@ from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.live import LiveRetriever
 
-__all__ = ["create_app", "prepare", "serve", "uvicorn_options"]
+__all__ = ["build_reason", "create_app", "prepare", "serve", "uvicorn_options"]
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
 FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection")
+EMBED_TITLE = "Ask the course"
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -39,13 +41,21 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     for message in report.skipped:
         say(f"warning: skipped {message}")
     for reason in report.reasons:
-        say(f"  rebuilt because: {reason}")
+        say(f"  {build_reason(reason)}")
     say(f"index {report.status}: {len(report.index.documents)} documents, {len(report.index)} windows")
     retriever = Retriever(report.index, embedder, settings)
     say("loading the model ...")
     retriever.warm_up()
     _prepare_collections(settings, embedder, say)
     return retriever
+
+
+def build_reason(reason: str) -> str:
+    """Why the index was (re)built, as said while building it: "first build: no index in
+    embeddings/ yet", not the loader's advice to run ``qa index``, which is running."""
+    if reason.startswith("no index in ") and "; run `qa index`" in reason:
+        return "first build: " + reason.split("; run `qa index`")[0] + " yet"
+    return f"rebuilt because: {reason}"
 
 
 def _stage_printer(say: Callable[[str], None] | None) -> Callable:
@@ -79,6 +89,17 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
             say(f"collection {name}: no documents yet")
         except QAError as exc:
             say(f"warning: collection {name}: {exc}")
+
+
+def _embed_title(settings: Settings, collection: str) -> str:
+    """The embed page's heading: the collection's title when its settings give one."""
+    from qa.errors import QAError
+    from qa.index.collections import get_collection
+
+    try:
+        return get_collection(settings, collection or None).config.title or EMBED_TITLE
+    except QAError:  # an unknown collection: the widget says so at the first question
+        return EMBED_TITLE
 
 
 def call_kinds(demo) -> dict[int, str]:
@@ -156,6 +177,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         collection: str = Query("", pattern="^[a-z0-9-]{0,64}$"),
     ) -> HTMLResponse:
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
+        page = page.replace("{{TITLE}}", html.escape(_embed_title(settings, collection)))
         return HTMLResponse(page.replace("{{COLLECTION}}", collection))
 
     routes = api_routes(app)
@@ -195,11 +217,30 @@ def _mount_lti(app, settings: Settings, live: LiveRetriever, registry: Registry)
     from qa.web.lti import lti_enabled
 
     if not lti_enabled(settings):
+        _lti_not_set_up(app)
         return False
     from qa.web.lti.routes import lti_router
 
     app.include_router(lti_router(settings, live, registry))
     return True
+
+
+def _lti_not_set_up(app) -> None:
+    """Without the LTI tool, ``/lti/...`` says how to set it up instead of a bare 404."""
+    from fastapi.responses import HTMLResponse
+
+    from qa.web.lti.pages import refused
+
+    def not_set_up(rest: str) -> HTMLResponse:
+        return refused(
+            404,
+            "The LTI tool is not set up on this server",
+            "On the server, run \"qa lti --url https://THIS-SERVER\", register the LMS in "
+            "lti/platforms.json, then restart the server (README: 'Add the assistant to an LMS').",
+            (),
+        )
+
+    app.api_route("/lti/{rest:path}", methods=["GET", "POST"], include_in_schema=False)(not_set_up)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import re
 import secrets
 import time
 from importlib import resources
 
-__all__ = ["COOKIE", "SessionSigner", "login_page"]
+__all__ = ["COOKIE", "SessionSigner", "after_sign_in", "login_page", "wanted_collection"]
 
 COOKIE = "qa_session"
 SESSION_SECONDS = 12 * 3600
+_COLLECTION = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 
 
 class SessionSigner:
@@ -68,8 +70,23 @@ def cookie_value(cookie_header: str) -> str:
     return ""
 
 
-def login_page(message: str = "") -> bytes:
-    """The small form where a person types the key to open the chat page."""
+def wanted_collection(query: dict[str, list[str]]) -> str:
+    """The chat page's ``collection`` in a parsed query, if it is a well-formed name ('' else),
+    so that signing in opens the collection the link named."""
+    name = (query.get("collection") or [""])[0]
+    return name if _COLLECTION.match(name) else ""
+
+
+def after_sign_in(collection: str) -> bytes:
+    """Where a right key goes: the chat page, of ``collection`` when one was asked for."""
+    return f"./?collection={collection}".encode() if collection else b"./"
+
+
+def login_page(message: str = "", collection: str = "") -> bytes:
+    """The small form where a person types the key to open the chat page (of ``collection``)."""
     page = (resources.files("qa.web") / "static" / "login.html").read_text(encoding="utf-8")
     note = f"<p class='error' role='alert'>{html.escape(message)}</p>" if message else ""
-    return page.replace("{{MESSAGE}}", note).encode("utf-8")
+    keep = (
+        f'<input type="hidden" name="collection" value="{html.escape(collection)}">' if collection else ""
+    )
+    return page.replace("{{MESSAGE}}", note).replace("{{COLLECTION}}", keep).encode("utf-8")

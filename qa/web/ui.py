@@ -33,7 +33,10 @@ EXAMPLES = (
     "How many people are victims of trafficking?",
     "What is organ trafficking?",
 )
-"""Questions the page offers; each one's top passage is checked by a test."""
+"""Questions the page offers on the seed; each one's top passage is checked by a test."""
+EXAMPLES_DOCUMENT = "000_64fa240758fee0c1.txt"
+"""The seed document :data:`EXAMPLES` ask about: without it in the default collection (a course
+that replaced the seed), the page offers no built-in examples, only its settings file's."""
 
 INTRO = (
     "Every answer is a passage quoted from the documents, with where it comes from. "
@@ -59,7 +62,8 @@ def _collection_page(
         chosen = get_collection(settings, wanted or DEFAULT)
     except QAError as exc:
         warning, chosen = str(exc), get_collection(settings, DEFAULT)
-    examples = chosen.config.examples or (EXAMPLES if chosen.name == DEFAULT else ())
+    seeded = chosen.name == DEFAULT and (chosen.seeds_dir / EXAMPLES_DOCUMENT).is_file()
+    examples = chosen.config.examples or (EXAMPLES if seeded else ())
     title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
     return chosen.name, title, examples, collection_names(settings), warning
 
@@ -96,9 +100,28 @@ def _collection_view(
     shown, title, samples, names, warning = _collection_page(settings, name)
     if warning:
         gr.Warning(warning)
-    picker = gr.Dropdown(choices=names, value=shown, visible=registry is not None and len(names) > 1)
+    picker = gr.Dropdown(
+        choices=_picker_choices(settings, names), value=shown, visible=registry is not None and len(names) > 1
+    )
     examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
     return shown, (picker, f"# {title}\n" + INTRO, examples, [], ())
+
+
+def _picker_choices(settings: Settings, names: list[str]) -> list[tuple[str, str]]:
+    """The picker's entries: each collection's title (what learners know it by), its name as
+    the value; the name too when two titles are the same."""
+    from qa.index.collections import get_collection
+
+    titles = []
+    for name in names:
+        try:
+            titles.append(get_collection(settings, name).title)
+        except QAError:  # a broken settings file: the name still opens it
+            titles.append(name)
+    return [
+        (title if titles.count(title) == 1 else f"{title} ({name})", name)
+        for title, name in zip(titles, names, strict=True)
+    ]
 
 
 def _example_question(example: Any) -> Any:
@@ -209,6 +232,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         )
         question = gr.Textbox(
             elem_id="question",
+            label="Your question",
             show_label=False,
             placeholder="Ask a question and press Enter",
             max_lines=4,
@@ -216,11 +240,13 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             autofocus=True,
         )
         notice = gr.Markdown("", elem_id="qa-notice")
+        initial_examples = _collection_page(settings, None)[2]
         examples = gr.Dataset(
             elem_id="examples",
             label="Examples (click to ask)",
             components=[question],
-            samples=[[q] for q in EXAMPLES],
+            samples=[[q] for q in initial_examples],
+            visible=bool(initial_examples),
             type="values",
             layout="gallery",
         )

@@ -18,9 +18,20 @@
     if (cls) { node.className = cls; }
     return node;
   }
-  function say(text, isError) {
+  function say(text, isError, lines) {
     $("message").textContent = text || "";
     $("message").className = isError ? "error" : "";
+    if (lines && lines.length) {
+      var list = el("ul");
+      lines.forEach(function (line) { list.appendChild(el("li", line)); });
+      $("message").appendChild(list);
+    }
+  }
+
+  function when(iso) {
+    /* "2026-11-26T16:56:01+00:00" as "2026-11-26 16:56 UTC" (the server keeps UTC) */
+    var m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(\.\d+)?)?(\+00:00|Z)$/.exec(iso || "");
+    return m ? m[1] + " " + m[2] + " UTC" : iso;
   }
 
   function call(method, path, body, raw) {
@@ -36,7 +47,9 @@
         if (!res.ok) {
           var message = data && data.error ? data.error : "the server answered " + res.status;
           if (res.status === 401) { $("main").hidden = true; }
-          throw new Error(message);
+          var error = new Error(message);
+          error.status = res.status;
+          throw error;
         }
         return data;
       });
@@ -82,7 +95,9 @@
     c.documents.forEach(function (d) {
       var tr = el("tr");
       tr.setAttribute("data-name", d.name);
-      [d.name, d.title || "(not indexed yet)", d.format, d.pages || "", d.windows, d.indexed_at || "pending"]
+      var refused = !d.indexed_at && d.warnings.length > 0;  /* the reader cannot read it: no build will */
+      [d.name, d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
+       when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
@@ -142,16 +157,39 @@
     }, 500);
   }
 
+  function refusal(file, err) {
+    /* why one file was refused, starting with its name */
+    var why = err.status === 413 ? "larger than an upload may be (50 MiB); split it" : err.message;
+    return why.indexOf(file.name) === 0 ? why : file.name + ": " + why;
+  }
+
   function upload(files) {
+    /* one file after the other; every file's outcome stays listed, not just the last one's */
     var name = current;
     var queue = Array.prototype.slice.call(files);
+    var present = Array.prototype.map.call(
+      $("documents").querySelectorAll("tbody tr[data-name]"), function (tr) { return tr.getAttribute("data-name"); });
+    var same = queue.filter(function (f) { return present.indexOf(f.name) >= 0; });
+    if (same.length && !confirm("Replace " + same.map(function (f) { return f.name; }).join(", ") +
+        " (a document of that name is in " + name + " already)?")) {
+      queue = queue.filter(function (f) { return present.indexOf(f.name) < 0; });
+      if (!queue.length) { say("nothing uploaded: the documents were kept as they are"); return Promise.resolve(); }
+    }
+    var total = queue.length, stored = [], refused = [];
+    function summary() {
+      var parts = [];
+      if (stored.length) { parts.push("uploaded " + stored.join(", ") + "; indexing in the background"); }
+      if (refused.length) { parts.push(refused.length + " of " + total + " refused (nothing changed for them):"); }
+      say(parts.join(". "), refused.length > 0, refused);
+    }
     function next() {
       var file = queue.shift();
-      if (!file) { watch(); return Promise.resolve(); }
-      say("uploading " + file.name + " …");
+      if (!file) { summary(); watch(); return Promise.resolve(); }
+      var done = stored.length + refused.length;
+      say("uploading " + (total > 1 ? (done + 1) + " of " + total + ": " : "") + file.name + " …", false, refused);
       return call("PUT", "/collections/" + name + "/documents/" + encodeURIComponent(file.name), file, true)
-        .then(function (status) { say("uploaded " + file.name + "; indexing in the background"); showStatus(status); })
-        .catch(function (err) { say(err.message, true); })
+        .then(function (status) { stored.push(file.name); showStatus(status); })
+        .catch(function (err) { refused.push(refusal(file, err)); })
         .then(next);
     }
     return next().then(load);
@@ -164,7 +202,7 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, q.last].forEach(function (v) { tr.appendChild(el("td", v)); });
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last)].forEach(function (v) { tr.appendChild(el("td", v)); });
         body.appendChild(tr);
       });
       if (!rows.length) {

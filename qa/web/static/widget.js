@@ -30,6 +30,7 @@
   var MAX_PASSAGES = 10;           /* qa.render.MAX_SHOWN_PASSAGES */
   var MAX_QUESTION_CHARS = 2000;   /* the server's default QA_MAX_QUESTION_CHARS */
   var ORIGINAL = "original ↗";     /* qa.render.ORIGINAL */
+  var STALE = "changed since it was indexed: the original may differ from this quote";  /* qa.render.STALE */
   var SEE_IN_CONTEXT = "see in context";
   var k = Math.max(1, Math.min(MAX_PASSAGES, parseInt(opt.k || "3", 10) || 3));
   var mode = opt.mode === "inline" ? "inline" : "bubble";
@@ -65,6 +66,7 @@
     ".cite{font-size:13px;color:var(--muted);margin-bottom:4px;cursor:pointer}",
     ".cite strong{color:var(--fg)}",
     ".detail{font-size:12px;color:var(--muted);margin-top:4px}",
+    ".stale{color:var(--err)}",
     ".closest .p{border-style:dashed}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
@@ -118,7 +120,17 @@
     });
   }
 
+  var NEEDS_KEY = "This assistant needs an access key, which this page does not send. Tell the course " +
+    "staff: it is added with the script tag's data-api-key (an iframe cannot send one).";
+  var NO_DOCUMENTS = "This course has no documents to answer from yet (or they are being indexed). " +
+    "Please ask again later.";
+  var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
+
+  var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
+
   function errorText(res, body) {
+    if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
+    if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
     if (body && typeof body.error === "string") { return body.error; }
     if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
@@ -185,6 +197,10 @@
         var link = el("a", "", ORIGINAL);
         link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
         detail.appendChild(link);
+        detail.appendChild(document.createTextNode(" · "));
+      }
+      if (c.stale) {
+        detail.appendChild(el("span", "stale", STALE));
         detail.appendChild(document.createTextNode(" · "));
       }
       var more = el("button", "", SEE_IN_CONTEXT);
@@ -257,6 +273,11 @@
     }
     root.appendChild(panel);
 
+    function keep(question) {
+      /* a question that got no answer goes back into the box (unless something new was typed) */
+      if (!input.value) { input.value = question; }
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var question = input.value.trim();
@@ -275,7 +296,9 @@
           var res = got.res, body = got.body;
           waiting.remove();
           if (!res.ok || !body || !body.passages) {
-            log.appendChild(el("p", "note err", errorText(res, body)));
+            var unknown = res.status === 404 && opt.collection;  /* the page names a course the server lacks */
+            log.appendChild(el("p", "note err", unknown ? UNKNOWN_COURSE : errorText(res, body)));
+            keep(question);
             return;
           }
           history.push(question);
@@ -283,6 +306,7 @@
         })
         .catch(function () {
           waiting.remove();
+          keep(question);
           log.appendChild(el("p", "note err", UNREACHABLE));
         })
         .then(function () {

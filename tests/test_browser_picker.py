@@ -1,0 +1,56 @@
+"""The chat page's course picker names each collection by its title, as learners know it, not
+by its slug ("default", "bio-101"); picking one asks that collection."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.index.build import ensure_index
+from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.web.ui import _picker_choices
+from tests.test_browser_originals import _serving
+
+
+@pytest.fixture
+def courses(project, fake_embedder):
+    (project.seeds_dir / "guide.txt").write_text("The library opens at nine. " * 30, encoding="utf-8")
+    create_collection(project, "bio-101", CollectionConfig(title="Biology 101"))
+    save_document(project, "bio-101", "cells.txt", b"Cells divide by mitosis. " * 30)
+    ensure_index(collection_settings(project, "bio-101"), fake_embedder)
+    create_collection(project, "bio-102", CollectionConfig(title="Biology 101"))
+    create_collection(project, "chem", CollectionConfig())
+    return project
+
+
+def test_picker_entries_are_titles_with_names_as_values(courses):
+    names = ["default", "bio-101", "bio-102", "chem"]
+    assert _picker_choices(courses, names) == [
+        ("Course documents", "default"),
+        ("Biology 101 (bio-101)", "bio-101"),  # two courses with one title: the name tells them apart
+        ("Biology 101 (bio-102)", "bio-102"),
+        ("chem", "chem"),
+    ]
+
+
+@pytest.mark.browser
+def test_the_picker_shows_titles_and_switches_course(browser, courses, fake_embedder):
+    with _serving(courses, fake_embedder) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/")
+            page.wait_for_selector("#collection input")
+            page.wait_for_function("document.querySelector('#collection input').value === 'Course documents'")
+            page.click("#collection input")
+            options = page.locator("ul[role=listbox] li")
+            options.first.wait_for()
+            shown = [options.nth(i).inner_text().replace("✓", "").strip() for i in range(options.count())]
+            assert shown == ["Course documents", "Biology 101 (bio-101)", "Biology 101 (bio-102)", "chem"]
+            assert "default" not in shown
+            page.get_by_role("option", name="Biology 101 (bio-101)").click()
+            page.wait_for_function("document.querySelector('#qa-title').innerText.includes('Biology 101')")
+            page.fill("#question textarea", "How do cells divide?")
+            page.press("#question textarea", "Enter")
+            page.wait_for_selector("#chat .qa-answer")
+            assert "seeds/bio-101/cells.txt" in page.inner_text("#chat .qa-answer")
+        finally:
+            page.close()

@@ -1,0 +1,67 @@
+"""A citation of a text file or a web page without section anchors (served by the app, no web
+URL) opens the original scrolled to the passage: its link carries a text fragment of the
+highlight (``#:~:text=first words,last words``), which Chromium scrolls to."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import Citation
+from qa.render import deep_link
+from tests.test_browser_originals import _serving
+
+FILLER = "\n\n".join(f"Paragraph {i} talks about the weather in the valley." for i in range(120))
+ANSWER = "Borrowed books go back to the front desk within three weeks of the loan date."
+
+
+def _citation(source: str, **extra) -> Citation:
+    base = dict(title="T", url="", start=0, end=10, word_start=0, word_end=2, total_words=2)
+    return Citation(source, **{**base, **extra})
+
+
+def test_text_fragment_of_the_highlight_for_served_text_originals():
+    assert deep_link(_citation("seeds/a.txt"), "go back to the front desk") == (
+        "/originals/seeds/a.txt#:~:text=go%20back%20to%20the%20front%20desk"
+    )
+    long = "Borrowed books go back to the front desk within three weeks, co-signed & dated."
+    assert deep_link(_citation("seeds/a b.md"), long) == (
+        "/originals/seeds/a%20b.md#:~:text=Borrowed%20books%20go%20back,weeks%2C%20co%2Dsigned%20%26%20dated."
+    )
+    two_lines = "Section 4\nBooks go back within three weeks of the loan date."
+    fragment = "#:~:text=Section%204,of%20the%20loan%20date."
+    assert deep_link(_citation("seeds/p.html"), two_lines).endswith(fragment)
+    anchored = _citation("seeds/p.html", anchor="_loans")
+    assert deep_link(anchored, "books go back") == "/originals/seeds/p.html#_loans"
+    assert deep_link(_citation("seeds/d.docx"), "books go back") == "/originals/seeds/d.docx"  # a download
+    assert deep_link(_citation("seeds/m.pdf", page=3), "books go back") == "/originals/seeds/m.pdf#page=3"
+    assert deep_link(_citation("seeds/a.txt"), "") == "/originals/seeds/a.txt"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["loans.txt", "loans.html"])
+def test_chat_link_opens_the_original_at_the_passage(browser, project, fake_embedder, name, artifacts):
+    text = FILLER + "\n\n" + ANSWER + "\n\n" + FILLER
+    if name.endswith(".html"):
+        body = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+        head = "<head><meta charset='utf-8'><title>Loans</title></head>"
+        text = f"<!doctype html><html>{head}<body>{body}</body></html>"
+    (project.seeds_dir / name).write_text(text, encoding="utf-8")
+    with _serving(project, fake_embedder) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        try:
+            page.goto(url + "/")
+            page.fill("#question textarea", "When do borrowed books go back to the front desk?")
+            page.press("#question textarea", "Enter")
+            page.wait_for_selector("#chat .qa-answer")
+            link = page.locator("#chat .qa-answer a.qa-link").first
+            href = link.get_attribute("href")
+            assert f"/originals/seeds/{name}#:~:text=" in href
+            with context.expect_page() as opened:
+                link.click()
+            original = opened.value
+            original.wait_for_load_state()
+            original.wait_for_function("window.scrollY > 1000")  # scrolled down to the passage
+            original.screenshot(path=str(artifacts / f"original-at-fragment-{name}.png"))
+        finally:
+            context.close()

@@ -1,0 +1,24 @@
+"""While the index is built for the first time (``qa index``, or the server's first start), the
+reason reads "first build", not the loader's "run `qa index` to build it"."""
+
+from __future__ import annotations
+
+from qa.cli import main
+from qa.web.server import build_reason
+
+
+def test_build_reason_words():
+    assert build_reason("no index in /srv/qa/embeddings; run `qa index` to build it") == (
+        "first build: no index in /srv/qa/embeddings yet"
+    )
+    assert build_reason("window sizes changed") == "rebuilt because: window sizes changed"
+
+
+def test_first_qa_index_says_first_build(project, fake_embedder, monkeypatch, capsys):
+    import qa.embedders.base
+
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
+    err = capsys.readouterr().err
+    assert f"first build: no index in {project.index_dir} yet" in err and "run `qa index`" not in err
