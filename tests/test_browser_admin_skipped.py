@@ -15,15 +15,20 @@ ADMIN = "browser-admin-key-0123456789"
 MESSAGE_SAYS = "(words) => document.querySelector('#message').innerText.includes(words)"
 
 
+def _sign_in(page, url: str) -> None:
+    """Open the admin page and sign in with the admin key."""
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+
+
 def test_a_refused_file_shows_why_on_the_admin_page(browser, project, fake_embedder, artifacts):
     (project.seeds_dir / "guide.txt").write_text("The library opens at nine. " * 30, encoding="utf-8")
     (project.seeds_dir / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<")
     with _serving(project, fake_embedder, admin_key=ADMIN) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page.goto(url + "/admin")
-            page.fill("#key", ADMIN)
-            page.click("#key-form button")
+            _sign_in(page, url)
             page.wait_for_selector("#documents tr[data-name='broken.pdf']")
             broken = page.inner_text("#documents tr[data-name='broken.pdf']")
             assert "(not indexed)" in broken and "never: see warnings" in broken and "PDF" in broken
@@ -49,9 +54,7 @@ def test_every_refused_upload_of_a_batch_stays_listed(browser, project, fake_emb
     with _serving(project, fake_embedder, admin_key=ADMIN) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page.goto(url + "/admin")
-            page.fill("#key", ADMIN)
-            page.click("#key-form button")
+            _sign_in(page, url)
             page.wait_for_selector("#documents tr[data-name='guide.txt']")
             page.set_input_files("#file", [str(tmp_path / name) for name in files])
             page.wait_for_selector("#documents tr[data-name='rules.txt']")
@@ -76,9 +79,7 @@ def test_a_document_of_the_same_name_is_replaced_only_when_confirmed(
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         asked = []
         try:
-            page.goto(url + "/admin")
-            page.fill("#key", ADMIN)
-            page.click("#key-form button")
+            _sign_in(page, url)
             page.wait_for_selector("#documents tr[data-name='guide.txt']")
             page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
             page.set_input_files("#file", str(tmp_path / "guide.txt"))

@@ -1,34 +1,13 @@
 """The section reorder with the real model on the four manuals of ``shared/eval/docs-md/``: a
 passage whose section says what the question asks comes first, and only the first three move."""
 
-import shutil
-from pathlib import Path
-
 import pytest
+
+from tests.test_followup_manuals import manuals_root
 
 pytestmark = pytest.mark.slow
 
 NAMES = ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md", "python-policy.md")
-DOCS = next(
-    (
-        d / "shared/eval/docs-md"
-        for d in Path(__file__).resolve().parents
-        if (d / "shared/eval/docs-md").is_dir()
-    ),
-    None,
-)
-
-
-def manuals_root(tmp_path_factory) -> Path:
-    """A project root whose ``seeds/`` holds the four manuals (skipped where they are not next
-    to the repository)."""
-    if DOCS is None:
-        pytest.skip("shared/eval/docs-md/ is not next to the repository")
-    root = tmp_path_factory.mktemp("manuals")
-    (root / "seeds").mkdir()
-    for name in NAMES:
-        shutil.copyfile(DOCS / name, root / "seeds" / name)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +17,7 @@ def retrievers(tmp_path_factory):
     from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
-    settings = Settings(root=manuals_root(tmp_path_factory))
+    settings = Settings(root=manuals_root(tmp_path_factory, NAMES))
     embedder = SentenceTransformerEmbedder(settings.model)
     index = ensure_index(settings, embedder).index
     off, on = settings.replace(section_order_weight=0.0), settings.replace(section_order_weight=0.2)
