@@ -194,11 +194,14 @@ class Settings:
             raw = env.get(f"QA_{f.name.upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, raw, hints[f.name])
+        from_env = {name: env[f"QA_{name.upper()}"] for name in values}
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**values)
         except TypeError as exc:
             raise ConfigError(str(exc)) from None
+        except ConfigError as exc:
+            raise ConfigError(_named_variable(str(exc), from_env, overrides)) from None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (None values are ignored)."""
@@ -331,6 +334,15 @@ def _check_proxies(proxies: tuple[str, ...]) -> None:
             raise ConfigError(
                 f"trusted_proxies: {entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)"
             ) from None
+
+
+def _named_variable(message: str, from_env: Mapping[str, str], overrides: Mapping[str, Any]) -> str:
+    """``message`` ("k must be between 1 and 50") naming the variable that set the field it is
+    about, when that came from the environment: "...; QA_K='0' is set in the environment"."""
+    field = message.split(" ", 1)[0]
+    if field in from_env and overrides.get(field) is None:
+        return f"{message}; QA_{field.upper()}={from_env[field]!r} is set in the environment"
+    return message
 
 
 def _parse(name: str, raw: str, hint: Any) -> Any:

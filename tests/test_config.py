@@ -36,6 +36,16 @@ def test_bad_values_are_config_errors(env):
         Settings.load(env)
 
 
+def test_a_bad_value_from_the_environment_names_its_variable():
+    named = r"^k must be between 1 and 50; QA_K='0' is set in the environment$"
+    with pytest.raises(ConfigError, match=named):
+        Settings.load({"QA_K": "0"})
+    with pytest.raises(ConfigError, match=r"^k must be between 1 and 50$"):  # an override is no variable
+        Settings.load({"QA_K": "5"}, k=0)
+    with pytest.raises(ConfigError, match=r"^k must be between 1 and 50$"):
+        Settings.load({}, k=0)
+
+
 def test_relpath_is_posix_relative_to_root(tmp_path):
     s = Settings(root=tmp_path)
     assert s.relpath(tmp_path / "seeds" / "a.txt") == "seeds/a.txt"
