@@ -85,7 +85,7 @@ class Settings:
     (none when the first passages' scores are too far apart for any to move, or when their
     vectors are still cached from an earlier question). 0.2 (the default) is the value the dev
     sets choose (benchmarks/README.md, "The top passages reordered by their sections": +0.10 to
-    +0.125 hit@1 on the manuals, one held-out follow-up lost); 0 turns it off, for a busy server
+    +0.125 hit@1 on the manuals, one held-out conversation question lost); 0 turns it off, for a busy server
     that would rather answer faster."""
     shaping: bool = True
     """Grow passages around the best-scoring words; off: show the best windows as they are."""
