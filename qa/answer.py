@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Answer", "Citation", "Passage", "Span"]
+__all__ = ["Answer", "Citation", "Passage", "SECTION_SEPARATOR", "Span"]
+
+SECTION_SEPARATOR = " \u203a "
+"""Between the headings of a section path: "Writing your own Ninja files › Variable expansion"."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class Citation:
     page: int | None = None
     """1-based page (PDF) or slide (PPTX) where the passage starts, when the format has pages."""
     section: str = ""
-    """Heading path of the section holding the passage ("Manual › Variable expansion"), when known."""
+    """Heading path of the section holding the passage ("Manual › Variable expansion", joined by
+    :data:`SECTION_SEPARATOR`), when known."""
     anchor: str = ""
     """HTML ``id`` of that section in the original web page, when it has one (for ``#anchor`` links)."""
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from qa.answer import Answer, Citation, Passage
+from qa.answer import SECTION_SEPARATOR, Answer, Citation, Passage
 from qa.config import Settings
 
 __all__ = [
@@ -74,8 +74,6 @@ ORIGINALS_PREFIX = "/originals/"
 _WEB_PAGES = (".html", ".htm")
 _TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
 """Originals a browser shows as text, where a text fragment scrolls to the passage."""
-_SECTION_SEPARATOR = " \u203a "
-"""Between the headings of a section path (as the readers write it)."""
 
 
 # citations -------------------------------------------------------------------------------------
@@ -105,7 +103,7 @@ def citation_label(c: Citation) -> str:
 
 def _below_title(section: str, title: str) -> str:
     """``section`` without a leading heading equal to ``title`` (case and spacing aside)."""
-    head, sep, rest = section.partition(_SECTION_SEPARATOR)
+    head, sep, rest = section.partition(SECTION_SEPARATOR)
     if " ".join(head.split()).casefold() == " ".join(title.split()).casefold():
         return rest if sep else ""
     return section

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa.answer import SECTION_SEPARATOR
+
 __all__ = ["Extracted", "Limits", "Section", "TextBuilder", "SECTION_SEPARATOR", "collapse"]
 
-SECTION_SEPARATOR = " \u203a "
-"""Between the headings of a section path: "Writing your own Ninja files › Variable expansion"."""
 
 _SPACES = re.compile(r"\s+")
 
