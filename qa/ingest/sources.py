@@ -30,8 +30,8 @@ __all__ = [
     "Document",
     "ScanProgress",
     "SOURCE_SUFFIXES",
-    "UNPACK_RATIO",
     "original_path",
+    "read_limits",
     "read_source",
     "scan_sources",
     "source_name",
@@ -47,6 +47,13 @@ part of the enclosing folder's documents."""
 DEFAULT_MAX_FILE_MB = 50.0
 UNPACK_RATIO = 20
 """A DOCX/PPTX may unpack to at most this many times ``QA_MAX_FILE_MB`` (more: a zip bomb)."""
+
+
+def read_limits(max_file_mb: float) -> Limits:
+    """What a build lets a reader read: files up to ``max_file_mb`` (``QA_MAX_FILE_MB``), Office
+    packages unpacking to at most :data:`UNPACK_RATIO` times that."""
+    max_bytes = int(max_file_mb * 2**20)
+    return Limits(max_file_bytes=max_bytes, max_unpacked_bytes=max_bytes * UNPACK_RATIO)
 
 
 @dataclass(frozen=True)
@@ -261,8 +268,7 @@ def scan_sources(
     if not seeds_dir.is_dir():
         return docs, problems
     seeds_dir, root = Path(seeds_dir).resolve(), Path(root).resolve()
-    max_bytes = int(max_file_mb * 2**20)
-    limits = Limits(max_file_bytes=max_bytes, max_unpacked_bytes=max_bytes * UNPACK_RATIO)
+    limits = read_limits(max_file_mb)
     paths = _candidates(seeds_dir, problems)
     started, pages = time.perf_counter(), 0
     for n, path in enumerate(paths, 1):

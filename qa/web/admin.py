@@ -36,8 +36,8 @@ from qa.index.collections import (
     save_document,
     update_config,
 )
-from qa.ingest.formats import Limits, read_document
-from qa.ingest.sources import SOURCE_SUFFIXES, UNPACK_RATIO
+from qa.ingest.formats import read_document
+from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.retrieval.registry import BuildStatus, Registry
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -189,10 +189,8 @@ def _unreadable(path: FilePath, max_file_mb: float) -> str:
 @lru_cache(maxsize=256)
 def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> str:
     """:func:`_unreadable`, remembered while the file keeps its size and time."""
-    max_bytes = int(max_file_mb * 2**20)
-    limits = Limits(max_file_bytes=max_bytes, max_unpacked_bytes=max_bytes * UNPACK_RATIO)
     try:
-        read_document(FilePath(path), limits)
+        read_document(FilePath(path), read_limits(max_file_mb))
     except SourceError as exc:
         return str(exc)
     except Exception as exc:  # a reader library choking on a damaged file
