@@ -4,14 +4,15 @@ reason reads "first build", not the loader's "run `qa index` to build it"."""
 from __future__ import annotations
 
 from qa.cli import main
-from qa.web.server import build_reason
+from qa.index.build import ensure_index
 
 
-def test_build_reason_words():
-    assert build_reason("no index in /srv/qa/embeddings; run `qa index` to build it") == (
-        "first build: no index in /srv/qa/embeddings yet"
-    )
-    assert build_reason("window sizes changed") == "rebuilt because: window sizes changed"
+def test_build_reason_words(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    first = ensure_index(project, fake_embedder)
+    assert first.said == (f"first build: no index in {project.index_dir} yet",)
+    (project.seeds_dir / "b.txt").write_text("organ trafficking", encoding="utf-8")
+    assert ensure_index(project, fake_embedder).said == ("rebuilt because: new source seeds/b.txt",)
 
 
 def test_first_qa_index_says_first_build(project, fake_embedder, monkeypatch, capsys):

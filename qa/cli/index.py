@@ -39,10 +39,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if report.status == "up to date":
         print(f"index is up to date: {n_docs} documents, {n_windows} windows ({took:.2f}s)")
     else:
-        from qa.web.server import build_reason
-
-        for reason in report.reasons:
-            print(f"  {build_reason(reason)}", file=sys.stderr)
+        for line in report.said:
+            print(f"  {line}", file=sys.stderr)
         print(
             f"index {report.status}: {n_docs} documents, {n_windows} windows "
             f"({report.embedded} embedded, {report.reused} reused) in {took:.1f}s"

@@ -50,6 +50,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+FIRST_BUILD = "first build: "
+"""Opens the reason of a build that found no index."""
+
 
 @dataclass(frozen=True)
 class BuildReport:
@@ -66,6 +69,13 @@ class BuildReport:
     """Messages for source files that could not be read."""
     reasons: tuple[str, ...] = ()
     """Why the previous index was not used as it was."""
+
+    @property
+    def said(self) -> tuple[str, ...]:
+        """The reasons as a build says them: "first build: no index in embeddings/ yet" when there
+        was none (not the loader's advice to run ``qa index``, which is running), else
+        "rebuilt because: ..." each."""
+        return tuple(r if r.startswith(FIRST_BUILD) else f"rebuilt because: {r}" for r in self.reasons)
 
 
 INT8_RECIPE = "int8-recipe"
@@ -320,7 +330,9 @@ def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index 
     """The existing index (None if unusable) and why it does not fit as it is."""
     try:
         previous = load_index(settings.index_dir, settings=settings)
-    except (IndexMissingError, IndexCorruptError, IndexStaleError) as exc:
+    except IndexMissingError:
+        return None, [f"{FIRST_BUILD}no index in {settings.index_dir} yet"]
+    except (IndexCorruptError, IndexStaleError) as exc:
         return None, [str(exc)]
     return previous, stale_reasons(previous.manifest, documents, settings)
 

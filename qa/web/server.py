@@ -19,7 +19,7 @@ from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.live import LiveRetriever
 
-__all__ = ["build_reason", "create_app", "prepare", "serve", "uvicorn_options"]
+__all__ = ["create_app", "prepare", "serve", "uvicorn_options"]
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +40,14 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     report = ensure_index(settings, embedder, stages=stages)
     for message in report.skipped:
         say(f"warning: skipped {message}")
-    for reason in report.reasons:
-        say(f"  {build_reason(reason)}")
+    for line in report.said:
+        say(f"  {line}")
     say(f"index {report.status}: {len(report.index.documents)} documents, {len(report.index)} windows")
     retriever = Retriever(report.index, embedder, settings)
     say("loading the model ...")
     retriever.warm_up()
     _prepare_collections(settings, embedder, say)
     return retriever
-
-
-def build_reason(reason: str) -> str:
-    """Why the index was (re)built, as said while building it: "first build: no index in
-    embeddings/ yet", not the loader's advice to run ``qa index``, which is running."""
-    if reason.startswith("no index in ") and "; run `qa index`" in reason:
-        return "first build: " + reason.split("; run `qa index`")[0] + " yet"
-    return f"rebuilt because: {reason}"
 
 
 def _stage_printer(say: Callable[[str], None] | None) -> Callable:
