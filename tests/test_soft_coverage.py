@@ -11,6 +11,7 @@ import pytest
 from qa.config import Settings
 from qa.errors import ConfigError
 from qa.index.build import ensure_index
+from qa.retrieval import soft_coverage
 from qa.retrieval.abstain import Abstainer, Signals, unanswerable_chance
 from qa.retrieval.retriever import Retriever
 from qa.retrieval.soft_coverage import SOFT_FLOOR, SOFT_FULL, SoftCoverage, WordVectors
@@ -72,11 +73,19 @@ def test_a_term_the_passage_lacks_counts_by_the_closest_word_in_meaning():
     assert unrelated == pytest.approx(3.0 / 4.0), "an unrelated word earns nothing"
 
 
+def test_the_prepared_words_stop_at_a_cap(monkeypatch):
+    monkeypatch.setattr(soft_coverage, "PREPARED_WORDS", 3)
+    encode = Encoder()
+    _soft(encode).prepare(background=False)
+    assert len(encode.asked[0]) == 3 and "licence" not in encode.asked[0]
+
+
 def test_the_vocabulary_is_prepared_once_and_then_a_question_asks_only_for_its_own_words():
     encode = Encoder()
     soft = _soft(encode)
     soft.prepare(background=False)
     assert sorted(encode.asked[0]) == sorted(VOCABULARY)
+    assert encode.asked[0][-1] == "licence", "the commonest words first, the rarest last"
     soft("A royalty is owed.", "Is a fee owed?", ["fee"])
     assert len(encode.asked) == 1, "the question's word and the passage's are the corpus's"
     soft("A royalty is owed.", "Are fees owed?", ["fee"])
