@@ -73,6 +73,16 @@ def test_a_term_the_passage_lacks_counts_by_the_closest_word_in_meaning():
     assert unrelated == pytest.approx(3.0 / 4.0), "an unrelated word earns nothing"
 
 
+def test_past_the_cap_words_are_embedded_each_time_and_the_kept_ones_stay(monkeypatch):
+    monkeypatch.setattr(soft_coverage, "CACHED_WORDS", 2)
+    encode = Encoder()
+    words = WordVectors(encode)
+    words(["fee", "royalty", "charge"])
+    again = words(["charge", "fee"])
+    assert np.array_equal(again[0], TABLE["charge"]) and np.array_equal(again[1], TABLE["fee"])
+    assert encode.asked == [["fee", "royalty", "charge"], ["charge"]]
+
+
 def test_the_prepared_words_stop_at_a_cap(monkeypatch):
     monkeypatch.setattr(soft_coverage, "PREPARED_WORDS", 3)
     encode = Encoder()

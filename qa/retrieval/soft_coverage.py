@@ -36,7 +36,8 @@ words of all-MiniLM-L6-v2 reach 0.2–0.4: "cat" and "license" 0.30)."""
 SOFT_FULL = 0.8
 """Cosine at or above which a word counts as the term itself ("licence" and "license" 0.92)."""
 CACHED_WORDS = 200_000
-"""Word vectors kept; past this the cache starts again (a corpus's vocabulary is far smaller)."""
+"""Word vectors kept; past this a new word is embedded each time it is needed (a corpus's
+vocabulary is far smaller)."""
 PREPARED_WORDS = 20_000
 """Words of the corpus embedded at warm-up, the commonest first (the dev corpora have 2,094 to
 3,749; a larger corpus's rarer words are embedded when a question's passage first holds them)."""
@@ -56,14 +57,15 @@ class WordVectors:
     def __call__(self, words: Sequence[str]) -> np.ndarray:
         """``(len(words), dimension)`` unit vectors of ``words``, in order."""
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        fresh: dict[str, np.ndarray] = {}
         if missing:
-            encoded = np.asarray(self.encode(missing), dtype=np.float32)
-            with self._lock:
-                if len(self._vectors) + len(missing) > CACHED_WORDS:
-                    self._vectors = {}
-                self._vectors.update(zip(missing, encoded))
-        vectors = self._vectors
-        return np.stack([vectors[w] for w in words]) if words else np.zeros((0, 0), np.float32)
+            fresh = dict(zip(missing, np.asarray(self.encode(missing), dtype=np.float32)))
+            with self._lock:  # the kept vectors only grow: a word once kept stays
+                room = CACHED_WORDS - len(self._vectors)
+                if room > 0:
+                    self._vectors.update(list(fresh.items())[:room])
+        kept = self._vectors
+        return np.stack([fresh[w] if w in fresh else kept[w] for w in words]) if words else np.zeros((0, 0))
 
     def prepare(self, words: Iterable[str], *, batch: int = PREPARE_BATCH) -> int:
         """Embed ``words`` not yet kept, ``batch`` at a time, up to :data:`CACHED_WORDS` in all;
