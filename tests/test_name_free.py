@@ -1,5 +1,7 @@
 """A question that names its document is ranked without the name's words: fast, fake embedder."""
 
+import pytest
+
 from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
 
@@ -71,3 +73,20 @@ def test_a_question_that_names_no_document_is_encoded_once(project, fake_embedde
     assert fake_embedder.encoded - before == 1
     retriever.ask(QUESTION)
     assert fake_embedder.encoded - before == 3  # the question, and the question without the name
+
+
+@pytest.mark.slow
+def test_a_search_engine_ranks_a_named_question_as_faiss_does(project, fake_embedder):
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    faiss = _retriever(project, fake_embedder)
+    milvus = project.replace(
+        index_dir=project.root / "milvus-index",
+        vector_store=str(project.root / "v.db"),
+        section_order_weight=0.0,
+    )
+    engine = Retriever(ensure_index(milvus, fake_embedder).index, fake_embedder, milvus)
+    for question in (QUESTION, "What may I redistribute?"):
+        want, got = faiss.ask(question, k=3), engine.ask(question, k=3)
+        assert [p.citation.start for p in got.passages] == [p.citation.start for p in want.passages]
+        assert got.evidence == pytest.approx(want.evidence, abs=1e-6)
