@@ -22,7 +22,9 @@ from qa.config import Settings
 
 __all__ = [
     "CLOSEST",
+    "CONTEXT_PREFIX",
     "DECLINE",
+    "IN_DOCUMENT",
     "MAX_HISTORY",
     "MAX_PASSAGES",
     "MAX_SHOWN_PASSAGES",
@@ -35,6 +37,8 @@ __all__ = [
     "answer_json",
     "citation_detail",
     "citation_label",
+    "citation_link",
+    "context_page",
     "decision",
     "deep_link",
     "escape",
@@ -55,6 +59,9 @@ ORIGINAL = "original"
 """The link to the original document (``original ↗`` on pages)."""
 SEE_IN_CONTEXT = "See in context"
 """The fold or button that shows a passage in its surrounding text."""
+IN_DOCUMENT = "in the document"
+"""The link to the document's page served by the app, the passage highlighted in it
+(``in the document ↗`` on pages; see :func:`context_page`)."""
 
 # limits -----------------------------------------------------------------------------------------
 
@@ -71,9 +78,20 @@ STALE = "changed since it was indexed: the original may differ from this quote"
 """Said beside a passage whose file changed on disk since the index was built."""
 ORIGINALS_PREFIX = "/originals/"
 """Where the app serves indexed originals (see ``qa.web.originals``)."""
+CONTEXT_PREFIX = "/context/"
+"""Where the app serves a document as a page with a passage highlighted (``qa.web.document_page``)."""
+CITED_ID = "cited"
+"""The ``id`` of the highlighted passage in that page: a link ending ``#cited`` scrolls to it."""
 _WEB_PAGES = (".html", ".htm")
 _TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
 """Originals a browser shows as text, where a text fragment scrolls to the passage."""
+_READ_IN_CONTEXT = (".docx", ".pptx", ".md", ".markdown", ".txt")
+"""Originals whose citations open the document's page (:func:`context_page`) rather than the
+file: a browser downloads Word and PowerPoint files, shows Markdown as raw markup (where a text
+fragment of the indexed text may not match), and a text file's fragment marks only the first
+place its first and last words occur, where supported; the page marks the exact passage in
+every browser. PDFs keep their page (the author's layout), web pages their anchor or fragment
+(their own layout, tables and images)."""
 
 
 # citations -------------------------------------------------------------------------------------
@@ -140,6 +158,24 @@ def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
     if len(lines) == 1 and len(lines[0]) <= 2 * words:
         return phrase(lines[0])
     return f"{phrase(first)},{phrase(last)}"
+
+
+def context_page(p: Passage) -> str:
+    """The app's page of the passage's document with the passage highlighted and scrolled to:
+    ``/context/seeds/a.docx?start=10&end=90&hs=20&he=40#cited``."""
+    c = p.citation
+    query = f"start={c.start}&end={c.end}&hs={p.highlight.start}&he={p.highlight.end}"
+    return f"{CONTEXT_PREFIX}{quote(c.source)}?{query}#{CITED_ID}"
+
+
+def citation_link(p: Passage) -> str:
+    """Where a citation opens: the document's web address when it has one (:func:`deep_link`),
+    else its page with the passage highlighted (:func:`context_page`) for the formats a browser
+    cannot open at the passage, else the original as the app serves it, at the page or anchor."""
+    c = p.citation
+    if not _web(c.url) and c.source.lower().endswith(_READ_IN_CONTEXT):
+        return context_page(p)
+    return deep_link(c, p.highlight_text)
 
 
 def citation_detail(c: Citation) -> str:
@@ -242,14 +278,22 @@ def marked_html(text: str, offset: int, start: int, end: int) -> str:
     return escape(text[:a]) + middle + escape(text[b:])
 
 
-def _link_html(c: Citation, highlight_text: str) -> str:
-    link = deep_link(c, highlight_text)
-    if not (_web(link) or link.startswith(ORIGINALS_PREFIX)):
-        return ""
+def _anchor(href: str, text: str, kind: str) -> str:
     return (
-        f" · <a class='qa-link' href='{escape(link)}' target='_blank' rel='noopener noreferrer'"
-        f" title='{escape(link)}'>{ORIGINAL} ↗</a>"
+        f" · <a class='{kind}' href='{escape(href)}' target='_blank' rel='noopener noreferrer'"
+        f" title='{escape(href)}'>{text} ↗</a>"
     )
+
+
+def _link_html(p: Passage) -> str:
+    """The citation's link (the original, or the document's page when that is where it opens),
+    and the document's page beside an original that opens elsewhere."""
+    link, page = citation_link(p), context_page(p)
+    if link == page:
+        return _anchor(page, IN_DOCUMENT, "qa-link qa-in-document")
+    if not (_web(link) or link.startswith(ORIGINALS_PREFIX)):
+        return _anchor(page, IN_DOCUMENT, "qa-in-document")
+    return _anchor(link, ORIGINAL, "qa-link") + _anchor(page, IN_DOCUMENT, "qa-in-document")
 
 
 def _passage_html(
@@ -268,7 +312,7 @@ def _passage_html(
     note = f" · <span class='qa-stale'>{escape(STALE)}</span>" if stale else ""
     detail = (
         f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
-        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}{note}</div>"
+        f"{c.start:,}\u2013{c.end:,}{_link_html(p)}{note}</div>"
     )
     return (
         f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
@@ -342,8 +386,9 @@ def passage_json(p: Passage) -> dict[str, Any]:
             "source": c.source,
             "title": c.title,
             "url": c.url,
-            "link": deep_link(c, p.highlight_text),
+            "link": citation_link(p),
             "original_url": original_link(c),
+            "context_page": context_page(p),
             "start": c.start,
             "end": c.end,
             "page": c.page,

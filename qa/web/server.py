@@ -120,6 +120,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.document_page import document_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
     from qa.web.routes import api_routes
@@ -138,6 +139,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     app.state.registry = registry
     app.include_router(api_router(settings, live, registry))
     app.include_router(originals_router(settings, live, registry))
+    app.include_router(document_router(settings, live, registry))
     static = resources.files("qa.web") / "static"
     if settings.admin_key:
         from qa.web.admin import admin_router
