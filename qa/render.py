@@ -12,6 +12,7 @@ answers, and the evidence that decided is shown beside the threshold it missed.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "CLOSEST",
     "CONTEXT_PREFIX",
     "DECLINE",
+    "DECLINE_HINT",
     "IN_DOCUMENT",
     "MAX_HISTORY",
     "MAX_PASSAGES",
@@ -42,6 +44,7 @@ __all__ = [
     "decision",
     "deep_link",
     "escape",
+    "learner_notice",
     "marked_html",
     "original_link",
     "passage_json",
@@ -51,8 +54,10 @@ __all__ = [
 
 # vocabulary: the same words in the chat page, the widget (through the JSON) and the CLI ---------
 
-DECLINE = "The documents do not answer this question."
-"""Said when the bot abstains."""
+DECLINE = "The course documents don't seem to answer this question."
+"""Said when the bot abstains (to learners, in plain words; :func:`decision` says why, for authors)."""
+DECLINE_HINT = "Try other words, or ask the course staff."
+"""Follows :data:`DECLINE` for learners."""
 CLOSEST = "Closest text in the documents (not an answer):"
 """Heads the passages shown after :data:`DECLINE`."""
 ORIGINAL = "original"
@@ -235,18 +240,41 @@ def decision(answer: Answer, settings: Settings | None = None) -> str:
     return f"{evidence}; an answer needs {settings.abstain_threshold:.2f}"
 
 
+_QUOTED = re.compile(r"“([^”]{1,80})”")
+_NEVER_MENTION = "the documents never mention"
+
+
+def learner_notice(answer: Answer) -> str:
+    """What a learner reads when the bot declines, in plain words (no signals, no figures):
+    :data:`DECLINE`, the names the question uses that the documents never mention (when that
+    decided), and :data:`DECLINE_HINT`. '' for an answer."""
+    if not answer.abstained:
+        return ""
+    words = [DECLINE]
+    if _NEVER_MENTION in answer.reason:
+        names = _QUOTED.findall(answer.reason.partition(_NEVER_MENTION)[0])
+        if names:
+            listed = ", ".join(f"“{name}”" for name in names[:3])
+            words.append(f"They never mention {listed}.")
+    words.append(DECLINE_HINT)
+    return " ".join(words)
+
+
 # plain text ------------------------------------------------------------------------------------
 
 
-def plain_text(answer: Answer, settings: Settings | None = None, *, scores: bool = False) -> str:
+def plain_text(
+    answer: Answer, settings: Settings | None = None, *, scores: bool = False, technical: bool = True
+) -> str:
     """The answer as text: the highlighted sentence, then numbered passages with citations.
 
     ``scores`` adds each passage's score (the CLI); a declined answer shows the deciding
-    evidence instead, since its passages' scores do not mean they answer.
+    evidence instead, since its passages' scores do not mean they answer. ``technical=False``
+    (what a learner copies) says why it declined in plain words (:func:`learner_notice`).
     """
     lines: list[str] = []
     if answer.abstained:
-        lines += [f"{DECLINE} ({decision(answer, settings)})"]
+        lines += [f"{DECLINE} ({decision(answer, settings)})" if technical else learner_notice(answer)]
         if answer.passages:
             lines += ["", CLOSEST]
     elif answer.passages:
@@ -348,10 +376,10 @@ def answer_html(
         for i, (p, ctx) in enumerate(zip(answer.passages, contexts), 1)
     )
     parts = ["<div class='qa-answer'>"]
-    if answer.abstained:
+    if answer.abstained:  # plain words for learners; the figures are for authors (JSON ``reason``)
         parts.append(f"<p class='qa-abstain'>{escape(DECLINE)}</p>")
-        why = decision(answer, settings)  # may quote names: only its first letter is raised
-        parts.append(f"<p class='qa-evidence'>{escape(why[:1].upper() + why[1:])}.</p>")
+        more = learner_notice(answer).removeprefix(DECLINE).strip()
+        parts.append(f"<p class='qa-decline-hint'>{escape(more)}</p>")
         parts.append(tools)
         if answer.passages:
             parts.append(
@@ -408,16 +436,17 @@ def passage_json(p: Passage) -> dict[str, Any]:
 def answer_json(answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
     """The one JSON shape of an answer: the CLI's ``--json``, the API and evaluation runs.
 
-    ``notice`` holds what a page shows above the passages: '' for an answer, else
-    :data:`DECLINE` with the deciding evidence; ``closest_label`` heads a declined answer's passages.
+    ``notice`` holds what a page shows learners above the passages: '' for an answer, else
+    :func:`learner_notice`; ``reason`` why it declined, for authors (:func:`decision`: the
+    deciding signals and figures); ``closest_label`` heads a declined answer's passages.
     """
-    notice = f"{DECLINE} ({decision(answer, settings)})" if answer.abstained else ""
     return {
         "question": answer.question,
         "query": answer.query or answer.question,
         "abstained": answer.abstained,
         "evidence": round(answer.evidence, 4),
-        "notice": notice,
+        "notice": learner_notice(answer),
+        "reason": decision(answer, settings) if answer.abstained else "",
         "closest_label": CLOSEST if answer.abstained else "",
         "passages": [passage_json(p) for p in answer.passages],
     }

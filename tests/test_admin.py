@@ -359,3 +359,20 @@ def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
     )
     assert res.status_code == 413
     assert registry.wait("biology", timeout=300).state == "done"
+
+
+def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, fake_embedder):
+    from qa.render import DECLINE
+
+    client, _ = make_app(courses, fake_embedder, log_questions=True)
+    asked = {"question": "Which Zorblax tariffs did Quentin Marsupial repeal?", "collection": "biology"}
+    body = client.post("/api/v1/ask", json=asked).json()
+    assert body["abstained"] and body["notice"].startswith(DECLINE) and body["reason"]
+    assert not any(ch.isdigit() for ch in body["notice"])  # learners: no signals, no figures
+    rows = client.get("/api/v1/admin/collections/biology/questions?view=declined", headers=admin()).json()
+    assert [(r["question"], r["reason"]) for r in rows] == [(asked["question"], body["reason"])]
+    assert any(ch.isdigit() for ch in rows[0]["reason"])  # authors: the deciding figures
+    export = client.get(
+        "/api/v1/admin/collections/biology/questions/export?view=declined&format=jsonl", headers=admin()
+    )
+    assert json.loads(export.text.splitlines()[0])["declined_because"] == body["reason"]

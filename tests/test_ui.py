@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer import Answer, Citation, Passage, Span
 from qa.errors import QuestionError
-from qa.render import CLOSEST, DECLINE, passage_json
+from qa.render import CLOSEST, DECLINE, escape, passage_json
 from qa.retrieval.context import Context
 from qa.web.chat import EMPTY_QUESTION, ChatSession, Turn, messages
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
@@ -68,7 +68,9 @@ def test_citation_links_only_to_web_urls():
 
 def test_abstained_answer_says_so_and_shows_closest_text_unmarked():
     out = render_answer(_answer(_passage(), abstained=True))
-    assert DECLINE in out and CLOSEST in out and "Evidence 0.70" in out
+    assert escape(DECLINE) in out and CLOSEST in out and "0.70" not in out
+    copied = out[out.index("qa-plain") :]
+    assert "don&#x27;t seem to answer" in copied and "evidence" not in copied  # the copy says the same
     assert "<mark>" not in out and "<ol class='qa-passages qa-closest'>" in out and "qa-passage" in out
 
 

@@ -110,6 +110,9 @@ class QuestionOut(BaseModel):
     thumbs_down: int
     last: str
     comments: list[str]
+    reason: str = Field(
+        default="", description="Why it was last declined: the deciding signals and figures ('' if never)."
+    )
 
 
 def status_out(status: BuildStatus) -> StatusOut:

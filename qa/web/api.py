@@ -160,7 +160,14 @@ class AskResponse(BaseModel):
     query: str = Field(description="The question as searched, after resolving a follow-up.")
     abstained: bool = Field(description="True when the documents do not answer the question.")
     evidence: float
-    notice: str = Field(description="Shown above the passages: '' for an answer, else why it declined.")
+    notice: str = Field(
+        description="Shown to learners above the passages: '' for an answer, else that the documents do "
+        "not seem to answer, in plain words."
+    )
+    reason: str = Field(
+        default="",
+        description="Why it declined, for authors: the deciding signals and figures ('' for an answer).",
+    )
     closest_label: str = Field(description="Heading of a declined answer's passages ('' for an answer).")
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."

@@ -202,13 +202,15 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last)].forEach(function (v) { tr.appendChild(el("td", v)); });
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), q.reason || ""].forEach(function (v) {
+          tr.appendChild(el("td", v));
+        });
         body.appendChild(tr);
       });
       if (!rows.length) {
         var tr = el("tr");
         var td = el("td", "Nothing yet (questions are recorded when QA_LOG_QUESTIONS is on).");
-        td.colSpan = 5;
+        td.colSpan = 6;
         tr.appendChild(td);
         body.appendChild(tr);
       }
