@@ -73,6 +73,7 @@ class SecurityMiddleware:
         body_limits: Mapping[str, int] | None = None,
         collection_origins: Callable[[], frozenset[str]] | None = None,
         own_origins: Callable[[str], frozenset[str]] | None = None,
+        title_of: Callable[[str], str] | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
@@ -83,6 +84,8 @@ class SecurityMiddleware:
         """Origins some collection's settings allow (the API route checks it is that collection)."""
         self.own_origins = own_origins or (lambda name: frozenset())
         """The origins collection ``name``'s settings allow: they may frame ``/embed?collection=NAME``."""
+        self.title_of = title_of or (lambda name: "")
+        """The title of collection ``name`` ('' the default), shown on the sign-in page."""
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
@@ -253,12 +256,13 @@ class SecurityMiddleware:
             else:
                 form = parse_qs(r.scope.get("query_string", b"").decode("latin-1"))
             collection = wanted_collection(form)
+            title = self.title_of(collection)
             if "key" not in form:
-                await respond(send, 200, login_page(collection=collection), self._page_headers())
+                await respond(send, 200, login_page(collection=collection, title=title), self._page_headers())
                 return
             if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
                 self._failed(r)
-                page = login_page("That key is not right; try again.", collection)
+                page = login_page("That key is not right; try again.", collection, title)
                 raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])
