@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -286,7 +287,7 @@ def plain_text(
         link = deep_link(c, p.highlight_text)
         if _web(link):  # a path served by the app means nothing in a terminal
             lines.append(f"    {ORIGINAL}: {link}")
-        lines.append(f"    {p.text}")
+        lines.append(textwrap.indent(p.text, "    "))  # every line under its citation, not only the first
     return "\n".join(lines).strip() + "\n"
 
 

@@ -192,3 +192,9 @@ def test_learners_read_why_it_declined_in_plain_words_and_authors_get_the_figure
     model = replace(named, reason="evidence 0.50, the top passage holds 20% of the question's terms")
     assert learner_notice(model) == f"{DECLINE} {DECLINE_HINT}"
     assert learner_notice(_answer()) == ""
+
+
+def test_plain_text_indents_every_line_of_a_passage_under_its_citation():
+    p = _passage(text="Safety\n\nAlways wear goggles.\nReport spills.")
+    text = plain_text(_answer(p))
+    assert "\n    Safety\n\n    Always wear goggles.\n    Report spills.\n" in text
