@@ -196,3 +196,30 @@ def test_an_lti_session_opens_only_its_own_collections_pages(courses, fake_embed
         assert (
             refused.status_code == 403 and refused.json()["error"] == "this session is for another collection"
         )
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_tab_that_cannot_open_a_document_gets_a_page_saying_what_to_do(corpus):
+    from qa.web.signed_links import LinkSigner
+
+    client = _client(corpus, api_key=KEY)
+    unsigned = client.get("/context/seeds/notes.md", headers=BROWSER)
+    assert unsigned.status_code == 401 and unsigned.headers["content-type"].startswith("text/html")
+    assert "Sign in first" in unsigned.text
+    expired = LinkSigner(KEY.encode(), clock=lambda: 1_000_000.0).sign("/originals/seeds/notes.md")
+    page = client.get(expired, headers=BROWSER)
+    assert (
+        page.status_code == 401
+        and "This link has run out" in page.text
+        and "Ask your question again" in page.text
+    )
+    gone = client.get("/context/seeds/gone.md", headers={**BROWSER, "Authorization": f"Bearer {KEY}"})
+    assert gone.status_code == 404 and "not in the course any more" in gone.text
+    # programs keep the JSON shape
+    assert client.get(expired).json()["error"].startswith("this link to the original has expired")
+    assert client.get("/originals/seeds/gone.md", headers={"Authorization": f"Bearer {KEY}"}).json()["error"]
+    assert (
+        client.get("/api/v1/nothing", headers=BROWSER).headers["content-type"].startswith("application/json")
+    )

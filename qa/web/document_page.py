@@ -23,8 +23,8 @@ from html import escape
 from itertools import pairwise
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from qa.answer import Citation
@@ -37,7 +37,16 @@ from qa.retrieval.registry import Registry
 from qa.web.freshness import SourceWatch
 from qa.web.signed_links import LinkSigner
 
-__all__ = ["Block", "PAGE_POLICY", "document_blocks", "document_router", "render_page"]
+__all__ = [
+    "Block",
+    "DOCUMENT_PATHS",
+    "PAGE_POLICY",
+    "document_blocks",
+    "document_router",
+    "refused_page",
+    "render_page",
+    "wants_page",
+]
 
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
@@ -166,11 +175,44 @@ def document_blocks(
 
 
 @functools.cache
-def _template():
+def _template(name: str = "document.html.j2"):
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("qa.web", "templates"), autoescape=select_autoescape(default=True))
-    return env.get_template("document.html.j2")
+    return env.get_template(name)
+
+
+DOCUMENT_PATHS = (ORIGINALS_PREFIX, CONTEXT_PREFIX)
+"""Paths a learner opens in a browser tab from a citation (also under an LTI session's folder)."""
+_ADVICE = {
+    401: ("This link has run out", "Ask your question again: the new answer's links open the document."),
+    403: ("This document belongs to another course", "Open it from an answer of your own course."),
+    404: (
+        "This document is not in the course any more",
+        "Ask your question again for its current documents.",
+    ),
+}
+
+
+def wants_page(path: str, accept: str) -> bool:
+    """Whether a refusal of ``path`` should be a page rather than JSON: a browser opening a
+    citation's document (it accepts HTML), not a program calling the API."""
+    return any(prefix in path for prefix in DOCUMENT_PATHS) and "text/html" in accept
+
+
+_SIGN_IN = (
+    "Sign in first",
+    "Open the chat page and sign in with the course's access key, then open this again.",
+)
+
+
+def refused_page(status: int, message: str, *, sign_in: bool = False) -> str:
+    """What a learner sees when a citation's document does not open: what happened, what to do,
+    and the server's message (``sign_in``: the tab has neither the key nor a session)."""
+    title, advice = _ADVICE.get(status, ("This document cannot be opened", "Ask your question again."))
+    if sign_in:
+        title, advice = _SIGN_IN
+    return _template("refused.html.j2").render(title=title, advice=advice, message=message, status=status)
 
 
 Offsets = tuple[int, int] | None
@@ -285,7 +327,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
     ):
         found = _find(source, settings, live, registry)
         if found is None:
-            return JSONResponse({"error": f"no indexed document named {source!r}"}, status_code=404)
+            raise HTTPException(404, f"no indexed document named {source!r}")
         doc, default = found
         stale = default and bool(changes.stale(live.index.manifest, [source]))
         page = render_page(

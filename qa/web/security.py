@@ -39,6 +39,7 @@ from urllib.parse import parse_qs
 
 from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
+from qa.web.document_page import refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
@@ -191,10 +192,11 @@ class SecurityMiddleware:
         www = [(b"www-authenticate", b'Bearer realm="qa"')]
         if r.kind == "api":
             raise Refusal(401, "a valid API key is required: Authorization: Bearer <key>", www)
-        if r.kind == "document" and b"sig=" in query:
-            expired = "this link to the original has expired; ask the question again for a fresh link"
-            raise Refusal(401, expired, www)
-        raise Refusal(401, "sign in at /session (or send Authorization: Bearer <key>)", www)
+        message = "sign in at /session (or send Authorization: Bearer <key>)"
+        expired = r.kind == "document" and b"sig=" in query
+        if expired:
+            message = "this link to the original has expired; ask the question again for a fresh link"
+        raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
 
     def _not_guessing(self, r: Request) -> None:
         wait = self.failed_keys.peek(r.client)
@@ -308,6 +310,14 @@ class SecurityMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _document_refusal(r: Request, message: str, *, sign_in: bool) -> bytes:
+    """A short page instead of JSON when a browser tab opens a citation's document (b"" else)."""
+
+    if r.kind != "document" or not wants_page(r.path, r.header("accept")):
+        return b""
+    return refused_page(401, message, sign_in=sign_in).encode("utf-8")
 
 
 def _frame_ancestors(origins) -> tuple[bytes, bytes]:
