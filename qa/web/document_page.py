@@ -219,12 +219,14 @@ Offsets = tuple[int, int] | None
 
 
 def _offsets(doc: Document, start, end, hs, he) -> tuple[Offsets, Offsets, bool]:
-    """The passage and highlight to mark, and whether the asked place was not found."""
-    if start is None or end is None:
+    """The passage and highlight to mark, and whether the asked place was not found (an offset
+    that is None or negative is not given)."""
+    if start is None or end is None or start < 0 or end < 0:
         return None, None, False
     if not 0 <= start < end <= len(doc.text):
         return None, None, True
-    highlight = (hs, he) if hs is not None and he is not None and start <= hs < he <= end else None
+    given = hs is not None and he is not None and hs >= 0
+    highlight = (hs, he) if given and start <= hs < he <= end else None
     return (start, end), highlight, False
 
 
@@ -307,23 +309,20 @@ def _download(source: str, settings: Settings, links: LinkSigner | None) -> str:
 
 
 def document_router(settings: Settings, live, registry: Registry | None = None) -> APIRouter:
-    """The route serving each indexed document as a page (see the module docstring)."""
-    router = APIRouter(prefix=CONTEXT_PREFIX.rstrip("/"), tags=["originals"])
+    """The route serving each indexed document as a page (see the module docstring). It is a
+    page for people (like ``/embed``), so it is not in ``/openapi.json``; the API's answers give
+    its address (``citation.context_page``)."""
+    router = APIRouter(prefix=CONTEXT_PREFIX.rstrip("/"))
     changes = SourceWatch(settings)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
 
-    @router.get(
-        "/{source:path}",
-        response_class=HTMLResponse,
-        summary="An indexed document as a page, a cited passage highlighted",
-        responses={404: {"description": "No indexed source by that exact name."}},
-    )
+    @router.get("/{source:path}", response_class=HTMLResponse, include_in_schema=False)  # a page, not API
     def document_page(
         source: str,
-        start: int | None = Query(None, ge=0, description="Where the passage starts."),
-        end: int | None = Query(None, ge=0, description="Where the passage ends."),
-        hs: int | None = Query(None, ge=0, description="Highlight start."),
-        he: int | None = Query(None, ge=0, description="Highlight end."),
+        start: int = Query(-1, ge=-1, description="Where the passage starts (-1: no passage)."),
+        end: int = Query(-1, ge=-1, description="Where the passage ends."),
+        hs: int = Query(-1, ge=-1, description="Highlight start (-1: none)."),
+        he: int = Query(-1, ge=-1, description="Highlight end."),
     ):
         found = _find(source, settings, live, registry)
         if found is None:
