@@ -166,7 +166,7 @@ def test_the_widget_uses_the_same_words_and_limits():
 def test_no_other_module_words_a_decline_or_a_citation_label():
     package = Path(__file__).resolve().parents[1] / "qa"
     for path in package.rglob("*.py"):
-        if path.name == "render.py":
+        if path.parent == package / "render":  # the renderer (qa/render/) is where they are worded
             continue
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(seem to|not) answer (this|it)", text, re.IGNORECASE), path

@@ -12,7 +12,7 @@
  *   data-collection="biology-101" the collection to answer from (default: the default collection)
  *
  * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
- * widget, the chat page and the CLI say the same things (qa/render.py).
+ * widget, the chat page and the CLI say the same things (qa/render/).
  *
  * Plain JavaScript, no dependencies, no requests except to the server it was loaded from (the
  * API's base URL is the folder of this script's URL, so a server behind a path prefix works).
