@@ -376,3 +376,14 @@ def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, f
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=jsonl", headers=admin()
     )
     assert json.loads(export.text.splitlines()[0])["declined_because"] == body["reason"]
+
+
+def test_authors_open_each_indexed_document_as_the_index_reads_it(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder, api_key="learners-key-123")
+    listing = client.get("/api/v1/admin/collections/biology", headers=admin()).json()
+    (cells,) = [d for d in listing["documents"] if d["name"] == "cells.md"]
+    assert cells["page_url"].startswith("/context/seeds/biology/cells.md?exp=") and "sig=" in cells["page_url"]
+    page = client.get(cells["page_url"])  # signed: opens without the learners' key
+    assert page.status_code == 200 and "ribosome" in page.text.lower()
+    admin_js = client.get("/admin.js").text
+    assert "d.page_url" in admin_js and '"/chat/$1/"' in admin_js  # an LTI session's own folder

@@ -223,3 +223,18 @@ def test_a_tab_that_cannot_open_a_document_gets_a_page_saying_what_to_do(corpus)
     assert (
         client.get("/api/v1/nothing", headers=BROWSER).headers["content-type"].startswith("application/json")
     )
+
+
+def test_an_instructor_opens_the_courses_documents_from_its_admin_page(
+    courses, fake_embedder, lms, monkeypatch
+):
+    from tests.lti_platform import INSTRUCTOR
+    from tests.test_lti import chat_path, make_client
+
+    client = make_client(courses, fake_embedder, lms, monkeypatch, courses={"course-1": "biology"})
+    chat = chat_path(lms.launch(client, roles=INSTRUCTOR))
+    listed = client.get(chat.replace("/chat/", "/admin/") + "api/v1/admin/collections/biology").json()
+    (cells,) = [d for d in listed["documents"] if d["name"] == "cells.md"]
+    # admin.js opens it in the session's chat folder: /lti/admin/TOKEN/ -> /lti/chat/TOKEN/context/...
+    page = client.get(chat + cells["page_url"].lstrip("/"))
+    assert page.status_code == 200 and "ribosome" in page.text.lower()
