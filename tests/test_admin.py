@@ -382,7 +382,8 @@ def test_authors_open_each_indexed_document_as_the_index_reads_it(courses, fake_
     client, _ = make_app(courses, fake_embedder, api_key="learners-key-123")
     listing = client.get("/api/v1/admin/collections/biology", headers=admin()).json()
     (cells,) = [d for d in listing["documents"] if d["name"] == "cells.md"]
-    assert cells["page_url"].startswith("/context/seeds/biology/cells.md?exp=") and "sig=" in cells["page_url"]
+    url = cells["page_url"]
+    assert url.startswith("/context/seeds/biology/cells.md?exp=") and "sig=" in url
     page = client.get(cells["page_url"])  # signed: opens without the learners' key
     assert page.status_code == 200 and "ribosome" in page.text.lower()
     admin_js = client.get("/admin.js").text

@@ -226,7 +226,10 @@ def test_a_tab_that_cannot_open_a_document_gets_a_page_saying_what_to_do(corpus)
 
 
 def test_an_instructor_opens_the_courses_documents_from_its_admin_page(
-    courses, fake_embedder, lms, monkeypatch
+    courses,  # noqa: F811 (the fixture)
+    fake_embedder,
+    lms,  # noqa: F811
+    monkeypatch,
 ):
     from tests.lti_platform import INSTRUCTOR
     from tests.test_lti import chat_path, make_client
