@@ -241,3 +241,14 @@ def test_an_instructor_opens_the_courses_documents_from_its_admin_page(
     # admin.js opens it in the session's chat folder: /lti/admin/TOKEN/ -> /lti/chat/TOKEN/context/...
     page = client.get(chat + cells["page_url"].lstrip("/"))
     assert page.status_code == 200 and "ribosome" in page.text.lower()
+
+
+def test_a_plain_texts_heading_marks_are_not_shown():
+    text = "Opening hours\n=============\n\nThe library opens at nine.\n\n## Loans\n\nBooks go back in three weeks."
+    blocks = document_blocks(Document("seeds/a.txt", text, "Library"))
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("heading", "Opening hours"),
+        ("paragraph", "The library opens at nine."),
+        ("heading", "Loans"),
+        ("paragraph", "Books go back in three weeks."),
+    ]

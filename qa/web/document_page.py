@@ -55,6 +55,8 @@ PAGE_POLICY = (
 """The page runs no script and loads nothing; only this server may frame it."""
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _MAX_HEADING_CHARS = 300
+_ATX_MARKS = re.compile(r"#{0,6}[ \t]*")
+_UNDERLINE = re.compile(r"(=+|-+)[ \t]*")
 MOVED = (
     "The cited place is not in this document as it is indexed now (it was indexed again since "
     "the link was made); ask the question again for a fresh link."
@@ -168,7 +170,10 @@ def document_blocks(
                 blocks.append(Block("page", Markup(escape(label)), anchor=f"page-{number}", text=label))
             if lo in headings and hi == _trim(text, lo, headings[lo][0])[1]:
                 level = min(headings[lo][1] + 1, 6)
+                lo += len(_ATX_MARKS.match(text, lo, hi).group())  # a plain text's "## ", not shown
                 blocks.append(Block("heading", marker.html(lo, hi), level=level, text=text[lo:hi]))
+            elif blocks and blocks[-1].kind == "heading" and _UNDERLINE.fullmatch(text, lo, hi):
+                continue  # the ==== or ---- under a plain text's heading
             else:
                 blocks.append(Block("paragraph", marker.html(lo, hi), text=text[lo:hi]))
     return blocks
