@@ -244,7 +244,8 @@ def test_an_instructor_opens_the_courses_documents_from_its_admin_page(
 
 
 def test_a_plain_texts_heading_marks_are_not_shown():
-    text = "Opening hours\n=============\n\nThe library opens at nine.\n\n## Loans\n\nBooks go back in three weeks."
+    text = "Opening hours\n=============\n\nThe library opens at nine.\n\n"
+    text += "## Loans\n\nBooks go back in three weeks."
     blocks = document_blocks(Document("seeds/a.txt", text, "Library"))
     assert [(b.kind, b.text) for b in blocks] == [
         ("heading", "Opening hours"),
