@@ -359,3 +359,32 @@ def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
     )
     assert res.status_code == 413
     assert registry.wait("biology", timeout=300).state == "done"
+
+
+def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, fake_embedder):
+    from qa.render import DECLINE
+
+    client, _ = make_app(courses, fake_embedder, log_questions=True)
+    asked = {"question": "Which Zorblax tariffs did Quentin Marsupial repeal?", "collection": "biology"}
+    body = client.post("/api/v1/ask", json=asked).json()
+    assert body["abstained"] and body["notice"].startswith(DECLINE) and body["reason"]
+    assert not any(ch.isdigit() for ch in body["notice"])  # learners: no signals, no figures
+    rows = client.get("/api/v1/admin/collections/biology/questions?view=declined", headers=admin()).json()
+    assert [(r["question"], r["reason"]) for r in rows] == [(asked["question"], body["reason"])]
+    assert any(ch.isdigit() for ch in rows[0]["reason"])  # authors: the deciding figures
+    export = client.get(
+        "/api/v1/admin/collections/biology/questions/export?view=declined&format=jsonl", headers=admin()
+    )
+    assert json.loads(export.text.splitlines()[0])["declined_because"] == body["reason"]
+
+
+def test_authors_open_each_indexed_document_as_the_index_reads_it(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder, api_key="learners-key-123")
+    listing = client.get("/api/v1/admin/collections/biology", headers=admin()).json()
+    (cells,) = [d for d in listing["documents"] if d["name"] == "cells.md"]
+    url = cells["page_url"]
+    assert url.startswith("/context/seeds/biology/cells.md?exp=") and "sig=" in url
+    page = client.get(cells["page_url"])  # signed: opens without the learners' key
+    assert page.status_code == 200 and "ribosome" in page.text.lower()
+    admin_js = client.get("/admin.js").text
+    assert "d.page_url" in admin_js and '"/chat/$1/"' in admin_js  # an LTI session's own folder

@@ -1,6 +1,8 @@
-"""A citation of a text file or a web page without section anchors (served by the app, no web
-URL) opens the original scrolled to the passage: its link carries a text fragment of the
-highlight (``#:~:text=first words,last words``), which Chromium scrolls to."""
+"""A citation of a web page without section anchors (served by the app, no web URL) opens the
+original scrolled to the passage: its link carries a text fragment of the highlight
+(``#:~:text=first words,last words``), which Chromium scrolls to. A text file's citation opens
+its page in the app (``/context/...#cited``), scrolled to the passage marked there; the original's
+own link (``deep_link``) still carries the fragment."""
 
 from __future__ import annotations
 
@@ -56,7 +58,10 @@ def test_chat_link_opens_the_original_at_the_passage(browser, project, fake_embe
             page.wait_for_selector("#chat .qa-answer")
             link = page.locator("#chat .qa-answer a.qa-link").first
             href = link.get_attribute("href")
-            assert f"/originals/seeds/{name}#:~:text=" in href
+            if name.endswith(".txt"):  # a text file's citation opens its page in the app, marked there
+                assert f"/context/seeds/{name}?" in href and href.endswith("#cited")
+            else:
+                assert f"/originals/seeds/{name}#:~:text=" in href
             with context.expect_page() as opened:
                 link.click()
             original = opened.value

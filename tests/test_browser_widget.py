@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.render import CLOSEST, DECLINE, ORIGINAL
+from qa.render import CLOSEST, DECLINE, DECLINE_HINT, ORIGINAL
 from tests.conftest import REPO, free_port, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -90,7 +90,8 @@ def test_widget_declines_in_the_chat_page_words_and_warns_of_long_questions(
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     answer = page.locator("[data-qa-widget] [data-role=answer]").last
     text = answer.inner_text()
-    assert text.startswith(DECLINE + " (evidence 0.") and CLOSEST in text
+    assert text.startswith(DECLINE) and DECLINE_HINT in text and CLOSEST in text
+    assert "evidence" not in text.lower() and "0." not in text.split(CLOSEST)[0]  # plain words
     assert answer.locator("mark").count() == 0 and answer.locator("details[open]").count() == 0
     page.screenshot(path=str(artifacts / f"widget-declined-{width}.png"))
     page.fill("[data-qa-widget] input", "x" * 2001)

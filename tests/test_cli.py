@@ -9,6 +9,7 @@ import pytest
 
 from qa.cli import main
 from qa.cli.entry import show_progress
+from qa.render import DECLINE
 
 
 @pytest.fixture
@@ -150,7 +151,7 @@ def test_missing_model_path_is_a_one_line_error(tmp_path, capsys):
 def test_declined_answer_shows_the_evidence_not_confident_scores(args, capsys):
     assert main(["ask", "What is the population of Mars in 2020?", "-k", "2", *args]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("The documents do not answer this question. (evidence 0.")
+    assert out.startswith(f"{DECLINE} (evidence 0.")
     assert "Closest text in the documents (not an answer):" in out and "score" not in out
 
 

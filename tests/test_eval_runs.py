@@ -221,3 +221,23 @@ def test_the_public_api_of_qa_eval_is_what_all_says():
         "review",
         "runs",
     }
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_eval_outputs_follow_the_umask_like_any_file_a_user_writes(retriever, tmp_path, umask):
+    import os
+    import stat
+
+    from qa.eval.review import write_question_rows
+
+    run = run_eval(retriever, QUESTIONS[:1])
+    outputs = [tmp_path / name for name in ("run.jsonl", "run.jsonl.meta.json", "r.csv", "r.html")]
+    previous = os.umask(umask)
+    try:
+        write_outputs(run, out=outputs[0], csv=outputs[2], report=outputs[3], title="Modes")
+        write_question_rows(tmp_path / "review.csv", [])
+    finally:
+        os.umask(previous)
+    for path in [*outputs, tmp_path / "review.csv"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path.name
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -259,6 +259,9 @@ def test_compare_refuses_runs_with_nothing_to_compare(tmp_path, capsys):
     assert "no question with expected answers" in capsys.readouterr().err
 
 
+WHY = "evidence 0.20; an answer needs 0.35"
+
+
 def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
     rows = [
         {
@@ -273,7 +276,7 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
                 }
             ],
         },
-        {**_row("u", None, True, "unanswerable"), "passages": []},
+        {**_row("u", None, True, "unanswerable"), "passages": [], "reason": WHY},
     ]
     path = tmp_path / "r.csv"
     write_results_csv(path, rows, k=5)
@@ -288,6 +291,7 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
         "score",
         "citation",
         "top_passage",
+        "reason",
         "module",
         "tags",
     ]
@@ -301,6 +305,7 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
     )
     assert (out[0]["module"], out[0]["tags"]) == ("2", '["x"]')
     assert (out[1]["outcome"], out[1]["abstained"], out[1]["citation"]) == ("abstained (right)", "yes", "")
+    assert (out[0]["reason"], out[1]["reason"]) == ("", WHY)  # why it declined, in the authors' words
 
 
 def test_format_metrics_is_an_aligned_table():

@@ -9,6 +9,7 @@ from qa.config import Settings
 from qa.render import (
     CLOSEST,
     DECLINE,
+    DECLINE_HINT,
     MAX_SHOWN_PASSAGES,
     ORIGINAL,
     SEE_IN_CONTEXT,
@@ -18,6 +19,7 @@ from qa.render import (
     citation_label,
     decision,
     deep_link,
+    escape,
     marked_html,
     original_link,
     passage_json,
@@ -115,9 +117,10 @@ def test_html_is_escaped_marks_the_sentence_once_and_folds_all_but_the_first():
     assert f"{ORIGINAL} ↗</a>" in out and "rel='noopener noreferrer'" in out
 
 
-def test_declined_html_marks_nothing_and_says_what_decided():
+def test_declined_html_marks_nothing_and_says_so_in_plain_words():
     out = answer_html(_answer(_passage(), abstained=True, evidence=0.18))
-    assert DECLINE in out and CLOSEST in out and "Evidence 0.18" in out
+    assert escape(DECLINE) in out and CLOSEST in out and escape(DECLINE_HINT) in out
+    assert "0.18" not in out and "vidence" not in out  # the figures are for authors (JSON reason)
     assert "<mark>" not in out and " open>" not in out and "qa-closest" in out
 
 
@@ -146,7 +149,8 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
     assert row["context_url"] == "/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116"
     assert data["notice"] == "" and data["closest_label"] == ""
     declined = answer_json(_answer(abstained=True, evidence=0.2))
-    assert declined["notice"].startswith(DECLINE) and declined["closest_label"] == CLOSEST
+    assert declined["notice"] == f"{DECLINE} {DECLINE_HINT}" and declined["closest_label"] == CLOSEST
+    assert declined["reason"] == "evidence 0.20, too weak to answer" and data["reason"] == ""
     assert passage_json(p) == row
 
 
@@ -162,8 +166,35 @@ def test_the_widget_uses_the_same_words_and_limits():
 def test_no_other_module_words_a_decline_or_a_citation_label():
     package = Path(__file__).resolve().parents[1] / "qa"
     for path in package.rglob("*.py"):
-        if path.name == "render.py":
+        if path.parent == package / "render":  # the renderer (qa/render/) is where they are worded
             continue
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(seem to|not) answer (this|it)", text, re.IGNORECASE), path
         assert "original ↗" not in text, path
+
+
+def test_learners_read_why_it_declined_in_plain_words_and_authors_get_the_figures():
+    from dataclasses import replace
+
+    from qa.render import learner_notice
+
+    reason = (
+        "evidence 0.41; the question names “Heston Blumenthal”, “Fat Duck”, which the documents "
+        "never mention, and that needs 0.68"
+    )
+    named = replace(_answer(abstained=True, evidence=0.41), reason=reason)
+    notice = learner_notice(named)
+    assert notice == f"{DECLINE} They never mention “Heston Blumenthal”, “Fat Duck”. {DECLINE_HINT}"
+    assert answer_json(named)["notice"] == notice and answer_json(named)["reason"] == reason
+    assert plain_text(named).startswith(f"{DECLINE} ({reason})")  # qa ask: for authors, with the figures
+    assert "0.41" not in plain_text(named, technical=False) and notice in plain_text(named, technical=False)
+    assert "0.41" not in answer_html(named) and escape("“Heston Blumenthal”") in answer_html(named)
+    model = replace(named, reason="evidence 0.50, the top passage holds 20% of the question's terms")
+    assert learner_notice(model) == f"{DECLINE} {DECLINE_HINT}"
+    assert learner_notice(_answer()) == ""
+
+
+def test_plain_text_indents_every_line_of_a_passage_under_its_citation():
+    p = _passage(text="Safety\n\nAlways wear goggles.\nReport spills.")
+    text = plain_text(_answer(p))
+    assert "\n    Safety\n\n    Always wear goggles.\n    Report spills.\n" in text

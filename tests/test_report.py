@@ -183,3 +183,10 @@ def test_each_question_shows_the_evidence_and_whether_the_bot_declined():
     page = render_report(ROWS, None, k=5)
     assert "evidence 0.70" in page and "declined, evidence 0.20" in page
     assert "declined, evidence 0.70" not in page
+
+
+def test_a_declined_question_says_why_in_the_authors_words():
+    reason = "evidence 0.20; an answer needs 0.35"
+    rows = [{**row, "reason": reason} if row["id"] == "u" else row for row in ROWS]
+    page = render_report(rows, None, k=5)
+    assert f"declined: {reason}" in page

@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer import Answer, Citation, Passage, Span
 from qa.errors import QuestionError
-from qa.render import CLOSEST, DECLINE, passage_json
+from qa.render import CLOSEST, DECLINE, escape, passage_json
 from qa.retrieval.context import Context
 from qa.web.chat import EMPTY_QUESTION, ChatSession, Turn, messages
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
@@ -56,17 +56,21 @@ def test_answer_leads_with_the_label_first_passage_open_others_folded():
 
 def test_citation_links_only_to_web_urls():
     out = render_answer(_answer(_passage(url="javascript:alert(1)")))
-    # the served original instead, at a text fragment of the highlight
-    served = "<a class='qa-link' href='/originals/seeds/a.txt#:~:text=beta%20gamma'"
-    assert "javascript:" not in out and served in out
+    # the text file's page served by the app instead, the passage and highlight marked in it
+    page = "/context/seeds/a.txt?start=100&amp;end=122&amp;hs=106&amp;he=116#cited"
+    served = f"<a class='qa-link qa-in-document' href='{page}'"
+    assert "javascript:" not in out and served in out and out.count("<a ") == 1
     out = render_answer(_answer(_passage(url="https://example.org/a?x=1&y='2'")))
     assert "href='https://example.org/a?x=1&amp;y=&#x27;2&#x27;#:~:text=beta,gamma'" in out
     assert "target='_blank' rel='noopener noreferrer'" in out
+    assert "in the document ↗</a>" in out  # and the document's page beside the web page
 
 
 def test_abstained_answer_says_so_and_shows_closest_text_unmarked():
     out = render_answer(_answer(_passage(), abstained=True))
-    assert DECLINE in out and CLOSEST in out and "Evidence 0.70" in out
+    assert escape(DECLINE) in out and CLOSEST in out and "0.70" not in out
+    copied = out[out.index("qa-plain") :]
+    assert "don&#x27;t seem to answer" in copied and "evidence" not in copied  # the copy says the same
     assert "<mark>" not in out and "<ol class='qa-passages qa-closest'>" in out and "qa-passage" in out
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from qa.answer import Answer
 from qa.feedback import FeedbackRecord
 from qa.records import append_json_line, read_json_lines
+from qa.render import decision
 
 __all__ = [
     "VIEWS",
@@ -48,6 +49,9 @@ class AskedRecord:
     evidence: float = 0.0
     sources: tuple[str, ...] = ()
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    reason: str = ""
+    """Why it declined, with the deciding figures ('' for an answer): for the author, who sees
+    what the course lacks; learners were told in plain words."""
 
     @classmethod
     def of(cls, collection: str, answer: Answer) -> AskedRecord:
@@ -58,6 +62,7 @@ class AskedRecord:
             abstained=answer.abstained,
             evidence=round(float(answer.evidence), 4),
             sources=tuple(dict.fromkeys(p.citation.source for p in answer.passages)),
+            reason=decision(answer) if answer.abstained else "",
         )
 
 
@@ -72,6 +77,8 @@ class AskedQuestion:
     thumbs_down: int
     last: str
     comments: tuple[str, ...] = ()
+    reason: str = ""
+    """Why it was last declined (the deciding figures), '' if never."""
 
 
 def log_question(path: Path, record: AskedRecord) -> None:
@@ -111,9 +118,8 @@ def summarise(
 
     def group(question: str, time: str) -> dict[str, Any]:
         key = _key(question)
-        g = groups.setdefault(
-            key, {"question": question, "asked": 0, "declined": 0, "down": 0, "last": "", "comments": []}
-        )
+        empty = {"question": question, "asked": 0, "declined": 0, "down": 0, "last": "", "comments": []}
+        g = groups.setdefault(key, {**empty, "reason": ""})
         g["last"] = max(g["last"], time)
         return g
 
@@ -122,6 +128,8 @@ def summarise(
             g = group(record.question, record.time)
             g["asked"] += 1
             g["declined"] += int(record.abstained)
+            if record.abstained and record.reason:
+                g["reason"] = record.reason  # records are in time order: the latest stays
     for record in feedback:
         if record.rating == "down" and getattr(record, "collection", "default") == collection:
             g = group(record.question, record.time)
@@ -131,7 +139,14 @@ def summarise(
     wanted = {"most-asked": "asked", "declined": "declined", "thumbs-down": "down"}[view]
     rows = [
         AskedQuestion(
-            _id(k), g["question"], g["asked"], g["declined"], g["down"], g["last"], tuple(g["comments"])
+            _id(k),
+            g["question"],
+            g["asked"],
+            g["declined"],
+            g["down"],
+            g["last"],
+            tuple(g["comments"]),
+            g["reason"],
         )
         for k, g in groups.items()
         if g[wanted] > 0
@@ -160,6 +175,7 @@ def eval_rows(questions: Iterable[AskedQuestion], *, view: str, collection: str)
             "declined": q.declined,
             "thumbs_down": q.thumbs_down,
             "comments": list(q.comments),
+            "declined_because": q.reason,
         }
         for q in questions
     ]

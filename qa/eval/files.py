@@ -61,9 +61,10 @@ def atomic_write(path: Path, text: str, *, what: str = "") -> None:
     """Replace ``path`` with ``text`` as :func:`qa.atomic.atomic_write` does, so a reader never
     sees half; an OS error becomes a :class:`QuestionFileError`.
 
-    ``what`` names the file in the error message ("the report ").
+    ``what`` names the file in the error message ("the report "). The file follows the umask
+    like any file a user writes (0644 by default): runs, reports and exports hold no secrets.
     """
     try:
-        replace_file(Path(path), text, make_folder=False)  # a mistyped folder is an error
+        replace_file(Path(path), text, make_folder=False, mode=0o666)  # a mistyped folder is an error
     except OSError as exc:
         raise QuestionFileError(f"cannot write {what}{path}: {exc.strerror}") from None

@@ -111,7 +111,9 @@ def _about(r: Mapping[str, Any]) -> tuple[str, ...]:
     about += [f"{key}: {value}" for key, value in (r.get("fields") or {}).items()]
     if r.get("query") and r.get("query") != r.get("question"):
         about.append(f"searched as: {r['query']}")
-    if isinstance(r.get("evidence"), (int, float)):
+    if r.get("abstained") and r.get("reason"):  # why, as the run recorded it (authors' words)
+        about.append(f"declined: {r['reason']}")
+    elif isinstance(r.get("evidence"), (int, float)):
         declined = "declined, " if r.get("abstained") else ""
         about.append(f"{declined}evidence {r['evidence']:.2f}")
     return tuple(about)

@@ -27,6 +27,7 @@ RESULT_COLUMNS = (
     "score",
     "citation",
     "top_passage",
+    "reason",
 )
 """The fixed columns of the results CSV; a ``history`` column and the input's extra columns follow."""
 
@@ -54,6 +55,7 @@ def write_results_csv(path: Path, rows: Sequence[Mapping[str, Any]], *, k: int) 
                 top.get("score", ""),
                 passage_citation(top),
                 top.get("text", ""),
+                r.get("reason", ""),  # why it declined, with the figures ('' for an answer)
                 *([" | ".join(r.get("history") or ())] if history else []),
                 *[fields.get(c, "") for c in extra],
             ]

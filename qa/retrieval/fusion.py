@@ -25,6 +25,9 @@ DENSE_CANDIDATES = 512
 """Dense candidates per question, over all window sizes."""
 LEXICAL_CANDIDATES = 64
 """BM25 candidates per question and window size."""
+_NEAREST = 1
+"""Windows nearest to the question as asked kept among the candidates when another vector ranks
+them (the best cosine is evidence for abstention)."""
 DENSE_FLOOR_QUANTILE = 0.25
 """Dense scores are rescaled from this quantile of a size's candidates (0) to their best (1)."""
 
@@ -41,6 +44,10 @@ class Candidates:
     """Raw BM25 of each candidate (None: not kept)."""
     bonus: np.ndarray | None = None
     """What :meth:`boosted` added to the fused scores (None: nothing)."""
+    ranking: np.ndarray | None = None
+    """Cosine of each candidate to the vector that ranks them, when it is not the question's
+    own (the question without the name of the document it names: :mod:`qa.retrieval.name_free`);
+    None: ``dense`` ranks them."""
 
     def boosted(self, extra: np.ndarray) -> Candidates:
         """The same candidates with ``extra`` added to their fused scores."""
@@ -51,6 +58,11 @@ class Candidates:
     @property
     def best_dense(self) -> float:
         return float(self.dense.max()) if self.dense is not None and len(self.dense) else 0.0
+
+    @property
+    def ranking_dense(self) -> np.ndarray | None:
+        """The cosines fusion ranks the candidates by."""
+        return self.dense if self.ranking is None else self.ranking
 
 
 class Fusion:
@@ -105,40 +117,62 @@ class Fusion:
         found = [self.lexical.top(query_terms, n, scale=size)[0] for size in self.lexical.scales]
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
-        """Dense and BM25 candidates fused over their union."""
+    def candidates(
+        self, vector: np.ndarray | None, query_terms: list[str], *, ranking: np.ndarray | None = None
+    ) -> Candidates:
+        """Dense and BM25 candidates fused over their union. With a ``ranking`` vector, the dense
+        candidates are its nearest windows and its cosines are fused; ``dense`` keeps the cosines
+        of ``vector`` (the question as asked: what abstention reads), and the window nearest to
+        ``vector`` is a candidate too."""
         if isinstance(self.index.store, CandidateSearch):
-            found = self._found_by_store(self.index.store, vector, query_terms)
+            found = self._found_by_store(self.index.store, vector, query_terms, ranking)
             if found is not None:
                 return found
         mode = self.settings.mode
+        ranking = ranking if vector is not None and mode != "lexical" else None
         parts = []
         if vector is not None and mode != "lexical":
-            parts.append(self.dense_top(vector, DENSE_CANDIDATES))
+            if ranking is None:
+                parts.append(self.dense_top(vector, DENSE_CANDIDATES))
+            else:
+                parts += [self.dense_top(ranking, DENSE_CANDIDATES), self.dense_top(vector, _NEAREST)]
         if mode != "dense":
             parts.append(self.lexical_top(query_terms, LEXICAL_CANDIDATES))
         ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
         if not len(ids):  # nothing matched at all: every window is a candidate with score 0
             ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
         dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
+        ranked = self.dense_scores(ranking, ids) if ranking is not None else None
         lexical = (
             self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
         )
-        return Candidates(ids, self._fuse(ids, dense, lexical), dense, lexical)
+        fused = self._fuse(ids, dense if ranked is None else ranked, lexical)
+        return Candidates(ids, fused, dense, lexical, ranking=ranked)
 
     def _found_by_store(
-        self, store: CandidateSearch, vector: np.ndarray | None, query_terms: list[str]
+        self,
+        store: CandidateSearch,
+        vector: np.ndarray | None,
+        query_terms: list[str],
+        ranking: np.ndarray | None = None,
     ) -> Candidates | None:
         """The candidates a search engine finds itself (dense and, with BM25 in the engine, BM25
-        in one round of calls), fused as below; None when nothing matched."""
+        in one round of calls), fused as below; None when nothing matched. With a ``ranking``
+        vector the engine searches by it, and ``vector``'s cosines are read from the stored
+        vectors."""
         mode = self.settings.mode
         vector = vector if mode != "lexical" else None
+        ranking = ranking if vector is not None else None
         lexical_terms = query_terms if mode != "dense" else []
         local = None
         if lexical_terms and not store.lexical_in_engine:  # an engine without BM25: ours finds them
             local = self.lexical_top(lexical_terms, LEXICAL_CANDIDATES)
+        searched = vector if ranking is None else ranking
+        if ranking is not None:  # the window nearest the question as asked: its cosine is evidence
+            nearest = self.dense_top(vector, _NEAREST)
+            local = nearest if local is None else np.concatenate([local, nearest])
         found = store.candidates(
-            vector, lexical_terms, dense_n=DENSE_CANDIDATES, lexical_n=LEXICAL_CANDIDATES, extra_ids=local
+            searched, lexical_terms, dense_n=DENSE_CANDIDATES, lexical_n=LEXICAL_CANDIDATES, extra_ids=local
         )
         if not len(found.ids):
             return None
@@ -149,7 +183,11 @@ class Fusion:
                 if lexical_terms
                 else np.zeros(len(found.ids), np.float32)
             )
-        return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense, lexical)
+        if ranking is None:
+            return Candidates(found.ids, self._fuse(found.ids, found.dense, lexical), found.dense, lexical)
+        dense = self.dense_scores(vector, found.ids)
+        fused = self._fuse(found.ids, found.dense, lexical)
+        return Candidates(found.ids, fused, dense, lexical, ranking=found.dense)
 
     def names_everywhere(
         self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
@@ -180,7 +218,7 @@ class Fusion:
         np.maximum.at(most, group_of.reshape(-1), named[marked])
         lexical = candidates.lexical.copy()
         lexical[marked] += most[group_of.reshape(-1)] - named[marked]
-        fused = self._fuse(ids, candidates.dense, lexical)
+        fused = self._fuse(ids, candidates.ranking_dense, lexical)
         return dataclasses.replace(candidates, fused=fused, lexical=lexical)
 
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:

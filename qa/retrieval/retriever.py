@@ -39,6 +39,7 @@ from qa.retrieval.followup import (
 )
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
+from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
 from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
@@ -114,6 +115,10 @@ class Retriever:
         return Structure(self.index, self.fusion.lexicon)
 
     @cached_property
+    def name_free(self) -> NameFree:
+        return NameFree(self.index, self.structure, self.fusion.lexical, share=self.settings.name_free_share)
+
+    @cached_property
     def document_coverage(self) -> DocumentCoverage:
         words = self.index.word_maps
         return DocumentCoverage(self.highlighter, lambda doc: len(words[doc]), len(self.index.documents))
@@ -177,8 +182,8 @@ class Retriever:
         """Answers with the signals their abstention was decided on (for calibration)."""
         k = self._check_k(k)
         return [
-            self._answer(q, query, k, vector=vector, own_vector=own)
-            for q, query, vector, own in self._searches(questions, histories)
+            self._answer(q, query, k, vector=vector, own_vector=own, ranking=ranking)
+            for q, query, vector, own, ranking in self._searches(questions, histories)
         ]
 
     def ranking_rows(
@@ -191,9 +196,9 @@ class Retriever:
         """Per question, the ``grown`` passages grown for it in today's order with their features
         (for fitting the ranker; the settings' weights are not applied)."""
         out = []
-        for _, query, vector, _ in self._searches(questions, histories):
+        for _, query, vector, _, ranking in self._searches(questions, histories):
             query_terms = self.fusion.query_terms(query)
-            candidates = self._candidates(vector, query_terms)
+            candidates = self._candidates(vector, query_terms, ranking)
             pool = self.shaper.pool(candidates, grown, grown=grown)
             features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
             passages = [self._passage(shape, query_terms) for shape in pool]
@@ -202,8 +207,9 @@ class Retriever:
 
     def _searches(
         self, questions: Sequence[str], histories: Sequence[Sequence[str]] | None
-    ) -> list[tuple[str, str, np.ndarray | None, np.ndarray | None]]:
-        """Per question: it cleaned, the query as searched, the query's vector and the question's own."""
+    ) -> list[tuple[str, str, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
+        """Per question: it cleaned, the query as searched, the query's vector, the question's own
+        and the vector that ranks the windows when it is another (:meth:`_name_free_vectors`)."""
         histories = histories or [()] * len(questions)
         cleaned = [clean_question(q, max_chars=self.settings.max_question_chars) for q in questions]
         turns = self.settings.history_turns
@@ -211,13 +217,29 @@ class Retriever:
         if self.settings.mode == "lexical":
             # no embeddings to weigh: the form of the question decides
             queries = [resolve_followup(q, h, turns=turns) for q, h in zip(cleaned, histories)]
-            return [(q, query, None, None) for q, query in zip(cleaned, queries)]
+            return [(q, query, None, None, None) for q, query in zip(cleaned, queries)]
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self._query(r, vectors) for r in read]
+        ranking = self._name_free_vectors(queries)
         return [
-            (q, query, vectors[query], vectors[r.question]) for q, query, r in zip(cleaned, queries, read)
+            (q, query, vectors[query], vectors[r.question], ranking.get(query))
+            for q, query, r in zip(cleaned, queries, read)
         ]
+
+    def _name_free_vectors(self, queries: Sequence[str]) -> dict[str, np.ndarray]:
+        """For each query that names its document, the vector of the query without the name's
+        words the document's body hardly uses (:mod:`qa.retrieval.name_free`); one batch, and
+        no encode at all when no query names a document."""
+        if not self.settings.shaping or not self.name_free.active:
+            return {}
+        texts = {q: self.name_free.text(q, self.fusion.query_terms(q)) for q in dict.fromkeys(queries)}
+        texts = {q: t for q, t in texts.items() if t}
+        if not texts:
+            return {}
+        unique = sorted(set(texts.values()))
+        vectors = dict(zip(unique, self.embedder.encode(unique)))
+        return {q: vectors[t] for q, t in texts.items()}
 
     def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
         """The question as searched: alone, or with its topic when the evidence says it follows."""
@@ -272,9 +294,10 @@ class Retriever:
         *,
         vector: np.ndarray | None = None,
         own_vector: np.ndarray | None = None,
+        ranking: np.ndarray | None = None,
     ) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(query)
-        candidates = self._candidates(vector, query_terms)
+        candidates = self._candidates(vector, query_terms, ranking)
         shapes = self._shapes(candidates, query_terms, k)
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)
@@ -301,8 +324,10 @@ class Retriever:
         answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
         return answer, signals
 
-    def _candidates(self, vector: np.ndarray | None, query_terms: list[str]) -> Candidates:
-        candidates = self.fusion.candidates(vector, query_terms)
+    def _candidates(
+        self, vector: np.ndarray | None, query_terms: list[str], ranking: np.ndarray | None = None
+    ) -> Candidates:
+        candidates = self.fusion.candidates(vector, query_terms, ranking=ranking)
         if self.settings.shaping:
             names = self.structure.own_names(candidates.ids, query_terms)
             candidates = self.fusion.names_everywhere(candidates, query_terms, names)

@@ -15,6 +15,7 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path as FilePath
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -38,7 +39,9 @@ from qa.index.collections import (
 )
 from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
+from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.signed_links import LinkSigner
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
 
@@ -91,6 +94,11 @@ class DocumentOut(BaseModel):
         description="When its vectors were made (kept while it is unchanged); empty if pending."
     )
     warnings: list[str]
+    page_url: str = Field(
+        default="",
+        description="The document as the index reads it, a page of the app (headings, pages, slides), "
+        "signed when learners need a key; '' until indexed.",
+    )
 
 
 class CollectionOut(BaseModel):
@@ -110,6 +118,9 @@ class QuestionOut(BaseModel):
     thumbs_down: int
     last: str
     comments: list[str]
+    reason: str = Field(
+        default="", description="Why it was last declined: the deciding signals and figures ('' if never)."
+    )
 
 
 def status_out(status: BuildStatus) -> StatusOut:
@@ -149,6 +160,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     if index is not None:
         counts.update(int(d) for d in index.table["doc"])
     status = registry.status(name)
+    links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
     out = []
     for f in list_files(settings, name):
         doc, windows = None, 0
@@ -159,6 +171,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
             except KeyError:
                 doc = None
         warnings = [m for m in status.skipped if f.name in m]
+        page = CONTEXT_PREFIX + quote(f.source)
         if doc is None and not warnings and not status.busy:  # skipped by a build before this server's
             warnings = [w for w in [_unreadable(settings.root / f.source, settings.max_file_mb)] if w]
         out.append(
@@ -172,6 +185,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
                 windows=windows,
                 indexed_at=index.indexed_at(f.source) if doc else "",
                 warnings=warnings,
+                page_url=(links.sign(page) if links else page) if doc else "",  # what the index read
             )
         )
     return out

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.index.collections import NAME_PATTERN
-from qa.render import ORIGINALS_PREFIX, answer_json, passage_json
+from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
@@ -116,9 +116,9 @@ class CitationOut(BaseModel):
     title: str
     url: str
     link: str = Field(
-        description="Where to open the original, as deep as it allows: the web page at the section "
-        "or highlight, else original_url (a text file or web page without a section anchor: with a text "
-        "fragment of the highlight); '' if none."
+        description="Where the citation opens: the document's web page at the section or highlight when "
+        "it has one; else context_page for Word, PowerPoint, Markdown and text files; else original_url "
+        "(a web page without a section anchor: with a text fragment of the highlight)."
     )
     label: str = Field(description='What to show first, e.g. "Title · p. 12 · Section".')
     start: int = Field(description="Character offset where the passage starts in the source.")
@@ -130,6 +130,11 @@ class CitationOut(BaseModel):
         default="",
         description="The original file at that place (#page=N, #anchor); with an API key set, signed "
         "(?exp=&sig=) so it opens in a new tab without the key, for 12 hours.",
+    )
+    context_page: str = Field(
+        default="",
+        description="The document as a page served by the app, this passage shaded, its highlight marked "
+        "and scrolled into view (#cited), with a link to download the original; signed like original_url.",
     )
     stale: bool = Field(
         default=False,
@@ -155,7 +160,14 @@ class AskResponse(BaseModel):
     query: str = Field(description="The question as searched, after resolving a follow-up.")
     abstained: bool = Field(description="True when the documents do not answer the question.")
     evidence: float
-    notice: str = Field(description="Shown above the passages: '' for an answer, else why it declined.")
+    notice: str = Field(
+        description="Shown to learners above the passages: '' for an answer, else that the documents do "
+        "not seem to answer, in plain words."
+    )
+    reason: str = Field(
+        default="",
+        description="Why it declined, for authors: the deciding signals and figures ('' for an answer).",
+    )
     closest_label: str = Field(description="Heading of a declined answer's passages ('' for an answer).")
     passages: list[PassageOut] = Field(
         description="Ranked passages; when abstained, only the closest matches."
@@ -228,8 +240,8 @@ def answer_out(
         if collection != "default":
             passage["context_url"] += f"&collection={collection}"
         if links is not None:
-            for field in ("original_url", "link"):
-                if citation[field].startswith(ORIGINALS_PREFIX):
+            for field in ("original_url", "link", "context_page"):
+                if citation[field].startswith((ORIGINALS_PREFIX, CONTEXT_PREFIX)):
                     citation[field] = links.sign(citation[field])
     data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
     return AskResponse.model_validate(data)

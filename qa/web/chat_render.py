@@ -68,6 +68,6 @@ def render_answer(
     of the ``stale`` sources (changed on disk since indexing) say so."""
     tools = (
         "<div class='qa-tools'><button type='button' class='qa-copy'>Copy answer</button>"
-        f"<div class='qa-plain'>{_verbatim(plain_text(answer, settings))}</div></div>"
+        f"<div class='qa-plain'>{_verbatim(plain_text(answer, settings, technical=False))}</div></div>"
     )
     return answer_html(answer, contexts, settings=settings, tools=tools, stale=stale)

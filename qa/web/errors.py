@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 def install_error_handlers(app) -> None:
     """Library errors become 4xx with their message; validation errors a readable 422; HTTP
     errors (404, 405, a body that is not UTF-8) keep their status in the same ``{"error"}``
-    shape; anything else a 500 that says nothing about the server's internals."""
+    shape (a short page instead when a browser tab opens a citation's document); anything else
+    a 500 that says nothing about the server's internals."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
@@ -45,9 +46,16 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):
+        from fastapi.responses import HTMLResponse
+
+        from qa.web.document_page import refused_page, wants_page
+
         message = exc.detail if isinstance(exc.detail, str) else "the request cannot be handled"
         if exc.status_code == 400:
             message = "the request body cannot be read; send UTF-8 JSON"
+        if wants_page(request.url.path, request.headers.get("accept", "")):  # a learner's tab
+            page = refused_page(exc.status_code, message)
+            return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

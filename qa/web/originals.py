@@ -7,8 +7,8 @@ a sandbox policy so a page's own scripts never run with the app's origin.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
 
 from qa.config import Settings
 from qa.ingest.links import ORIGINALS_PREFIX
@@ -54,7 +54,7 @@ def originals_router(settings: Settings, retriever: Retriever, registry: Registr
             path = original_path(source, settings.seeds_dir, settings.root)
         suffix = path.suffix.lower() if path is not None else ""
         if path is None or suffix not in CONTENT_TYPES:
-            return JSONResponse({"error": f"no indexed original named {source!r}"}, status_code=404)
+            raise HTTPException(404, f"no indexed original named {source!r}")
         inline = suffix not in (".docx", ".pptx")
         headers = {"Cache-Control": "no-cache"}
         if suffix in (".html", ".htm"):

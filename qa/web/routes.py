@@ -32,20 +32,23 @@ GRADIO_PATHS = frozenset(
 GRADIO_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/call/ask/")
 QUESTION_CALLS = ("/gradio_api/call/ask", "/gradio_api/call/ask/")
 ORIGINALS = "/originals/"
+DOCUMENT_PAGES = "/context/"
+"""A document as a page with a passage highlighted (:mod:`qa.web.document_page`): guarded as
+the originals are."""
 LTI = "/lti/"
 LTI_QUESTIONS = re.compile(r"^/lti/chat/[^/]+/api/v1/(ask$|sources/)")
 
 
 def route_kind(path: str) -> str:
     """``api`` (JSON API), ``page`` (the chat page), ``gradio`` (what the page and gradio_client
-    call), ``document`` (an indexed source's original file), ``session`` (sign in), ``lti``
+    call), ``document`` (an indexed source's original file, or its page), ``session`` (sign in), ``lti``
     (the LTI tool: its launches come from the LMS's site, its sessions carry their own signed
     token, see :mod:`qa.web.lti`), ``open`` (static files, docs, widget) or ``closed`` (the rest)."""
     if path.startswith("/api/"):
         return "api"
     if path.startswith(LTI):
         return "lti"
-    if path.startswith(ORIGINALS):
+    if path.startswith((ORIGINALS, DOCUMENT_PAGES)):
         return "document"
     if path == "/":
         return "page"

@@ -39,6 +39,7 @@ from urllib.parse import parse_qs
 
 from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
+from qa.web.document_page import refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
@@ -73,6 +74,7 @@ class SecurityMiddleware:
         body_limits: Mapping[str, int] | None = None,
         collection_origins: Callable[[], frozenset[str]] | None = None,
         own_origins: Callable[[str], frozenset[str]] | None = None,
+        title_of: Callable[[str], str] | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
@@ -83,6 +85,8 @@ class SecurityMiddleware:
         """Origins some collection's settings allow (the API route checks it is that collection)."""
         self.own_origins = own_origins or (lambda name: frozenset())
         """The origins collection ``name``'s settings allow: they may frame ``/embed?collection=NAME``."""
+        self.title_of = title_of or (lambda name: "")
+        """The title of collection ``name`` ('' the default), shown on the sign-in page."""
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
@@ -188,10 +192,11 @@ class SecurityMiddleware:
         www = [(b"www-authenticate", b'Bearer realm="qa"')]
         if r.kind == "api":
             raise Refusal(401, "a valid API key is required: Authorization: Bearer <key>", www)
-        if r.kind == "document" and b"sig=" in query:
-            expired = "this link to the original has expired; ask the question again for a fresh link"
-            raise Refusal(401, expired, www)
-        raise Refusal(401, "sign in at /session (or send Authorization: Bearer <key>)", www)
+        message = "sign in at /session (or send Authorization: Bearer <key>)"
+        expired = r.kind == "document" and b"sig=" in query
+        if expired:
+            message = "this link to the original has expired; ask the question again for a fresh link"
+        raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
 
     def _not_guessing(self, r: Request) -> None:
         wait = self.failed_keys.peek(r.client)
@@ -253,12 +258,13 @@ class SecurityMiddleware:
             else:
                 form = parse_qs(r.scope.get("query_string", b"").decode("latin-1"))
             collection = wanted_collection(form)
+            title = self.title_of(collection)
             if "key" not in form:
-                await respond(send, 200, login_page(collection=collection), self._page_headers())
+                await respond(send, 200, login_page(collection=collection, title=title), self._page_headers())
                 return
             if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
                 self._failed(r)
-                page = login_page("That key is not right; try again.", collection)
+                page = login_page("That key is not right; try again.", collection, title)
                 raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])
@@ -304,6 +310,14 @@ class SecurityMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _document_refusal(r: Request, message: str, *, sign_in: bool) -> bytes:
+    """A short page instead of JSON when a browser tab opens a citation's document (b"" else)."""
+
+    if r.kind != "document" or not wants_page(r.path, r.header("accept")):
+        return b""
+    return refused_page(401, message, sign_in=sign_in).encode("utf-8")
 
 
 def _frame_ancestors(origins) -> tuple[bytes, bytes]:

@@ -85,13 +85,18 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
 
 def _embed_title(settings: Settings, collection: str) -> str:
     """The embed page's heading: the collection's title when its settings give one."""
+    return _course_title(settings, collection) or EMBED_TITLE
+
+
+def _course_title(settings: Settings, collection: str) -> str:
+    """The title the settings of ``collection`` ('' or None: the default one) give, '' if none."""
     from qa.errors import QAError
     from qa.index.collections import get_collection
 
     try:
-        return get_collection(settings, collection or None).config.title or EMBED_TITLE
-    except QAError:  # an unknown collection: the widget says so at the first question
-        return EMBED_TITLE
+        return get_collection(settings, collection or None).config.title
+    except QAError:  # an unknown collection: the page asking for it says so
+        return ""
 
 
 def call_kinds(demo) -> dict[int, str]:
@@ -120,6 +125,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.document_page import document_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
     from qa.web.routes import api_routes
@@ -138,6 +144,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     app.state.registry = registry
     app.include_router(api_router(settings, live, registry))
     app.include_router(originals_router(settings, live, registry))
+    app.include_router(document_router(settings, live, registry))
     static = resources.files("qa.web") / "static"
     if settings.admin_key:
         from qa.web.admin import admin_router
@@ -201,6 +208,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         },
         collection_origins=lambda: collection_origins(settings),
         own_origins=lambda name: own_origins(settings, name),
+        title_of=lambda name: _course_title(settings, name),
     )
 
 

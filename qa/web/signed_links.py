@@ -1,4 +1,5 @@
-"""Links to originals that open without the key: ``/originals/SOURCE?exp=T&sig=S#page=3``.
+"""Links to originals that open without the key: ``/originals/SOURCE?exp=T&sig=S#page=3`` (and
+to a document's page, ``/context/SOURCE?start=..&exp=T&sig=S#cited``).
 
 With ``QA_API_KEY`` set, ``/originals/`` needs the key or the chat page's session cookie. A
 portal's widget calls the API with the key in a header, but a citation's "original" link opens
@@ -36,13 +37,14 @@ class LinkSigner:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def sign(self, url: str) -> str:
-        """``url`` (``/originals/...``, maybe with a ``#fragment``) with ``exp`` and ``sig``
-        added; the signature covers the decoded path, as the server sees it."""
+        """``url`` (``/originals/...`` or ``/context/...``, maybe with a query and a
+        ``#fragment``) with ``exp`` and ``sig`` added to its query; the signature covers the
+        decoded path, as the server sees it (the rest of the query only says where to look)."""
         address, hash_, fragment = url.partition("#")
-        path = address.partition("?")[0]
+        path, _, query = address.partition("?")
         expires = math.ceil((self.clock() + self.lifetime) / _HOUR) * _HOUR
-        query = f"exp={expires}&sig={self._sign(unquote(path), expires)}"
-        return f"{path}?{query}{hash_}{fragment}"
+        signed = f"exp={expires}&sig={self._sign(unquote(path), expires)}"
+        return f"{path}?{query + '&' if query else ''}{signed}{hash_}{fragment}"
 
     def valid(self, path: str, query_string: bytes) -> bool:
         """Whether the request's query signs ``path`` (decoded) and has not expired."""

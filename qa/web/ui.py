@@ -22,6 +22,7 @@ from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.chat import FAILED, ChatSession
+from qa.web.chat_render import render_question
 
 __all__ = ["CHAT_JS", "CSS", "EXAMPLES", "INTRO", "SessionCollections", "build_ui"]
 
@@ -48,6 +49,13 @@ CSS = (_STATIC / "chat.css").read_text(encoding="utf-8")
 CHAT_JS = (_STATIC / "chat.js").read_text(encoding="utf-8")
 
 _SCROLL_JS = "(chat) => { if (window.qaChat) window.qaChat.scroll(chat); }"
+_TAB_TITLE_JS = (
+    "(heading) => { const line = String(heading || '').split('\\n')[0].replace(/^#+\\s*/, '');"
+    " const text = line.replace(/\\\\(.)/g, '$1');"  # the Markdown escapes of the title, undone
+    " const title = new DOMParser().parseFromString(text, 'text/html').documentElement.textContent.trim();"
+    " if (title) document.title = title; }"
+)
+"""The browser tab says the course shown (the first line of the page's heading, ``# Title``)."""
 
 
 def _collection_page(
@@ -104,7 +112,13 @@ def _collection_view(
         choices=_picker_choices(settings, names), value=shown, visible=registry is not None and len(names) > 1
     )
     examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
-    return shown, (picker, f"# {title}\n" + INTRO, examples, [], ())
+    return shown, (picker, _heading(title), examples, [], ())
+
+
+def _heading(title: str) -> str:
+    """The page's heading (Markdown): the course's title shown as written (``<``, ``*`` or ``#``
+    in it are not markup), then :data:`INTRO`."""
+    return f"# {render_question(title)}\n" + INTRO
 
 
 def _picker_choices(settings: Settings, names: list[str]) -> list[tuple[str, str]]:
@@ -206,7 +220,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         return [], (), "", ""
 
     with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
-        title = gr.Markdown("# Ask the course documents\n" + INTRO, elem_id="qa-title")
+        title = gr.Markdown(_heading("Ask the course documents"), elem_id="qa-title")
         picker = gr.Dropdown(
             choices=["default"], value="default", label="Course", elem_id="collection", visible=False
         )
@@ -289,9 +303,11 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         # previous rating's event is still pending in the browser was silently dropped
         chat.like(rate, [turns], None, trigger_mode="multiple", **private)
         demo.load(None, None, None, js=CHAT_JS)
-        demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private")
+        demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private").then(
+            None, [title], None, js=_TAB_TITLE_JS
+        )
         picker.input(
             show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"
-        )
+        ).then(None, [title], None, js=_TAB_TITLE_JS)
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo

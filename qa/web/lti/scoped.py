@@ -1,8 +1,9 @@
 """What a launch opens, each under its session token (:mod:`qa.web.lti.tokens`):
 
 - ``/lti/chat/TOKEN/``: the chat for the token's collection (the widget, inline), and under
-  the same path the JSON API it calls (``api/v1/ask``, ``api/v1/sources/...``) and the
-  originals it links to, each refused (403) for any other collection than the token's;
+  the same path the JSON API it calls (``api/v1/ask``, ``api/v1/sources/...``), the
+  originals it links to and the documents' pages (``context/...``), each refused (403)
+  for any other collection than the token's;
 - ``/lti/admin/TOKEN/`` (instructor tokens only): the admin page and API of that one
   collection (documents, indexing progress, what learners asked), never the others, never
   creating or deleting collections, and without the global admin key.
@@ -49,6 +50,7 @@ def scoped_router(
 ) -> APIRouter:
     """The chat and admin pages and APIs a launch opens (see the module docstring)."""
     from qa.web.api import api_router
+    from qa.web.document_page import document_router
     from qa.web.originals import originals_router
 
     router = APIRouter()
@@ -66,7 +68,7 @@ def scoped_router(
             wanted = (body.get("collection") if isinstance(body, dict) else None) or "default"
         elif "/api/v1/sources/" in path:
             wanted = request.query_params.get("collection") or "default"
-        elif "/originals/" in path:
+        elif "source" in request.path_params:  # an original, a document's page, anything by source
             source = request.path_params.get("source", "")
             try:
                 held = {d.source for d in registry.get(token.collection).index.documents}
@@ -81,6 +83,7 @@ def scoped_router(
     chat_api = APIRouter(prefix="/chat/{token}", dependencies=[Depends(chat_scope)])
     chat_api.include_router(api_router(settings, live, registry))
     chat_api.include_router(originals_router(settings, live, registry))
+    chat_api.include_router(document_router(settings, live, registry))
     router.include_router(chat_api, prefix="")
     _chat_pages(router, settings, signer, frames)
     _admin(router, settings, registry, signer, frames)

@@ -6,6 +6,8 @@
   var API = "api/v1/admin";
   /* Opened from an LMS (qa/web/lti): one collection, authorised by the session in the URL. */
   var scoped = document.documentElement.getAttribute("data-collection") || "";
+  /* where documents' pages are: beside /admin, or in the LTI session's chat folder */
+  var DOCUMENTS = scoped ? location.pathname.replace(/\/admin\/([^/]+)\/.*$/, "/chat/$1/") : "";
   var key = "";
   try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
   var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
@@ -96,7 +98,18 @@
       var tr = el("tr");
       tr.setAttribute("data-name", d.name);
       var refused = !d.indexed_at && d.warnings.length > 0;  /* the reader cannot read it: no build will */
-      [d.name, d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
+      var name = el("td");
+      if (d.page_url) {  /* how the index reads it: the document's page, opened in a new tab */
+        var open = el("a", d.name);
+        open.href = DOCUMENTS + d.page_url.replace(/^\//, "");
+        open.target = "_blank"; open.rel = "noopener";
+        open.title = "How the index reads it";
+        name.appendChild(open);
+      } else {
+        name.textContent = d.name;
+      }
+      tr.appendChild(name);
+      [d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
        when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
@@ -202,13 +215,15 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last)].forEach(function (v) { tr.appendChild(el("td", v)); });
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), q.reason || ""].forEach(function (v) {
+          tr.appendChild(el("td", v));
+        });
         body.appendChild(tr);
       });
       if (!rows.length) {
         var tr = el("tr");
         var td = el("td", "Nothing yet (questions are recorded when QA_LOG_QUESTIONS is on).");
-        td.colSpan = 5;
+        td.colSpan = 6;
         tr.appendChild(td);
         body.appendChild(tr);
       }

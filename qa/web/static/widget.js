@@ -12,7 +12,7 @@
  *   data-collection="biology-101" the collection to answer from (default: the default collection)
  *
  * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
- * widget, the chat page and the CLI say the same things (qa/render.py).
+ * widget, the chat page and the CLI say the same things (qa/render/).
  *
  * Plain JavaScript, no dependencies, no requests except to the server it was loaded from (the
  * API's base URL is the folder of this script's URL, so a server behind a path prefix works).
@@ -30,6 +30,7 @@
   var MAX_PASSAGES = 10;           /* qa.render.MAX_SHOWN_PASSAGES */
   var MAX_QUESTION_CHARS = 2000;   /* the server's default QA_MAX_QUESTION_CHARS */
   var ORIGINAL = "original ↗";     /* qa.render.ORIGINAL */
+  var IN_DOCUMENT = "in the document ↗";  /* qa.render.IN_DOCUMENT: the document's page, the passage highlighted */
   var STALE = "changed since it was indexed: the original may differ from this quote";  /* qa.render.STALE */
   var SEE_IN_CONTEXT = "see in context";
   var k = Math.max(1, Math.min(MAX_PASSAGES, parseInt(opt.k || "3", 10) || 3));
@@ -165,6 +166,20 @@
       .catch(function () { box.textContent = ""; box.appendChild(el("span", "err", "Could not load the context.")); });
   }
 
+  function served(url) {
+    /* a web address as it is; a path of this server (an original, a document's page) under its base */
+    url = url || "";
+    if (/^https?:\/\//.test(url)) { return url; }
+    return url.indexOf("/originals/") === 0 || url.indexOf("/context/") === 0 ? base + url : "";
+  }
+
+  function newTab(href, text, role) {
+    var link = el("a", "", text);
+    link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
+    link.setAttribute("data-role", role);
+    return link;
+  }
+
   function renderAnswer(log, answer) {
     /* Passage [1] open, the others folded under their citation labels; a declined answer says
      * so (the server's notice) and shows its closest text unmarked. */
@@ -192,11 +207,14 @@
       }
       card.appendChild(body);
       var detail = el("div", "detail", c.source + " · ");
-      var href = /^https?:\/\//.test(c.link) ? c.link : (c.link || "").indexOf("/originals/") === 0 ? base + c.link : "";
-      if (href) {
-        var link = el("a", "", ORIGINAL);
-        link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
-        detail.appendChild(link);
+      var href = served(c.link);
+      var page = served(c.context_page);
+      if (href && href !== page) {
+        detail.appendChild(newTab(href, ORIGINAL, "original"));
+        detail.appendChild(document.createTextNode(" · "));
+      }
+      if (page) {
+        detail.appendChild(newTab(page, IN_DOCUMENT, "in-document"));
         detail.appendChild(document.createTextNode(" · "));
       }
       if (c.stale) {

@@ -12,6 +12,8 @@ answers, and the evidence that decided is shown beside the threshold it missed.
 from __future__ import annotations
 
 import html
+import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,10 +21,24 @@ from urllib.parse import quote
 
 from qa.answer import SECTION_SEPARATOR, Answer, Citation, Passage
 from qa.config import Settings
+from qa.render.links import (
+    CITED_ID,
+    CONTEXT_PREFIX,
+    ORIGINALS_PREFIX,
+    citation_link,
+    context_page,
+    deep_link,
+    original_link,
+    web_address,
+)
 
 __all__ = [
+    "CITED_ID",
     "CLOSEST",
+    "CONTEXT_PREFIX",
     "DECLINE",
+    "DECLINE_HINT",
+    "IN_DOCUMENT",
     "MAX_HISTORY",
     "MAX_PASSAGES",
     "MAX_SHOWN_PASSAGES",
@@ -35,9 +51,12 @@ __all__ = [
     "answer_json",
     "citation_detail",
     "citation_label",
+    "citation_link",
+    "context_page",
     "decision",
     "deep_link",
     "escape",
+    "learner_notice",
     "marked_html",
     "original_link",
     "passage_json",
@@ -47,14 +66,19 @@ __all__ = [
 
 # vocabulary: the same words in the chat page, the widget (through the JSON) and the CLI ---------
 
-DECLINE = "The documents do not answer this question."
-"""Said when the bot abstains."""
+DECLINE = "The course documents don't seem to answer this question."
+"""Said when the bot abstains (to learners, in plain words; :func:`decision` says why, for authors)."""
+DECLINE_HINT = "Try other words, or ask the course staff."
+"""Follows :data:`DECLINE` for learners."""
 CLOSEST = "Closest text in the documents (not an answer):"
 """Heads the passages shown after :data:`DECLINE`."""
 ORIGINAL = "original"
 """The link to the original document (``original ↗`` on pages)."""
 SEE_IN_CONTEXT = "See in context"
 """The fold or button that shows a passage in its surrounding text."""
+IN_DOCUMENT = "in the document"
+"""The link to the document's page served by the app, the passage highlighted in it
+(``in the document ↗`` on pages; see :func:`context_page`)."""
 
 # limits -----------------------------------------------------------------------------------------
 
@@ -69,11 +93,6 @@ SOURCES_PATH = "/api/v1/sources/"
 """API path of a passage in its surrounding text (``context_url`` in the JSON)."""
 STALE = "changed since it was indexed: the original may differ from this quote"
 """Said beside a passage whose file changed on disk since the index was built."""
-ORIGINALS_PREFIX = "/originals/"
-"""Where the app serves indexed originals (see ``qa.web.originals``)."""
-_WEB_PAGES = (".html", ".htm")
-_TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
-"""Originals a browser shows as text, where a text fragment scrolls to the passage."""
 
 
 # citations -------------------------------------------------------------------------------------
@@ -109,76 +128,9 @@ def _below_title(section: str, title: str) -> str:
     return section
 
 
-def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
-    """The URL of the cited original, as served by the app, opened where the passage is.
-
-    ``/originals/docs/manual.pdf#page=12`` for a PDF (the fragment PDF viewers understand),
-    ``/originals/docs/manual.html#_variables`` for a web page whose section has an ``id``, and
-    the bare file URL otherwise (slides and Word files have no standard fragment).
-    """
-    url = prefix + quote(citation.source)
-    name = citation.source.lower()
-    if name.endswith(".pdf") and citation.page:
-        return f"{url}#page={citation.page}"
-    if name.endswith(_WEB_PAGES) and citation.anchor:
-        return f"{url}#{quote(citation.anchor, safe='-._~:!$&()*+,;=@')}"
-    return url
-
-
-def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
-    """``start,end`` of a text fragment for ``highlight_text`` as the app serves the original:
-    the first and last ``words`` words, each phrase on one line of it (a fragment's phrase does
-    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped."""
-    lines = [line.split() for line in highlight_text.splitlines() if line.split()]
-    if not lines or not any(ch.isalnum() for ch in highlight_text):
-        return ""
-
-    def phrase(tokens: list[str]) -> str:
-        return quote(" ".join(tokens), safe="").replace("-", "%2D")
-
-    first, last = lines[0][:words], lines[-1][-words:]
-    if len(lines) == 1 and len(lines[0]) <= 2 * words:
-        return phrase(lines[0])
-    return f"{phrase(first)},{phrase(last)}"
-
-
 def citation_detail(c: Citation) -> str:
     """Secondary detail: "seeds/a.txt · words 1,204–1,318 of 5,345 · characters 14,095–14,840"."""
     return f"{c.source} · {c.word_range} · characters {c.start:,}\u2013{c.end:,}"
-
-
-def _web(url: str) -> str:
-    """``url`` if it is a web address, else '' (no ``javascript:`` or file links)."""
-    return url if url.startswith(("https://", "http://")) else ""
-
-
-def deep_link(c: Citation, highlight_text: str = "") -> str:
-    """Where to open the original, as deep as it allows.
-
-    A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
-    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
-    open the top). A document without one opens as the app serves it (:func:`original_link`);
-    a text or web page there without a section anchor opens at a text fragment of the highlight
-    (its first and last few words).
-    """
-    url = _web(c.url)
-    if not url:
-        link = original_link(c)
-        if "#" in link or not c.source.lower().endswith(_TEXT_ORIGINALS):
-            return link
-        fragment = _served_text_fragment(highlight_text)
-        return f"{link}#:~:text={fragment}" if fragment else link
-    if "#" in url:
-        return url
-    if c.anchor:
-        return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
-    if c.page is not None and url.lower().endswith(".pdf"):
-        return f"{url}#page={c.page}"
-    words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
-    if len(words) < 2:
-        return url
-    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
-    return f"{url}#:~:text={start},{end}"
 
 
 # the decision ---------------------------------------------------------------------------------
@@ -199,18 +151,41 @@ def decision(answer: Answer, settings: Settings | None = None) -> str:
     return f"{evidence}; an answer needs {settings.abstain_threshold:.2f}"
 
 
+_QUOTED = re.compile(r"“([^”]{1,80})”")
+_NEVER_MENTION = "the documents never mention"
+
+
+def learner_notice(answer: Answer) -> str:
+    """What a learner reads when the bot declines, in plain words (no signals, no figures):
+    :data:`DECLINE`, the names the question uses that the documents never mention (when that
+    decided), and :data:`DECLINE_HINT`. '' for an answer."""
+    if not answer.abstained:
+        return ""
+    words = [DECLINE]
+    if _NEVER_MENTION in answer.reason:
+        names = _QUOTED.findall(answer.reason.partition(_NEVER_MENTION)[0])
+        if names:
+            listed = ", ".join(f"“{name}”" for name in names[:3])
+            words.append(f"They never mention {listed}.")
+    words.append(DECLINE_HINT)
+    return " ".join(words)
+
+
 # plain text ------------------------------------------------------------------------------------
 
 
-def plain_text(answer: Answer, settings: Settings | None = None, *, scores: bool = False) -> str:
+def plain_text(
+    answer: Answer, settings: Settings | None = None, *, scores: bool = False, technical: bool = True
+) -> str:
     """The answer as text: the highlighted sentence, then numbered passages with citations.
 
     ``scores`` adds each passage's score (the CLI); a declined answer shows the deciding
-    evidence instead, since its passages' scores do not mean they answer.
+    evidence instead, since its passages' scores do not mean they answer. ``technical=False``
+    (what a learner copies) says why it declined in plain words (:func:`learner_notice`).
     """
     lines: list[str] = []
     if answer.abstained:
-        lines += [f"{DECLINE} ({decision(answer, settings)})"]
+        lines += [f"{DECLINE} ({decision(answer, settings)})" if technical else learner_notice(answer)]
         if answer.passages:
             lines += ["", CLOSEST]
     elif answer.passages:
@@ -220,9 +195,9 @@ def plain_text(answer: Answer, settings: Settings | None = None, *, scores: bool
         score = f" (score {p.score:.2f})" if scores and not answer.abstained else ""
         lines += ["", f"[{i}] {citation_label(c)}{score}", f"    {citation_detail(c)}"]
         link = deep_link(c, p.highlight_text)
-        if _web(link):  # a path served by the app means nothing in a terminal
+        if web_address(link):  # a path served by the app means nothing in a terminal
             lines.append(f"    {ORIGINAL}: {link}")
-        lines.append(f"    {p.text}")
+        lines.append(textwrap.indent(p.text, "    "))  # every line under its citation, not only the first
     return "\n".join(lines).strip() + "\n"
 
 
@@ -242,14 +217,22 @@ def marked_html(text: str, offset: int, start: int, end: int) -> str:
     return escape(text[:a]) + middle + escape(text[b:])
 
 
-def _link_html(c: Citation, highlight_text: str) -> str:
-    link = deep_link(c, highlight_text)
-    if not (_web(link) or link.startswith(ORIGINALS_PREFIX)):
-        return ""
+def _anchor(href: str, text: str, kind: str) -> str:
     return (
-        f" · <a class='qa-link' href='{escape(link)}' target='_blank' rel='noopener noreferrer'"
-        f" title='{escape(link)}'>{ORIGINAL} ↗</a>"
+        f" · <a class='{kind}' href='{escape(href)}' target='_blank' rel='noopener noreferrer'"
+        f" title='{escape(href)}'>{text} ↗</a>"
     )
+
+
+def _link_html(p: Passage) -> str:
+    """The citation's link (the original, or the document's page when that is where it opens),
+    and the document's page beside an original that opens elsewhere."""
+    link, page = citation_link(p), context_page(p)
+    if link == page:
+        return _anchor(page, IN_DOCUMENT, "qa-link qa-in-document")
+    if not (web_address(link) or link.startswith(ORIGINALS_PREFIX)):
+        return _anchor(page, IN_DOCUMENT, "qa-in-document")
+    return _anchor(link, ORIGINAL, "qa-link") + _anchor(page, IN_DOCUMENT, "qa-in-document")
 
 
 def _passage_html(
@@ -268,7 +251,7 @@ def _passage_html(
     note = f" · <span class='qa-stale'>{escape(STALE)}</span>" if stale else ""
     detail = (
         f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
-        f"{c.start:,}\u2013{c.end:,}{_link_html(c, p.highlight_text)}{note}</div>"
+        f"{c.start:,}\u2013{c.end:,}{_link_html(p)}{note}</div>"
     )
     return (
         f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
@@ -304,10 +287,10 @@ def answer_html(
         for i, (p, ctx) in enumerate(zip(answer.passages, contexts), 1)
     )
     parts = ["<div class='qa-answer'>"]
-    if answer.abstained:
+    if answer.abstained:  # plain words for learners; the figures are for authors (JSON ``reason``)
         parts.append(f"<p class='qa-abstain'>{escape(DECLINE)}</p>")
-        why = decision(answer, settings)  # may quote names: only its first letter is raised
-        parts.append(f"<p class='qa-evidence'>{escape(why[:1].upper() + why[1:])}.</p>")
+        more = learner_notice(answer).removeprefix(DECLINE).strip()
+        parts.append(f"<p class='qa-decline-hint'>{escape(more)}</p>")
         parts.append(tools)
         if answer.passages:
             parts.append(
@@ -342,8 +325,9 @@ def passage_json(p: Passage) -> dict[str, Any]:
             "source": c.source,
             "title": c.title,
             "url": c.url,
-            "link": deep_link(c, p.highlight_text),
+            "link": citation_link(p),
             "original_url": original_link(c),
+            "context_page": context_page(p),
             "start": c.start,
             "end": c.end,
             "page": c.page,
@@ -363,16 +347,17 @@ def passage_json(p: Passage) -> dict[str, Any]:
 def answer_json(answer: Answer, settings: Settings | None = None) -> dict[str, Any]:
     """The one JSON shape of an answer: the CLI's ``--json``, the API and evaluation runs.
 
-    ``notice`` holds what a page shows above the passages: '' for an answer, else
-    :data:`DECLINE` with the deciding evidence; ``closest_label`` heads a declined answer's passages.
+    ``notice`` holds what a page shows learners above the passages: '' for an answer, else
+    :func:`learner_notice`; ``reason`` why it declined, for authors (:func:`decision`: the
+    deciding signals and figures); ``closest_label`` heads a declined answer's passages.
     """
-    notice = f"{DECLINE} ({decision(answer, settings)})" if answer.abstained else ""
     return {
         "question": answer.question,
         "query": answer.query or answer.question,
         "abstained": answer.abstained,
         "evidence": round(answer.evidence, 4),
-        "notice": notice,
+        "notice": learner_notice(answer),
+        "reason": decision(answer, settings) if answer.abstained else "",
         "closest_label": CLOSEST if answer.abstained else "",
         "passages": [passage_json(p) for p in answer.passages],
     }

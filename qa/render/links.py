@@ -1,0 +1,126 @@
+"""Where a citation opens: the original as the app serves it (a PDF at its page, a web page at
+its section or a text fragment), the document's web address, or the document as a page of the
+app with the passage highlighted (:func:`context_page`).
+
+Part of :mod:`qa.render` (the one place an answer becomes words and links), so every renderer
+links the same.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from qa.answer import Citation, Passage
+
+__all__ = [
+    "CITED_ID",
+    "CONTEXT_PREFIX",
+    "ORIGINALS_PREFIX",
+    "citation_link",
+    "context_page",
+    "deep_link",
+    "original_link",
+    "web_address",
+]
+
+ORIGINALS_PREFIX = "/originals/"
+"""Where the app serves indexed originals (see ``qa.web.originals``)."""
+CONTEXT_PREFIX = "/context/"
+"""Where the app serves a document as a page with a passage highlighted (``qa.web.document_page``)."""
+CITED_ID = "cited"
+"""The ``id`` of the highlighted passage in that page: a link ending ``#cited`` scrolls to it."""
+_WEB_PAGES = (".html", ".htm")
+_TEXT_ORIGINALS = (*_WEB_PAGES, ".txt", ".md", ".markdown")
+"""Originals a browser shows as text, where a text fragment scrolls to the passage."""
+_READ_IN_CONTEXT = (".docx", ".pptx", ".md", ".markdown", ".txt")
+"""Originals whose citations open the document's page (:func:`context_page`) rather than the
+file: a browser downloads Word and PowerPoint files, shows Markdown as raw markup (where a text
+fragment of the indexed text may not match), and a text file's fragment marks only the first
+place its first and last words occur, where supported; the page marks the exact passage in
+every browser. PDFs keep their page (the author's layout), web pages their anchor or fragment
+(their own layout, tables and images)."""
+
+
+def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
+    """The URL of the cited original, as served by the app, opened where the passage is.
+
+    ``/originals/docs/manual.pdf#page=12`` for a PDF (the fragment PDF viewers understand),
+    ``/originals/docs/manual.html#_variables`` for a web page whose section has an ``id``, and
+    the bare file URL otherwise (slides and Word files have no standard fragment).
+    """
+    url = prefix + quote(citation.source)
+    name = citation.source.lower()
+    if name.endswith(".pdf") and citation.page:
+        return f"{url}#page={citation.page}"
+    if name.endswith(_WEB_PAGES) and citation.anchor:
+        return f"{url}#{quote(citation.anchor, safe='-._~:!$&()*+,;=@')}"
+    return url
+
+
+def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
+    """``start,end`` of a text fragment for ``highlight_text`` as the app serves the original:
+    the first and last ``words`` words, each phrase on one line of it (a fragment's phrase does
+    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped."""
+    lines = [line.split() for line in highlight_text.splitlines() if line.split()]
+    if not lines or not any(ch.isalnum() for ch in highlight_text):
+        return ""
+
+    def phrase(tokens: list[str]) -> str:
+        return quote(" ".join(tokens), safe="").replace("-", "%2D")
+
+    first, last = lines[0][:words], lines[-1][-words:]
+    if len(lines) == 1 and len(lines[0]) <= 2 * words:
+        return phrase(lines[0])
+    return f"{phrase(first)},{phrase(last)}"
+
+
+def context_page(p: Passage) -> str:
+    """The app's page of the passage's document with the passage highlighted and scrolled to:
+    ``/context/seeds/a.docx?start=10&end=90&hs=20&he=40#cited``."""
+    c = p.citation
+    query = f"start={c.start}&end={c.end}&hs={p.highlight.start}&he={p.highlight.end}"
+    return f"{CONTEXT_PREFIX}{quote(c.source)}?{query}#{CITED_ID}"
+
+
+def citation_link(p: Passage) -> str:
+    """Where a citation opens: the document's web address when it has one (:func:`deep_link`),
+    else its page with the passage highlighted (:func:`context_page`) for the formats a browser
+    cannot open at the passage, else the original as the app serves it, at the page or anchor."""
+    c = p.citation
+    if not web_address(c.url) and c.source.lower().endswith(_READ_IN_CONTEXT):
+        return context_page(p)
+    return deep_link(c, p.highlight_text)
+
+
+def web_address(url: str) -> str:
+    """``url`` if it is a web address, else '' (no ``javascript:`` or file links)."""
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def deep_link(c: Citation, highlight_text: str = "") -> str:
+    """Where to open the original, as deep as it allows.
+
+    A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
+    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
+    open the top). A document without one opens as the app serves it (:func:`original_link`);
+    a text or web page there without a section anchor opens at a text fragment of the highlight
+    (its first and last few words).
+    """
+    url = web_address(c.url)
+    if not url:
+        link = original_link(c)
+        if "#" in link or not c.source.lower().endswith(_TEXT_ORIGINALS):
+            return link
+        fragment = _served_text_fragment(highlight_text)
+        return f"{link}#:~:text={fragment}" if fragment else link
+    if "#" in url:
+        return url
+    if c.anchor:
+        return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
+    if c.page is not None and url.lower().endswith(".pdf"):
+        return f"{url}#page={c.page}"
+    words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
+    if len(words) < 2:
+        return url
+    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
+    return f"{url}#:~:text={start},{end}"

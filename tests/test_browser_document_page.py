@@ -1,0 +1,99 @@
+"""What a learner sees when a citation of a Word file or a Markdown file is opened: the document
+as a page, its headings as headings, the cited passage shaded and its sentence marked, scrolled
+into view, with a link to download the original (from the chat page and from the widget)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.render import IN_DOCUMENT
+from tests.test_browser_originals import _serving
+
+pytestmark = pytest.mark.browser
+
+ANSWER = "Borrowed books go back to the front desk within three weeks of the loan date."
+FILLER = "The reading room is quiet and the chairs are comfortable for long afternoons."
+
+
+def _word(path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Library handbook"
+    for chapter in range(1, 7):
+        document.add_heading(f"Chapter {chapter}", level=1)
+        for _ in range(12):
+            document.add_paragraph(FILLER)
+        if chapter == 5:
+            document.add_heading("Returning books", level=2)
+            document.add_paragraph(ANSWER)
+    document.save(path)
+
+
+def _check_opened(page, artifacts, name: str) -> None:
+    from playwright.sync_api import expect
+
+    page.wait_for_load_state()
+    mark = page.locator("#cited mark")
+    expect(mark).to_be_visible()
+    expect(mark).to_contain_text("front desk")
+    assert page.evaluate("window.scrollY") > 500  # scrolled down to the passage
+    box = mark.bounding_box()
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]  # in view on open
+    expect(
+        page.locator("h2", has_text="Returning books").or_(page.locator("h3", has_text="Returning books"))
+    ).to_have_count(1)
+    expect(page.locator("a.download")).to_contain_text("Download the original")
+    page.screenshot(path=str(artifacts / f"document-page-{name}.png"))
+
+
+def test_a_word_citation_opens_the_document_page_at_the_passage(browser, project, fake_embedder, artifacts):
+    _word(project.seeds_dir / "library.docx")
+    with _serving(project, fake_embedder) as url:
+        context = browser.new_context(viewport={"width": 1100, "height": 800})
+        page = context.new_page()
+        try:
+            page.goto(url + "/")
+            page.fill("#question textarea", "When do borrowed books go back to the front desk?")
+            page.press("#question textarea", "Enter")
+            page.wait_for_selector("#chat .qa-answer")
+            link = page.locator(f"#chat .qa-answer a:has-text('{IN_DOCUMENT} ↗')").first
+            assert "/context/seeds/library.docx?" in link.get_attribute("href")
+            with context.expect_page() as opened:
+                link.click()
+            document = opened.value
+            _check_opened(document, artifacts, "docx-chat")
+            with document.expect_download() as download:
+                document.click("a.download")
+            assert download.value.suggested_filename == "library.docx"
+        finally:
+            context.close()
+
+
+def test_a_markdown_citation_opens_the_document_page_from_the_widget(
+    browser, project, fake_embedder, artifacts
+):
+    chapters = "".join(f"## Chapter {i}\n\n" + (FILLER + "\n\n") * 12 for i in range(1, 6))
+    text = f"# Library handbook\n\n{chapters}### Returning books\n\n**{ANSWER}**\n\n" + (FILLER + "\n\n") * 20
+    (project.seeds_dir / "library.md").write_text(text, encoding="utf-8")
+    with _serving(project, fake_embedder) as url:
+        context = browser.new_context(viewport={"width": 1100, "height": 800})
+        page = context.new_page()
+        try:
+            page.goto(url + "/embed")
+            widget = page.locator("[data-qa-widget]")
+            widget.locator("input").fill("When do borrowed books go back to the front desk?")
+            widget.locator("input").press("Enter")
+            link = widget.locator("[data-role=answer] a[data-role=in-document]").first
+            link.wait_for()
+            assert link.text_content() == f"{IN_DOCUMENT} ↗"
+            assert (
+                widget.locator("[data-role=answer] a[data-role=original]").count() == 0
+            )  # one link, not two
+            with context.expect_page() as opened:
+                link.click()
+            document = opened.value
+            _check_opened(document, artifacts, "md-widget")
+            assert "**" not in document.locator("main").inner_text()
+        finally:
+            context.close()
