@@ -7,8 +7,9 @@ For every question of every dev set (seed, conversations with their history, man
 Markdown, HTML and PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
 best cosine of the question as searched and of the question alone, coverage of the question's
 own terms by the top passage, share of its terms the corpus never uses, whether the window
-nearest in meaning lies in the top passage, and coverage of the question's terms by the top
-passage's whole document), fits a class-weighted
+nearest in meaning lies in the top passage, coverage of the question's terms by the top
+passage's whole document, and the passage's coverage counting words close in meaning,
+``qa.retrieval.soft_coverage``), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
 model decides only the rest), and prints:
 
@@ -27,7 +28,7 @@ model decides only the rest), and prints:
 
 Paste the fitted weights into the settings in ``qa/config.py`` only if they hold on every set.
 ``--reuse`` reads the signals saved by the last run (``DIR/calibrate-signals.json``).
-``--section-signal`` adds a seventh signal for the comparison (not one the retriever reads): the
+``--section-signal`` adds an eighth signal for the comparison (not one the retriever reads): the
 cosine of the question as searched with the top passage embedded under its heading path ("Title ›
 Section: text", ``qa.retrieval.section_order.section_text``), or alone when it has none, and
 prints leave-one-set-out with and without it.
@@ -122,6 +123,13 @@ def chance_of(features: np.ndarray, weights: np.ndarray, bias: float) -> np.ndar
     return 1 / (1 + np.exp(-(features @ weights + bias)))
 
 
+def weights_of(settings, width: int) -> np.ndarray:
+    """The settings' weights over ``width`` signals (six weights: the seventh, soft coverage, 0)."""
+    weights = np.zeros(width)
+    weights[: len(settings.abstain_weights)] = settings.abstain_weights
+    return weights
+
+
 def rates(abstains: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> list[str]:
     out = []
     for name in [*SETS, "all"]:
@@ -175,7 +183,7 @@ def main() -> None:
     parser.add_argument(
         "--section-signal",
         action="store_true",
-        help="add the top passage's heading-aware cosine as a seventh signal",
+        help="add the top passage's heading-aware cosine as an eighth signal",
     )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -191,7 +199,7 @@ def main() -> None:
     rule = np.array([r["rule"] for r in rows])
     names = list(SIGNAL_NAMES)
     if args.section_signal:
-        six = left_out(features, labels, sets, rule)[1]
+        without = left_out(features, labels, sets, rule)[1]
         features = np.column_stack([features, [r["section_cosine"] for r in rows]])
         names.append("section_cosine")
     free = ~rule  # the model decides only what the plain rules leave
@@ -221,13 +229,13 @@ def main() -> None:
     loso = curve(held_chance, rule, labels, sets)
     loso.append(["threshold chosen on the others", *rates(held_abstains, labels, sets)])
     if args.section_signal:
-        loso.append(["the same, the six signals alone", *rates(six, labels, sets)])
+        loso.append(["the same, the settings' signals alone", *rates(without, labels, sets)])
     print(table(headers, loso))
-    if args.section_signal:  # the settings' model reads six signals: the rest compares nothing new
+    if args.section_signal:  # the settings' model reads seven signals: the rest compares nothing new
         held_out(args, weights, bias, threshold)
         return
     configured = Settings.load(root=REPO)
-    current = chance_of(features, np.array(configured.abstain_weights), configured.abstain_bias)
+    current = chance_of(features, weights_of(configured, features.shape[1]), configured.abstain_bias)
     print(f"\nthe settings in force (abstain_chance {configured.abstain_chance:.2f}):")
     print(
         table(
@@ -250,7 +258,7 @@ def main() -> None:
 
 
 def held_out(args, weights: np.ndarray, bias: float, threshold: float) -> None:
-    """The seven-signal fit (all dev sets) on the held-out sets, beside the settings' model."""
+    """The fit with the section cosine (all dev sets) on the held-out sets, beside the settings' model."""
     from qa.config import Settings
 
     saved = args.cache / "calibrate-signals-held-out.json"
@@ -264,16 +272,16 @@ def held_out(args, weights: np.ndarray, bias: float, threshold: float) -> None:
     lines = []
     for name in sorted(HELD_OUT):
         mine = [r for r in rows if r["set"] == name]
-        six = np.array([r["signals"] for r in mine])
-        seven = np.column_stack([six, [r["section_cosine"] for r in mine]])
+        base = np.array([r["signals"] for r in mine])
+        extended = np.column_stack([base, [r["section_cosine"] for r in mine]])
         labels = np.array([r["unanswerable"] for r in mine])
         rule = np.array([r["rule"] for r in mine])
         before = rule | (
-            chance_of(six, np.array(configured.abstain_weights), configured.abstain_bias)
+            chance_of(base, weights_of(configured, base.shape[1]), configured.abstain_bias)
             >= configured.abstain_chance
         )
-        after = rule | (chance_of(seven, weights, bias) >= threshold)
-        for label, abstains in (("the settings' six signals", before), ("seven signals", after)):
+        after = rule | (chance_of(extended, weights, bias) >= threshold)
+        for label, abstains in (("the settings' signals", before), ("with the section cosine", after)):
             lines.append([name, label, f"{abstains[labels].mean():.2f} / {abstains[~labels].mean():.2f}"])
     print(table(["set", "model", "abstain"], lines))
 

@@ -59,11 +59,14 @@ def test_signals_come_in_the_order_of_the_weights_and_own_evidence_defaults_to_e
         "unknown_share",
         "agreement",
         "document_coverage",
+        "soft_coverage",
     )
-    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0, 1.0)
-    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0, 1.0)
+    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0, 1.0, 1.0)
+    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0, 1.0, 1.0)
     assert _signals(coverage=0.4).values()[5] == 0.4, "document coverage defaults to the passage's"
     assert _signals(coverage=0.4, document_coverage=0.9).values()[5] == 0.9
+    assert _signals(coverage=0.4).values()[6] == 0.4, "soft coverage defaults to the exact one"
+    assert _signals(coverage=0.4, soft_coverage=0.7).values()[6] == 0.7
 
 
 def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
@@ -74,6 +77,12 @@ def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
     assert strong < unanswerable_chance(_signals(own_evidence=0.2), settings)
     assert strong < unanswerable_chance(_signals(agreement=0.0), settings)
     assert strong < unanswerable_chance(_signals(document_coverage=0.3), settings)
+    assert strong < unanswerable_chance(_signals(soft_coverage=0.3), settings)
+    lacking = _signals(coverage=0.2)
+    other_words = dataclasses.replace(lacking, soft_coverage=0.9)
+    assert unanswerable_chance(other_words, settings) < unanswerable_chance(lacking, settings), (
+        "a passage that says it in other words is more likely an answer"
+    )
     overflow = Settings(root=tmp_path, abstain_weights=(-900.0, 0.0, 0.0, 0.0, 0.0, 0.0), abstain_bias=0.0)
     assert unanswerable_chance(_signals(evidence=-1.0), overflow) == pytest.approx(1.0)
 
@@ -182,8 +191,9 @@ def test_a_follow_up_whose_own_words_the_passage_lacks_declines(tmp_path):
     # its document holds its words: the rule alone is on trial, and it lets the question through
     enough = _signals(own_evidence=0.5, coverage=FOLLOWUP_COVERAGE + 0.1, document_coverage=1.0)
     assert not abstainer.rule(enough) and not abstainer.decide(enough).abstains
-    standalone = abstainer.decide(_signals(coverage=0.05, evidence=0.9))
-    assert not standalone.abstains, "a question searched on its own is left to the model"
+    standalone = _signals(coverage=0.05, evidence=0.9)
+    assert not abstainer.rule(standalone), "a question searched on its own is left to the model"
+    assert "own words" not in abstainer.decide(standalone).reason
 
 
 def test_abstain_chance_one_turns_the_model_off_but_not_the_rules(tmp_path):

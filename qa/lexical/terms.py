@@ -70,6 +70,11 @@ class Phrasebook:
         self._vocabulary = set(text.split()) if vocabulary is None else vocabulary
         self._has_years = any(_YEARS.fullmatch(w) for w in self._vocabulary)
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """The corpus's distinct content words (normalised, no stop words)."""
+        return frozenset(self._vocabulary)
+
     def save(self, folder: Path) -> list[str]:
         """Write the corpus's content words and their vocabulary under ``folder`` (plain text),
         so a process opening the index does not normalise the whole corpus again."""

@@ -11,7 +11,7 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
   what the question asks about the topic is not in it ("Who designed its logo?");
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
-  logistic model (``abstain_weights``, ``abstain_bias``) over six signals, each on a scale that
+  logistic model (``abstain_weights``, ``abstain_bias``) over seven signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
 
   * the best cosine of the question as searched (with its conversation's topic when it follows one);
@@ -29,7 +29,11 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   * the IDF share of the same terms found anywhere in the top passage's document
     (:mod:`qa.retrieval.document_coverage`): a question the documents answer lands in a document
     about it, which holds its terms if not all in the passage; an unanswerable one often lands in
-    a document that shares only a few of its commoner words.
+    a document that shares only a few of its commoner words;
+  * soft coverage: the passage's coverage of the question's terms, counting in part a term it
+    lacks when it holds a word close to it in meaning (:mod:`qa.retrieval.soft_coverage`): a
+    learner's words are often not the document's ("fee" for "royalty"), and an answer in other
+    words is still one.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
 Markdown, HTML and PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
@@ -50,8 +54,17 @@ from qa.lexical.terms import Phrasebook, names, terms
 
 __all__ = ["Abstainer", "Signals", "Verdict", "FOLLOWUP_COVERAGE", "SIGNAL_NAMES"]
 
-SIGNAL_NAMES = ("evidence", "own_evidence", "coverage", "unknown_share", "agreement", "document_coverage")
-"""The signals of the calibrated chance, in the order of ``Settings.abstain_weights``."""
+SIGNAL_NAMES = (
+    "evidence",
+    "own_evidence",
+    "coverage",
+    "unknown_share",
+    "agreement",
+    "document_coverage",
+    "soft_coverage",
+)
+"""The signals of the calibrated chance, in the order of ``Settings.abstain_weights`` (six weights
+leave the last one out: a model fitted before it counted)."""
 
 _IDENTIFIER = re.compile(
     r"^(?:--?[A-Za-z][\w-]*"  # a command-line option
@@ -99,12 +112,16 @@ class Signals:
     document_coverage: float | None = None
     """IDF share of the terms of ``coverage`` found anywhere in the top passage's document (None:
     the same as ``coverage``; :class:`qa.retrieval.document_coverage.DocumentCoverage`)."""
+    soft_coverage: float | None = None
+    """``coverage`` where a term the passage lacks counts in part when it holds a word close in
+    meaning (None: the same as ``coverage``; :class:`qa.retrieval.soft_coverage.SoftCoverage`)."""
 
     def values(self) -> tuple[float, ...]:
         """The signals in the order of :data:`SIGNAL_NAMES`."""
         own = self.evidence if self.own_evidence is None else self.own_evidence
         document = self.coverage if self.document_coverage is None else self.document_coverage
-        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement, document)
+        soft = self.coverage if self.soft_coverage is None else self.soft_coverage
+        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement, document, soft)
 
 
 @dataclass(frozen=True)
@@ -250,6 +267,9 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     if abs(own - signals.evidence) > 0.005:
         parts.append(f"{own:.2f} for the question alone")
     parts.append(f"the top passage holds {signals.coverage:.0%} of the question's terms")
+    soft = signals.values()[6]
+    if soft - signals.coverage > 0.005:
+        parts.append(f"{soft:.0%} counting words close in meaning")
     document = signals.values()[5]
     if document - signals.coverage > 0.005:
         parts.append(f"its document {document:.0%}")

@@ -43,6 +43,7 @@ from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
 from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
+from qa.retrieval.soft_coverage import SoftCoverage
 from qa.retrieval.structure import Structure
 
 __all__ = ["Retriever", "RankingRows", "clean_question", "resolve_followup", "MAX_K"]
@@ -123,6 +124,12 @@ class Retriever:
         return DocumentCoverage(self.highlighter, lambda doc: len(words[doc]), len(self.index.documents))
 
     @cached_property
+    def soft_coverage(self) -> SoftCoverage:
+        return SoftCoverage(
+            self.embedder.encode, self.highlighter.weights, lambda: self.index.phrasebook.vocabulary
+        )
+
+    @cached_property
     def abstainer(self) -> Abstainer:
         texts = [d.text for d in self.index.documents]
         return Abstainer(
@@ -141,6 +148,8 @@ class Retriever:
         before this returns): questions are answered meanwhile, slower until it is done."""
         self.embedder.encode(["warm up"])
         self.warming = warm_index(self.index, background=background)
+        if self.settings.mode != "lexical":  # soft coverage's word vectors, the corpus's words first
+            self.soft_coverage.prepare(background=background)
         _ = self.fusion.lexical, self.abstainer.phrasebook, self.structure.name_owner, self.shaper.sizes
         _ = self.reranker  # wrong rank_weights fail here, not on the first question
 
@@ -305,6 +314,9 @@ class Retriever:
             unknown_share=self.abstainer.unknown_share(own_terms),
             agreement=self._agreement(candidates, top),
             document_coverage=self.document_coverage(top.doc, known) if top else 0.0,
+            soft_coverage=self.soft_coverage(passages[0].text, question, known)
+            if top and candidates.dense is not None
+            else None,
         )
         verdict = self.abstainer.decide(signals)
         # decided on today's first passage: then the first ones reordered by their sections
