@@ -89,3 +89,6 @@ class Answer:
     """The question as searched, after follow-up resolution."""
     reason: str = field(default="")
     """Why it abstained, in one line with the deciding figures ('' when it answers)."""
+    unknown: tuple[str, ...] = field(default=())
+    """The names the question uses that the documents never mention, when that decided the
+    abstention (a learner is told them in plain words); () otherwise."""

@@ -174,6 +174,7 @@ def test_each_rule_says_what_decided_with_its_figures(tmp_path):
 
     named = abstainer.decide(_signals(evidence=0.6, query="How does Heston Blumenthal knead dough?"))
     assert named.abstains and "“Heston Blumenthal”" in named.reason and "never mention" in named.reason
+    assert "Heston Blumenthal" in named.unknown, "the names are handed on as data, not only as words"
 
     weak = abstainer.decide(_signals(evidence=0.5, coverage=0.0, unknown_share=0.5))
     limit = abstainer.settings.abstain_chance
@@ -280,4 +281,3 @@ def test_abstains_on_what_a_small_corpus_does_not_say_with_the_real_model(tmp_pa
         assert answer.abstained and answer.reason, question
     followup = retriever.ask("Who designed its logo?", history=["How long should the dough rise?"])
     assert followup.abstained and followup.reason
-

@@ -144,7 +144,9 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
     assert row["highlight"] == {"start": 106, "end": 116} and row["highlight_text"] == "beta gamma"
     cite = row["citation"]
     assert cite["label"] == "Title · p. 2 · Intro" and cite["page"] == 2 and cite["section"] == "Intro"
-    assert cite["original_url"] == "/originals/seeds/a.txt" and cite["link"].startswith("https://example.org/a")
+    assert cite["original_url"] == "/originals/seeds/a.txt" and cite["link"].startswith(
+        "https://example.org/a"
+    )
     assert cite["words"] == {"start": 10, "end": 14, "total": 1000, "label": "words 11–14 of 1,000"}
     assert row["context_url"] == "/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116"
     assert data["notice"] == "" and data["closest_label"] == ""
@@ -182,14 +184,18 @@ def test_learners_read_why_it_declined_in_plain_words_and_authors_get_the_figure
         "evidence 0.41; the question names “Heston Blumenthal”, “Fat Duck”, which the documents "
         "never mention, and that needs 0.68"
     )
-    named = replace(_answer(abstained=True, evidence=0.41), reason=reason)
+    named = replace(
+        _answer(abstained=True, evidence=0.41), reason=reason, unknown=("Heston Blumenthal", "Fat Duck")
+    )
     notice = learner_notice(named)
     assert notice == f"{DECLINE} They never mention “Heston Blumenthal”, “Fat Duck”. {DECLINE_HINT}"
     assert answer_json(named)["notice"] == notice and answer_json(named)["reason"] == reason
     assert plain_text(named).startswith(f"{DECLINE} ({reason})")  # qa ask: for authors, with the figures
     assert "0.41" not in plain_text(named, technical=False) and notice in plain_text(named, technical=False)
     assert "0.41" not in answer_html(named) and escape("“Heston Blumenthal”") in answer_html(named)
-    model = replace(named, reason="evidence 0.50, the top passage holds 20% of the question's terms")
+    model = replace(
+        named, reason="evidence 0.50, the top passage holds 20% of the question's terms", unknown=()
+    )
     assert learner_notice(model) == f"{DECLINE} {DECLINE_HINT}"
     assert learner_notice(_answer()) == ""
 

@@ -12,7 +12,6 @@ answers, and the evidence that decided is shown beside the threshold it missed.
 from __future__ import annotations
 
 import html
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
@@ -151,10 +150,6 @@ def decision(answer: Answer, settings: Settings | None = None) -> str:
     return f"{evidence}; an answer needs {settings.abstain_threshold:.2f}"
 
 
-_QUOTED = re.compile(r"“([^”]{1,80})”")
-_NEVER_MENTION = "the documents never mention"
-
-
 def learner_notice(answer: Answer) -> str:
     """What a learner reads when the bot declines, in plain words (no signals, no figures):
     :data:`DECLINE`, the names the question uses that the documents never mention (when that
@@ -162,11 +157,9 @@ def learner_notice(answer: Answer) -> str:
     if not answer.abstained:
         return ""
     words = [DECLINE]
-    if _NEVER_MENTION in answer.reason:
-        names = _QUOTED.findall(answer.reason.partition(_NEVER_MENTION)[0])
-        if names:
-            listed = ", ".join(f"“{name}”" for name in names[:3])
-            words.append(f"They never mention {listed}.")
+    if answer.unknown:
+        listed = ", ".join(f"“{name}”" for name in answer.unknown[:3])
+        words.append(f"They never mention {listed}.")
     words.append(DECLINE_HINT)
     return " ".join(words)
 

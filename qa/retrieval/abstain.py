@@ -133,6 +133,8 @@ class Verdict:
     """Calibrated chance (0..1) that the documents do not answer the question."""
     reason: str
     """One line: which rule decided and on which figures ('' when it answers)."""
+    unknown: tuple[str, ...] = ()
+    """The names the question uses that the documents never mention, when that rule decided."""
 
 
 def unanswerable_chance(signals: Signals, settings: Settings) -> float:
@@ -225,6 +227,9 @@ class Abstainer:
         """Whether to abstain on ``signals``, and why."""
         settings = self.settings
         chance = unanswerable_chance(signals, settings)
+        unknown = self._unknown(signals)
+        if unknown:
+            return Verdict(True, chance, _unknown_reason(unknown, signals, settings), unknown)
         reason = self.rule(signals)
         if reason:
             return Verdict(True, chance, reason)
@@ -238,13 +243,9 @@ class Abstainer:
         settings = self.settings
         if signals.evidence < settings.abstain_threshold:
             return f"evidence {signals.evidence:.2f}; an answer needs {settings.abstain_threshold:.2f}"
-        if signals.evidence < settings.unknown_name_threshold:
-            unknown = self.unknown_names(signals.query) + self.unknown_identifiers(signals.query)
-            if unknown:
-                return (
-                    f"evidence {signals.evidence:.2f}; the question names {_quoted(unknown)}, which the "
-                    f"documents never mention, and that needs {settings.unknown_name_threshold:.2f}"
-                )
+        unknown = self._unknown(signals)
+        if unknown:
+            return _unknown_reason(unknown, signals, settings)
         if signals.own_evidence is not None and signals.coverage < FOLLOWUP_COVERAGE:
             return (
                 f"evidence {signals.evidence:.2f} for the question with its conversation's topic, but the "
@@ -253,8 +254,23 @@ class Abstainer:
             )
         return ""
 
+    def _unknown(self, signals: Signals) -> tuple[str, ...]:
+        """The names and identifiers the documents never mention, when the evidence is above the
+        plain threshold but below the one such a question needs; () otherwise."""
+        settings = self.settings
+        if not settings.abstain_threshold <= signals.evidence < settings.unknown_name_threshold:
+            return ()
+        return tuple(self.unknown_names(signals.query) + self.unknown_identifiers(signals.query))
+
     def abstains(self, signals: Signals) -> bool:
         return self.decide(signals).abstains
+
+
+def _unknown_reason(unknown: Sequence[str], signals: Signals, settings: Settings) -> str:
+    return (
+        f"evidence {signals.evidence:.2f}; the question names {_quoted(unknown)}, which the "
+        f"documents never mention, and that needs {settings.unknown_name_threshold:.2f}"
+    )
 
 
 def _quoted(items: Sequence[str]) -> str:

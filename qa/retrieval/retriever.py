@@ -321,7 +321,15 @@ class Retriever:
         verdict = self.abstainer.decide(signals)
         # decided on today's first passage: then the first ones reordered by their sections
         passages = list(self.section_order.reorder(vector, passages))
-        answer = Answer(question, tuple(passages), verdict.abstains, evidence, query, reason=verdict.reason)
+        answer = Answer(
+            question,
+            tuple(passages),
+            verdict.abstains,
+            evidence,
+            query,
+            reason=verdict.reason,
+            unknown=verdict.unknown,
+        )
         return answer, signals
 
     def _candidates(
