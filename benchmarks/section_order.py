@@ -64,9 +64,10 @@ def collect(name: str, eval_dir: Path, cache: Path, embedder) -> list[dict]:
     paths: dict[str, np.ndarray] = {}
     window_vectors: dict[int, np.ndarray | None] = {}
     out = []
-    for item, (question, query, vector, own_vector, ranking) in zip(items, searches):
+    for item, search in zip(items, searches):
+        question, query, vector, own_vector = search.question, search.query, search.vector, search.own_vector
         query_terms = retriever.fusion.query_terms(query)
-        candidates = retriever._candidates(vector, query_terms, ranking)
+        candidates = retriever._candidates(vector, query_terms, search.ranking)
         pool = retriever.shaper.pool(candidates, POOL)[:POOL]
         own_terms = retriever.fusion.query_terms(question)
         known = retriever.abstainer.known_terms(own_terms)

@@ -70,6 +70,23 @@ def clean_question(question: object, *, max_chars: int) -> str:
 
 
 @dataclass(frozen=True)
+class Search:
+    """One question as it will be searched."""
+
+    question: str
+    """The question, cleaned."""
+    query: str
+    """The question as searched (with its conversation's topic when it follows one)."""
+    vector: np.ndarray | None = None
+    """The query's vector (None: lexical mode)."""
+    own_vector: np.ndarray | None = None
+    """The question's own vector, without its topic."""
+    ranking: np.ndarray | None = None
+    """The vector that ranks the windows when it is not ``vector`` (the query without the name of
+    the document it names: :mod:`qa.retrieval.name_free`)."""
+
+
+@dataclass(frozen=True)
 class RankingRows:
     """A question's candidate passages as today's ranking orders them, each with its text and
     its row of :data:`qa.retrieval.rerank.FEATURE_NAMES` (what ``benchmarks/fit_ranker.py`` fits on)."""
@@ -181,10 +198,7 @@ class Retriever:
     ) -> list[tuple[Answer, Signals]]:
         """Answers with the signals their abstention was decided on (for calibration)."""
         k = self._check_k(k)
-        return [
-            self._answer(q, query, k, vector=vector, own_vector=own, ranking=ranking)
-            for q, query, vector, own, ranking in self._searches(questions, histories)
-        ]
+        return [self._answer(search, k) for search in self._searches(questions, histories)]
 
     def ranking_rows(
         self,
@@ -196,20 +210,19 @@ class Retriever:
         """Per question, the ``grown`` passages grown for it in today's order with their features
         (for fitting the ranker; the settings' weights are not applied)."""
         out = []
-        for _, query, vector, _, ranking in self._searches(questions, histories):
-            query_terms = self.fusion.query_terms(query)
-            candidates = self._candidates(vector, query_terms, ranking)
+        for search in self._searches(questions, histories):
+            query_terms = self.fusion.query_terms(search.query)
+            candidates = self._candidates(search.vector, query_terms, search.ranking)
             pool = self.shaper.pool(candidates, grown, grown=grown)
             features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
             passages = [self._passage(shape, query_terms) for shape in pool]
-            out.append(RankingRows(query, [p.text for p in passages], [p.source for p in passages], features))
+            out.append(
+                RankingRows(search.query, [p.text for p in passages], [p.source for p in passages], features)
+            )
         return out
 
-    def _searches(
-        self, questions: Sequence[str], histories: Sequence[Sequence[str]] | None
-    ) -> list[tuple[str, str, np.ndarray | None, np.ndarray | None, np.ndarray | None]]:
-        """Per question: it cleaned, the query as searched, the query's vector, the question's own
-        and the vector that ranks the windows when it is another (:meth:`_name_free_vectors`)."""
+    def _searches(self, questions: Sequence[str], histories: Sequence[Sequence[str]] | None) -> list[Search]:
+        """Each question as it will be searched (:class:`Search`)."""
         histories = histories or [()] * len(questions)
         cleaned = [clean_question(q, max_chars=self.settings.max_question_chars) for q in questions]
         turns = self.settings.history_turns
@@ -217,13 +230,13 @@ class Retriever:
         if self.settings.mode == "lexical":
             # no embeddings to weigh: the form of the question decides
             queries = [resolve_followup(q, h, turns=turns) for q, h in zip(cleaned, histories)]
-            return [(q, query, None, None, None) for q, query in zip(cleaned, queries)]
+            return [Search(q, query) for q, query in zip(cleaned, queries)]
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self._query(r, vectors) for r in read]
         ranking = self._name_free_vectors(queries)
         return [
-            (q, query, vectors[query], vectors[r.question], ranking.get(query))
+            Search(q, query, vectors[query], vectors[r.question], ranking.get(query))
             for q, query, r in zip(cleaned, queries, read)
         ]
 
@@ -286,18 +299,10 @@ class Retriever:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
         return k
 
-    def _answer(
-        self,
-        question: str,
-        query: str,
-        k: int,
-        *,
-        vector: np.ndarray | None = None,
-        own_vector: np.ndarray | None = None,
-        ranking: np.ndarray | None = None,
-    ) -> tuple[Answer, Signals]:
+    def _answer(self, search: Search, k: int) -> tuple[Answer, Signals]:
+        question, query, vector, own_vector = search.question, search.query, search.vector, search.own_vector
         query_terms = self.fusion.query_terms(query)
-        candidates = self._candidates(vector, query_terms, ranking)
+        candidates = self._candidates(vector, query_terms, search.ranking)
         shapes = self._shapes(candidates, query_terms, k)
         passages = [self._passage(shape, query_terms) for shape in shapes]
         evidence = self._evidence(candidates)
