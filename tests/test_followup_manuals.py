@@ -79,3 +79,21 @@ def test_a_question_pulled_back_to_the_previous_answer_in_another_manual_is_sear
     answer = manuals.ask(question, history=["What is SOURCE_DATE_EPOCH used for by fontconfig?"])
     assert answer.query == question
     assert answer.passages[0].source.endswith("ninja-manual.md")
+
+
+def test_a_follow_up_is_ranked_by_what_it_asks_within_its_topic(manuals, monkeypatch):
+    """Searched with its topic, "and what unit is the interval in?" stays in fontconfig's
+    configuration elements. Ranked on the topic's words too, another element's sentence came first;
+    ranked on its own words, the rescan element's sentence on the interval does
+    (:mod:`qa.retrieval.scope`)."""
+    from qa.retrieval.scope import Scope
+
+    history = ["What does the rescan element do in fontconfig?"]
+    question = "and what unit is the interval in?"
+    answer = manuals.ask(question, history=history)
+    assert answer.query == f"{history[0]} {question}"
+    rescan = "indicates the default interval between automatic checks"
+    assert rescan in " ".join(answer.passages[0].text.split())
+    monkeypatch.setattr(Scope, "of", classmethod(lambda cls, *args: None))
+    before = manuals.ask(question, history=history)
+    assert rescan not in " ".join(before.passages[0].text.split())
