@@ -8,45 +8,39 @@ from qa.retrieval import scope as scope_module
 from qa.retrieval.retriever import Retriever
 from qa.retrieval.scope import Scope
 
-TOPIC = "What is the console pool?"
+TOPIC = "How does a task in the console pool get the terminal?"
 
 
 def _section(title: str, sentences: list[str], n: int = 14) -> str:
     return f"## {title}\n\n" + " ".join(sentences[i % len(sentences)] for i in range(n)) + "\n\n"
 
 
+CONSOLE = [
+    "The console pool is a predefined pool of depth one.",
+    "A task in the console pool gets direct access to the terminal.",
+    "Only one task of the console pool runs at a time.",
+    "The console pool needs no declaration in the build file.",
+    "The console pool suits long interactive tasks such as test suites.",
+]
+DECLARING = [
+    "A pool is declared with a depth in the build file.",
+    "Every rule or build statement that names the pool shares the pool.",
+    "The pool depth caps the jobs of the pool that run together.",
+    "A pool of depth four runs four jobs of the pool at most.",
+    "The pool queues the other jobs of the pool until a slot of the pool is free.",
+]
+BUFFERING = [
+    "While such a task runs, the regular output of everything else is buffered.",
+    "The buffered output is printed only after the task finishes.",
+    "Nothing else interleaves with what the task writes meanwhile.",
+    "Output from the other jobs is collected in memory during that time.",
+    "It is flushed in the order the jobs finished once the terminal is free.",
+]
 POOLS = (
     "# Pools\n\n"
-    + _section(
-        "Declaring pools",
-        [
-            "A pool is declared with a depth in the build file.",
-            "Every rule or build statement that names the pool shares the pool.",
-            "The pool depth caps the jobs of the pool that run together.",
-            "A pool of depth four runs four jobs of the pool at most.",
-            "The pool queues the other jobs of the pool until a slot of the pool is free.",
-        ],
-    )
-    + _section(
-        "The console pool",
-        [
-            "The console pool is a predefined pool of depth one.",
-            "A task in the console pool gets direct access to the terminal.",
-            "Only one task of the console pool runs at a time.",
-            "The console pool needs no declaration in the build file.",
-            "The console pool suits long interactive tasks such as test suites.",
-        ],
-    )
-    + _section(
-        "Buffering",
-        [
-            "While such a task runs, the regular output of everything else is buffered.",
-            "The buffered output is printed only after the task finishes.",
-            "Nothing else interleaves with what the task writes meanwhile.",
-            "Output from the other jobs is collected in memory during that time.",
-            "It is flushed in the order the jobs finished once the terminal is free.",
-        ],
-    )
+    + _section("The console pool", CONSOLE)
+    + _section("Declaring pools", DECLARING)
+    + _section("Buffering", BUFFERING)
 )
 RULES = (
     "# Rules\n\nA rule names a command to run. Variables expand inside the command, and a rule may "
@@ -85,6 +79,15 @@ def test_a_follow_up_is_ranked_by_its_own_words_within_its_topic(retriever, unsc
     assert before.passages[0].citation.section == "Pools › The console pool"
 
 
+def test_the_scope_orders_the_passages_the_topic_found(retriever, unscoped):
+    """The passages shown are among those grown for the question with its topic: the topic
+    chooses where to look, the question only what comes first."""
+    shown = {p.text for p in retriever.ask("and the output?", history=[TOPIC], k=5).passages}
+    unscoped()
+    pool = {p.text for p in retriever.ask("and the output?", history=[TOPIC], k=8).passages}
+    assert shown <= pool
+
+
 def test_abstention_is_decided_on_the_topics_ranking(retriever, unscoped):
     """The scope changes the passages shown, not the verdict nor the figures it was read on."""
     asked = [("and the output?", [TOPIC]), ("is anything printed while it runs?", [TOPIC])]
@@ -115,13 +118,13 @@ def test_a_question_without_history_is_not_scoped(retriever, monkeypatch):
     assert calls == []
 
 
-def test_the_scope_weighs_only_the_questions_own_terms():
+def test_the_scope_splits_the_query_into_the_questions_terms_and_the_topics():
     with_topic = np.array([1.0, 0.0, 0.0], np.float32)
     own = np.array([0.0, 1.0, 0.0], np.float32)
-    query_terms = ["consol", "pool", "output", "pool"]
-    scope = Scope.of(with_topic, own, query_terms, ["output"])
+    scope = Scope.of(with_topic, own, ["consol", "pool", "output", "pool"], ["output"])
     assert scope is not None
-    assert scope.weights == {"consol": 0.0, "pool": 0.0, "output": 1.0}
+    assert scope.own_terms == ("output",)
+    assert scope.topic_terms == ("consol", "pool", "pool")
     assert np.linalg.norm(scope.vector) == pytest.approx(1.0)
     share = scope_module.OWN_SHARE
     assert scope.vector[1] / scope.vector[0] == pytest.approx(share / (1 - share))
@@ -133,11 +136,16 @@ def test_a_question_with_no_terms_of_its_own_keeps_its_topics_ranking():
     assert Scope.of(vector, vector, ["consol", "pool"], []) is None
 
 
-def test_weighted_bm25_with_unit_weights_is_bm25(retriever):
-    fusion = retriever.fusion
-    ids = np.arange(len(retriever.index))
-    terms = ["pool", "output"]
-    assert np.allclose(
-        fusion.weighted_lexical({t: 1.0 for t in terms}, ids), fusion.lexical.scores_for(terms, ids)
+def test_the_topics_terms_still_count(retriever):
+    """The BM25 side mixes the question's own terms and the topic's, each scaled to its best
+    candidate: a window holding both outranks one holding only the question's words."""
+    scope = Scope.of(
+        np.ones(64, np.float32), np.ones(64, np.float32), ["consol", "pool", "output"], ["output"]
     )
-    assert not fusion.weighted_lexical({"pool": 0.0}, ids).any()
+    candidates = retriever.fusion.candidates(None, ["consol", "pool", "output"])
+    ranked = scope.rank(retriever.fusion, candidates)
+    assert ranked.lexical.max() <= 1.0 + 1e-6
+    own = retriever.fusion.lexical.scores_for(["output"], candidates.ids) > 0
+    topic = retriever.fusion.lexical.scores_for(["consol", "pool"], candidates.ids) > 0
+    assert (own & topic).any() and (own & ~topic).any()
+    assert ranked.lexical[own & topic].max() > ranked.lexical[own & ~topic].max()

@@ -189,53 +189,32 @@ class Fusion:
         fused = self._fuse(found.ids, found.dense, lexical)
         return Candidates(found.ids, fused, dense, lexical, ranking=found.dense)
 
-    def weighted_lexical(self, weights: dict[str, float], window_ids: np.ndarray) -> np.ndarray:
-        """BM25 of ``window_ids`` with each term's score times its weight (terms weighing 0 are
-        not read)."""
-        out = np.zeros(len(window_ids), np.float32)
-        for term, weight in weights.items():
-            if weight:
-                out += np.float32(weight) * self.lexical.scores_for([term], window_ids)
-        return out
-
-    def rescored(self, candidates: Candidates, ranking: np.ndarray, lexical: np.ndarray) -> Candidates:
+    def rescored(self, candidates: Candidates, ranking: np.ndarray | None, lexical: np.ndarray) -> Candidates:
         """The same candidates fused again from other ranking cosines and BM25 scores; ``dense``
         (the cosines abstention reads) is kept."""
         fused = self._fuse(candidates.ids, ranking if self.settings.mode != "lexical" else None, lexical)
         return dataclasses.replace(candidates, fused=fused, lexical=lexical, ranking=ranking)
 
     def names_everywhere(
-        self,
-        candidates: Candidates,
-        query_terms: list[str],
-        where: dict[str, np.ndarray],
-        *,
-        weights: dict[str, float] | None = None,
+        self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
     ) -> Candidates:
         """``candidates`` fused again so that each query term ``t`` of ``where`` counts alike in
         every candidate the boolean mask ``where[t]`` marks: its BM25 there is replaced by the most
         it gives any marked candidate of the same document and window size. A document is about
         its name wherever the name is written. The same candidates when ``where`` marks none, in
         dense mode, and when a search engine scored BM25 itself (its scores are not ours to take
-        apart term by term). With ``weights`` (BM25 weighed term by term: :meth:`weighted_lexical`),
-        each term counts by its weight instead of by how often the query repeats it."""
+        apart term by term)."""
         store = self.index.store
         engine = isinstance(store, CandidateSearch) and store.lexical_in_engine
         if engine or self.settings.mode == "dense" or candidates.lexical is None:
             return candidates
-        if weights is not None:
-            where = {term: mask for term, mask in where.items() if weights.get(term, 0.0)}
         if not any(mask.any() for mask in where.values()):
             return candidates
         ids = candidates.ids
         named = np.zeros(len(ids), np.float32)  # what the names give each candidate
         for term, mask in where.items():
-            if not mask.any():
-                continue
-            if weights is None:
+            if mask.any():
                 named[mask] += self.lexical.scores_for([term] * query_terms.count(term), ids[mask])
-            else:
-                named[mask] += np.float32(weights[term]) * self.lexical.scores_for([term], ids[mask])
         marked = np.flatnonzero(np.any(list(where.values()), axis=0))
         # one group per document and window size: every candidate of it gets the group's most
         scales = self.scale_of_window[ids[marked]].astype(np.int64)  # not a pass over every window

@@ -279,15 +279,16 @@ class Retriever:
 
     def _answer(self, search: Search, k: int) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(search.query)
-        candidates = self._candidates(search.vector, query_terms, search.ranking)
-        shapes = self._shapes(candidates, query_terms, k)
-        passages = [self._passage(shape, query_terms) for shape in shapes]
+        scope = self._scope(search, query_terms)
+        found = self.fusion.candidates(search.vector, query_terms, ranking=search.ranking)
+        candidates = self._structured(found, query_terms)
+        shapes = self._shapes(candidates, query_terms, k if scope is None else max(k, RANKED_PASSAGES))
+        passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
         signals = self._signals(search, candidates, shapes[0] if shapes else None, passages)
         verdict = self.abstainer.decide(signals)
-        scope = self._scope(search, query_terms)
-        if scope is not None:  # decided on the topic's ranking, shown in the question's own
-            scoped = self._candidates(search.vector, query_terms, search.ranking, scope=scope)
-            passages = [self._passage(shape, query_terms) for shape in self._shapes(scoped, query_terms, k)]
+        if scope is not None:  # decided on the topic's ranking; its passages ranked on the question's own
+            shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
+            passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
         # decided on today's first passage: then the first ones reordered by their sections
         ranked_by = search.vector if scope is None else scope.vector
         passages = list(self.section_order.reorder(ranked_by, passages))
@@ -325,22 +326,23 @@ class Retriever:
         )
 
     def _candidates(
-        self,
-        vector: np.ndarray | None,
-        query_terms: list[str],
-        ranking: np.ndarray | None = None,
-        *,
-        scope: Scope | None = None,
+        self, vector: np.ndarray | None, query_terms: list[str], ranking: np.ndarray | None = None
     ) -> Candidates:
-        """The candidates of a query, fused; with a ``scope`` (a follow-up), found with the topic
-        and ranked by the question's own evidence (:mod:`qa.retrieval.scope`)."""
-        candidates = self.fusion.candidates(vector, query_terms, ranking=ranking)
-        weights = None
+        """The candidates of a query, fused, with what structure adds."""
+        return self._structured(self.fusion.candidates(vector, query_terms, ranking=ranking), query_terms)
+
+    def _structured(
+        self, candidates: Candidates, query_terms: list[str], scope: Scope | None = None
+    ) -> Candidates:
+        """``candidates`` with what the documents' names and headings add; with a ``scope`` (a
+        follow-up), ranked first on the question's own evidence (:mod:`qa.retrieval.scope`), the
+        names' BM25 then being part of the topic's."""
         if scope is not None:
-            candidates, weights = scope.rank(self.fusion, candidates)
+            candidates = scope.rank(self.fusion, candidates)
         if self.settings.shaping:
-            names = self.structure.own_names(candidates.ids, query_terms)
-            candidates = self.fusion.names_everywhere(candidates, query_terms, names, weights=weights)
+            if scope is None:
+                names = self.structure.own_names(candidates.ids, query_terms)
+                candidates = self.fusion.names_everywhere(candidates, query_terms, names)
             candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
         return candidates
 

@@ -4,13 +4,15 @@ A follow-up ("where does its output go?" after "what is FC_DEBUG for in fontconf
 with its conversation's topic, so that the search lands among the topic's passages. Ranked on the
 topic and the question together, though, the topic's own words win: the passage that answered the
 previous question, or another that repeats its words, ranks above the one answering what is asked
-about it now. So a follow-up's candidates stay those found with its topic (recall), and they are
-ranked again on the question's own evidence (:class:`Scope`):
+about it now. So the passages grown for a follow-up with its topic (the pool the first ``k`` are
+chosen from) are ranked again on evidence where the question's own part leads (:class:`Scope`):
 
-- the dense side by a vector halfway between the question with its topic and the question alone
-  (:data:`OWN_SHARE`); the same vector reorders the first passages by their sections;
-- BM25 on the question's own terms only (:data:`TOPIC_TERM_WEIGHT`); the topic's terms still name
-  the document and the sections to prefer (:meth:`Structure.bonus`).
+- the dense side by the unit vector halfway between the question with its topic and the question
+  alone (:data:`OWN_SHARE`); the same vector reorders the first passages by their sections;
+- the BM25 side by the BM25 of the question's own terms and that of the topic's terms, each scaled
+  to its best candidate of each window size, mixed with the question's own leading
+  (:data:`OWN_TERMS_SHARE`): the topic's words still count, so "And how common is it?" after
+  "What is debt bondage?" stays on debt bondage, but no longer outweigh what is asked.
 
 Abstention is decided before, on the passage the search with the topic puts first, as calibrated.
 A question searched alone (no history, a topic switch) is not touched, nor is one with no terms of
@@ -26,54 +28,64 @@ import numpy as np
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.store.base import CandidateSearch
 
-__all__ = ["OWN_SHARE", "TOPIC_TERM_WEIGHT", "Scope"]
+__all__ = ["OWN_SHARE", "OWN_TERMS_SHARE", "Scope"]
 
 OWN_SHARE = 0.5
-"""Share of the question's own vector in the vector that ranks a follow-up's candidates."""
-TOPIC_TERM_WEIGHT = 0.0
-"""BM25 weight of a term only the topic brings (the question's own terms weigh 1)."""
+"""Share of the question's own vector in the vector that ranks a follow-up's passages."""
+OWN_TERMS_SHARE = 0.7
+"""Share of the BM25 of the question's own terms in a follow-up's BM25 side (the topic's terms
+have the rest), each scaled to its best candidate of each window size."""
 
 
 @dataclass(frozen=True)
 class Scope:
-    """How a follow-up's candidates are ranked: by ``vector`` and BM25 weighed by ``weights``."""
+    """How a follow-up's passages are ranked: by ``vector``, and BM25 of each part of the query."""
 
     vector: np.ndarray
     """The question alone and with its topic, mixed by :data:`OWN_SHARE` (unit length)."""
-    weights: dict[str, float]
-    """Each distinct term of the query: how often the query repeats it, times 1 for the
-    question's own terms and :data:`TOPIC_TERM_WEIGHT` for those only the topic brings."""
+    own_terms: tuple[str, ...]
+    """The query's terms that are the question's own, as often as the query has them."""
+    topic_terms: tuple[str, ...]
+    """The query's terms that only the topic brings."""
 
     @classmethod
     def of(
         cls, with_topic: np.ndarray, own: np.ndarray, query_terms: list[str], own_terms: list[str]
     ) -> Scope | None:
         """The scope of a question searched with its topic (``with_topic``: the vector its
-        candidates are ranked by today); None when the question has no terms of its own."""
+        candidates are ranked by otherwise); None when the question has no terms of its own."""
         mine = set(own_terms)
-        if not mine & set(query_terms):
+        asked = tuple(t for t in query_terms if t in mine)
+        if not asked:
             return None
-        topic_side = (1.0 - OWN_SHARE) * np.asarray(with_topic, np.float32)
-        mixed = topic_side + OWN_SHARE * np.asarray(own, np.float32)
+        mixed = (1.0 - OWN_SHARE) * np.asarray(with_topic, np.float32)
+        mixed += OWN_SHARE * np.asarray(own, np.float32)
         norm = float(np.linalg.norm(mixed))
         vector = mixed / norm if norm > 0 else np.asarray(with_topic, np.float32)
-        weights = {
-            term: query_terms.count(term) * (1.0 if term in mine else TOPIC_TERM_WEIGHT)
-            for term in dict.fromkeys(query_terms)
-        }
-        return cls(vector.astype(np.float32), weights)
+        return cls(vector.astype(np.float32), asked, tuple(t for t in query_terms if t not in mine))
 
-    def rank(self, fusion: Fusion, candidates: Candidates) -> tuple[Candidates, dict[str, float] | None]:
-        """``candidates`` (found with the topic) fused again on the question's own evidence, and
-        the term weights their BM25 was read with (None: a search engine's BM25, kept as it is)."""
+    def rank(self, fusion: Fusion, candidates: Candidates) -> Candidates:
+        """``candidates`` (found with the topic) fused again with the question's own part leading.
+        A search engine's BM25 (not ours to take apart term by term) is kept as it is."""
         ids = candidates.ids
         ranking = fusion.dense_scores(self.vector, ids) if candidates.dense is not None else None
         store = fusion.index.store
-        engine = isinstance(store, CandidateSearch) and store.lexical_in_engine
-        if engine or candidates.lexical is None:
-            weights, lexical = None, candidates.lexical
-        else:
-            weights, lexical = self.weights, fusion.weighted_lexical(self.weights, ids)
+        lexical = candidates.lexical
+        if lexical is not None and not (isinstance(store, CandidateSearch) and store.lexical_in_engine):
+            own = _per_size(fusion, ids, fusion.lexical.scores_for(list(self.own_terms), ids))
+            topic = _per_size(fusion, ids, fusion.lexical.scores_for(list(self.topic_terms), ids))
+            lexical = (OWN_TERMS_SHARE * own + (1.0 - OWN_TERMS_SHARE) * topic).astype(np.float32)
         if lexical is None:
             lexical = np.zeros(len(ids), np.float32)
-        return fusion.rescored(candidates, ranking, lexical), weights
+        return fusion.rescored(candidates, ranking, lexical)
+
+
+def _per_size(fusion: Fusion, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """``scores`` divided by their best among the candidates of the same window size."""
+    out = np.zeros(len(ids), np.float32)
+    scales = fusion.scale_of_window[ids]
+    for size in np.unique(scales):
+        mine = scales == size
+        best = float(scores[mine].max())
+        out[mine] = scores[mine] / best if best > 0 else 0.0
+    return out
