@@ -1,10 +1,11 @@
 """From a question to ranked, non-overlapping passages with a highlighted span and a verdict.
 
-Pipeline: clean the question and read it in its conversation (:mod:`followup`); find dense and
-BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and headings say and
-demote debris (:mod:`structure`); grow the best into passages of whole sentences (:mod:`shaping`);
-mark the best sentence in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`);
-with ``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
+Pipeline: clean the question and read it in its conversation (:mod:`followup`, :mod:`conversation`);
+find dense and BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and
+headings say and demote debris (:mod:`structure`); grow the best into passages of whole sentences
+(:mod:`shaping`); mark the best sentence in each (:mod:`highlight`); abstain when the evidence is
+weak (:mod:`abstain`); rank a follow-up's passages by what it asks (:mod:`scope`); with
+``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
 """
 
 from __future__ import annotations
