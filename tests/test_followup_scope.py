@@ -149,3 +149,11 @@ def test_the_topics_terms_still_count(retriever):
     topic = retriever.fusion.lexical.scores_for(["consol", "pool"], candidates.ids) > 0
     assert (own & topic).any() and (own & ~topic).any()
     assert ranked.lexical[own & topic].max() > ranked.lexical[own & ~topic].max()
+
+
+def test_a_follow_ups_highlight_marks_its_own_words(retriever):
+    """The sentence marked in a follow-up's passage is the one holding what it asks about."""
+    passage = retriever.ask("and the output?", history=[TOPIC]).passages[0]
+    offset = passage.citation.start
+    marked = passage.text[passage.highlight.start - offset : passage.highlight.end - offset]
+    assert "output" in marked.lower()

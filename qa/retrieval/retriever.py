@@ -287,9 +287,9 @@ class Retriever:
         passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
         signals = self._signals(search, candidates, shapes[0] if shapes else None, passages)
         verdict = self.abstainer.decide(signals)
-        if scope is not None:  # decided on the topic's ranking; its passages ranked on the question's own
+        if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
             shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
-            passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
+            passages = [self._passage(shape, list(scope.own_terms)) for shape in shapes[:k]]
         # decided on today's first passage: then the first ones reordered by their sections
         ranked_by = search.vector if scope is None else scope.vector
         passages = list(self.section_order.reorder(ranked_by, passages))

@@ -14,7 +14,8 @@ chosen from) are ranked again on evidence where the question's own part leads (:
   (:data:`OWN_TERMS_SHARE`): the topic's words still count, so "And how common is it?" after
   "What is debt bondage?" stays on debt bondage, but no longer outweigh what is asked.
 
-Abstention is decided before, on the passage the search with the topic puts first, as calibrated.
+The highlight of each passage is the sentence that best holds the question's own terms. Abstention
+is decided before, on the passage the search with the topic puts first, as calibrated.
 A question searched alone (no history, a topic switch) is not touched, nor is one with no terms of
 its own ("and why?"): its topic is all it has to go on.
 """
