@@ -102,20 +102,38 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -
     return rows
 
 
-def fit(features: np.ndarray, labels: np.ndarray, *, steps: int = 4000) -> tuple[np.ndarray, float]:
-    """Class-weighted, lightly L2-regularised logistic regression; weights on the raw features."""
+def fit(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    steps: int = 4000,
+    l2: float = 0.02,
+    sample_weight: np.ndarray | None = None,
+    signs: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Class-weighted, lightly L2-regularised logistic regression; weights on the raw features.
+
+    ``l2`` is the penalty on the standardised weights; ``sample_weight`` weighs rows within their
+    class (the classes stay balanced); ``signs`` (+1, -1 or 0 per signal) keeps a weight on its
+    side of zero (0: free), so a signal can only push the way it should."""
     mean, spread = features.mean(0), features.std(0) + 1e-9
     z = (features - mean) / spread
     weights, bias = np.zeros(features.shape[1]), 0.0
-    positives = labels.sum()
-    balance = np.where(
-        labels == 1, len(labels) / (2 * positives), len(labels) / (2 * (len(labels) - positives))
+    rows = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, float)
+    positive = labels == 1
+    balance = rows * np.where(
+        positive, rows.sum() / (2 * rows[positive].sum()), rows.sum() / (2 * rows[~positive].sum())
     )
+    balance = balance * len(labels) / rows.sum()
     for _ in range(steps):
         chance = 1 / (1 + np.exp(-(z @ weights + bias)))
         gradient = (chance - labels) * balance
-        weights -= 0.1 * (z.T @ gradient / len(labels) + 0.02 * weights)
+        weights -= 0.1 * (z.T @ gradient / len(labels) + l2 * weights)
         bias -= 0.1 * gradient.mean()
+        if signs is not None:
+            weights = np.where(
+                signs > 0, np.maximum(weights, 0), np.where(signs < 0, np.minimum(weights, 0), weights)
+            )
     return weights / spread, float(bias - (weights * mean / spread).sum())
 
 
