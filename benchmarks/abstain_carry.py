@@ -265,7 +265,7 @@ def variants() -> list[tuple[str, Callable[[dict], list[float]], dict]]:
     )
     with_type = lambda r: [*r["signals"], r["type_missing"]]  # noqa: E731
     for field, label in (("type_missing", "top passage"), ("type_missing_top3", "top 3 passages")):
-        out.append((f"seven + rule: number/version/date missing in the {label}", seven,
+        out.append((f"seven + rule: number/duration/version/date missing in the {label}", seven,
                     {"cross": 0.0, "extra_rule": field}))  # fmt: skip
     out.append(("seven + rule: any kind missing in the top passage", seven,
                 {"cross": 0.0, "extra_rule": "type_missing_any"}))  # fmt: skip
@@ -327,7 +327,7 @@ def main() -> None:
                 f"{np.mean([r['abstained'] for r in mine]):.2f}",
             ]
         )
-    print(table(["cross set", "questions", "plain rules decline", "settings decline"], lines))
+    print(table(["cross set", "questions", "plain rules decline", "settings decline (as collected)"], lines))
     for field in ("type_missing", "type_missing_top3", "type_missing_any"):
         asks = [r for r in rows if r["own"] and r[field]]
         named = ", ".join(f"{r['set']}:{r['id']}{'' if r['unanswerable'] else ' (answerable)'}" for r in asks)
