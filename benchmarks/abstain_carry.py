@@ -31,6 +31,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import negatives
 import numpy as np
 from _common import REPO, table
 from calibrate import GROUPS, SETS, chance_of, choose, fit, rates
@@ -116,8 +117,16 @@ def _without_each_manual(
     return rows
 
 
-def collect(eval_dir: Path, cache: Path) -> list[dict]:
-    """Own rows of every dev set, then the cross rows (all unanswerable)."""
+def _without_answers(eval_dir: Path, cache: Path) -> list[dict]:
+    """Answerable questions asked of their corpus with their answers cut out (:mod:`negatives`)."""
+    return negatives.collect(
+        eval_dir, cache, lambda retriever, items: _rows(retriever, items, own=False, kind="removed")
+    )
+
+
+def collect(eval_dir: Path, cache: Path, *, removed_only: bool = False) -> list[dict]:
+    """Own rows of every dev set, then the cross rows (all unanswerable); with ``removed_only``
+    the rows of questions asked without their answers alone."""
     from qa.config import Settings
     from qa.embedders.base import make_embedder
 
@@ -138,6 +147,8 @@ def collect(eval_dir: Path, cache: Path) -> list[dict]:
             retrievers[corpus] = _retriever(settings_for(corpus), embedder)
         return retrievers[corpus]
 
+    if removed_only:
+        return _without_answers(eval_dir, cache)
     rows: list[dict] = []
     for name in SETS:
         questions, corpus = RETRIEVAL_SETS[name]
@@ -148,6 +159,7 @@ def collect(eval_dir: Path, cache: Path) -> list[dict]:
         labels = {"qgroup": QUESTION_GROUP[questions], "cgroup": CORPUS_GROUP[corpus]}
         rows += _rows(retriever(corpus), items(questions), set=name, own=False, unanswerable=True, **labels)
     rows += _without_each_manual(eval_dir, cache, items("docs-dev.jsonl"), embedder, settings_for)
+    rows += _without_answers(eval_dir, cache)
     answers = {(r["set"], r["id"]): r for r in rows if r["own"]}
     for name in SETS:
         questions, _ = RETRIEVAL_SETS[name]
@@ -178,10 +190,14 @@ def judge(
     signs: np.ndarray | None = None,
     rules: bool = False,
     extra_rule: str = "",
+    kinds: tuple[str, ...] = ("foreign",),
 ) -> list[str]:
     """Pooled and leave-one-set-out cells per dev set (hand-written rows), and the share of the
     cross rows that abstain (pooled fit). ``cross``: the cross rows' total weight as a multiple
-    of the hand-written unanswerable rows' (0: left out)."""
+    of the hand-written unanswerable rows' (0: left out); ``kinds``: which cross rows (``foreign``:
+    questions of another corpus; ``removed``: questions of this corpus with their answers cut)."""
+    used = np.array([r["own"] or r.get("kind", "foreign") in kinds for r in rows])
+    features, rows = features[used], [r for r, u in zip(rows, used) if u]
     own = np.array([r["own"] for r in rows])
     labels = np.array([bool(r["unanswerable"]) for r in rows])
     sets = np.array([r["set"] for r in rows])
@@ -225,12 +241,19 @@ def judge(
 def variants() -> list[tuple[str, Callable[[dict], list[float]], dict]]:
     """Each variant: a name, the features of one row, and the fit's options."""
     seven = lambda r: r["signals"]  # noqa: E731
+    removed = ("removed",)
     out: list[tuple[str, Callable[[dict], list[float]], dict]] = [
         ("seven refitted (the signals before)", seven, {"cross": 0.0})
     ]
     for share in (0.25, 0.5, 1.0, 2.0):
         out.append((f"seven + cross negatives x{share}", seven, {"cross": share}))
-        out.append((f"seven + cross negatives x{share}, strict", seven, {"cross": share, "strict": True}))
+        out.append(
+            (
+                f"seven + cross negatives x{share}, strict",
+                seven,
+                {"cross": share, "strict": True},
+            )
+        )
     for l2 in (0.002, 0.1, 0.3, 1.0):
         out.append((f"seven, penalty {l2}", seven, {"cross": 0.0, "l2": l2}))
     out.append(("seven, signs held", seven, {"cross": 0.0, "signs": SIGNS}))
@@ -269,7 +292,14 @@ def variants() -> list[tuple[str, Callable[[dict], list[float]], dict]]:
                     {"cross": 0.0, "extra_rule": field}))  # fmt: skip
     out.append(("seven + rule: any kind missing in the top passage", seven,
                 {"cross": 0.0, "extra_rule": "type_missing_any"}))  # fmt: skip
+    for share in (0.25, 0.5, 1.0):
+        out.append((f"seven + answers-cut negatives x{share}", seven, {"cross": share, "kinds": removed}))
+        out.append((f"seven + answers-cut negatives x{share}, strict", seven,
+                    {"cross": share, "kinds": removed, "strict": True}))  # fmt: skip
+    out.append(("seven, signs held + answers-cut x0.5, strict", seven,
+                {"cross": 0.5, "kinds": removed, "strict": True, "signs": SIGNS}))  # fmt: skip
     ruled = {"extra_rule": "type_missing"}
+    cuts = {**ruled, "kinds": removed, "strict": True}
     out += [
         ("rule + seven, cross x0.5", seven, {**ruled, "cross": 0.5}),
         ("rule + seven, cross x0.5, strict", seven, {**ruled, "cross": 0.5, "strict": True}),
@@ -278,6 +308,10 @@ def variants() -> list[tuple[str, Callable[[dict], list[float]], dict]]:
         ("rule + seven, signs held + cross x0.5, strict", seven,
          {**ruled, "cross": 0.5, "signs": SIGNS, "strict": True}),
         ("rule + seven, penalty 0.3", seven, {**ruled, "cross": 0.0, "l2": 0.3}),
+        ("rule + seven, answers-cut x0.25, strict", seven, {**cuts, "cross": 0.25}),
+        ("rule + seven, answers-cut x0.5, strict", seven, {**cuts, "cross": 0.5}),
+        ("rule + seven, answers-cut x0.5", seven, {**cuts, "cross": 0.5, "strict": False}),
+        ("rule + seven, answers-cut x1, strict", seven, {**cuts, "cross": 1.0}),
         ("rule + no coverage, no unknown_share", lambda r: [r["signals"][i] for i in (0, 1, 4, 5, 6)],
          {**ruled, "cross": 0.0}),
     ]  # fmt: skip
@@ -310,6 +344,9 @@ def main() -> None:
     saved = args.cache / "abstain-carry.json"
     if args.reuse and saved.exists():
         rows = json.loads(saved.read_text())
+        if not any(r.get("kind") == "removed" for r in rows):  # saved before those rows were made
+            rows += collect((args.eval_dir or find_eval_dir()).resolve(), args.cache, removed_only=True)
+            saved.write_text(json.dumps(rows))
     else:
         rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache)
         saved.write_text(json.dumps(rows))

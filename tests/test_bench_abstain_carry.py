@@ -71,3 +71,27 @@ def test_cross_rows_of_a_left_out_set_are_left_out_with_it(carry):
     for cell in cells:  # per dev set in calibrate.SETS order: seed first, the Markdown manuals third
         assert cell[0] == cell[2] == "1.00/0.00"
     assert float(caught) == 1.0
+
+
+@pytest.fixture
+def negatives(monkeypatch):
+    return load_benchmark(monkeypatch, "negatives")
+
+
+def test_an_answer_is_cut_with_its_surroundings_and_the_rest_kept(negatives):
+    text = " ".join(f"w{i}" for i in range(400))
+    kept = negatives.cut(text, ["w200 w201"], words=10).split()
+    assert "w200" not in kept and "w190" not in kept and "w211" not in kept
+    assert "w189" in kept and "w212" in kept and len(kept) == 400 - 22
+    assert negatives.cut(text, ["nowhere"], words=10) == text
+
+
+def test_answers_cut_rows_weigh_a_share_and_leave_with_their_set_or_corpus(negatives):
+    own = np.array([True] * 6 + [False] * 4)
+    labels = np.array([True, True, False, False, False, False] + [True] * 4)
+    weights = negatives.weights(own, labels, share=0.5)
+    assert weights[:6].tolist() == [1.0] * 6 and weights[6:].sum() == pytest.approx(0.5 * 2)
+    qgroups = np.array(["seed", "conversations", "manuals"])
+    cgroups = np.array(["seed", "seed", "manuals"])
+    assert negatives.kept_out("conversations", qgroups, cgroups).tolist() == [True, True, False]
+    assert negatives.kept_out("manuals", qgroups, cgroups).tolist() == [False, False, True]
