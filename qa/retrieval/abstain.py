@@ -39,8 +39,10 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
     words is still one.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
-Markdown, HTML and PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
-prints the calibration curve per set and a leave-one-set-out check.
+Markdown, HTML and PDF; class-weighted logistic regression), with their answerable questions asked
+of copies of their corpus without the answers as near-topic unanswerable rows at half weight, by
+``benchmarks/calibrate.py``, which prints the calibration curve per set and a leave-one-set-out
+check.
 """
 
 from __future__ import annotations
