@@ -11,10 +11,10 @@ nearest in meaning lies in the top passage, coverage of the question's terms by 
 passage's whole document, and the passage's coverage counting words close in meaning,
 ``qa.retrieval.soft_coverage``), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
-model decides only the rest) and on the answerable questions asked of their corpus with their
-answers cut out (``benchmarks/negatives.py``: near-topic unanswerable rows, weighing half the
-hand-written unanswerable ones; left out of a set's leave-one-set-out fit when they are its
-questions or on its corpus), and prints:
+model decides only the rest) and, with ``--answers-cut``, on the answerable questions asked of
+their corpus with their answers cut out (``benchmarks/negatives.py``: near-topic unanswerable
+rows, weighing half the hand-written unanswerable ones; left out of a set's leave-one-set-out fit
+when they are its questions or on its corpus), and prints:
 
 - the fitted weights, as the settings that hold them;
 - the calibration curve: for a range of thresholds on the chance, the share of unanswerable
@@ -236,6 +236,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".bench")
     parser.add_argument("--reuse", action="store_true", help="read the signals saved by the last run")
     parser.add_argument(
+        "--answers-cut",
+        action="store_true",
+        help="fit on the answerable questions asked with their answers cut out as well",
+    )
+    parser.add_argument(
         "--section-signal",
         action="store_true",
         help="add the top passage's heading-aware cosine as an eighth signal",
@@ -248,7 +253,7 @@ def main() -> None:
     else:
         rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache)
         saved.write_text(json.dumps(rows))
-    cut = _answers_cut(args)
+    cut = _answers_cut(args) if args.answers_cut else []
     features = np.array([r["signals"] for r in rows])
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
@@ -265,9 +270,15 @@ def main() -> None:
     threshold = choose(chance, rule, labels, sets)
     print(
         f"fitted on the {free.sum()} of {len(rows)} questions that the plain rules leave "
-        f"({labels[free].sum()} unanswerable), and {sum(not r['rule'] for r in cut)} of {len(cut)} "
-        f"answerable questions asked without their answers (benchmarks/negatives.py, weighing "
-        f"{negatives.SHARE:g} times the hand-written unanswerable ones): chance = 1 / (1 + exp(-z)),"
+        f"({labels[free].sum()} unanswerable)"
+        + (
+            f", and {sum(not r['rule'] for r in cut)} of {len(cut)} answerable questions asked "
+            f"without their answers (benchmarks/negatives.py, weighing {negatives.SHARE:g} times "
+            "the hand-written unanswerable ones)"
+            if cut
+            else ""
+        )
+        + ": chance = 1 / (1 + exp(-z)),"
     )
     print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, names)) + f" + {bias:.2f}")
     cap = f"{FALSE_ABSTAIN_CAP:.0%}"
