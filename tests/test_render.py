@@ -22,6 +22,7 @@ from qa.render import (
     escape,
     marked_html,
     original_link,
+    passage_digest,
     passage_json,
     place_label,
     plain_text,
@@ -148,7 +149,8 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
         "https://example.org/a"
     )
     assert cite["words"] == {"start": 10, "end": 14, "total": 1000, "label": "words 11–14 of 1,000"}
-    assert row["context_url"] == "/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116"
+    digest = passage_digest("alpha beta gamma delta")
+    assert row["context_url"] == f"/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116&v={digest}"
     assert data["notice"] == "" and data["closest_label"] == ""
     declined = answer_json(_answer(abstained=True, evidence=0.2))
     assert declined["notice"] == f"{DECLINE} {DECLINE_HINT}" and declined["closest_label"] == CLOSEST

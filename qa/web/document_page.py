@@ -32,7 +32,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
-from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label
+from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
 from qa.retrieval.registry import Registry
 from qa.web.freshness import SourceWatch
 from qa.web.signed_links import LinkSigner
@@ -223,12 +223,16 @@ def refused_page(status: int, message: str, *, sign_in: bool = False) -> str:
 Offsets = tuple[int, int] | None
 
 
-def _offsets(doc: Document, start, end, hs, he) -> tuple[Offsets, Offsets, bool]:
+def _offsets(doc: Document, start, end, hs, he, digest: str = "") -> tuple[Offsets, Offsets, bool]:
     """The passage and highlight to mark, and whether the asked place was not found (an offset
-    that is None or negative is not given)."""
+    that is None or negative is not given; ``digest``, when given, must be the
+    :func:`~qa.render.passage_digest` of the text at those offsets, else the document was
+    indexed again with other text there)."""
     if start is None or end is None or start < 0 or end < 0:
         return None, None, False
     if not 0 <= start < end <= len(doc.text):
+        return None, None, True
+    if digest and passage_digest(doc.text[start:end]) != digest:
         return None, None, True
     given = hs is not None and he is not None and hs >= 0
     highlight = (hs, he) if given and start <= hs < he <= end else None
@@ -244,10 +248,14 @@ def render_page(
     he: int | None = None,
     download: str = "",
     stale: bool = False,
+    digest: str = "",
+    closest: bool = False,
 ) -> str:
     """The page of ``doc`` with ``[start, end)`` shaded and ``[hs, he)`` marked (offsets into its
-    indexed text; a place outside the text is not marked, and the page says so)."""
-    passage, highlight, moved = _offsets(doc, start, end, hs, he)
+    indexed text; a place outside the text, or whose text no longer has ``digest``, is not
+    marked, and the page says so). ``closest``: the passage is a declined answer's closest text,
+    and the page says so instead of calling it cited."""
+    passage, highlight, moved = _offsets(doc, start, end, hs, he, digest)
     label = ""
     if passage:
         page, section = doc.page_at(passage[0]), doc.section_at(passage[0])
@@ -271,6 +279,7 @@ def render_page(
         blocks=blocks,
         cited=CITED_ID if passage else "",
         marked=highlight is not None,
+        closest=closest,
         download=download,
         kind=suffix,
         notes=notes,
@@ -328,6 +337,8 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         end: int = Query(-1, ge=-1, description="Where the passage ends."),
         hs: int = Query(-1, ge=-1, description="Highlight start (-1: none)."),
         he: int = Query(-1, ge=-1, description="Highlight end."),
+        v: str = Query("", max_length=16, description="The passage's digest (qa.render.passage_digest)."),
+        closest: int = Query(0, ge=0, le=1, description="1: a declined answer's closest text."),
     ):
         found = _find(source, settings, live, registry)
         if found is None:
@@ -335,7 +346,15 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         doc, default = found
         stale = default and bool(changes.stale(live.index.manifest, [source]))
         page = render_page(
-            doc, start=start, end=end, hs=hs, he=he, download=_download(source, settings, links), stale=stale
+            doc,
+            start=start,
+            end=end,
+            hs=hs,
+            he=he,
+            download=_download(source, settings, links),
+            stale=stale,
+            digest=v,
+            closest=bool(closest),
         )
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
         return HTMLResponse(page, headers=headers)

@@ -1,0 +1,70 @@
+"""What a link to a passage opens once time has passed or the bot declined: a document replaced
+since the answer (other text at the same offsets) is not marked as if the passage were still
+there, and a declined answer's closest text opens shaded as the closest text, nothing marked as
+the answer's key sentence (as the chat and the widget show it)."""
+
+from __future__ import annotations
+
+import re
+
+from qa.answer import Answer, Citation, Passage, Span
+from qa.ingest.sources import Document
+from qa.render import answer_html, answer_json, context_page, passage_digest
+from qa.web.document_page import MOVED, render_page
+from tests.test_document_page import _cite, _client, corpus  # noqa: F401 (fixture)
+
+TEXT = "Opening hours\n\nThe library opens at nine and closes at six.\n"
+
+
+def _passage(text: str = TEXT, start: int = 15, end: int = 59) -> Passage:
+    citation = Citation("seeds/plain.txt", "Plain", "", start, end, 2, 10, 12)
+    return Passage(text[start:end], citation, 0.8, Span(start + 4, start + 20))
+
+
+def test_a_link_carries_the_passage_digest_and_a_declined_one_marks_nothing():
+    p = _passage()
+    assert context_page(p) == (
+        f"/context/seeds/plain.txt?start=15&end=59&hs=19&he=35&v={passage_digest(p.text)}#cited"
+    )
+    assert context_page(p, closest=True) == (
+        f"/context/seeds/plain.txt?start=15&end=59&v={passage_digest(p.text)}&closest=1#cited"
+    )
+    declined = Answer("q?", (p,), True, 0.2, query="q?")
+    citation = answer_json(declined)["passages"][0]["citation"]
+    assert citation["link"] == citation["context_page"] == context_page(p, closest=True)
+    assert "closest=1" in answer_html(declined) and "hs=" not in answer_html(declined)
+    answered = answer_json(Answer("q?", (p,), False, 0.8, query="q?"))["passages"][0]["citation"]
+    assert answered["context_page"] == context_page(p) and "closest" not in answered["context_page"]
+
+
+def test_the_page_does_not_mark_a_place_whose_text_changed():
+    doc = Document("seeds/plain.txt", TEXT, "Plain")
+    p = _passage()
+    page = render_page(doc, start=15, end=59, hs=19, he=35, digest=passage_digest(p.text))
+    assert page.count("id='cited'") == 1 and MOVED not in page
+    replaced = Document("seeds/plain.txt", "Preface added later.\n\n" + TEXT, "Plain")
+    page = render_page(replaced, start=15, end=59, hs=19, he=35, digest=passage_digest(p.text))
+    assert MOVED in page and "id='cited'" not in page and "<mark>" not in page.split("</header>")[1]
+
+
+def test_a_declined_answers_page_shades_the_closest_text_and_says_it_does_not_answer():
+    doc = Document("seeds/plain.txt", TEXT, "Plain")
+    page = render_page(doc, start=15, end=59, digest=passage_digest(TEXT[15:59]), closest=True)
+    assert "The text closest to your question is shaded" in page and "cited passage" not in page
+    body = page.split("<main>")[1]
+    assert "<mark>" not in body and body.count("id='cited'") == 1
+
+
+def test_served_pages_and_sources_check_the_digest(corpus):  # noqa: F811 (fixture)
+    client = _client(corpus)
+    passage = _cite(client, "When does the library open?", "seeds/plain.txt")
+    page = client.get(passage["citation"]["context_page"]).text
+    assert "id='cited'" in page and MOVED not in page
+    altered = re.sub(r"v=[0-9a-f]{8}", "v=00000000", passage["citation"]["context_page"])
+    page = client.get(altered).text
+    assert MOVED in page and "id='cited'" not in page
+    assert client.get(passage["context_url"]).status_code == 200
+    gone = client.get(re.sub(r"v=[0-9a-f]{8}", "v=00000000", passage["context_url"]))
+    assert gone.status_code == 404 and "indexed again" in gone.json()["error"]
+    closest = client.get(passage["citation"]["context_page"].replace("#cited", "&closest=1")).text
+    assert "The text closest to your question is shaded" in closest
