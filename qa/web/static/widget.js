@@ -69,6 +69,9 @@
     ".detail{font-size:12px;color:var(--muted);margin-top:4px}",
     ".stale{color:var(--err)}",
     ".closest .p{border-style:dashed}",
+    /* a passage's and its context's own line breaks (slides, code, a plain text's headings and
+     * lists), as the chat page shows them */
+    ".text,.ctx{white-space:pre-line}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
