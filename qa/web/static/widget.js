@@ -60,6 +60,8 @@
     ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:var(--on-accent);padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".a{margin:6px 0 14px}",
     ".note{color:var(--muted);font-size:13px;margin:4px 0}",
+    /* a declined answer's notice stands out above the closest text, as on the chat page */
+    ".decline{color:var(--fg);font-weight:600;margin:6px 0 4px;padding:6px 10px;border:1px solid var(--accent);border-radius:8px}",
     ".err{color:var(--err)}",
     "[data-role=too-long]{margin:0;padding:6px 14px 0}",
     ".span{border-left:3px solid var(--accent);padding:4px 10px;margin:6px 0 10px;font-weight:500}",
@@ -190,7 +192,10 @@
     wrap.setAttribute("data-role", "answer");
     var passages = answer.passages || [];
     if (answer.abstained) {
-      wrap.appendChild(el("p", "note", answer.notice));
+      var notice = el("p", "decline", answer.notice);
+      notice.setAttribute("data-role", "notice");
+      notice.setAttribute("role", "status");
+      wrap.appendChild(notice);
       if (passages.length) { wrap.appendChild(el("p", "note", answer.closest_label)); }
     }
     passages.forEach(function (p, i) {
