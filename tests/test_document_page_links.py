@@ -12,6 +12,7 @@ from qa.ingest.sources import Document
 from qa.render import answer_html, answer_json, context_page, passage_digest
 from qa.web.document_page import MOVED, render_page
 from tests.test_document_page import _cite, _client, corpus  # noqa: F401 (fixture)
+from tests.test_lti import courses, lms  # noqa: F401 (fixtures)
 
 TEXT = "Opening hours\n\nThe library opens at nine and closes at six.\n"
 
@@ -68,3 +69,22 @@ def test_served_pages_and_sources_check_the_digest(corpus):  # noqa: F811 (fixtu
     assert gone.status_code == 404 and "indexed again" in gone.json()["error"]
     closest = client.get(passage["citation"]["context_page"].replace("#cited", "&closest=1")).text
     assert "The text closest to your question is shaded" in closest
+
+
+def test_an_expired_lms_sessions_document_link_says_to_open_the_assistant_again(
+    courses, fake_embedder, lms, monkeypatch  # noqa: F811
+):
+    import time
+
+    from qa.web.lti.tokens import TokenSigner
+    from tests.test_document_page import BROWSER
+    from tests.test_lti import chat_path, make_client
+
+    client = make_client(courses, fake_embedder, lms, monkeypatch, courses={"course-1": "biology"})
+    chat_path(lms.launch(client))  # the tool's keys and session secret exist once it has launched
+    secret = (courses.lti_dir / "session-secret").read_bytes()
+    expired = TokenSigner(secret, clock=lambda: time.time() - 7200).new("biology", "learner", minutes=60)
+    page = client.get(f"/lti/chat/{expired}/context/seeds/biology/cells.md?start=0&end=10", headers=BROWSER)
+    assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+    assert "Open the assistant again from your course page" in page.text
+    assert "Ask your question again:" not in page.text  # asking in that frame would fail the same way

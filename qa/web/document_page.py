@@ -211,12 +211,22 @@ _SIGN_IN = (
 )
 
 
-def refused_page(status: int, message: str, *, sign_in: bool = False) -> str:
+_LMS_SESSION_ENDED = (
+    "This session has ended",
+    "Open the assistant again from your course page, then ask your question again.",
+)
+"""An LTI session's link that has run out: asking again in the same frame would fail too."""
+
+
+def refused_page(status: int, message: str, *, sign_in: bool = False, in_lms: bool = False) -> str:
     """What a learner sees when a citation's document does not open: what happened, what to do,
-    and the server's message (``sign_in``: the tab has neither the key nor a session)."""
+    and the server's message (``sign_in``: the tab has neither the key nor a session; ``in_lms``:
+    it was opened from an LTI launch, whose expired session only the course page renews)."""
     title, advice = _ADVICE.get(status, ("This document cannot be opened", "Ask your question again."))
     if sign_in:
         title, advice = _SIGN_IN
+    elif in_lms and status == 401:
+        title, advice = _LMS_SESSION_ENDED
     return _template("refused.html.j2").render(title=title, advice=advice, message=message, status=status)
 
 
