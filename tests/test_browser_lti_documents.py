@@ -166,3 +166,27 @@ def test_the_widget_keeps_a_slides_line_breaks(blocked_context, course):  # noqa
         return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
     assert len(lines(quoted)) > 3 and lines(shown) == lines(quoted), (quoted, shown)
+
+
+def test_an_ended_session_says_to_open_the_assistant_again(blocked_context, course):  # noqa: F811
+    """A session past QA_LTI_SESSION_MINUTES (a tab left open overnight) answers 401; the learner
+    is told to open the assistant again from the course, not that the page lacks an access key."""
+    import json
+
+    lms_base, _, _ = course
+    page = blocked_context.new_page()
+    page.goto(f"{lms_base}/course")
+    frame = chat_frame(page)
+    frame.wait_for_selector("[data-qa-widget] input")
+    ended = {"error": "this session has expired; open the assistant again from your course"}
+    page.route(
+        "**/api/v1/ask",
+        lambda route: route.fulfill(status=401, content_type="application/json", body=json.dumps(ended)),
+    )
+    frame.fill("[data-qa-widget] input", CASES[0][0])
+    frame.press("[data-qa-widget] input", "Enter")
+    error = frame.locator("[data-qa-widget] .log .err")
+    error.wait_for()
+    assert error.inner_text().startswith("This session has ended. Open the assistant again from your course")
+    assert "access key" not in error.inner_text()
+    assert frame.input_value("[data-qa-widget] input") == CASES[0][0]  # kept, to ask again

@@ -10,6 +10,7 @@
  *   data-mode="bubble" | "inline" inline: no bubble, the panel always shown (used by /embed)
  *   data-target="#element-id"     inline mode fills this element (default: the whole window)
  *   data-collection="biology-101" the collection to answer from (default: the default collection)
+ *   data-lms="1"                  set by an LTI launch's page: a 401 means its session has ended
  *
  * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
  * widget, the chat page and the CLI say the same things (qa/render/).
@@ -133,8 +134,10 @@
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
   var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
+  var SESSION_ENDED = "This session has ended. Open the assistant again from your course page, then ask again.";
 
   function errorText(res, body) {
+    if (res.status === 401 && opt.lms) { return SESSION_ENDED; }  /* an LMS launch's session, not a key */
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
     if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
     if (body && typeof body.error === "string") { return body.error; }
