@@ -88,3 +88,22 @@ def test_an_expired_lms_sessions_document_link_says_to_open_the_assistant_again(
     assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
     assert "Open the assistant again from your course page" in page.text
     assert "Ask your question again:" not in page.text  # asking in that frame would fail the same way
+
+
+def test_the_header_names_the_slide_and_section_of_the_marked_sentence():
+    """A passage that starts at the end of one slide and marks a sentence on the next: the page's
+    header names the slide and section the page scrolls to, not the previous slide's."""
+    text = "Welcome\n\nThis course covers builds.\n\nGraphs\n\nEach edge joins files.\nNotes\nSay hello."
+    graphs = text.index("Graphs")
+    doc = Document(
+        "seeds/deck.pptx",
+        text,
+        "Deck",
+        pages=(0, graphs),
+        sections=((0, "Welcome", ""), (graphs, "Graphs", "")),
+        page_unit="slide",
+    )
+    start, edge = text.index("This course"), text.index("Each edge")
+    page = render_page(doc, start=start, end=edge + 22, hs=edge, he=edge + 22)
+    header = page.split("<header>")[1].split("</header>")[0]
+    assert "Deck · slide 2 · Graphs" in header and "slide 1" not in header

@@ -268,7 +268,8 @@ def render_page(
     passage, highlight, moved = _offsets(doc, start, end, hs, he, digest)
     label = ""
     if passage:
-        page, section = doc.page_at(passage[0]), doc.section_at(passage[0])
+        where = highlight[0] if highlight else passage[0]  # the key sentence's slide and section
+        page, section = doc.page_at(where), doc.section_at(where)
         label = citation_label(
             Citation(doc.source, doc.title, doc.url, *passage, 0, 0, 0, page=page, section=section)
         )
