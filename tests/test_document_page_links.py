@@ -107,3 +107,14 @@ def test_the_header_names_the_slide_and_section_of_the_marked_sentence():
     page = render_page(doc, start=start, end=edge + 22, hs=edge, he=edge + 22)
     header = page.split("<header>")[1].split("</header>")[0]
     assert "Deck · slide 2 · Graphs" in header and "slide 1" not in header
+
+
+def test_a_plain_texts_page_header_names_the_section_as_its_citation_does():
+    text = (
+        "Licence\n=======\n\n1. Grants\n---------\n\nYou may copy it.\n\n"
+        "2. Limits\n---------\n\nNo warranty is given.\n"
+    )
+    doc = Document("seeds/licence.txt", text, "Licence")
+    at = text.index("No warranty")
+    header = render_page(doc, start=at, end=at + 20).split("<header>")[1].split("</header>")[0]
+    assert "Licence · 2. Limits" in header

@@ -27,7 +27,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from qa.answer import Citation
+from qa.answer import SECTION_SEPARATOR, Citation
 from qa.config import Settings
 from qa.errors import QAError
 from qa.ingest.headings import SectionMap
@@ -269,7 +269,9 @@ def render_page(
     label = ""
     if passage:
         where = highlight[0] if highlight else passage[0]  # the key sentence's slide and section
-        page, section = doc.page_at(where), doc.section_at(where)
+        # as citations name it: the reader's headings, or those found in a plain text
+        section = SECTION_SEPARATOR.join(SectionMap(doc.text, doc.sections).path(where))
+        page = doc.page_at(where)
         label = citation_label(
             Citation(doc.source, doc.title, doc.url, *passage, 0, 0, 0, page=page, section=section)
         )
