@@ -308,8 +308,8 @@ def format_timing(run: EvalRun) -> str:
     """One line: how many questions, how fast, after how long a warm-up."""
     t = run.timing
     return (
-        f"{t.questions} questions answered in {t.answer_s:.2f} s: {t.questions_per_s:.1f} questions/s "
-        f"(after warming up the model and index in {t.warm_up_s:.2f} s)"
+        f"{t.questions:,} question{'' if t.questions == 1 else 's'} answered in {t.answer_s:.2f} s: "
+        f"{t.questions_per_s:.1f} questions/s (after warming up the model and index in {t.warm_up_s:.2f} s)"
     )
 
 
