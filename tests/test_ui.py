@@ -62,7 +62,7 @@ def test_citation_links_only_to_web_urls():
     served = f"<a class='qa-link qa-in-document' href='{page}'"
     assert "javascript:" not in out and served in out and out.count("<a ") == 1
     out = render_answer(_answer(_passage(url="https://example.org/a?x=1&y='2'")))
-    assert "href='https://example.org/a?x=1&amp;y=&#x27;2&#x27;#:~:text=beta,gamma'" in out
+    assert "href='https://example.org/a?x=1&amp;y=&#x27;2&#x27;#:~:text=beta%20gamma'" in out
     assert "target='_blank' rel='noopener noreferrer'" in out
     assert "in the document ↗</a>" in out  # and the document's page beside the web page
 

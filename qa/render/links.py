@@ -115,10 +115,11 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
     """Where to open the original, as deep as it allows.
 
     A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
-    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
-    open the top). A document without one opens as the app serves it (:func:`original_link`);
-    a text or web page there without a section anchor opens at a text fragment of the highlight
-    (its first and last few words).
+    text fragment of the highlight's first and last few words
+    (``#:~:text=first%20words,last%20words``) that browsers which support it scroll to (others,
+    or a page without those words, open the top). A document without one opens as the app
+    serves it (:func:`original_link`); a text or web page there without a section anchor opens
+    at a text fragment of the highlight (its first and last few words).
     """
     url = web_address(c.url)
     if not url:
@@ -133,8 +134,9 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
         return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
     if c.page is not None and url.lower().endswith(".pdf"):
         return f"{url}#page={c.page}"
+    # phrases of a few words, as for the served originals: a lone first and last word ("If",
+    # "must") matched the first place the page uses them, usually far from the passage; a phrase
+    # the page does not hold (the seed is the article without stop words) opens the page's top
     words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
-    if len(words) < 2:
-        return url
-    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
-    return f"{url}#:~:text={start},{end}"
+    fragment = _served_text_fragment(highlight_text) if len(words) >= 2 else ""
+    return f"{url}#:~:text={fragment}" if fragment else url
