@@ -359,6 +359,7 @@ def test_markdown_keeps_tags_that_name_no_html_element_as_the_authors_text():
         " <!-- a comment --> line.\n"
     )
     extracted = render_markdown(source)
-    assert "It can contain <dir>, <cachedir> and <include> elements in any order.\nNext  line." in extracted.text
+    expected = "It can contain <dir>, <cachedir> and <include> elements in any order.\nNext  line."
+    assert expected in extracted.text
     assert '<cachedir prefix="xdg">' in extracted.text
     assert "<b>" not in extracted.text and "comment" not in extracted.text

@@ -5,8 +5,9 @@ as any Markdown renderer reads them; each block becomes a paragraph of plain tex
 line of cells separated by tabs. Raw HTML tags are markup and go (``<br>`` is a line break), but
 a tag that names no HTML element (``<cachedir>``, ``<dir prefix="xdg">``, ``<version>``: a
 configuration element or a placeholder the author wrote without backticks) is the author's text
-and stays, as a reader of the page would need it. YAML front matter (``---`` / ``title: ...`` / ``---`` at the top,
-as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the document's title.
+and stays, as a reader of the page would need it. YAML front matter (``---`` / ``title: ...`` /
+``---`` at the top, as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the
+document's title.
 """
 
 from __future__ import annotations
