@@ -11,7 +11,10 @@ nearest in meaning lies in the top passage, coverage of the question's terms by 
 passage's whole document, and the passage's coverage counting words close in meaning,
 ``qa.retrieval.soft_coverage``), fits a class-weighted
 logistic regression on all of them pooled (those the plain rules do not already decline: the
-model decides only the rest), and prints:
+model decides only the rest) and, with ``--answers-cut``, on the answerable questions asked of
+their corpus with their answers cut out (``benchmarks/negatives.py``: near-topic unanswerable
+rows, weighing half the hand-written unanswerable ones; left out of a set's leave-one-set-out fit
+when they are its questions or on its corpus), and prints:
 
 - the fitted weights, as the settings that hold them;
 - the calibration curve: for a range of thresholds on the chance, the share of unanswerable
@@ -40,6 +43,7 @@ import argparse
 import json
 from pathlib import Path
 
+import negatives
 import numpy as np
 from _common import REPO, table
 from retrieval import HELD_OUT, HELDOUT, find_eval_dir
@@ -102,20 +106,38 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -
     return rows
 
 
-def fit(features: np.ndarray, labels: np.ndarray, *, steps: int = 4000) -> tuple[np.ndarray, float]:
-    """Class-weighted, lightly L2-regularised logistic regression; weights on the raw features."""
+def fit(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    steps: int = 4000,
+    l2: float = 0.02,
+    sample_weight: np.ndarray | None = None,
+    signs: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Class-weighted, lightly L2-regularised logistic regression; weights on the raw features.
+
+    ``l2`` is the penalty on the standardised weights; ``sample_weight`` weighs rows within their
+    class (the classes stay balanced); ``signs`` (+1, -1 or 0 per signal) keeps a weight on its
+    side of zero (0: free), so a signal can only push the way it should."""
     mean, spread = features.mean(0), features.std(0) + 1e-9
     z = (features - mean) / spread
     weights, bias = np.zeros(features.shape[1]), 0.0
-    positives = labels.sum()
-    balance = np.where(
-        labels == 1, len(labels) / (2 * positives), len(labels) / (2 * (len(labels) - positives))
+    rows = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, float)
+    positive = labels == 1
+    balance = rows * np.where(
+        positive, rows.sum() / (2 * rows[positive].sum()), rows.sum() / (2 * rows[~positive].sum())
     )
+    balance = balance * len(labels) / rows.sum()
     for _ in range(steps):
         chance = 1 / (1 + np.exp(-(z @ weights + bias)))
         gradient = (chance - labels) * balance
-        weights -= 0.1 * (z.T @ gradient / len(labels) + 0.02 * weights)
+        weights -= 0.1 * (z.T @ gradient / len(labels) + l2 * weights)
         bias -= 0.1 * gradient.mean()
+        if signs is not None:
+            weights = np.where(
+                signs > 0, np.maximum(weights, 0), np.where(signs < 0, np.minimum(weights, 0), weights)
+            )
     return weights / spread, float(bias - (weights * mean / spread).sum())
 
 
@@ -150,22 +172,55 @@ def choose(chance: np.ndarray, rule: np.ndarray, labels: np.ndarray, sets: np.nd
     return 1.0
 
 
+def decided(retriever, items: list[dict]) -> list[dict]:
+    """Per question: its signals, whether the plain rules decline it, whether the retriever did."""
+    explained = retriever.explain_many(
+        [i["question"] for i in items], histories=[i.get("history") or [] for i in items]
+    )
+    return [
+        {"id": item["id"], "signals": list(signals.values()), "rule": bool(retriever.abstainer.rule(signals)),
+         "abstained": answer.abstained}
+        for item, (answer, signals) in zip(items, explained)
+    ]  # fmt: skip
+
+
 def left_out(
-    features: np.ndarray, labels: np.ndarray, sets: np.ndarray, rule: np.ndarray
+    features: np.ndarray, labels: np.ndarray, sets: np.ndarray, rule: np.ndarray, cut: list[dict] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each question's chance from a model fitted on the sets other than its own group, and
-    whether it abstains at the threshold chosen on those other sets."""
+    """Each question's chance from a model fitted on the sets other than its own group (and the
+    answers-cut rows of neither its questions nor its corpus), and whether it abstains at the
+    threshold chosen on those other sets."""
     groups = np.array([GROUPS.get(s, s) for s in sets])
     chance, abstains = np.zeros(len(labels)), np.zeros(len(labels), bool)
     for group in dict.fromkeys(groups):
         held = groups == group
-        train = ~held & ~rule
-        weights, bias = fit(features[train], labels[train].astype(float))
+        weights, bias = fit_with(features[~held & ~rule], labels[~held & ~rule], cut, group)
         everyone = chance_of(features, weights, bias)
         threshold = choose(everyone[~held], rule[~held], labels[~held], sets[~held])
         chance[held] = everyone[held]
         abstains[held] = rule[held] | (everyone[held] >= threshold)
     return chance, abstains
+
+
+def fit_with(
+    features: np.ndarray, labels: np.ndarray, cut: list[dict], group: str = ""
+) -> tuple[np.ndarray, float]:
+    """The fit on hand-written rows the plain rules leave and the answers-cut rows they leave
+    (:mod:`negatives`; those of ``group``'s questions or corpus left out)."""
+    if cut:
+        qgroups = np.array([r["qgroup"] for r in cut])
+        cgroups = np.array([r["cgroup"] for r in cut])
+        usable = ~np.array([r["rule"] for r in cut])
+        if group:
+            usable &= ~negatives.kept_out(group, qgroups, cgroups)
+        extra = np.array([r["signals"] for r in cut])[usable]
+        features, labels = (
+            np.vstack([features, extra.reshape(-1, features.shape[1])]),
+            np.concatenate([labels, np.ones(int(usable.sum()), bool)]),
+        )
+        own = np.arange(len(labels)) < len(labels) - int(usable.sum())
+        return fit(features, labels.astype(float), sample_weight=negatives.weights(own, labels))
+    return fit(features, labels.astype(float))
 
 
 def curve(chance: np.ndarray, rule: np.ndarray, labels: np.ndarray, sets: np.ndarray) -> list[list[str]]:
@@ -181,6 +236,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".bench")
     parser.add_argument("--reuse", action="store_true", help="read the signals saved by the last run")
     parser.add_argument(
+        "--answers-cut",
+        action="store_true",
+        help="fit on the answerable questions asked with their answers cut out as well",
+    )
+    parser.add_argument(
         "--section-signal",
         action="store_true",
         help="add the top passage's heading-aware cosine as an eighth signal",
@@ -193,22 +253,32 @@ def main() -> None:
     else:
         rows = collect((args.eval_dir or find_eval_dir()).resolve(), args.cache)
         saved.write_text(json.dumps(rows))
+    cut = _answers_cut(args) if args.answers_cut else []
     features = np.array([r["signals"] for r in rows])
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
     rule = np.array([r["rule"] for r in rows])
     names = list(SIGNAL_NAMES)
     if args.section_signal:
-        without = left_out(features, labels, sets, rule)[1]
+        without = left_out(features, labels, sets, rule, cut)[1]
         features = np.column_stack([features, [r["section_cosine"] for r in rows]])
         names.append("section_cosine")
+        cut = []  # the answers-cut rows have no section cosine
     free = ~rule  # the model decides only what the plain rules leave
-    weights, bias = fit(features[free], labels[free].astype(float))
+    weights, bias = fit_with(features[free], labels[free], cut)
     chance = chance_of(features, weights, bias)
     threshold = choose(chance, rule, labels, sets)
     print(
         f"fitted on the {free.sum()} of {len(rows)} questions that the plain rules leave "
-        f"({labels[free].sum()} unanswerable): chance = 1 / (1 + exp(-z)),"
+        f"({labels[free].sum()} unanswerable)"
+        + (
+            f", and {sum(not r['rule'] for r in cut)} of {len(cut)} answerable questions asked "
+            f"without their answers (benchmarks/negatives.py, weighing {negatives.SHARE:g} times "
+            "the hand-written unanswerable ones)"
+            if cut
+            else ""
+        )
+        + ": chance = 1 / (1 + exp(-z)),"
     )
     print("z = " + " + ".join(f"{w:.2f} * {n}" for w, n in zip(weights, names)) + f" + {bias:.2f}")
     cap = f"{FALSE_ABSTAIN_CAP:.0%}"
@@ -224,7 +294,7 @@ def main() -> None:
     print("\ncells: unanswerable that abstain / answerable that abstain (targets >= 0.80 / <= 0.05)")
     print("\ncalibration curve, fitted on all sets:")
     print(table(headers, curve(chance, rule, labels, sets)))
-    held_chance, held_abstains = left_out(features, labels, sets, rule)
+    held_chance, held_abstains = left_out(features, labels, sets, rule, cut)
     print("\nleave-one-set-out: each set scored by a model fitted on the others:")
     loso = curve(held_chance, rule, labels, sets)
     loso.append(["threshold chosen on the others", *rates(held_abstains, labels, sets)])
@@ -255,6 +325,16 @@ def main() -> None:
         if r["abstained"] != r["unanswerable"]
     ]
     print(table(["set", "id", "decision", "chance", *SIGNAL_NAMES], wrong))
+
+
+def _answers_cut(args) -> list[dict]:
+    """The answers-cut rows (:mod:`negatives`), saved in ``DIR/calibrate-cut-signals.json``."""
+    saved = args.cache / "calibrate-cut-signals.json"
+    if args.reuse and saved.exists():
+        return json.loads(saved.read_text())
+    rows = negatives.collect((args.eval_dir or find_eval_dir()).resolve(), args.cache, decided)
+    saved.write_text(json.dumps(rows))
+    return rows
 
 
 def held_out(args, weights: np.ndarray, bias: float, threshold: float) -> None:

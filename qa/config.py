@@ -112,6 +112,9 @@ class Settings:
     abstain_chance: float = 0.81
     """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
     the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
+    abstain_answer_type: bool = True
+    """Abstain when the question asks for a number, a version or a date ("How many …", "Which
+    version …", "What year …") and the top passage holds none (``qa.retrieval.answer_type``)."""
     max_question_chars: int = 2000
     """Longest question accepted."""
     history_turns: int = 3
@@ -255,8 +258,10 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "abstain thresholds must be between 0 and 1",
     ),
     (
-        lambda s: len(s.abstain_weights) in (6, 7)
-        and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias)),
+        lambda s: (
+            len(s.abstain_weights) in (6, 7)
+            and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias))
+        ),
         "abstain_weights must be six numbers (evidence, own evidence, coverage, unknown share, "
         "agreement, document coverage) or seven (then soft coverage) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",

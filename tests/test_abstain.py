@@ -197,6 +197,15 @@ def test_a_follow_up_whose_own_words_the_passage_lacks_declines(tmp_path):
     assert "own words" not in abstainer.decide(standalone).reason
 
 
+def test_a_question_asking_for_a_kind_of_answer_the_passage_lacks_declines(tmp_path):
+    abstainer = _abstainer(Settings(root=tmp_path))
+    lacking = abstainer.decide(_signals(missing_type="number"))
+    assert lacking.abstains and "asks for a number and the top passage holds none" in lacking.reason
+    assert not abstainer.decide(_signals(missing_type="")).abstains
+    switched_off = _abstainer(Settings(root=tmp_path, abstain_answer_type=False))
+    assert not switched_off.decide(_signals(missing_type="number")).abstains
+
+
 def test_abstain_chance_one_turns_the_model_off_but_not_the_rules(tmp_path):
     abstainer = _abstainer(Settings(root=tmp_path, abstain_chance=1.0))
     assert not abstainer.decide(_signals(evidence=0.5, coverage=0.0)).abstains
@@ -249,6 +258,15 @@ def test_a_follow_up_is_weighed_on_its_own_words_too(project, fake_embedder):
     assert answer.query != answer.question, "read as a follow-up of the dough question"
     assert signals.own_evidence is not None and signals.own_evidence < signals.evidence
     assert signals.coverage == 0.0 and answer.abstained
+
+
+def test_the_kind_of_answer_asked_is_looked_for_in_the_top_passage(project, fake_embedder):
+    retriever = _retriever(project, fake_embedder)
+    (answerable, held), (unanswerable, lacking) = retriever.explain_many(
+        ["How long should the dough rise?", "Which version of the dough recipe is this?"]
+    )
+    assert held.missing_type == "" and "asks for" not in answerable.reason
+    assert lacking.missing_type == "version" and unanswerable.abstained
 
 
 def test_the_reason_of_a_declined_answer_is_in_its_json(project, fake_embedder):

@@ -388,3 +388,28 @@ def test_authors_open_each_indexed_document_as_the_index_reads_it(courses, fake_
     assert page.status_code == 200 and "ribosome" in page.text.lower()
     admin_js = client.get("/admin.js").text
     assert "d.page_url" in admin_js and '"/chat/$1/"' in admin_js  # an LTI session's own folder
+
+
+def test_a_document_named_in_another_script_is_uploaded_cited_opened_and_deleted(courses, fake_embedder):
+    from urllib.parse import quote
+
+    client, registry = make_app(courses, fake_embedder)
+    decomposed = "U\u0308bung Vulkane.md"  # as a Mac names it: U + combining diaeresis
+    path = f"/api/v1/admin/collections/biology/documents/{quote(decomposed)}"
+    assert client.put(path, content=VOLCANO.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+    ask = {"question": "what forms when lava cools quickly basalt", "collection": "biology", "k": 5}
+    body = client.post("/api/v1/ask", json=ask).json()
+    (passage,) = [p for p in body["passages"] if "Übung" in p["citation"]["source"]]
+    assert passage["citation"]["source"] == "seeds/biology/\u00dcbung Vulkane.md"  # stored composed
+    page = client.get(passage["citation"]["context_page"])
+    assert page.status_code == 200 and "basalt" in page.text.lower()
+    gone = client.delete(
+        f"/api/v1/admin/collections/biology/documents/{quote('Übung Vulkane.md')}", headers=admin()
+    )
+    assert gone.status_code == 202
+    registry.wait("biology")
+    assert all(
+        "Übung" not in p["citation"]["source"]
+        for p in client.post("/api/v1/ask", json=ask).json()["passages"]
+    )

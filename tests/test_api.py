@@ -146,7 +146,7 @@ def test_context_urls_are_percent_encoded():
 
     citation = Citation("seeds/a b#1?.txt", "t", "", 10, 13, 2, 3, 9)
     url = passage_out(Passage("abc", citation, 1.0, Span(11, 12))).context_url
-    assert url == "/api/v1/sources/seeds/a%20b%231%3F.txt?start=10&end=13&hs=11&he=12"
+    assert url == "/api/v1/sources/seeds/a%20b%231%3F.txt?start=10&end=13&hs=11&he=12&v=ba7816bf"
 
 
 def test_gradio_routes_follow_the_origin_allowlist(client):

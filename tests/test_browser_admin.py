@@ -84,6 +84,7 @@ def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server,
     started = time.perf_counter()
     drop_file(page, "#drop", "volcano.pdf", volcano_pdf(), "application/pdf")
     page.wait_for_selector("#progress[data-state=done]", timeout=120_000)
+    assert page.inner_text("#state").startswith("done: 1 document, ")  # not "1 documents"
     page.wait_for_selector("#documents tr[data-name='volcano.pdf']")
     row = page.inner_text("#documents tr[data-name='volcano.pdf']")
     assert "pdf" in row and "pending" not in row and "\t2\t" in row  # two pages

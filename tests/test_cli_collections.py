@@ -29,9 +29,9 @@ def cli_project(project, monkeypatch):
 
 def test_each_collection_is_indexed_and_answered_on_its_own(cli_project, capsys):
     assert main(["index", *cli_project]) == 0
-    assert "1 documents" in capsys.readouterr().out
+    assert "index built: 1 document, " in capsys.readouterr().out
     assert main(["index", "--collection", "biology", *cli_project]) == 0
-    assert "1 documents" in capsys.readouterr().out
+    assert "index built: 1 document, " in capsys.readouterr().out
     assert main(["ask", "what do ribosomes build", "--json", "--collection", "biology", *cli_project]) == 0
     bio = json.loads(capsys.readouterr().out)
     assert {p["source"] for p in bio["passages"]} == {"seeds/biology/cells.md"}

@@ -349,3 +349,17 @@ def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
     got = read_document(tmp_path / "printed.pdf", Limits())
     assert "Course notes" not in got.text and "file:///" not in got.text
     assert [got.text[p : p + 8] for p in got.pages] == ["Lesson 0", "Lesson 1", "Lesson 2", "Lesson 3"]
+
+
+def test_markdown_keeps_tags_that_name_no_html_element_as_the_authors_text():
+    # a configuration manual writes its elements as bare tags; an HTML tag is markup
+    source = (
+        "# Config\n\n### <cachedir prefix=\"xdg\">\n\n"
+        "It can contain <dir>, <cachedir> and <include> elements in <b>any</b> order.<br>Next"
+        " <!-- a comment --> line.\n"
+    )
+    extracted = render_markdown(source)
+    expected = "It can contain <dir>, <cachedir> and <include> elements in any order.\nNext  line."
+    assert expected in extracted.text
+    assert '<cachedir prefix="xdg">' in extracted.text
+    assert "<b>" not in extracted.text and "comment" not in extracted.text

@@ -22,6 +22,7 @@ from qa.render import (
     escape,
     marked_html,
     original_link,
+    passage_digest,
     passage_json,
     place_label,
     plain_text,
@@ -85,16 +86,21 @@ def test_deep_link_goes_as_deep_as_the_source_allows():
     assert deep_link(pdf) == original_link(pdf) == "/originals/docs/m%20a.pdf#page=3"
     assert deep_link(_citation(url="https://x.org/m.pdf", page=3)) == "https://x.org/m.pdf#page=3"
     assert deep_link(_citation(url="https://x.org/m.html", anchor="_vars")) == "https://x.org/m.html#_vars"
-    assert deep_link(_citation(), "beta gamma") == "https://example.org/a#:~:text=beta,gamma"
+    assert deep_link(_citation(), "beta gamma") == "https://example.org/a#:~:text=beta%20gamma"
     assert deep_link(_citation(url="https://x.org/a#Section")) == "https://x.org/a#Section"
     assert deep_link(_citation(), "one") == "https://example.org/a"
+    # phrases, not lone words: "If" and "must" alone match the first place the page uses them
+    sentence = "If You fail to comply with this License, then You must stop distributing it."
+    assert deep_link(_citation(), sentence) == (
+        "https://example.org/a#:~:text=If%20You%20fail%20to,must%20stop%20distributing%20it."
+    )
 
 
 def test_plain_text_has_the_sentence_once_then_labels_and_detail():
     text = plain_text(_answer(_passage(), _passage(start=500, title="Other")), scores=True)
     assert text.startswith("“beta gamma” [1]\n") and text.count("beta gamma”") == 1
     assert "[1] Title (score 0.80)\n    seeds/a.txt · words 11–14 of 1,000 · characters 100–122" in text
-    assert f"    {ORIGINAL}: https://example.org/a#:~:text=beta,gamma" in text and "[2] Other" in text
+    assert f"    {ORIGINAL}: https://example.org/a#:~:text=beta%20gamma" in text and "[2] Other" in text
     assert "<" not in text
 
 
@@ -148,7 +154,8 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
         "https://example.org/a"
     )
     assert cite["words"] == {"start": 10, "end": 14, "total": 1000, "label": "words 11–14 of 1,000"}
-    assert row["context_url"] == "/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116"
+    digest = passage_digest("alpha beta gamma delta")
+    assert row["context_url"] == f"/api/v1/sources/seeds/a.txt?start=100&end=122&hs=106&he=116&v={digest}"
     assert data["notice"] == "" and data["closest_label"] == ""
     declined = answer_json(_answer(abstained=True, evidence=0.2))
     assert declined["notice"] == f"{DECLINE} {DECLINE_HINT}" and declined["closest_label"] == CLOSEST

@@ -6,7 +6,7 @@ import pytest
 
 from qa.answer import Answer, Citation, Passage, Span
 from qa.errors import QuestionError
-from qa.render import CLOSEST, DECLINE, escape, passage_json
+from qa.render import CLOSEST, DECLINE, escape, passage_digest, passage_json
 from qa.retrieval.context import Context
 from qa.web.chat import EMPTY_QUESTION, ChatSession, Turn, messages
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
@@ -57,11 +57,12 @@ def test_answer_leads_with_the_label_first_passage_open_others_folded():
 def test_citation_links_only_to_web_urls():
     out = render_answer(_answer(_passage(url="javascript:alert(1)")))
     # the text file's page served by the app instead, the passage and highlight marked in it
-    page = "/context/seeds/a.txt?start=100&amp;end=122&amp;hs=106&amp;he=116#cited"
+    digest = passage_digest("alpha beta gamma delta")
+    page = f"/context/seeds/a.txt?start=100&amp;end=122&amp;hs=106&amp;he=116&amp;v={digest}#cited"
     served = f"<a class='qa-link qa-in-document' href='{page}'"
     assert "javascript:" not in out and served in out and out.count("<a ") == 1
     out = render_answer(_answer(_passage(url="https://example.org/a?x=1&y='2'")))
-    assert "href='https://example.org/a?x=1&amp;y=&#x27;2&#x27;#:~:text=beta,gamma'" in out
+    assert "href='https://example.org/a?x=1&amp;y=&#x27;2&#x27;#:~:text=beta%20gamma'" in out
     assert "target='_blank' rel='noopener noreferrer'" in out
     assert "in the document ↗</a>" in out  # and the document's page beside the web page
 

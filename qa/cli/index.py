@@ -36,13 +36,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"warning: skipped {message}", file=sys.stderr)
     took = time.perf_counter() - t0
     n_docs, n_windows = len(report.index.documents), len(report.index)
+    counts = f"{n_docs:,} document{'' if n_docs == 1 else 's'}, {n_windows:,} windows"
     if report.status == "up to date":
-        print(f"index is up to date: {n_docs} documents, {n_windows} windows ({took:.2f}s)")
+        print(f"index is up to date: {counts} ({took:.2f}s)")
     else:
         for line in report.said:
             print(f"  {line}", file=sys.stderr)
         print(
-            f"index {report.status}: {n_docs} documents, {n_windows} windows "
+            f"index {report.status}: {counts} "
             f"({report.embedded} embedded, {report.reused} reused) in {took:.1f}s"
         )
     return 0

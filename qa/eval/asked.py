@@ -8,9 +8,7 @@ and the cited sources are kept: no client address, no key.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answer import Answer
+from qa.eval.files import csv_text
 from qa.feedback import FeedbackRecord
 from qa.records import append_json_line, read_json_lines
 from qa.render import decision
@@ -185,22 +184,32 @@ def rows_jsonl(rows: Iterable[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
+CSV_COLUMNS = (
+    "id",
+    "question",
+    "expected",
+    "kind",
+    "source_view",
+    "collection",
+    "asked",
+    "declined",
+    "thumbs_down",
+    "comments",
+    "declined_because",
+)
+"""The admin export's CSV columns: what ``qa eval`` reads, then what the author reviews by."""
+
+
 def rows_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """The rows as the CSV ``qa eval`` reads (``expected`` phrases separated by ``|``)."""
-    out = io.StringIO()
-    columns = [
-        "id",
-        "question",
-        "expected",
-        "kind",
-        "source_view",
-        "collection",
-        "asked",
-        "declined",
-        "thumbs_down",
-    ]
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    """The rows as the CSV ``qa eval`` reads (``expected`` phrases separated by ``|``), with the
+    learners' comments and why each was declined. Every cell is spreadsheet-safe: a question a
+    learner typed as ``=HYPERLINK(...)`` shows as text, and ``qa eval`` reads it back as typed."""
+    table = []
     for row in rows:
-        writer.writerow({**row, "expected": "|".join(row.get("answer_phrases") or ())})
-    return out.getvalue()
+        cells = {
+            **row,
+            "expected": "|".join(row.get("answer_phrases") or ()),
+            "comments": " | ".join(row.get("comments") or ()),
+        }
+        table.append([cells.get(column, "") for column in CSV_COLUMNS])
+    return csv_text(CSV_COLUMNS, table)

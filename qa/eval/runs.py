@@ -70,7 +70,7 @@ class Answers(Protocol):
     index: Any
     """The index: ``index.document(source).text`` and ``index.manifest`` are read."""
 
-    def warm_up(self) -> None: ...
+    def warm_up(self, *, background: bool = True) -> None: ...
 
     def ask_many(
         self,
@@ -148,9 +148,12 @@ def run_eval(
         raise EvaluationError(f"no usable questions{where}; each row needs a non-empty 'question'")
     k = retriever.settings.k if k is None else k
     started = time.perf_counter()
-    retriever.warm_up()
+    # all of it before the questions are timed, and nothing left running on a thread: a process
+    # that ended while soft coverage's word vectors were still being embedded on one aborted
+    # ("terminate called without an active exception", status 134) after a short run
+    retriever.warm_up(background=False)
     if (warming := getattr(retriever, "warming", None)) is not None:
-        warming.wait()  # the index's files in before the questions are timed
+        warming.wait()
     warm_up_s = time.perf_counter() - started
     answered: list[tuple[Question, Answer]] = []
     refused: list[SkippedRow] = []
@@ -305,8 +308,8 @@ def format_timing(run: EvalRun) -> str:
     """One line: how many questions, how fast, after how long a warm-up."""
     t = run.timing
     return (
-        f"{t.questions} questions answered in {t.answer_s:.2f} s: {t.questions_per_s:.1f} questions/s "
-        f"(after warming up the model and index in {t.warm_up_s:.2f} s)"
+        f"{t.questions:,} question{'' if t.questions == 1 else 's'} answered in {t.answer_s:.2f} s: "
+        f"{t.questions_per_s:.1f} questions/s (after warming up the model and index in {t.warm_up_s:.2f} s)"
     )
 
 

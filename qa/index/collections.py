@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,9 @@ NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
 _NAME = re.compile(NAME_PATTERN)
 _RESERVED = ("onnx", "build", "tmp")
 """Name prefixes used by the index folder for other things (the ONNX model, build folders)."""
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()+,-]{0,150}$")
+_FILE_NAME = re.compile(r"^[^\W_][\w .()+,-]{0,150}$")
+"""A plain file name: it starts with a letter or digit of any script ("Übung 1.pdf", "課程.md"),
+then letters, digits, spaces and ._()+,- (no control, format or path characters)."""
 MAX_EXAMPLES = 10
 MAX_TITLE_CHARS = 120
 
@@ -278,10 +281,14 @@ def list_files(settings: Settings, name: object) -> list[StoredFile]:
 
 
 def check_file_name(filename: object) -> str:
-    """``filename`` if it is a plain file name of a readable type; UploadError otherwise."""
-    if not isinstance(filename, str) or not _FILE_NAME.match(filename) or ".." in filename:
+    """``filename`` (in Unicode's composed form, as a Mac's decomposed "Übung" is stored as
+    Windows and Linux write it) if it is a plain file name of a readable type; UploadError otherwise."""
+    if isinstance(filename, str):
+        filename = unicodedata.normalize("NFC", filename)
+    if not isinstance(filename, str) or not _FILE_NAME.fullmatch(filename) or ".." in filename:
         raise UploadError(
-            "a document name is a plain file name (letters, digits, spaces, ._-), no folders, e.g. week-1.pdf"
+            "a document name is a plain file name (letters, digits, spaces, ._()+,-), no folders, "
+            "e.g. week-1.pdf"
         )
     suffix = Path(filename).suffix.lower()
     if suffix not in SOURCE_SUFFIXES or filename.lower().endswith(META_SUFFIX):

@@ -28,6 +28,7 @@ from qa.render.links import (
     context_page,
     deep_link,
     original_link,
+    passage_digest,
     web_address,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "learner_notice",
     "marked_html",
     "original_link",
+    "passage_digest",
     "passage_json",
     "place_label",
     "plain_text",
@@ -217,10 +219,11 @@ def _anchor(href: str, text: str, kind: str) -> str:
     )
 
 
-def _link_html(p: Passage) -> str:
+def _link_html(p: Passage, *, declined: bool = False) -> str:
     """The citation's link (the original, or the document's page when that is where it opens),
-    and the document's page beside an original that opens elsewhere."""
-    link, page = citation_link(p), context_page(p)
+    and the document's page beside an original that opens elsewhere (a declined answer's page
+    shades the closest text and marks nothing)."""
+    link, page = citation_link(p, closest=declined), context_page(p, closest=declined)
     if link == page:
         return _anchor(page, IN_DOCUMENT, "qa-link qa-in-document")
     if not (web_address(link) or link.startswith(ORIGINALS_PREFIX)):
@@ -244,7 +247,7 @@ def _passage_html(
     note = f" · <span class='qa-stale'>{escape(STALE)}</span>" if stale else ""
     detail = (
         f"<div class='qa-detail'><code>{escape(c.source)}</code> · characters "
-        f"{c.start:,}\u2013{c.end:,}{_link_html(p)}{note}</div>"
+        f"{c.start:,}\u2013{c.end:,}{_link_html(p, declined=declined)}{note}</div>"
     )
     return (
         f"<li class='qa-passage'><details class='qa-fold'{' open' if is_open else ''}>{summary}"
@@ -300,12 +303,13 @@ def answer_html(
 # JSON ------------------------------------------------------------------------------------------
 
 
-def passage_json(p: Passage) -> dict[str, Any]:
+def passage_json(p: Passage, *, closest: bool = False) -> dict[str, Any]:
     """One passage: ``text`` (exactly ``source[start:end]``), ``source``, ``start``, ``end``,
-    ``score``, ``highlight``, ``highlight_text``, the ``citation`` and its ``context_url``."""
+    ``score``, ``highlight``, ``highlight_text``, the ``citation`` and its ``context_url``
+    (``closest``: a declined answer's passage, whose document page marks nothing)."""
     c = p.citation
     context = f"{SOURCES_PATH}{quote(c.source)}?start={c.start}&end={c.end}"
-    context += f"&hs={p.highlight.start}&he={p.highlight.end}"
+    context += f"&hs={p.highlight.start}&he={p.highlight.end}&v={passage_digest(p.text)}"
     return {
         "text": p.text,
         "source": c.source,
@@ -318,9 +322,9 @@ def passage_json(p: Passage) -> dict[str, Any]:
             "source": c.source,
             "title": c.title,
             "url": c.url,
-            "link": citation_link(p),
+            "link": citation_link(p, closest=closest),
             "original_url": original_link(c),
-            "context_page": context_page(p),
+            "context_page": context_page(p, closest=closest),
             "start": c.start,
             "end": c.end,
             "page": c.page,
@@ -352,5 +356,5 @@ def answer_json(answer: Answer, settings: Settings | None = None) -> dict[str, A
         "notice": learner_notice(answer),
         "reason": decision(answer, settings) if answer.abstained else "",
         "closest_label": CLOSEST if answer.abstained else "",
-        "passages": [passage_json(p) for p in answer.passages],
+        "passages": [passage_json(p, closest=answer.abstained) for p in answer.passages],
     }

@@ -8,6 +8,7 @@ links the same.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from qa.answer import Citation, Passage
@@ -20,6 +21,7 @@ __all__ = [
     "context_page",
     "deep_link",
     "original_link",
+    "passage_digest",
     "web_address",
 ]
 
@@ -74,21 +76,33 @@ def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
     return f"{phrase(first)},{phrase(last)}"
 
 
-def context_page(p: Passage) -> str:
+def passage_digest(text: str) -> str:
+    """Eight hex digits of the passage's SHA-256. A link to a passage carries it (``v=``), so the
+    page it opens can tell when the document was indexed again with other text at those offsets
+    (a replaced document) instead of marking whatever lies there now."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def context_page(p: Passage, *, closest: bool = False) -> str:
     """The app's page of the passage's document with the passage highlighted and scrolled to:
-    ``/context/seeds/a.docx?start=10&end=90&hs=20&he=40#cited``."""
+    ``/context/seeds/a.docx?start=10&end=90&hs=20&he=40&v=1a2b3c4d#cited`` (``v``:
+    :func:`passage_digest`). ``closest``: the passage of a declined answer, shaded as the text
+    closest to the question, with nothing marked as if it answered (``&closest=1``, no ``hs``/``he``)."""
     c = p.citation
-    query = f"start={c.start}&end={c.end}&hs={p.highlight.start}&he={p.highlight.end}"
+    query = f"start={c.start}&end={c.end}"
+    query += "" if closest else f"&hs={p.highlight.start}&he={p.highlight.end}"
+    query += f"&v={passage_digest(p.text)}" + ("&closest=1" if closest else "")
     return f"{CONTEXT_PREFIX}{quote(c.source)}?{query}#{CITED_ID}"
 
 
-def citation_link(p: Passage) -> str:
+def citation_link(p: Passage, *, closest: bool = False) -> str:
     """Where a citation opens: the document's web address when it has one (:func:`deep_link`),
-    else its page with the passage highlighted (:func:`context_page`) for the formats a browser
-    cannot open at the passage, else the original as the app serves it, at the page or anchor."""
+    else its page with the passage highlighted (:func:`context_page`; ``closest`` for a declined
+    answer's passage) for the formats a browser cannot open at the passage, else the original as
+    the app serves it, at the page or anchor."""
     c = p.citation
     if not web_address(c.url) and c.source.lower().endswith(_READ_IN_CONTEXT):
-        return context_page(p)
+        return context_page(p, closest=closest)
     return deep_link(c, p.highlight_text)
 
 
@@ -101,10 +115,11 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
     """Where to open the original, as deep as it allows.
 
     A document with a web URL opens there: at its section's anchor, at a PDF's page, else at a
-    text fragment (``#:~:text=first,last``) that browsers which support it scroll to (others
-    open the top). A document without one opens as the app serves it (:func:`original_link`);
-    a text or web page there without a section anchor opens at a text fragment of the highlight
-    (its first and last few words).
+    text fragment of the highlight's first and last few words
+    (``#:~:text=first%20words,last%20words``) that browsers which support it scroll to (others,
+    or a page without those words, open the top). A document without one opens as the app
+    serves it (:func:`original_link`); a text or web page there without a section anchor opens
+    at a text fragment of the highlight (its first and last few words).
     """
     url = web_address(c.url)
     if not url:
@@ -119,8 +134,9 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
         return f"{url}#{quote(c.anchor, safe='-._~:!$&()*+,;=@')}"
     if c.page is not None and url.lower().endswith(".pdf"):
         return f"{url}#page={c.page}"
+    # phrases of a few words, as for the served originals: a lone first and last word ("If",
+    # "must") matched the first place the page uses them, usually far from the passage; a phrase
+    # the page does not hold (the seed is the article without stop words) opens the page's top
     words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
-    if len(words) < 2:
-        return url
-    start, end = quote(words[0], safe=""), quote(words[-1], safe="")
-    return f"{url}#:~:text={start},{end}"
+    fragment = _served_text_fragment(highlight_text) if len(words) >= 2 else ""
+    return f"{url}#:~:text={fragment}" if fragment else url

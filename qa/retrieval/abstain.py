@@ -10,6 +10,9 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
 - the question was read with its conversation's topic and the top passage holds almost none of
   its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
   what the question asks about the topic is not in it ("Who designed its logo?");
+- the question asks for a number, a version or a date ("How many …", "Which version …", "What
+  year …") and the top passage holds none (``abstain_answer_type``;
+  :mod:`qa.retrieval.answer_type`): a passage about the topic that lacks what is asked;
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
   logistic model (``abstain_weights``, ``abstain_bias``) over seven signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
@@ -36,8 +39,10 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
     words is still one.
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
-Markdown, HTML and PDF; class-weighted logistic regression) by ``benchmarks/calibrate.py``, which
-prints the calibration curve per set and a leave-one-set-out check.
+Markdown, HTML and PDF; class-weighted logistic regression), with their answerable questions asked
+of copies of their corpus without the answers as near-topic unanswerable rows at half weight, by
+``benchmarks/calibrate.py``, which prints the calibration curve per set and a leave-one-set-out
+check.
 """
 
 from __future__ import annotations
@@ -115,6 +120,10 @@ class Signals:
     soft_coverage: float | None = None
     """``coverage`` where a term the passage lacks counts in part when it holds a word close in
     meaning (None: the same as ``coverage``; :class:`qa.retrieval.soft_coverage.SoftCoverage`)."""
+    missing_type: str = ""
+    """The kind of answer the question asks for ("number", "version", "date") when the top passage
+    holds none of it, else '' (:func:`qa.retrieval.answer_type.type_missing`). Not a weighed signal:
+    a rule."""
 
     def values(self) -> tuple[float, ...]:
         """The signals in the order of :data:`SIGNAL_NAMES`."""
@@ -246,6 +255,11 @@ class Abstainer:
         unknown = self._unknown(signals)
         if unknown:
             return _unknown_reason(unknown, signals, settings)
+        if signals.missing_type and settings.abstain_answer_type:
+            return (
+                f"evidence {signals.evidence:.2f}; the question asks for a {signals.missing_type} and "
+                f"the top passage holds none"
+            )
         if signals.own_evidence is not None and signals.coverage < FOLLOWUP_COVERAGE:
             return (
                 f"evidence {signals.evidence:.2f} for the question with its conversation's topic, but the "

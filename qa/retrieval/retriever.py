@@ -29,6 +29,7 @@ from qa.index.warming import warm_up as warm_index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
+from qa.retrieval.answer_type import type_missing
 from qa.retrieval.conversation import TopicReader
 from qa.retrieval.document_coverage import DocumentCoverage
 from qa.retrieval.followup import CONTROL_CHARACTERS, readings, resolve_followup
@@ -324,6 +325,7 @@ class Retriever:
             soft_coverage=self.soft_coverage(passages[0].text, question, known)
             if top and candidates.dense is not None
             else None,
+            missing_type=type_missing(question, passages[0].text) if passages else "",
         )
 
     def _candidates(

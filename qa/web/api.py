@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from qa.answer import Answer, Passage
 from qa.config import Settings
 from qa.index.collections import NAME_PATTERN
-from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_json
+from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_digest, passage_json
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
@@ -208,6 +208,13 @@ class ContextOut(BaseModel):
     stale: bool = Field(default=False, description="True when the file changed on disk since it was indexed.")
 
 
+MOVED = (
+    "the passage is not at these offsets in the document as indexed now (it was indexed again "
+    "since the link was made); ask the question again for a fresh link"
+)
+"""A ``/sources`` look-up whose ``v`` no longer matches the text at its offsets."""
+
+
 def public(text: str) -> str:
     """``text`` with absolute filesystem paths cut to their last part (health is open to all)."""
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "/", text)
@@ -311,6 +318,12 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         end: int = Query(ge=1, examples=[example[1]]),
         hs: int | None = Query(None, ge=0, description="Highlight start."),
         he: int | None = Query(None, ge=0, description="Highlight end."),
+        v: str | None = Query(
+            None,
+            pattern="^[0-9a-f]{8}$",
+            description="The passage's digest, as an answer's context_url gives it: when the text at "
+            "[start, end) no longer has it (the document was indexed again since), a 404.",
+        ),
         collection: str | None = Query(
             None, pattern=NAME_PATTERN, max_length=32, description="The collection (default: default)."
         ),
@@ -320,6 +333,8 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         index = _retriever(live, registry, collection).index
         highlight = (hs, he) if hs is not None and he is not None else None
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
+        if v is not None and passage_digest(ctx.passage) != v:
+            raise HTTPException(404, MOVED)
         stale = not collection and bool(changes.stale(index.manifest, [ctx.source]))
         return ContextOut(**ctx.to_dict(), stale=stale)
 

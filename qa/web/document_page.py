@@ -27,12 +27,12 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from qa.answer import Citation
+from qa.answer import SECTION_SEPARATOR, Citation
 from qa.config import Settings
 from qa.errors import QAError
 from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
-from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label
+from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
 from qa.retrieval.registry import Registry
 from qa.web.freshness import SourceWatch
 from qa.web.signed_links import LinkSigner
@@ -211,24 +211,38 @@ _SIGN_IN = (
 )
 
 
-def refused_page(status: int, message: str, *, sign_in: bool = False) -> str:
+_LMS_SESSION_ENDED = (
+    "This session has ended",
+    "Open the assistant again from your course page, then ask your question again.",
+)
+"""An LTI session's link that has run out: asking again in the same frame would fail too."""
+
+
+def refused_page(status: int, message: str, *, sign_in: bool = False, in_lms: bool = False) -> str:
     """What a learner sees when a citation's document does not open: what happened, what to do,
-    and the server's message (``sign_in``: the tab has neither the key nor a session)."""
+    and the server's message (``sign_in``: the tab has neither the key nor a session; ``in_lms``:
+    it was opened from an LTI launch, whose expired session only the course page renews)."""
     title, advice = _ADVICE.get(status, ("This document cannot be opened", "Ask your question again."))
     if sign_in:
         title, advice = _SIGN_IN
+    elif in_lms and status == 401:
+        title, advice = _LMS_SESSION_ENDED
     return _template("refused.html.j2").render(title=title, advice=advice, message=message, status=status)
 
 
 Offsets = tuple[int, int] | None
 
 
-def _offsets(doc: Document, start, end, hs, he) -> tuple[Offsets, Offsets, bool]:
+def _offsets(doc: Document, start, end, hs, he, digest: str = "") -> tuple[Offsets, Offsets, bool]:
     """The passage and highlight to mark, and whether the asked place was not found (an offset
-    that is None or negative is not given)."""
+    that is None or negative is not given; ``digest``, when given, must be the
+    :func:`~qa.render.passage_digest` of the text at those offsets, else the document was
+    indexed again with other text there)."""
     if start is None or end is None or start < 0 or end < 0:
         return None, None, False
     if not 0 <= start < end <= len(doc.text):
+        return None, None, True
+    if digest and passage_digest(doc.text[start:end]) != digest:
         return None, None, True
     given = hs is not None and he is not None and hs >= 0
     highlight = (hs, he) if given and start <= hs < he <= end else None
@@ -244,13 +258,20 @@ def render_page(
     he: int | None = None,
     download: str = "",
     stale: bool = False,
+    digest: str = "",
+    closest: bool = False,
 ) -> str:
     """The page of ``doc`` with ``[start, end)`` shaded and ``[hs, he)`` marked (offsets into its
-    indexed text; a place outside the text is not marked, and the page says so)."""
-    passage, highlight, moved = _offsets(doc, start, end, hs, he)
+    indexed text; a place outside the text, or whose text no longer has ``digest``, is not
+    marked, and the page says so). ``closest``: the passage is a declined answer's closest text,
+    and the page says so instead of calling it cited."""
+    passage, highlight, moved = _offsets(doc, start, end, hs, he, digest)
     label = ""
     if passage:
-        page, section = doc.page_at(passage[0]), doc.section_at(passage[0])
+        where = highlight[0] if highlight else passage[0]  # the key sentence's slide and section
+        # as citations name it: the reader's headings, or those found in a plain text
+        section = SECTION_SEPARATOR.join(SectionMap(doc.text, doc.sections).path(where))
+        page = doc.page_at(where)
         label = citation_label(
             Citation(doc.source, doc.title, doc.url, *passage, 0, 0, 0, page=page, section=section)
         )
@@ -271,6 +292,7 @@ def render_page(
         blocks=blocks,
         cited=CITED_ID if passage else "",
         marked=highlight is not None,
+        closest=closest,
         download=download,
         kind=suffix,
         notes=notes,
@@ -328,6 +350,8 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         end: int = Query(-1, ge=-1, description="Where the passage ends."),
         hs: int = Query(-1, ge=-1, description="Highlight start (-1: none)."),
         he: int = Query(-1, ge=-1, description="Highlight end."),
+        v: str = Query("", max_length=16, description="The passage's digest (qa.render.passage_digest)."),
+        closest: int = Query(0, ge=0, le=1, description="1: a declined answer's closest text."),
     ):
         found = _find(source, settings, live, registry)
         if found is None:
@@ -335,7 +359,15 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         doc, default = found
         stale = default and bool(changes.stale(live.index.manifest, [source]))
         page = render_page(
-            doc, start=start, end=end, hs=hs, he=he, download=_download(source, settings, links), stale=stale
+            doc,
+            start=start,
+            end=end,
+            hs=hs,
+            he=he,
+            download=_download(source, settings, links),
+            stale=stale,
+            digest=v,
+            closest=bool(closest),
         )
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
         return HTMLResponse(page, headers=headers)

@@ -54,7 +54,7 @@ def install_error_handlers(app) -> None:
         if exc.status_code == 400:
             message = "the request body cannot be read; send UTF-8 JSON"
         if wants_page(request.url.path, request.headers.get("accept", "")):  # a learner's tab
-            page = refused_page(exc.status_code, message)
+            page = refused_page(exc.status_code, message, in_lms="/lti/chat/" in request.url.path)
             return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
         return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 

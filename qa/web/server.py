@@ -42,7 +42,8 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
         say(f"warning: skipped {message}")
     for line in report.said:
         say(f"  {line}")
-    say(f"index {report.status}: {len(report.index.documents)} documents, {len(report.index)} windows")
+    n_docs, n_windows = len(report.index.documents), len(report.index)
+    say(f"index {report.status}: {n_docs:,} document{'' if n_docs == 1 else 's'}, {n_windows:,} windows")
     retriever = Retriever(report.index, embedder, settings)
     say("loading the model ...")
     retriever.warm_up()
@@ -76,7 +77,8 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
             continue
         try:
             report = ensure_index(collection_settings(settings, name), embedder)
-            say(f"collection {name}: index {report.status}, {len(report.index.documents)} documents")
+            n_docs = len(report.index.documents)
+            say(f"collection {name}: index {report.status}, {n_docs:,} document{'' if n_docs == 1 else 's'}")
         except NoSourcesError:
             say(f"collection {name}: no documents yet")
         except QAError as exc:

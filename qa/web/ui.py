@@ -56,6 +56,14 @@ _TAB_TITLE_JS = (
     " if (title) document.title = title; }"
 )
 """The browser tab says the course shown (the first line of the page's heading, ``# Title``)."""
+_ADDRESS_JS = (
+    "(name) => { const url = new URL(window.location.href);"
+    " if (!name || name === 'default') url.searchParams.delete('collection');"
+    " else url.searchParams.set('collection', name);"
+    " window.history.replaceState(window.history.state, '', url); }"
+)
+"""The address bar names the course picked (``?collection=NAME``), so reloading the page or
+sharing its link opens that course, not the one the page was first opened with."""
 
 
 def _collection_page(
@@ -308,6 +316,6 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         )
         picker.input(
             show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"
-        ).then(None, [title], None, js=_TAB_TITLE_JS)
+        ).then(None, [title], None, js=_TAB_TITLE_JS).then(None, [picker], None, js=_ADDRESS_JS)
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo

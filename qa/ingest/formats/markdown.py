@@ -2,8 +2,12 @@
 
 Parsed by markdown-it-py (CommonMark plus tables), so emphasis, links, entities and code are read
 as any Markdown renderer reads them; each block becomes a paragraph of plain text, a table row a
-line of cells separated by tabs. YAML front matter (``---`` / ``title: ...`` / ``---`` at the top,
-as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the document's title.
+line of cells separated by tabs. Raw HTML tags are markup and go (``<br>`` is a line break), but
+a tag that names no HTML element (``<cachedir>``, ``<dir prefix="xdg">``, ``<version>``: a
+configuration element or a placeholder the author wrote without backticks) is the author's text
+and stays, as a reader of the page would need it. YAML front matter (``---`` / ``title: ...`` /
+``---`` at the top, as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the
+document's title.
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ from qa.ingest.formats.text import decode_utf8
 
 __all__ = ["front_matter", "read_markdown", "render_markdown"]
 
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)?[^>]*>")
+_HTML_ELEMENTS = frozenset(
+    """a abbr address area article aside audio b base bdi bdo blockquote body br button canvas
+    caption center cite code col colgroup data datalist dd del details dfn dialog div dl dt em embed
+    fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header hgroup hr html i
+    iframe img input ins kbd label legend li link main map mark menu meta meter nav noscript object
+    ol optgroup option output p param picture pre progress q rp rt ruby s samp script search
+    section select slot small source span strike strong style sub summary sup svg table tbody td
+    template textarea tfoot th thead time title tr track tt u ul var video wbr""".split()
+)
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _FRONT_MATTER = re.compile(
     r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE
@@ -55,7 +68,7 @@ def render_markdown(source: str) -> Extracted:
         elif kind in ("fence", "code_block"):
             builder.add(token.content.rstrip("\n"))
         elif kind == "html_block":
-            builder.add(_TAG.sub("", token.content).strip())
+            builder.add(_markup_out(token.content).strip())
         elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
             row.append(_inline(token, line_break=" "))
         elif kind == "table_open":
@@ -93,6 +106,18 @@ def _inline(token, *, line_break: str = "\n") -> str:
             out.append(line_break)
         elif child.type == "html_inline" and _BREAK.fullmatch(child.content.strip()):
             out.append(line_break)
+        elif child.type == "html_inline":
+            out.append(_markup_out(child.content))
         elif child.type == "image":
             out.append("".join(c.content for c in child.children or ()))
     return "".join(out).strip()
+
+
+def _markup_out(html: str) -> str:
+    """``html`` without its HTML tags and comments; a tag naming no HTML element stays as text."""
+    html = re.sub(r"<!--.*?-->", "", html, flags=re.DOTALL)
+    return _TAG.sub(lambda m: "" if _is_markup(m.group(1)) else m.group(0), html)
+
+
+def _is_markup(name: str | None) -> bool:
+    return name is None or name.lower() in _HTML_ELEMENTS

@@ -143,7 +143,8 @@
       text = "indexing: " + s.message;  // the stage with its counts and speed
       $("bar").value = s.to_embed ? s.embedded / s.to_embed : 0;
     } else if (s.state === "done" || s.state === "ready") {
-      text = (s.state === "done" ? "done: " : "ready: ") + s.documents + " documents, " + s.windows + " windows";
+      text = "done: " + s.documents.toLocaleString("en") + (s.documents === 1 ? " document, " : " documents, ") +
+        s.windows.toLocaleString("en") + " windows";
       if (s.state === "ready") { text = "ready"; }
       $("bar").value = 1;
     } else if (s.state === "failed") {

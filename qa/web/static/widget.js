@@ -10,6 +10,7 @@
  *   data-mode="bubble" | "inline" inline: no bubble, the panel always shown (used by /embed)
  *   data-target="#element-id"     inline mode fills this element (default: the whole window)
  *   data-collection="biology-101" the collection to answer from (default: the default collection)
+ *   data-lms="1"                  set by an LTI launch's page: a 401 means its session has ended
  *
  * Its words come from the server's JSON (`notice`, `closest_label`, `citation.label`), so the
  * widget, the chat page and the CLI say the same things (qa/render/).
@@ -60,6 +61,8 @@
     ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:var(--on-accent);padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".a{margin:6px 0 14px}",
     ".note{color:var(--muted);font-size:13px;margin:4px 0}",
+    /* a declined answer's notice stands out above the closest text, as on the chat page */
+    ".decline{color:var(--fg);font-weight:600;margin:6px 0 4px;padding:6px 10px;border:1px solid var(--accent);border-radius:8px}",
     ".err{color:var(--err)}",
     "[data-role=too-long]{margin:0;padding:6px 14px 0}",
     ".span{border-left:3px solid var(--accent);padding:4px 10px;margin:6px 0 10px;font-weight:500}",
@@ -69,6 +72,9 @@
     ".detail{font-size:12px;color:var(--muted);margin-top:4px}",
     ".stale{color:var(--err)}",
     ".closest .p{border-style:dashed}",
+    /* a passage's and its context's own line breaks (slides, code, a plain text's headings and
+     * lists), as the chat page shows them */
+    ".text,.ctx{white-space:pre-line}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
@@ -128,8 +134,10 @@
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
   var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
+  var SESSION_ENDED = "This session has ended. Open the assistant again from your course page, then ask again.";
 
   function errorText(res, body) {
+    if (res.status === 401 && opt.lms) { return SESSION_ENDED; }  /* an LMS launch's session, not a key */
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
     if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
     if (body && typeof body.error === "string") { return body.error; }
@@ -187,7 +195,10 @@
     wrap.setAttribute("data-role", "answer");
     var passages = answer.passages || [];
     if (answer.abstained) {
-      wrap.appendChild(el("p", "note", answer.notice));
+      var notice = el("p", "decline", answer.notice);
+      notice.setAttribute("data-role", "notice");
+      notice.setAttribute("role", "status");
+      wrap.appendChild(notice);
       if (passages.length) { wrap.appendChild(el("p", "note", answer.closest_label)); }
     }
     passages.forEach(function (p, i) {
