@@ -79,3 +79,20 @@ def test_a_question_pulled_back_to_the_previous_answer_in_another_manual_is_sear
     answer = manuals.ask(question, history=["What is SOURCE_DATE_EPOCH used for by fontconfig?"])
     assert answer.query == question
     assert answer.passages[0].source.endswith("ninja-manual.md")
+
+
+def test_a_question_read_with_its_topic_is_ranked_by_what_it_asks(manuals, monkeypatch):
+    """A question that stands alone but is read with the previous one (the topic makes its best
+    match much closer): ranked on the topic's words too, the passage on the version the manual
+    requires comes first; ranked with its own words leading, the console pool's does
+    (:mod:`qa.retrieval.scope`; a dev question of docs-dev.jsonl after another)."""
+    from qa.retrieval.scope import Scope
+
+    history = ["In the Ninja manual, how can a build file say it needs at least a certain Ninja version?"]
+    question = "Is there a pool that gives a task direct access to my terminal?"
+    answer = manuals.ask(question, history=history)
+    assert answer.query == f"{history[0]} {question}"
+    assert "There exists a pre-defined pool named" in " ".join(answer.passages[0].text.split())
+    monkeypatch.setattr(Scope, "of", classmethod(lambda cls, *args: None))
+    before = manuals.ask(question, history=history)
+    assert "There exists a pre-defined pool named" not in " ".join(before.passages[0].text.split())

@@ -189,6 +189,12 @@ class Fusion:
         fused = self._fuse(found.ids, found.dense, lexical)
         return Candidates(found.ids, fused, dense, lexical, ranking=found.dense)
 
+    def rescored(self, candidates: Candidates, ranking: np.ndarray | None, lexical: np.ndarray) -> Candidates:
+        """The same candidates fused again from other ranking cosines and BM25 scores; ``dense``
+        (the cosines abstention reads) is kept."""
+        fused = self._fuse(candidates.ids, ranking if self.settings.mode != "lexical" else None, lexical)
+        return dataclasses.replace(candidates, fused=fused, lexical=lexical, ranking=ranking)
+
     def names_everywhere(
         self, candidates: Candidates, query_terms: list[str], where: dict[str, np.ndarray]
     ) -> Candidates:

@@ -1,10 +1,11 @@
 """From a question to ranked, non-overlapping passages with a highlighted span and a verdict.
 
-Pipeline: clean the question and read it in its conversation (:mod:`followup`); find dense and
-BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and headings say and
-demote debris (:mod:`structure`); grow the best into passages of whole sentences (:mod:`shaping`);
-mark the best sentence in each (:mod:`highlight`); abstain when the evidence is weak (:mod:`abstain`);
-with ``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
+Pipeline: clean the question and read it in its conversation (:mod:`followup`, :mod:`conversation`);
+find dense and BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and
+headings say and demote debris (:mod:`structure`); grow the best into passages of whole sentences
+(:mod:`shaping`); mark the best sentence in each (:mod:`highlight`); abstain when the evidence is
+weak (:mod:`abstain`); rank a follow-up's passages by what it asks (:mod:`scope`); with
+``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
 """
 
 from __future__ import annotations
@@ -29,19 +30,14 @@ from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
 from qa.retrieval.answer_type import type_missing
+from qa.retrieval.conversation import TopicReader
 from qa.retrieval.document_coverage import DocumentCoverage
-from qa.retrieval.followup import (
-    CONTROL_CHARACTERS,
-    Reading,
-    TopicCheck,
-    continues_topic,
-    readings,
-    resolve_followup,
-)
+from qa.retrieval.followup import CONTROL_CHARACTERS, readings, resolve_followup
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
+from qa.retrieval.scope import Scope
 from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
 from qa.retrieval.soft_coverage import SoftCoverage
@@ -86,6 +82,11 @@ class Search:
     """The vector that ranks the windows when it is not ``vector`` (the query without the name of
     the document it names: :mod:`qa.retrieval.name_free`)."""
 
+    @property
+    def follows(self) -> bool:
+        """Whether the question is searched with its conversation's topic."""
+        return self.query != self.question
+
 
 @dataclass(frozen=True)
 class RankingRows:
@@ -127,6 +128,16 @@ class Retriever:
     @cached_property
     def section_order(self) -> SectionOrder:
         return SectionOrder(self.embedder, weight=self.settings.section_order_weight)
+
+    @cached_property
+    def topic_reader(self) -> TopicReader:
+        return TopicReader(
+            self.fusion,
+            encode=self.embedder.encode,
+            top_shape=self._top_shape,
+            known_terms=self.abstainer.known_terms,
+            coverage=self.highlighter.coverage,
+        )
 
     @cached_property
     def structure(self) -> Structure:
@@ -234,7 +245,7 @@ class Retriever:
             return [Search(q, query) for q, query in zip(cleaned, queries)]
         texts = sorted({text for r in read for text in (r.question, r.combined)})
         vectors = dict(zip(texts, self.embedder.encode(texts)))
-        queries = [self._query(r, vectors) for r in read]
+        queries = [self.topic_reader.query(r, vectors) for r in read]
         ranking = self._name_free_vectors(queries)
         return [
             Search(q, query, vectors[query], vectors[r.question], ranking.get(query))
@@ -255,43 +266,11 @@ class Retriever:
         vectors = dict(zip(unique, self.embedder.encode(unique)))
         return {q: vectors[t] for q, t in texts.items()}
 
-    def _query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
-        """The question as searched: alone, or with its topic when the evidence says it follows."""
-        if not reading.topic:
-            return reading.question
-        if reading.undecided:
-            alone = self.fusion.best_dense(vectors[reading.question])
-            combined = self.fusion.best_dense(vectors[reading.combined])
-            follows = continues_topic(reading, alone, combined)
-            if follows and reading.keeps_own_words:
-                check = self._topic_check(reading, vectors)
-                follows = continues_topic(reading, alone, combined, check=check)
-            return reading.query(follows=follows)
-        return reading.combined
-
-    def _topic_check(self, reading: Reading, vectors: dict[str, np.ndarray]) -> TopicCheck:
-        """What the question found alone and with its topic (:class:`TopicCheck`)."""
-        known = self.abstainer.known_terms(self.fusion.query_terms(reading.question))
-        alone = self._top_shape(reading.question, vectors[reading.question])
-        combined = self._top_shape(reading.combined, vectors[reading.combined])
-        lost = self._coverage(alone, known) - self._coverage(combined, known)
-        if alone is None or combined is None or alone.doc == combined.doc:
-            return TopicCheck(lost)
-        topic = self._top_shape(reading.topic, self.embedder.encode([reading.topic])[0])
-        back = topic is not None and topic.doc == combined.doc and _overlap(topic, combined)
-        return TopicCheck(lost, back_to_topic=back)
-
     def _top_shape(self, query: str, vector: np.ndarray) -> Shape | None:
         """The first passage found for ``query``."""
         query_terms = self.fusion.query_terms(query)
         shapes = self._shapes(self._candidates(vector, query_terms), query_terms, 1)
         return shapes[0] if shapes else None
-
-    def _coverage(self, shape: Shape | None, known: list[str]) -> float:
-        """The IDF share of ``known`` in ``shape``'s words."""
-        if shape is None or not known:
-            return 0.0
-        return self.highlighter.coverage(shape.doc, shape.word_start, shape.word_end, known)
 
     def _check_k(self, k: object) -> int:
         if k is None:
@@ -301,21 +280,44 @@ class Retriever:
         return k
 
     def _answer(self, search: Search, k: int) -> tuple[Answer, Signals]:
-        question, query, vector, own_vector = search.question, search.query, search.vector, search.own_vector
-        query_terms = self.fusion.query_terms(query)
-        candidates = self._candidates(vector, query_terms, search.ranking)
-        shapes = self._shapes(candidates, query_terms, k)
-        passages = [self._passage(shape, query_terms) for shape in shapes]
-        evidence = self._evidence(candidates)
+        query_terms = self.fusion.query_terms(search.query)
+        scope = self._scope(search, query_terms)
+        found = self.fusion.candidates(search.vector, query_terms, ranking=search.ranking)
+        candidates = self._structured(found, query_terms)
+        shapes = self._shapes(candidates, query_terms, k if scope is None else max(k, RANKED_PASSAGES))
+        passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
+        signals = self._signals(search, candidates, shapes[0] if shapes else None, passages)
+        verdict = self.abstainer.decide(signals)
+        if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
+            shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
+            passages = [self._passage(shape, list(scope.own_terms)) for shape in shapes[:k]]
+        # decided on today's first passage: then the first ones reordered by their sections
+        ranked_by = search.vector if scope is None else scope.vector
+        passages = list(self.section_order.reorder(ranked_by, passages))
+        answer = Answer(
+            search.question,
+            tuple(passages),
+            verdict.abstains,
+            signals.evidence,
+            search.query,
+            reason=verdict.reason,
+            unknown=verdict.unknown,
+        )
+        return answer, signals
+
+    def _signals(
+        self, search: Search, candidates: Candidates, top: Shape | None, passages: list[Passage]
+    ) -> Signals:
+        """What abstention reads of the candidates and the first passage (:class:`Signals`)."""
+        question, own_vector = search.question, search.own_vector
         own_terms = self.fusion.query_terms(question)
-        top = shapes[0] if shapes else None
         known = self.abstainer.known_terms(own_terms)
         coverage = self.highlighter.coverage(top.doc, top.word_start, top.word_end, known) if top else 0.0
-        alone = own_vector is not None and query != question and candidates.dense is not None
-        signals = Signals(
-            evidence=evidence,
+        alone = own_vector is not None and search.follows and candidates.dense is not None
+        return Signals(
+            evidence=self._evidence(candidates),
             coverage=coverage,
-            query=query,
+            query=search.query,
             own_evidence=self.fusion.best_dense(own_vector) if alone else None,
             unknown_share=self.abstainer.unknown_share(own_terms),
             agreement=self._agreement(candidates, top),
@@ -325,29 +327,35 @@ class Retriever:
             else None,
             missing_type=type_missing(question, passages[0].text) if passages else "",
         )
-        verdict = self.abstainer.decide(signals)
-        # decided on today's first passage: then the first ones reordered by their sections
-        passages = list(self.section_order.reorder(vector, passages))
-        answer = Answer(
-            question,
-            tuple(passages),
-            verdict.abstains,
-            evidence,
-            query,
-            reason=verdict.reason,
-            unknown=verdict.unknown,
-        )
-        return answer, signals
 
     def _candidates(
         self, vector: np.ndarray | None, query_terms: list[str], ranking: np.ndarray | None = None
     ) -> Candidates:
-        candidates = self.fusion.candidates(vector, query_terms, ranking=ranking)
+        """The candidates of a query, fused, with what structure adds."""
+        return self._structured(self.fusion.candidates(vector, query_terms, ranking=ranking), query_terms)
+
+    def _structured(
+        self, candidates: Candidates, query_terms: list[str], scope: Scope | None = None
+    ) -> Candidates:
+        """``candidates`` with what the documents' names and headings add; with a ``scope`` (a
+        follow-up), ranked first on the question's own evidence (:mod:`qa.retrieval.scope`), the
+        names' BM25 then being part of the topic's."""
+        if scope is not None:
+            candidates = scope.rank(self.fusion, candidates)
         if self.settings.shaping:
-            names = self.structure.own_names(candidates.ids, query_terms)
-            candidates = self.fusion.names_everywhere(candidates, query_terms, names)
+            if scope is None:
+                names = self.structure.own_names(candidates.ids, query_terms)
+                candidates = self.fusion.names_everywhere(candidates, query_terms, names)
             candidates = candidates.boosted(self.structure.bonus(candidates.ids, query_terms))
         return candidates
+
+    def _scope(self, search: Search, query_terms: list[str]) -> Scope | None:
+        """How a question searched with its topic is ranked (:mod:`qa.retrieval.scope`; None:
+        searched alone, or in lexical mode)."""
+        if not search.follows or search.own_vector is None or search.vector is None:
+            return None
+        with_topic = search.vector if search.ranking is None else search.ranking
+        return Scope.of(with_topic, search.own_vector, query_terms, self.fusion.query_terms(search.question))
 
     def _shapes(self, candidates: Candidates, query_terms: list[str], k: int) -> list[Shape]:
         """The ``k`` passages shown: today's ranking, or with ``rank_weights`` the learned one (each
@@ -414,8 +422,3 @@ class Retriever:
             anchor=document.anchor_at(highlight.start),
         )
         return Passage(document.text[start:end], citation, shape.score, highlight)
-
-
-def _overlap(one: Shape, other: Shape) -> bool:
-    """Whether two passages of the same document share a word."""
-    return one.word_start < other.word_end and other.word_start < one.word_end
