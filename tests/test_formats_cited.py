@@ -71,7 +71,8 @@ def test_answers_cite_notes_and_footnotes_exactly(built, question, source, page,
     at = document.text.index(phrase)
     assert document.section_at(at) == section and document.page_at(at) == page
     assert passage.start <= at < passage.end
-    assert passage.citation.page == document.page_at(passage.start)
+    # the page is where the evidence is, as the section is: the highlighted sentence's
+    assert passage.citation.page == document.page_at(passage.highlight.start)
 
 
 def test_the_index_holds_no_page_furniture(built):
@@ -101,3 +102,18 @@ def test_an_index_built_by_the_earlier_reader_is_rebuilt_saying_why(built, name,
     reason = f"the {reader} reader changed (version {int(then) - 1} -> {then})"
     assert stale_reasons(older, docs, settings) == [f"source changed: seeds/{name} ({reason})"]
     assert reader_change(older.versions, f"seeds/{name}") == reason
+
+
+def test_a_passage_across_slides_is_labelled_with_the_slide_of_its_highlight(built):
+    # the passage may open on the slide before; its label names where the evidence is, as the
+    # document page scrolled to the highlight shows it
+    from qa.retrieval.retriever import Retriever
+
+    settings, index = built
+    answer = Retriever(index, FakeEmbedder(), settings).ask("When are outputs rebuilt? an input is newer", k=5)
+    passage = next(p for p in answer.passages if p.source == "seeds/lesson.pptx")
+    document = index.document("seeds/lesson.pptx")
+    marked = passage.text[passage.highlight.start - passage.start : passage.highlight.end - passage.start]
+    assert "Outputs are rebuilt when an input is newer." in marked
+    assert document.page_at(passage.start) == 1  # the passage opens on the first slide
+    assert passage.citation.page == 2 and passage.citation.section.startswith("Build steps")

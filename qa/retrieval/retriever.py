@@ -416,8 +416,8 @@ class Retriever:
             word_start=shape.word_start,
             word_end=shape.word_end,
             total_words=len(words),
-            page=document.page_at(start),
-            # the section of the highlighted sentence, where the evidence is
+            # the page and section of the highlighted sentence, where the evidence is
+            page=document.page_at(highlight.start),
             section=self.structure.section_path(shape.doc, highlight.start),
             anchor=document.anchor_at(highlight.start),
         )
