@@ -110,7 +110,8 @@ def test_a_passage_across_slides_is_labelled_with_the_slide_of_its_highlight(bui
     from qa.retrieval.retriever import Retriever
 
     settings, index = built
-    answer = Retriever(index, FakeEmbedder(), settings).ask("When are outputs rebuilt? an input is newer", k=5)
+    question = "When are outputs rebuilt? an input is newer"
+    answer = Retriever(index, FakeEmbedder(), settings).ask(question, k=5)
     passage = next(p for p in answer.passages if p.source == "seeds/lesson.pptx")
     document = index.document("seeds/lesson.pptx")
     marked = passage.text[passage.highlight.start - passage.start : passage.highlight.end - passage.start]
