@@ -76,7 +76,13 @@ class CollectionNameError(QAError):
 
 
 class UnknownCollectionError(QAError):
-    """No collection by that name exists."""
+    """No collection by that name exists. ``names`` holds the collections there are, for an
+    operator's command line; the message leaves them out, as a learner or portal asking the API
+    about one course has no business learning the names of the others."""
+
+    def __init__(self, message: str, *, names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.names = names
 
 
 class CollectionExistsError(QAError):

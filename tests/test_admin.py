@@ -79,6 +79,7 @@ def test_unknown_or_malformed_collection(app, collection, status, fragment):
     client, _ = app
     res = client.post("/api/v1/ask", json={"question": "what is a cell", "collection": collection})
     assert res.status_code == status and fragment in res.json()["error"]
+    assert "biology" not in res.text  # another course's name is not told to whoever asks
     res = client.get(f"/api/v1/sources/seeds/rome.md?start=0&end=5&collection={collection}")
     assert res.status_code == status
 

@@ -44,6 +44,7 @@ def test_unknown_or_malformed_collection_is_a_one_line_error(cli_project, capsys
     assert main(["ask", "what is a cell", "--collection", "chemistry", *cli_project]) == 1
     err = capsys.readouterr().err
     assert "no collection 'chemistry'" in err and "Traceback" not in err
+    assert "the collections are: default, biology" in err and len(err.strip().splitlines()) == 1
     assert main(["index", "--collection", "../etc", *cli_project]) == 1
     assert "not a collection name" in capsys.readouterr().err
 

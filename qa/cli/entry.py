@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from qa.cli import ask, evaluation, feedback, index, lti, serve
-from qa.errors import QAError
+from qa.errors import QAError, UnknownCollectionError
 
 __all__ = ["build_parser", "main"]
 
@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except QAError as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
+        known = exc.names if isinstance(exc, UnknownCollectionError) else ()
+        listed = f"; the collections are: {', '.join(known)}" if known else ""
+        print(f"qa: error: {exc}{listed}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)

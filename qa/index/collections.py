@@ -166,7 +166,7 @@ def get_collection(settings: Settings, name: object) -> Collection:
     reserved = name != DEFAULT and name.startswith(_RESERVED)
     if reserved or (name != DEFAULT and not (seeds_dir / COLLECTION_FILE).is_file()):
         raise UnknownCollectionError(
-            f"there is no collection {name!r}; the collections are: {', '.join(collection_names(settings))}"
+            f"there is no collection {name!r}", names=tuple(collection_names(settings))
         )
     return Collection(name, seeds_dir, index_dir, _read_config(seeds_dir))
 
