@@ -73,6 +73,13 @@ class Fusion:
         self.settings = settings
 
     @property
+    def bm25_by_term(self) -> bool:
+        """Whether BM25 is scored here, term by term, and not inside a search engine (whose
+        scores are not ours to take apart term by term)."""
+        store = self.index.store
+        return not (isinstance(store, CandidateSearch) and store.lexical_in_engine)
+
+    @property
     def scale_of_window(self) -> np.ndarray:
         return self.index.windows.scale
 
@@ -204,9 +211,7 @@ class Fusion:
         its name wherever the name is written. The same candidates when ``where`` marks none, in
         dense mode, and when a search engine scored BM25 itself (its scores are not ours to take
         apart term by term)."""
-        store = self.index.store
-        engine = isinstance(store, CandidateSearch) and store.lexical_in_engine
-        if engine or self.settings.mode == "dense" or candidates.lexical is None:
+        if not self.bm25_by_term or self.settings.mode == "dense" or candidates.lexical is None:
             return candidates
         if not any(mask.any() for mask in where.values()):
             return candidates

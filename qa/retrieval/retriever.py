@@ -285,12 +285,13 @@ class Retriever:
         found = self.fusion.candidates(search.vector, query_terms, ranking=search.ranking)
         candidates = self._structured(found, query_terms)
         shapes = self._shapes(candidates, query_terms, k if scope is None else max(k, RANKED_PASSAGES))
-        passages = [self._passage(shape, query_terms) for shape in shapes[:k]]
-        signals = self._signals(search, candidates, shapes[0] if shapes else None, passages)
+        signals = self._signals(search, candidates, shapes[0] if shapes else None)
         verdict = self.abstainer.decide(signals)
+        marked_by = query_terms
         if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
             shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
-            passages = [self._passage(shape, list(scope.own_terms)) for shape in shapes[:k]]
+            marked_by = list(scope.own_terms)
+        passages = [self._passage(shape, marked_by) for shape in shapes[:k]]
         # decided on today's first passage: then the first ones reordered by their sections
         ranked_by = search.vector if scope is None else scope.vector
         passages = list(self.section_order.reorder(ranked_by, passages))
@@ -305,9 +306,7 @@ class Retriever:
         )
         return answer, signals
 
-    def _signals(
-        self, search: Search, candidates: Candidates, top: Shape | None, passages: list[Passage]
-    ) -> Signals:
+    def _signals(self, search: Search, candidates: Candidates, top: Shape | None) -> Signals:
         """What abstention reads of the candidates and the first passage (:class:`Signals`)."""
         question, own_vector = search.question, search.own_vector
         own_terms = self.fusion.query_terms(question)
@@ -322,10 +321,10 @@ class Retriever:
             unknown_share=self.abstainer.unknown_share(own_terms),
             agreement=self._agreement(candidates, top),
             document_coverage=self.document_coverage(top.doc, known) if top else 0.0,
-            soft_coverage=self.soft_coverage(passages[0].text, question, known)
+            soft_coverage=self.soft_coverage(self._text(top), question, known)
             if top and candidates.dense is not None
             else None,
-            missing_type=type_missing(question, passages[0].text) if passages else "",
+            missing_type=type_missing(question, self._text(top)) if top else "",
         )
 
     def _candidates(
@@ -395,6 +394,11 @@ class Retriever:
         if candidates.dense is not None:
             return candidates.best_dense
         return float(candidates.fused.max() > 0) if len(candidates.fused) else 0.0
+
+    def _text(self, shape: Shape) -> str:
+        """The text of the passage ``shape`` is grown into."""
+        start, end = self.index.word_maps[shape.doc].char_span(shape.word_start, shape.word_end)
+        return self.index.documents[shape.doc].text[start:end]
 
     def _passage(self, shape: Shape, query_terms: list[str]) -> Passage:
         document = self.index.documents[shape.doc]

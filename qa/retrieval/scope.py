@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.retrieval.fusion import Candidates, Fusion
-from qa.store.base import CandidateSearch
 
 __all__ = ["OWN_SHARE", "OWN_TERMS_SHARE", "Scope"]
 
@@ -70,9 +69,8 @@ class Scope:
         A search engine's BM25 (not ours to take apart term by term) is kept as it is."""
         ids = candidates.ids
         ranking = fusion.dense_scores(self.vector, ids) if candidates.dense is not None else None
-        store = fusion.index.store
         lexical = candidates.lexical
-        if lexical is not None and not (isinstance(store, CandidateSearch) and store.lexical_in_engine):
+        if lexical is not None and fusion.bm25_by_term:
             own = _per_size(fusion, ids, fusion.lexical.scores_for(list(self.own_terms), ids))
             topic = _per_size(fusion, ids, fusion.lexical.scores_for(list(self.topic_terms), ids))
             lexical = (OWN_TERMS_SHARE * own + (1.0 - OWN_TERMS_SHARE) * topic).astype(np.float32)
