@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, table
 from calibrate import SETS, chance_of, choose, fit, left_out, rates
-from retrieval import HELDOUT, find_eval_dir
+from retrieval import find_eval_dir, index_name
 from retrieval import SETS as RETRIEVAL_SETS
 
 BANK = (
@@ -124,7 +124,7 @@ def collect(eval_dir: Path, cache: Path) -> dict:
             settings, key = Settings.load(root=REPO), "seed"
         else:
             corpus = eval_dir / corpus_name
-            key = "heldout" if corpus == HELDOUT / "docs" else corpus_name
+            key = index_name(corpus_name)
             settings = Settings.load(root=corpus, seeds_dir=corpus, index_dir=cache / f"index-{key}")
         # the passage abstention is decided on comes first: no section reorder after it
         settings = dataclasses.replace(settings, section_order_weight=0.0)

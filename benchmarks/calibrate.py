@@ -46,10 +46,14 @@ from pathlib import Path
 import negatives
 import numpy as np
 from _common import REPO, table
-from retrieval import HELD_OUT, HELDOUT, find_eval_dir
+from retrieval import HELD_OUT, find_eval_dir, index_name
 from retrieval import SETS as RETRIEVAL_SETS
 
-SETS = {name: files for name, files in RETRIEVAL_SETS.items() if name not in HELD_OUT}
+SETS = {
+    name: files
+    for name, files in RETRIEVAL_SETS.items()
+    if name not in HELD_OUT and (not Path(files[0]).is_absolute() or Path(files[0]).exists())
+}
 """The dev sets; a held-out set is never fitted on."""
 GROUPS = {"manuals": "manuals", "manuals-html": "manuals", "manuals-pdf": "manuals"}
 """Sets that share their questions: left out together."""
@@ -75,7 +79,7 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -
             settings = Settings.load(root=REPO)
         else:
             corpus = eval_dir / corpus_name
-            where = "heldout" if corpus == HELDOUT / "docs" else corpus_name
+            where = index_name(corpus_name)
             settings = Settings.load(root=corpus, seeds_dir=corpus, index_dir=cache / f"index-{where}")
         embedder = embedder or make_embedder(settings)
         retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)

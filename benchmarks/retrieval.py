@@ -9,7 +9,10 @@ on docs-md/), ``manuals-html`` (the same questions on the HTML originals in docs
 ``manuals-pdf`` (on the PDFs in docs-pdf/), so one run compares the formats side by side, and
 the held-out checks (``benchmarks/heldout/``, never used to choose thresholds, see its
 README.md): ``heldout`` (five real documents in five formats the project was never tuned on) and
-``conversations-manuals`` (conversations over docs-md/). Every
+``conversations-manuals`` (conversations over docs-md/). ``devdocs`` and
+``conversations-devdocs`` are the project's own dev sets over four more real documents
+(``benchmarks/devdocs/``: terms, a lesson, a paper as PDF, a design note), fitted on like the
+sets of ``EVAL-SETS.md``; a set whose questions file is not written yet is skipped. Every
 run is written to ``--cache`` and scored by the set's own ``score.py`` with ``--root`` at the
 corpus. When a reader turns files into other text (Markdown shown as a reader
 sees it), citations point into the indexed text: they are checked against it here, as
@@ -42,12 +45,16 @@ from _common import REPO, table
 
 WINDOW, STRIDE = 100, 50
 HELDOUT = REPO / "benchmarks" / "heldout"
+DEVDOCS = REPO / "benchmarks" / "devdocs"
 SETS = {
     "seed": ("dev.jsonl", None),
     "conversations": ("conversations-dev.jsonl", None),
     "manuals": ("docs-dev.jsonl", "docs-md"),
     "manuals-html": ("docs-dev.jsonl", "docs"),
     "manuals-pdf": ("docs-dev.jsonl", "docs-pdf"),
+    # the project's own dev set (benchmarks/devdocs/README.md): four more real documents
+    "devdocs": (str(DEVDOCS / "devdocs.jsonl"), str(DEVDOCS / "docs")),
+    "conversations-devdocs": (str(DEVDOCS / "conversations-devdocs.jsonl"), str(DEVDOCS / "docs")),
     # held out (benchmarks/heldout/README.md): never used to choose a threshold
     "heldout": (str(HELDOUT / "heldout.jsonl"), str(HELDOUT / "docs")),
     "conversations-manuals": (str(HELDOUT / "conversations-manuals.jsonl"), "docs-md"),
@@ -56,6 +63,15 @@ SETS = {
 HELD_OUT = {"heldout", "conversations-manuals"}
 """Checks of how the method carries to what it was never tuned on: run and shown with the dev
 sets, never fitted on (``calibrate.py`` leaves them out)."""
+
+
+def index_name(corpus_name: str) -> str:
+    """The cache folder's suffix for a corpus: its name under the eval dir, or for a corpus of
+    this repository (``benchmarks/heldout/docs``) the folder that holds it."""
+    path = Path(corpus_name)
+    return path.parent.name if path.is_absolute() else corpus_name
+
+
 Search = Callable[[list[str], list[list[str]]], list[dict]]
 
 
@@ -306,7 +322,8 @@ def main() -> None:
         embedder, overrides = E5Embedder(), {"model": NAME, "embed_precision": "fp32"}
     rows: list[list] = []
     diagnosis: list[str] | None = [] if args.misses else None
-    for corpus_name in dict.fromkeys(SETS[s][1] for s in args.sets.split(",")):
+    names = [s for s in args.sets.split(",") if (eval_dir / SETS[s][0]).exists()]
+    for corpus_name in dict.fromkeys(SETS[s][1] for s in names):
         if corpus_name is None and not overrides:
             settings = Settings.load(root=REPO)
             corpus = REPO
@@ -315,7 +332,7 @@ def main() -> None:
             corpus = REPO
         else:
             corpus = eval_dir / corpus_name
-            where = "heldout" if corpus == HELDOUT / "docs" else corpus_name
+            where = index_name(corpus_name)
             settings = Settings.load(
                 root=corpus, seeds_dir=corpus, index_dir=args.cache / f"index-{where}", **overrides
             )
@@ -323,7 +340,7 @@ def main() -> None:
         index = ensure_index(settings, embedder).index
         retriever = Retriever(index, embedder, settings)
         systems = {} if args.no_peers else peers(index, embedder, args.k)
-        for name in args.sets.split(","):
+        for name in names:
             if SETS[name][1] == corpus_name:
                 rows += run_set(name, eval_dir, corpus, retriever, systems, args.k, args.cache, diagnosis)
     k = args.k

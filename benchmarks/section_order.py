@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, table
-from retrieval import HELD_OUT, HELDOUT, SETS, find_eval_dir, first_hit
+from retrieval import HELD_OUT, SETS, find_eval_dir, first_hit, index_name
 
 POOL = 8
 DEV = [s for s in SETS if s not in HELD_OUT]
@@ -43,7 +43,7 @@ def _settings(name: str, eval_dir: Path, cache: Path):
     if corpus_name is None:
         return Settings.load(root=REPO)
     corpus = eval_dir / corpus_name
-    where = "heldout" if corpus == HELDOUT / "docs" else corpus_name
+    where = index_name(corpus_name)
     return Settings.load(root=corpus, seeds_dir=corpus, index_dir=cache / f"index-{where}")
 
 
