@@ -23,3 +23,18 @@ def test_first_qa_index_says_first_build(project, fake_embedder, monkeypatch, ca
     assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
     err = capsys.readouterr().err
     assert f"first build: no index in {project.index_dir} yet" in err and "run `qa index`" not in err
+    # said before the build's work, not after it: the reason precedes the embedding's progress
+    assert err.index("first build") < err.index("embedding")
+
+
+def test_the_reason_is_said_before_anything_is_embedded(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    heard: list[tuple] = []
+    encode = fake_embedder.encode
+    fake_embedder.encode = lambda texts, **kw: (heard.append(("encode",)), encode(texts, **kw))[1]
+    report = ensure_index(project, fake_embedder, why=lambda said: heard.append(said))
+    assert heard[0] == report.said == (f"first build: no index in {project.index_dir} yet",)
+    assert ("encode",) in heard[1:]
+    heard.clear()
+    ensure_index(project, fake_embedder, why=lambda said: heard.append(said))
+    assert heard == []  # up to date: nothing to say

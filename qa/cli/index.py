@@ -31,6 +31,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             make_embedder(settings),
             rebuild=args.rebuild,
             stages=ProgressPrinter(sys.stderr),  # a bar on a terminal, else plain lines
+            why=lambda said: print("\n".join(f"  {line}" for line in said), file=sys.stderr, flush=True),
         )
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
@@ -40,8 +41,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     if report.status == "up to date":
         print(f"index is up to date: {counts} ({took:.2f}s)")
     else:
-        for line in report.said:
-            print(f"  {line}", file=sys.stderr)
         print(
             f"index {report.status}: {counts} "
             f"({report.embedded} embedded, {report.reused} reused) in {took:.1f}s"

@@ -75,7 +75,11 @@ class BuildReport:
         """The reasons as a build says them: "first build: no index in embeddings/ yet" when there
         was none (not the loader's advice to run ``qa index``, which is running), else
         "rebuilt because: ..." each."""
-        return tuple(r if r.startswith(FIRST_BUILD) else f"rebuilt because: {r}" for r in self.reasons)
+        return _said(self.reasons)
+
+
+def _said(reasons: Sequence[str]) -> tuple[str, ...]:
+    return tuple(r if r.startswith(FIRST_BUILD) else f"rebuilt because: {r}" for r in reasons)
 
 
 INT8_RECIPE = "int8-recipe"
@@ -344,11 +348,14 @@ def ensure_index(
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     stages: Callable[[BuildProgress], None] | None = None,
+    why: Callable[[tuple[str, ...]], None] | None = None,
 ) -> BuildReport:
     """Load the index if it fits the sources and settings; otherwise (re)build what is stale.
 
     ``progress(done, total)`` follows the embedding; ``stages`` gets a :class:`BuildProgress`
-    while documents are read (pages/s), windows embedded (windows/s) and the index saved.
+    while documents are read (pages/s), windows embedded (windows/s) and the index saved; ``why``
+    gets the build's reasons as :attr:`BuildReport.said` words them once they are known, before
+    anything is embedded (a long build says first why it runs).
     """
     check_store(settings)
     with build_lock(settings.index_dir):
@@ -371,6 +378,8 @@ def ensure_index(
             if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
                 return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
             reasons = ["titles or links changed"]
+        if why:
+            why(_said(reasons))
         index, embedded, reused = build_index(
             documents,
             settings=settings,

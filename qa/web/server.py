@@ -37,11 +37,14 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
     embedder = make_embedder(settings)
     say(f"checking the index in {settings.index_dir} ...")
-    report = ensure_index(settings, embedder, stages=stages)
+
+    def why(said: tuple[str, ...]) -> None:
+        for line in said:
+            say(f"  {line}")
+
+    report = ensure_index(settings, embedder, stages=stages, why=why)
     for message in report.skipped:
         say(f"warning: skipped {message}")
-    for line in report.said:
-        say(f"  {line}")
     n_docs, n_windows = len(report.index.documents), len(report.index)
     say(f"index {report.status}: {n_docs:,} document{'' if n_docs == 1 else 's'}, {n_windows:,} windows")
     retriever = Retriever(report.index, embedder, settings)
