@@ -87,7 +87,7 @@ def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server,
     assert page.inner_text("#state").startswith("done: 1 document, ")  # not "1 documents"
     page.wait_for_selector("#documents tr[data-name='volcano.pdf']")
     row = page.inner_text("#documents tr[data-name='volcano.pdf']")
-    assert "pdf" in row and "pending" not in row and "\t2\t" in row  # two pages
+    assert "pdf" in row and "pending" not in row and "\t2 pages\t" in row
     page.screenshot(path=str(artifacts / "admin-upload-done.png"), full_page=True)
 
     chat = context.new_page()

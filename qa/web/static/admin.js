@@ -92,6 +92,12 @@
     $("collection-title").textContent = c.title + " (" + c.name + ")";
     $("chat-link").href = c.name === "default" ? "./" : "./?collection=" + encodeURIComponent(c.name);
     $("delete-collection").hidden = c.name === "default" || !!scoped;
+    /* a deck counts slides, a PDF pages; formats without pages leave the cell empty */
+    function pageCount(d) {
+      if (!d.pages) { return ""; }
+      var unit = d.format === "pptx" ? "slide" : "page";
+      return d.pages + " " + unit + (d.pages === 1 ? "" : "s");
+    }
     var body = $("documents").querySelector("tbody");
     body.textContent = "";
     c.documents.forEach(function (d) {
@@ -109,7 +115,7 @@
         name.textContent = d.name;
       }
       tr.appendChild(name);
-      [d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, d.pages || "", d.windows,
+      [d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, pageCount(d), d.windows,
        when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
