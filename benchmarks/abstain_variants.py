@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, table
 from calibrate import SETS, chance_of, choose, fit, left_out, rates
-from retrieval import find_eval_dir, index_name
 from retrieval import SETS as RETRIEVAL_SETS
+from retrieval import find_eval_dir, index_name
 
 BANK = (
     "What is the capital of Australia?",
