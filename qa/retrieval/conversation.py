@@ -2,7 +2,9 @@
 
 The rules are in :mod:`qa.retrieval.followup`; this module runs the searches they weigh over one
 index: the best cosine of the question alone and with its topic, and, for a question that must keep
-its own words, the first passage each search finds (:class:`~qa.retrieval.followup.TopicCheck`).
+its own words, the first passage each search finds (:class:`~qa.retrieval.followup.TopicCheck`)
+and, when the topic pulls the search back to its own passage in another document, whether the
+question alone is answered there at all (abstention's verdict on it).
 """
 
 from __future__ import annotations
@@ -29,15 +31,19 @@ class TopicReader:
         top_shape: Callable[[str, np.ndarray], Shape | None],
         known_terms: Callable[[Sequence[str]], list[str]],
         coverage: Callable[[int, int, int, list[str]], float],
+        answered: Callable[[str, np.ndarray], bool],
     ) -> None:
         """``top_shape(query, vector)``: the first passage found for a query; ``known_terms``:
         the question's terms abstention reads (:meth:`Abstainer.known_terms`); ``coverage(doc,
-        start, end, terms)``: the IDF share of ``terms`` in those words of ``doc``."""
+        start, end, terms)``: the IDF share of ``terms`` in those words of ``doc``;
+        ``answered(question, vector)``: whether the question searched alone gets an answer
+        (abstention does not decline it)."""
         self.fusion = fusion
         self.encode = encode
         self.top_shape = top_shape
         self.known_terms = known_terms
         self.coverage = coverage
+        self.answered = answered
 
     def query(self, reading: Reading, vectors: dict[str, np.ndarray]) -> str:
         """The question as searched: alone, or with its topic when the evidence says it follows
@@ -64,6 +70,9 @@ class TopicReader:
             return TopicCheck(lost)
         topic = self.top_shape(reading.topic, self.encode([reading.topic])[0])
         back = topic is not None and topic.doc == combined.doc and _overlap(topic, combined)
+        # pulled back from an answer elsewhere only if the question alone has one ("What does the
+        # second reason mean?" finds nothing it answers alone, and the topic's passage holds it)
+        back = back and self.answered(reading.question, vectors[reading.question])
         return TopicCheck(lost, back_to_topic=back)
 
     def _coverage(self, shape: Shape | None, known: list[str]) -> float:

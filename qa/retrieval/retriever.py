@@ -137,6 +137,7 @@ class Retriever:
             top_shape=self._top_shape,
             known_terms=self.abstainer.known_terms,
             coverage=self.highlighter.coverage,
+            answered=self._answered_alone,
         )
 
     @cached_property
@@ -266,6 +267,16 @@ class Retriever:
         vectors = dict(zip(unique, self.embedder.encode(unique)))
         return {q: vectors[t] for q, t in texts.items()}
 
+    def _answered_alone(self, question: str, vector: np.ndarray) -> bool:
+        """Whether ``question``, searched alone, gets an answer: abstention's verdict on the first
+        passage found, as :meth:`_answer` decides it for a question without history."""
+        search = Search(question, question, vector, vector, self._name_free_vectors([question]).get(question))
+        query_terms = self.fusion.query_terms(question)
+        candidates = self._candidates(search.vector, query_terms, search.ranking)
+        shapes = self._shapes(candidates, query_terms, self.settings.k)
+        signals = self._signals(search, candidates, shapes[0] if shapes else None)
+        return not self.abstainer.decide(signals).abstains
+
     def _top_shape(self, query: str, vector: np.ndarray) -> Shape | None:
         """The first passage found for ``query``."""
         query_terms = self.fusion.query_terms(query)
@@ -310,7 +321,10 @@ class Retriever:
         """What abstention reads of the candidates and the first passage (:class:`Signals`)."""
         question, own_vector = search.question, search.own_vector
         own_terms = self.fusion.query_terms(question)
-        known = self.abstainer.known_terms(own_terms)
+        # a follow-up with no terms of its own ("Why not?") asks about its topic: the passage must
+        # hold the topic's words, not "none of its own" (it has none to lack)
+        asked = own_terms if own_terms or not search.follows else self.fusion.query_terms(search.query)
+        known = self.abstainer.known_terms(asked)
         coverage = self.highlighter.coverage(top.doc, top.word_start, top.word_end, known) if top else 0.0
         alone = own_vector is not None and search.follows and candidates.dense is not None
         return Signals(
