@@ -153,6 +153,12 @@ def test_words_the_corpus_uses_joined_by_hyphens_are_no_unknown_name(tmp_path):
     assert abstainer.unknown_names("Can I mix Oracle-licensed files with mine?") == ["Oracle-licensed"]
 
 
+def test_a_number_joined_to_a_letter_is_no_name(tmp_path):
+    abstainer = Abstainer([BREAD, TEA], Settings(root=tmp_path), document_names=set())
+    assert abstainer.unknown_names("Why keep the dough in a 2-D tray rather than a 3-D mould?") == []
+    assert abstainer.unknown_names("Is the dough like Plan B?") == ["Plan B"]
+
+
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):
     abstainer = Abstainer(
         [BREAD], Settings(root=tmp_path), document_names={"bread"}, lexicon=Vocabulary({"bread", "dough"})
