@@ -101,6 +101,8 @@ def test_identifiers_the_corpus_never_contains_count_as_unknown_names(tmp_path):
     question = "Does --no-knead in pyproject.toml or /usr/bin/env or MAX_RISE change cyber-crime dough?"
     assert abstainer.unknown_identifiers(question) == ["--no-knead", "pyproject.toml", "MAX_RISE"]
     assert abstainer.unknown_identifiers("Is e.g. the U.S. and/or a re-education course covered?") == []
+    calls = "Can rise() or knead() (slowly) make dough()?"
+    assert abstainer.unknown_identifiers(calls) == ["rise()", "knead()"]
     named = abstainer.decide(_signals(evidence=0.6, query="What does pyproject.toml set?"))
     assert named.abstains and "“pyproject.toml”" in named.reason
     assert not abstainer.decide(_signals(evidence=0.75, query="What does pyproject.toml set?")).abstains
