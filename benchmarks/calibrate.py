@@ -4,9 +4,10 @@ that the fit generalises to a set it has not seen.
     python benchmarks/calibrate.py [--eval-dir ../shared/eval] [--cache DIR] [--reuse]
 
 For every question of every dev set (seed, conversations with their history, manuals as
-Markdown, HTML and PDF) it takes the signals the retriever decides on (``qa.retrieval.abstain``:
-best cosine of the question as searched and of the question alone, coverage of the question's
-own terms by the top passage, share of its terms the corpus never uses, whether the window
+Markdown, HTML and PDF, and the project's own ``devdocs`` sets once their questions are
+written) it takes the signals the retriever decides on (``qa.retrieval.abstain``: best cosine
+of the question as searched and of the question alone, coverage of the question's own terms by
+the top passage, share of its terms the corpus never uses, whether the window
 nearest in meaning lies in the top passage, coverage of the question's terms by the top
 passage's whole document, and the passage's coverage counting words close in meaning,
 ``qa.retrieval.soft_coverage``), fits a class-weighted
@@ -105,9 +106,17 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -
                     "rule": bool(retriever.abstainer.rule(signals)),
                     "abstained": answer.abstained,
                     "section_cosine": section_cosine,
+                    "unknown": _unknown_at_any_evidence(retriever.abstainer, signals.query),
+                    "missing_type": signals.missing_type,
                 }
             )
     return rows
+
+
+def _unknown_at_any_evidence(abstainer, query: str) -> list[str]:
+    """The names and identifiers of ``query`` the documents never mention, whatever the evidence
+    (the rule weighs them only below ``unknown_name_threshold``)."""
+    return abstainer.unknown_names(query) + abstainer.unknown_identifiers(query)
 
 
 def fit(

@@ -101,6 +101,8 @@ def test_identifiers_the_corpus_never_contains_count_as_unknown_names(tmp_path):
     question = "Does --no-knead in pyproject.toml or /usr/bin/env or MAX_RISE change cyber-crime dough?"
     assert abstainer.unknown_identifiers(question) == ["--no-knead", "pyproject.toml", "MAX_RISE"]
     assert abstainer.unknown_identifiers("Is e.g. the U.S. and/or a re-education course covered?") == []
+    calls = "Can rise() or knead() (slowly) make dough()?"
+    assert abstainer.unknown_identifiers(calls) == ["rise()", "knead()"]
     named = abstainer.decide(_signals(evidence=0.6, query="What does pyproject.toml set?"))
     assert named.abstains and "“pyproject.toml”" in named.reason
     assert not abstainer.decide(_signals(evidence=0.75, query="What does pyproject.toml set?")).abstains
@@ -151,6 +153,12 @@ def test_words_the_corpus_uses_joined_by_hyphens_are_no_unknown_name(tmp_path):
     assert abstainer.unknown_names("Can I mix Mozilla-licensed files with mine?") == []
     assert abstainer.unknown_names("Can I mix Mozilla\u2011licensed files with mine?") == []
     assert abstainer.unknown_names("Can I mix Oracle-licensed files with mine?") == ["Oracle-licensed"]
+
+
+def test_a_number_joined_to_a_letter_is_no_name(tmp_path):
+    abstainer = Abstainer([BREAD, TEA], Settings(root=tmp_path), document_names=set())
+    assert abstainer.unknown_names("Why keep the dough in a 2-D tray rather than a 3-D mould?") == []
+    assert abstainer.unknown_names("Is the dough like Plan B?") == ["Plan B"]
 
 
 def test_coverage_counts_what_is_asked_not_the_document_named(tmp_path):

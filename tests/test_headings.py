@@ -50,3 +50,48 @@ def test_a_setext_heading_inside_a_box_of_stars_is_a_heading():
     assert sections.path(text.index("As is")) == ("Terms", "6. No warranty")
     mismatched = f"Notes\n\n{box}\n*  a line{' ' * 20}*\n*  ---{' ' * 25}|\n"  # not one box
     assert [h.title for h in find_headings(mismatched)] == ["Notes"]
+
+
+def test_starred_section_lines_are_headings_under_the_title_line():
+    text = (
+        "IJG JPEG LIBRARY:  SYSTEM ARCHITECTURE\n\nThis file gives an overview.\n\n\n"
+        "*** System features ***\n\nTwo parts.\n\n\n*** Poor man's object-oriented programming ***\n\n"
+        "An object is a struct.  We use *** nowhere else.\n"
+    )
+    sections = SectionMap(text)
+    assert [(h.level, h.title) for h in sections.headings] == [
+        (1, "IJG JPEG LIBRARY:  SYSTEM ARCHITECTURE"),
+        (2, "System features"),
+        (2, "Poor man's object-oriented programming"),
+    ]
+    assert sections.path(text.index("An object")) == (
+        "IJG JPEG LIBRARY:  SYSTEM ARCHITECTURE",
+        "Poor man's object-oriented programming",
+    )
+    assert sections.headings[1].start == text.index("*** System")
+
+
+def test_a_short_numbered_line_between_blank_lines_is_a_heading():
+    text = (
+        "                    GNU GENERAL PUBLIC LICENSE\n\n  0. Definitions.\n\n"
+        '  "This License" refers to version 3.\n\n  4. Conveying Verbatim Copies.\n\n'
+        "  You may convey copies.\n\n"
+        "1. Master control for module selection and initialization.  This has two\n"
+        "responsibilities.\n\n2. Keep it short, and write it down.\n\n"
+        "3. the list item in lower case\n"
+    )
+    sections = SectionMap(text)
+    assert [(h.level, h.title) for h in sections.headings] == [
+        (1, "GNU GENERAL PUBLIC LICENSE"),
+        (2, "0. Definitions."),
+        (2, "4. Conveying Verbatim Copies."),
+    ]
+    assert sections.path(text.index("You may")) == (
+        "GNU GENERAL PUBLIC LICENSE",
+        "4. Conveying Verbatim Copies.",
+    )
+
+
+def test_setext_headings_keep_a_first_line_that_is_no_heading_out():
+    text = "Notes on triggers\n\nIntroduction\n------------\n\nA trigger.\n\n1. Details\n\nMore.\n"
+    assert [h.title for h in find_headings(text)] == ["Introduction", "1. Details"]

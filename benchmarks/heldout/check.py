@@ -1,6 +1,9 @@
-"""Check heldout.jsonl against the text the index holds for each document in docs/.
+"""Check a question set against the text the index holds for each document of its corpus.
 
-    python benchmarks/heldout/check.py
+    python benchmarks/heldout/check.py [QUESTIONS [CORPUS]]
+
+By default ``heldout.jsonl`` against ``docs/`` beside this file; ``benchmarks/devdocs/check.py``
+checks the project's own dev set with it.
 
 Every answer phrase must occur exactly once in its document's indexed text and nowhere else in
 the corpus, compared as score.py compares (lowercase, runs of other characters as one space); an
@@ -9,6 +12,7 @@ unanswerable item has no phrases and ``doc`` null. Exits 1 naming each item that
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -39,14 +43,21 @@ def problems(items: list[dict], texts: dict[str, str]) -> list[str]:
     return out
 
 
-def main() -> int:
+def main(
+    argv: list[str] | None = None, *, questions: Path = HERE / "heldout.jsonl", corpus: Path = HERE / "docs"
+) -> int:
+    """Check ``QUESTIONS`` (default ``questions``) against the documents of ``CORPUS``."""
     from qa.ingest.sources import scan_sources
 
-    docs, errors = scan_sources(HERE / "docs", HERE / "docs")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("questions", nargs="?", type=Path, default=questions)
+    parser.add_argument("corpus", nargs="?", type=Path, default=corpus)
+    args = parser.parse_args(argv)
+    docs, errors = scan_sources(args.corpus, args.corpus)
     if errors:
         print("\n".join(str(e) for e in errors))
         return 1
-    items = [json.loads(line) for line in (HERE / "heldout.jsonl").read_text().splitlines() if line.strip()]
+    items = [json.loads(line) for line in args.questions.read_text().splitlines() if line.strip()]
     found = problems(items, {d.source: d.text for d in docs})
     print("\n".join(found) or f"{len(items)} items: every phrase once in its document's indexed text")
     return 1 if found else 0

@@ -1,9 +1,12 @@
 """Headings of a text, found in the text itself, and the heading path of every offset.
 
 Recognised: Markdown ATX headings (``## Rules``, outside fenced code), setext headings (a line
-underlined with ``===`` or ``---``, also inside a box drawn with ``*`` or ``|`` borders), and
-the first line of a plain text when it is short and does not end like a sentence (a title
-line). Used as evidence of what a section is about.
+underlined with ``===`` or ``---``, also inside a box drawn with ``*`` or ``|`` borders), a line
+set between runs of three or more stars (``*** System features ***``, as old plain-text design
+notes mark their sections), a short numbered line standing alone between blank lines
+(``  4. Conveying Verbatim Copies.``, as licences number theirs), and the first line of a plain
+text when it is short and does not end like a sentence (a title line): the title alone, or above
+starred and numbered sections. Used as evidence of what a section is about.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _BOXED = re.compile(r"^[ \t]*([*|])[ \t](.*?)[ \t]*\1[ \t]*$")
 """A line inside a box drawn with ``*`` or ``|`` borders (licences set their disclaimers so)."""
 _TITLE_LINE_WORDS = 12
+_STARRED = re.compile(r"^[ \t]*\*{3,}[ \t]*([^*\s][^*]*?)[ \t]*\*{3,}[ \t]*$")
+"""``*** System features ***``: a section's title between runs of stars on a line of its own."""
+_NUMBERED = re.compile(r"^[ \t]{0,4}(\d{1,2})\.[ \t]+([A-Z][^.:;,]*?)\.?[ \t]*$")
+"""``  4. Conveying Verbatim Copies.``: a number, then a capitalised title and at most a full stop."""
+_NUMBERED_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -59,11 +67,22 @@ def _setext_level(line: str, previous: str) -> int | None:
     return 1 if match.group(1)[0] == "=" else 2
 
 
+def _numbered(lines: list[tuple[int, str]], i: int) -> str:
+    """The title of a short numbered line standing alone between blank lines, or ''."""
+    match = _NUMBERED.match(lines[i][1])
+    if not match or len(match.group(2).split()) > _NUMBERED_WORDS:
+        return ""
+    before = not i or not lines[i - 1][1].strip()
+    after = i + 1 == len(lines) or not lines[i + 1][1].strip()
+    return lines[i][1].strip() if before and after else ""
+
+
 def find_headings(text: str) -> list[Heading]:
     """Every heading of ``text`` in order."""
     lines = _lines(text)
     found: list[Heading] = []
     in_fence = False
+    plain = 0  # starred or numbered lines: sections under the title line when they are all there are
     for i, (offset, line) in enumerate(lines):
         if _FENCE.match(line):
             in_fence = not in_fence
@@ -78,11 +97,18 @@ def find_headings(text: str) -> list[Heading]:
         if level:
             previous_offset, previous = lines[i - 1]
             found.append(Heading(previous_offset, level, _unboxed(previous).strip()))
-    if not found:
+            continue
+        starred = _STARRED.match(line)
+        title = starred.group(1).strip() if starred else _numbered(lines, i)
+        if title:
+            found.append(Heading(offset + len(line) - len(line.lstrip()), 2, title))
+            plain += 1
+    if len(found) == plain:
         first = next(((o, line.strip()) for o, line in lines if line.strip()), None)
         title_like = first and not first[1].endswith((".", ":", ";", ","))
         if title_like and len(first[1].split(None, _TITLE_LINE_WORDS)) <= _TITLE_LINE_WORDS:
-            found.append(Heading(first[0], 1, first[1]))
+            if not found or first[0] < found[0].start:
+                found.insert(0, Heading(first[0], 1, first[1]))
     return found
 
 

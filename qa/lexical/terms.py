@@ -12,7 +12,8 @@ __all__ = ["Phrasebook", "acronym", "acronyms", "names", "terms"]
 
 _PHRASES, _WORDS = "phrases.txt", "words.txt"
 _YEARS = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
-_NAME_TOKEN = re.compile(r"[A-Za-z][\w'\u2019-]*|[^\w\s]")
+_NAME_TOKEN = re.compile(r"\d+-[A-Za-z][\w'\u2019-]*|[A-Za-z][\w'\u2019-]*|[^\w\s]")
+"""Words and punctuation; a number joined to a word by a hyphen ("2-D", "3-D") is one token and no name."""
 _NAME_GLUE = frozenset({"for", "of", "on", "and", "the", "against", "in", "to"})
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how does do did is are was were can could should "

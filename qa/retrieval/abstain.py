@@ -5,7 +5,8 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
 - the best window is far from the question (cosine below ``abstain_threshold``);
 - the question names something (a country, an organisation, a programme) that neither the
   documents' text nor their names mention, or an identifier (a command-line option, a file name,
-  a path, a name_with_underscores) that the documents never contain, and the evidence is middling
+  a path, a name_with_underscores, a function written with its parentheses) that the documents
+  never contain, and the evidence is middling
   (``unknown_name_threshold``);
 - the question was read with its conversation's topic and the top passage holds almost none of
   its own words (coverage below :data:`FOLLOWUP_COVERAGE`): the topic found the passage, and
@@ -75,8 +76,11 @@ _IDENTIFIER = re.compile(
     r"^(?:--?[A-Za-z][\w-]*"  # a command-line option
     r"|[\w-]*\w{2}\.[A-Za-z]\w+"  # a file name with an extension (not "e.g." or "U.S.")
     r"|[\w.-]*\w/\w[\w./-]*|/\w[\w./-]*"  # a path
-    r"|\w+_\w+)$"  # a name_with_underscores
+    r"|\w+_\w+"  # a name_with_underscores
+    r"|[A-Za-z_]\w*\(\))$"  # a function written with its parentheses ("gzread()")
 )
+_CALL = re.compile(r"^[A-Za-z_]\w*\(\)$")
+"""A function as a question writes it, with its parentheses ("gzread()")."""
 FOLLOWUP_COVERAGE = 0.1
 """Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
@@ -203,13 +207,15 @@ class Abstainer:
         return bool(stems) and all(self.lexicon.known(t) for t in stems)
 
     def unknown_identifiers(self, query: str) -> list[str]:
-        """Options, file names, paths and names_with_underscores in ``query`` holding a term
-        that no window contains (words with only hyphens are not identifiers: "cyber-crime")."""
+        """Options, file names, paths, names_with_underscores and functions ("gzread()") in
+        ``query`` holding a term that no window contains (words with only hyphens are not
+        identifiers: "cyber-crime")."""
         if self.lexicon is None:
             return []
         out = []
         for token in query.split():
-            token = token.strip(_EDGES).rstrip(".")
+            token = token.strip(_EDGES.replace(")", "").replace("(", "")).rstrip(".")
+            token = token if _CALL.match(token) else token.strip(_EDGES).rstrip(".")
             if _IDENTIFIER.match(token) and not all(self.lexicon.known(t) for t in terms(token)):
                 out.append(token)
         return out
