@@ -227,3 +227,22 @@ def test_a_split_whose_halves_are_no_words_keeps_its_hyphen_unless_the_typesette
         "Run dpkgshlibdeps on the package.",
         "This is manipulation; manipulation is fine.",
     ]
+
+
+CRC_PAPER = Path(__file__).resolve().parents[1] / "benchmarks" / "devdocs" / "docs" / "crc-doc.pdf"
+
+
+def test_a_paper_without_outline_or_title_metadata_and_type_sizes_on_few_pages():
+    """A LaTeX paper (no bookmarks, no Title, PDFium gives font sizes on a few pages only): its
+    two-line title is its title, its table of contents ("2 Related work 3") gives no headings, and
+    the numbered headings of the pages without sizes do, so the body is not all "Related work"."""
+    doc = read_document(CRC_PAPER, Limits())
+    assert doc.title == "Everything we know about CRC but afraid to forget"
+    paths = [s.path for s in doc.sections]
+    assert not any("Related work 3" in p or "Definition of CRC 2" in p for p in paths)
+    assert "4.6 Computing a CRC byte by byte" in paths and "3.2 Changing initial CRC value" in paths
+    at = doc.text.index("If M(x) is W-bit value")  # the body of 4.6, past the contents page
+    section = max((s for s in doc.sections if s.start <= at), key=lambda s: s.start)
+    assert section.path == "4.6 Computing a CRC byte by byte"
+    # the contents page's own numbered lines (4.4, 4.5, ... in a run) are no headings either
+    assert paths.count("4.4 Computing powers of x") == 1

@@ -24,9 +24,10 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 3
+READER_VERSION = 4
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
-3: a title page's running title kept, bookmarks matched to lines punctuation aside)."""
+3: a title page's running title kept, bookmarks matched to lines punctuation aside; 4: a title
+set on two lines, contents entries no headings, numbered headings on pages without font sizes)."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
@@ -34,6 +35,12 @@ MAX_HEADING_WORDS = 14
 _PUNCTUATION = re.compile(r"[^\w\s.]")
 """Left out when a bookmark's title is compared with a line (the section number's dots stay)."""
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
+_CONTENTS_ENTRY = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\S.*?\s\d{1,4}$")
+"""A table of contents' line: a section number, its title and a page number ("2 Related work 3")
+when a page holds :data:`CONTENTS_RUN` or more of them (a heading may end in a number: "Python 3")."""
+CONTENTS_RUN = 3
+"""Numbered lines standing alone this many in a row, with no text between them, are a table of
+contents or a list, not headings."""
 
 
 def read_pdf(path: Path, limits: Limits) -> Extracted:
@@ -78,8 +85,14 @@ def _first_page_title(pages: list[list[Line]]) -> str:
     if not short:
         return ""
     top = max(short, key=lambda line: line.size)
-    larger = all(line.size * HEADING_RATIO <= top.size for line in lines if line is not top)
-    return collapse(top.text) if larger else ""
+    at = lines.index(top)
+    title = [top]  # a long title runs on in the same type ("... but afraid to" / "forget")
+    while at + len(title) < len(lines) and lines[at + len(title)].size == top.size:
+        title.append(lines[at + len(title)])
+    rest = [line for line in lines if not any(line is t for t in title)]
+    larger = top.size > 0 and all(line.size * HEADING_RATIO <= top.size for line in rest)
+    text = collapse(" ".join(line.text for line in title))
+    return text if larger and len(text.split()) <= MAX_HEADING_WORDS else ""
 
 
 def _open_error(message: str) -> str:
@@ -194,12 +207,19 @@ def _mark_by_type(blocks: list[_Block], body: float) -> None:
             sizes[block.lines[0].size] += 1
     larger = sorted((s for s in sizes if body and s >= body * HEADING_RATIO), reverse=True)
     level_of = {s: i + 1 for i, s in enumerate(larger)}
+    unsized = {b.page for b in blocks} - {b.page for b in blocks for line in b.lines if line.size}
+    in_run = _numbered_runs(blocks)
+    entries = Counter(b.page for b in blocks if _CONTENTS_ENTRY.match(b.text))
     for n, block in enumerate(blocks):
-        if not _heading_like(block):
+        if not _heading_like(block) or n in in_run:
+            continue
+        if entries[block.page] >= CONTENTS_RUN and _CONTENTS_ENTRY.match(block.text):
             continue
         size = block.lines[0].size if _uniform_size(block) else 0.0
         after = blocks[n + 1].before if n + 1 < len(blocks) else PARAGRAPH
         standalone = block.before == PARAGRAPH and (after == PARAGRAPH or blocks[n + 1].first == 0)
+        if block.page in unsized:  # PDFium gave no type there: a line of its own is all there is
+            standalone = len(block.lines) == 1
         numbered = _NUMBERED.match(block.text)
         if size in level_of:
             block.heading = (level_of[size], "")
@@ -209,6 +229,21 @@ def _mark_by_type(blocks: list[_Block], body: float) -> None:
             block.heading = (len(larger) + 1, "")
         elif standalone and numbered and not block.text.endswith((".", ":", ",", ";")):
             block.heading = (len(larger) + numbered.group(1).count("."), "")
+
+
+def _numbered_runs(blocks: list[_Block]) -> set[int]:
+    """Positions of the blocks in runs of :data:`CONTENTS_RUN` or more numbered one-line blocks
+    with nothing between them."""
+    out: set[int] = set()
+    run: list[int] = []
+    for n, block in enumerate([*blocks, None]):
+        if block is not None and len(block.lines) == 1 and _NUMBERED.match(block.text):
+            run.append(n)
+            continue
+        if len(run) >= CONTENTS_RUN:
+            out.update(run)
+        run = []
+    return out
 
 
 def _heading_like(block: _Block) -> bool:
