@@ -186,6 +186,8 @@ def test_frame_ancestors_and_widget(client, retriever):
     assert default.headers["content-security-policy"] == "frame-ancestors 'self'"
     widget = client.get("/widget.js")
     assert widget.status_code == 200 and widget.headers["content-type"].startswith("application/javascript")
+    # it runs in portal pages of any encoding: the response names its own
+    assert widget.headers["content-type"].endswith("charset=utf-8")
     assert "innerHTML" not in widget.text
 
 

@@ -127,6 +127,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.assets import static_file
     from qa.web.document_page import document_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
@@ -159,17 +160,14 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
 
         @app.get("/admin.{kind}", include_in_schema=False)
         def admin_asset(kind: str = FastAPIPath(pattern="^(js|css)$")) -> Response:
-            media = "application/javascript" if kind == "js" else "text/css"
-            return Response((static / f"admin.{kind}").read_text(encoding="utf-8"), media_type=media)
+            return static_file("admin", kind)
 
     lti = _mount_lti(app, settings, live, registry)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
-        return Response(
-            (static / "widget.js").read_text(encoding="utf-8"),
-            media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        return static_file(
+            "widget", "js", {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
         )
 
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
@@ -237,7 +235,7 @@ def _lti_not_set_up(app) -> None:
         return refused(
             404,
             "The LTI tool is not set up on this server",
-            "On the server, run \"qa lti --url https://THIS-SERVER\", register the LMS in "
+            'On the server, run "qa lti --url https://THIS-SERVER", register the LMS in '
             "lti/platforms.json, then restart the server (README: 'Add the assistant to an LMS').",
             (),
         )
