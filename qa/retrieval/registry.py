@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from qa.config import Settings
@@ -70,9 +71,21 @@ class Registry:
     """The retrievers of every collection; thread-safe; swaps a collection's retriever when its
     rebuild is published."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, *, default: Retriever | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        *,
+        default: Retriever | None = None,
+        live: Callable[[Retriever, Settings], Retriever] | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self._live = live
+        """Wraps each collection's retriever opened here in one that follows the index's
+        published build (the server's :class:`~qa.web.live.LiveRetriever`), so a build published
+        by another process (a second replica's upload, ``qa index --collection``) is answered
+        from too; without it a collection's retriever changes only with this registry's builds."""
         self._retrievers: dict[str, Retriever] = {}
         if default is not None:
             self._retrievers[DEFAULT] = default
@@ -108,9 +121,12 @@ class Registry:
                 raise EmptyCollectionError(
                     f"the collection {collection.name!r} has no indexed documents yet; upload some"
                 ) from None
-            retriever = Retriever(index, self.embedder, settings)
+            retriever = self._follow(Retriever(index, self.embedder, settings), settings)
             with self._lock:
                 return self._retrievers.setdefault(collection.name, retriever)
+
+    def _follow(self, retriever: Retriever, settings: Settings) -> Retriever:
+        return self._live(retriever, settings) if self._live is not None else retriever
 
     def holds(self, source: str) -> bool:
         """Whether the live index of some collection holds ``source``."""
@@ -213,9 +229,9 @@ class Registry:
             return
         with self._lock:
             current = self._retrievers.get(name)
-            live = callable(getattr(current, "refresh", None))  # the server's self-reloading default
+            live = callable(getattr(current, "refresh", None))  # follows the published build (server)
             if not live:
-                self._retrievers[name] = retriever
+                self._retrievers[name] = self._follow(retriever, settings)
             generation = job.status.generation + 1
         if live:
             current.refresh(wait=True)  # swapped in (or kept, with a warning) before "done"

@@ -143,7 +143,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     )
     app.state.live = live
     install_error_handlers(app)
-    registry = registry or Registry(settings, live.current.embedder, default=live)
+    registry = registry or Registry(settings, live.current.embedder, default=live, live=LiveRetriever)
     app.state.registry = registry
     app.include_router(api_router(settings, live, registry))
     app.include_router(originals_router(settings, live, registry))
