@@ -93,6 +93,17 @@ def test_invalid_json_wrong_type_and_huge_bodies(client):
     assert res.status_code == 422 and "not valid JSON" in res.json()["error"]
     res = client.post("/api/v1/ask", content=b"question=hi", headers={"content-type": "text/plain"})
     assert res.status_code == 422
+    # JSON sent without saying so (a portal's fetch with text/plain, curl -d without -H) is told how
+    for kind in ("text/plain;charset=UTF-8", "application/x-www-form-urlencoded"):
+        res = client.post(
+            "/api/v1/ask", content=b'{"question": "What is debt bondage?"}', headers={"content-type": kind}
+        )
+        assert res.status_code == 422
+        assert (
+            res.json()["error"] == "the request body is read as JSON only with Content-Type: application/json"
+        )
+    res = client.post("/api/v1/ask", content=b"[1]", headers={"content-type": "application/json"})
+    assert res.status_code == 422 and "Content-Type" not in res.json()["error"]
     res = client.post("/api/v1/ask", json={"question": "x" * 1_000_000})
     assert res.status_code == 413 and "limited" in res.json()["error"]
 
