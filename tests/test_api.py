@@ -171,6 +171,12 @@ def test_gradio_routes_follow_the_origin_allowlist(client):
     assert client.get("/config", headers={"Origin": "https://elsewhere.example"}).status_code == 403
 
 
+def test_screen_readers_hear_words_not_gradio_keys(client):
+    """Gradio 6 announces "common.complete" after each event, a key its English texts lack."""
+    config = client.get("/config").json()
+    assert config["i18n_translations"]["en"]["common.complete"] == "Done"
+
+
 def test_cors_follows_the_allowlist(client):
     ok = client.post("/api/v1/ask", json={"question": "What is debt bondage?"}, headers={"Origin": PORTAL})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == PORTAL

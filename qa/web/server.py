@@ -115,6 +115,12 @@ def call_kinds(demo) -> dict[int, str]:
     return kinds
 
 
+SPOKEN = {"common.complete": "Done"}
+"""Words Gradio's status tracker says to screen readers (its ``role=status`` region) that its
+own English texts lack: after an answer, a cleared chat or a checked question it announced the
+raw key "common.complete"."""
+
+
 def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registry: Registry | None = None):
     """The application: ``/api/v1/...``, ``/embed``, ``/widget.js``, ``/session`` and the chat UI
     at ``/``, all behind :class:`~qa.web.security.SecurityMiddleware`. The FastAPI app is
@@ -188,6 +194,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         path="",
         css=CSS,
         footer_links=["api"],
+        i18n=gr.I18n(en=SPOKEN),
         max_file_size=1,  # no feature uploads files; the guard closes the upload route as well
         enable_monitoring=False,
         pwa=False,
