@@ -15,8 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
-    p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
-    p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
+    p.add_argument(
+        "--api-key",
+        help="access key the API and the chat page require (Bearer header, or signing in); prefer QA_API_KEY",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=int,
+        help="questions per minute per client, API and chat page together (default 60)",
+    )
     p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
     p.set_defaults(func=cmd_serve, parser=p)
 
