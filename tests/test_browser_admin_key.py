@@ -46,3 +46,25 @@ def test_the_collections_show_only_once_the_key_is_accepted(browser, project, fa
             assert not _shown(page, "#delete-collection")  # the default collection stays
         finally:
             page.close()
+
+
+def test_on_a_phone_the_page_keeps_the_screen_width(browser, project, fake_embedder, artifacts):
+    """The documents and questions tables scroll inside their box: at 390 px the whole admin page
+    was 715 px wide, scrolled sideways, its controls half off the screen."""
+    (project.seeds_dir / "a-rather-long-document-name.txt").write_text(
+        "The library opens at nine. " * 30, encoding="utf-8"
+    )
+    with _serving(project, fake_embedder, admin_key=ADMIN) as url:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        try:
+            page.goto(url + "/admin")
+            page.fill("#key", ADMIN)
+            page.click("#key-form button")
+            page.wait_for_selector("#documents tr[data-name='a-rather-long-document-name.txt']")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            wide = page.evaluate("document.querySelector('#documents').scrollWidth")
+            box = page.evaluate("document.querySelector('#documents').parentElement.clientWidth")
+            assert box <= 390 and wide >= box  # the table scrolls in its box when it must
+            page.screenshot(path=str(artifacts / "admin-phone.png"), full_page=True)
+        finally:
+            page.close()
