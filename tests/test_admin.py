@@ -277,8 +277,9 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
     from qa.feedback import read_feedback
+    from qa.index.collections import update_config
     from qa.web.chat import ChatSession
-    from qa.web.ui import _collection_page
+    from qa.web.ui import UNKNOWN_LINK, _collection_page
 
     _, registry = make_app(courses, fake_embedder, log_questions=True)
     session = ChatSession(registry.get(None), registry.settings, registry)
@@ -291,7 +292,12 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
     assert [r.collection for r in read_feedback(registry.settings.feedback_path)] == ["biology"]
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
     name, _, _, names, warning = _collection_page(courses, "nope")
-    assert name == "default" and names == ["default", "biology"] and "no collection 'nope'" in warning
+    assert name == "default" and names == ["default", "biology"]
+    assert warning == UNKNOWN_LINK.format(title="Ask the course documents")
+    # a toast renders HTML: a name made up in the link is not shown in it, a title is escaped
+    assert _collection_page(courses, "<b>x</b><a href='https://evil.example'>sign in</a>")[4] == warning
+    update_config(courses, "default", CollectionConfig(title="Rome <101>"))
+    assert _collection_page(courses, "nope")[4] == UNKNOWN_LINK.format(title="Rome &lt;101&gt;")
 
 
 def test_a_collection_can_allow_a_portal_for_itself_only(courses, fake_embedder):
