@@ -156,7 +156,7 @@ def test_delete_document_then_rebuild_removes_its_passages(two, fake_embedder):
     assert "seeds/biology/volcano.md" not in sources(registry.get("biology").ask("lava volcano crater", k=5))
 
 
-def test_a_build_published_by_another_replica_is_answered_from(two, fake_embedder):
+def test_a_build_published_by_another_replica_is_answered_from(two, fake_embedder, caplog):
     """Two server processes on one index (QA_WORKERS, or replicas behind a balancer): an upload
     built by one was never seen by the other, which kept answering from the old index (and its
     admin listing showed the new document as pending) until it restarted."""
@@ -176,6 +176,9 @@ def test_a_build_published_by_another_replica_is_answered_from(two, fake_embedde
         assert time.monotonic() < deadline, "the other replica still answers from the old index"
         time.sleep(0.05)
     assert other.status("biology").state == "ready"  # it built nothing itself
+    # the server's log says which collection's index it now answers from
+    swapped = [r.getMessage() for r in caplog.records if "now answering from" in r.getMessage()]
+    assert swapped and all(str(two.index_dir / "biology" / "build-") in m for m in swapped), swapped
 
 
 def test_deleting_every_document_unpublishes_the_index(two, fake_embedder):
