@@ -98,18 +98,20 @@ class Registry:
         """The live retriever of collection ``name`` (None: the default collection).
 
         CollectionNameError for a malformed name, UnknownCollectionError for an unknown one,
-        EmptyCollectionError when it has no index yet.
+        EmptyCollectionError when it has no index yet. A retriever that follows the published
+        build is asked for its current one: each caller holds one index for its whole request,
+        and a request that only reads documents (a listing, a document page) sees the newest.
         """
         collection = get_collection(self.settings, name)
         with self._lock:
             found = self._retrievers.get(collection.name)
         if found is not None:
-            return found
+            return _now(found)
         with self._opening:
             with self._lock:
                 found = self._retrievers.get(collection.name)
             if found is not None:
-                return found
+                return _now(found)
             settings = collection_settings(self.settings, collection.name)
             try:
                 index = open_index(settings)
@@ -123,7 +125,7 @@ class Registry:
                 ) from None
             retriever = self._follow(Retriever(index, self.embedder, settings), settings)
             with self._lock:
-                return self._retrievers.setdefault(collection.name, retriever)
+                return _now(self._retrievers.setdefault(collection.name, retriever))
 
     def _follow(self, retriever: Retriever, settings: Settings) -> Retriever:
         return self._live(retriever, settings) if self._live is not None else retriever
@@ -256,6 +258,12 @@ class Registry:
         if settings.index_dir.is_dir():
             with build_lock(settings.index_dir), contextlib.suppress(FileNotFoundError):
                 (settings.index_dir / POINTER).unlink()
+
+
+def _now(retriever) -> Retriever:
+    """The retriever to answer with now: a following one's current retriever (which looks for a
+    newer build as it is asked for), else ``retriever`` itself."""
+    return getattr(retriever, "current", retriever)
 
 
 def _exists(settings: Settings, name: str) -> bool:
