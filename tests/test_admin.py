@@ -4,6 +4,7 @@ admin key (upload → indexed → answerable, delete → gone, bad files refused
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -419,4 +420,31 @@ def test_a_document_named_in_another_script_is_uploaded_cited_opened_and_deleted
     assert all(
         "Übung" not in p["citation"]["source"]
         for p in client.post("/api/v1/ask", json=ask).json()["passages"]
+    )
+
+
+def test_what_authors_change_is_in_the_servers_log(app, caplog):
+    """Uploads, deletions and the builds they started left no line in the server's log."""
+    import logging
+
+    from qa.cli.serve import CHANGES_LOGGED
+
+    client, registry = app
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGED[0])
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGED[1])
+    url = "/api/v1/admin/collections/biology/documents/volcano.md"
+    assert client.put(url, content=VOLCANO.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+    assert client.put(url, content=VOLCANO.encode() + b"\nMore.\n", headers=admin()).status_code == 202
+    registry.wait("biology")
+    assert client.delete(url, headers=admin()).status_code == 202
+    registry.wait("biology")
+    said = [r.getMessage() for r in caplog.records if r.name in CHANGES_LOGGED]
+    size = f"{len(VOLCANO.encode()):,}"
+    assert f"collection biology: added volcano.md ({size} bytes)" in said
+    assert any(m.startswith("collection biology: replaced volcano.md (") for m in said)
+    assert "collection biology: deleted volcano.md" in said
+    built = [m for m in said if m.startswith("collection biology: index ")]
+    assert len(built) == 3 and re.fullmatch(
+        r"collection biology: index \w+, 1 document, [\d,]+ windows", built[-1]
     )

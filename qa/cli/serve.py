@@ -28,9 +28,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve, parser=p)
 
 
+CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry")
+"""What authors change while the server runs (uploads, deletions, collections, the builds they
+start) is logged at INFO, so an operator can tell what changed when, and what it built."""
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
+
+    for name in CHANGES_LOGGED:
+        if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
 
     origins = None
     if args.allowed_origins:

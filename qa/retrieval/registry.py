@@ -221,6 +221,7 @@ class Registry:
             self._set(job, state="empty", message="no documents", documents=0, windows=0, skipped=())
             return
         except QAError as exc:
+            log.warning("collection %s: the build failed, the previous index still answers: %s", name, exc)
             self._set(job, state="failed", message=str(exc))
             return
         self._set(job, message="loading the new index")
@@ -237,6 +238,15 @@ class Registry:
             generation = job.status.generation + 1
         if live:
             current.refresh(wait=True)  # swapped in (or kept, with a warning) before "done"
+        documents = len(report.index.documents)
+        log.info(
+            "collection %s: index %s, %s document%s, %s windows",
+            name,
+            report.status,
+            f"{documents:,}",
+            "" if documents == 1 else "s",
+            f"{len(report.index):,}",
+        )
         self._set(
             job,
             state="queued" if job.pending else "done",
