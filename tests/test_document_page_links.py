@@ -72,7 +72,10 @@ def test_served_pages_and_sources_check_the_digest(corpus):  # noqa: F811 (fixtu
 
 
 def test_an_expired_lms_sessions_document_link_says_to_open_the_assistant_again(
-    courses, fake_embedder, lms, monkeypatch  # noqa: F811
+    courses,  # noqa: F811
+    fake_embedder,
+    lms,  # noqa: F811
+    monkeypatch,
 ):
     import time
 
