@@ -156,3 +156,21 @@ def test_widget_reads_the_same_on_a_portal_page_in_another_encoding(browser, por
     assert "â" not in text and "Â" not in text, text
     page.screenshot(path=str(artifacts / "widget-windows-1252.png"))
     context.close()
+
+
+def test_an_embed_page_naming_a_malformed_course_says_the_course_is_not_here(browser, portal_and_app):
+    """A typo in the iframe's address (/embed?collection=Bio-101) showed the API's 'collection:
+    String should match pattern ...' to learners, or before that a bare JSON 422 in the frame."""
+    from qa.web.chat import UNKNOWN_COURSE
+
+    _, _, app_url = portal_and_app
+    context = browser.new_context(viewport={"width": 390, "height": 700})
+    page = context.new_page()
+    page.goto(app_url + "/embed?collection=Bio-101")
+    page.fill("[data-qa-widget] input", "What is forced labour?")
+    page.press("[data-qa-widget] input", "Enter")
+    said = page.locator("[data-qa-widget] .note.err:not([data-role=too-long])")
+    said.wait_for()
+    assert said.inner_text() == UNKNOWN_COURSE
+    assert page.locator("[data-qa-widget] input").input_value() == "What is forced labour?"  # kept
+    context.close()

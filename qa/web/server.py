@@ -179,11 +179,13 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
     def embed(
         theme: str = Query("light", pattern="^(light|dark)$"),
-        collection: str = Query("", pattern="^[a-z0-9-]{0,64}$"),
+        # any name: a malformed one (a typo such as 'Bio-101') is told to the learner in the
+        # frame as an unknown course is, instead of a bare JSON 422 (hence escaped below)
+        collection: str = Query("", max_length=64),
     ) -> HTMLResponse:
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
         page = page.replace("{{TITLE}}", html.escape(_embed_title(settings, collection)))
-        return HTMLResponse(page.replace("{{COLLECTION}}", collection))
+        return HTMLResponse(page.replace("{{COLLECTION}}", html.escape(collection, quote=True)))
 
     routes = api_routes(app)
     demo = build_ui(live, settings, registry)
