@@ -4,6 +4,7 @@ admin key (upload → indexed → answerable, delete → gone, bad files refused
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -277,8 +278,9 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
     from qa.feedback import read_feedback
+    from qa.index.collections import update_config
     from qa.web.chat import ChatSession
-    from qa.web.ui import _collection_page
+    from qa.web.ui import UNKNOWN_LINK, _collection_page
 
     _, registry = make_app(courses, fake_embedder, log_questions=True)
     session = ChatSession(registry.get(None), registry.settings, registry)
@@ -291,7 +293,12 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
     assert [r.collection for r in read_feedback(registry.settings.feedback_path)] == ["biology"]
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
     name, _, _, names, warning = _collection_page(courses, "nope")
-    assert name == "default" and names == ["default", "biology"] and "no collection 'nope'" in warning
+    assert name == "default" and names == ["default", "biology"]
+    assert warning == UNKNOWN_LINK.format(title="Ask the course documents")
+    # a toast renders HTML: a name made up in the link is not shown in it, a title is escaped
+    assert _collection_page(courses, "<b>x</b><a href='https://evil.example'>sign in</a>")[4] == warning
+    update_config(courses, "default", CollectionConfig(title="Rome <101>"))
+    assert _collection_page(courses, "nope")[4] == UNKNOWN_LINK.format(title="Rome &lt;101&gt;")
 
 
 def test_a_collection_can_allow_a_portal_for_itself_only(courses, fake_embedder):
@@ -413,4 +420,31 @@ def test_a_document_named_in_another_script_is_uploaded_cited_opened_and_deleted
     assert all(
         "Übung" not in p["citation"]["source"]
         for p in client.post("/api/v1/ask", json=ask).json()["passages"]
+    )
+
+
+def test_what_authors_change_is_in_the_servers_log(app, caplog):
+    """Uploads, deletions and the builds they started left no line in the server's log."""
+    import logging
+
+    from qa.cli.serve import CHANGES_LOGGED
+
+    client, registry = app
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGED[0])
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGED[1])
+    url = "/api/v1/admin/collections/biology/documents/volcano.md"
+    assert client.put(url, content=VOLCANO.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+    assert client.put(url, content=VOLCANO.encode() + b"\nMore.\n", headers=admin()).status_code == 202
+    registry.wait("biology")
+    assert client.delete(url, headers=admin()).status_code == 202
+    registry.wait("biology")
+    said = [r.getMessage() for r in caplog.records if r.name in CHANGES_LOGGED]
+    size = f"{len(VOLCANO.encode()):,}"
+    assert f"collection biology: added volcano.md ({size} bytes)" in said
+    assert any(m.startswith("collection biology: replaced volcano.md (") for m in said)
+    assert "collection biology: deleted volcano.md" in said
+    built = [m for m in said if m.startswith("collection biology: index ")]
+    assert len(built) == 3 and re.fullmatch(
+        r"collection biology: index \w+, 1 document, [\d,]+ windows", built[-1]
     )

@@ -93,6 +93,17 @@ def test_invalid_json_wrong_type_and_huge_bodies(client):
     assert res.status_code == 422 and "not valid JSON" in res.json()["error"]
     res = client.post("/api/v1/ask", content=b"question=hi", headers={"content-type": "text/plain"})
     assert res.status_code == 422
+    # JSON sent without saying so (a portal's fetch with text/plain, curl -d without -H) is told how
+    for kind in ("text/plain;charset=UTF-8", "application/x-www-form-urlencoded"):
+        res = client.post(
+            "/api/v1/ask", content=b'{"question": "What is debt bondage?"}', headers={"content-type": kind}
+        )
+        assert res.status_code == 422
+        assert (
+            res.json()["error"] == "the request body is read as JSON only with Content-Type: application/json"
+        )
+    res = client.post("/api/v1/ask", content=b"[1]", headers={"content-type": "application/json"})
+    assert res.status_code == 422 and "Content-Type" not in res.json()["error"]
     res = client.post("/api/v1/ask", json={"question": "x" * 1_000_000})
     assert res.status_code == 413 and "limited" in res.json()["error"]
 
@@ -160,6 +171,12 @@ def test_gradio_routes_follow_the_origin_allowlist(client):
     assert client.get("/config", headers={"Origin": "https://elsewhere.example"}).status_code == 403
 
 
+def test_screen_readers_hear_words_not_gradio_keys(client):
+    """Gradio 6 announces "common.complete" after each event, a key its English texts lack."""
+    config = client.get("/config").json()
+    assert config["i18n_translations"]["en"]["common.complete"] == "Done"
+
+
 def test_cors_follows_the_allowlist(client):
     ok = client.post("/api/v1/ask", json={"question": "What is debt bondage?"}, headers={"Origin": PORTAL})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == PORTAL
@@ -186,6 +203,8 @@ def test_frame_ancestors_and_widget(client, retriever):
     assert default.headers["content-security-policy"] == "frame-ancestors 'self'"
     widget = client.get("/widget.js")
     assert widget.status_code == 200 and widget.headers["content-type"].startswith("application/javascript")
+    # it runs in portal pages of any encoding: the response names its own
+    assert widget.headers["content-type"].endswith("charset=utf-8")
     assert "innerHTML" not in widget.text
 
 

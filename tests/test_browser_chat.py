@@ -121,7 +121,9 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
         assert " ".join(text.split()) in seed
     links = first.locator(f".qa-passage a:has-text('{ORIGINAL} ↗')")
     assert links.count() == 3
-    assert links.first.get_attribute("href").startswith("https://en.wikipedia.org/wiki/Human_trafficking#:~:text=")
+    assert links.first.get_attribute("href").startswith(
+        "https://en.wikipedia.org/wiki/Human_trafficking#:~:text="
+    )
 
     ask(page, "and what about children?")
     second = page.locator("#chat .qa-answer").last
@@ -270,6 +272,27 @@ def test_question_over_the_limit_is_said_before_sending(any_page):
     _no_error_overlay(page)
     page.fill("#question textarea", "What is debt bondage?")
     page.wait_for_function("document.querySelector('#qa-notice').innerText.trim() === ''")
+
+
+def test_screen_readers_are_told_words_not_keys(page):
+    """Gradio's status region (role=status, read aloud) said "common.complete" after events."""
+    page.evaluate(
+        """() => { window.spoken = [];
+        new MutationObserver(() => document.querySelectorAll('[role=status][aria-live]').forEach(
+            (e) => window.spoken.push(e.textContent.trim()))).observe(
+            document.body, {subtree: true, childList: true, characterData: true}); }"""
+    )
+    before = _answers(page)
+    page.fill("#question textarea", "What is debt bondage?")
+    page.press("#question textarea", "Enter")
+    _wait_for_answer(page, before)
+    page.fill("#question textarea", "What is debt bondage? " * 100)  # checked while typed
+    page.wait_for_function("document.querySelector('#qa-notice').innerText.includes('limit is 2,000')")
+    page.click("text=Clear conversation")
+    page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length === 0")
+    time.sleep(1.5)
+    keys = [s for s in page.evaluate("window.spoken") if re.fullmatch(r"[a-z_]+\.[a-z_.]+", s)]
+    assert not keys, keys
 
 
 def test_retry_undo_and_edit(any_page):

@@ -34,3 +34,28 @@ def test_the_picked_course_survives_a_reload(browser, courses, fake_embedder):  
             page.wait_for_function("new URL(location.href).searchParams.get('collection') === null")
         finally:
             page.close()
+
+
+def test_a_link_to_no_course_says_so_in_words_and_shows_no_markup_from_it(
+    browser,
+    courses,  # noqa: F811
+    fake_embedder,
+):
+    """/?collection=NAME naming no course: the toast said "there is no collection 'NAME'" and
+    rendered the name as HTML, so a link could put its own bold text, images or links there."""
+    from urllib.parse import quote
+
+    from qa.web.ui import UNKNOWN_LINK
+
+    made_up = "<b id='injected'>Session expired</b><a id='phish' href='https://evil.example'>sign in</a>"
+    with _serving(courses, fake_embedder) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/?collection=" + quote(made_up))
+            toast = page.locator("[data-testid=toast-text]").first
+            toast.wait_for()
+            assert toast.inner_text() == UNKNOWN_LINK.format(title="Ask the course documents")
+            assert page.locator("#injected, #phish").count() == 0
+            assert "Ask the course documents" in page.inner_text("#qa-title")
+        finally:
+            page.close()

@@ -32,6 +32,11 @@ def portal_and_app(seed_settings, tmp_path_factory):
     portal_origin = f"http://127.0.0.1:{port}"
     proc, app_url = start_server(seed_settings, tmp, QA_ALLOWED_ORIGINS=portal_origin)
     portal, _ = serve_portal(tmp / "portal", app_url, port)
+    latin = (  # a course page written in windows-1252, as some LMS pages still are
+        "<!doctype html><html><head><meta charset='windows-1252'><title>Cours</title></head><body>"
+        f"<h1>Cours d'\u00e9t\u00e9</h1><script src='{app_url}/widget.js' defer></script></body></html>"
+    )
+    (tmp / "portal" / "latin.html").write_bytes(latin.encode("cp1252"))
     other, other_url = serve_portal(tmp / "other", app_url, free_port())
     yield portal_origin, other_url, app_url
     portal.shutdown()
@@ -129,4 +134,43 @@ def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(artifacts / "embed-dark.png"))
+    context.close()
+
+
+def test_widget_reads_the_same_on_a_portal_page_in_another_encoding(browser, portal_and_app, artifacts):
+    """An LMS page in windows-1252 (or one declaring no charset) decodes a script without a
+    charset of its own in its encoding: the widget's "↗" and "…" showed as "â†—" and "â€¦"."""
+    portal, _, _ = portal_and_app
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(portal + "/latin.html")
+    assert page.locator("h1").inner_text() == "Cours d'été"  # the page itself is read as windows-1252
+    page.click("[data-qa-widget] .bubble")
+    assert page.locator("[data-qa-widget] input").get_attribute("placeholder") == "Ask a question…"
+    page.fill("[data-qa-widget] input", "What is debt bondage?")
+    page.press("[data-qa-widget] input", "Enter")
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]")
+    first = page.locator("[data-qa-widget] [data-role=passage]").first
+    assert first.locator(f"a:has-text('{ORIGINAL} ↗')").count() == 1
+    text = page.locator("[data-qa-widget] .panel").inner_text()
+    assert "â" not in text and "Â" not in text, text
+    page.screenshot(path=str(artifacts / "widget-windows-1252.png"))
+    context.close()
+
+
+def test_an_embed_page_naming_a_malformed_course_says_the_course_is_not_here(browser, portal_and_app):
+    """A typo in the iframe's address (/embed?collection=Bio-101) showed the API's 'collection:
+    String should match pattern ...' to learners, or before that a bare JSON 422 in the frame."""
+    from qa.web.chat import UNKNOWN_COURSE
+
+    _, _, app_url = portal_and_app
+    context = browser.new_context(viewport={"width": 390, "height": 700})
+    page = context.new_page()
+    page.goto(app_url + "/embed?collection=Bio-101")
+    page.fill("[data-qa-widget] input", "What is forced labour?")
+    page.press("[data-qa-widget] input", "Enter")
+    said = page.locator("[data-qa-widget] .note.err:not([data-role=too-long])")
+    said.wait_for()
+    assert said.inner_text() == UNKNOWN_COURSE
+    assert page.locator("[data-qa-widget] input").input_value() == "What is forced labour?"  # kept
     context.close()

@@ -237,3 +237,13 @@ def test_eval_warns_when_the_documents_changed_since_the_build(project, fake_emb
     err = capsys.readouterr().err
     assert "warning: the documents changed since the index was built (source changed: seeds/a.txt)" in err
     assert "run `qa index` first" in err
+
+
+def test_serve_help_says_what_the_key_and_the_rate_limit_cover(capsys):
+    """qa serve --help said the key guards 'the JSON API' and the limit counts 'API requests';
+    both cover the chat page too (README, Security)."""
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "access key the API and the chat page require" in text
+    assert "questions per minute per client, API and chat page together" in text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +89,13 @@ def test_exported_learner_questions_run_through_qa_eval(cli_project, project, tm
         args = ["eval", str(tmp_path / name), "--out", str(out), "--quiet", "--collection", "biology"]
         assert main([*args, *cli_project]) == 0
         assert json.loads(out.read_text(encoding="utf-8"))["id"] == rows[0]["id"]
+
+
+def test_the_build_line_counts_with_thousands_separators(cli_project, capsys):
+    """'index built: 1 document, 1,085 windows (1085 embedded, 0 reused)' mixed two styles."""
+    words = " ".join(f"word{i}" for i in range(6000))
+    (Path(cli_project[1]) / "seeds" / "long.txt").write_text(words + ".\n", encoding="utf-8")
+    assert main(["index", *cli_project]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    pattern = r"index built: 2 documents, \d,\d{3} windows \(\d,\d{3} embedded, 0 reused\) in .*s"
+    assert re.fullmatch(pattern, line), line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -153,6 +154,33 @@ def test_delete_document_then_rebuild_removes_its_passages(two, fake_embedder):
     status = registry.wait("biology")
     assert status.state == "done" and status.documents == 1
     assert "seeds/biology/volcano.md" not in sources(registry.get("biology").ask("lava volcano crater", k=5))
+
+
+def test_a_build_published_by_another_replica_is_answered_from(two, fake_embedder, caplog):
+    """Two server processes on one index (QA_WORKERS, or replicas behind a balancer): an upload
+    built by one was never seen by the other, which kept answering from the old index (and its
+    admin listing showed the new document as pending) until it restarted."""
+    from functools import partial
+
+    from qa.web.live import LiveRetriever
+
+    follow = partial(LiveRetriever, every=0)
+    other = Registry(two, fake_embedder, live=follow)
+    assert "seeds/biology/volcano.md" not in sources(other.get("biology").ask("lava volcano crater", k=5))
+    save_document(two, "biology", "volcano.md", VOLCANO.encode())
+    builder = Registry(two, fake_embedder, live=follow)
+    builder.rebuild("biology")
+    assert builder.wait("biology").state == "done"
+    deadline = time.monotonic() + 30
+    # what the admin listing and a document page read, in a thread that asked before the build
+    while "seeds/biology/volcano.md" not in {d.source for d in other.get("biology").index.documents}:
+        assert time.monotonic() < deadline, "the other replica still lists the old index"
+        time.sleep(0.05)
+    assert "seeds/biology/volcano.md" in sources(other.get("biology").ask("lava volcano crater", k=5))
+    assert other.status("biology").state == "ready"  # it built nothing itself
+    # the server's log says which collection's index it now answers from
+    swapped = [r.getMessage() for r in caplog.records if "now answering from" in r.getMessage()]
+    assert swapped and all(str(two.index_dir / "biology" / "build-") in m for m in swapped), swapped
 
 
 def test_deleting_every_document_unpublishes_the_index(two, fake_embedder):

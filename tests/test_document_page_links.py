@@ -72,7 +72,10 @@ def test_served_pages_and_sources_check_the_digest(corpus):  # noqa: F811 (fixtu
 
 
 def test_an_expired_lms_sessions_document_link_says_to_open_the_assistant_again(
-    courses, fake_embedder, lms, monkeypatch  # noqa: F811
+    courses,  # noqa: F811
+    fake_embedder,
+    lms,  # noqa: F811
+    monkeypatch,
 ):
     import time
 
@@ -118,3 +121,29 @@ def test_a_plain_texts_page_header_names_the_section_as_its_citation_does():
     at = text.index("No warranty")
     header = render_page(doc, start=at, end=at + 20).split("<header>")[1].split("</header>")[0]
     assert "Licence · 2. Limits" in header
+
+
+def test_a_document_page_reads_the_newest_index_not_the_one_its_thread_last_answered_from(
+    project, fake_embedder
+):
+    """LiveRetriever pins the index a thread asked for a minute; the document page served by such
+    a thread after a rebuild looked the document up there, so a link from an answer of the new
+    index (a document uploaded meanwhile) was a 404."""
+    from qa.index.build import ensure_index
+    from qa.retrieval.retriever import Retriever
+    from qa.web.document_page import document_router
+    from qa.web.live import LiveRetriever
+    from tests.test_collections import ROME, VOLCANO
+
+    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
+    live = LiveRetriever(
+        Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project), project
+    )
+    live.ask("who crossed the rubicon")  # this thread now holds the first build
+    (project.seeds_dir / "volcano.md").write_text(VOLCANO, encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    live.refresh(wait=True)
+    assert "seeds/volcano.md" not in {d.source for d in live.index.documents}  # still pinned here
+    page = document_router(project, live).routes[0].endpoint
+    shown = page(source="seeds/volcano.md", start=-1, end=-1, hs=-1, he=-1, v="", closest=0)
+    assert shown.status_code == 200 and "Volcanoes" in shown.body.decode()

@@ -91,3 +91,15 @@ def test_a_collection_portal_calls_the_api_for_that_collection_only(two_portals)
     stranger = client.post("/api/v1/ask", json=ask, headers={"Origin": "https://evil.example"})
     assert stranger.status_code == 403
     assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_a_malformed_course_name_opens_the_embed_page_with_the_name_escaped(two_portals):
+    """/embed?collection=Bio-101 answered a bare JSON 422 inside the portal's frame; the page now
+    opens (its widget says the course is not on the server) and the name is written as text."""
+    _, client = two_portals
+    typo = client.get("/embed?collection=Bio-101")
+    assert typo.status_code == 200 and 'data-collection="Bio-101"' in typo.text
+    made_up = client.get('/embed?collection="><script>alert(1)</script>')
+    assert made_up.status_code == 200 and "<script>alert" not in made_up.text
+    assert 'data-collection="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in made_up.text
+    assert client.get("/embed?collection=" + "a" * 65).status_code == 422

@@ -70,6 +70,21 @@ def test_each_different_text_goes_through_the_model_once_and_every_window_gets_i
         assert np.array_equal(got[i], got[texts.index(text)])
 
 
+def test_a_text_past_the_cap_is_cut_before_the_tokenizer_sees_it():
+    """One run of 40 million characters without a space kept the tokenizer busy for minutes
+    (the model keeps 256 tokens, and such a run is one unknown token whatever its length)."""
+    from qa.index.embedding import MAX_EMBED_CHARS
+
+    fake = CountedFake()
+    blob = "a" * (MAX_EMBED_CHARS * 3) + " tail"
+    normal = "the library opens at nine"
+    vectors = embed_texts(fake, [blob, normal, blob])
+    assert sorted(len(t) for t in fake.counted) == [len(normal), MAX_EMBED_CHARS]
+    assert sorted(len(t) for t in fake.given[0][0]) == [len(normal), MAX_EMBED_CHARS]
+    assert np.array_equal(vectors[0], fake.encode(["a" * MAX_EMBED_CHARS])[0])
+    assert np.array_equal(vectors[1], fake.encode([normal])[0]) and np.array_equal(vectors[2], vectors[0])
+
+
 def test_a_build_of_repeated_windows_embeds_each_text_once(project):
     text = "\n\n".join(["the same boilerplate line of this course repeated again"] * 30)
     (project.seeds_dir / "a.txt").write_text(text, encoding="utf-8")

@@ -361,3 +361,26 @@ def test_feedback_export_writes_question_files(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("QA_FEEDBACK_PATH", str(tmp_path / "none.jsonl"))
     assert main(["feedback", "export", *root]) == 0
     assert "no feedback yet" in capsys.readouterr().err
+
+
+def test_feedback_export_of_one_collection(tmp_path, capsys, monkeypatch):
+    """Every course's thumbs down came out mixed, to be run with qa eval --collection NAME; the
+    count said '1 thumbs-down questions'."""
+    from qa.config import Settings
+    from qa.index.collections import CollectionConfig, create_collection
+
+    path = tmp_path / "feedback.jsonl"
+    append_feedback(path, FeedbackRecord("down", "What is debt bondage?"))
+    append_feedback(path, FeedbackRecord("down", "What is a ribosome?", collection="biology"))
+    (tmp_path / "seeds").mkdir()
+    create_collection(Settings(root=tmp_path), "biology", CollectionConfig(title="Biology"))
+    monkeypatch.setenv("QA_FEEDBACK_PATH", str(path))
+    root = ["--root", str(tmp_path)]
+    assert main(["feedback", "export", "--collection", "biology", *root]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["question"] for line in out.splitlines()] == ["What is a ribosome?"]
+    assert err.strip().endswith("1 thumbs-down question to review")
+    assert main(["feedback", "export", *root]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2  # without it, every collection's
+    assert main(["feedback", "export", "--collection", "chemistry", *root]) == 1
+    assert "no collection 'chemistry'" in capsys.readouterr().err

@@ -183,6 +183,10 @@ def test_qa_lti_prints_what_the_administrator_pastes(tmp_path, capsys):
     assert (tmp_path / "lti" / "platforms.json").exists() and (
         tmp_path / "lti" / "tool-private-key.pem"
     ).exists()
+    restart = "a server already running offers the tool only once restarted"
+    assert restart in out  # the first run made lti/: a running server has not read it
+    assert main(["lti", "--root", str(tmp_path), "--url", "https://qa.example.edu"]) == 0
+    assert restart not in capsys.readouterr().out
     assert main(["lti", "--root", str(tmp_path), "--url", "https://qa.example.edu", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["public_jwk_url"] == "https://qa.example.edu/lti/jwks" and data["jwks"]["keys"]

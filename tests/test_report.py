@@ -155,6 +155,32 @@ def test_chart_geometry():
     assert any(t.text == "threshold" for t in h.labels)
 
 
+def test_the_report_and_csv_label_a_citation_as_the_chat_does():
+    """A section path opening with the document's title: the chat and the API said
+    "Photosynthesis · Light reactions", the report and the CSV "Photosynthesis · Photosynthesis ›
+    Light reactions" (a copy of the label function that had not learnt to drop it)."""
+    from qa.eval.citations import citation_of, passage_citation
+    from qa.render import citation_label
+
+    passage = {
+        "text": "x",
+        "source": "seeds/bio/page.html",
+        "start": 0,
+        "end": 179,
+        "citation": {
+            "source": "seeds/bio/page.html",
+            "title": "Photosynthesis",
+            "section": "Photosynthesis \u203a Light reactions",
+            "words": {"start": 0, "end": 25, "total": 25},
+        },
+    }
+    cited = passage_citation(passage)
+    assert cited.startswith(
+        "Photosynthesis \u00b7 Light reactions \u00b7 seeds/bio/page.html \u00b7 words 1\u201325"
+    )
+    assert cited.startswith(citation_label(citation_of(passage)) + " \u00b7 ")
+
+
 def test_passages_with_a_nested_citation_are_cited_alike():
     from qa.eval.citations import passage_citation
 

@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = fsub.add_parser("export", help="thumbs-down questions as question-file rows to review")
     settings_args(e)
     e.add_argument("--out", type=Path, help="a .jsonl or .csv file (default: JSONL on stdout)")
+    e.add_argument("--collection", help="only this collection's ratings (default: every collection's, mixed)")
     e.set_defaults(func=cmd_feedback_export, parser=e)
 
 
@@ -26,11 +27,15 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     check_review_path(args.out)
     if not settings.feedback_path.exists():
         print(f"no feedback yet at {settings.feedback_path}", file=sys.stderr)
-    rows = review_rows(read_feedback(settings.feedback_path))
+    records = read_feedback(settings.feedback_path)
+    if args.collection:  # settings_from checked the name; qa eval --collection NAME runs the rows
+        records = [r for r in records if r.collection == args.collection]
+    rows = review_rows(records)
     if args.out is None:
         sys.stdout.write(review_jsonl(rows))
     else:
         write_question_rows(args.out, rows)
     where = f" written to {args.out}" if args.out else ""
-    print(f"{len(rows)} thumbs-down questions to review{where}", file=sys.stderr)
+    noun = "question" if len(rows) == 1 else "questions"
+    print(f"{len(rows):,} thumbs-down {noun} to review{where}", file=sys.stderr)
     return 0

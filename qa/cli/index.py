@@ -43,6 +43,6 @@ def cmd_index(args: argparse.Namespace) -> int:
     else:
         print(
             f"index {report.status}: {counts} "
-            f"({report.embedded} embedded, {report.reused} reused) in {took:.1f}s"
+            f"({report.embedded:,} embedded, {report.reused:,} reused) in {took:.1f}s"
         )
     return 0

@@ -15,15 +15,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--allowed-origins", help="comma-separated origins allowed to embed and call the API")
-    p.add_argument("--api-key", help="bearer token the JSON API requires (prefer QA_API_KEY)")
-    p.add_argument("--rate-limit", type=int, help="API requests per minute per client (default 60)")
+    p.add_argument(
+        "--api-key",
+        help="access key the API and the chat page require (Bearer header, or signing in); prefer QA_API_KEY",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=int,
+        help="questions per minute per client, API and chat page together (default 60)",
+    )
     p.add_argument("--workers", type=int, help="server processes sharing the port (default 1)")
     p.set_defaults(func=cmd_serve, parser=p)
 
 
+CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry")
+"""What authors change while the server runs (uploads, deletions, collections, the builds they
+start) is logged at INFO, so an operator can tell what changed when, and what it built."""
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
+
+    for name in CHANGES_LOGGED:
+        if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
+            logging.getLogger(name).setLevel(logging.INFO)
 
     origins = None
     if args.allowed_origins:

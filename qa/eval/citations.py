@@ -1,8 +1,9 @@
 """How a passage of a run is cited in the CSV and the report: one wording, one number format.
 
 A run stores passages as JSON. The citation is rebuilt as a :class:`~qa.answer.Citation` and
-written as the chat and the CLI write it: the label a learner needs first ("Human trafficking",
-with page and section when known), then the file, the word range ("words 1,141–1,240 of 5,345")
+written by the renderer the chat and the CLI use (:mod:`qa.render`, whose label drops a section
+path's leading heading when it is the title): the label a learner needs first ("Human
+trafficking", with page and section when known), then the file, the word range ("words 1,141–1,240 of 5,345")
 and the characters -- so the CSV and the report say the same thing in the same numbers.
 
 Runs in both JSON shapes are read: passages with top-level ``title``/``url``/``words`` (runs
@@ -15,19 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from qa.answer import Citation
-from qa.ingest.links import place_label
+from qa.render import citation_detail, citation_label
 
 __all__ = ["citation_detail", "citation_label", "citation_of", "passage_citation"]
-
-
-def citation_label(c: Citation) -> str:
-    """What a learner needs first: "Title · p. 12 · Section" (page or slide, and section, when known)."""
-    return " · ".join(part for part in (c.title or c.source, place_label(c)) if part)
-
-
-def citation_detail(c: Citation) -> str:
-    """Secondary detail: "seeds/a.txt · words 1,204–1,318 of 5,345 · characters 14,095–14,840"."""
-    return f"{c.source} · {c.word_range} · characters {c.start:,}\u2013{c.end:,}"
 
 
 def citation_of(passage: Mapping[str, Any]) -> Citation | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,6 +35,9 @@ from qa.errors import (
     UploadError,
 )
 from qa.ingest.sources import COLLECTION_FILE, META_SUFFIX, SOURCE_SUFFIXES, scan_sources
+
+log = logging.getLogger(__name__)
+"""What changed (collections made or deleted, documents stored or removed): ``qa serve`` logs it."""
 
 __all__ = [
     "COLLECTION_FILE",
@@ -232,6 +236,7 @@ def create_collection(settings: Settings, name: object, config: CollectionConfig
         ) from None
     if index_dir.exists():  # left over from an earlier collection of this name
         shutil.rmtree(index_dir, ignore_errors=True)
+    log.info("collection %s created", name)
     return get_collection(settings, name)
 
 
@@ -253,6 +258,7 @@ def delete_collection(settings: Settings, name: object) -> None:
             trash = folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{id(folder)}")
             os.rename(folder, trash)  # gone from view at once, removed below
             shutil.rmtree(trash, ignore_errors=True)
+    log.info("collection %s deleted with its documents and index", collection.name)
 
 
 def _format(path: Path) -> str:
@@ -317,7 +323,15 @@ def save_document(settings: Settings, name: object, filename: object, data: byte
             raise UploadError(message if message.startswith(filename) else f"{filename}: {message}")
     collection.seeds_dir.mkdir(parents=True, exist_ok=True)
     target = collection.seeds_dir / filename
+    replaced = target.exists()
     atomic_write(target, data)
+    log.info(
+        "collection %s: %s %s (%s bytes)",
+        collection.name,
+        "replaced" if replaced else "added",
+        filename,
+        f"{len(data):,}",
+    )
     return StoredFile(filename, settings.relpath(target), len(data), _format(target))
 
 
@@ -331,3 +345,4 @@ def delete_document(settings: Settings, name: object, filename: str) -> None:
     path.unlink()
     with contextlib.suppress(FileNotFoundError):
         path.with_name(path.name + META_SUFFIX).unlink()
+    log.info("collection %s: deleted %s", collection.name, filename)

@@ -12,7 +12,7 @@ A text that occurs more than once (repeated boilerplate, code lines: 101 of the 
 counted once: an embedder that takes the counts (``encode_counted``, the torch one) embeds the
 whole list in one pass of its workers, reporting each batch; any other gets chunks of
 :data:`EMBED_BATCH` in token order, so progress can be reported. Nothing here changes a vector
-beyond which texts share a batch.
+beyond which texts share a batch, and a text past :data:`MAX_EMBED_CHARS` is cut there.
 """
 
 from __future__ import annotations
@@ -23,12 +23,26 @@ import numpy as np
 
 from qa.embedders.base import Embedder
 
-__all__ = ["EMBED_BATCH", "Embedded", "distinct", "embed_texts", "token_counts", "token_order"]
+__all__ = [
+    "EMBED_BATCH",
+    "MAX_EMBED_CHARS",
+    "Embedded",
+    "distinct",
+    "embed_texts",
+    "token_counts",
+    "token_order",
+]
 
 EMBED_BATCH = 256
 """Texts per call to an embedder without ``encode_counted`` (and per progress step)."""
 COUNT_CHUNK = 4096
 """Texts tokenised at once to count their tokens (bounds the memory of a large build)."""
+MAX_EMBED_CHARS = 100_000
+"""Characters of a text the model is given. A window is at most 120 words, but a "word" has no
+bound: a document holding one run of 40 million characters without a space (a pasted blob,
+a minified line) kept the tokenizer busy for many minutes and the server at 2.5 GB before
+truncation to the model's 256 tokens. Such a run is one unknown token however long, so the
+cut changes the vector only of a text whose first 256 tokens reach past this many characters."""
 
 
 def token_counts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray | None:
@@ -65,7 +79,7 @@ def embed_texts(
 ) -> np.ndarray:
     """Vectors of ``texts`` (in their order), each different text embedded once, in order of
     token count; ``progress(n)`` as ``n`` more texts are done (repeats counted at the end)."""
-    unique, where = distinct(texts)
+    unique, where = distinct([text[:MAX_EMBED_CHARS] for text in texts])
     counts = token_counts(embedder, unique)
     counted = getattr(embedder, "encode_counted", None)
     if counted is not None and counts is not None and unique:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from qa.config import Settings
@@ -70,9 +71,21 @@ class Registry:
     """The retrievers of every collection; thread-safe; swaps a collection's retriever when its
     rebuild is published."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, *, default: Retriever | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        *,
+        default: Retriever | None = None,
+        live: Callable[[Retriever, Settings], Retriever] | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        self._live = live
+        """Wraps each collection's retriever opened here in one that follows the index's
+        published build (the server's :class:`~qa.web.live.LiveRetriever`), so a build published
+        by another process (a second replica's upload, ``qa index --collection``) is answered
+        from too; without it a collection's retriever changes only with this registry's builds."""
         self._retrievers: dict[str, Retriever] = {}
         if default is not None:
             self._retrievers[DEFAULT] = default
@@ -85,18 +98,20 @@ class Registry:
         """The live retriever of collection ``name`` (None: the default collection).
 
         CollectionNameError for a malformed name, UnknownCollectionError for an unknown one,
-        EmptyCollectionError when it has no index yet.
+        EmptyCollectionError when it has no index yet. A retriever that follows the published
+        build is asked for its current one: each caller holds one index for its whole request,
+        and a request that only reads documents (a listing, a document page) sees the newest.
         """
         collection = get_collection(self.settings, name)
         with self._lock:
             found = self._retrievers.get(collection.name)
         if found is not None:
-            return found
+            return _now(found)
         with self._opening:
             with self._lock:
                 found = self._retrievers.get(collection.name)
             if found is not None:
-                return found
+                return _now(found)
             settings = collection_settings(self.settings, collection.name)
             try:
                 index = open_index(settings)
@@ -108,9 +123,12 @@ class Registry:
                 raise EmptyCollectionError(
                     f"the collection {collection.name!r} has no indexed documents yet; upload some"
                 ) from None
-            retriever = Retriever(index, self.embedder, settings)
+            retriever = self._follow(Retriever(index, self.embedder, settings), settings)
             with self._lock:
-                return self._retrievers.setdefault(collection.name, retriever)
+                return _now(self._retrievers.setdefault(collection.name, retriever))
+
+    def _follow(self, retriever: Retriever, settings: Settings) -> Retriever:
+        return self._live(retriever, settings) if self._live is not None else retriever
 
     def holds(self, source: str) -> bool:
         """Whether the live index of some collection holds ``source``."""
@@ -203,6 +221,7 @@ class Registry:
             self._set(job, state="empty", message="no documents", documents=0, windows=0, skipped=())
             return
         except QAError as exc:
+            log.warning("collection %s: the build failed, the previous index still answers: %s", name, exc)
             self._set(job, state="failed", message=str(exc))
             return
         self._set(job, message="loading the new index")
@@ -213,12 +232,21 @@ class Registry:
             return
         with self._lock:
             current = self._retrievers.get(name)
-            live = callable(getattr(current, "refresh", None))  # the server's self-reloading default
+            live = callable(getattr(current, "refresh", None))  # follows the published build (server)
             if not live:
-                self._retrievers[name] = retriever
+                self._retrievers[name] = self._follow(retriever, settings)
             generation = job.status.generation + 1
         if live:
             current.refresh(wait=True)  # swapped in (or kept, with a warning) before "done"
+        documents = len(report.index.documents)
+        log.info(
+            "collection %s: index %s, %s document%s, %s windows",
+            name,
+            report.status,
+            f"{documents:,}",
+            "" if documents == 1 else "s",
+            f"{len(report.index):,}",
+        )
         self._set(
             job,
             state="queued" if job.pending else "done",
@@ -240,6 +268,12 @@ class Registry:
         if settings.index_dir.is_dir():
             with build_lock(settings.index_dir), contextlib.suppress(FileNotFoundError):
                 (settings.index_dir / POINTER).unlink()
+
+
+def _now(retriever) -> Retriever:
+    """The retriever to answer with now: a following one's current retriever (which looks for a
+    newer build as it is asked for), else ``retriever`` itself."""
+    return getattr(retriever, "current", retriever)
 
 
 def _exists(settings: Settings, name: str) -> bool:

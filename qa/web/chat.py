@@ -19,7 +19,7 @@ from typing import Any
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import EmptyCollectionError, QAError
+from qa.errors import EmptyCollectionError, QAError, UnknownCollectionError
 from qa.feedback import FeedbackRecord, append_feedback, passages_shown
 from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.context import passage_context
@@ -28,7 +28,17 @@ from qa.retrieval.retriever import Retriever
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
 from qa.web.freshness import SourceWatch
 
-__all__ = ["EMPTY_QUESTION", "FAILED", "INDEXING", "NO_DOCUMENTS", "ChatSession", "Reply", "Turn", "messages"]
+__all__ = [
+    "EMPTY_QUESTION",
+    "FAILED",
+    "INDEXING",
+    "NO_DOCUMENTS",
+    "UNKNOWN_COURSE",
+    "ChatSession",
+    "Reply",
+    "Turn",
+    "messages",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,8 @@ EMPTY_QUESTION = "Type a question about the documents first."
 FAILED = "Something went wrong while answering; please try again."
 NO_DOCUMENTS = "This course has no documents to answer from yet; its staff add them. Please ask again later."
 INDEXING = "This course's documents are being indexed; please ask again in a minute."
+UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff."
+"""A course deleted (or never made) while its page is open; the widget says the same."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,8 @@ class ChatSession:
         except EmptyCollectionError:  # the registry's message is for authors ("upload some")
             busy = self.registry is not None and self.registry.status(collection).busy
             return Reply(messages(turns), turns, question, INDEXING if busy else NO_DOCUMENTS)
+        except UnknownCollectionError:  # "there is no collection 'chem'": the authors' words
+            return Reply(messages(turns), turns, question, UNKNOWN_COURSE)
         except QAError as exc:
             message = str(exc)
             return Reply(messages(turns), turns, question, message[:1].upper() + message[1:] + ".")

@@ -303,10 +303,11 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def _find(source: str, settings: Settings, live, registry: Registry | None) -> tuple[Document, bool] | None:
-    """The indexed document named ``source`` and whether it is the default collection's."""
+def _find(source: str, settings: Settings, index, registry: Registry | None) -> tuple[Document, bool] | None:
+    """The indexed document named ``source`` (the default collection's ``index`` first) and
+    whether it is the default collection's."""
     try:
-        return live.index.document(source), True
+        return index.document(source), True
     except KeyError:
         pass
     if registry is None:
@@ -353,11 +354,14 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         v: str = Query("", max_length=16, description="The passage's digest (qa.render.passage_digest)."),
         closest: int = Query(0, ge=0, le=1, description="1: a declined answer's closest text."),
     ):
-        found = _find(source, settings, live, registry)
+        # the newest index, not the one this thread last answered from (LiveRetriever.pin): a
+        # link from an answer of a rebuilt index named a document the pinned one lacked (404)
+        index = getattr(live, "current", live).index
+        found = _find(source, settings, index, registry)
         if found is None:
             raise HTTPException(404, f"no indexed document named {source!r}")
         doc, default = found
-        stale = default and bool(changes.stale(live.index.manifest, [source]))
+        stale = default and bool(changes.stale(index.manifest, [source]))
         page = render_page(
             doc,
             start=start,

@@ -65,6 +65,11 @@ def install_error_handlers(app) -> None:
             if err.get("type") == "json_invalid":
                 problems.append("the request body is not valid JSON")
                 continue
+            if tuple(err.get("loc", ())) == ("body",) and not _json_type(request):
+                # FastAPI reads a body as JSON only when it is said to be JSON (a portal's fetch
+                # with text/plain got "body: Input should be a valid dictionary ...")
+                problems.append("the request body is read as JSON only with Content-Type: application/json")
+                continue
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
@@ -73,3 +78,8 @@ def install_error_handlers(app) -> None:
     async def unexpected(request, exc: Exception):
         log.error("unexpected error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
+
+
+def _json_type(request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")

@@ -100,22 +100,23 @@ class LiveRetriever:
         return loading is not None
 
     def _load(self, build: str) -> None:
+        where = self.settings.index_dir / build  # the folder names the collection: embeddings/NAME/...
         try:
             index = open_index(self.settings)
             retriever = Retriever(index, self._current.embedder, self.settings)
             retriever.warm_up(background=False)  # the old index answers, warm, until this one is
         except QAError as exc:
             log.warning(
-                "the rebuilt index %s cannot be used yet (%s); still answering from the old one", build, exc
+                "the rebuilt index %s cannot be used yet (%s); still answering from the old one", where, exc
             )
             retriever = None
         except Exception:  # a reload must never take the server down
-            log.exception("loading the rebuilt index %s failed; still answering from the old one", build)
+            log.exception("loading the rebuilt index %s failed; still answering from the old one", where)
             retriever = None
         with self._lock:
             if retriever is not None:
                 self._current = retriever
                 self.reloads += 1
-                log.warning("now answering from the rebuilt index %s", build)
+                log.warning("now answering from the rebuilt index %s", where)
             self._build = build
             self._loading = None

@@ -118,6 +118,12 @@ def call_kinds(demo) -> dict[int, str]:
     return kinds
 
 
+SPOKEN = {"common.complete": "Done"}
+"""Words Gradio's status tracker says to screen readers (its ``role=status`` region) that its
+own English texts lack: after an answer, a cleared chat or a checked question it announced the
+raw key "common.complete"."""
+
+
 def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registry: Registry | None = None):
     """The application: ``/api/v1/...``, ``/embed``, ``/widget.js``, ``/session`` and the chat UI
     at ``/``, all behind :class:`~qa.web.security.SecurityMiddleware`. The FastAPI app is
@@ -130,6 +136,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     from fastapi.responses import HTMLResponse, Response
 
     from qa.web.api import api_router
+    from qa.web.assets import static_file
     from qa.web.document_page import document_router
     from qa.web.errors import install_error_handlers
     from qa.web.originals import originals_router
@@ -145,7 +152,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     )
     app.state.live = live
     install_error_handlers(app)
-    registry = registry or Registry(settings, live.current.embedder, default=live)
+    registry = registry or Registry(settings, live.current.embedder, default=live, live=LiveRetriever)
     app.state.registry = registry
     app.include_router(api_router(settings, live, registry))
     app.include_router(originals_router(settings, live, registry))
@@ -162,27 +169,26 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
 
         @app.get("/admin.{kind}", include_in_schema=False)
         def admin_asset(kind: str = FastAPIPath(pattern="^(js|css)$")) -> Response:
-            media = "application/javascript" if kind == "js" else "text/css"
-            return Response((static / f"admin.{kind}").read_text(encoding="utf-8"), media_type=media)
+            return static_file("admin", kind)
 
     lti = _mount_lti(app, settings, live, registry)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
-        return Response(
-            (static / "widget.js").read_text(encoding="utf-8"),
-            media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        return static_file(
+            "widget", "js", {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
         )
 
     @app.get("/embed", include_in_schema=False, response_class=HTMLResponse)
     def embed(
         theme: str = Query("light", pattern="^(light|dark)$"),
-        collection: str = Query("", pattern="^[a-z0-9-]{0,64}$"),
+        # any name: a malformed one (a typo such as 'Bio-101') is told to the learner in the
+        # frame as an unknown course is, instead of a bare JSON 422 (hence escaped below)
+        collection: str = Query("", max_length=64),
     ) -> HTMLResponse:
         page = (static / "embed.html").read_text(encoding="utf-8").replace("{{THEME}}", theme)
         page = page.replace("{{TITLE}}", html.escape(_embed_title(settings, collection)))
-        return HTMLResponse(page.replace("{{COLLECTION}}", collection))
+        return HTMLResponse(page.replace("{{COLLECTION}}", html.escape(collection, quote=True)))
 
     routes = api_routes(app)
     demo = build_ui(live, settings, registry)
@@ -193,6 +199,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         path="",
         css=CSS,
         footer_links=["api"],
+        i18n=gr.I18n(en=SPOKEN),
         max_file_size=1,  # no feature uploads files; the guard closes the upload route as well
         enable_monitoring=False,
         pwa=False,
@@ -240,7 +247,7 @@ def _lti_not_set_up(app) -> None:
         return refused(
             404,
             "The LTI tool is not set up on this server",
-            "On the server, run \"qa lti --url https://THIS-SERVER\", register the LMS in "
+            'On the server, run "qa lti --url https://THIS-SERVER", register the LMS in '
             "lti/platforms.json, then restart the server (README: 'Add the assistant to an LMS').",
             (),
         )

@@ -10,6 +10,7 @@ decided, and lists the closest text unmarked. All of it is made by :mod:`qa.rend
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import threading
 from collections import OrderedDict
@@ -66,6 +67,15 @@ _ADDRESS_JS = (
 sharing its link opens that course, not the one the page was first opened with."""
 
 
+UNKNOWN_LINK = (
+    "This link asks for a course the assistant does not have; the page shows “{title}” instead. "
+    "Tell the course staff."
+)
+"""The toast for ``/?collection=NAME`` naming no course (a typo, a deleted course). It said the
+authors' "there is no collection 'chem'", and echoed the name as HTML (``<b>``, ``<img>``, links
+made up by whoever wrote the link)."""
+
+
 def _collection_page(
     settings: Settings, wanted: str | None
 ) -> tuple[str, str, tuple[str, ...], list[str], str]:
@@ -73,14 +83,16 @@ def _collection_page(
     name, and a warning when ``wanted`` is not a collection (the default one is shown then)."""
     from qa.index.collections import DEFAULT, collection_names, get_collection
 
-    warning = ""
+    unknown = False
     try:
         chosen = get_collection(settings, wanted or DEFAULT)
-    except QAError as exc:
-        warning, chosen = str(exc), get_collection(settings, DEFAULT)
+    except QAError:
+        unknown, chosen = True, get_collection(settings, DEFAULT)
     seeded = chosen.name == DEFAULT and (chosen.seeds_dir / EXAMPLES_DOCUMENT).is_file()
     examples = chosen.config.examples or (EXAMPLES if seeded else ())
     title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
+    # a toast renders HTML: the link's name is not repeated in it, and the title is escaped
+    warning = UNKNOWN_LINK.format(title=html.escape(title)) if unknown else ""
     return chosen.name, title, examples, collection_names(settings), warning
 
 

@@ -8,7 +8,7 @@ import json
 from qa.config import Settings
 from qa.web.lti.configuration import ToolUrls, canvas_json, config_json, format_text
 from qa.web.lti.keys import load_keys
-from qa.web.lti.platforms import create_platforms_file, load_platforms
+from qa.web.lti.platforms import create_platforms_file, load_platforms, platforms_path
 
 __all__ = ["run_lti"]
 
@@ -16,6 +16,7 @@ __all__ = ["run_lti"]
 def run_lti(settings: Settings, *, as_json: bool = False) -> str:
     """Set up ``settings.lti_dir`` (first run) and return what to print. ConfigError when the
     platforms file is wrong (the message names the entry and the field)."""
+    first = not platforms_path(settings).exists()
     path = create_platforms_file(settings)
     keys = load_keys(settings.lti_dir)
     platforms = load_platforms(settings)
@@ -30,6 +31,11 @@ def run_lti(settings: Settings, *, as_json: bool = False) -> str:
         }
         return json.dumps(data, indent=2)
     text = format_text(urls, platforms_file=str(path), platforms=len(platforms.platforms))
+    if first:  # the server reads lti/ when it starts (README, step 1)
+        text += (
+            f"\n\nnote: {settings.lti_dir} was made now; a server already running offers the tool "
+            "only once restarted (its /lti/... pages say it is not set up until then)"
+        )
     if not settings.public_url:
         text += (
             "\n\nnote: these URLs use this machine's address; set QA_PUBLIC_URL (or --url) to the HTTPS "

@@ -15,7 +15,6 @@ Requests from another origin are refused (403): the pages call only their own se
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,12 +23,11 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.retrieval.registry import Registry
 from qa.web.admin import CollectionOut, _document_routes, _question_routes, collection_out
+from qa.web.assets import STATIC, static_file
 from qa.web.lti.pages import headers, page, refused
 from qa.web.lti.tokens import SessionToken, TokenError, TokenSigner
 
 __all__ = ["scoped_router"]
-
-STATIC = resources.files("qa.web") / "static"
 
 
 def _same_origin(request: Request) -> None:
@@ -120,11 +118,7 @@ def _chat_pages(router: APIRouter, settings: Settings, signer: TokenSigner, fram
 
     @router.get("/chat/{token}/widget.js")
     def widget(token: str) -> Response:
-        return Response(
-            (STATIC / "widget.js").read_text(encoding="utf-8"),
-            media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=300"},
-        )
+        return static_file("widget", "js", {"Cache-Control": "public, max-age=300"})
 
 
 def _admin(router: APIRouter, settings: Settings, registry: Registry, signer: TokenSigner, frames) -> None:
@@ -176,5 +170,4 @@ def _admin_pages(router: APIRouter, signer: TokenSigner, frames) -> None:
     def admin_asset(token: str, kind: str) -> Response:
         if kind not in ("js", "css"):
             raise HTTPException(404, "no such file")
-        media = "application/javascript" if kind == "js" else "text/css"
-        return Response((STATIC / f"admin.{kind}").read_text(encoding="utf-8"), media_type=media)
+        return static_file("admin", kind)

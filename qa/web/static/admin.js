@@ -37,6 +37,7 @@
   }
 
   function call(method, path, body, raw) {
+    var sent = key;
     var init = { method: method, headers: scoped ? {} : { Authorization: "Bearer " + key } };
     if (body !== undefined) {
       if (raw) { init.body = body; init.headers["Content-Type"] = "application/octet-stream"; }
@@ -48,7 +49,15 @@
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
         if (!res.ok) {
           var message = data && data.error ? data.error : "the server answered " + res.status;
-          if (res.status === 401) { $("main").hidden = true; }
+          if (res.status === 401) {
+            $("main").hidden = true;
+            if (!scoped) {  /* the typed key is wrong: say so in words, and forget it */
+              message = sent ? "That is not the admin key (the server's QA_ADMIN_KEY). Type it again."
+                : "Enter the admin key to manage the collections.";
+              key = "";
+              try { sessionStorage.removeItem("qa-admin-key"); } catch (e) { /* private mode */ }
+            }
+          }
           var error = new Error(message);
           error.status = res.status;
           throw error;

@@ -325,7 +325,9 @@
           var res = got.res, body = got.body;
           waiting.remove();
           if (!res.ok || !body || !body.passages) {
-            var unknown = res.status === 404 && opt.collection;  /* the page names a course the server lacks */
+            /* the page names a course the server lacks, or a name no course can have ('Bio-101') */
+            var malformed = res.status === 422 && body && /^collection\b/.test(body.error || "");
+            var unknown = (res.status === 404 || malformed) && opt.collection;
             log.appendChild(el("p", "note err", unknown ? UNKNOWN_COURSE : errorText(res, body)));
             keep(question);
             return;
