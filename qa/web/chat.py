@@ -35,6 +35,7 @@ __all__ = [
     "NO_DOCUMENTS",
     "UNKNOWN_COURSE",
     "ChatSession",
+    "Conversations",
     "Reply",
     "Turn",
     "messages",
@@ -87,6 +88,32 @@ def messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
 
 def _turns(turns: Sequence[Turn] | None) -> tuple[Turn, ...]:
     return tuple(turns or ())
+
+
+@dataclass(frozen=True)
+class Conversations:
+    """The course a chat page shows and the conversation each course it showed was left with,
+    in one browser session, so picking another course loses no conversation."""
+
+    shown: str = ""
+    kept: tuple[tuple[str, tuple[Turn, ...]], ...] = ()
+    """``(course, turns)`` pairs, one per course left."""
+
+    def switch(
+        self, turns: Sequence[Turn] | None, entering: str
+    ) -> tuple[Conversations, tuple[Turn, ...], str]:
+        """Picking ``entering``: the course shown keeps its conversation (``turns``); returns the
+        new state, the conversation ``entering`` had (empty the first time), and the course whose
+        conversation was kept ('' when it had none, or when ``entering`` is the course shown).
+        The same pick twice gives the same result (a picker may send it twice at once)."""
+        turns = _turns(turns)
+        leaving = self.shown or (turns[-1].collection if turns else "")
+        kept = dict(self.kept)
+        if leaving:
+            kept[leaving] = turns
+        if entering == leaving:
+            return Conversations(entering, tuple(kept.items())), turns, ""
+        return Conversations(entering, tuple(kept.items())), kept.get(entering, ()), leaving if turns else ""
 
 
 class ChatSession:
