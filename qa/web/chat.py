@@ -26,7 +26,7 @@ from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
-from qa.web.freshness import SourceWatch
+from qa.web.freshness import SourceWatches
 
 __all__ = [
     "EMPTY_QUESTION",
@@ -134,7 +134,7 @@ class ChatSession:
         self.registry = registry
         self._rated: OrderedDict[str, str] = OrderedDict()
         self._rated_lock = threading.Lock()
-        self._changes = SourceWatch(settings)
+        self._changes = SourceWatches(settings)
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
@@ -167,8 +167,8 @@ class ChatSession:
         ]
         stale: set[str] = set()
         manifest = getattr(retriever.index, "manifest", None)
-        if manifest is not None and collection in (None, "", "default"):  # as the API tells
-            stale = self._changes.stale(manifest, (p.citation.source for p in answer.passages))
+        if manifest is not None:  # as the API tells, for every collection
+            stale = self._changes.stale(collection, manifest, (p.citation.source for p in answer.passages))
         turn = Turn(
             answer, render_answer(answer, contexts, self.settings, stale), collection=collection or "default"
         )
