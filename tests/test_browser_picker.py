@@ -8,6 +8,7 @@ import pytest
 from qa.index.build import ensure_index
 from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
 from qa.web.ui import _picker_choices
+from tests.conftest import ARTIFACTS
 from tests.test_browser_originals import _serving
 
 
@@ -52,5 +53,58 @@ def test_the_picker_shows_titles_and_switches_course(browser, courses, fake_embe
             page.press("#question textarea", "Enter")
             page.wait_for_selector("#chat .qa-answer")
             assert "seeds/bio-101/cells.txt" in page.inner_text("#chat .qa-answer")
+        finally:
+            page.close()
+
+
+@pytest.mark.browser
+def test_switching_course_keeps_each_course_conversation(browser, courses, fake_embedder):
+    """Picking another course loses no conversation: a toast says it is kept, and picking the
+    course again brings it back (each course has its own)."""
+
+    def pick(page, title: str) -> None:
+        page.click("#collection input")
+        page.get_by_role("option", name=title).click()
+        page.wait_for_function("(t) => document.querySelector('#collection input').value === t", arg=title)
+
+    def ask(page, question: str) -> None:
+        answers = page.locator("#chat .qa-answer").count()
+        page.fill("#question textarea", question)
+        page.press("#question textarea", "Enter")
+        page.wait_for_function("(n) => document.querySelectorAll('#chat .qa-answer').length > n", arg=answers)
+
+    def shows(page, text: str) -> None:
+        page.wait_for_function("(t) => document.querySelector('#chat').innerText.includes(t)", arg=text)
+
+    def toast(page, text: str) -> None:
+        page.locator("[data-testid=toast-text]", has_text=text).first.wait_for()
+
+    with _serving(courses, fake_embedder) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/")
+            page.wait_for_selector("#collection input")
+            page.wait_for_function("document.querySelector('#collection input').value === 'Course documents'")
+            ask(page, "When does the library open?")
+            assert "seeds/guide.txt" in page.inner_text("#chat")
+            pick(page, "Biology 101 (bio-101)")
+            page.wait_for_function("!document.querySelector('#chat .qa-answer')")
+            toast(
+                page,
+                "Your conversation in “Course documents” is kept: pick that course again to go back to it.",
+            )
+            ask(page, "How do cells divide?")
+            assert "When does the library open?" not in page.inner_text("#chat")
+            pick(page, "Course documents")
+            shows(page, "When does the library open?")
+            chat = page.inner_text("#chat")
+            assert "seeds/guide.txt" in chat and "How do cells divide?" not in chat
+            assert page.locator("#chat .qa-answer").count() == 1
+            toast(page, "Your conversation in “Biology 101 (bio-101)” is kept")
+            page.screenshot(path=str(ARTIFACTS / "picker-kept-conversation.png"))
+            pick(page, "Biology 101 (bio-101)")
+            shows(page, "How do cells divide?")
+            assert "seeds/bio-101/cells.txt" in page.inner_text("#chat")
+            assert "When does the library open?" not in page.inner_text("#chat")
         finally:
             page.close()

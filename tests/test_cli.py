@@ -247,3 +247,18 @@ def test_serve_help_says_what_the_key_and_the_rate_limit_cover(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "access key the API and the chat page require" in text
     assert "questions per minute per client, API and chat page together" in text
+
+
+def test_python_dash_m_qa_runs_the_same_cli_as_qa_cli(tmp_path):
+    """``python -m qa`` is the ``qa`` command, as ``python -m qa.cli`` is (help and errors alike)."""
+
+    def run(module: str, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", module, *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+
+    for argv in (["--help"], ["ask", "--help"], ["nonsense"]):
+        short, full = run("qa", *argv), run("qa.cli", *argv)
+        assert (short.returncode, short.stdout, short.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert run("qa", "--help").stdout.startswith("usage: qa ")
+    assert run("qa", "nonsense").returncode == 2

@@ -24,6 +24,20 @@ def test_each_stage_is_one_line_with_counts_and_speed():
         format_progress(BuildProgress("embedding", 10, 10, 1.0)) == "embedding: 10/10 windows (10 windows/s)"
     )
     assert format_progress(BuildProgress("saving", 0, 1, 0.0)) == "saving the index"
+    assert format_progress(BuildProgress("loading", 0, 1, 0.0)) == "loading the embedding model ..."
+
+
+def test_documents_without_pages_are_not_counted_as_pages():
+    """Text, Markdown, web pages and Word files have no pages: reading them says no "1 page"."""
+    assert format_progress(BuildProgress("reading", 2, 2, 0.5)) == "reading documents: 2/2"
+    assert format_progress(BuildProgress("reading", 1, 2, 1.0, pages=1)) == (
+        "reading documents: 1/2 (1 page, 1 pages/s)"
+    )
+    out = io.StringIO()
+    show = ProgressPrinter(out, tty=True)
+    show(BuildProgress("reading", 1, 1, 0.5))
+    show(BuildProgress("loading", 0, 1, 0.0))
+    assert "page" not in out.getvalue() and "loading the embedding model ...\n" in out.getvalue()
 
 
 def test_without_a_terminal_a_stage_prints_its_start_each_tenth_and_its_end():
@@ -55,6 +69,8 @@ def test_a_build_reports_reading_embedding_and_saving(project, fake_embedder):
     stages = [p.stage for p in seen]
     assert stages[:3] == ["reading"] * 3 and stages[-1] == "saving"
     assert seen[2].done == seen[2].total == 3  # the unreadable file counts as done too
+    assert seen[2].pages == 0  # text and Markdown have no pages
+    assert stages[3] == "loading"  # the model is loaded before the embedding's count starts
     embedding = [p for p in seen if p.stage == "embedding"]
     assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == report.embedded
 
@@ -68,7 +84,8 @@ def test_qa_index_prints_plain_progress_lines_when_not_on_a_terminal(
     (project.seeds_dir / "a.txt").write_text(_words(400, "alpha"), encoding="utf-8")
     assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert re.fullmatch(r"reading documents: 1/1 \(1 page, [\d,]+ pages/s\)", err[0])
+    assert err[0] == "reading documents: 1/1"  # a text file has no pages
+    assert err[1:] and err[err.index("loading the embedding model ...") + 1].startswith("embedding: 0/")
     embedding = [line for line in err if line.startswith("embedding: ")]
     assert 2 <= len(embedding) <= 11
     assert re.fullmatch(r"embedding: (\d+)/\1 windows \([\d,]+ windows/s\)", embedding[-1])

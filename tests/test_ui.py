@@ -8,7 +8,7 @@ from qa.answer import Answer, Citation, Passage, Span
 from qa.errors import QuestionError
 from qa.render import CLOSEST, DECLINE, escape, passage_digest, passage_json
 from qa.retrieval.context import Context
-from qa.web.chat import EMPTY_QUESTION, ChatSession, Turn, messages
+from qa.web.chat import EMPTY_QUESTION, ChatSession, Conversations, Turn, messages
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
 from qa.web.ui import EXAMPLES
 from tests.conftest import SEED
@@ -201,6 +201,22 @@ def test_turns_are_immutable_values(project):
     assert isinstance(turns, tuple) and isinstance(turns[0], Turn)
     with pytest.raises(AttributeError):
         turns[0].html = "changed"
+
+
+def test_each_course_keeps_its_conversation_when_the_picker_switches(project):
+    session = ChatSession(FakeRetriever(), project)
+    bio = session.respond("What is debt bondage?", (), 3, "bio").turns
+    courses, turns, left = Conversations("bio").switch(bio, "chem")
+    assert turns == () and left == "bio" and courses == Conversations("chem", (("bio", bio),))
+    assert courses == Conversations("bio").switch(bio, "chem")[0]  # the same pick twice: the same
+    chem = session.respond("and children?", turns, 3, "chem").turns
+    courses, turns, left = courses.switch(chem, "bio")
+    assert turns == bio and left == "chem" and dict(courses.kept) == {"bio": bio, "chem": chem}
+    courses, turns, left = courses.switch((), "chem")  # bio cleared, then left: nothing to say
+    assert turns == chem and left == "" and courses.switch(chem, "bio")[1] == ()
+    assert courses.switch(chem, "chem") == (courses, chem, "")  # the course shown picked again
+    courses, turns, left = Conversations().switch(chem, "bio")  # not told: the last turn's course
+    assert dict(courses.kept) == {"chem": chem} and turns == () and left == "chem"
 
 
 @pytest.mark.slow

@@ -143,7 +143,7 @@ class OnnxEmbedder:
             elif self._folder is None:
                 meta = read_onnx_meta(folder, self.name)
                 if meta is None:
-                    log.info("exporting %s to ONNX in %s", self.name, folder)
+                    log.info("exporting %s to ONNX in %s (first start only)", self.name, folder)
                     meta = export_onnx(self.name, folder)
             else:
                 meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -212,11 +212,11 @@ def _int8_meta(model: str, folder: Path) -> dict[str, Any]:
     fp32_folder = folder.with_name(folder.name.removesuffix("-int8"))
     fp32_meta = read_onnx_meta(fp32_folder, model)
     if fp32_meta is None:
-        log.info("exporting %s to ONNX in %s", model, fp32_folder)
+        log.info("exporting %s to ONNX in %s (first start only)", model, fp32_folder)
         fp32_meta = export_onnx(model, fp32_folder)
     meta = read_int8_meta(folder, fp32_folder, fp32_meta)
     if meta is None:
-        log.info("quantising the ONNX export of %s to int8 in %s", model, folder)
+        log.info("quantising the ONNX export of %s to int8 in %s (first start only)", model, folder)
         meta = export_int8(model, fp32_folder, folder)
     return meta
 

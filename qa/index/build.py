@@ -30,7 +30,7 @@ from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.lock import build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
-from qa.index.progress import EMBEDDING, READING, SAVING, BuildProgress
+from qa.index.progress import EMBEDDING, LOADING, READING, SAVING, BuildProgress
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
@@ -212,7 +212,7 @@ def build_index(
     total = sum(
         model_windows(windows.scale[r], settings.window_vectors) for r, p in zip(rows, parts) if p is None
     )
-    done, started = 0, time.perf_counter()
+    done, started = 0, 0.0
 
     def step(n: int) -> None:
         nonlocal done, total
@@ -230,8 +230,12 @@ def build_index(
     lexical_pool.shutdown(wait=False)
     ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
     if total:
-        step(0)
+        if stages:
+            stages(BuildProgress(LOADING, 0, 1, 0.0))
         embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
+        embedder.dimension  # noqa: B018  loads it (a first start exports it) before counting windows
+        started = time.perf_counter()
+        step(0)
         ahead = [
             t[j]
             for t, r, p in zip(texts, rows, parts)

@@ -1,4 +1,5 @@
-"""How far a build is: its stage (reading documents, embedding windows, saving), counts, speed
+"""How far a build is: its stage (reading documents, loading the model, embedding windows,
+saving), counts, speed
 and time left; one line of text for logs and status pages, a progress bar on a terminal.
 
 :func:`qa.index.build.ensure_index` reports a :class:`BuildProgress` to its ``stages``
@@ -13,7 +14,7 @@ from typing import TextIO
 
 __all__ = ["BuildProgress", "ProgressPrinter", "format_progress"]
 
-READING, EMBEDDING, SAVING = "reading", "embedding", "saving"
+READING, LOADING, EMBEDDING, SAVING = "reading", "loading", "embedding", "saving"
 PLAIN_STEPS = 10
 """Without a terminal a stage prints a line each tenth of the way (and its first and last)."""
 
@@ -21,7 +22,9 @@ PLAIN_STEPS = 10
 @dataclass(frozen=True)
 class BuildProgress:
     """One stage's progress: ``done`` of ``total`` items (documents when reading, windows when
-    embedding) after ``seconds``; ``pages`` read so far when reading."""
+    embedding) after ``seconds``; ``pages`` (or slides) read so far when reading, counted only
+    for formats that have pages. Loading the model (exported to ONNX on a first start) comes
+    before the embedding, so the embedding's count and speed start when the model is ready."""
 
     stage: str
     done: int
@@ -54,11 +57,17 @@ class BuildProgress:
 
 
 def format_progress(p: BuildProgress) -> str:
-    """One line: "reading documents: 3/6 (41 pages, 190 pages/s)", "embedding: 1,200/4,000
-    windows (310 windows/s, about 9 s left)" or "saving the index"."""
+    """One line: "reading documents: 3/6 (41 pages, 190 pages/s)" ("reading documents: 2/2"
+    when none of them has pages: text, Markdown, web pages, Word), "loading the embedding
+    model ...", "embedding: 1,200/4,000 windows (310 windows/s, about 9 s left)" or "saving the
+    index"."""
     if p.stage == SAVING:
         return "saving the index"
+    if p.stage == LOADING:
+        return "loading the embedding model ..."
     if p.stage == READING:
+        if not p.pages:
+            return f"reading documents: {p.done:,}/{p.total:,}"
         pages = f"{p.pages:,} page" + ("" if p.pages == 1 else "s")
         return f"reading documents: {p.done:,}/{p.total:,} ({pages}, {p.rate:,.0f} pages/s)"
     line = f"embedding: {p.done:,}/{p.total:,} windows ({p.rate:,.0f} windows/s"
@@ -92,7 +101,7 @@ class ProgressPrinter:
             print(format_progress(p), file=self.stream, flush=True)
 
     def _draw(self, p: BuildProgress) -> None:
-        if p.stage == SAVING:
+        if p.stage in (LOADING, SAVING):
             print(format_progress(p), file=self.stream, flush=True)
             return
         if self._bar is None:
@@ -102,7 +111,7 @@ class ProgressPrinter:
             unit = "doc" if p.stage == READING else "window"
             self._bar = tqdm(total=p.total, desc=desc, unit=unit, file=self.stream, leave=True)
         self._bar.update(p.done - self._bar.n)
-        if p.stage == READING:
+        if p.stage == READING and p.pages:
             self._bar.set_postfix_str(f"{p.pages} pages, {p.rate:.0f} pages/s", refresh=True)
         if p.finished:
             self.close()

@@ -27,7 +27,7 @@ from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_dig
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
-from qa.web.freshness import SourceWatch
+from qa.web.freshness import SourceWatches
 from qa.web.live import LiveRetriever
 from qa.web.signed_links import LinkSigner
 
@@ -280,7 +280,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
     from qa.eval.asked import AskedRecord, log_question
 
     router = APIRouter(prefix="/api/v1", tags=["qa"])
-    changes = SourceWatch(settings)
+    changes = SourceWatches(settings)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
 
     def ask(request: AskRequest, http: Request) -> AskResponse:
@@ -290,9 +290,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         name = request.collection or "default"
         if settings.log_questions:
             log_question(settings.questions_path, AskedRecord.of(name, answer))
-        stale: frozenset[str] = frozenset()
-        if name == "default":
-            stale = changes.stale(retriever.index.manifest, (p.citation.source for p in answer.passages))
+        stale = changes.stale(name, retriever.index.manifest, (p.citation.source for p in answer.passages))
         return answer_out(answer, stale, settings, collection=name, links=links)
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
@@ -335,7 +333,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
         if v is not None and passage_digest(ctx.passage) != v:
             raise HTTPException(404, MOVED)
-        stale = not collection and bool(changes.stale(index.manifest, [ctx.source]))
+        stale = bool(changes.stale(collection, index.manifest, [ctx.source]))
         return ContextOut(**ctx.to_dict(), stale=stale)
 
     @router.get(
@@ -347,7 +345,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
     def health() -> Health:
         index = live.current.index
         m = index.manifest
-        changed = [public(reason) for reason in changes.reasons(m)]
+        changed = [public(reason) for reason in changes.of(None).reasons(m)]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),

@@ -26,7 +26,7 @@ from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
-from qa.web.freshness import SourceWatch
+from qa.web.freshness import SourceWatches
 
 __all__ = [
     "EMPTY_QUESTION",
@@ -35,6 +35,7 @@ __all__ = [
     "NO_DOCUMENTS",
     "UNKNOWN_COURSE",
     "ChatSession",
+    "Conversations",
     "Reply",
     "Turn",
     "messages",
@@ -89,6 +90,32 @@ def _turns(turns: Sequence[Turn] | None) -> tuple[Turn, ...]:
     return tuple(turns or ())
 
 
+@dataclass(frozen=True)
+class Conversations:
+    """The course a chat page shows and the conversation each course it showed was left with,
+    in one browser session, so picking another course loses no conversation."""
+
+    shown: str = ""
+    kept: tuple[tuple[str, tuple[Turn, ...]], ...] = ()
+    """``(course, turns)`` pairs, one per course left."""
+
+    def switch(
+        self, turns: Sequence[Turn] | None, entering: str
+    ) -> tuple[Conversations, tuple[Turn, ...], str]:
+        """Picking ``entering``: the course shown keeps its conversation (``turns``); returns the
+        new state, the conversation ``entering`` had (empty the first time), and the course whose
+        conversation was kept ('' when it had none, or when ``entering`` is the course shown).
+        The same pick twice gives the same result (a picker may send it twice at once)."""
+        turns = _turns(turns)
+        leaving = self.shown or (turns[-1].collection if turns else "")
+        kept = dict(self.kept)
+        if leaving:
+            kept[leaving] = turns
+        if entering == leaving:
+            return Conversations(entering, tuple(kept.items())), turns, ""
+        return Conversations(entering, tuple(kept.items())), kept.get(entering, ()), leaving if turns else ""
+
+
 class ChatSession:
     """What the page does, without Gradio: answer a question in a conversation, retry, undo,
     edit, and rate an answer.
@@ -107,7 +134,7 @@ class ChatSession:
         self.registry = registry
         self._rated: OrderedDict[str, str] = OrderedDict()
         self._rated_lock = threading.Lock()
-        self._changes = SourceWatch(settings)
+        self._changes = SourceWatches(settings)
 
     def respond(
         self, question: str | None, turns: Sequence[Turn] | None, k: Any = None, collection: str | None = None
@@ -140,8 +167,8 @@ class ChatSession:
         ]
         stale: set[str] = set()
         manifest = getattr(retriever.index, "manifest", None)
-        if manifest is not None and collection in (None, "", "default"):  # as the API tells
-            stale = self._changes.stale(manifest, (p.citation.source for p in answer.passages))
+        if manifest is not None:  # as the API tells, for every collection
+            stale = self._changes.stale(collection, manifest, (p.citation.source for p in answer.passages))
         turn = Turn(
             answer, render_answer(answer, contexts, self.settings, stale), collection=collection or "default"
         )

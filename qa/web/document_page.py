@@ -34,7 +34,7 @@ from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
 from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
 from qa.retrieval.registry import Registry
-from qa.web.freshness import SourceWatch
+from qa.web.freshness import SourceWatches
 from qa.web.signed_links import LinkSigner
 
 __all__ = [
@@ -303,11 +303,13 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def _find(source: str, settings: Settings, index, registry: Registry | None) -> tuple[Document, bool] | None:
-    """The indexed document named ``source`` (the default collection's ``index`` first) and
-    whether it is the default collection's."""
+def _find(
+    source: str, settings: Settings, index, registry: Registry | None
+) -> tuple[Document, str, object] | None:
+    """The indexed document named ``source`` (the default collection's ``index`` first), the
+    collection holding it and that collection's index."""
     try:
-        return index.document(source), True
+        return index.document(source), "default", index
     except KeyError:
         pass
     if registry is None:
@@ -318,7 +320,8 @@ def _find(source: str, settings: Settings, index, registry: Registry | None) -> 
         if name == DEFAULT:
             continue
         try:
-            return registry.get(name).index.document(source), False
+            found = registry.get(name).index
+            return found.document(source), name, found
         except (KeyError, QAError):
             continue
     return None
@@ -341,7 +344,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
     page for people (like ``/embed``), so it is not in ``/openapi.json``; the API's answers give
     its address (``citation.context_page``)."""
     router = APIRouter(prefix=CONTEXT_PREFIX.rstrip("/"))
-    changes = SourceWatch(settings)
+    changes = SourceWatches(settings)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
 
     @router.get("/{source:path}", response_class=HTMLResponse, include_in_schema=False)  # a page, not API
@@ -360,8 +363,8 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         found = _find(source, settings, index, registry)
         if found is None:
             raise HTTPException(404, f"no indexed document named {source!r}")
-        doc, default = found
-        stale = default and bool(changes.stale(index.manifest, [source]))
+        doc, collection, held = found
+        stale = bool(changes.stale(collection, held.manifest, [source]))
         page = render_page(
             doc,
             start=start,

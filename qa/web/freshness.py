@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.errors import QAError
 
-__all__ = ["SourceWatch"]
+__all__ = ["SourceWatch", "SourceWatches"]
 
 StatKey = tuple[int, int, int]
 
@@ -99,3 +99,33 @@ class SourceWatch:
         current = {d.source: d.sha256 for d in documents}
         self._changed = {s for s, digest in manifest.sources.items() if current.get(s) != digest}
         self._reasons = stale_reasons(manifest, documents, self.settings)
+
+
+class SourceWatches:
+    """A :class:`SourceWatch` per collection, each over that collection's own folder (made on
+    first use), so a file edited by hand in any course's folder is flagged the same way."""
+
+    def __init__(self, settings: Settings, *, every: float = 1.0) -> None:
+        self.settings, self.every = settings, every
+        self._lock = threading.Lock()
+        self._watches: dict[str, SourceWatch] = {}
+
+    def stale(self, collection: str | None, manifest, sources) -> set[str]:
+        """Which of ``sources`` (cited from ``collection``'s index, with ``manifest``) changed or
+        went away on disk; none for a collection deleted meanwhile."""
+        try:
+            watch = self.of(collection)
+        except QAError:
+            return set()
+        return watch.stale(manifest, sources)
+
+    def of(self, collection: str | None) -> SourceWatch:
+        """The watch over ``collection``'s folder (None: the default collection)."""
+        from qa.index.collections import DEFAULT, collection_settings
+
+        name = collection or DEFAULT
+        with self._lock:
+            if name not in self._watches:
+                settings = self.settings if name == DEFAULT else collection_settings(self.settings, name)
+                self._watches[name] = SourceWatch(settings, every=self.every)
+            return self._watches[name]

@@ -24,7 +24,7 @@ __all__ = ["create_app", "prepare", "serve", "uvicorn_options"]
 log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
-FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection")
+FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection", "pick_collection")
 EMBED_TITLE = "Ask the course"
 
 

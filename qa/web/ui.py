@@ -22,7 +22,7 @@ from qa.errors import QAError
 from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
-from qa.web.chat import FAILED, ChatSession
+from qa.web.chat import FAILED, ChatSession, Conversations, messages
 from qa.web.chat_render import render_question
 
 __all__ = ["CHAT_JS", "CSS", "EXAMPLES", "INTRO", "SessionCollections", "build_ui"]
@@ -75,6 +75,9 @@ UNKNOWN_LINK = (
 authors' "there is no collection 'chem'", and echoed the name as HTML (``<b>``, ``<img>``, links
 made up by whoever wrote the link)."""
 
+KEPT = "Your conversation in “{title}” is kept: pick that course again to go back to it."
+"""The toast when the picker leaves a course with a conversation (each course keeps its own)."""
+
 
 def _collection_page(
     settings: Settings, wanted: str | None
@@ -109,15 +112,28 @@ class SessionCollections:
         with self._lock:
             return self._chosen.get(getattr(request, "session_hash", None) or "")
 
-    def remember(self, request: Any, name: str) -> None:
+    def remember(self, request: Any, name: str) -> bool:
+        """Remember ``name`` for the session; False when it already was (a pick sent twice)."""
         key = getattr(request, "session_hash", None)
         if not key:
-            return
+            return True
         with self._lock:
+            changed = self._chosen.get(key) != name
             self._chosen[key] = name
             self._chosen.move_to_end(key)
             while len(self._chosen) > self.capacity:
                 self._chosen.popitem(last=False)
+            return changed
+
+
+def _kept_notice(settings: Settings, left: str) -> str:
+    """:data:`KEPT` for the course ``left``, named as the picker names it (escaped: a toast
+    renders HTML)."""
+    from qa.index.collections import collection_names
+
+    names = collection_names(settings)
+    title = {name: title for title, name in _picker_choices(settings, names)}.get(left, left)
+    return KEPT.format(title=html.escape(title))
 
 
 def _collection_view(
@@ -161,6 +177,24 @@ def _picker_choices(settings: Settings, names: list[str]) -> list[tuple[str, str
 def _example_question(example: Any) -> Any:
     """The question of a clicked example (Gradio sends the sample's row)."""
     return example[0] if isinstance(example, (list, tuple)) and example else example
+
+
+def _pick_collection(gr, settings: Settings, registry: Registry | None, chosen: SessionCollections):
+    """The picker's handler: the course picked, with the conversation it had in this session;
+    the one left is kept for when the learner comes back, and a toast says so."""
+
+    def pick_collection(name: str | None, turns, courses: Conversations | None, request):
+        courses = courses or Conversations()
+        shown, (picker, heading, examples, _, _) = _collection_view(gr, settings, registry, name)
+        # the course shown picked again, or one pick sent twice (the picker does): no change
+        if shown == courses.shown or not chosen.remember(request, shown):
+            return (gr.update(),) * 7
+        courses, restored, left = courses.switch(turns, shown)
+        if left:
+            gr.Info(_kept_notice(settings, left))
+        return picker, heading, examples, messages(restored), restored, courses, ""
+
+    return pick_collection
 
 
 def _on_load(show, registry: Registry | None):
@@ -215,11 +249,12 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
     def show_collection(name: str | None, request: gr.Request):
         shown, outputs = _collection_view(gr, settings, registry, name)
         chosen.remember(request, shown)
-        return outputs
+        return (*outputs, Conversations(shown))
 
+    pick_collection = _pick_collection(gr, settings, registry, chosen)
     on_load = _on_load(show_collection, registry)
 
-    _inject_request(gr, respond, respond_example, show_collection, on_load)
+    _inject_request(gr, respond, respond_example, show_collection, pick_collection, on_load)
 
     def edit(turns, k, data: gr.EditData):
         return session.edit(data.index, data.value, turns, k)
@@ -245,6 +280,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             choices=["default"], value="default", label="Course", elem_id="collection", visible=False
         )
         turns = gr.State(())
+        courses = gr.State(Conversations())  # the course shown, and each course's conversation
         chat = gr.Chatbot(
             elem_id="chat",
             label="Conversation",
@@ -323,11 +359,14 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         # previous rating's event is still pending in the browser was silently dropped
         chat.like(rate, [turns], None, trigger_mode="multiple", **private)
         demo.load(None, None, None, js=CHAT_JS)
-        demo.load(on_load, None, [picker, title, examples, chat, turns], api_visibility="private").then(
-            None, [title], None, js=_TAB_TITLE_JS
-        )
+        demo.load(
+            on_load, None, [picker, title, examples, chat, turns, courses], api_visibility="private"
+        ).then(None, [title], None, js=_TAB_TITLE_JS)
         picker.input(
-            show_collection, [picker], [picker, title, examples, chat, turns], api_visibility="private"
+            pick_collection,
+            [picker, turns, courses],
+            [picker, title, examples, chat, turns, courses, notice],
+            api_visibility="private",
         ).then(None, [title], None, js=_TAB_TITLE_JS).then(None, [picker], None, js=_ADDRESS_JS)
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo

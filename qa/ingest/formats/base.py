@@ -53,8 +53,8 @@ class Extracted:
     title: str = ""
     page_unit: str = ""
     """``page`` (PDF), ``slide`` (PPTX) or empty."""
-    pages_read: int = 1
-    """Pages or slides read (1 for formats without pages), for throughput reports."""
+    pages_read: int = 0
+    """Pages or slides read (0 for formats without pages), for throughput reports."""
 
 
 @dataclass

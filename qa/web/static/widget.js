@@ -296,8 +296,25 @@
       bubble.addEventListener("click", function () { setOpen(panel.classList.contains("hidden")); });
       close.addEventListener("click", function () { setOpen(false); });
       panel.addEventListener("keydown", function (event) {
-        if (event.key === "Escape") { setOpen(false); }
+        if (event.key === "Escape") { setOpen(false); return; }
+        if (event.key === "Tab") { cycle(event); }
       });
+      var cycle = function (event) {
+        /* Tab stays in the open panel, in the order a reader works in: the question, Ask, the
+         * answers' links and buttons (top to bottom), then Close, and round again; Escape or
+         * Close goes back to the bubble. In the page's order Tab went from Ask out to the page. */
+        var inLog = Array.prototype.slice.call(log.querySelectorAll("a[href], button, summary"));
+        var order = [input, send].concat(inLog, [close]).filter(function (node) {
+          var folded = node.closest("details:not([open])");  /* a folded passage: its label only */
+          var shown = !folded || (node.tagName === "SUMMARY" && node.parentNode === folded);
+          return shown && !node.disabled && node.getClientRects().length > 0;
+        });
+        var at = order.indexOf(root.activeElement || document.activeElement);
+        var step = event.shiftKey ? -1 : 1;
+        var next = at < 0 ? (event.shiftKey ? order.length - 1 : 0) : (at + step + order.length) % order.length;
+        event.preventDefault();
+        order[next].focus();
+      };
       root.appendChild(bubble);
     }
     root.appendChild(panel);
