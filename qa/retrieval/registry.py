@@ -25,7 +25,7 @@ from qa.index.files import POINTER
 from qa.index.progress import BuildProgress, format_progress
 from qa.retrieval.retriever import Retriever
 
-__all__ = ["BuildStatus", "Registry"]
+__all__ = ["BuildStatus", "Registry", "current_retriever"]
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +106,12 @@ class Registry:
         with self._lock:
             found = self._retrievers.get(collection.name)
         if found is not None:
-            return _now(found)
+            return current_retriever(found)
         with self._opening:
             with self._lock:
                 found = self._retrievers.get(collection.name)
             if found is not None:
-                return _now(found)
+                return current_retriever(found)
             settings = collection_settings(self.settings, collection.name)
             try:
                 index = open_index(settings)
@@ -125,7 +125,7 @@ class Registry:
                 ) from None
             retriever = self._follow(Retriever(index, self.embedder, settings), settings)
             with self._lock:
-                return _now(self._retrievers.setdefault(collection.name, retriever))
+                return current_retriever(self._retrievers.setdefault(collection.name, retriever))
 
     def _follow(self, retriever: Retriever, settings: Settings) -> Retriever:
         return self._live(retriever, settings) if self._live is not None else retriever
@@ -270,7 +270,7 @@ class Registry:
                 (settings.index_dir / POINTER).unlink()
 
 
-def _now(retriever) -> Retriever:
+def current_retriever(retriever) -> Retriever:
     """The retriever to answer with now: a following one's current retriever (which looks for a
     newer build as it is asked for), else ``retriever`` itself."""
     return getattr(retriever, "current", retriever)

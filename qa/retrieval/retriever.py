@@ -273,7 +273,7 @@ class Retriever:
         search = Search(question, question, vector, vector, self._name_free_vectors([question]).get(question))
         query_terms = self.fusion.query_terms(question)
         candidates = self._candidates(search.vector, query_terms, search.ranking)
-        shapes = self._shapes(candidates, query_terms, self.settings.k)
+        shapes = self._shapes(candidates, query_terms, 1)  # abstention reads the first passage only
         signals = self._signals(search, candidates, shapes[0] if shapes else None)
         return not self.abstainer.decide(signals).abstains
 

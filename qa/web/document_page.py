@@ -33,7 +33,7 @@ from qa.errors import QAError
 from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
 from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
-from qa.retrieval.registry import Registry
+from qa.retrieval.registry import Registry, current_retriever
 from qa.web.freshness import SourceWatches
 from qa.web.signed_links import LinkSigner
 
@@ -359,7 +359,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
     ):
         # the newest index, not the one this thread last answered from (LiveRetriever.pin): a
         # link from an answer of a rebuilt index named a document the pinned one lacked (404)
-        index = getattr(live, "current", live).index
+        index = current_retriever(live).index
         found = _find(source, settings, index, registry)
         if found is None:
             raise HTTPException(404, f"no indexed document named {source!r}")
