@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="answer a file of questions and score the run")
     settings_args(p)
     p.add_argument("questions", type=Path, help="questions file: .jsonl or .csv")
-    p.add_argument("--out", type=Path, help="write the run (JSONL, plus RUN.meta.json) here")
+    p.add_argument(
+        "--out", type=Path, help="write the run (JSONL) here, and what it was run with in OUT.meta.json"
+    )
     p.add_argument("--csv", type=Path, help="write one row per question (CSV) here")
     p.add_argument("--report", type=Path, help="write a self-contained HTML report here")
     p.add_argument("-k", type=int, default=None, help="passages per question (default 5)")
