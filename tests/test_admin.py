@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -340,6 +341,27 @@ def test_health_follows_the_default_collection_after_an_admin_upload(app):
     assert health["documents"] == 2 and health["status"] == "ok", health
     res = client.post("/api/v1/ask", json={"question": "lava cools quickly basalt", "k": 5})
     assert "seeds/volcano.md" in cited(res.json())
+
+
+def test_health_reports_the_collection_asked_for(app):
+    client, registry = app
+    client.put("/api/v1/admin/collections/biology/documents/v.md", content=VOLCANO.encode(), headers=admin())
+    assert registry.wait("biology").state == "done"
+    bio = client.get("/api/v1/health?collection=biology")
+    assert bio.status_code == 200 and bio.json()["status"] == "ok" and bio.json()["documents"] == 2
+    assert client.get("/api/v1/health").json()["documents"] == 1
+    (registry.settings.seeds_dir / "biology" / "cells.md").write_text(CELLS + "More.\n", encoding="utf-8")
+    time.sleep(1.1)  # health rescans a folder at most once a second
+    bio = client.get("/api/v1/health?collection=biology").json()
+    assert bio["status"] == "stale" and bio["sources_changed"] == ["source changed: seeds/biology/cells.md"]
+    assert client.get("/api/v1/health").json()["status"] == "ok"  # the default course is unchanged
+    missing = client.get("/api/v1/health?collection=chemistry")
+    assert missing.status_code == 404 and "no collection 'chemistry'" in missing.json()["error"]
+    assert "biology" not in missing.text
+    assert client.get("/api/v1/health?collection=Bad%20Name").status_code == 422
+    client.post("/api/v1/admin/collections", json={"name": "chem"}, headers=admin())
+    empty = client.get("/api/v1/health?collection=chem")
+    assert empty.status_code == 409 and "no indexed documents" in empty.json()["error"]
 
 
 def test_admin_key_must_be_long_and_not_the_learner_key_and_is_not_shown(tmp_path):

@@ -108,3 +108,34 @@ def test_switching_course_keeps_each_course_conversation(browser, courses, fake_
             assert "When does the library open?" not in page.inner_text("#chat")
         finally:
             page.close()
+
+
+@pytest.mark.browser
+def test_the_pickers_list_closes_when_tab_leaves_it(browser, courses, fake_embedder):
+    """Tab from the open picker goes to the question box with the list closed, not left open
+    over the conversation; the keyboard still opens the list."""
+
+    def tab_leaves_it_closed(page) -> None:
+        page.keyboard.press("Tab")
+        page.wait_for_function("document.activeElement.matches('#question textarea')")
+        page.wait_for_function("!document.querySelector('ul[role=listbox]')")
+        page.wait_for_timeout(300)  # the dropdown's key handler runs a tick after the blur
+        assert page.locator("ul[role=listbox]").count() == 0
+        assert page.get_attribute("#collection input", "aria-expanded") == "false"
+
+    with _serving(courses, fake_embedder) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(url + "/")
+            page.wait_for_selector("#collection input")
+            page.wait_for_function("document.querySelector('#collection input').value === 'Course documents'")
+            page.click("#collection input")
+            page.locator("ul[role=listbox]").wait_for()
+            tab_leaves_it_closed(page)
+            page.keyboard.press("Shift+Tab")
+            page.wait_for_function("document.activeElement.matches('#collection input')")
+            page.keyboard.press("ArrowDown")
+            page.locator("ul[role=listbox]").wait_for()
+            tab_leaves_it_closed(page)
+        finally:
+            page.close()

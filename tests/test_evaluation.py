@@ -384,3 +384,15 @@ def test_feedback_export_of_one_collection(tmp_path, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 2  # without it, every collection's
     assert main(["feedback", "export", "--collection", "chemistry", *root]) == 1
     assert "no collection 'chemistry'" in capsys.readouterr().err
+
+
+def test_compare_warns_when_the_runs_are_of_two_collections(tmp_path, capsys):
+    rows = [_row("1", 1), _row("2", 2)]
+    fa, fb = _write_rows(tmp_path / "a.jsonl", rows), _write_rows(tmp_path / "b.jsonl", rows)
+    for path, collection in ((fa, "default"), (fb, "bio-101")):
+        Path(path + ".meta.json").write_text(json.dumps({"collection": collection}))
+    assert main(["compare", fa, fb]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: the baseline {fa} was run on the collection 'default', {fb} on 'bio-101'" in err
+    assert main(["compare", fa, fa]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -81,6 +81,7 @@ def test_login_launch_and_the_chat_answers_from_the_courses_collection(client, l
     assert 'data-collection="biology"' in page.text and "Biology 101" in page.text
     assert "frame-ancestors 'self' https://lms.example" in page.headers["content-security-policy"]
     assert "Manage this course" not in page.text  # a learner gets the chat only
+    assert page.text.count("<body>") == page.text.count("</body>") == 1, page.text
     widget = client.get(path + "widget.js")
     assert widget.status_code == 200 and widget.headers["content-type"].endswith("charset=utf-8")
 

@@ -190,13 +190,15 @@ def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
 
 
 def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
-    assert reader_versions()["reader:pdf"] == "3"
+    from qa.ingest.formats.pdf import READER_VERSION
+
+    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "5"  # the reader's own number
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
-    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 3)"
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 5)"
     assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
-    assert manifest.versions["reader:pdf"] == "3"
+    assert manifest.versions["reader:pdf"] == "5"
     docs, _ = scan_sources(project.seeds_dir, project.root)
     assert stale_reasons(manifest, docs, project) == []
     before = replace(
@@ -205,7 +207,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
         sources={source: "text read by the first PDF reader" for source in manifest.sources},
     )
     assert stale_reasons(before, docs, project) == [
-        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 3))"
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 5))"
     ]
 
 
@@ -240,9 +242,41 @@ def test_a_paper_without_outline_or_title_metadata_and_type_sizes_on_few_pages()
     assert doc.title == "Everything we know about CRC but afraid to forget"
     paths = [s.path for s in doc.sections]
     assert not any("Related work 3" in p or "Definition of CRC 2" in p for p in paths)
-    assert "4.6 Computing a CRC byte by byte" in paths and "3.2 Changing initial CRC value" in paths
+    software = "4 Efficient software implementation"
+    assert f"{software} › 4.6 Computing a CRC byte by byte" in paths
+    assert "3 CRC tricks and tips › 3.2 Changing initial CRC value" in paths
     at = doc.text.index("If M(x) is W-bit value")  # the body of 4.6, past the contents page
     section = max((s for s in doc.sections if s.start <= at), key=lambda s: s.start)
-    assert section.path == "4.6 Computing a CRC byte by byte"
+    assert section.path == f"{software} › 4.6 Computing a CRC byte by byte"
     # the contents page's own numbered lines (4.4, 4.5, ... in a run) are no headings either
-    assert paths.count("4.4 Computing powers of x") == 1
+    assert paths.count(f"{software} › 4.4 Computing powers of x") == 1
+    assert not any(p.endswith("4.4 Computing powers of x") for p in paths[:2])
+
+
+def test_the_headings_a_paper_lists_in_its_contents_are_its_sections():
+    """Every section the contents page lists is a section where its heading is printed, nested
+    by its number, though no type size or gap sets the heading apart: "1 Definition of CRC"
+    right after the contents' last line, "4 ..." right above "4.1 ...", "4.11 ..." after a
+    paragraph. A passage of section 1 is no longer cited as "Contents", nor one of 4.11 as 4.10."""
+    doc = read_document(CRC_PAPER, Limits())
+    paths = [s.path for s in doc.sections]
+    top = [p for p in paths if " › " not in p]
+    assert top == [
+        "Contents",
+        "1 Definition of CRC",
+        "2 Related work",
+        "3 CRC tricks and tips",
+        "4 Efficient software implementation",
+        "5 Experimental results",
+        "References",
+    ]
+    interleaved = "4 Efficient software implementation › 4.11 Interleaved word-by-word CRC"
+    assert f"{interleaved} › 4.11.1 Parallelizing CRC computation" in paths
+    assert "5 Experimental results › 5.4 Performance of CRC algorithms" in paths
+
+    def section_of(phrase: str) -> str:
+        at = doc.text.index(phrase)
+        return max((s for s in doc.sections if s.start <= at), key=lambda s: s.start).path
+
+    assert section_of("Cyclic Redundancy Check (CRC) is a well-known technique") == "1 Definition of CRC"
+    assert section_of("Cyclic Redundancy Checks (CRCs) were proposed by Peterson") == "2 Related work"

@@ -216,3 +216,8 @@ def test_a_declined_question_says_why_in_the_authors_words():
     rows = [{**row, "reason": reason} if row["id"] == "u" else row for row in ROWS]
     page = render_report(rows, None, k=5)
     assert f"declined: {reason}" in page
+
+
+def test_the_report_names_the_collection_its_questions_were_asked_of():
+    page = render_report(ROWS, {"hit@1": 0.5}, k=5, meta={**META, "collection": "bio-101"})
+    assert "collection: bio-101" in page

@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="answer a file of questions and score the run")
     settings_args(p)
     p.add_argument("questions", type=Path, help="questions file: .jsonl or .csv")
-    p.add_argument("--out", type=Path, help="write the run (JSONL, plus RUN.meta.json) here")
+    p.add_argument(
+        "--out", type=Path, help="write the run (JSONL) here, and what it was run with in OUT.meta.json"
+    )
     p.add_argument("--csv", type=Path, help="write one row per question (CSV) here")
     p.add_argument("--report", type=Path, help="write a self-contained HTML report here")
     p.add_argument("-k", type=int, default=None, help="passages per question (default 5)")
@@ -71,6 +73,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             progress=bar.update,
             questions_file=args.questions,
             skipped=skipped,
+            collection=args.collection or "default",
         )
     finally:
         bar.close()
@@ -81,16 +84,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if run.metrics is not None:
         print(format_metrics(run.metrics))
     else:
-        kept = "the answers are in the files below" if targets else (
-            "pass --out RUN.jsonl, --csv or --report to keep the answers"
+        kept = (
+            "the answers are in the files below"
+            if targets
+            else ("pass --out RUN.jsonl, --csv or --report to keep the answers")
         )
         print(f"no expected answers in the file, so nothing to score; {kept}")
     print(format_timing(run))
     for target in targets:
         print(f"wrote {target}")
     if baseline is not None:
+        _other_collection(args.compare, args.collection or "default", "this run")
         return _gate(baseline, run.by_id, k=run.k, tolerance=args.tolerance)
     return 0
+
+
+def _other_collection(baseline: Path, collection: str | None, run: str) -> None:
+    """Warn when the baseline was run on another collection than ``collection`` (None: unknown):
+    its questions would then be scored on other documents."""
+    from qa.eval import run_collection
+
+    was = run_collection(baseline)
+    if was is not None and collection is not None and was != collection:
+        print(
+            f"warning: the baseline {baseline} was run on the collection {was!r}, {run} on {collection!r}",
+            file=sys.stderr,
+        )
 
 
 def _out_of_date(settings) -> str:
@@ -140,6 +159,7 @@ def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from qa.eval import read_run
+    from qa.eval import read_run, run_collection
 
+    _other_collection(args.baseline, run_collection(args.run), str(args.run))
     return _gate(read_run(args.baseline), read_run(args.run), k=args.k, tolerance=args.tolerance)

@@ -231,7 +231,8 @@ def _facts(rows: Sequence[Mapping[str, Any]], k: int, meta: Mapping[str, Any], s
     facts = [f"{len(rows)} questions", f"top {k} passages"]
     if skipped:
         facts.append(f"{skipped} input rows skipped")
-    facts += [f"{key}: {meta[key]}" for key in ("questions_file", "created", "model") if meta.get(key)]
+    shown = ("collection", "questions_file", "created", "model")
+    facts += [f"{key}: {meta[key]}" for key in shown if meta.get(key)]
     rate = (meta.get("timing") or {}).get("questions_per_s")
     if rate:
         facts.append(f"{rate} questions/s")

@@ -132,14 +132,16 @@ def run_eval(
     progress: Callable[[int], object] | None = None,
     questions_file: Path | None = None,
     skipped: Sequence[SkippedRow] = (),
+    collection: str = "default",
 ) -> EvalRun:
     """Answer ``questions`` with ``retriever`` (a :class:`~qa.retrieval.retriever.Retriever`), score them.
 
     ``k`` passages per question (default: the retriever's setting); ``batch`` questions are
     encoded together; ``progress(n)`` is called after each batch with the number just answered.
-    ``questions_file`` and ``skipped`` (the rows :func:`~qa.eval.questions.read_questions` left
-    out) go into the metadata and the report. A question the retriever refuses (no words to
-    search for, too long) is skipped the same way, with its reason, and the others still run.
+    ``questions_file``, ``skipped`` (the rows :func:`~qa.eval.questions.read_questions` left
+    out) and ``collection`` (whose documents answered) go into the metadata and the report. A
+    question the retriever refuses (no words to search for, too long) is skipped the same way,
+    with its reason, and the others still run.
     """
     if batch < 1:
         raise ConfigError(f"the batch size must be at least 1, not {batch}")
@@ -176,6 +178,7 @@ def run_eval(
         metrics = score(questions, {r["id"]: r for r in rows}, k=k, source_text=_source_texts(retriever))[0]
     meta = {
         **_run_facts(retriever, questions_file, len(questions), skipped),
+        "collection": collection,
         "metrics": metrics.as_dict() if metrics else None,
         "timing": timing.as_dict(),
     }
@@ -319,6 +322,16 @@ def write_run(path: Path, rows: Iterable[Mapping[str, Any]], meta: Mapping[str, 
     atomic_write(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     if meta is not None:
         atomic_write(path.with_name(path.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+
+
+def run_collection(path: Path) -> str | None:
+    """The collection a run file was made on, from its ``.meta.json`` (None when unknown)."""
+    try:
+        meta = json.loads(Path(path).with_name(Path(path).name + ".meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = meta.get("collection") if isinstance(meta, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def read_run(path: Path) -> dict[str, dict[str, Any]]:

@@ -340,12 +340,21 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         "/health",
         response_model=Health,
         summary="Index and model status",
-        responses={code: ERRORS[code] for code in (400, 403, 413, 500)},
+        responses={code: ERRORS[code] for code in (400, 403, 404, 409, 413, 422, 500)},
     )
-    def health() -> Health:
-        index = live.current.index
+    def health(
+        collection: str | None = Query(
+            None,
+            pattern=NAME_PATTERN,
+            max_length=32,
+            description="The collection (default: default); an unknown one is a 404, one without "
+            "indexed documents a 409.",
+        ),
+    ) -> Health:
+        retriever = _retriever(live, registry, collection)
+        index = retriever.index
         m = index.manifest
-        changed = [public(reason) for reason in changes.of(None).reasons(m)]
+        changed = [public(reason) for reason in changes.of(collection).reasons(m)]
         return Health(
             status="stale" if changed else "ok",
             model=public(m.model),
@@ -353,7 +362,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
             passages=len(index),
             built_at=m.built_at,
             sources_changed=changed,
-            warm_up="ready" if getattr(live.current, "warm", True) else "warming",
+            warm_up="ready" if getattr(retriever, "warm", True) else "warming",
         )
 
     return router

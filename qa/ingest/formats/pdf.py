@@ -24,10 +24,12 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 4
+READER_VERSION = 5
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
 3: a title page's running title kept, bookmarks matched to lines punctuation aside; 4: a title
-set on two lines, contents entries no headings, numbered headings on pages without font sizes)."""
+set on two lines, contents entries no headings, numbered headings on pages without font sizes;
+5: the headings a contents page lists). ``READER_VERSIONS["pdf"]`` in the package, which the
+index records, is the same number."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
@@ -35,6 +37,9 @@ MAX_HEADING_WORDS = 14
 _PUNCTUATION = re.compile(r"[^\w\s.]")
 """Left out when a bookmark's title is compared with a line (the section number's dots stay)."""
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2})+)\.?\s+[A-Z]")
+_SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+\S")
+"""A line starting with a section number, one part or more ("2 Related work", "4.11.1 ...")."""
+_PAGE_NUMBER = re.compile(r"\s+\d{1,4}$")
 _CONTENTS_ENTRY = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\S.*?\s\d{1,4}$")
 """A table of contents' line: a section number, its title and a page number ("2 Related work 3")
 when a page holds :data:`CONTENTS_RUN` or more of them (a heading may end in a number: "Python 3")."""
@@ -229,6 +234,44 @@ def _mark_by_type(blocks: list[_Block], body: float) -> None:
             block.heading = (len(larger) + 1, "")
         elif standalone and numbered and not block.text.endswith((".", ":", ",", ";")):
             block.heading = (len(larger) + numbered.group(1).count("."), "")
+    _mark_listed(blocks, len(larger), in_run)
+
+
+def _mark_listed(blocks: list[_Block], below: int, in_run: set[int]) -> None:
+    """Headings a table of contents lists: a numbered line of its own that says again what a
+    contents line said ("2 Related work" after the entry "2 Related work 3", "4.11 Interleaved
+    ..." after its line in a run of numbered lines) is that section's heading, wherever type
+    sizes and spacing fail to tell (PDFium gives no sizes on many pages of some LaTeX papers,
+    and a heading right after a paragraph or another heading has no gap above it). Only the
+    second saying counts, and only after a contents line that was no heading: a title first met
+    as a heading is found already, and a contents page at the end of a manual is no heading.
+    When some are found, every numbered heading is levelled by its number, so "2.1" is within
+    "2", and an unnumbered bold heading ("References") stands beside "5", not within it."""
+    first: dict[str, bool] = {}  # each title's first saying: a contents line that is no heading?
+    found = False
+    for n, block in enumerate(blocks):
+        number = _SECTION_NUMBER.match(block.text)
+        if number is None or len(block.lines) != 1 or not _heading_like(block):
+            continue
+        key = _entry_key(block.text)
+        if key not in first:
+            listing = n in in_run or bool(_CONTENTS_ENTRY.match(block.text))
+            first[key] = listing and block.heading is None
+        elif first[key]:
+            first[key] = False  # a third saying is no heading either
+            block.heading = (0, "")
+            found = True
+    if not found:
+        return
+    for block in blocks:  # "2" above "2.1", and both one level under the type-size levels
+        number = _SECTION_NUMBER.match(block.text)
+        if block.heading is not None and number is not None:
+            block.heading = (below + 1 + number.group(1).count("."), "")
+
+
+def _entry_key(text: str) -> str:
+    """A contents entry or heading as compared: without the entry's page number, plain."""
+    return _plain(_PAGE_NUMBER.sub("", text) if _CONTENTS_ENTRY.match(text) else text)
 
 
 def _numbered_runs(blocks: list[_Block]) -> set[int]:

@@ -4,6 +4,7 @@
    *   beside it (the chat's own copy button would copy HTML; the sanitiser drops data attributes).
    * - scroll: bring the newest question and the start of its answer into view, not its bottom.
    * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
+   * - the course picker's list closes when Tab leaves it.
    * One delegated listener, so it works for answers added later. */
   if (window.qaChat) return;
   const fallback = (text) => {
@@ -26,6 +27,15 @@
     try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
     button.textContent = "Copied";
     setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
+  }, true);
+
+  /* Tab out of the course picker: Gradio's dropdown handles every key after a tick, and for
+   * Tab that is after the blur that closed its list, so the list opened again under the next
+   * field. Tab only moves the focus there (the blur still closes the list). */
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Tab" && event.target.closest && event.target.closest("#collection")) {
+      event.stopPropagation();
+    }
   }, true);
 
   const scroll = (chat) => {
