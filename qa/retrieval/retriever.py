@@ -308,7 +308,7 @@ class Retriever:
         if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
             shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
             marked_by = list(scope.own_terms)
-        elif previous is not None:  # no words of its own: it asks about the answer just read
+        elif previous is not None:  # no words of its own: it asks about the previous answer
             shapes = self.shaper.ranked(shapes, on_previous_answer(self.fusion, candidates, previous))
         passages = [self._passage(shape, marked_by) for shape in shapes[:k]]
         # decided on today's first passage: then the first ones reordered by their sections
