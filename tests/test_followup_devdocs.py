@@ -68,3 +68,25 @@ def test_an_unanswerable_follow_up_still_abstains(devdocs):
     answer = devdocs.ask("And on ARM?", history=["How fast is the new CRC algorithm on AMD64?"])
     assert answer.query == "How fast is the new CRC algorithm on AMD64? And on ARM?"
     assert answer.abstained
+
+
+def test_a_follow_up_with_no_words_of_its_own_ranks_the_previous_answer_first(devdocs):
+    """ "Why not?" asks about the previous answer: the passage the DNL question alone finds first
+    by its evidence, which says why, comes first (with the topic's words and "why not" together,
+    the passage that opens the section came above it)."""
+    history = ["Does the IJG library support the DNL marker?"]
+    answer = devdocs.ask("Why not?", history=history)
+    assert answer.query == f"{history[0]} Why not?"
+    assert "We currently do not support DNL because of these problems." in _text(answer.passages[0])
+
+
+def test_a_follow_up_with_words_of_its_own_is_answered_past_the_previous_answer(devdocs):
+    """A follow-up that asks something of its own ("multiple scans") is ranked by it: its answer,
+    80 words past the passage its topic found first, comes first."""
+    history = ["What is the coefficient controller's job in the JPEG decompressor?"]
+    question = "What does it do when the file has multiple scans?"
+    previous = devdocs.ask(history[0]).passages[0]
+    answer = devdocs.ask(question, history=history)
+    assert answer.query == f"{history[0]} {question}"
+    assert "only created if the JPEG file has multiple scans" in _text(answer.passages[0])
+    assert _text(answer.passages[0]) != _text(previous)

@@ -157,3 +157,45 @@ def test_a_follow_ups_highlight_marks_its_own_words(retriever):
     offset = passage.citation.start
     marked = passage.text[passage.highlight.start - offset : passage.highlight.end - offset]
     assert "output" in marked.lower()
+
+
+WHY_NOT = ["And why not? Why not?", "A task in a pool: why not?", "And why not the console pool?"]
+
+
+@pytest.fixture
+def asked_why(project, fake_embedder):
+    """The pools document with a section of questions that repeat "why not"."""
+    questions = _section("Questions people ask", WHY_NOT)
+    (project.seeds_dir / "pools.md").write_text(POOLS + questions, encoding="utf-8")
+    (project.seeds_dir / "rules.md").write_text(RULES, encoding="utf-8")
+    return Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project)
+
+
+def test_a_follow_up_with_no_words_of_its_own_asks_about_the_previous_answer(asked_why, monkeypatch):
+    """ "And why not?" has no terms of its own: what it asks about is the passage its topic found
+    first, which comes first again, not the passages its two words pull elsewhere."""
+    previous = asked_why.ask(TOPIC).passages[0]
+    answer = asked_why.ask("And why not?", history=[TOPIC])
+    assert answer.query == f"{TOPIC} And why not?"
+    assert answer.passages[0].text == previous.text
+    monkeypatch.setattr(scope_module, "PREVIOUS_ANSWER_BONUS", 0.0)
+    before = asked_why.ask("And why not?", history=[TOPIC])
+    assert before.passages[0].citation.section == "Pools › Questions people ask"
+
+
+def test_the_previous_answer_leaves_the_verdict_alone(asked_why, monkeypatch):
+    """The prior changes the order shown, not the verdict nor the figures it was read on."""
+    now = asked_why.explain_many(["And why not?"], histories=[[TOPIC]])[0]
+    monkeypatch.setattr(scope_module, "PREVIOUS_ANSWER_BONUS", 0.0)
+    before = asked_why.explain_many(["And why not?"], histories=[[TOPIC]])[0]
+    assert now[0].abstained == before[0].abstained
+    assert now[1] == before[1]
+
+
+def test_a_follow_up_with_words_of_its_own_is_not_sent_to_the_previous_answer(retriever, monkeypatch):
+    """Only a question with nothing of its own is ranked by the previous answer: "and the
+    output?" is ranked by what it asks, with or without the prior."""
+    now = retriever.ask("and the output?", history=[TOPIC])
+    monkeypatch.setattr(scope_module, "PREVIOUS_ANSWER_BONUS", 0.0)
+    before = retriever.ask("and the output?", history=[TOPIC])
+    assert [p.text for p in now.passages] == [p.text for p in before.passages]

@@ -68,12 +68,18 @@ class TopicReader:
         lost = self._coverage(alone, known) - self._coverage(combined, known)
         if alone is None or combined is None or alone.doc == combined.doc:
             return TopicCheck(lost)
-        topic = self.top_shape(reading.topic, self.encode([reading.topic])[0])
+        topic = self.previous_answer(reading.topic)
         back = topic is not None and topic.doc == combined.doc and _overlap(topic, combined)
         # pulled back from an answer elsewhere only if the question alone has one ("What does the
         # second reason mean?" finds nothing it answers alone, and the topic's passage holds it)
         back = back and self.answered(reading.question, vectors[reading.question])
         return TopicCheck(lost, back_to_topic=back)
+
+    def previous_answer(self, topic: str) -> Shape | None:
+        """The first passage found for the conversation's ``topic`` alone, by the search's own
+        evidence (before the first passages are reordered by their sections): where the previous
+        answer is."""
+        return self.top_shape(topic, self.encode([topic])[0])
 
     def _coverage(self, shape: Shape | None, known: list[str]) -> float:
         """The IDF share of ``known`` in ``shape``'s words."""

@@ -4,7 +4,8 @@ Pipeline: clean the question and read it in its conversation (:mod:`followup`, :
 find dense and BM25 candidates and fuse them (:mod:`fusion`); add what the documents' names and
 headings say and demote debris (:mod:`structure`); grow the best into passages of whole sentences
 (:mod:`shaping`); mark the best sentence in each (:mod:`highlight`); abstain when the evidence is
-weak (:mod:`abstain`); rank a follow-up's passages by what it asks (:mod:`scope`); with
+weak (:mod:`abstain`); rank a follow-up's passages by what it asks, or one with no words of its
+own by the previous answer (:mod:`scope`); with
 ``section_order_weight``, reorder the first passages by their sections (:mod:`section_order`).
 """
 
@@ -37,7 +38,7 @@ from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
-from qa.retrieval.scope import Scope
+from qa.retrieval.scope import Scope, on_previous_answer
 from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
 from qa.retrieval.soft_coverage import SoftCoverage
@@ -81,6 +82,8 @@ class Search:
     ranking: np.ndarray | None = None
     """The vector that ranks the windows when it is not ``vector`` (the query without the name of
     the document it names: :mod:`qa.retrieval.name_free`)."""
+    topic: str = ""
+    """The conversation's topic the question is searched with ("": searched alone)."""
 
     @property
     def follows(self) -> bool:
@@ -248,9 +251,10 @@ class Retriever:
         vectors = dict(zip(texts, self.embedder.encode(texts)))
         queries = [self.topic_reader.query(r, vectors) for r in read]
         ranking = self._name_free_vectors(queries)
+        topics = [r.topic if query != q else "" for q, query, r in zip(cleaned, queries, read)]
         return [
-            Search(q, query, vectors[query], vectors[r.question], ranking.get(query))
-            for q, query, r in zip(cleaned, queries, read)
+            Search(q, query, vectors[query], vectors[r.question], ranking.get(query), topic)
+            for q, query, r, topic in zip(cleaned, queries, read, topics)
         ]
 
     def _name_free_vectors(self, queries: Sequence[str]) -> dict[str, np.ndarray]:
@@ -293,15 +297,19 @@ class Retriever:
     def _answer(self, search: Search, k: int) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(search.query)
         scope = self._scope(search, query_terms)
+        previous = self._previous_answer(search) if scope is None else None
         found = self.fusion.candidates(search.vector, query_terms, ranking=search.ranking)
         candidates = self._structured(found, query_terms)
-        shapes = self._shapes(candidates, query_terms, k if scope is None else max(k, RANKED_PASSAGES))
+        ranked_again = scope is not None or previous is not None
+        shapes = self._shapes(candidates, query_terms, max(k, RANKED_PASSAGES) if ranked_again else k)
         signals = self._signals(search, candidates, shapes[0] if shapes else None)
         verdict = self.abstainer.decide(signals)
         marked_by = query_terms
         if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
             shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
             marked_by = list(scope.own_terms)
+        elif previous is not None:  # no words of its own: it asks about the previous answer
+            shapes = self.shaper.ranked(shapes, on_previous_answer(self.fusion, candidates, previous))
         passages = [self._passage(shape, marked_by) for shape in shapes[:k]]
         # decided on today's first passage: then the first ones reordered by their sections
         ranked_by = search.vector if scope is None else scope.vector
@@ -369,6 +377,14 @@ class Retriever:
             return None
         with_topic = search.vector if search.ranking is None else search.ranking
         return Scope.of(with_topic, search.own_vector, query_terms, self.fusion.query_terms(search.question))
+
+    def _previous_answer(self, search: Search) -> Shape | None:
+        """For a question searched with its topic that has no terms of its own ("Why not?"), the
+        first passage its topic alone finds: the answer it asks about (None: any other question,
+        or lexical mode)."""
+        if not search.follows or search.vector is None or self.fusion.query_terms(search.question):
+            return None
+        return self.topic_reader.previous_answer(search.topic)
 
     def _shapes(self, candidates: Candidates, query_terms: list[str], k: int) -> list[Shape]:
         """The ``k`` passages shown: today's ranking, or with ``rank_weights`` the learned one (each

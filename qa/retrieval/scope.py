@@ -16,8 +16,11 @@ chosen from) are ranked again on evidence where the question's own part leads (:
 
 The highlight of each passage is the sentence that best holds the question's own terms. Abstention
 is decided before, on the passage the search with the topic puts first, as calibrated.
-A question searched alone (no history, a topic switch) is not touched, nor is one with no terms of
-its own ("and why?"): its topic is all it has to go on.
+A question searched alone (no history, a topic switch) is not touched. One with no terms of its own
+("Why not?", "and why?") has no scope: its topic is all it has to go on, and what it asks about is
+the previous answer, so the passage its topic alone finds first (by the search's evidence, before
+the reorder by sections) ranks ahead of the passages the two words of the question pull elsewhere
+(:func:`on_previous_answer`, :data:`PREVIOUS_ANSWER_BONUS`).
 """
 
 from __future__ import annotations
@@ -27,14 +30,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.retrieval.fusion import Candidates, Fusion
+from qa.retrieval.shaping import Shape
 
-__all__ = ["OWN_SHARE", "OWN_TERMS_SHARE", "Scope"]
+__all__ = ["OWN_SHARE", "OWN_TERMS_SHARE", "PREVIOUS_ANSWER_BONUS", "Scope", "on_previous_answer"]
 
 OWN_SHARE = 0.5
 """Share of the question's own vector in the vector that ranks a follow-up's passages."""
 OWN_TERMS_SHARE = 0.7
 """Share of the BM25 of the question's own terms in a follow-up's BM25 side (the topic's terms
 have the rest), each scaled to its best candidate of each window size."""
+PREVIOUS_ANSWER_BONUS = 0.2
+"""Added to the fused score of each candidate window lying in the previous answer's passage, for a
+follow-up with no terms of its own: a prior of the size of the structure's bonuses for a heading
+or a name the question shares (``SECTION_BONUS`` 0.15, ``NAME_BONUS`` 0.25)."""
 
 
 @dataclass(frozen=True)
@@ -88,3 +96,15 @@ def _per_size(fusion: Fusion, ids: np.ndarray, scores: np.ndarray) -> np.ndarray
         best = float(scores[mine].max())
         out[mine] = scores[mine] / best if best > 0 else 0.0
     return out
+
+
+def on_previous_answer(fusion: Fusion, candidates: Candidates, previous: Shape) -> Candidates:
+    """``candidates`` with :data:`PREVIOUS_ANSWER_BONUS` added to each window lying at least half
+    inside ``previous`` (the first passage the topic alone finds), the passage a question with no
+    terms of its own ("Why not?") asks about."""
+    windows = fusion.index.windows
+    ids = candidates.ids
+    starts, ends = windows.word_start[ids], windows.word_end[ids]
+    overlap = np.minimum(ends, previous.word_end) - np.maximum(starts, previous.word_start)
+    inside = (windows.doc[ids] == previous.doc) & (2 * overlap >= ends - starts)
+    return candidates.boosted(PREVIOUS_ANSWER_BONUS * inside.astype(np.float32))
