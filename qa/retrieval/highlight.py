@@ -90,6 +90,18 @@ class Highlighter:
     def weights(self, query_terms: list[str]) -> dict[str, float]:
         return {t: self.lexicon.idf(t) for t in set(query_terms)}
 
+    def term_words(self, doc: int, start: int, end: int, query_terms: list[str]) -> np.ndarray:
+        """For each word of ``[start, end)`` of ``doc``: the IDF share of the query term it is
+        (0 for a word that is none); what a passage follows to where the question's words are."""
+        out = np.zeros(max(end - start, 0), np.float32)
+        weights = self.weights(query_terms)
+        total = sum(weights.values())
+        if not total:
+            return out
+        for term, hits in self.term_hits(doc, start, end, query_terms).items():
+            out[hits] = weights[term] / total
+        return out
+
     def coverage(self, doc: int, start: int, end: int, query_terms: list[str]) -> float:
         """IDF share of the distinct ``query_terms`` found in words ``[start, end)`` of ``doc``."""
         weights = self.weights(query_terms)
