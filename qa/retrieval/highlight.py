@@ -90,17 +90,29 @@ class Highlighter:
     def weights(self, query_terms: list[str]) -> dict[str, float]:
         return {t: self.lexicon.idf(t) for t in set(query_terms)}
 
-    def term_words(self, doc: int, start: int, end: int, query_terms: list[str]) -> np.ndarray:
+    def term_words(
+        self,
+        doc: int,
+        start: int,
+        end: int,
+        query_terms: list[str],
+        *,
+        weights: dict[str, float] | None = None,
+    ) -> np.ndarray:
         """For each word of ``[start, end)`` of ``doc``: the IDF share of the query term it is
-        (0 for a word that is none); what a passage follows to where the question's words are."""
-        out = np.zeros(max(end - start, 0), np.float32)
-        weights = self.weights(query_terms)
+        (0 for a word that is none); what a passage follows to where the question's words are.
+        ``weights``: the terms' :meth:`weights`, when the caller has them already."""
+        ids = self.passage_stems(doc, start, end)
+        weights = self.weights(query_terms) if weights is None else weights
         total = sum(weights.values())
-        if not total:
-            return out
-        for term, hits in self.term_hits(doc, start, end, query_terms).items():
-            out[hits] = weights[term] / total
-        return out
+        vocabulary = self._stems[0]
+        known = sorted((vocabulary[t], w / total) for t, w in weights.items() if t in vocabulary and total)
+        if not known:
+            return np.zeros(len(ids), np.float32)
+        keys = np.array([k for k, _ in known], np.int32)
+        shares = np.array([w for _, w in known], np.float32)
+        at = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+        return np.where(keys[at] == ids, shares[at], np.float32(0)).astype(np.float32)
 
     def coverage(self, doc: int, start: int, end: int, query_terms: list[str]) -> float:
         """IDF share of the distinct ``query_terms`` found in words ``[start, end)`` of ``doc``."""

@@ -266,13 +266,12 @@ class Shaper:
         Each move adds a term and drops none, so the passage never moves back."""
         first, last = units
         low, high = bounds
-        lo = max(low, int(starts[first]) - budget)
-        hi = min(high, int(ends[last]) + budget)
-        weights = terms(doc, lo, hi)
+        found: dict[int, float] = {}
 
-        def held(unit: int) -> float:
-            a, b = max(int(starts[unit]), lo), min(int(ends[unit]), hi)
-            return float(weights[a - lo : b - lo].sum()) if b > a else 0.0
+        def held(unit: int) -> float:  # read sentence by sentence: most passages look at two
+            if unit not in found:
+                found[unit] = float(terms(doc, int(starts[unit]), int(ends[unit])).sum())
+            return found[unit]
 
         while True:
             moves = []
