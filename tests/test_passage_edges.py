@@ -46,7 +46,7 @@ def _text(retriever, start: int, end: int) -> str:
 def _grow(retriever, *, follow: bool, question: str = QUESTION) -> tuple[int, int]:
     scores, spans = _scores()
     terms = retriever.fusion.query_terms(question)
-    words = (lambda doc, a, b: retriever.highlighter.term_words(doc, a, b, terms)) if follow else None
+    words = retriever.highlighter.term_words(terms) if follow else None
     peak = spans[1]
     found = retriever.shaper.grow_sentences(0, *peak, 0, len(scores), scores, terms=words)
     assert found is not None

@@ -385,14 +385,7 @@ class Retriever:
 
     def _term_words(self, query_terms: list[str]) -> TermWords:
         """Where the question's terms are, word by word: what a passage follows (:mod:`shaping`)."""
-        weights: dict[str, float] = {}
-
-        def term_words(doc: int, start: int, end: int) -> np.ndarray:
-            if not weights:  # the terms' weights once a question, and only when a passage asks
-                weights.update(self.highlighter.weights(query_terms))
-            return self.highlighter.term_words(doc, start, end, query_terms, weights=weights)
-
-        return term_words
+        return self.highlighter.term_words(query_terms)
 
     def _passage_evidence(self, query_terms: list[str]) -> PassageEvidence:
         return passage_evidence(

@@ -266,12 +266,15 @@ class Shaper:
         Each move adds a term and drops none, so the passage never moves back."""
         first, last = units
         low, high = bounds
-        found: dict[int, float] = {}
+        region = [int(starts[max(first - 1, 0)]), int(ends[min(last + 1, len(starts) - 1)])]
+        weights = [terms(doc, *region)]  # the passage and its neighbours, read in one go
 
-        def held(unit: int) -> float:  # read sentence by sentence: most passages look at two
-            if unit not in found:
-                found[unit] = float(terms(doc, int(starts[unit]), int(ends[unit])).sum())
-            return found[unit]
+        def held(unit: int) -> float:
+            a, b = int(starts[unit]), int(ends[unit])
+            if a < region[0] or b > region[1]:  # past the words read: read the larger span
+                region[:] = min(a, region[0]), max(b, region[1])
+                weights[0] = terms(doc, *region)
+            return float(weights[0][a - region[0] : b - region[0]].sum())
 
         while True:
             moves = []
