@@ -19,7 +19,7 @@ from qa.index.lazy import PerDocument
 from qa.index.model import Index
 from qa.ingest.normalize import STOP_WORDS, normalize, stem
 
-__all__ = ["Highlighter", "HIGHLIGHT_WORDS", "TermWeights"]
+__all__ = ["Highlighter", "HIGHLIGHT_WORDS", "QuestionTerms", "TermWeights"]
 
 HIGHLIGHT_WORDS = 20
 SENTENCE_WORDS = 40
@@ -89,6 +89,11 @@ class Highlighter:
 
     def weights(self, query_terms: list[str]) -> dict[str, float]:
         return {t: self.lexicon.idf(t) for t in set(query_terms)}
+
+    def term_words(self, query_terms: list[str]) -> QuestionTerms:
+        """Where the question's terms are, word by word (what a passage follows in
+        :mod:`shaping`); the terms' weights are read when a passage first asks."""
+        return QuestionTerms(self, query_terms)
 
     def coverage(self, doc: int, start: int, end: int, query_terms: list[str]) -> float:
         """IDF share of the distinct ``query_terms`` found in words ``[start, end)`` of ``doc``."""
@@ -179,3 +184,38 @@ class Highlighter:
         while end - start > 1 and decoration(end - 1):
             end -= 1
         return start, end
+
+
+class QuestionTerms:
+    """``terms(doc, start, end)``: for each word of ``[start, end)`` of ``doc``, the IDF share of
+    the question term it is (0 for a word that is none)."""
+
+    def __init__(self, highlighter: Highlighter, query_terms: list[str]) -> None:
+        self.highlighter = highlighter
+        self.query_terms = query_terms
+        self._shares: dict[str, float] | None = None
+        """Each term's IDF share, read when a passage first asks."""
+        self._table: tuple[int, np.ndarray, np.ndarray] = (-1, np.zeros(0, np.int32), np.zeros(0, np.float32))
+        """The stem vocabulary's size when read, the terms' stem ids (sorted), their shares."""
+
+    def __call__(self, doc: int, start: int, end: int) -> np.ndarray:
+        ids = self.highlighter.passage_stems(doc, start, end)  # may add stems to the vocabulary
+        keys, shares = self._lookup()
+        if not len(keys):
+            return np.zeros(len(ids), np.float32)
+        at = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+        return np.where(keys[at] == ids, shares[at], np.float32(0)).astype(np.float32)
+
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray]:
+        """The terms' stem ids and shares, read again only when words read since added stems
+        (a term the vocabulary lacked may be among them)."""
+        vocabulary = self.highlighter.stem_ids[0]
+        if self._table[0] != len(vocabulary):
+            if self._shares is None:
+                weights = self.highlighter.weights(self.query_terms)
+                total = sum(weights.values())
+                self._shares = {t: w / total for t, w in weights.items()} if total else {}
+            known = sorted((vocabulary[t], share) for t, share in self._shares.items() if t in vocabulary)
+            keys = np.array([k for k, _ in known], np.int32)
+            self._table = (len(vocabulary), keys, np.array([w for _, w in known], np.float32))
+        return self._table[1], self._table[2]

@@ -40,7 +40,7 @@ from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
 from qa.retrieval.scope import Scope, on_previous_answer
 from qa.retrieval.section_order import SectionOrder
-from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper
+from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper, TermWords
 from qa.retrieval.soft_coverage import SoftCoverage
 from qa.retrieval.structure import Structure
 
@@ -229,7 +229,7 @@ class Retriever:
         for search in self._searches(questions, histories):
             query_terms = self.fusion.query_terms(search.query)
             candidates = self._candidates(search.vector, query_terms, search.ranking)
-            pool = self.shaper.pool(candidates, grown, grown=grown)
+            pool = self.shaper.pool(candidates, grown, grown=grown, terms=self._term_words(query_terms))
             features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
             passages = [self._passage(shape, query_terms) for shape in pool]
             out.append(
@@ -389,14 +389,19 @@ class Retriever:
     def _shapes(self, candidates: Candidates, query_terms: list[str], k: int) -> list[Shape]:
         """The ``k`` passages shown: today's ranking, or with ``rank_weights`` the learned one (each
         passage then scores its learned score)."""
+        terms = self._term_words(query_terms)
         if not self.settings.shaping or not self.reranker.active:
-            return self.shaper.shapes(candidates, k)
-        pool = self.shaper.pool(candidates, k)
+            return self.shaper.shapes(candidates, k, terms=terms)
+        pool = self.shaper.pool(candidates, k, terms=terms)
         features = self.reranker.features(pool, candidates, self._passage_evidence(query_terms))
         learned = self.reranker.scores(features)
         return [
             dataclasses.replace(pool[i], score=float(learned[i])) for i in self.reranker.order(features)[:k]
         ]
+
+    def _term_words(self, query_terms: list[str]) -> TermWords:
+        """Where the question's terms are, word by word: what a passage follows (:mod:`shaping`)."""
+        return self.highlighter.term_words(query_terms)
 
     def _passage_evidence(self, query_terms: list[str]) -> PassageEvidence:
         return passage_evidence(

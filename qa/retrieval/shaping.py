@@ -9,6 +9,11 @@ sizes, of its best window of each size (a window counts when at least half of it
 passage). A peak word says where the evidence is densest; the passage score says how well the
 passage shown answers at every scale, so a passage whose answer sentence is split across the
 small windows' edges is not ranked below one that merely repeats the question's words.
+
+Given the question's terms, a passage grown of whole sentences then follows them: a sentence just
+past one edge that holds a question term is taken in exchange for sentences at the other edge that
+hold none (never the peak's own), so a passage does not stop one sentence short of where the
+question's words continue because it spent its words on a listing's last line or a caption.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from qa.index.model import Index
 from qa.ingest.chunking import may_have_boundaries
 from qa.retrieval.fusion import Candidates
 
-__all__ = ["Shape", "Shaper", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS", "RANKED_PASSAGES"]
+__all__ = ["Shape", "Shaper", "TermWords", "WINDOWS_PER_SIZE", "NEIGHBOUR_WORDS", "RANKED_PASSAGES"]
 
 WINDOWS_PER_SIZE = 64
 """Best candidate windows of each size that feed the word scores."""
@@ -36,6 +41,11 @@ MAX_PASSAGE_WORDS = 120
 """No passage is longer, even when its one sentence is."""
 RANKED_PASSAGES = 8
 """Passages grown (at least ``k``) before they are ranked as wholes."""
+
+
+TermWords = Callable[[int, int, int], np.ndarray]
+"""``terms(doc, start, end)``: for each word of ``[start, end)`` of document ``doc``, the weight of
+the question term it is (0 for a word that is none)."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +74,18 @@ class Shaper:
         """``debris(doc)``: 1 for each word of the document that is debris (headings, link lines);
         a passage does not grow over a sentence made only of them."""
 
-    def shapes(self, candidates: Candidates, k: int) -> list[Shape]:
+    def shapes(self, candidates: Candidates, k: int, *, terms: TermWords | None = None) -> list[Shape]:
         if not self.settings.shaping:
             return self.windows(candidates, k)
-        return self.pool(candidates, k)[:k]
+        return self.pool(candidates, k, terms=terms)[:k]
 
-    def pool(self, candidates: Candidates, k: int, *, grown: int = RANKED_PASSAGES) -> list[Shape]:
+    def pool(
+        self, candidates: Candidates, k: int, *, grown: int = RANKED_PASSAGES, terms: TermWords | None = None
+    ) -> list[Shape]:
         """The ``max(k, grown)`` passages grown for a question, ranked as wholes: what the first
-        ``k`` are chosen from."""
-        return self.ranked(self.grown(candidates, max(k, grown)), candidates)
+        ``k`` are chosen from. With ``terms``, passages of whole sentences follow the question's
+        terms (:meth:`follow_terms`)."""
+        return self.ranked(self.grown(candidates, max(k, grown), terms=terms), candidates)
 
     def ranked(self, shapes: list[Shape], candidates: Candidates) -> list[Shape]:
         """``shapes`` scored as wholes (:meth:`passage_score`), best first (ties keep their order)."""
@@ -96,7 +109,7 @@ class Shaper:
         words = _WordScores(self.index, candidates, self.sizes)
         return {doc: words.of(doc) for doc in words.docs}
 
-    def grown(self, candidates: Candidates, k: int) -> list[Shape]:
+    def grown(self, candidates: Candidates, k: int, *, terms: TermWords | None = None) -> list[Shape]:
         """The ``k`` best non-overlapping passages, each centred on a peak of the word scores.
 
         A document's word scores are computed only once its bound (no word of it can score more)
@@ -118,12 +131,14 @@ class Shaper:
             if not best or max(best.values()) < 0:
                 break
             doc = max(best, key=lambda d: (best[d], -words.rank[d]))
-            start, end, score = self.take_best(doc, remaining[doc], scores[doc])
+            start, end, score = self.take_best(doc, remaining[doc], scores[doc], terms=terms)
             out.append(Shape(doc, start, end, score, scores[doc], peak=score))
             best[doc] = float(remaining[doc].max())
         return out
 
-    def take_best(self, doc: int, left: np.ndarray, scores: np.ndarray) -> tuple[int, int, float]:
+    def take_best(
+        self, doc: int, left: np.ndarray, scores: np.ndarray, *, terms: TermWords | None = None
+    ) -> tuple[int, int, float]:
         """The passage of ``doc`` grown around its best word not yet taken: ``(start, end, score)``.
         ``left`` holds the document's word scores with taken words at -1; the passage's words are
         marked taken in it."""
@@ -136,7 +151,7 @@ class Shaper:
         beyond = np.flatnonzero(taken[peak_end:])
         high = peak_end + int(beyond[0]) if len(beyond) else len(left)
         low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
-        whole = self.grow_sentences(doc, peak, peak_end, low, high, scores)
+        whole = self.grow_sentences(doc, peak, peak_end, low, high, scores, terms=terms)
         start, end = whole or self.grow(doc, peak, peak_end, low, high)
         score = float(left[peak])
         left[start:end] = -1.0
@@ -183,10 +198,19 @@ class Shaper:
         return PerDocument(starts, len(self.index.documents))
 
     def grow_sentences(
-        self, doc: int, peak_start: int, peak_end: int, low: int, high: int, word_scores: np.ndarray
+        self,
+        doc: int,
+        peak_start: int,
+        peak_end: int,
+        low: int,
+        high: int,
+        word_scores: np.ndarray,
+        *,
+        terms: TermWords | None = None,
     ) -> tuple[int, int] | None:
         """On punctuated text: the sentences holding the peak, then whole neighbouring sentences
-        (the better-scoring side first) while the passage stays within ``passage_words``.
+        (the better-scoring side first) while the passage stays within ``passage_words``; with
+        ``terms``, then moved toward the question's terms (:meth:`follow_terms`).
         None when the text has no sentences or the peak's sentences are too long to show whole."""
         starts = self.sentence_starts[doc]
         if starts is None:
@@ -204,6 +228,7 @@ class Shaper:
         def fits(unit: int, length: int) -> bool:
             return length <= budget and not debris[starts[unit] : ends[unit]].all()
 
+        core = (first, last)
         while True:
             options = []
             if first > 0 and starts[first - 1] >= low and fits(first - 1, ends[last] - starts[first - 1]):
@@ -215,9 +240,59 @@ class Shaper:
             ):
                 options.append((_mean(word_scores, starts[last + 1], ends[last + 1]), 1))
             if not options:
+                if terms is not None:
+                    first, last = self.follow_terms(
+                        doc, starts, ends, (first, last), core, (low, high), budget, terms, fits
+                    )
                 return int(starts[first]), int(ends[last])
             _, side = max(options)
             first, last = (first - 1, last) if side < 0 else (first, last + 1)
+
+    @staticmethod
+    def follow_terms(
+        doc: int,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        units: tuple[int, int],
+        core: tuple[int, int],
+        bounds: tuple[int, int],
+        budget: int,
+        terms: TermWords,
+        fits: Callable[[int, int], bool],
+    ) -> tuple[int, int]:
+        """Sentences ``units`` (first, last) moved toward the question's terms: the sentence just
+        past an edge that holds a question term is taken when dropping sentences that hold none
+        from the other edge (never those of ``core``, the peak's) makes it fit the ``budget``.
+        Each move adds a term and drops none, so the passage never moves back."""
+        first, last = units
+        low, high = bounds
+        region = [int(starts[max(first - 1, 0)]), int(ends[min(last + 1, len(starts) - 1)])]
+        weights = [terms(doc, *region)]  # the passage and its neighbours, read in one go
+
+        def held(unit: int) -> float:
+            a, b = int(starts[unit]), int(ends[unit])
+            if a < region[0] or b > region[1]:  # past the words read: read the larger span
+                region[:] = min(a, region[0]), max(b, region[1])
+                weights[0] = terms(doc, *region)
+            return float(weights[0][a - region[0] : b - region[0]].sum())
+
+        while True:
+            moves = []
+            if last + 1 < len(starts) and ends[last + 1] <= high and held(last + 1) > 0:
+                drop = first
+                while ends[last + 1] - starts[drop] > budget and drop < core[0] and held(drop) == 0:
+                    drop += 1
+                if fits(last + 1, ends[last + 1] - starts[drop]):
+                    moves.append((held(last + 1), drop, last + 1))
+            if first > 0 and starts[first - 1] >= low and held(first - 1) > 0:
+                drop = last
+                while ends[drop] - starts[first - 1] > budget and drop > core[1] and held(drop) == 0:
+                    drop -= 1
+                if fits(first - 1, ends[drop] - starts[first - 1]):
+                    moves.append((held(first - 1), first - 1, drop))
+            if not moves:
+                return first, last
+            _, first, last = max(moves)
 
     def grow(self, doc: int, peak_start: int, peak_end: int, low: int, high: int) -> tuple[int, int]:
         """Word span of about ``passage_words`` centred on ``[peak_start, peak_end)``, inside
