@@ -259,11 +259,11 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     ),
     (
         lambda s: (
-            len(s.abstain_weights) in (6, 7)
+            len(s.abstain_weights) in (6, 7, 8)
             and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias))
         ),
         "abstain_weights must be six numbers (evidence, own evidence, coverage, unknown share, "
-        "agreement, document coverage) or seven (then soft coverage) and "
+        "agreement, document coverage), seven (then soft coverage) or eight (then token alignment) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
     ),
     (
