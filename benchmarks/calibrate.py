@@ -9,9 +9,11 @@ written) it takes the signals the retriever decides on (``qa.retrieval.abstain``
 of the question as searched and of the question alone, coverage of the question's own terms by
 the top passage, share of its terms the corpus never uses, whether the window
 nearest in meaning lies in the top passage, coverage of the question's terms by the top
-passage's whole document, and the passage's coverage counting words close in meaning,
-``qa.retrieval.soft_coverage``), fits a class-weighted
-logistic regression on all of them pooled (those the plain rules do not already decline: the
+passage's whole document, the passage's coverage counting words close in meaning,
+``qa.retrieval.soft_coverage``, and the token alignment of the question's words with the passage,
+``qa.retrieval.alignment``, computed for every question here), fits a class-weighted
+logistic regression, each weight held on its side (``SIGNS``; ``--free-signs``: not), on all of
+them pooled (those the plain rules do not already decline: the
 model decides only the rest) and, with ``--answers-cut``, on the answerable questions asked of
 their corpus with their answers cut out (``benchmarks/negatives.py``: near-topic unanswerable
 rows, weighing half the hand-written unanswerable ones; left out of a set's leave-one-set-out fit
@@ -23,7 +25,8 @@ when they are its questions or on its corpus), and prints:
   with the plain rules (cosine floor, unknown names, follow-ups lacking their own words)
   applied as the retriever applies them;
 - the threshold: the lowest chance at which no set abstains on more than 5 % of its answerable
-  questions;
+  questions, the devdocs sets (``UNCAPPED``) fitted on but not held to it (``--cap-every-set``:
+  held too, the rule before);
 - leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
   Markdown, HTML and PDF manuals share their questions, so they are left out together), and the
   decisions at the threshold chosen without it;

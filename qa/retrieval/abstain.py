@@ -45,10 +45,9 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
     can change the decision (:meth:`Abstainer.complete`).
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
-Markdown, HTML and PDF; class-weighted logistic regression), with their answerable questions asked
-of copies of their corpus without the answers as near-topic unanswerable rows at half weight, by
-``benchmarks/calibrate.py``, which prints the calibration curve per set and a leave-one-set-out
-check.
+Markdown, HTML and PDF, the devdocs questions and conversations; class-weighted logistic
+regression, each weight held on its side) by ``benchmarks/calibrate.py``, which prints the
+calibration curve per set and a leave-one-set-out check.
 """
 
 from __future__ import annotations
@@ -352,6 +351,8 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     soft = signals.values()[6]
     if soft - signals.coverage > 0.005:
         parts.append(f"{soft:.0%} counting words close in meaning")
+    if signals.alignment is not None:
+        parts.append(f"its words matched token by token {signals.alignment:.0%}")
     document = signals.values()[5]
     if document - signals.coverage > 0.005:
         parts.append(f"its document {document:.0%}")
