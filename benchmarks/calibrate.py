@@ -10,9 +10,9 @@ of the question as searched and of the question alone, coverage of the question'
 the top passage, share of its terms the corpus never uses, whether the window
 nearest in meaning lies in the top passage, coverage of the question's terms by the top
 passage's whole document, the passage's coverage counting words close in meaning,
-``qa.retrieval.soft_coverage``, and the token alignment of the question's words with the passage,
-``qa.retrieval.alignment``, computed for every question here), fits a class-weighted
-logistic regression, each weight held on its side (``SIGNS``; ``--free-signs``: not), on all of
+``qa.retrieval.soft_coverage``; with ``--alignment`` the token alignment of the question's words
+with the passage too, ``qa.retrieval.alignment``, computed for every question here), fits a
+class-weighted logistic regression (with ``--signs-held`` each weight on its side) on all of
 them pooled (those the plain rules do not already decline: the
 model decides only the rest) and, with ``--answers-cut``, on the answerable questions asked of
 their corpus with their answers cut out (``benchmarks/negatives.py``: near-topic unanswerable
@@ -25,8 +25,8 @@ when they are its questions or on its corpus), and prints:
   with the plain rules (cosine floor, unknown names, follow-ups lacking their own words)
   applied as the retriever applies them;
 - the threshold: the lowest chance at which no set abstains on more than 5 % of its answerable
-  questions, the devdocs sets (``UNCAPPED``) fitted on but not held to it (``--cap-every-set``:
-  held too, the rule before);
+  questions (with ``--uncap-devdocs``, the devdocs sets, ``UNCAPPED``, fitted on but not held
+  to it);
 - leave-one-set-out: the same curve where each set is scored by a model fitted without it (the
   Markdown, HTML and PDF manuals share their questions, so they are left out together), and the
   decisions at the threshold chosen without it;
@@ -66,14 +66,14 @@ FALSE_ABSTAIN_CAP = 0.05
 """The threshold chosen is the lowest whose false abstentions stay within this on every set
 (but those of :data:`UNCAPPED`)."""
 UNCAPPED = frozenset({"devdocs", "conversations-devdocs"})
-"""Sets fitted on but not held to the cap when the threshold is chosen (unless
-``--cap-every-set``): on them the plain rules alone decline 0.05 and 0.04 of the answerable
+"""Sets fitted on but not held to the cap when the threshold is chosen, with
+``--uncap-devdocs``: on them the plain rules alone decline 0.05 and 0.04 of the answerable
 questions, so with the cap a model could decline none more there, and the threshold would be
 set by them alone (benchmarks/README.md, "A dev set over four more documents")."""
 SIGNS = np.array([-1, -1, -1, 1, -1, -1, -1, -1], float)
 """Each signal's side (``SIGNAL_NAMES``' order): more evidence, coverage, agreement or alignment,
-less chance of no answer; more words the corpus never uses, more. The fit keeps each weight on
-its side (unless ``--free-signs``)."""
+less chance of no answer; more words the corpus never uses, more. With ``--signs-held`` the fit
+keeps each weight on its side."""
 
 
 def collect(eval_dir: Path, cache: Path, names: tuple[str, ...] = tuple(SETS)) -> list[dict]:
@@ -288,17 +288,15 @@ def main() -> None:
         help="fit on the answerable questions asked with their answers cut out as well",
     )
     parser.add_argument(
-        "--free-signs", action="store_true", help="let each weight take either sign (the fit before)"
-    )
-    parser.add_argument(
-        "--cap-every-set",
+        "--alignment",
         action="store_true",
-        help="hold every set to the cap when the threshold is chosen, devdocs too (the rule before)",
+        help="fit the eight signals, token alignment too (the settings weigh seven)",
     )
+    parser.add_argument("--signs-held", action="store_true", help="keep each weight on its side (SIGNS)")
     parser.add_argument(
-        "--seven",
+        "--uncap-devdocs",
         action="store_true",
-        help="the seven signals before token alignment (the eighth left out of the fit)",
+        help="choose the threshold without holding the devdocs sets to the cap (they are fitted on)",
     )
     parser.add_argument(
         "--section-signal",
@@ -319,9 +317,9 @@ def main() -> None:
     sets = np.array([r["set"] for r in rows])
     rule = np.array([r["rule"] for r in rows])
     names = list(SIGNAL_NAMES)
-    signs = None if args.free_signs else SIGNS
-    uncapped = frozenset() if args.cap_every_set else UNCAPPED
-    if args.seven:
+    signs = SIGNS if args.signs_held else None
+    uncapped = UNCAPPED if args.uncap_devdocs else frozenset()
+    if not args.alignment:
         features, names = features[:, :7], names[:7]
         cut = [{**r, "signals": r["signals"][:7]} for r in cut]
         signs = None if signs is None else signs[:7]

@@ -101,21 +101,22 @@ class Settings:
     """Evidence (best cosine between question and window) below which the answer abstains."""
     unknown_name_threshold: float = 0.68
     """Evidence needed when the question names something the documents never mention."""
-    abstain_weights: tuple[float, ...] = (-1.79, -1.60, 0.00, 3.01, -1.72, -2.49, -2.07, -3.56)
+    abstain_weights: tuple[float, ...] = (-1.16, -5.04, -2.31, -0.08, -1.78, -2.16, -5.28)
     """Weights of the abstention model's signals (``qa.retrieval.abstain.SIGNAL_NAMES``: evidence,
     evidence of the question alone, coverage of its terms by the top passage, share of its terms
     the corpus never uses, agreement of the nearest window with the top passage, coverage of its
-    terms by the top passage's document, the passage's coverage counting words close in meaning,
-    and the token alignment of the question's words with the passage), as fitted by
-    ``benchmarks/calibrate.py`` on every dev set, each weight held on its side; six or seven
-    numbers leave the last ones out (the model before, ``-1.16,-5.04,-2.31,-0.08,-1.78,-2.16,-5.28``,
-    bias 10.30, chance 0.81)."""
-    abstain_bias: float = 8.02
+    terms by the top passage's document, and the passage's coverage counting words close in
+    meaning), as fitted by ``benchmarks/calibrate.py``; six numbers leave the last one out. An
+    eighth weighs the token alignment of the question's words with the passage
+    (``qa.retrieval.alignment``): a model run over the passage for the questions near the
+    threshold, so not the default; ``-1.79,-1.60,0.00,3.01,-1.72,-2.49,-2.07,-3.56`` with bias
+    8.02 and chance 0.79 is its fit (``calibrate.py --alignment --signs-held --uncap-devdocs``;
+    benchmarks/README.md, "Evidence finer than the passage")."""
+    abstain_bias: float = 10.30
     """Intercept of the abstention model."""
-    abstain_chance: float = 0.79
+    abstain_chance: float = 0.81
     """Calibrated chance of being unanswerable at which the answer abstains (1 turns the model off);
-    the lowest at which no dev set abstains on more than 5 % of its answerable questions (the
-    devdocs sets, where the plain rules alone reach that, fitted on but not held to it)."""
+    the lowest at which no dev set abstains on more than 5 % of its answerable questions."""
     abstain_answer_type: bool = True
     """Abstain when the question asks for a number, a version or a date ("How many …", "Which
     version …", "What year …") and the top passage holds none (``qa.retrieval.answer_type``)."""
