@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +110,8 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...]) -> list[dict]:
             self.last = (search, top)
             return super()._signals(search, candidates, top)
 
-        def _answer(self, search, k):
-            answer, signals = super()._answer(search, k)
+        def _answer(self, search, k, every_signal=False):
+            answer, signals = super()._answer(search, k, every_signal)
             return answer, signals, self.last
 
     rows: list[dict] = []
@@ -172,8 +173,14 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...]) -> list[dict]:
                     )
                 )
                 passage_text = text[slice(*words.char_span(top.word_start, top.word_end))]
+                started = time.perf_counter()
                 q_states, p_states = embedder.encode_tokens([search.question, passage_text])
+                extra["passage_ms"] = (time.perf_counter() - started) * 1000
                 aligned = _term_alignment(q_states, p_states, search.question)
+                started = time.perf_counter()
+                hq_states, h_states = embedder.encode_tokens([search.question, highlight])
+                extra["highlight_ms"] = (time.perf_counter() - started) * 1000
+                aligned_highlight = _term_alignment(hq_states, h_states, search.question)
                 written = _written(search.question)
                 held_words = list(dict.fromkeys(content_words(passage_text)))
                 unknown = " ".join(_unknown_at_any_evidence(retriever.abstainer, search.question))
@@ -196,6 +203,7 @@ def collect(eval_dir: Path, cache: Path, names: tuple[str, ...]) -> list[dict]:
                             "asked": t in weights,
                             "held": bool(t in all_hits and all_hits[t].any()),
                             "align": aligned.get(t, 0.0),
+                            "align_highlight": aligned_highlight.get(t, 0.0),
                             "word": float(c),
                             "unknown_name": t in unknown_stems,
                         }
@@ -241,6 +249,8 @@ def derived(row: dict) -> dict[str, float]:
     summarise([t for t in terms if t["asked"]], "align", "a_known")
     summarise(terms, "align", "a_all")
     summarise(terms, "word", "w_all")
+    if not terms or "align_highlight" in terms[0]:
+        summarise(terms, "align_highlight", "h_all")
     unknown = [t for t in terms if not t["known"]]
     out["unknown_align_min"] = min((t["align"] for t in unknown), default=1.0)
     out["unknown_word_min"] = min((t["word"] for t in unknown), default=1.0)
@@ -294,6 +304,12 @@ def main() -> None:
     labels = np.array([r["unanswerable"] for r in rows])
     sets = np.array([r["set"] for r in rows])
     rule = np.array([r["rule"] for r in rows])
+    timed = [r["extra"] for r in rows if "passage_ms" in r["extra"]]
+    if timed:
+        passage_ms = np.median([e["passage_ms"] for e in timed])
+        highlight_ms = np.median([e["highlight_ms"] for e in timed])
+        print(f"token states of the question with the passage: p50 {passage_ms:.1f} ms; ", end="")
+        print(f"with the highlighted sentence: p50 {highlight_ms:.1f} ms ({len(timed)} questions)\n")
     print("separation (rows the plain rules leave): median answerable / unanswerable, AUC")
     lines = []
     base = np.array([r["signals"] for r in rows])
@@ -314,7 +330,7 @@ def main() -> None:
     )
     candidates = [[], ["a_all_mean"], ["w_all_mean"], ["a_all_share"], ["w_all_share"], ["a_known_mean"],
                   ["a_all_rarest"], ["unit_cos"], ["highlight_cos"], ["unit_coverage"], ["cooccur"],
-                  ["a_all_mean", "w_all_mean"], ["unit_cos", "a_all_mean"]]  # fmt: skip
+                  ["a_all_mean", "w_all_mean"], ["unit_cos", "a_all_mean"], ["h_all_mean"]]  # fmt: skip
     procedures = (
         ("fit all, cap all", every, every, False),
         ("fit all, cap older", every, older, False),
