@@ -35,7 +35,7 @@ when they are its questions or on its corpus), and prints:
 
 Paste the fitted weights into the settings in ``qa/config.py`` only if they hold on every set.
 ``--reuse`` reads the signals saved by the last run (``DIR/calibrate-signals.json``).
-``--section-signal`` adds an eighth signal for the comparison (not one the retriever reads): the
+``--section-signal`` adds one more signal for the comparison (not one the retriever reads): the
 cosine of the question as searched with the top passage embedded under its heading path ("Title ›
 Section: text", ``qa.retrieval.section_order.section_text``), or alone when it has none, and
 prints leave-one-set-out with and without it.
