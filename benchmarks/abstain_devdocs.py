@@ -22,13 +22,10 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, table
-from calibrate import FALSE_ABSTAIN_CAP, GROUPS, SETS, chance_of, choose, fit, weights_of
+from calibrate import FALSE_ABSTAIN_CAP, GROUPS, SETS, SIGNS, chance_of, choose, fit, weights_of
 
 FLOOR = 0.35
 """``abstain_threshold``: below it the floor declines whatever the names."""
-SIGNS = np.array([-1, -1, -1, 1, -1, -1, -1], float)
-"""Each signal's side: more evidence, coverage or agreement, less chance of no answer; more
-words the corpus never uses, more."""
 
 
 def plain_rules(rows: list[dict], names_below: float | None = None) -> np.ndarray:

@@ -106,7 +106,12 @@ class Settings:
     evidence of the question alone, coverage of its terms by the top passage, share of its terms
     the corpus never uses, agreement of the nearest window with the top passage, coverage of its
     terms by the top passage's document, and the passage's coverage counting words close in
-    meaning), as fitted by ``benchmarks/calibrate.py``; six numbers leave the last one out."""
+    meaning), as fitted by ``benchmarks/calibrate.py``; six numbers leave the last one out. An
+    eighth weighs the token alignment of the question's words with the passage
+    (``qa.retrieval.alignment``): a model run over the passage for the questions near the
+    threshold, so not the default; ``-1.79,-1.60,0.00,3.01,-1.72,-2.49,-2.07,-3.56`` with bias
+    8.02 and chance 0.79 is its fit (``calibrate.py --alignment --signs-held --uncap-devdocs``;
+    benchmarks/README.md, "Evidence finer than the passage")."""
     abstain_bias: float = 10.30
     """Intercept of the abstention model."""
     abstain_chance: float = 0.81
@@ -259,11 +264,11 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
     ),
     (
         lambda s: (
-            len(s.abstain_weights) in (6, 7)
+            len(s.abstain_weights) in (6, 7, 8)
             and all(abs(w) < 1000 for w in (*s.abstain_weights, s.abstain_bias))
         ),
         "abstain_weights must be six numbers (evidence, own evidence, coverage, unknown share, "
-        "agreement, document coverage) or seven (then soft coverage) and "
+        "agreement, document coverage), seven (then soft coverage) or eight (then token alignment) and "
         "they and abstain_bias must be below 1000 in size; benchmarks/calibrate.py prints them",
     ),
     (

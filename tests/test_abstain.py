@@ -60,13 +60,47 @@ def test_signals_come_in_the_order_of_the_weights_and_own_evidence_defaults_to_e
         "agreement",
         "document_coverage",
         "soft_coverage",
+        "alignment",
     )
-    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0, 1.0, 1.0)
-    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0, 1.0, 1.0)
+    assert _signals(unknown_share=0.25).values() == (0.8, 0.8, 1.0, 0.25, 1.0, 1.0, 1.0, 1.0)
+    assert _signals(own_evidence=0.3, agreement=0.0).values() == (0.8, 0.3, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0)
     assert _signals(coverage=0.4).values()[5] == 0.4, "document coverage defaults to the passage's"
     assert _signals(coverage=0.4, document_coverage=0.9).values()[5] == 0.9
     assert _signals(coverage=0.4).values()[6] == 0.4, "soft coverage defaults to the exact one"
     assert _signals(coverage=0.4, soft_coverage=0.7).values()[6] == 0.7
+    assert _signals(coverage=0.4, soft_coverage=0.7).values()[7] == 0.7, "alignment defaults to soft coverage"
+    assert _signals(soft_coverage=0.7, alignment=0.2).values()[7] == 0.2
+
+
+def test_the_alignment_is_computed_only_when_it_can_change_the_decision(tmp_path):
+    settings = Settings(
+        root=tmp_path,
+        abstain_weights=(-2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -4.0),
+        abstain_bias=3.0,
+        abstain_chance=0.5,
+    )
+    abstainer = _abstainer(settings)
+    calls = []
+
+    def aligned() -> float:
+        calls.append(1)
+        return 0.9
+
+    # z without alignment 3 - 2 * evidence; with it anywhere in 0..1 the chance crosses 0.5 only
+    # when 3 - 2 * evidence lies in [0, 4)
+    assert abstainer.complete(_signals(evidence=0.8), aligned).alignment == 0.9
+    assert abstainer.complete(_signals(evidence=0.8), aligned).values()[7] == 0.9
+    assert len(calls) == 2
+    settled = Signals(evidence=0.1, coverage=1.0, query="q")  # the floor declines: nothing to weigh
+    assert abstainer.complete(settled, aligned).alignment is None
+    assert abstainer.complete(settled, aligned, always=True).alignment == 0.9
+    answered = dataclasses.replace(settings, abstain_bias=-5.0)  # answered whatever the alignment
+    assert _abstainer(answered).complete(_signals(evidence=0.8), aligned).alignment is None
+    declined = dataclasses.replace(settings, abstain_bias=10.0)  # declined whatever it is
+    assert _abstainer(declined).complete(_signals(evidence=0.8), aligned).alignment is None
+    seven = dataclasses.replace(settings, abstain_weights=settings.abstain_weights[:7])
+    assert _abstainer(seven).complete(_signals(evidence=0.8), aligned).alignment is None
+    assert len(calls) == 3
 
 
 def test_the_chance_rises_as_evidence_and_coverage_fall(tmp_path):
@@ -235,6 +269,10 @@ def test_the_model_is_settings_from_the_environment(tmp_path):
         Settings.load({"QA_ABSTAIN_WEIGHTS": "-1.45,-2.81,-5.53,0.37,-2.05"}, root=tmp_path)
     with pytest.raises(ConfigError, match="abstain_chance"):
         Settings(root=tmp_path, abstain_chance=0.0)
+    eight = Settings.load({"QA_ABSTAIN_WEIGHTS": "-1,-2.5,-3,0.5,-2,-1.5,-2,-3"}, root=tmp_path)
+    assert len(eight.abstain_weights) == 8
+    with pytest.raises(ConfigError, match="six numbers"):
+        Settings.load({"QA_ABSTAIN_WEIGHTS": "-1,-2.5,-3,0.5,-2,-1.5,-2,-3,-1"}, root=tmp_path)
 
 
 # on a corpus other than the seed --------------------------------------------------------------

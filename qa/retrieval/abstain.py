@@ -15,7 +15,7 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   year …") and the top passage holds none (``abstain_answer_type``;
   :mod:`qa.retrieval.answer_type`): a passage about the topic that lacks what is asked;
 - the calibrated chance that the question is unanswerable is at least ``abstain_chance``. It is a
-  logistic model (``abstain_weights``, ``abstain_bias``) over seven signals, each on a scale that
+  logistic model (``abstain_weights``, ``abstain_bias``) over eight signals, each on a scale that
   means the same on any corpus (:class:`Signals`):
 
   * the best cosine of the question as searched (with its conversation's topic when it follows one);
@@ -37,20 +37,25 @@ The bot abstains when any of these holds, and says which one decided (:class:`Ve
   * soft coverage: the passage's coverage of the question's terms, counting in part a term it
     lacks when it holds a word close to it in meaning (:mod:`qa.retrieval.soft_coverage`): a
     learner's words are often not the document's ("fee" for "royalty"), and an answer in other
-    words is still one.
+    words is still one;
+  * token alignment: each of the question's own words, the corpus's unknown ones included,
+    matched with the passage's nearest token by the model's token states
+    (:mod:`qa.retrieval.alignment`): finer than the passage's vector, it tells a passage that
+    says what is asked from one about the topic that does not. A model run, made only when it
+    can change the decision (:meth:`Abstainer.complete`).
 
 The coefficients were fitted on all the dev sets together (seed, conversations, manuals as
-Markdown, HTML and PDF; class-weighted logistic regression), with their answerable questions asked
-of copies of their corpus without the answers as near-topic unanswerable rows at half weight, by
-``benchmarks/calibrate.py``, which prints the calibration curve per set and a leave-one-set-out
-check.
+Markdown, HTML and PDF, the devdocs questions and conversations; class-weighted logistic
+regression, each weight held on its side) by ``benchmarks/calibrate.py``, which prints the
+calibration curve per set and a leave-one-set-out check.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
@@ -68,9 +73,10 @@ SIGNAL_NAMES = (
     "agreement",
     "document_coverage",
     "soft_coverage",
+    "alignment",
 )
-"""The signals of the calibrated chance, in the order of ``Settings.abstain_weights`` (six weights
-leave the last one out: a model fitted before it counted)."""
+"""The signals of the calibrated chance, in the order of ``Settings.abstain_weights`` (six or seven
+weights leave the last ones out: a model fitted before they counted)."""
 
 _IDENTIFIER = re.compile(
     r"^(?:--?[A-Za-z][\w-]*"  # a command-line option
@@ -124,6 +130,11 @@ class Signals:
     soft_coverage: float | None = None
     """``coverage`` where a term the passage lacks counts in part when it holds a word close in
     meaning (None: the same as ``coverage``; :class:`qa.retrieval.soft_coverage.SoftCoverage`)."""
+    alignment: float | None = None
+    """IDF-weighted share of the question's own words matched in the top passage by the model's
+    token states (:class:`qa.retrieval.alignment.TokenAlignment`; None: not computed, read as
+    ``soft_coverage``: :meth:`Abstainer.complete` computes it only when it can change the
+    decision)."""
     missing_type: str = ""
     """The kind of answer the question asks for ("number", "version", "date") when the top passage
     holds none of it, else '' (:func:`qa.retrieval.answer_type.type_missing`). Not a weighed signal:
@@ -134,7 +145,17 @@ class Signals:
         own = self.evidence if self.own_evidence is None else self.own_evidence
         document = self.coverage if self.document_coverage is None else self.document_coverage
         soft = self.coverage if self.soft_coverage is None else self.soft_coverage
-        return (self.evidence, own, self.coverage, self.unknown_share, self.agreement, document, soft)
+        aligned = soft if self.alignment is None else self.alignment
+        return (
+            self.evidence,
+            own,
+            self.coverage,
+            self.unknown_share,
+            self.agreement,
+            document,
+            soft,
+            aligned,
+        )
 
 
 @dataclass(frozen=True)
@@ -238,6 +259,30 @@ class Abstainer:
             return 0.0
         return sum(w for t, w in weights.items() if not self.lexicon.known(t)) / total
 
+    def complete(self, signals: Signals, alignment: Callable[[], float], *, always: bool = False) -> Signals:
+        """``signals`` with the token alignment (``alignment()``, a model run) when it can change
+        the decision: the plain rules do not decline, the model weighs it, and the chance lies
+        between what it would be with no alignment and with full alignment on either side of
+        ``abstain_chance``. Otherwise the decision is the same whatever its value (0..1), and
+        ``signals`` are returned as they are. ``always``: computed in any case (calibration)."""
+        if signals.alignment is not None:
+            return signals
+        if always:
+            return dataclasses.replace(signals, alignment=alignment())
+        settings = self.settings
+        weights = settings.abstain_weights
+        if len(weights) < len(SIGNAL_NAMES) or not weights[-1] or not 0.0 < settings.abstain_chance < 1.0:
+            return signals
+        if self.rule(signals):
+            return signals
+        values = signals.values()[:-1]
+        z = settings.abstain_bias + sum(w * v for w, v in zip(weights, values))
+        limit = math.log(settings.abstain_chance / (1.0 - settings.abstain_chance))
+        low, high = z + min(weights[-1], 0.0), z + max(weights[-1], 0.0)
+        if high < limit or low >= limit:
+            return signals
+        return dataclasses.replace(signals, alignment=alignment())
+
     def decide(self, signals: Signals) -> Verdict:
         """Whether to abstain on ``signals``, and why."""
         settings = self.settings
@@ -306,6 +351,8 @@ def _explain(signals: Signals, chance: float, limit: float) -> str:
     soft = signals.values()[6]
     if soft - signals.coverage > 0.005:
         parts.append(f"{soft:.0%} counting words close in meaning")
+    if signals.alignment is not None:
+        parts.append(f"its words matched token by token {signals.alignment:.0%}")
     document = signals.values()[5]
     if document - signals.coverage > 0.005:
         parts.append(f"its document {document:.0%}")

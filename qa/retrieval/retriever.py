@@ -22,6 +22,7 @@ import numpy as np
 from qa.answer import Answer, Citation, Passage, Span
 from qa.config import Settings
 from qa.embedders.base import Embedder, make_embedder
+from qa.embedders.tokens import TokenEmbedder
 from qa.errors import QuestionError
 from qa.index.build import open_index
 from qa.index.model import Index
@@ -30,6 +31,7 @@ from qa.index.warming import warm_up as warm_index
 from qa.ingest.normalize import normalize
 from qa.retrieval.abstain import Abstainer, Signals
 from qa.retrieval.agreement import nearest_in_passage
+from qa.retrieval.alignment import TokenAlignment
 from qa.retrieval.answer_type import type_missing
 from qa.retrieval.conversation import TopicReader
 from qa.retrieval.document_coverage import DocumentCoverage
@@ -163,6 +165,14 @@ class Retriever:
         )
 
     @cached_property
+    def alignment(self) -> TokenAlignment | None:
+        """Token alignment of a question with its top passage (None: in lexical mode, or with
+        an embedder that gives no token states)."""
+        if self.settings.mode == "lexical" or not isinstance(self.embedder, TokenEmbedder):
+            return None
+        return TokenAlignment(self.embedder.encode_tokens)
+
+    @cached_property
     def abstainer(self) -> Abstainer:
         texts = [d.text for d in self.index.documents]
         return Abstainer(
@@ -211,10 +221,12 @@ class Retriever:
         *,
         k: int | None = None,
         histories: Sequence[Sequence[str]] | None = None,
+        every_signal: bool = False,
     ) -> list[tuple[Answer, Signals]]:
-        """Answers with the signals their abstention was decided on (for calibration)."""
+        """Answers with the signals their abstention was decided on (for calibration); with
+        ``every_signal``, the token alignment too when it could not change the decision."""
         k = self._check_k(k)
-        return [self._answer(search, k) for search in self._searches(questions, histories)]
+        return [self._answer(search, k, every_signal) for search in self._searches(questions, histories)]
 
     def ranking_rows(
         self,
@@ -278,7 +290,8 @@ class Retriever:
         query_terms = self.fusion.query_terms(question)
         candidates = self._candidates(search.vector, query_terms, search.ranking)
         shapes = self._shapes(candidates, query_terms, 1)  # abstention reads the first passage only
-        signals = self._signals(search, candidates, shapes[0] if shapes else None)
+        top = shapes[0] if shapes else None
+        signals = self._completed(search, self._signals(search, candidates, top), top)
         return not self.abstainer.decide(signals).abstains
 
     def _top_shape(self, query: str, vector: np.ndarray) -> Shape | None:
@@ -294,7 +307,7 @@ class Retriever:
             raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
         return k
 
-    def _answer(self, search: Search, k: int) -> tuple[Answer, Signals]:
+    def _answer(self, search: Search, k: int, every_signal: bool = False) -> tuple[Answer, Signals]:
         query_terms = self.fusion.query_terms(search.query)
         scope = self._scope(search, query_terms)
         previous = self._previous_answer(search) if scope is None else None
@@ -302,7 +315,8 @@ class Retriever:
         candidates = self._structured(found, query_terms)
         ranked_again = scope is not None or previous is not None
         shapes = self._shapes(candidates, query_terms, max(k, RANKED_PASSAGES) if ranked_again else k)
-        signals = self._signals(search, candidates, shapes[0] if shapes else None)
+        top = shapes[0] if shapes else None
+        signals = self._completed(search, self._signals(search, candidates, top), top, every_signal)
         verdict = self.abstainer.decide(signals)
         marked_by = query_terms
         if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
@@ -348,6 +362,24 @@ class Retriever:
             else None,
             missing_type=type_missing(question, self._text(top)) if top else "",
         )
+
+    def _completed(
+        self, search: Search, signals: Signals, top: Shape | None, always: bool = False
+    ) -> Signals:
+        """``signals`` with the token alignment of the question's own words with the top
+        passage, when it can change the decision (:meth:`Abstainer.complete`) or ``always``."""
+        if top is None or self.alignment is None:
+            return signals
+        alignment = self.alignment
+
+        def aligned() -> float:
+            terms = list(dict.fromkeys(self.fusion.query_terms(search.question)))
+            hits = self.highlighter.term_hits(top.doc, top.word_start, top.word_end, terms)
+            held = {term for term, found in hits.items() if found.any()}
+            weights = {term: self.fusion.lexicon.idf(term) for term in terms}
+            return alignment(search.question, self._text(top), weights, held)
+
+        return self.abstainer.complete(signals, aligned, always=always)
 
     def _candidates(
         self, vector: np.ndarray | None, query_terms: list[str], ranking: np.ndarray | None = None
