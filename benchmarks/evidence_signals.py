@@ -287,6 +287,7 @@ def judge_capped(rows: list[dict], *, fit_sets: set[str], cap_sets: set[str], si
 
 def main() -> None:
     from qa.config import Settings
+    from qa.retrieval.abstain import SIGNAL_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=None)
@@ -314,7 +315,7 @@ def main() -> None:
     lines = []
     base = np.array([r["signals"] for r in rows])
     columns = {name: np.array([r["candidates"][name] for r in rows]) for name in rows[0]["candidates"]}
-    columns.update({f"({name})": base[:, i] for i, name in enumerate(SEVEN)})
+    columns.update({f"({name})": base[:, i] for i, name in enumerate(SIGNAL_NAMES[:7])})
     for name, values in columns.items():
         for scope, mask in (("all", ~rule), ("devdocs", ~rule & (sets == "devdocs"))):
             pos, neg = values[mask & labels], values[mask & ~labels]
@@ -372,15 +373,6 @@ SETTINGS_BEFORE = {
     "abstain_chance": 0.81,
 }
 """The seven-signal settings before token alignment."""
-SEVEN = (
-    "evidence",
-    "own_evidence",
-    "coverage",
-    "unknown_share",
-    "agreement",
-    "document_coverage",
-    "soft_coverage",
-)
 
 
 if __name__ == "__main__":
