@@ -71,6 +71,26 @@ def test_served_pages_and_sources_check_the_digest(corpus):  # noqa: F811 (fixtu
     assert "The text closest to your question is shaded" in closest
 
 
+def test_a_link_past_the_end_of_a_shortened_document_says_it_was_indexed_again(corpus):  # noqa: F811
+    """An answer's link from before its document was replaced by a shorter one: its offsets now
+    lie past the end, which is the same news as other text at them (the widget shows it to the
+    learner), not 'offsets 0..45 do not fit in ...'."""
+    from qa.index.build import ensure_index
+    from tests.conftest import FakeEmbedder
+
+    client = _client(corpus)
+    passage = _cite(client, "When does the library open?", "seeds/plain.txt")
+    (corpus.seeds_dir / "plain.txt").write_text("Hours\n\nNine.\n", encoding="utf-8")
+    ensure_index(corpus, FakeEmbedder())
+    client.app.app.state.live.refresh(wait=True)
+    gone = client.get(passage["context_url"])
+    assert gone.status_code == 404 and "indexed again" in gone.json()["error"]
+    page = client.get(passage["citation"]["context_page"]).text
+    assert MOVED in page and "id='cited'" not in page
+    unsigned = re.sub(r"&v=[0-9a-f]{8}", "", passage["context_url"])  # no digest: the offsets are wrong
+    assert "do not fit" in client.get(unsigned).json()["error"]
+
+
 def test_an_expired_lms_sessions_document_link_says_to_open_the_assistant_again(
     courses,  # noqa: F811
     fake_embedder,

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
+from qa.errors import UnknownSourceError
 from qa.index.collections import NAME_PATTERN
 from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_digest, passage_json
 from qa.retrieval.context import passage_context
@@ -330,7 +331,15 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         _check_origin(settings, http, collection)
         index = _retriever(live, registry, collection).index
         highlight = (hs, he) if hs is not None and he is not None else None
-        ctx = passage_context(index, source, start, end, words=settings.context_words, highlight=highlight)
+        try:
+            words = settings.context_words
+            ctx = passage_context(index, source, start, end, words=words, highlight=highlight)
+        except UnknownSourceError:
+            # a link of an answer from before the document was indexed again, whose offsets now
+            # lie past its end: moved, as when they still fit but hold other text
+            if v is not None and any(d.source == source for d in index.documents):
+                raise HTTPException(404, MOVED) from None
+            raise
         if v is not None and passage_digest(ctx.passage) != v:
             raise HTTPException(404, MOVED)
         stale = bool(changes.stale(collection, index.manifest, [ctx.source]))

@@ -4,7 +4,10 @@
 :class:`LiveRetriever` looks at the pointer at most every ``every`` seconds; when it names
 another build, that build is loaded and warmed up in a background thread and then swapped in
 with one assignment. A question already being answered keeps the retriever it started with
-(:meth:`LiveRetriever.pin`), so its citations and context come from one index.
+(:meth:`LiveRetriever.pin`), so its citations and context come from one index. With ``watch``
+(a running server) a thread also looks at the pointer every ``every`` seconds, so a build
+published by another process (a second replica's upload, ``qa index``) is loaded while the
+server is idle, not first noticed by a question, which would still get the old index.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from qa.config import Settings
@@ -34,6 +38,20 @@ def _pointer(index_dir: Path) -> str:
         return ""
 
 
+def _watch(ref: weakref.ref, every: float) -> None:
+    """Refresh the :class:`LiveRetriever` behind ``ref`` every ``every`` seconds while it lives."""
+    while True:
+        time.sleep(every)
+        live = ref()
+        if live is None:
+            return
+        try:
+            live.refresh()
+        except Exception:  # a pointer that cannot be read now is looked at again next time
+            log.exception("looking for a rebuilt index failed")
+        del live
+
+
 class LiveRetriever:
     """The current :class:`Retriever`, reloaded when the index is rebuilt; thread-safe.
 
@@ -43,9 +61,12 @@ class LiveRetriever:
     context in the same call sees one index even if a swap happens in between.
     """
 
-    def __init__(self, retriever: Retriever, settings: Settings, *, every: float = 2.0) -> None:
+    def __init__(
+        self, retriever: Retriever, settings: Settings, *, every: float = 2.0, watch: bool = False
+    ) -> None:
         self.settings = settings
         self.every = every
+        self.watching = watch
         self._current = retriever
         self._build = _pointer(settings.index_dir)
         self._checked = time.monotonic()
@@ -53,6 +74,10 @@ class LiveRetriever:
         self._loading: threading.Thread | None = None
         self._pins: dict[int, tuple[Retriever, float]] = {}
         self.reloads = 0
+        if watch:
+            threading.Thread(
+                target=_watch, args=(weakref.ref(self), max(every, 0.1)), name="qa-index-watch", daemon=True
+            ).start()
 
     @property
     def current(self) -> Retriever:

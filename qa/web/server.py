@@ -7,6 +7,7 @@ uvicorn, trusting forwarded headers only from ``trusted_proxies``.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import sys
@@ -152,7 +153,9 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     )
     app.state.live = live
     install_error_handlers(app)
-    registry = registry or Registry(settings, live.current.embedder, default=live, live=LiveRetriever)
+    # each collection's retriever follows its published build as the default one does
+    follow = functools.partial(LiveRetriever, every=live.every, watch=live.watching)
+    registry = registry or Registry(settings, live.current.embedder, default=live, live=follow)
     app.state.registry = registry
     app.include_router(api_router(settings, live, registry))
     app.include_router(originals_router(settings, live, registry))
@@ -280,13 +283,13 @@ def serve(settings: Settings) -> None:
         def run_worker(sock, number: int) -> None:
             retriever = Retriever.open(settings)
             retriever.warm_up()
-            app = WorkerHeader(create_app(settings, retriever), number)
+            app = WorkerHeader(create_app(settings, LiveRetriever(retriever, settings, watch=True)), number)
             config = uvicorn.Config(app, **uvicorn_options(settings))  # host/port: the socket's
             uvicorn.Server(config).run(sockets=[sock])
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
     retriever = prepare(settings)
-    app = create_app(settings, retriever)
+    app = create_app(settings, LiveRetriever(retriever, settings, watch=True))
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
     uvicorn.run(app, **uvicorn_options(settings))
