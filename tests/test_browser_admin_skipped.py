@@ -64,7 +64,29 @@ def test_every_refused_upload_of_a_batch_stays_listed(browser, project, fake_emb
             items = page.locator("#message li").all_inner_texts()
             assert [i.split(":")[0] for i in items] == ["broken.pdf", "empty.txt", "latin1.txt"]
             assert "PDF" in items[0] and "empty file" in items[1] and "not UTF-8" in items[2]
+            # what was stored is not shown as an error; what was refused is
+            red = "rgb(163, 38, 27)"
+            assert page.eval_on_selector("#message", "m => getComputedStyle(m).color") != red
+            refusals = page.locator("#message .error")
+            assert refusals.evaluate("e => getComputedStyle(e).color") == red
+            assert "3 of 4 refused" in refusals.inner_text() and "uploaded" not in refusals.inner_text()
             page.screenshot(path=str(artifacts / "admin-batch-refusals.png"), full_page=True)
+        finally:
+            page.close()
+
+
+def test_a_batch_refused_whole_is_shown_as_an_error(browser, project, fake_embedder, tmp_path):
+    (project.seeds_dir / "guide.txt").write_text("The library opens at nine. " * 30, encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with _serving(project, fake_embedder, admin_key=ADMIN) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            _sign_in(page, url)
+            page.wait_for_selector("#documents tr[data-name='guide.txt']")
+            page.set_input_files("#file", [str(tmp_path / "empty.txt")])
+            page.wait_for_function(MESSAGE_SAYS, arg="1 of 1 refused")
+            assert page.eval_on_selector("#message", "m => m.className") == "error"
+            assert page.locator("#message li").all_inner_texts()[0].startswith("empty.txt")
         finally:
             page.close()
 

@@ -206,10 +206,17 @@
     }
     var total = queue.length, stored = [], refused = [];
     function summary() {
-      var parts = [];
-      if (stored.length) { parts.push("uploaded " + stored.join(", ") + "; indexing in the background"); }
-      if (refused.length) { parts.push(refused.length + " of " + total + " refused (nothing changed for them):"); }
-      say(parts.join(". "), refused.length > 0, refused);
+      /* what was stored reads as news, only what was refused as an error */
+      var ok = stored.length ? "uploaded " + stored.join(", ") + "; indexing in the background" : "";
+      var bad = refused.length ? refused.length + " of " + total + " refused (nothing changed for them):" : "";
+      if (!ok || !bad) { say(ok || bad, refused.length > 0, refused); return; }
+      say(ok + ". ");
+      var part = el("div", null, "error");
+      part.appendChild(document.createTextNode(bad));
+      var list = el("ul");
+      refused.forEach(function (line) { list.appendChild(el("li", line)); });
+      part.appendChild(list);
+      $("message").appendChild(part);
     }
     function next() {
       var file = queue.shift();
