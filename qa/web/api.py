@@ -275,6 +275,11 @@ def _retriever(live: LiveRetriever, registry: Registry | None, collection: str |
     return registry.get(collection)
 
 
+def _collection_query(description: str):
+    """The optional ``?collection=`` of a GET route: a collection's name, or None for the default."""
+    return Query(None, pattern=NAME_PATTERN, max_length=32, description=description)
+
+
 def api_router(settings: Settings, live: LiveRetriever, registry: Registry | None = None):
     """The ``/api/v1`` routes over the live retriever (the default collection) and ``registry``
     (the other collections); auth and limits are applied by :mod:`qa.web.security`."""
@@ -323,9 +328,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
             description="The passage's digest, as an answer's context_url gives it: when the text at "
             "[start, end) no longer has it (the document was indexed again since), a 404.",
         ),
-        collection: str | None = Query(
-            None, pattern=NAME_PATTERN, max_length=32, description="The collection (default: default)."
-        ),
+        collection: str | None = _collection_query("The collection (default: default)."),
         http: Request = None,
     ) -> ContextOut:
         _check_origin(settings, http, collection)
@@ -352,12 +355,8 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         responses={code: ERRORS[code] for code in (400, 403, 404, 409, 413, 422, 500)},
     )
     def health(
-        collection: str | None = Query(
-            None,
-            pattern=NAME_PATTERN,
-            max_length=32,
-            description="The collection (default: default); an unknown one is a 404, one without "
-            "indexed documents a 409.",
+        collection: str | None = _collection_query(
+            "The collection (default: default); an unknown one is a 404, one without indexed documents a 409."
         ),
     ) -> Health:
         retriever = _retriever(live, registry, collection)
