@@ -412,13 +412,15 @@ class Retriever:
 
     def _scoped(self, shapes: list[Shape], scoped: Candidates, query_terms: list[str], k: int) -> list[Shape]:
         """A follow-up's passages ranked on its ``scoped`` candidates: in the document its topic
-        leads to (that of ``shapes[0]``, the first passage found with the topic), grown again from
-        them, cut around what the question asks; elsewhere ``shapes``, grown with the topic."""
+        leads to (that of ``shapes[0]``, the first passage found with the topic), as many as
+        ``shapes`` has there, grown again from them, cut around what the question asks; elsewhere
+        ``shapes``, grown with the topic."""
         if not shapes:
             return shapes
         doc = shapes[0].doc
-        grown = self._shapes(within(self.fusion, scoped, doc), query_terms, max(k, RANKED_PASSAGES))
-        return self.shaper.ranked(grown + [s for s in shapes if s.doc != doc], scoped)
+        elsewhere = [s for s in shapes if s.doc != doc]
+        grown = self._shapes(within(self.fusion, scoped, doc), query_terms, len(shapes) - len(elsewhere))
+        return self.shaper.ranked(grown + elsewhere, scoped)
 
     def _previous_answer(self, search: Search) -> Shape | None:
         """For a question searched with its topic that has no terms of its own ("Why not?"), the
