@@ -16,11 +16,12 @@ chosen from) are ranked again on evidence where the question's own part leads (:
 
 In the document the topic leads to (that of the first passage found with the topic), the passages
 are grown again from that ranking (:func:`within`; as many as the topic's pool had there), so that
-they are cut around what the question asks: grown from the topic's ranking, a passage on the topic's words can end one sentence before
-the answer to the follow-up ("How many data streams work best?" after a question on the speed of
-the interleaved CRC: the section's first sentences, without "is either 3 or 4"). Passages of other
-documents are those grown with the topic: there the question's own words, which the search with
-the topic only met by chance, would cut them around words that answer nothing about the topic.
+they are cut around what the question asks: grown from the topic's ranking, a passage on the
+topic's words can end one sentence before the answer to the follow-up ("How many data streams work
+best?" after a question on the speed of the interleaved CRC: the section's first sentences, without
+"is either 3 or 4"). Passages of other documents are those grown with the topic: there the
+question's own words, which the search with the topic only met by chance, would cut them around
+words that answer nothing about the topic.
 
 The highlight of each passage is the sentence that best holds the question's own terms. Abstention
 is decided before, on the passage the search with the topic puts first, as calibrated.
