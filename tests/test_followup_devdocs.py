@@ -90,3 +90,16 @@ def test_a_follow_up_with_words_of_its_own_is_answered_past_the_previous_answer(
     assert answer.query == f"{history[0]} {question}"
     assert "only created if the JPEG file has multiple scans" in _text(answer.passages[0])
     assert _text(answer.passages[0]) != _text(previous)
+
+
+def test_a_follow_ups_passage_is_cut_around_what_it_asks(devdocs):
+    """ "How many data streams work best?" lands with its topic (the interleaved CRC's speed) in
+    section 5.3; grown on the topic's words, the passage took the sentence on the fastest code
+    before the section and ended one sentence before "either 3 or 4". Grown again on what the
+    question asks, in the document its topic leads to, the first passage holds the answer."""
+    history = ["How fast is the interleaved word-by-word CRC algorithm?"]
+    question = "How many data streams work best?"
+    answer = devdocs.ask(question, history=history)
+    assert answer.query == f"{history[0]} {question}"
+    assert answer.passages[0].source.endswith("crc-doc.pdf")
+    assert "for integer arithmetics is either 3 or 4" in _text(answer.passages[0])

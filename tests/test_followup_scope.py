@@ -79,13 +79,26 @@ def test_a_follow_up_is_ranked_by_its_own_words_within_its_topic(retriever, unsc
     assert before.passages[0].citation.section == "Pools › The console pool"
 
 
-def test_the_scope_orders_the_passages_the_topic_found(retriever, unscoped):
-    """The passages shown are among those grown for the question with its topic: the topic
-    chooses where to look, the question only what comes first."""
-    shown = {p.text for p in retriever.ask("and the output?", history=[TOPIC], k=5).passages}
+def test_the_scope_looks_where_the_topic_found(retriever, unscoped):
+    """The topic chooses where to look, the question what to pick and where its passages end:
+    every passage shown holds a window found with the topic; in the document the topic leads to
+    the passages are grown again on the question's ranking, elsewhere they are the passages grown
+    with the topic."""
+    answer = retriever.ask("and the output?", history=[TOPIC], k=8)
+    query_terms = retriever.fusion.query_terms(answer.query)
+    found = retriever.fusion.candidates(retriever.embedder.encode([answer.query])[0], query_terms)
+    windows = retriever.index.windows
+    sources = [document.source for document in retriever.index.documents]
+    for passage in answer.passages:
+        ids = found.ids[windows.doc[found.ids] == sources.index(passage.source)]
+        starts, ends = windows.word_start[ids], windows.word_end[ids]
+        assert ((starts < passage.citation.word_end) & (ends > passage.citation.word_start)).any()
     unscoped()
-    pool = {p.text for p in retriever.ask("and the output?", history=[TOPIC], k=8).passages}
-    assert shown <= pool
+    before = retriever.ask("and the output?", history=[TOPIC], k=8)
+    lead = before.passages[0].source
+    assert lead.endswith("pools.md")
+    elsewhere = {p.text for p in answer.passages if p.source != lead}
+    assert elsewhere and elsewhere <= {p.text for p in before.passages}
 
 
 def test_abstention_is_decided_on_the_topics_ranking(retriever, unscoped):

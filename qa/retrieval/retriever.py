@@ -40,7 +40,7 @@ from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.highlight import Highlighter
 from qa.retrieval.name_free import NameFree
 from qa.retrieval.rerank import PassageEvidence, Reranker, passage_evidence
-from qa.retrieval.scope import Scope, on_previous_answer
+from qa.retrieval.scope import Scope, on_previous_answer, within
 from qa.retrieval.section_order import SectionOrder
 from qa.retrieval.shaping import RANKED_PASSAGES, Shape, Shaper, TermWords
 from qa.retrieval.soft_coverage import SoftCoverage
@@ -320,7 +320,7 @@ class Retriever:
         verdict = self.abstainer.decide(signals)
         marked_by = query_terms
         if scope is not None:  # decided on the topic's ranking; ranked and marked on the question's own
-            shapes = self.shaper.ranked(shapes, self._structured(found, query_terms, scope))
+            shapes = self._scoped(shapes, self._structured(found, query_terms, scope), query_terms, k)
             marked_by = list(scope.own_terms)
         elif previous is not None:  # no words of its own: it asks about the previous answer
             shapes = self.shaper.ranked(shapes, on_previous_answer(self.fusion, candidates, previous))
@@ -409,6 +409,18 @@ class Retriever:
             return None
         with_topic = search.vector if search.ranking is None else search.ranking
         return Scope.of(with_topic, search.own_vector, query_terms, self.fusion.query_terms(search.question))
+
+    def _scoped(self, shapes: list[Shape], scoped: Candidates, query_terms: list[str], k: int) -> list[Shape]:
+        """A follow-up's passages ranked on its ``scoped`` candidates: in the document its topic
+        leads to (that of ``shapes[0]``, the first passage found with the topic), as many as
+        ``shapes`` has there, grown again from them, cut around what the question asks; elsewhere
+        ``shapes``, grown with the topic."""
+        if not shapes:
+            return shapes
+        doc = shapes[0].doc
+        elsewhere = [s for s in shapes if s.doc != doc]
+        grown = self._shapes(within(self.fusion, scoped, doc), query_terms, len(shapes) - len(elsewhere))
+        return self.shaper.ranked(grown + elsewhere, scoped)
 
     def _previous_answer(self, search: Search) -> Shape | None:
         """For a question searched with its topic that has no terms of its own ("Why not?"), the

@@ -14,6 +14,15 @@ chosen from) are ranked again on evidence where the question's own part leads (:
   (:data:`OWN_TERMS_SHARE`): the topic's words still count, so "And how common is it?" after
   "What is debt bondage?" stays on debt bondage, but no longer outweigh what is asked.
 
+In the document the topic leads to (that of the first passage found with the topic), the passages
+are grown again from that ranking (:func:`within`; as many as the topic's pool had there), so that
+they are cut around what the question asks: grown from the topic's ranking, a passage on the
+topic's words can end one sentence before the answer to the follow-up ("How many data streams work
+best?" after a question on the speed of the interleaved CRC: the section's first sentences, without
+"is either 3 or 4"). Passages of other documents are those grown with the topic: there the
+question's own words, which the search with the topic only met by chance, would cut them around
+words that answer nothing about the topic.
+
 The highlight of each passage is the sentence that best holds the question's own terms. Abstention
 is decided before, on the passage the search with the topic puts first, as calibrated.
 A question searched alone (no history, a topic switch) is not touched. One with no terms of its own
@@ -25,6 +34,7 @@ the reorder by sections) ranks ahead of the passages the two words of the questi
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +42,14 @@ import numpy as np
 from qa.retrieval.fusion import Candidates, Fusion
 from qa.retrieval.shaping import Shape
 
-__all__ = ["OWN_SHARE", "OWN_TERMS_SHARE", "PREVIOUS_ANSWER_BONUS", "Scope", "on_previous_answer"]
+__all__ = [
+    "OWN_SHARE",
+    "OWN_TERMS_SHARE",
+    "PREVIOUS_ANSWER_BONUS",
+    "Scope",
+    "on_previous_answer",
+    "within",
+]
 
 OWN_SHARE = 0.5
 """Share of the question's own vector in the vector that ranks a follow-up's passages."""
@@ -108,3 +125,22 @@ def on_previous_answer(fusion: Fusion, candidates: Candidates, previous: Shape) 
     overlap = np.minimum(ends, previous.word_end) - np.maximum(starts, previous.word_start)
     inside = (windows.doc[ids] == previous.doc) & (2 * overlap >= ends - starts)
     return candidates.boosted(PREVIOUS_ANSWER_BONUS * inside.astype(np.float32))
+
+
+def within(fusion: Fusion, candidates: Candidates, doc: int) -> Candidates:
+    """The candidates that are windows of document ``doc``, with their scores: what a follow-up's
+    passages in the document its topic leads to are grown from again."""
+    mine = fusion.index.windows.doc[candidates.ids] == doc
+
+    def kept(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[mine]
+
+    return dataclasses.replace(
+        candidates,
+        ids=candidates.ids[mine],
+        fused=candidates.fused[mine],
+        dense=kept(candidates.dense),
+        lexical=kept(candidates.lexical),
+        bonus=kept(candidates.bonus),
+        ranking=kept(candidates.ranking),
+    )
