@@ -228,6 +228,46 @@ def test_a_question_during_a_rebuild_gets_a_whole_answer_from_the_old_index(cour
     assert "seeds/biology/volcano.md" in cited(after.json())
 
 
+def test_a_replica_reports_the_build_another_replica_runs(courses, fake_embedder):
+    """Two replicas on one index folder: while replica A builds, replica B's status said "ready"
+    with 0 documents (a build's status was per process); it now reads the shared build lock and
+    A's progress note, and when idle the counts of the index it answers from."""
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    a, registry_a = make_app(courses, gated)
+    b, _ = make_app(courses, fake_embedder)
+    idle = b.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
+    assert idle["state"] == "ready" and idle["documents"] == 1 and idle["windows"] > 0
+    assert (
+        a.put(
+            "/api/v1/admin/collections/biology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=admin(),
+        ).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    during = b.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
+    assert during["state"] == "indexing", during
+    assert "embedding" in during["message"] and "another server process" in during["message"]
+    listing = b.get("/api/v1/admin/collections/biology", headers=admin()).json()
+    assert listing["status"]["state"] == "indexing"
+    gated.open.set()
+    assert registry_a.wait("biology").state == "done"
+    deadline = time.monotonic() + 20  # B loads the published build within a few seconds
+    while (after := b.get("/api/v1/admin/collections/biology/status", headers=admin()).json())[
+        "documents"
+    ] != 2:
+        assert after["state"] == "ready" and time.monotonic() < deadline, after
+        time.sleep(0.2)
+
+
+def test_a_collection_without_an_index_is_not_ready(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder)
+    create_collection(courses, "chemistry", CollectionConfig(title="Chemistry"))
+    status = client.get("/api/v1/admin/collections/chemistry/status", headers=admin()).json()
+    assert status["state"] == "empty" and status["documents"] == 0
+
+
 def test_two_uploads_at_once_are_both_kept_and_indexed(app):
     client, registry = app
     results = []

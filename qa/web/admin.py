@@ -41,6 +41,7 @@ from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.build_state import build_state
 from qa.web.signed_links import LinkSigner
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -159,7 +160,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     counts: Counter[int] = Counter()
     if index is not None:
         counts.update(int(d) for d in index.table["doc"])
-    status = registry.status(name)
+    status = build_state(settings, registry, name)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
     out = []
     for f in list_files(settings, name):
@@ -235,7 +236,7 @@ def collection_out(settings: Settings, registry: Registry, name: str) -> Collect
         examples=list(c.config.examples),
         allowed_origins=list(c.config.allowed_origins),
         documents=_documents(settings, registry, c.name),
-        status=status_out(registry.status(c.name)),
+        status=status_out(build_state(settings, registry, c.name)),
     )
 
 
@@ -344,7 +345,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors
     )
     def status(name: NAME) -> StatusOut:
-        return status_out(registry.status(name))
+        return status_out(build_state(settings, registry, name))
 
     @router.get(
         "/collections/{name}/questions",

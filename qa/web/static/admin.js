@@ -158,10 +158,13 @@
       text = "indexing: " + s.message;  // the stage with its counts and speed
       $("bar").value = s.to_embed ? s.embedded / s.to_embed : 0;
     } else if (s.state === "done" || s.state === "ready") {
-      text = "done: " + s.documents.toLocaleString("en") + (s.documents === 1 ? " document, " : " documents, ") +
+      /* "ready": nothing built by this server since it started; the counts are the index's */
+      text = s.state + ": " + s.documents.toLocaleString("en") + (s.documents === 1 ? " document, " : " documents, ") +
         s.windows.toLocaleString("en") + " windows";
-      if (s.state === "ready") { text = "ready"; }
       $("bar").value = 1;
+    } else if (s.state === "empty") {
+      text = "no indexed documents yet";
+      $("bar").value = 0;
     } else if (s.state === "failed") {
       text = "failed: " + s.message + " (learners still get answers from the previous index)";
     } else if (s.state === "queued") {
