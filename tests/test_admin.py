@@ -510,3 +510,39 @@ def test_what_authors_change_is_in_the_servers_log(app, caplog):
     assert len(built) == 3 and re.fullmatch(
         r"collection biology: index \w+, 1 document, [\d,]+ windows", built[-1]
     )
+
+
+def test_an_author_sets_and_resets_a_documents_title(app):
+    """A plain-text document without a heading was titled after its file name, and an author
+    could only change that by writing a sidecar on the server's disk."""
+    client, registry = app
+    notes = "Lava cools quickly into basalt. Magma rises through the crust of the earth.\n"
+    base = "/api/v1/admin/collections/biology/documents"
+    assert client.put(f"{base}/week_1-notes.txt", content=notes.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+
+    def title() -> str:
+        docs = client.get("/api/v1/admin/collections/biology", headers=admin()).json()["documents"]
+        return next(d["title"] for d in docs if d["name"] == "week_1-notes.txt")
+
+    assert title() == "week 1 notes"
+    res = client.put(f"{base}/week_1-notes.txt/title", json={"title": "  Week 1:  rocks "}, headers=admin())
+    assert res.status_code == 202 and res.json()["state"] in ("queued", "indexing", "done")
+    registry.wait("biology")
+    assert title() == "Week 1: rocks"
+    ask = {"question": "what does lava cool into basalt", "collection": "biology", "k": 5}
+    labels = [p["citation"]["label"] for p in client.post("/api/v1/ask", json=ask).json()["passages"]]
+    assert any(label.startswith("Week 1: rocks") for label in labels), labels
+    # a sidecar's link and licence are kept; an empty title gives the document's own back
+    sidecar = registry.settings.root / "seeds" / "biology" / "week_1-notes.txt.meta.json"
+    sidecar.write_text(json.dumps({"title": "x", "url": "https://example.edu/w1"}), encoding="utf-8")
+    assert (
+        client.put(f"{base}/week_1-notes.txt/title", json={"title": ""}, headers=admin()).status_code == 202
+    )
+    registry.wait("biology")
+    assert json.loads(sidecar.read_text(encoding="utf-8")) == {"url": "https://example.edu/w1"}
+    assert title() == "week 1 notes"
+    assert client.put(f"{base}/nothing.txt/title", json={"title": "a"}, headers=admin()).status_code == 404
+    too_long = client.put(f"{base}/week_1-notes.txt/title", json={"title": "a" * 201}, headers=admin())
+    assert too_long.status_code == 422 and "title" in too_long.json()["error"]
+    assert client.put(f"{base}/week_1-notes.txt/title", json={"title": "a"}).status_code == 401

@@ -143,3 +143,34 @@ def test_the_widget_asks_the_collection_named_on_its_script_tag(browser, admin_s
     assert "Volcanoes" in text and "Rome" not in text
     page.screenshot(path=str(artifacts / "widget-collection.png"))
     context.close()
+
+
+def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, artifacts):
+    """The title column has an Edit button named for its document; Enter saves the new title
+    (indexed again), Escape cancels and gives the focus back to the button."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#collections button[data-name=default]")
+    page.click("#collections button[data-name=default]")
+    row = "#documents tr[data-name='rome.md']"
+    page.wait_for_selector(row)
+    edit = page.get_by_role("button", name="Edit the title of rome.md")
+    edit.click()
+    field = page.get_by_label("Title of rome.md")
+    assert field.input_value() == "Rome"
+    field.press("Escape")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Edit the title of rome.md"
+    edit.press("Enter")
+    field = page.get_by_label("Title of rome.md")
+    field.fill("The Roman Republic")
+    field.press("Enter")
+    page.wait_for_function(
+        f"document.querySelector(\"{row}\").innerText.includes('The Roman Republic')", timeout=60_000
+    )
+    assert "The Roman Republic" in page.inner_text("#message")
+    page.screenshot(path=str(artifacts / "admin-title-edited.png"), full_page=True)
+    context.close()

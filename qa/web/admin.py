@@ -35,6 +35,7 @@ from qa.index.collections import (
     get_collection,
     list_files,
     save_document,
+    set_document_title,
     update_config,
 )
 from qa.ingest.formats import read_document
@@ -65,6 +66,14 @@ class SettingsIn(_Strict):
     title: str = Field("", max_length=120)
     examples: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=10)
     allowed_origins: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=20)
+
+
+class TitleIn(_Strict):
+    title: str = Field(
+        description="The title citations give the document; '' for the document's own "
+        "(front matter, first heading, file name).",
+        max_length=200,
+    )
 
 
 class StatusOut(BaseModel):
@@ -339,6 +348,17 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
     )
     def remove(name: NAME, filename: Annotated[str, Path(max_length=160)]) -> StatusOut:
         delete_document(settings, name, filename)
+        return status_out(registry.rebuild(name))
+
+    @router.put(
+        "/collections/{name}/documents/{filename}/title",
+        response_model=StatusOut,
+        status_code=202,
+        summary="Set a document's title (a sidecar beside it); the collection is re-indexed",
+        responses={**errors, 404: {"description": "No such collection or document."}},
+    )
+    def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
+        set_document_title(settings, name, filename, body.title)
         return status_out(registry.rebuild(name))
 
     @router.get(

@@ -124,8 +124,8 @@
         name.textContent = d.name;
       }
       tr.appendChild(name);
-      [d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, pageCount(d), d.windows,
-       when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
+      tr.appendChild(titleCell(c, d, d.title || (refused ? "(not indexed)" : "(not indexed yet)")));
+      [d.format, pageCount(d), d.windows, when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
@@ -150,6 +150,51 @@
     }
     showStatus(c.status);
     loadQuestions();
+  }
+
+  function titleCell(c, d, shown) {
+    /* the title citations give, and a button to change it (a sidecar the server writes) */
+    var td = el("td");
+    td.appendChild(el("span", shown));
+    if (d.warnings.length && !d.indexed_at) { return td; }
+    var edit = el("button", "Edit", "small");
+    edit.type = "button";
+    edit.setAttribute("aria-label", "Edit the title of " + d.name);
+    edit.addEventListener("click", function () {
+      var form = el("form", null, "title-form");
+      var label = el("label", "Title of " + d.name, "visually-hidden");
+      var input = el("input");
+      input.id = "title-" + Math.random().toString(36).slice(2);
+      label.htmlFor = input.id;
+      input.value = d.title;
+      input.maxLength = 200;
+      input.placeholder = "empty: the document's own title";
+      var save = el("button", "Save");
+      save.type = "submit";
+      var cancel = el("button", "Cancel");
+      cancel.type = "button";
+      form.appendChild(label); form.appendChild(input); form.appendChild(save); form.appendChild(cancel);
+      function close() { td.textContent = ""; td.appendChild(el("span", shown)); td.appendChild(edit); edit.focus(); }
+      cancel.addEventListener("click", close);
+      input.addEventListener("keydown", function (event) { if (event.key === "Escape") { event.preventDefault(); close(); } });
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var title = input.value.trim();
+        call("PUT", "/collections/" + c.name + "/documents/" + encodeURIComponent(d.name) + "/title", { title: title })
+          .then(function (status) {
+            say((title ? "title of " + d.name + " set to “" + title + "”" : "title of " + d.name +
+              " reset to the document's own") + "; indexing in the background");
+            showStatus(status); watch(); load();
+          })
+          .catch(function (err) { say(err.message, true); input.focus(); });
+      });
+      td.textContent = "";
+      td.appendChild(form);
+      input.focus();
+      input.select();
+    });
+    td.appendChild(edit);
+    return td;
   }
 
   function showStatus(s) {
