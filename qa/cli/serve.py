@@ -28,9 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve, parser=p)
 
 
-CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry")
+CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry", "qa.web.live")
 """What authors change while the server runs (uploads, deletions, collections, the builds they
-start) is logged at INFO, so an operator can tell what changed when, and what it built."""
+start, the rebuilt index each process then answers from) is logged at INFO, so an operator can
+tell what changed when, and what it built; WARNING is left for what needs a look."""
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
