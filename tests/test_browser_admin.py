@@ -174,3 +174,35 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
     assert "The Roman Republic" in page.inner_text("#message")
     page.screenshot(path=str(artifacts / "admin-title-edited.png"), full_page=True)
     context.close()
+
+
+def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
+    """Screen readers read the new collection's fields by their placeholders only (gone once
+    typed), the view picker and the progress bar with no name, and every row's button as
+    "Delete" and the export as "CSV", with no word of what they act on."""
+    import re
+
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    tree = page.locator("body").aria_snapshot()
+    unnamed = [
+        line
+        for line in tree.splitlines()
+        if re.match(r"\s*- (textbox|combobox|progressbar|button)\s*(:|$)", line)
+    ]
+    assert not unnamed, tree
+    for role, name in [
+        ("textbox", "New collection's name"),
+        ("textbox", "Title shown to learners"),
+        ("combobox", "Show"),
+        ("progressbar", "Indexing progress"),
+        ("button", "Delete rome.md"),
+        ("button", "Export as evaluation rows (CSV)"),
+    ]:
+        assert page.get_by_role(role, name=name, exact=True).count() == 1, (role, name)
+    context.close()

@@ -131,6 +131,7 @@
       var td = el("td");
       var del = el("button", "Delete");
       del.type = "button";
+      del.setAttribute("aria-label", "Delete " + d.name);
       del.addEventListener("click", function () {
         if (!confirm("Delete " + d.name + " from " + c.name + "?")) { return; }
         call("DELETE", "/collections/" + c.name + "/documents/" + encodeURIComponent(d.name))
