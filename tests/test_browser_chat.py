@@ -358,10 +358,16 @@ def test_time_from_enter_to_answer(page, artifacts):
 
 CONTRAST = r"""() => {
   const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
-  const lum = (c) => c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  const lum = (c) => c.slice(0, 3)
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const behind = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
-    if (c.length < 4 || c[3] > 0.5) { return c; } } return [255, 255, 255]; };
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) { return c; }
+    }
+    return [255, 255, 255];
+  };
   const low = [];
   for (const el of document.querySelectorAll("body *")) {
     const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
