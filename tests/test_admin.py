@@ -441,6 +441,7 @@ def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, f
     assert not any(ch.isdigit() for ch in body["notice"])  # learners: no signals, no figures
     rows = client.get("/api/v1/admin/collections/biology/questions?view=declined", headers=admin()).json()
     assert [(r["question"], r["reason"]) for r in rows] == [(asked["question"], body["reason"])]
+    assert rows[0]["answered_since"] == ""  # still declined
     assert any(ch.isdigit() for ch in rows[0]["reason"])  # authors: the deciding figures
     export = client.get(
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=jsonl", headers=admin()

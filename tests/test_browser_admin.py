@@ -206,3 +206,29 @@ def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
     ]:
         assert page.get_by_role(role, name=name, exact=True).count() == 1, (role, name)
     context.close()
+
+
+def test_the_declined_view_says_which_questions_new_material_answers(browser, admin_server):
+    from qa.eval.asked import AskedRecord, log_question
+
+    url, root = admin_server
+    log = root / "feedback" / "questions.jsonl"
+    for question, declined, time_ in [
+        ("What did Nero build?", True, "2026-11-01T10:00:00+00:00"),
+        ("What did Nero build?", False, "2026-11-02T10:00:00+00:00"),
+        ("Who founded Carthage?", True, "2026-11-01T11:00:00+00:00"),
+    ]:
+        reason = "evidence 0.10; an answer needs 0.35" if declined else ""
+        log_question(log, AskedRecord("default", question, abstained=declined, reason=reason, time=time_))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.get_by_label("Show", exact=True).select_option("declined")
+    page.wait_for_function("document.querySelector('#questions tbody').innerText.includes('Nero')")
+    rows = page.locator("#questions tbody tr").all_inner_texts()
+    assert "Carthage" in rows[0] and "evidence 0.10" in rows[0]
+    assert "Nero" in rows[1] and "answered since 2026-11-02 10:00 UTC" in rows[1]
+    context.close()

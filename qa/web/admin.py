@@ -131,6 +131,11 @@ class QuestionOut(BaseModel):
     reason: str = Field(
         default="", description="Why it was last declined: the deciding signals and figures ('' if never)."
     )
+    answered_since: str = Field(
+        default="",
+        description="When it was first answered after it was last declined ('' if never declined or "
+        "still declined); the declined view lists these last.",
+    )
 
 
 def status_out(status: BuildStatus) -> StatusOut:

@@ -287,7 +287,11 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), q.reason || ""].forEach(function (v) {
+        /* a declined question that new material answers since: said first, so it reads as fixed */
+        var why = q.answered_since ? "answered since " + when(q.answered_since) + (q.reason ? " (declined before: " + q.reason + ")" : "")
+          : q.reason || "";
+        if (q.answered_since) { tr.className = "answered"; }
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), why].forEach(function (v) {
           tr.appendChild(el("td", v));
         });
         body.appendChild(tr);
