@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
 
-    for name in CHANGES_LOGGED:
+    for name in (*CHANGES_LOGGED, "qa.web.access_log"):  # and one line per request
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
 
