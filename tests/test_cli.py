@@ -249,6 +249,20 @@ def test_serve_help_says_what_the_key_and_the_rate_limit_cover(capsys):
     assert "questions per minute per client, API and chat page together" in text
 
 
+def test_serve_help_names_the_settings_that_have_no_flag(capsys):
+    """An operator reading qa serve --help never learnt that the admin page exists (QA_ADMIN_KEY
+    has no flag) nor where the other settings are."""
+    from qa.config import Settings
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for variable in ("QA_ADMIN_KEY", "QA_LOG_QUESTIONS", "QA_PUBLIC_URL", "QA_LTI_DIR", "QA_TRUSTED_PROXIES"):
+        assert variable in text
+        assert variable[3:].lower() in Settings.__dataclass_fields__  # a real setting
+    assert "/admin" in text and "README.md" in text
+
+
 def test_python_dash_m_qa_runs_the_same_cli_as_qa_cli(tmp_path):
     """``python -m qa`` is the ``qa`` command, as ``python -m qa.cli`` is (help and errors alike)."""
 
