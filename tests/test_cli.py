@@ -196,6 +196,10 @@ def test_outside_a_project_says_where_it_looked_and_leaves_nothing(tmp_path, cap
     assert err.count("\n") == 1 and f"documents in {tmp_path}/seeds" in err
     assert "--root" in err and "QA_ROOT" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty embeddings/ left behind
+    assert "the folder does not exist" in err  # not "no readable documents" in a folder that is not there
+    (tmp_path / "seeds").mkdir()
+    assert main(["index", "--model", "fake-model"]) == 1
+    assert "no readable documents in" in capsys.readouterr().err
 
 
 def test_index_and_serve_say_what_they_do_while_the_model_loads(capsys):
