@@ -248,7 +248,7 @@ def test_a_replica_reports_the_build_another_replica_runs(courses, fake_embedder
     assert gated.entered.wait(30)
     during = b.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
     assert during["state"] == "indexing", during
-    assert "embedding" in during["message"] and "another server process" in during["message"]
+    assert "embedding" in during["message"] and "another process is building" in during["message"]
     listing = b.get("/api/v1/admin/collections/biology", headers=admin()).json()
     assert listing["status"]["state"] == "indexing"
     gated.open.set()

@@ -19,7 +19,7 @@ from qa.retrieval.registry import BuildStatus, Registry
 
 __all__ = ["ELSEWHERE", "build_state"]
 
-ELSEWHERE = "another server process is building this index"
+ELSEWHERE = "another process is building this index: a replica, or qa index"
 _EMBEDDING = re.compile(r"embedding: ([\d,]+)/([\d,]+) windows")
 
 
