@@ -172,6 +172,9 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
         f"document.querySelector(\"{row}\").innerText.includes('The Roman Republic')", timeout=60_000
     )
     assert "The Roman Republic" in page.inner_text("#message")
+    # screen readers hear the build's states, not each count of the bar (twice a second)
+    page.wait_for_function("document.querySelector('#announce').textContent.startsWith('done: ')")
+    assert page.get_attribute("#progress", "aria-live") is None
     page.screenshot(path=str(artifacts / "admin-title-edited.png"), full_page=True)
     context.close()
 

@@ -218,6 +218,9 @@
     }
     if (s.skipped && s.skipped.length) { text += "; skipped: " + s.skipped.join("; "); }
     $("state").textContent = text;
+    if ($("progress").getAttribute("data-state") !== s.state) {  /* said once per state, not per count */
+      $("announce").textContent = s.state === "indexing" ? "indexing" : text;
+    }
     $("progress").setAttribute("data-state", s.state);
   }
 
