@@ -261,6 +261,32 @@ def test_a_replica_reports_the_build_another_replica_runs(courses, fake_embedder
         time.sleep(0.2)
 
 
+def test_a_replica_tells_learners_a_first_build_runs_elsewhere(courses, fake_embedder):
+    """Replica B answered a question to a course whose first build replica A was running with
+    'has no indexed documents yet; upload some', words for authors, and wrong then."""
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    a, registry_a = make_app(courses, gated)
+    b, _ = make_app(courses, fake_embedder)
+    assert a.post("/api/v1/admin/collections", json={"name": "geology"}, headers=admin()).status_code == 201
+    ask = {"question": "what forms when lava cools", "collection": "geology"}
+    before = b.post("/api/v1/ask", json=ask)
+    assert before.status_code == 409 and "no indexed documents" in before.json()["error"]
+    assert (
+        a.put(
+            "/api/v1/admin/collections/geology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=admin(),
+        ).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    during = b.post("/api/v1/ask", json=ask)
+    assert during.status_code == 409 and "is being indexed; ask again in a moment" in during.json()["error"]
+    gated.open.set()
+    assert registry_a.wait("geology").state == "done"
+    assert b.post("/api/v1/ask", json=ask).status_code == 200
+
+
 def test_a_collection_without_an_index_is_not_ready(courses, fake_embedder):
     client, _ = make_app(courses, fake_embedder)
     create_collection(courses, "chemistry", CollectionConfig(title="Chemistry"))
