@@ -393,3 +393,23 @@ def test_text_on_the_chat_page_has_the_contrast_to_be_read(browser, live_server,
     page.wait_for_timeout(300)
     assert page.evaluate(CONTRAST) == []
     context.close()
+
+
+def test_the_keyboard_focus_is_visible_on_every_control(page):
+    """Tabbing through the page: the passages slider showed no focus at all (nor the course
+    picker, beyond a pale border), so a keyboard user lost track of where they were."""
+    page.evaluate("document.activeElement.blur()")
+    outlined = {}
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        name, style, width = page.evaluate(
+            """() => { const e = document.activeElement, s = getComputedStyle(e.closest('#question') || e);
+            const name = e.tagName + ' ' + (e.getAttribute('aria-label') || '');
+            return [name, s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+        )
+        outlined[name] = style != "none" and width >= 2
+    for name in ("range slider for Passages per answer", "number input for Passages per answer", "TEXTAREA"):
+        assert [shown for key, shown in outlined.items() if name in key] == [True], (
+            name,
+            list(outlined.items()),
+        )
