@@ -573,3 +573,14 @@ def test_an_author_sets_and_resets_a_documents_title(app):
     too_long = client.put(f"{base}/week_1-notes.txt/title", json={"title": "a" * 201}, headers=admin())
     assert too_long.status_code == 422 and "title" in too_long.json()["error"]
     assert client.put(f"{base}/week_1-notes.txt/title", json={"title": "a"}).status_code == 401
+
+
+def test_a_method_an_admin_route_does_not_take_is_told_with_its_real_methods(app):
+    """PATCH on an admin route got 'method PATCH is not allowed' with Allow: GET, HEAD, POST, a
+    list that named POST (which the route refuses) and not DELETE (which it takes)."""
+    client, _ = app
+    res = client.patch("/api/v1/admin/collections/biology", json={}, headers=admin())
+    assert res.status_code == 405 and set(res.headers["allow"].split(", ")) == {"GET", "DELETE", "OPTIONS"}
+    assert res.json() == {"error": "/api/v1/admin/collections/biology does not take PATCH"}
+    res = client.request("TRACE", "/api/v1/ask")
+    assert res.status_code == 405 and res.headers["allow"] == "POST, OPTIONS"
