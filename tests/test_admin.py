@@ -584,3 +584,14 @@ def test_a_method_an_admin_route_does_not_take_is_told_with_its_real_methods(app
     assert res.json() == {"error": "/api/v1/admin/collections/biology does not take PATCH"}
     res = client.request("TRACE", "/api/v1/ask")
     assert res.status_code == 405 and res.headers["allow"] == "POST, OPTIONS"
+
+
+def test_a_view_or_format_not_offered_is_told_by_its_choices_not_a_regex(app):
+    """?view=x answered "String should match pattern '^(most-asked|declined|thumbs-down)$'"."""
+    client, _ = app
+    base = "/api/v1/admin/collections/biology/questions"
+    res = client.get(f"{base}?view=x", headers=admin())
+    assert res.status_code == 422
+    assert res.json()["error"] == "query.view: must be one of most-asked, declined, thumbs-down"
+    res = client.get(f"{base}/export?view=declined&format=xlsx", headers=admin())
+    assert res.json()["error"] == "query.format: must be one of jsonl, csv"
