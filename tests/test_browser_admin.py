@@ -160,12 +160,12 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
     page.wait_for_selector(row)
     edit = page.get_by_role("button", name="Edit the title of rome.md")
     edit.click()
-    field = page.get_by_label("Title of rome.md")
+    field = page.get_by_label("Title of rome.md", exact=True)
     assert field.input_value() == "Rome"
     field.press("Escape")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Edit the title of rome.md"
     edit.press("Enter")
-    field = page.get_by_label("Title of rome.md")
+    field = page.get_by_label("Title of rome.md", exact=True)
     field.fill("The Roman Republic")
     field.press("Enter")
     page.wait_for_function(
@@ -230,7 +230,10 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
     page.click("#key-form button")
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.get_by_label("Show", exact=True).select_option("declined")
-    page.wait_for_function("document.querySelector('#questions tbody').innerText.includes('Nero')")
+    # the most-asked view (Nero first) may still be shown until the declined view's answer comes
+    page.wait_for_function(
+        "(document.querySelector('#questions tbody tr') || {}).innerText?.includes('Carthage')"
+    )
     rows = page.locator("#questions tbody tr").all_inner_texts()
     assert "Carthage" in rows[0] and "evidence 0.10" in rows[0]
     assert "Nero" in rows[1] and "answered since 2026-11-02 10:00 UTC" in rows[1]
