@@ -190,6 +190,7 @@ class Settings:
             if not valid(self):
                 raise ConfigError(message)
         _check_proxies(self.trusted_proxies)
+        object.__setattr__(self, "allowed_origins", _origins(self.allowed_origins))
         _check_vector_store(self.vector_store, self.vector_store_collection)
         if self.milvus or self.vector_store == "faiss":
             object.__setattr__(self, "store", "milvus" if self.milvus else "faiss")
@@ -359,11 +360,42 @@ def _check_proxies(proxies: tuple[str, ...]) -> None:
             ) from None
 
 
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    """``origins`` as browsers send them (``https://lms.example.edu/`` loses its slash, which no
+    ``Origin`` header has); ConfigError for one that is no origin, which would match nothing."""
+    from urllib.parse import urlsplit
+
+    out = []
+    for entry in origins:
+        origin = str(entry).strip().rstrip("/")
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or "@" in parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigError(
+                f"allowed_origins must be origins, a scheme and a host (and port), e.g. "
+                f"https://lms.example.edu; {entry!r} is not one"
+            )
+        out.append(origin)
+    return tuple(out)
+
+
+SECRETS = ("api_key", "admin_key", "vector_store_token")
+"""Settings whose values a message never shows."""
+
+
 def _named_variable(message: str, from_env: Mapping[str, str], overrides: Mapping[str, Any]) -> str:
     """``message`` ("k must be between 1 and 50") naming the variable that set the field it is
     about, when that came from the environment: "...; QA_K='0' is set in the environment"."""
     field = message.split(" ", 1)[0]
     if field in from_env and overrides.get(field) is None:
+        if field in SECRETS:
+            return f"{message}; QA_{field.upper()} is set in the environment (its value is not shown)"
         return f"{message}; QA_{field.upper()}={from_env[field]!r} is set in the environment"
     return message
 

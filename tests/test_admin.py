@@ -228,6 +228,72 @@ def test_a_question_during_a_rebuild_gets_a_whole_answer_from_the_old_index(cour
     assert "seeds/biology/volcano.md" in cited(after.json())
 
 
+def test_a_replica_reports_the_build_another_replica_runs(courses, fake_embedder):
+    """Two replicas on one index folder: while replica A builds, replica B's status said "ready"
+    with 0 documents (a build's status was per process); it now reads the shared build lock and
+    A's progress note, and when idle the counts of the index it answers from."""
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    a, registry_a = make_app(courses, gated)
+    b, _ = make_app(courses, fake_embedder)
+    idle = b.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
+    assert idle["state"] == "ready" and idle["documents"] == 1 and idle["windows"] > 0
+    assert (
+        a.put(
+            "/api/v1/admin/collections/biology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=admin(),
+        ).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    during = b.get("/api/v1/admin/collections/biology/status", headers=admin()).json()
+    assert during["state"] == "indexing", during
+    assert "embedding" in during["message"] and "another process is building" in during["message"]
+    listing = b.get("/api/v1/admin/collections/biology", headers=admin()).json()
+    assert listing["status"]["state"] == "indexing"
+    gated.open.set()
+    assert registry_a.wait("biology").state == "done"
+    deadline = time.monotonic() + 20  # B loads the published build within a few seconds
+    while (after := b.get("/api/v1/admin/collections/biology/status", headers=admin()).json())[
+        "documents"
+    ] != 2:
+        assert after["state"] == "ready" and time.monotonic() < deadline, after
+        time.sleep(0.2)
+
+
+def test_a_replica_tells_learners_a_first_build_runs_elsewhere(courses, fake_embedder):
+    """Replica B answered a question to a course whose first build replica A was running with
+    'has no indexed documents yet; upload some', words for authors, and wrong then."""
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    a, registry_a = make_app(courses, gated)
+    b, _ = make_app(courses, fake_embedder)
+    assert a.post("/api/v1/admin/collections", json={"name": "geology"}, headers=admin()).status_code == 201
+    ask = {"question": "what forms when lava cools", "collection": "geology"}
+    before = b.post("/api/v1/ask", json=ask)
+    assert before.status_code == 409 and "no indexed documents" in before.json()["error"]
+    assert (
+        a.put(
+            "/api/v1/admin/collections/geology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=admin(),
+        ).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    during = b.post("/api/v1/ask", json=ask)
+    assert during.status_code == 409 and "is being indexed; ask again in a moment" in during.json()["error"]
+    gated.open.set()
+    assert registry_a.wait("geology").state == "done"
+    assert b.post("/api/v1/ask", json=ask).status_code == 200
+
+
+def test_a_collection_without_an_index_is_not_ready(courses, fake_embedder):
+    client, _ = make_app(courses, fake_embedder)
+    create_collection(courses, "chemistry", CollectionConfig(title="Chemistry"))
+    status = client.get("/api/v1/admin/collections/chemistry/status", headers=admin()).json()
+    assert status["state"] == "empty" and status["documents"] == 0
+
+
 def test_two_uploads_at_once_are_both_kept_and_indexed(app):
     client, registry = app
     results = []
@@ -401,6 +467,7 @@ def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, f
     assert not any(ch.isdigit() for ch in body["notice"])  # learners: no signals, no figures
     rows = client.get("/api/v1/admin/collections/biology/questions?view=declined", headers=admin()).json()
     assert [(r["question"], r["reason"]) for r in rows] == [(asked["question"], body["reason"])]
+    assert rows[0]["answered_since"] == ""  # still declined
     assert any(ch.isdigit() for ch in rows[0]["reason"])  # authors: the deciding figures
     export = client.get(
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=jsonl", headers=admin()
@@ -470,3 +537,61 @@ def test_what_authors_change_is_in_the_servers_log(app, caplog):
     assert len(built) == 3 and re.fullmatch(
         r"collection biology: index \w+, 1 document, [\d,]+ windows", built[-1]
     )
+
+
+def test_an_author_sets_and_resets_a_documents_title(app):
+    """A plain-text document without a heading was titled after its file name, and an author
+    could only change that by writing a sidecar on the server's disk."""
+    client, registry = app
+    notes = "Lava cools quickly into basalt. Magma rises through the crust of the earth.\n"
+    base = "/api/v1/admin/collections/biology/documents"
+    assert client.put(f"{base}/week_1-notes.txt", content=notes.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+
+    def title() -> str:
+        docs = client.get("/api/v1/admin/collections/biology", headers=admin()).json()["documents"]
+        return next(d["title"] for d in docs if d["name"] == "week_1-notes.txt")
+
+    assert title() == "week 1 notes"
+    res = client.put(f"{base}/week_1-notes.txt/title", json={"title": "  Week 1:  rocks "}, headers=admin())
+    assert res.status_code == 202 and res.json()["state"] in ("queued", "indexing", "done")
+    registry.wait("biology")
+    assert title() == "Week 1: rocks"
+    ask = {"question": "what does lava cool into basalt", "collection": "biology", "k": 5}
+    labels = [p["citation"]["label"] for p in client.post("/api/v1/ask", json=ask).json()["passages"]]
+    assert any(label.startswith("Week 1: rocks") for label in labels), labels
+    # a sidecar's link and licence are kept; an empty title gives the document's own back
+    sidecar = registry.settings.root / "seeds" / "biology" / "week_1-notes.txt.meta.json"
+    sidecar.write_text(json.dumps({"title": "x", "url": "https://example.edu/w1"}), encoding="utf-8")
+    assert (
+        client.put(f"{base}/week_1-notes.txt/title", json={"title": ""}, headers=admin()).status_code == 202
+    )
+    registry.wait("biology")
+    assert json.loads(sidecar.read_text(encoding="utf-8")) == {"url": "https://example.edu/w1"}
+    assert title() == "week 1 notes"
+    assert client.put(f"{base}/nothing.txt/title", json={"title": "a"}, headers=admin()).status_code == 404
+    too_long = client.put(f"{base}/week_1-notes.txt/title", json={"title": "a" * 201}, headers=admin())
+    assert too_long.status_code == 422 and "title" in too_long.json()["error"]
+    assert client.put(f"{base}/week_1-notes.txt/title", json={"title": "a"}).status_code == 401
+
+
+def test_a_method_an_admin_route_does_not_take_is_told_with_its_real_methods(app):
+    """PATCH on an admin route got 'method PATCH is not allowed' with Allow: GET, HEAD, POST, a
+    list that named POST (which the route refuses) and not DELETE (which it takes)."""
+    client, _ = app
+    res = client.patch("/api/v1/admin/collections/biology", json={}, headers=admin())
+    assert res.status_code == 405 and set(res.headers["allow"].split(", ")) == {"GET", "DELETE", "OPTIONS"}
+    assert res.json() == {"error": "/api/v1/admin/collections/biology does not take PATCH"}
+    res = client.request("TRACE", "/api/v1/ask")
+    assert res.status_code == 405 and res.headers["allow"] == "POST, OPTIONS"
+
+
+def test_a_view_or_format_not_offered_is_told_by_its_choices_not_a_regex(app):
+    """?view=x answered "String should match pattern '^(most-asked|declined|thumbs-down)$'"."""
+    client, _ = app
+    base = "/api/v1/admin/collections/biology/questions"
+    res = client.get(f"{base}?view=x", headers=admin())
+    assert res.status_code == 422
+    assert res.json()["error"] == "query.view: must be one of most-asked, declined, thumbs-down"
+    res = client.get(f"{base}/export?view=declined&format=xlsx", headers=admin())
+    assert res.json()["error"] == "query.format: must be one of jsonl, csv"

@@ -143,3 +143,98 @@ def test_the_widget_asks_the_collection_named_on_its_script_tag(browser, admin_s
     assert "Volcanoes" in text and "Rome" not in text
     page.screenshot(path=str(artifacts / "widget-collection.png"))
     context.close()
+
+
+def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, artifacts):
+    """The title column has an Edit button named for its document; Enter saves the new title
+    (indexed again), Escape cancels and gives the focus back to the button."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#collections button[data-name=default]")
+    page.click("#collections button[data-name=default]")
+    row = "#documents tr[data-name='rome.md']"
+    page.wait_for_selector(row)
+    edit = page.get_by_role("button", name="Edit the title of rome.md")
+    edit.click()
+    field = page.get_by_label("Title of rome.md", exact=True)
+    assert field.input_value() == "Rome"
+    field.press("Escape")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Edit the title of rome.md"
+    edit.press("Enter")
+    field = page.get_by_label("Title of rome.md", exact=True)
+    field.fill("The Roman Republic")
+    field.press("Enter")
+    page.wait_for_function(
+        f"document.querySelector(\"{row}\").innerText.includes('The Roman Republic')", timeout=60_000
+    )
+    assert "The Roman Republic" in page.inner_text("#message")
+    # screen readers hear the build's states, not each count of the bar (twice a second)
+    page.wait_for_function("document.querySelector('#announce').textContent.startsWith('done: ')")
+    assert page.get_attribute("#progress", "aria-live") is None
+    page.screenshot(path=str(artifacts / "admin-title-edited.png"), full_page=True)
+    context.close()
+
+
+def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
+    """Screen readers read the new collection's fields by their placeholders only (gone once
+    typed), the view picker and the progress bar with no name, and every row's button as
+    "Delete" and the export as "CSV", with no word of what they act on."""
+    import re
+
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    tree = page.locator("body").aria_snapshot()
+    unnamed = [
+        line
+        for line in tree.splitlines()
+        if re.match(r"\s*- (textbox|combobox|progressbar|button)\s*(:|$)", line)
+    ]
+    assert not unnamed, tree
+    for role, name in [
+        ("textbox", "New collection's name"),
+        ("textbox", "Title shown to learners"),
+        ("combobox", "Show"),
+        ("progressbar", "Indexing progress"),
+        ("button", "Delete rome.md"),
+        ("button", "Export as evaluation rows (CSV)"),
+    ]:
+        assert page.get_by_role(role, name=name, exact=True).count() == 1, (role, name)
+    context.close()
+
+
+def test_the_declined_view_says_which_questions_new_material_answers(browser, admin_server):
+    from qa.eval.asked import AskedRecord, log_question
+
+    url, root = admin_server
+    log = root / "feedback" / "questions.jsonl"
+    for question, declined, time_ in [
+        ("What did Nero build?", True, "2026-11-01T10:00:00+00:00"),
+        ("What did Nero build?", False, "2026-11-02T10:00:00+00:00"),
+        ("Who founded Carthage?", True, "2026-11-01T11:00:00+00:00"),
+    ]:
+        reason = "evidence 0.10; an answer needs 0.35" if declined else ""
+        log_question(log, AskedRecord("default", question, abstained=declined, reason=reason, time=time_))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.get_by_label("Show", exact=True).select_option("declined")
+    # the most-asked view (Nero first) may still be shown until the declined view's answer comes
+    page.wait_for_function(
+        "(document.querySelector('#questions tbody tr') || {}).innerText?.includes('Carthage')"
+    )
+    rows = page.locator("#questions tbody tr").all_inner_texts()
+    assert "Carthage" in rows[0] and "evidence 0.10" in rows[0]
+    assert "Nero" in rows[1] and "answered since 2026-11-02 10:00 UTC" in rows[1]
+    context.close()

@@ -354,3 +354,62 @@ def test_time_from_enter_to_answer(page, artifacts):
     print(f"\n{report}")
     (artifacts / "chat-latency.txt").write_text(report + "\n", encoding="utf-8")
     assert len(times) == 10 and _answers(page) == 10
+
+
+CONTRAST = r"""() => {
+  const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = (c) => c.slice(0, 3)
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) { return c; }
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+    if (!text || !el.offsetParent) { continue; }
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) { low.push(`${text.slice(0, 30)} (${el.className}): ${ratio.toFixed(2)}`); }
+  }
+  return low;
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_text_on_the_chat_page_has_the_contrast_to_be_read(browser, live_server, theme):
+    """WCAG AA (4.5:1) for every text of the page with an answer on it: the Ask button was white
+    on Gradio's orange (2.8:1), the slider's ends and the footer's link pale grey (1.9:1)."""
+    url, _ = live_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(url + f"/?__theme={theme}")
+    page.wait_for_selector("#question textarea")
+    ask(page, "What is debt bondage?")
+    page.wait_for_timeout(300)
+    assert page.evaluate(CONTRAST) == []
+    context.close()
+
+
+def test_the_keyboard_focus_is_visible_on_every_control(page):
+    """Tabbing through the page: the passages slider showed no focus at all (nor the course
+    picker, beyond a pale border), so a keyboard user lost track of where they were."""
+    page.evaluate("document.activeElement.blur()")
+    outlined = {}
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        name, style, width = page.evaluate(
+            """() => { const e = document.activeElement, s = getComputedStyle(e.closest('#question') || e);
+            const name = e.tagName + ' ' + (e.getAttribute('aria-label') || '');
+            return [name, s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+        )
+        outlined[name] = style != "none" and width >= 2
+    for name in ("range slider for Passages per answer", "number input for Passages per answer", "TEXTAREA"):
+        assert [shown for key, shown in outlined.items() if name in key] == [True], (
+            name,
+            list(outlined.items()),
+        )

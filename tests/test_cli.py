@@ -196,6 +196,10 @@ def test_outside_a_project_says_where_it_looked_and_leaves_nothing(tmp_path, cap
     assert err.count("\n") == 1 and f"documents in {tmp_path}/seeds" in err
     assert "--root" in err and "QA_ROOT" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty embeddings/ left behind
+    assert "the folder does not exist" in err  # not "no readable documents" in a folder that is not there
+    (tmp_path / "seeds").mkdir()
+    assert main(["index", "--model", "fake-model"]) == 1
+    assert "no readable documents in" in capsys.readouterr().err
 
 
 def test_index_and_serve_say_what_they_do_while_the_model_loads(capsys):
@@ -247,6 +251,20 @@ def test_serve_help_says_what_the_key_and_the_rate_limit_cover(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "access key the API and the chat page require" in text
     assert "questions per minute per client, API and chat page together" in text
+
+
+def test_serve_help_names_the_settings_that_have_no_flag(capsys):
+    """An operator reading qa serve --help never learnt that the admin page exists (QA_ADMIN_KEY
+    has no flag) nor where the other settings are."""
+    from qa.config import Settings
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for variable in ("QA_ADMIN_KEY", "QA_LOG_QUESTIONS", "QA_PUBLIC_URL", "QA_LTI_DIR", "QA_TRUSTED_PROXIES"):
+        assert variable in text
+        assert variable[3:].lower() in Settings.__dataclass_fields__  # a real setting
+    assert "/admin" in text and "README.md" in text
 
 
 def test_python_dash_m_qa_runs_the_same_cli_as_qa_cli(tmp_path):

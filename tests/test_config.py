@@ -50,3 +50,27 @@ def test_relpath_is_posix_relative_to_root(tmp_path):
     s = Settings(root=tmp_path)
     assert s.relpath(tmp_path / "seeds" / "a.txt") == "seeds/a.txt"
     assert isinstance(s.feedback_path, Path)
+
+
+def test_a_bad_key_from_the_environment_is_named_but_never_shown():
+    secret = "tooshort-secret"
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({"QA_ADMIN_KEY": secret})
+    assert "QA_ADMIN_KEY is set in the environment" in str(raised.value)
+    assert secret not in str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        Settings.load({"QA_ADMIN_KEY": "same-key-0123456789", "QA_API_KEY": "same-key-0123456789"})
+    assert "same-key" not in str(raised.value)
+
+
+@pytest.mark.parametrize("bad", ["lms.example.edu", "*", "https://lms.example.edu/course", "ftp://x.org"])
+def test_an_allowed_origin_that_no_browser_sends_is_refused_at_start(bad):
+    """An origin written without its scheme, or with a path, matched no request: the widget got
+    403 with nothing said at start."""
+    with pytest.raises(ConfigError, match=r"^allowed_origins must be origins.*QA_ALLOWED_ORIGINS="):
+        Settings.load({"QA_ALLOWED_ORIGINS": f"https://ok.example, {bad}"})
+
+
+def test_an_allowed_origin_loses_its_trailing_slash():
+    s = Settings.load({"QA_ALLOWED_ORIGINS": "https://lms.example.edu/, http://localhost:8000"})
+    assert s.allowed_origins == ("https://lms.example.edu", "http://localhost:8000")

@@ -71,6 +71,11 @@ def project(settings: Settings):
             leftovers = {p.name for p in settings.index_dir.iterdir()}
             if leftovers <= {".lock"}:
                 shutil.rmtree(settings.index_dir, ignore_errors=True)
+        if isinstance(exc, NoSourcesError) and not settings.seeds_dir.is_dir():  # not "no readable documents"
+            exc = NoSourcesError(
+                f"no documents in {settings.seeds_dir}: the folder does not exist (QA_SEEDS_DIR or "
+                "--seeds-dir name another)"
+            )
         raise type(exc)(f"{exc} (project root: {settings.root}; {WHERE_HINT})") from None
 
 

@@ -10,7 +10,16 @@ from qa.errors import QAError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="start the chat UI and JSON API (builds the index if needed)")
+    p = sub.add_parser(
+        "serve",
+        help="start the chat UI and JSON API (builds the index if needed)",
+        description="Serve the chat page at /, the JSON API at /api/v1/ (schema: /openapi.json), "
+        "/embed and /widget.js, building or updating the index first.",
+        epilog="Set only in the environment: QA_ADMIN_KEY (16+ characters) opens the authors' page at "
+        "/admin; QA_LOG_QUESTIONS=1 records what learners ask for it; QA_PUBLIC_URL and QA_LTI_DIR "
+        "for the LTI tool (qa lti); QA_TRUSTED_PROXIES behind a reverse proxy. Every setting and its "
+        "QA_* variable: README.md, 'Settings'. The log has a line per request and per author's change.",
+    )
     settings_args(p)
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 7860)")
@@ -28,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve, parser=p)
 
 
-CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry")
+CHANGES_LOGGED = ("qa.index.collections", "qa.retrieval.registry", "qa.web.live")
 """What authors change while the server runs (uploads, deletions, collections, the builds they
-start) is logged at INFO, so an operator can tell what changed when, and what it built."""
+start, the rebuilt index each process then answers from) is logged at INFO, so an operator can
+tell what changed when, and what it built; WARNING is left for what needs a look."""
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -39,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.embedders.base import resolve_model_path
     from qa.web.server import serve
 
-    for name in CHANGES_LOGGED:
+    for name in (*CHANGES_LOGGED, "qa.web.access_log"):  # and one line per request
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
 

@@ -78,6 +78,10 @@ class AskedQuestion:
     comments: tuple[str, ...] = ()
     reason: str = ""
     """Why it was last declined (the deciding figures), '' if never."""
+    answered_since: str = ""
+    """When it was first answered after it was last declined ('' if it was never declined, or its
+    last asking was declined too): an author who added material sees which declined questions
+    it fixed."""
 
 
 def log_question(path: Path, record: AskedRecord) -> None:
@@ -110,7 +114,8 @@ def summarise(
     collection: str,
     limit: int = 100,
 ) -> list[AskedQuestion]:
-    """The questions of one view for one collection, most frequent first."""
+    """The questions of one view for one collection, most frequent first (in the declined view,
+    those answered since they were last declined after the others)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}")
     groups: dict[str, dict[str, Any]] = {}
@@ -118,7 +123,7 @@ def summarise(
     def group(question: str, time: str) -> dict[str, Any]:
         key = _key(question)
         empty = {"question": question, "asked": 0, "declined": 0, "down": 0, "last": "", "comments": []}
-        g = groups.setdefault(key, {**empty, "reason": ""})
+        g = groups.setdefault(key, {**empty, "reason": "", "answered_since": ""})
         g["last"] = max(g["last"], time)
         return g
 
@@ -127,8 +132,12 @@ def summarise(
             g = group(record.question, record.time)
             g["asked"] += 1
             g["declined"] += int(record.abstained)
-            if record.abstained and record.reason:
-                g["reason"] = record.reason  # records are in time order: the latest stays
+            if record.abstained:
+                g["answered_since"] = ""
+                if record.reason:
+                    g["reason"] = record.reason  # records are in time order: the latest stays
+            elif g["declined"] and not g["answered_since"]:
+                g["answered_since"] = record.time
     for record in feedback:
         if record.rating == "down" and getattr(record, "collection", "default") == collection:
             g = group(record.question, record.time)
@@ -146,6 +155,7 @@ def summarise(
             g["last"],
             tuple(g["comments"]),
             g["reason"],
+            g["answered_since"],
         )
         for k, g in groups.items()
         if g[wanted] > 0
@@ -155,7 +165,10 @@ def summarise(
         "declined": lambda q: q.declined,
         "thumbs-down": lambda q: q.thumbs_down,
     }
-    rows.sort(key=lambda q: (-order[view](q), q.question.lower()))
+    # what the course still lacks before what new material has answered since
+    rows.sort(
+        key=lambda q: (view == "declined" and bool(q.answered_since), -order[view](q), q.question.lower())
+    )
     return rows[:limit]
 
 

@@ -28,9 +28,9 @@ from qa.errors import (
 )
 from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
-from qa.index.lock import build_lock
+from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
-from qa.index.progress import EMBEDDING, LOADING, READING, SAVING, BuildProgress
+from qa.index.progress import EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
@@ -363,40 +363,68 @@ def ensure_index(
     """
     check_store(settings)
     with build_lock(settings.index_dir):
-        remove_leftovers(settings.index_dir)
-        documents, problems = scan_sources(
-            settings.seeds_dir,
-            settings.root,
-            max_file_mb=settings.max_file_mb,
-            progress=_reading(stages) if stages else None,
-        )
-        skipped = tuple(str(p) for p in problems)
-        if not documents:
-            raise NoSourcesError(
-                f"no readable documents in {settings.seeds_dir}"
-                + (f" ({'; '.join(skipped)})" if skipped else "")
-            )
-        previous, reasons = _previous(settings, documents)
-        if previous is not None and not reasons and not rebuild:
-            meta = {(d.source, d.title, d.url, d.license) for d in documents}
-            if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
-                return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
-            reasons = ["titles or links changed"]
-        if why:
-            why(_said(reasons))
-        index, embedded, reused = build_index(
-            documents,
-            settings=settings,
-            embedder=embedder,
-            previous=None if rebuild else previous,
-            progress=progress,
-            stages=stages,
-        )
+        note = ProgressNote(settings.index_dir)
+        note("reading documents")
+        try:
+            return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages), why)
+        finally:
+            note.close()
+
+
+def _noted(
+    note: ProgressNote, stages: Callable[[BuildProgress], None] | None
+) -> Callable[[BuildProgress], None]:
+    """``stages``, also writing each line to the index folder's note for other processes."""
+
+    def report(p: BuildProgress) -> None:
+        note(format_progress(p))
         if stages:
-            stages(BuildProgress(SAVING, 0, 1, 0.0))
-        save_index(index, settings.index_dir)
-        status = "built" if previous is None or rebuild else "updated"
-        return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
+            stages(p)
+
+    return report
+
+
+def _ensure_locked(
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool,
+    progress: Callable[[int, int], None] | None,
+    stages: Callable[[BuildProgress], None],
+    why: Callable[[tuple[str, ...]], None] | None,
+) -> BuildReport:
+    """:func:`ensure_index`'s work, under the build lock."""
+    remove_leftovers(settings.index_dir)
+    documents, problems = scan_sources(
+        settings.seeds_dir,
+        settings.root,
+        max_file_mb=settings.max_file_mb,
+        progress=_reading(stages),
+    )
+    skipped = tuple(str(p) for p in problems)
+    if not documents:
+        raise NoSourcesError(
+            f"no readable documents in {settings.seeds_dir}" + (f" ({'; '.join(skipped)})" if skipped else "")
+        )
+    previous, reasons = _previous(settings, documents)
+    if previous is not None and not reasons and not rebuild:
+        meta = {(d.source, d.title, d.url, d.license) for d in documents}
+        if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
+            return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
+        reasons = ["titles or links changed"]
+    if why:
+        why(_said(reasons))
+    index, embedded, reused = build_index(
+        documents,
+        settings=settings,
+        embedder=embedder,
+        previous=None if rebuild else previous,
+        progress=progress,
+        stages=stages,
+    )
+    stages(BuildProgress(SAVING, 0, 1, 0.0))
+    save_index(index, settings.index_dir)
+    status = "built" if previous is None or rebuild else "updated"
+    return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
 
 
 def _reading(stages: Callable[[BuildProgress], None]) -> Callable[[ScanProgress], None]:

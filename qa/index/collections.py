@@ -57,6 +57,7 @@ __all__ = [
     "list_files",
     "own_origins",
     "save_document",
+    "set_document_title",
     "update_config",
 ]
 
@@ -346,3 +347,37 @@ def delete_document(settings: Settings, name: object, filename: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.with_name(path.name + META_SUFFIX).unlink()
     log.info("collection %s: deleted %s", collection.name, filename)
+
+
+MAX_TITLE_CHARS = 200
+
+
+def set_document_title(settings: Settings, name: object, filename: str, title: str) -> None:
+    """Set the title citations give one document of a collection, in its sidecar
+    (``NAME.meta.json``, whose URL and licence are kept); an empty ``title`` removes it, so the
+    document's own (front matter, first heading, file name) counts again. The next build reads it."""
+    known = {f.name for f in list_files(settings, name)}
+    if filename not in known:
+        raise UnknownSourceError(f"the collection has no document {filename!r}")
+    title = " ".join(title.split())
+    if len(title) > MAX_TITLE_CHARS:
+        raise UploadError(f"a title is at most {MAX_TITLE_CHARS} characters")
+    collection = get_collection(settings, name)
+    path = collection.seeds_dir / filename
+    sidecar = path.with_name(path.name + META_SUFFIX)
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        meta = {}  # none yet, or one the reader refuses anyway: replaced
+    meta = {k: v for k, v in meta.items() if k != "title"} if isinstance(meta, dict) else {}
+    if title:
+        meta = {"title": title, **meta}
+    if meta:
+        atomic_write(sidecar, json.dumps(meta, ensure_ascii=False, indent=2) + "\n", mode=0o666)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            sidecar.unlink()
+    if title:
+        log.info("collection %s: title of %s set to %r", collection.name, filename, title)
+    else:
+        log.info("collection %s: title of %s reset to the document's own", collection.name, filename)

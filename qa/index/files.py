@@ -7,6 +7,7 @@ Layout under the index folder::
                             store/ (the vector store's files), lexical/ (BM25 per window size),
                             phrases/ (the documents' content words: which names they mention)
     .lock                   held while a build runs, so two builds never interleave
+    .building               the running build's progress line, for other processes (qa.index.lock)
 
 A build is written to a hidden ``.tmp-build-*`` folder and published by replacing ``CURRENT``,
 so a crash at any point leaves the previous build loadable; leftovers of a killed build are

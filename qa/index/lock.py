@@ -1,16 +1,22 @@
-"""One build at a time per index folder: a file lock (``filelock``) held while a build runs."""
+"""One build at a time per index folder: a file lock (``filelock``) held while a build runs, and
+a note beside it with the running build's progress line, so another process sharing the folder
+(a second server replica, ``qa index``) can tell that a build runs and how far it is."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from qa.atomic import atomic_write
 from qa.errors import IndexLockedError
 
-__all__ = ["LOCK", "build_lock"]
+__all__ = ["BUILDING", "LOCK", "ProgressNote", "build_lock", "build_running"]
 
 LOCK = ".lock"
+BUILDING = ".building"
+"""The running build's progress line ("embedding: 1,200/4,000 windows ..."), kept while it runs."""
 
 
 @contextlib.contextmanager
@@ -37,3 +43,50 @@ def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def build_running(index_dir: Path) -> str | None:
+    """The progress line of a build holding ``index_dir``'s lock (in this process or another;
+    '' before it said any), or None when no build holds it."""
+    from filelock import FileLock, Timeout
+
+    path = index_dir / LOCK
+    if not path.is_file():
+        return None
+    lock = FileLock(path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            return (index_dir / BUILDING).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
+    except OSError:
+        return None
+    lock.release()
+    return None
+
+
+class ProgressNote:
+    """Writes a build's progress lines to ``index_dir``'s :data:`BUILDING` note for
+    :func:`build_running`, at most once per ``every`` seconds unless the stage's words change;
+    :meth:`close` removes it. Call only while holding the build lock."""
+
+    def __init__(self, index_dir: Path, *, every: float = 1.0) -> None:
+        self.path = index_dir / BUILDING
+        self.every = every
+        self._last = 0.0
+        self._stage = ""
+
+    def __call__(self, line: str) -> None:
+        stage = line.split(":", 1)[0]
+        now = time.monotonic()
+        if stage == self._stage and now - self._last < self.every:
+            return
+        self._stage, self._last = stage, now
+        with contextlib.suppress(OSError):
+            atomic_write(self.path, line, mode=0o666)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)

@@ -35,12 +35,14 @@ from qa.index.collections import (
     get_collection,
     list_files,
     save_document,
+    set_document_title,
     update_config,
 )
 from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.build_state import build_state
 from qa.web.signed_links import LinkSigner
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -64,6 +66,14 @@ class SettingsIn(_Strict):
     title: str = Field("", max_length=120)
     examples: list[Annotated[str, Field(max_length=300)]] = Field(default=[], max_length=10)
     allowed_origins: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=20)
+
+
+class TitleIn(_Strict):
+    title: str = Field(
+        description="The title citations give the document; '' for the document's own "
+        "(front matter, first heading, file name).",
+        max_length=200,
+    )
 
 
 class StatusOut(BaseModel):
@@ -121,6 +131,11 @@ class QuestionOut(BaseModel):
     reason: str = Field(
         default="", description="Why it was last declined: the deciding signals and figures ('' if never)."
     )
+    answered_since: str = Field(
+        default="",
+        description="When it was first answered after it was last declined ('' if never declined or "
+        "still declined); the declined view lists these last.",
+    )
 
 
 def status_out(status: BuildStatus) -> StatusOut:
@@ -159,7 +174,7 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     counts: Counter[int] = Counter()
     if index is not None:
         counts.update(int(d) for d in index.table["doc"])
-    status = registry.status(name)
+    status = build_state(settings, registry, name)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
     out = []
     for f in list_files(settings, name):
@@ -235,7 +250,7 @@ def collection_out(settings: Settings, registry: Registry, name: str) -> Collect
         examples=list(c.config.examples),
         allowed_origins=list(c.config.allowed_origins),
         documents=_documents(settings, registry, c.name),
-        status=status_out(registry.status(c.name)),
+        status=status_out(build_state(settings, registry, c.name)),
     )
 
 
@@ -340,11 +355,22 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         delete_document(settings, name, filename)
         return status_out(registry.rebuild(name))
 
+    @router.put(
+        "/collections/{name}/documents/{filename}/title",
+        response_model=StatusOut,
+        status_code=202,
+        summary="Set a document's title (a sidecar beside it); the collection is re-indexed",
+        responses={**errors, 404: {"description": "No such collection or document."}},
+    )
+    def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
+        set_document_title(settings, name, filename, body.title)
+        return status_out(registry.rebuild(name))
+
     @router.get(
         "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors
     )
     def status(name: NAME) -> StatusOut:
-        return status_out(registry.status(name))
+        return status_out(build_state(settings, registry, name))
 
     @router.get(
         "/collections/{name}/questions",

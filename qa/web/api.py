@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from qa.answer import Answer, Passage
 from qa.config import Settings
-from qa.errors import UnknownSourceError
+from qa.errors import EmptyCollectionError, UnknownSourceError
 from qa.index.collections import NAME_PATTERN
 from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_digest, passage_json
 from qa.retrieval.context import passage_context
@@ -272,7 +272,17 @@ def _retriever(live: LiveRetriever, registry: Registry | None, collection: str |
 
     if registry is None or check_name(collection) == DEFAULT:
         return live.current
-    return registry.get(collection)
+    try:
+        return registry.get(collection)
+    except EmptyCollectionError:
+        from qa.web.build_state import build_state
+
+        if not build_state(registry.settings, registry, collection).busy:
+            raise
+        # its first build runs in another process (a replica, qa index): not "upload some"
+        raise EmptyCollectionError(
+            f"the collection {collection!r} is being indexed; ask again in a moment"
+        ) from None
 
 
 def _collection_query(description: str):

@@ -25,6 +25,7 @@ from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
+from qa.web.build_state import build_state
 from qa.web.chat_render import question_text, render_answer, render_context, render_question
 from qa.web.freshness import SourceWatches
 
@@ -151,7 +152,7 @@ class ChatSession:
             retriever = self.registry.get(collection) if other else self.retriever
             answer = retriever.ask(question, k=self._k(k), history=history)
         except EmptyCollectionError:  # the registry's message is for authors ("upload some")
-            busy = self.registry is not None and self.registry.status(collection).busy
+            busy = self.registry is not None and build_state(self.settings, self.registry, collection).busy
             return Reply(messages(turns), turns, question, INDEXING if busy else NO_DOCUMENTS)
         except UnknownCollectionError:  # "there is no collection 'chem'": the authors' words
             return Reply(messages(turns), turns, question, UNKNOWN_COURSE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from qa.errors import (
     CollectionExistsError,
@@ -71,6 +72,10 @@ def install_error_handlers(app) -> None:
                 problems.append("the request body is read as JSON only with Content-Type: application/json")
                 continue
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            choices = _CHOICES.fullmatch(str((err.get("ctx") or {}).get("pattern", "")))
+            if err.get("type") == "string_pattern_mismatch" and choices:  # not the regex itself
+                problems.append(f"{where}: must be one of {', '.join(choices.group(1).split('|'))}")
+                continue
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
 
@@ -78,6 +83,10 @@ def install_error_handlers(app) -> None:
     async def unexpected(request, exc: Exception):
         log.error("unexpected error on %s: %s", request.url.path, type(exc).__name__, exc_info=exc)
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
+
+
+_CHOICES = re.compile(r"\^\(([\w-]+(?:\|[\w-]+)+)\)\$")
+"""A pattern that lists the values allowed, ``^(most-asked|declined|thumbs-down)$``."""
 
 
 def _json_type(request) -> bool:

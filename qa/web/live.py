@@ -142,6 +142,6 @@ class LiveRetriever:
             if retriever is not None:
                 self._current = retriever
                 self.reloads += 1
-                log.warning("now answering from the rebuilt index %s", where)
+                log.info("now answering from the rebuilt index %s", where)
             self._build = build
             self._loading = None

@@ -151,7 +151,8 @@ class SecurityMiddleware:
 
     def _check_route(self, r: Request) -> None:
         if r.method not in METHODS and not (r.kind in ("api", "lti") and r.method in API_ONLY_METHODS):
-            raise Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
+            if r.kind != "api":  # an API route says below which methods it takes
+                raise Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
             raise Refusal(404, "no such page or API route")
         if r.kind == "document" and r.method not in ("GET", "HEAD"):

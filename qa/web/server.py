@@ -277,19 +277,23 @@ def serve(settings: Settings) -> None:
     """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
     import uvicorn
 
+    from qa.web.access_log import AccessLog
+
     if settings.workers > 1:
         from qa.web.workers import WorkerHeader, serve_workers
 
         def run_worker(sock, number: int) -> None:
             retriever = Retriever.open(settings)
             retriever.warm_up()
-            app = WorkerHeader(create_app(settings, LiveRetriever(retriever, settings, watch=True)), number)
+            app = WorkerHeader(
+                AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True))), number
+            )
             config = uvicorn.Config(app, **uvicorn_options(settings))  # host/port: the socket's
             uvicorn.Server(config).run(sockets=[sock])
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
     retriever = prepare(settings)
-    app = create_app(settings, LiveRetriever(retriever, settings, watch=True))
+    app = AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True)))
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
     uvicorn.run(app, **uvicorn_options(settings))

@@ -124,13 +124,14 @@
         name.textContent = d.name;
       }
       tr.appendChild(name);
-      [d.title || (refused ? "(not indexed)" : "(not indexed yet)"), d.format, pageCount(d), d.windows,
-       when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
+      tr.appendChild(titleCell(c, d, d.title || (refused ? "(not indexed)" : "(not indexed yet)")));
+      [d.format, pageCount(d), d.windows, when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
       var del = el("button", "Delete");
       del.type = "button";
+      del.setAttribute("aria-label", "Delete " + d.name);
       del.addEventListener("click", function () {
         if (!confirm("Delete " + d.name + " from " + c.name + "?")) { return; }
         call("DELETE", "/collections/" + c.name + "/documents/" + encodeURIComponent(d.name))
@@ -152,16 +153,64 @@
     loadQuestions();
   }
 
+  function titleCell(c, d, shown) {
+    /* the title citations give, and a button to change it (a sidecar the server writes) */
+    var td = el("td");
+    td.appendChild(el("span", shown));
+    if (d.warnings.length && !d.indexed_at) { return td; }
+    var edit = el("button", "Edit", "small");
+    edit.type = "button";
+    edit.setAttribute("aria-label", "Edit the title of " + d.name);
+    edit.addEventListener("click", function () {
+      var form = el("form", null, "title-form");
+      var label = el("label", "Title of " + d.name, "visually-hidden");
+      var input = el("input");
+      input.id = "title-" + Math.random().toString(36).slice(2);
+      label.htmlFor = input.id;
+      input.value = d.title;
+      input.maxLength = 200;
+      input.placeholder = "empty: the document's own title";
+      var save = el("button", "Save");
+      save.type = "submit";
+      var cancel = el("button", "Cancel");
+      cancel.type = "button";
+      form.appendChild(label); form.appendChild(input); form.appendChild(save); form.appendChild(cancel);
+      function close() { td.textContent = ""; td.appendChild(el("span", shown)); td.appendChild(edit); edit.focus(); }
+      cancel.addEventListener("click", close);
+      input.addEventListener("keydown", function (event) { if (event.key === "Escape") { event.preventDefault(); close(); } });
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var title = input.value.trim();
+        call("PUT", "/collections/" + c.name + "/documents/" + encodeURIComponent(d.name) + "/title", { title: title })
+          .then(function (status) {
+            say((title ? "title of " + d.name + " set to “" + title + "”" : "title of " + d.name +
+              " reset to the document's own") + "; indexing in the background");
+            showStatus(status); watch(); load();
+          })
+          .catch(function (err) { say(err.message, true); input.focus(); });
+      });
+      td.textContent = "";
+      td.appendChild(form);
+      input.focus();
+      input.select();
+    });
+    td.appendChild(edit);
+    return td;
+  }
+
   function showStatus(s) {
     var text = s.state;
     if (s.state === "indexing") {
       text = "indexing: " + s.message;  // the stage with its counts and speed
       $("bar").value = s.to_embed ? s.embedded / s.to_embed : 0;
     } else if (s.state === "done" || s.state === "ready") {
-      text = "done: " + s.documents.toLocaleString("en") + (s.documents === 1 ? " document, " : " documents, ") +
+      /* "ready": nothing built by this server since it started; the counts are the index's */
+      text = s.state + ": " + s.documents.toLocaleString("en") + (s.documents === 1 ? " document, " : " documents, ") +
         s.windows.toLocaleString("en") + " windows";
-      if (s.state === "ready") { text = "ready"; }
       $("bar").value = 1;
+    } else if (s.state === "empty") {
+      text = "no indexed documents yet";
+      $("bar").value = 0;
     } else if (s.state === "failed") {
       text = "failed: " + s.message + " (learners still get answers from the previous index)";
     } else if (s.state === "queued") {
@@ -169,6 +218,9 @@
     }
     if (s.skipped && s.skipped.length) { text += "; skipped: " + s.skipped.join("; "); }
     $("state").textContent = text;
+    if ($("progress").getAttribute("data-state") !== s.state) {  /* said once per state, not per count */
+      $("announce").textContent = s.state === "indexing" ? "indexing" : text;
+    }
     $("progress").setAttribute("data-state", s.state);
   }
 
@@ -238,7 +290,11 @@
       body.textContent = "";
       rows.forEach(function (q) {
         var tr = el("tr");
-        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), q.reason || ""].forEach(function (v) {
+        /* a declined question that new material answers since: said first, so it reads as fixed */
+        var why = q.answered_since ? "answered since " + when(q.answered_since) + (q.reason ? " (declined before: " + q.reason + ")" : "")
+          : q.reason || "";
+        if (q.answered_since) { tr.className = "answered"; }
+        [q.question, q.asked, q.declined, q.thumbs_down, when(q.last), why].forEach(function (v) {
           tr.appendChild(el("td", v));
         });
         body.appendChild(tr);

@@ -1,0 +1,37 @@
+"""The declined view over time: an author adds material for what the course lacked, and the
+questions it now answers are told apart from those it still declines."""
+
+from __future__ import annotations
+
+from qa.eval.asked import AskedRecord, summarise
+
+
+def record(question: str, time: str, *, declined: bool) -> AskedRecord:
+    return AskedRecord(
+        "bio", question, abstained=declined, reason="evidence 0.1" if declined else "", time=time
+    )
+
+
+def test_a_declined_question_answered_since_is_marked_and_listed_after_the_others():
+    asked = [
+        record("What is osmosis?", "2026-11-01T10:00:00+00:00", declined=True),
+        record("What is osmosis?", "2026-11-02T10:00:00+00:00", declined=True),
+        record("What is osmosis?", "2026-11-03T10:00:00+00:00", declined=True),
+        record("What is a prion?", "2026-11-02T11:00:00+00:00", declined=True),
+        # the author uploads a chapter on osmosis: answered twice since
+        record("what is osmosis", "2026-11-05T09:00:00+00:00", declined=False),
+        record("What is osmosis?", "2026-11-06T09:00:00+00:00", declined=False),
+        # answered, then declined again (a later upload removed it): still lacking
+        record("What is meiosis?", "2026-11-01T09:00:00+00:00", declined=True),
+        record("What is meiosis?", "2026-11-04T09:00:00+00:00", declined=False),
+        record("What is meiosis?", "2026-11-07T09:00:00+00:00", declined=True),
+        record("What is a cell?", "2026-11-07T09:00:00+00:00", declined=False),
+    ]
+    rows = summarise("declined", asked, [], collection="bio")
+    assert [(q.question, q.declined, q.answered_since) for q in rows] == [
+        ("What is meiosis?", 2, ""),
+        ("What is a prion?", 1, ""),
+        ("What is osmosis?", 3, "2026-11-05T09:00:00+00:00"),  # the most declined, but fixed
+    ]
+    never = summarise("most-asked", asked, [], collection="bio")
+    assert next(q for q in never if q.question == "What is a cell?").answered_since == ""
