@@ -89,20 +89,36 @@ class Shaper:
 
     def ranked(self, shapes: list[Shape], candidates: Candidates) -> list[Shape]:
         """``shapes`` scored as wholes (:meth:`passage_score`), best first (ties keep their order)."""
-        scored = [dataclasses.replace(s, score=self.passage_score(s, candidates)) for s in shapes]
+        scores = self.passage_scores(shapes, candidates)
+        scored = [dataclasses.replace(s, score=score) for s, score in zip(shapes, scores)]
         return sorted(scored, key=lambda s: -s.score)
 
     def passage_score(self, shape: Shape, candidates: Candidates) -> float:
         """Mean over window sizes of the best fused score of a candidate window of that size
         lying at least half inside the passage (0 for a size with none)."""
-        table = self.index.table
+        return self.passage_scores([shape], candidates)[0]
+
+    def passage_scores(self, shapes: list[Shape], candidates: Candidates) -> list[float]:
+        """:meth:`passage_score` of each of ``shapes``, the candidates' columns read once."""
+        if not shapes:
+            return []
+        windows = self.index.windows
         ids = candidates.ids
-        starts, ends = table["word_start"][ids], table["word_end"][ids]
-        overlap = np.minimum(ends, shape.word_end) - np.maximum(starts, shape.word_start)
-        inside = (table["doc"][ids] == shape.doc) & (2 * overlap >= ends - starts)
-        scales = table["scale"][ids]
-        best = [candidates.fused[inside & (scales == size)] for size in self.sizes]
-        return float(np.mean([float(b.max()) if len(b) else 0.0 for b in best]))
+        starts, ends = windows.word_start[ids], windows.word_end[ids]
+        docs, scales = windows.doc[ids], windows.scale[ids]
+        shape_start = np.array([s.word_start for s in shapes], np.int64)[:, None]
+        shape_end = np.array([s.word_end for s in shapes], np.int64)[:, None]
+        shape_doc = np.array([s.doc for s in shapes], np.int64)[:, None]
+        overlap = np.minimum(ends, shape_end) - np.maximum(starts, shape_start)
+        inside = (docs == shape_doc) & (2 * overlap >= ends - starts)  # shapes x candidates
+        best = np.zeros((len(shapes), len(self.sizes)), np.float64)
+        for size_no, size in enumerate(self.sizes):
+            mine = inside & (scales == size)
+            found = mine.any(axis=1)
+            if found.any():
+                most = np.where(mine, candidates.fused, -np.inf).max(axis=1)
+                best[found, size_no] = most[found]
+        return [float(np.mean(row)) for row in best]
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
@@ -350,17 +366,16 @@ class _WordScores:
         windows = self.index.windows
         by_size = np.zeros((len(self.sizes), int(self.index.word_counts[doc])), np.float32)
         for size_no, (window_ids, fused, docs) in enumerate(self._by_size):
-            chosen = docs == doc
+            chosen = (docs == doc) & (fused > 0)  # words start at 0: the best of 0 and the windows
             if not chosen.any():
                 continue
-            scores = fused[chosen]
-            order = np.argsort(scores, kind="stable")  # the best window written last wins each word
-            starts = windows.word_start[window_ids[chosen]][order].tolist()
-            ends = windows.word_end[window_ids[chosen]][order].tolist()
-            row = by_size[size_no]
-            for start, end, score in zip(starts, ends, scores[order]):
-                if score > 0:  # words start at 0: the best of 0 and the windows covering them
-                    row[start:end] = score
+            starts = windows.word_start[window_ids[chosen]]
+            lengths = windows.word_end[window_ids[chosen]] - starts
+            # every word of every window (a window is a few hundred words at most), then per word
+            # the best window covering it
+            first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+            words = np.repeat(starts, lengths) + np.arange(int(lengths.sum())) - first
+            np.maximum.at(by_size[size_no], words, np.repeat(fused[chosen], lengths))
         return by_size.mean(axis=0)
 
 
