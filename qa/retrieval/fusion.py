@@ -9,7 +9,10 @@ dense cosines from the lower quartile of the candidates (0) to the best (1), BM2
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,6 +31,8 @@ LEXICAL_CANDIDATES = 64
 _NEAREST = 1
 """Windows nearest to the question as asked kept among the candidates when another vector ranks
 them (the best cosine is evidence for abstention)."""
+RECENT_QUERIES = 16
+"""Queries whose terms are kept: those of the questions being answered (a handful at once)."""
 DENSE_FLOOR_QUANTILE = 0.25
 """Dense scores are rescaled from this quantile of a size's candidates (0) to their best (1)."""
 
@@ -95,9 +100,20 @@ class Fusion:
 
     def query_terms(self, query: str) -> list[str]:
         """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
-        found = terms(query)
-        found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
-        return found
+        return list(self._recent_terms(query))
+
+    @cached_property
+    def _recent_terms(self) -> Callable[[str], tuple[str, ...]]:
+        """:meth:`query_terms` of the last few queries: one question reads its terms several
+        times (search, abstention, the passages' marks)."""
+
+        @functools.lru_cache(maxsize=RECENT_QUERIES)
+        def find(query: str) -> tuple[str, ...]:
+            found = terms(query)
+            found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
+            return tuple(found)
+
+        return find
 
     # candidates ----------------------------------------------------------------------------
 
