@@ -109,14 +109,19 @@ class Highlighter:
     ) -> tuple[int, int]:
         """The ``HIGHLIGHT_WORDS``-word run with the best mean word score plus query-term cover."""
         size = min(HIGHLIGHT_WORDS, end - start)
-        runs = end - start - size + 1
         weights = self.weights(query_terms)
         total = sum(weights.values()) or 1.0
-        cover = np.zeros(runs)
-        box = np.ones(size, dtype=np.int32)
-        for term, hits in self.term_hits(doc, start, end, query_terms).items():
-            if hits.any():
-                cover += weights[term] * (np.convolve(hits.astype(np.int32), box, mode="valid") > 0)
+        ids = self.passage_stems(doc, start, end)
+        vocabulary = self._stems[0]
+        held = [t for t in set(query_terms) if t in vocabulary]  # the order term_hits has them
+        # per term, how many of its words each run holds (row t, run j: words j..j+size-1)
+        counts = np.zeros((len(held), end - start + 1), np.int32)
+        np.cumsum(
+            ids == np.array([vocabulary[t] for t in held], np.int32)[:, None], axis=1, out=counts[:, 1:]
+        )
+        in_run = counts[:, size:] > counts[:, :-size]
+        # the IDF of each term a run holds, summed term by term in that order (0 for the others)
+        cover = (in_run * np.array([weights[t] for t in held], np.float64)[:, None]).sum(axis=0)
         cumulative = np.concatenate([[0.0], np.cumsum(word_scores[start:end], dtype=np.float64)])
         mean_score = (cumulative[size:] - cumulative[:-size]) / size
         best = int(np.argmax(mean_score + TERM_COVER_WEIGHT * cover / total))
