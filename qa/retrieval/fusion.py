@@ -81,8 +81,14 @@ class Fusion:
     def bm25_by_term(self) -> bool:
         """Whether BM25 is scored here, term by term, and not inside a search engine (whose
         scores are not ours to take apart term by term)."""
+        return not (self._engine is not None and self._engine.lexical_in_engine)
+
+    @cached_property
+    def _engine(self) -> CandidateSearch | None:
+        """The index's store when it finds candidates itself (a search engine), else None;
+        checked once: a runtime protocol check costs tens of microseconds."""
         store = self.index.store
-        return not (isinstance(store, CandidateSearch) and store.lexical_in_engine)
+        return store if isinstance(store, CandidateSearch) else None
 
     @property
     def scale_of_window(self) -> np.ndarray:
@@ -147,8 +153,8 @@ class Fusion:
         candidates are its nearest windows and its cosines are fused; ``dense`` keeps the cosines
         of ``vector`` (the question as asked: what abstention reads), and the window nearest to
         ``vector`` is a candidate too."""
-        if isinstance(self.index.store, CandidateSearch):
-            found = self._found_by_store(self.index.store, vector, query_terms, ranking)
+        if self._engine is not None:
+            found = self._found_by_store(self._engine, vector, query_terms, ranking)
             if found is not None:
                 return found
         mode = self.settings.mode
