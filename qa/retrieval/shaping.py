@@ -159,13 +159,9 @@ class Shaper:
         ``left`` holds the document's word scores with taken words at -1; the passage's words are
         marked taken in it."""
         peak = int(np.argmax(left))
-        after = np.flatnonzero(left[peak:] != left[peak])
-        peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
-        taken = left < 0
-        before = np.flatnonzero(taken[:peak])
-        low = int(before[-1]) + 1 if len(before) else 0
-        beyond = np.flatnonzero(taken[peak_end:])
-        high = peak_end + int(beyond[0]) if len(beyond) else len(left)
+        peak_end = peak + _first(left[peak:] != left[peak], otherwise=len(left) - peak)
+        low = _last_taken(left, peak) + 1
+        high = peak_end + _first(left[peak_end:] < 0, otherwise=len(left) - peak_end)
         low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
         whole = self.grow_sentences(doc, peak, peak_end, low, high, scores, terms=terms)
         start, end = whole or self.grow(doc, peak, peak_end, low, high)
@@ -381,3 +377,28 @@ class _WordScores:
 
 def _mean(values: np.ndarray, start: int, end: int) -> float:
     return float(values[start:end].mean()) if end > start else 0.0
+
+
+def _first(mask: np.ndarray, *, otherwise: int) -> int:
+    """Position of the first True of ``mask`` (``otherwise`` when none): ``argmax`` stops at it."""
+    if not len(mask):
+        return otherwise
+    at = int(mask.argmax())
+    return at if mask[at] else otherwise
+
+
+_BACK_STEP = 512
+"""Words read at a time looking back from a peak for the nearest taken word."""
+
+
+def _last_taken(left: np.ndarray, before: int) -> int:
+    """Position of the last taken word (score below 0) of ``left`` before ``before`` (-1: none),
+    read back from ``before`` a step at a time: taken words are usually near, documents long."""
+    end = before
+    while end > 0:
+        start = max(end - _BACK_STEP, 0)
+        found = np.flatnonzero(left[start:end] < 0)
+        if len(found):
+            return start + int(found[-1])
+        end = start
+    return -1
