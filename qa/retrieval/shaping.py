@@ -362,16 +362,17 @@ class _WordScores:
         windows = self.index.windows
         by_size = np.zeros((len(self.sizes), int(self.index.word_counts[doc])), np.float32)
         for size_no, (window_ids, fused, docs) in enumerate(self._by_size):
-            chosen = (docs == doc) & (fused > 0)  # words start at 0: the best of 0 and the windows
+            chosen = docs == doc
             if not chosen.any():
                 continue
-            starts = windows.word_start[window_ids[chosen]]
-            lengths = windows.word_end[window_ids[chosen]] - starts
-            # every word of every window (a window is a few hundred words at most), then per word
-            # the best window covering it
-            first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-            words = np.repeat(starts, lengths) + np.arange(int(lengths.sum())) - first
-            np.maximum.at(by_size[size_no], words, np.repeat(fused[chosen], lengths))
+            scores = fused[chosen]
+            order = np.argsort(scores, kind="stable")  # the best window written last wins each word
+            starts = windows.word_start[window_ids[chosen]][order].tolist()
+            ends = windows.word_end[window_ids[chosen]][order].tolist()
+            row = by_size[size_no]
+            for start, end, score in zip(starts, ends, scores[order]):
+                if score > 0:  # words start at 0: the best of 0 and the windows covering them
+                    row[start:end] = score
         return by_size.mean(axis=0)
 
 
