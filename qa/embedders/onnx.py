@@ -242,11 +242,15 @@ def _open_session(folder: Path, meta: dict[str, Any]):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # no thread spins waiting for work: a spinning thread holds a core after each run, which
+        # the rest of the question (NumPy and Python) or another process on a small shared
+        # machine then waits for (benchmarks/README.md: "The query path's time"); the vectors
+        # are the same bit for bit
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         threads = _thread_limit()
-        if threads:  # a share of the cores (``qa serve --workers``): no more threads, none spinning
+        if threads:  # a share of the cores (``qa serve --workers``): no more threads
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = ort.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )

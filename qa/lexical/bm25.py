@@ -66,6 +66,8 @@ class _SizeModel:
         self.df = np.diff(self.indptr)
         """Windows holding each vocabulary term (BM25 scores are positive where a term occurs)."""
         self.impact = impact if impact is not None else self.best_postings(POSTINGS_LIMIT)
+        self._idf: dict[int, float] = {}
+        """The IDF of each document frequency met so far: a question weighs its terms tens of times."""
 
     def best_postings(self, limit: int) -> dict[str, np.ndarray]:
         """Each term's ``limit`` best-scoring postings (all of them for rarer terms), by window."""
@@ -132,6 +134,13 @@ class _SizeModel:
         token = self.vocab.get(term)
         return 0 if token is None else int(self.df[token])
 
+    def idf(self, df: int) -> float:
+        """Smoothed inverse document frequency of a term in ``df`` of these windows."""
+        value = self._idf.get(df)
+        if value is None:  # one per distinct frequency: at most one per window
+            value = self._idf[df] = _idf(len(self.rows), df)
+        return value
+
 
 def _file_map(array: np.ndarray):
     """The ``mmap.mmap`` under a memory-mapped array (None for an array in memory)."""
@@ -159,6 +168,11 @@ def _sums(postings: list[tuple[np.ndarray, np.ndarray]], sums: np.ndarray) -> tu
     out = sums.take(ids)
     sums[ids] = 0.0
     return ids, out
+
+
+def _idf(n: int, df: int) -> float:
+    """Smoothed inverse document frequency of a term in ``df`` of ``n`` windows."""
+    return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
 
 def _build(texts: Sequence[str]):
@@ -306,9 +320,7 @@ class LexicalIndex:
         """Smoothed inverse document frequency among windows of ``scale`` (default: the
         smallest size); high for terms the corpus lacks."""
         model = self._first if scale is None else self._model(scale)
-        n = 0 if model is None else len(model.rows)
-        df = 0 if model is None else model.document_frequency(term)
-        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return _idf(0, 0) if model is None else model.idf(model.document_frequency(term))
 
     def known(self, term: str) -> bool:
         """Whether any window holds ``term``."""

@@ -9,7 +9,10 @@ dense cosines from the lower quartile of the candidates (0) to the best (1), BM2
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,7 +22,7 @@ from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import acronyms, terms
 from qa.store.base import CandidateSearch
 
-__all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES"]
+__all__ = ["Candidates", "Fusion", "DENSE_CANDIDATES", "LEXICAL_CANDIDATES", "quantile"]
 
 DENSE_CANDIDATES = 512
 """Dense candidates per question, over all window sizes."""
@@ -28,6 +31,8 @@ LEXICAL_CANDIDATES = 64
 _NEAREST = 1
 """Windows nearest to the question as asked kept among the candidates when another vector ranks
 them (the best cosine is evidence for abstention)."""
+RECENT_QUERIES = 16
+"""Queries whose terms are kept: those of the questions being answered (a handful at once)."""
 DENSE_FLOOR_QUANTILE = 0.25
 """Dense scores are rescaled from this quantile of a size's candidates (0) to their best (1)."""
 
@@ -76,8 +81,14 @@ class Fusion:
     def bm25_by_term(self) -> bool:
         """Whether BM25 is scored here, term by term, and not inside a search engine (whose
         scores are not ours to take apart term by term)."""
+        return not (self._engine is not None and self._engine.lexical_in_engine)
+
+    @cached_property
+    def _engine(self) -> CandidateSearch | None:
+        """The index's store when it finds candidates itself (a search engine), else None;
+        checked once: a runtime protocol check costs tens of microseconds."""
         store = self.index.store
-        return not (isinstance(store, CandidateSearch) and store.lexical_in_engine)
+        return store if isinstance(store, CandidateSearch) else None
 
     @property
     def scale_of_window(self) -> np.ndarray:
@@ -95,9 +106,20 @@ class Fusion:
 
     def query_terms(self, query: str) -> list[str]:
         """BM25 terms of the query, plus acronyms of its multi-word names that the corpus uses."""
-        found = terms(query)
-        found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
-        return found
+        return list(self._recent_terms(query))
+
+    @cached_property
+    def _recent_terms(self) -> Callable[[str], tuple[str, ...]]:
+        """:meth:`query_terms` of the last few queries: one question reads its terms several
+        times (search, abstention, the passages' marks)."""
+
+        @functools.lru_cache(maxsize=RECENT_QUERIES)
+        def find(query: str) -> tuple[str, ...]:
+            found = terms(query)
+            found += [a for a in acronyms(query) if self.lexicon.known(a) and a not in found]
+            return tuple(found)
+
+        return find
 
     # candidates ----------------------------------------------------------------------------
 
@@ -131,8 +153,8 @@ class Fusion:
         candidates are its nearest windows and its cosines are fused; ``dense`` keeps the cosines
         of ``vector`` (the question as asked: what abstention reads), and the window nearest to
         ``vector`` is a candidate too."""
-        if isinstance(self.index.store, CandidateSearch):
-            found = self._found_by_store(self.index.store, vector, query_terms, ranking)
+        if self._engine is not None:
+            found = self._found_by_store(self._engine, vector, query_terms, ranking)
             if found is not None:
                 return found
         mode = self.settings.mode
@@ -240,7 +262,7 @@ class Fusion:
             mine = scales == size
             if dense is not None:
                 part = dense[mine]
-                low, high = float(np.quantile(part, DENSE_FLOOR_QUANTILE)), float(part.max())
+                low, high = quantile(part, DENSE_FLOOR_QUANTILE), float(part.max())
                 rescaled = np.clip((part - low) / max(high - low, 1e-6), 0, None)
                 fused[mine] += (weight if mode == "hybrid" else 1.0) * rescaled
             if mode != "dense":
@@ -248,3 +270,23 @@ class Fusion:
                 top = float(part.max())
                 fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
         return fused
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """``float(np.quantile(values, q))`` (its default, linear method: the same float, bit for
+    bit) from a partition at the two ranks it reads: NumPy's general path costs over ten times
+    more for the few hundred cosines of one window size, and a question takes several."""
+    count = len(values)
+    if not count:
+        raise ValueError("the quantile of no values is undefined")
+    virtual = (count - 1) * q
+    below = int(virtual)
+    above = min(below + 1, count - 1)
+    gamma = virtual - below
+    ordered = np.partition(values, [below, above] if above != below else below)
+    low, high = ordered[below], ordered[above]
+    if np.isnan(ordered).any():  # NumPy's answer for values with a NaN
+        return float("nan")
+    step = high - low
+    # NumPy's lerp: from the nearer end, in the values' precision (``q`` a Python float)
+    return float(high - step * (1 - gamma) if gamma >= 0.5 else low + step * gamma)

@@ -104,19 +104,31 @@ class Highlighter:
         hits = self.term_hits(doc, start, end, query_terms)
         return sum(weights[t] for t, found in hits.items() if found.any()) / total
 
+    def _term_counts(
+        self, doc: int, start: int, end: int, query_terms: list[str]
+    ) -> tuple[list[str], np.ndarray]:
+        """The distinct query terms among the stems read so far, in :meth:`term_hits`'s order,
+        and per term the running count of its words in ``[start, end)``: column ``i`` counts
+        words ``start`` to ``start + i - 1``, so any span's hits are one subtraction."""
+        ids = self.passage_stems(doc, start, end)  # may add stems to the vocabulary: read first
+        vocabulary = self._stems[0]
+        held = [t for t in set(query_terms) if t in vocabulary]
+        counts = np.zeros((len(held), end - start + 1), np.int32)
+        found = ids == np.array([vocabulary[t] for t in held], np.int32)[:, None]
+        np.cumsum(found, axis=1, out=counts[:, 1:])
+        return held, counts
+
     def fixed_span(
         self, doc: int, start: int, end: int, word_scores: np.ndarray, query_terms: list[str]
     ) -> tuple[int, int]:
         """The ``HIGHLIGHT_WORDS``-word run with the best mean word score plus query-term cover."""
         size = min(HIGHLIGHT_WORDS, end - start)
-        runs = end - start - size + 1
         weights = self.weights(query_terms)
         total = sum(weights.values()) or 1.0
-        cover = np.zeros(runs)
-        box = np.ones(size, dtype=np.int32)
-        for term, hits in self.term_hits(doc, start, end, query_terms).items():
-            if hits.any():
-                cover += weights[term] * (np.convolve(hits.astype(np.int32), box, mode="valid") > 0)
+        held, counts = self._term_counts(doc, start, end, query_terms)
+        in_run = counts[:, size:] > counts[:, :-size]  # row t, run j: words j..j+size-1 hold term t
+        # the IDF of each term a run holds, summed term by term in that order (0 for the others)
+        cover = (in_run * np.array([weights[t] for t in held], np.float64)[:, None]).sum(axis=0)
         cumulative = np.concatenate([[0.0], np.cumsum(word_scores[start:end], dtype=np.float64)])
         mean_score = (cumulative[size:] - cumulative[:-size]) / size
         best = int(np.argmax(mean_score + TERM_COVER_WEIGHT * cover / total))
@@ -133,10 +145,12 @@ class Highlighter:
         units = self._units(doc, start, end)
         weights = self.weights(query_terms)
         total = sum(weights.values()) or 1.0
-        hits = self.term_hits(doc, start, end, query_terms)
+        held, counts = self._term_counts(doc, start, end, query_terms)
+        bounds = np.array(units, np.int64) - start
+        holds = (counts[:, bounds[:, 1]] > counts[:, bounds[:, 0]]).T.tolist()  # unit u holds term t
         best, best_value = units[0], -1.0
-        for unit_start, unit_end in units:
-            cover = sum(weights[t] for t, h in hits.items() if h[unit_start - start : unit_end - start].any())
+        for (unit_start, unit_end), flags in zip(units, holds):
+            cover = sum(weights[t] for t, found in zip(held, flags) if found)
             value = float(word_scores[unit_start:unit_end].mean()) + TERM_COVER_WEIGHT * cover / total
             if value > best_value:
                 best, best_value = (unit_start, unit_end), value
@@ -146,7 +160,7 @@ class Highlighter:
         """Sentences of ``[start, end)``; a sentence over ``SENTENCE_WORDS`` words becomes runs
         of its clauses, and a clause still too long its first ``SENTENCE_WORDS`` words."""
         words = self.index.word_maps[doc]
-        ends = [i + 1 for i in range(start, end - 1) if words.boundary_after[i]] + [end]
+        ends = [*(np.flatnonzero(words.boundary_after[start : end - 1]) + start + 1).tolist(), end]
         units, unit_start = [], start
         for unit_end in ends:
             if unit_end - unit_start <= SENTENCE_WORDS:

@@ -89,20 +89,36 @@ class Shaper:
 
     def ranked(self, shapes: list[Shape], candidates: Candidates) -> list[Shape]:
         """``shapes`` scored as wholes (:meth:`passage_score`), best first (ties keep their order)."""
-        scored = [dataclasses.replace(s, score=self.passage_score(s, candidates)) for s in shapes]
+        scores = self.passage_scores(shapes, candidates)
+        scored = [dataclasses.replace(s, score=score) for s, score in zip(shapes, scores)]
         return sorted(scored, key=lambda s: -s.score)
 
     def passage_score(self, shape: Shape, candidates: Candidates) -> float:
         """Mean over window sizes of the best fused score of a candidate window of that size
         lying at least half inside the passage (0 for a size with none)."""
-        table = self.index.table
+        return self.passage_scores([shape], candidates)[0]
+
+    def passage_scores(self, shapes: list[Shape], candidates: Candidates) -> list[float]:
+        """:meth:`passage_score` of each of ``shapes``, the candidates' columns read once."""
+        if not shapes:
+            return []
+        windows = self.index.windows
         ids = candidates.ids
-        starts, ends = table["word_start"][ids], table["word_end"][ids]
-        overlap = np.minimum(ends, shape.word_end) - np.maximum(starts, shape.word_start)
-        inside = (table["doc"][ids] == shape.doc) & (2 * overlap >= ends - starts)
-        scales = table["scale"][ids]
-        best = [candidates.fused[inside & (scales == size)] for size in self.sizes]
-        return float(np.mean([float(b.max()) if len(b) else 0.0 for b in best]))
+        starts, ends = windows.word_start[ids], windows.word_end[ids]
+        docs, scales = windows.doc[ids], windows.scale[ids]
+        shape_start = np.array([s.word_start for s in shapes], np.int64)[:, None]
+        shape_end = np.array([s.word_end for s in shapes], np.int64)[:, None]
+        shape_doc = np.array([s.doc for s in shapes], np.int64)[:, None]
+        overlap = np.minimum(ends, shape_end) - np.maximum(starts, shape_start)
+        inside = (docs == shape_doc) & (2 * overlap >= ends - starts)  # shapes x candidates
+        best = np.zeros((len(shapes), len(self.sizes)), np.float64)
+        for size_no, size in enumerate(self.sizes):
+            mine = inside & (scales == size)
+            found = mine.any(axis=1)
+            if found.any():
+                most = np.where(mine, candidates.fused, -np.inf).max(axis=1)
+                best[found, size_no] = most[found]
+        return [float(np.mean(row)) for row in best]
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
@@ -143,13 +159,9 @@ class Shaper:
         ``left`` holds the document's word scores with taken words at -1; the passage's words are
         marked taken in it."""
         peak = int(np.argmax(left))
-        after = np.flatnonzero(left[peak:] != left[peak])
-        peak_end = peak + (int(after[0]) if len(after) else len(left) - peak)
-        taken = left < 0
-        before = np.flatnonzero(taken[:peak])
-        low = int(before[-1]) + 1 if len(before) else 0
-        beyond = np.flatnonzero(taken[peak_end:])
-        high = peak_end + int(beyond[0]) if len(beyond) else len(left)
+        peak_end = peak + _first(left[peak:] != left[peak], otherwise=len(left) - peak)
+        low = _last_taken(left, peak) + 1
+        high = peak_end + _first(left[peak_end:] < 0, otherwise=len(left) - peak_end)
         low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
         whole = self.grow_sentences(doc, peak, peak_end, low, high, scores, terms=terms)
         start, end = whole or self.grow(doc, peak, peak_end, low, high)
@@ -366,3 +378,28 @@ class _WordScores:
 
 def _mean(values: np.ndarray, start: int, end: int) -> float:
     return float(values[start:end].mean()) if end > start else 0.0
+
+
+def _first(mask: np.ndarray, *, otherwise: int) -> int:
+    """Position of the first True of ``mask`` (``otherwise`` when none): ``argmax`` stops at it."""
+    if not len(mask):
+        return otherwise
+    at = int(mask.argmax())
+    return at if mask[at] else otherwise
+
+
+_BACK_STEP = 512
+"""Words read at a time looking back from a peak for the nearest taken word."""
+
+
+def _last_taken(left: np.ndarray, before: int) -> int:
+    """Position of the last taken word (score below 0) of ``left`` before ``before`` (-1: none),
+    read back from ``before`` a step at a time: taken words are usually near, documents long."""
+    end = before
+    while end > 0:
+        start = max(end - _BACK_STEP, 0)
+        found = np.flatnonzero(left[start:end] < 0)
+        if len(found):
+            return start + int(found[-1])
+        end = start
+    return -1

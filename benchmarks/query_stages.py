@@ -1,0 +1,112 @@
+"""CPU time per question by stage of ``Retriever.ask`` (warm, one question at a time): where the
+query path's time goes, measured with ``time.process_time`` so that other processes on a shared
+machine count less than in wall time. Stages are wrapped methods, so they nest (a stage's time
+includes the stages it calls).
+
+    python benchmarks/query_stages.py [QUESTIONS.jsonl] [--repeat 3]
+
+Run it with ``OMP_NUM_THREADS=1`` to count the model's run on one thread (ONNX Runtime's worker
+threads add their CPU time to the process's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import json
+import time
+
+from _common import DEV, REPO, table
+from retrieval import find_eval_dir
+
+STAGES = {
+    "qa.retrieval.retriever:Retriever": (
+        "ask",
+        "_searches",
+        "_answer",
+        "_structured",
+        "_shapes",
+        "_signals",
+        "_passage",
+    ),
+    "qa.embedders.onnx:OnnxEmbedder": ("encode",),
+    "qa.retrieval.fusion:Fusion": (
+        "candidates",
+        "names_everywhere",
+        "dense_top",
+        "lexical_top",
+        "dense_scores",
+        "_fuse",
+    ),
+    "qa.lexical.bm25:LexicalIndex": ("scores_for",),
+    "qa.retrieval.shaping:Shaper": ("grown", "ranked"),
+    "qa.retrieval.highlight:Highlighter": ("span",),
+    "qa.retrieval.soft_coverage:SoftCoverage": ("__call__",),
+    "qa.retrieval.abstain:Abstainer": ("decide",),
+}
+
+
+def _wrap(cls, name: str, label: str, spent: dict, calls: collections.Counter) -> None:
+    method = getattr(cls, name)
+
+    @functools.wraps(method)
+    def timed(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[label] += time.process_time() - start
+            calls[label] += 1
+
+    setattr(cls, name, timed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = DEV if DEV.exists() else find_eval_dir() / "dev.jsonl"
+    parser.add_argument("questions", nargs="?", default=str(default))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with open(args.questions, encoding="utf-8") as f:
+        questions = [json.loads(line)["question"] for line in f if line.strip()]
+
+    import importlib
+
+    from qa.config import Settings
+    from qa.embedders.base import make_embedder
+    from qa.index.build import ensure_index
+    from qa.retrieval.retriever import Retriever
+
+    spent: dict[str, float] = collections.defaultdict(float)
+    calls: collections.Counter = collections.Counter()
+    for where, names in STAGES.items():
+        module, cls_name = where.split(":")
+        cls = getattr(importlib.import_module(module), cls_name)
+        for name in names:
+            _wrap(cls, name, f"{cls_name}.{name}", spent, calls)
+
+    settings = Settings.load(root=REPO)
+    embedder = make_embedder(settings)
+    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    retriever.warm_up(background=False)
+    for q in questions:  # warm: every document's words read once
+        retriever.ask(q)
+    spent.clear()
+    calls.clear()
+    wall = time.perf_counter()
+    for _ in range(args.repeat):
+        for q in questions:
+            retriever.ask(q)
+    wall = time.perf_counter() - wall
+    n = len(questions) * args.repeat
+    rows = [
+        [label, spent[label] / n * 1000, calls[label] / n]
+        for label in sorted(spent, key=lambda label: -spent[label])
+    ]
+    print(f"{len(questions)} questions x {args.repeat}; wall {wall / n * 1000:.1f} ms a question")
+    print(table(["stage", "CPU ms / question", "calls / question"], rows))
+
+
+if __name__ == "__main__":
+    main()
