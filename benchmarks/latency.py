@@ -15,15 +15,21 @@ from naive import NaivePipeline
 from retrieval import find_eval_dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def questions_to_time(description: str) -> tuple[list[str], argparse.Namespace]:
+    """The timing scripts' command line: a questions file (the seed's dev set by default) and
+    how many passes over it."""
+    parser = argparse.ArgumentParser(description=description)
     default = DEV if DEV.exists() else find_eval_dir() / "dev.jsonl"
     parser.add_argument("questions", nargs="?", default=str(default))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with open(args.questions, encoding="utf-8") as f:
-        questions = [json.loads(line)["question"] for line in f if line.strip()]
+        return [json.loads(line)["question"] for line in f if line.strip()], args
 
+
+def warm_retriever():
+    """The project's retriever over the seed's index, its files read in first (warm questions
+    are timed)."""
     from qa.config import Settings
     from qa.embedders.base import make_embedder
     from qa.index.build import ensure_index
@@ -32,10 +38,19 @@ def main() -> None:
     settings = Settings.load(root=REPO)
     embedder = make_embedder(settings)
     retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
-    retriever.warm_up(background=False)  # warm questions are timed: the index's files in first
+    retriever.warm_up(background=False)
+    return retriever
+
+
+def main() -> None:
+    questions, args = questions_to_time(__doc__.splitlines()[0])
+    retriever = warm_retriever()
     naive = NaivePipeline()
 
-    systems = {"naive: ST encode + flat search": naive, f"qa Retriever.ask ({settings.backend})": retriever}
+    systems = {
+        "naive: ST encode + flat search": naive,
+        f"qa Retriever.ask ({retriever.settings.backend})": retriever,
+    }
     for system in systems.values():  # warm caches
         for q in questions[:5]:
             system.ask(q)

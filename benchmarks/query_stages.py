@@ -11,14 +11,12 @@ threads add their CPU time to the process's).
 
 from __future__ import annotations
 
-import argparse
 import collections
 import functools
-import json
 import time
 
-from _common import DEV, REPO, table
-from retrieval import find_eval_dir
+from _common import table
+from latency import questions_to_time, warm_retriever
 
 STAGES = {
     "qa.retrieval.retriever:Retriever": (
@@ -63,20 +61,9 @@ def _wrap(cls, name: str, label: str, spent: dict, calls: collections.Counter) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = DEV if DEV.exists() else find_eval_dir() / "dev.jsonl"
-    parser.add_argument("questions", nargs="?", default=str(default))
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    with open(args.questions, encoding="utf-8") as f:
-        questions = [json.loads(line)["question"] for line in f if line.strip()]
+    questions, args = questions_to_time(__doc__.splitlines()[0])
 
     import importlib
-
-    from qa.config import Settings
-    from qa.embedders.base import make_embedder
-    from qa.index.build import ensure_index
-    from qa.retrieval.retriever import Retriever
 
     spent: dict[str, float] = collections.defaultdict(float)
     calls: collections.Counter = collections.Counter()
@@ -86,10 +73,7 @@ def main() -> None:
         for name in names:
             _wrap(cls, name, f"{cls_name}.{name}", spent, calls)
 
-    settings = Settings.load(root=REPO)
-    embedder = make_embedder(settings)
-    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
-    retriever.warm_up(background=False)
+    retriever = warm_retriever()
     for q in questions:  # warm: every document's words read once
         retriever.ask(q)
     spent.clear()

@@ -66,14 +66,19 @@ def drop_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
     page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
+def sign_in(page, url: str) -> None:
+    """Open the admin page and give it the admin key."""
+    page.goto(url + "/admin")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+
+
 def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server, artifacts):
     url, _ = admin_server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
-    page.goto(url + "/admin")
-    page.fill("#key", ADMIN)
-    page.click("#key-form button")
+    sign_in(page, url)
     page.wait_for_selector("#collections button[data-name=default]")
     page.fill("#new-name", "geology")
     page.fill("#new-title", "Geology 101")
@@ -151,9 +156,7 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
     url, _ = admin_server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(url + "/admin")
-    page.fill("#key", ADMIN)
-    page.click("#key-form button")
+    sign_in(page, url)
     page.wait_for_selector("#collections button[data-name=default]")
     page.click("#collections button[data-name=default]")
     row = "#documents tr[data-name='rome.md']"
@@ -188,9 +191,7 @@ def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
     url, _ = admin_server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(url + "/admin")
-    page.fill("#key", ADMIN)
-    page.click("#key-form button")
+    sign_in(page, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     tree = page.locator("body").aria_snapshot()
     unnamed = [
@@ -225,9 +226,7 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
         log_question(log, AskedRecord("default", question, abstained=declined, reason=reason, time=time_))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.goto(url + "/admin")
-    page.fill("#key", ADMIN)
-    page.click("#key-form button")
+    sign_in(page, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.get_by_label("Show", exact=True).select_option("declined")
     # the most-asked view (Nero first) may still be shown until the declined view's answer comes
