@@ -3,7 +3,11 @@ questions it now answers are told apart from those it still declines."""
 
 from __future__ import annotations
 
-from qa.eval.asked import AskedRecord, summarise
+import csv
+import io
+import json
+
+from qa.eval.asked import AskedRecord, eval_rows, rows_csv, rows_jsonl, summarise
 
 
 def record(question: str, time: str, *, declined: bool) -> AskedRecord:
@@ -35,3 +39,21 @@ def test_a_declined_question_answered_since_is_marked_and_listed_after_the_other
     ]
     never = summarise("most-asked", asked, [], collection="bio")
     assert next(q for q in never if q.question == "What is a cell?").answered_since == ""
+
+
+def test_the_export_says_which_declined_questions_are_answered_since():
+    """The evaluation rows an author exports carry the same mark as the view: a question new
+    material answers is not mistaken for one the course still lacks."""
+    asked = [
+        record("What is osmosis?", "2026-11-01T10:00:00+00:00", declined=True),
+        record("What is osmosis?", "2026-11-05T09:00:00+00:00", declined=False),
+        record("What is a prion?", "2026-11-02T11:00:00+00:00", declined=True),
+    ]
+    rows = eval_rows(summarise("declined", asked, [], collection="bio"), view="declined", collection="bio")
+    lines = [json.loads(line) for line in rows_jsonl(rows).splitlines()]
+    assert [(r["question"], r["answered_since"]) for r in lines] == [
+        ("What is a prion?", ""),
+        ("What is osmosis?", "2026-11-05T09:00:00+00:00"),
+    ]
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    assert [r["answered_since"] for r in table] == ["", "2026-11-05T09:00:00+00:00"]

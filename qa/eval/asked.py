@@ -188,6 +188,7 @@ def eval_rows(questions: Iterable[AskedQuestion], *, view: str, collection: str)
             "thumbs_down": q.thumbs_down,
             "comments": list(q.comments),
             "declined_because": q.reason,
+            "answered_since": q.answered_since,
         }
         for q in questions
     ]
@@ -209,6 +210,7 @@ CSV_COLUMNS = (
     "thumbs_down",
     "comments",
     "declined_because",
+    "answered_since",
 )
 """The admin export's CSV columns: what ``qa eval`` reads, then what the author reviews by."""
 
