@@ -225,6 +225,17 @@ def test_a_tab_that_cannot_open_a_document_gets_a_page_saying_what_to_do(corpus)
     )
 
 
+def test_a_tab_on_an_address_the_app_does_not_serve_gets_a_page(corpus):
+    """A mistyped address opened in a browser showed the API's JSON, {"error": "Not Found"}; a
+    tab gets a short page saying what to do, and programs keep the JSON."""
+    client = _client(corpus)
+    page = client.get("/nothing/here", headers=BROWSER)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address" in page.text and "chat page" in page.text
+    assert client.get("/nothing/here").json()["error"]
+    assert client.get("/api/v1/nothing", headers=BROWSER).json()["error"]
+
+
 def test_an_instructor_opens_the_courses_documents_from_its_admin_page(
     courses,  # noqa: F811 (the fixture)
     fake_embedder,

@@ -199,6 +199,24 @@ _ADVICE = {
 }
 
 
+_NO_PAGE = (
+    "There is no page at this address",
+    "Check the address, or open the course's chat page and ask there.",
+)
+
+
+def missing_page(path: str, accept: str) -> bool:
+    """Whether a 404 of ``path`` should be a page rather than JSON: a browser tab opened on an
+    address the app does not serve (the API's own addresses answer programs, in JSON)."""
+    return not path.startswith("/api/") and "text/html" in accept
+
+
+def no_page(message: str) -> str:
+    """What a browser tab shows on an address the app does not serve."""
+    title, advice = _NO_PAGE
+    return _template("refused.html.j2").render(title=title, advice=advice, message=message, status=404)
+
+
 def wants_page(path: str, accept: str) -> bool:
     """Whether a refusal of ``path`` should be a page rather than JSON: a browser opening a
     citation's document (it accepts HTML), not a program calling the API."""

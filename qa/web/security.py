@@ -39,7 +39,7 @@ from urllib.parse import parse_qs
 
 from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
-from qa.web.document_page import refused_page, wants_page
+from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
@@ -154,7 +154,8 @@ class SecurityMiddleware:
             if r.kind != "api":  # an API route says below which methods it takes
                 raise Refusal(405, f"method {r.method} is not allowed", [(b"allow", b"GET, HEAD, POST")])
         if _CONTROL.search(r.path) or r.kind == "closed":
-            raise Refusal(404, "no such page or API route")
+            missing = no_page("no such page or API route") if missing_page(r.path, r.header("accept")) else ""
+            raise Refusal(404, "no such page or API route", html=missing.encode("utf-8"))
         if r.kind == "document" and r.method not in ("GET", "HEAD"):
             raise Refusal(405, f"{r.method} is not allowed here", [(b"allow", b"GET, HEAD")])
         if r.kind == "api":
