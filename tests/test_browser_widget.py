@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.render import CLOSEST, DECLINE, DECLINE_HINT, ORIGINAL
+from qa.render import CLOSEST, DECLINE, DECLINE_HINT, NEW_TAB, ORIGINAL
 from tests.conftest import REPO, free_port, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -67,6 +67,7 @@ def test_widget_answers_with_citations_and_context(browser, portal_and_app, arti
     assert [passages.nth(i).evaluate("d => d.open") for i in range(passages.count())] == [True, False, False]
     link = first.locator(f"a:has-text('{ORIGINAL} ↗')")
     assert link.get_attribute("href").startswith("https://en.wikipedia.org/wiki/Human_trafficking#:~:text=")
+    assert link.get_attribute("aria-label") == f"{ORIGINAL} ({NEW_TAB})"  # where it opens, said
     assert "seeds/000_64fa240758fee0c1.txt" in first.locator(".detail").inner_text()
     first.locator("[data-role=context]").click()
     page.wait_for_selector("[data-qa-widget] .ctx .in")

@@ -11,6 +11,7 @@ from qa.render import (
     DECLINE,
     DECLINE_HINT,
     MAX_SHOWN_PASSAGES,
+    NEW_TAB,
     ORIGINAL,
     SEE_IN_CONTEXT,
     answer_html,
@@ -121,6 +122,7 @@ def test_html_is_escaped_marks_the_sentence_once_and_folds_all_but_the_first():
     assert out.count("<details class='qa-fold'>") == 2
     assert out.index("qa-label") < out.index("qa-text") < out.index("qa-detail")
     assert f"{ORIGINAL} ↗</a>" in out and "rel='noopener noreferrer'" in out
+    assert f"aria-label='{ORIGINAL} ({NEW_TAB})'" in out  # screen readers hear where it opens
 
 
 def test_declined_html_marks_nothing_and_says_so_in_plain_words():
@@ -166,6 +168,7 @@ def test_one_json_shape_keeps_the_run_fields_and_nests_the_citation():
 def test_the_widget_uses_the_same_words_and_limits():
     widget = (STATIC / "widget.js").read_text(encoding="utf-8")
     assert f'"{ORIGINAL} ↗"' in widget and f'"{SEE_IN_CONTEXT.lower()}"' in widget
+    assert f'var NEW_TAB = "{NEW_TAB}";' in widget
     assert "answer.notice" in widget and "answer.closest_label" in widget
     assert f"var MAX_PASSAGES = {MAX_SHOWN_PASSAGES};" in widget
     for phrase in ("do not seem to answer", "the source does not", "Closest passages"):

@@ -39,6 +39,7 @@ __all__ = [
     "DECLINE",
     "DECLINE_HINT",
     "IN_DOCUMENT",
+    "NEW_TAB",
     "MAX_HISTORY",
     "MAX_PASSAGES",
     "MAX_SHOWN_PASSAGES",
@@ -80,6 +81,8 @@ SEE_IN_CONTEXT = "See in context"
 IN_DOCUMENT = "in the document"
 """The link to the document's page served by the app, the passage highlighted in it
 (``in the document ↗`` on pages; see :func:`context_page`)."""
+NEW_TAB = "opens in a new tab"
+"""What a screen reader says after a link's words when the link opens a new tab (``↗`` on pages)."""
 
 # limits -----------------------------------------------------------------------------------------
 
@@ -215,7 +218,7 @@ def marked_html(text: str, offset: int, start: int, end: int) -> str:
 def _anchor(href: str, text: str, kind: str) -> str:
     return (
         f" · <a class='{kind}' href='{escape(href)}' target='_blank' rel='noopener noreferrer'"
-        f" title='{escape(href)}'>{text} ↗</a>"
+        f" title='{escape(href)}' aria-label='{text} ({NEW_TAB})'>{text} ↗</a>"
     )
 
 

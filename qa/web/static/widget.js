@@ -32,6 +32,7 @@
   var MAX_QUESTION_CHARS = 2000;   /* the server's default QA_MAX_QUESTION_CHARS */
   var ORIGINAL = "original ↗";     /* qa.render.ORIGINAL */
   var IN_DOCUMENT = "in the document ↗";  /* qa.render.IN_DOCUMENT: the document's page, the passage highlighted */
+  var NEW_TAB = "opens in a new tab";  /* qa.render.NEW_TAB: said by screen readers after the link's words */
   var STALE = "changed since it was indexed: the original may differ from this quote";  /* qa.render.STALE */
   var SEE_IN_CONTEXT = "see in context";
   var k = Math.max(1, Math.min(MAX_PASSAGES, parseInt(opt.k || "3", 10) || 3));
@@ -185,6 +186,7 @@
     var link = el("a", "", text);
     link.href = href; link.target = "_blank"; link.rel = "noopener noreferrer";
     link.setAttribute("data-role", role);
+    link.setAttribute("aria-label", text.replace(/ ↗$/, "") + " (" + NEW_TAB + ")");
     return link;
   }
 
