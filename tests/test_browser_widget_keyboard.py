@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.render import IN_DOCUMENT, NEW_TAB, ORIGINAL
 from tests.conftest import free_port
 from tests.test_browser_originals import _serving
 from tests.test_browser_widget import serve_portal
@@ -48,8 +49,9 @@ def test_tab_stays_in_the_open_widget_in_reading_order_and_escape_returns_to_the
                     break
             assert seen[0] == "BUTTON:Ask" and seen[-2:] == ["Close", "Your question"], repr(seen)
             links = seen[1:-2]
-            assert links[:4] == ["summary", "in-document", "context", "summary"], links  # [1] open
-            assert set(links) <= {"summary", "in-document", "original", "context"}
+            in_document, original = (f"{IN_DOCUMENT} ({NEW_TAB})", f"{ORIGINAL} ({NEW_TAB})")  # their names
+            assert links[:4] == ["summary", in_document, "context", "summary"], links  # [1] open
+            assert set(links) <= {"summary", in_document, original, "context"}
             assert links.count("summary") == page.locator("[data-qa-widget] [data-role=passage]").count()
             page.keyboard.press("Shift+Tab")
             assert page.evaluate(FOCUSED) == "Close"
