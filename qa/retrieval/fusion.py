@@ -60,6 +60,21 @@ class Candidates:
         bonus = extra if self.bonus is None else self.bonus + extra
         return dataclasses.replace(self, fused=self.fused + extra, bonus=bonus)
 
+    def only(self, mask: np.ndarray) -> Candidates:
+        """The candidates ``mask`` marks, each with its scores."""
+
+        def kept(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[mask]
+
+        return Candidates(
+            ids=self.ids[mask],
+            fused=self.fused[mask],
+            dense=kept(self.dense),
+            lexical=kept(self.lexical),
+            bonus=kept(self.bonus),
+            ranking=kept(self.ranking),
+        )
+
     @property
     def best_dense(self) -> float:
         return float(self.dense.max()) if self.dense is not None and len(self.dense) else 0.0

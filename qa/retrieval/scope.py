@@ -34,7 +34,6 @@ the reorder by sections) ranks ahead of the passages the two words of the questi
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,17 +129,4 @@ def on_previous_answer(fusion: Fusion, candidates: Candidates, previous: Shape) 
 def within(fusion: Fusion, candidates: Candidates, doc: int) -> Candidates:
     """The candidates that are windows of document ``doc``, with their scores: what a follow-up's
     passages in the document its topic leads to are grown from again."""
-    mine = fusion.index.windows.doc[candidates.ids] == doc
-
-    def kept(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else values[mine]
-
-    return dataclasses.replace(
-        candidates,
-        ids=candidates.ids[mine],
-        fused=candidates.fused[mine],
-        dense=kept(candidates.dense),
-        lexical=kept(candidates.lexical),
-        bonus=kept(candidates.bonus),
-        ranking=kept(candidates.ranking),
-    )
+    return candidates.only(fusion.index.windows.doc[candidates.ids] == doc)

@@ -166,7 +166,7 @@ def _require_admin(settings: Settings):
     return check
 
 
-def _documents(settings: Settings, registry: Registry, name: str) -> list[DocumentOut]:
+def _documents(settings: Settings, registry: Registry, name: str, status: BuildStatus) -> list[DocumentOut]:
     try:
         index = registry.get(name).index
     except EmptyCollectionError:
@@ -174,7 +174,6 @@ def _documents(settings: Settings, registry: Registry, name: str) -> list[Docume
     counts: Counter[int] = Counter()
     if index is not None:
         counts.update(int(d) for d in index.table["doc"])
-    status = build_state(settings, registry, name)
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
     out = []
     for f in list_files(settings, name):
@@ -244,13 +243,14 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
 def collection_out(settings: Settings, registry: Registry, name: str) -> CollectionOut:
     """A collection as the admin API shows it: its settings, documents and indexing status."""
     c = get_collection(settings, name)
+    status = build_state(settings, registry, c.name)  # one look at the shared build lock
     return CollectionOut(
         name=c.name,
         title=c.title,
         examples=list(c.config.examples),
         allowed_origins=list(c.config.allowed_origins),
-        documents=_documents(settings, registry, c.name),
-        status=status_out(build_state(settings, registry, c.name)),
+        documents=_documents(settings, registry, c.name, status),
+        status=status_out(status),
     )
 
 
