@@ -14,6 +14,8 @@ import ctypes
 import re
 from dataclasses import dataclass
 
+from qa.ingest.formats.pdf_marks import GONE, read_marks
+
 __all__ = ["Line", "HYPHEN_MARK", "clean_line", "page_lines"]
 
 HYPHEN_MARK = "\ufffe"
@@ -113,6 +115,10 @@ class _Chars:
         self.raw.FPDFText_GetFontInfo(self.page, at, buffer, len(buffer), self.flags)
         return buffer.value
 
+    def family(self, index: int) -> str:
+        """The font's name without a subset's prefix ("CMSY10" for "ABCDEF+CMSY10")."""
+        return self._font_name(index).decode("latin-1").rpartition("+")[2]
+
     def font(self, index: int) -> tuple[bool, bool]:
         """Whether character ``index`` is set bold, and whether in a fixed-pitch font."""
         name = self._font_name(index)
@@ -137,14 +143,16 @@ def page_lines(textpage) -> list[Line]:
     for raw_line in text.split("\r\n"):
         start = offset
         offset += len(raw_line) + 2
+        if chars is not None:
+            raw_line = read_marks(chars, raw_line, start)
         line = clean_line(raw_line)
         if not line:
             continue
         if chars is None:
             lines.append(Line(line, 0.0, 0.0, False))
             continue
-        first = start + len(raw_line) - len(raw_line.lstrip())
-        last = start + len(raw_line.rstrip()) - 1
+        first = start + len(raw_line) - len(raw_line.lstrip().lstrip(GONE))
+        last = start + len(raw_line.rstrip().rstrip(GONE)) - 1
         lines.append(_placed_line(chars, line, raw_line, start, first, last))
     return lines
 
