@@ -192,13 +192,13 @@ def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
 def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
     from qa.ingest.formats.pdf import READER_VERSION
 
-    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "7"  # the reader's own number
+    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "8"  # the reader's own number
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
-    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 7)"
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 8)"
     assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
-    assert manifest.versions["reader:pdf"] == "7"
+    assert manifest.versions["reader:pdf"] == "8"
     docs, _ = scan_sources(project.seeds_dir, project.root)
     assert stale_reasons(manifest, docs, project) == []
     before = replace(
@@ -207,7 +207,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
         sources={source: "text read by the first PDF reader" for source in manifest.sources},
     )
     assert stale_reasons(before, docs, project) == [
-        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 7))"
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 8))"
     ]
 
 

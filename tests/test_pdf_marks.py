@@ -1,5 +1,6 @@
 """What a PDF's type says that its Unicode does not: TeX's symbol font read as symbols, not as
-the digits of their places, changed without moving any offset into the line."""
+the digits of their places, and footnote marks set as superscripts glued to a name left out,
+changed without moving any offset into the line."""
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,3 +54,28 @@ def test_a_latex_paper_reads_its_not_equal_sign_and_primes():
     assert "6=" not in text and GONE not in text
     assert "polynomial v(x) of a degree d ≠ D by a D-normalized polynomial" in text
     assert "CRCu(M′" in text and "CRCu(M0" not in text  # a prime, not a subscript 0 (M0(x) is one)
+
+
+def test_a_superscript_footnote_mark_glued_to_a_name_is_left_out():
+    line = "Andrew Kadatch1 and Bob Jenkins2"
+    chars = FakeChars(sizes={14: 7.0, 31: 7.0}, raised={14, 31})
+    read = read_marks(chars, line, 0)
+    assert len(read) == len(line) and read.replace(GONE, "") == "Andrew Kadatch and Bob Jenkins"
+    mark_first = "1Google Inc."
+    assert read_marks(FakeChars(sizes={0: 7.0}, raised={0}), mark_first, 0).replace(GONE, "") == "Google Inc."
+
+
+def test_digits_set_like_the_text_or_lowered_stay():
+    line = "CRC32 and Kadatch1 and crc0 stay"
+    assert read_marks(FakeChars(), line, 0) == line  # the text's own size: a name with a number
+    lowered = FakeChars(sizes={26: 7.0})  # a subscript ("crc0" set as crc with a 0 below)
+    assert read_marks(lowered, line, 0) == line
+
+
+def test_a_paper_names_its_authors_without_their_footnote_marks():
+    text = read_document(CRC_PAPER, Limits()).text
+    assert text.startswith(
+        "Everything we know about CRC but afraid to forget\n\nAndrew Kadatch and Bob Jenkins\n"
+    )
+    assert "Kadatch1" not in text and "Jenkins2" not in text and "\nGoogle Inc." in text
+    assert "CrcWordByWord1" not in text  # a mark glued to a name in the body

@@ -24,13 +24,13 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 7
+READER_VERSION = 8
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
 3: a title page's running title kept, bookmarks matched to lines punctuation aside; 4: a title
 set on two lines, contents entries no headings, numbered headings on pages without font sizes;
 5: the headings a contents page lists; 6: type sizes on pages with unmapped characters, the
 lines set like the listed headings, a contents entry a line of its own; 7: TeX's symbol font's
-characters as symbols, "≠" not "6=").
+characters as symbols, "≠" not "6="; 8: superscript footnote marks glued to a word left out).
 ``READER_VERSIONS["pdf"]`` in the package, which the index records, is the same number."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15

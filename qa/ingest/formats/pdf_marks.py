@@ -1,4 +1,5 @@
-"""What the type of a PDF's characters says that their Unicode does not: the symbols of TeX's CMSY
+"""What the type of a PDF's characters says that their Unicode does not: footnote marks set as
+superscripts glued to a word ("Kadatch¹" read as "Kadatch1"), and the symbols of TeX's CMSY
 font, which a PDF without a Unicode map for it gives as the digits of their places ("≠", a
 negation slash struck over "=", read as "6="; a prime, "crc′", read as "crc0").
 
@@ -17,6 +18,13 @@ __all__ = ["GONE", "read_marks"]
 
 GONE = "\u200b"
 """Stands in for a character left out (a zero-width space, dropped when the line is cleaned)."""
+_GLUED_DIGITS = re.compile(r"(?<=[A-Za-z]{2})\d{1,2}(?!\w|\.\d)|(?:^|(?<=\s))\d{1,2}(?=[A-Z][a-z])")
+"""Digits after a word of two letters or more ("Kadatch1 and"), or before a capitalised word at
+a line's or word's start ("1Google Inc."): where a footnote mark may be glued to a name."""
+_SUPERSCRIPT_SIZE = 0.85
+"""A superscript's type is at most this much of the word's it is glued to ..."""
+_SUPERSCRIPT_RISE = 0.15
+"""... and its baseline higher than the word's by at least this much of the word's size."""
 _SYMBOL_FONT = re.compile(r"^cmsy\d", re.IGNORECASE)
 """TeX's symbol fonts (the OMS encoding): their characters 0x30-0x39 are symbols, not digits."""
 _SYMBOLS = {"0": "\u2032", "1": "\u221e", "2": "\u2208", "3": "\u220b", "8": "\u2200", "9": "\u2203"}
@@ -32,14 +40,20 @@ class Chars(Protocol):
 
     def box(self, index: int) -> tuple[float, float]: ...
 
+    def baseline(self, index: int) -> float: ...
+
+    def size(self, index: int) -> float: ...
+
     def family(self, index: int) -> str: ...
 
 
 def read_marks(chars: Chars, raw_line: str, start: int) -> str:
     """``raw_line`` (at offset ``start`` of its page's text) with the symbol font's characters
-    read as the symbols they are, negation slashes composed with the sign they strike."""
+    read as the symbols they are, negation slashes composed with the sign they strike, and
+    superscript footnote marks glued to a word left out."""
     if any(c.isdigit() for c in raw_line):
         raw_line = _symbols(chars, raw_line, start)
+        raw_line = _footnote_marks(chars, raw_line, start)
     return raw_line
 
 
@@ -64,3 +78,19 @@ def _negate(chars: Chars, raw_line: str, start: int, i: int, out: list[str]) -> 
     composed = unicodedata.normalize("NFC", raw_line[i + 1] + _NOT)
     if len(composed) == 1:
         out[i], out[i + 1] = GONE, composed
+
+
+def _footnote_marks(chars: Chars, raw_line: str, start: int) -> str:
+    """Digits glued to a word and set smaller and higher than its letter next to them."""
+    out = list(raw_line)
+    for match in _GLUED_DIGITS.finditer(raw_line):
+        a, b = match.span()
+        word = a - 1 if a > 0 and raw_line[a - 1].isalpha() else b  # the letter it is glued to
+        size, base = chars.size(start + word), chars.baseline(start + word)
+        if size and all(
+            chars.size(start + i) <= _SUPERSCRIPT_SIZE * size
+            and chars.baseline(start + i) >= base + _SUPERSCRIPT_RISE * size
+            for i in range(a, b)
+        ):
+            out[a:b] = GONE * (b - a)
+    return "".join(out)
