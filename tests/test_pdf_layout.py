@@ -192,13 +192,13 @@ def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
 def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
     from qa.ingest.formats.pdf import READER_VERSION
 
-    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "8"  # the reader's own number
+    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "9"  # the reader's own number
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
-    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 8)"
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 9)"
     assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
-    assert manifest.versions["reader:pdf"] == "8"
+    assert manifest.versions["reader:pdf"] == "9"
     docs, _ = scan_sources(project.seeds_dir, project.root)
     assert stale_reasons(manifest, docs, project) == []
     before = replace(
@@ -207,7 +207,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
         sources={source: "text read by the first PDF reader" for source in manifest.sources},
     )
     assert stale_reasons(before, docs, project) == [
-        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 8))"
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 9))"
     ]
 
 
@@ -312,3 +312,13 @@ def test_a_papers_headings_are_the_lines_set_like_those_its_contents_lists():
     assert "3 CRC tricks and tips › 3.5 Storing CRC value after the message" in paths
     contents = doc.text[doc.text.index("Contents") : doc.text.index("1 Definition of CRC\n\nCyclic")]
     assert "\n3.1 Incremental CRC computation\n3.2 Changing initial CRC value\n" in contents
+
+
+def test_a_contents_entry_says_its_heading_without_its_page_number():
+    """A contents page's "2 Related work 3" reads "2 Related work", as an entry
+    after a dotted leader does: the line repeats the heading, so it is told for contents."""
+    doc = read_document(CRC_PAPER, Limits())
+    contents = doc.text[doc.text.index("Contents") : doc.text.index("1 Definition of CRC\n\nCyclic")]
+    assert "\n2 Related work\n" in contents
+    assert "\n5 Experimental results\n5.1 Testing methology\n" in contents
+    assert not any(line[-1:].isdigit() for line in contents.splitlines())
