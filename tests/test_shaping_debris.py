@@ -37,6 +37,12 @@ def _corpus(seeds) -> None:
     (seeds / "toaster.txt").write_text(TOASTER, encoding="utf-8")
 
 
+LINKS = (
+    "[Kettle care](kettle.md)\n\n[Toaster quick guide](toaster.txt)\n\nThe kettle and the toaster "
+    "each have a guide of their own, written for people who use them every day.\n"
+)
+
+
 @pytest.fixture
 def retriever(project, fake_embedder):
     _corpus(project.seeds_dir)
@@ -90,6 +96,21 @@ def test_a_bare_title_joins_the_passage_it_touches_or_is_not_shown(retriever):
     asked: list[Shape] = []
     shaper.place(_shape(doc, title, n), asked, terms=every_word_a_term)
     assert len(asked) == 1  # a question that asks for the title gets it
+
+
+def test_lines_of_links_are_not_shown_and_join_no_passage(project, fake_embedder):
+    _corpus(project.seeds_dir)
+    (project.seeds_dir / "links.txt").write_text(LINKS, encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    retriever = Retriever.open(project, fake_embedder)
+    doc = _doc(retriever, "links.txt")
+    n = int(retriever.index.word_counts[doc])
+    links = _words(retriever, doc, "Toaster quick guide")
+    sentence = _words(retriever, doc, "The kettle and the toaster each have a guide")
+    out = [_shape(doc, (sentence[0], n), n)]
+    assert retriever.shaper.bare(doc, *links)
+    retriever.shaper.place(_shape(doc, (links[0], sentence[0]), n), out)
+    assert [(s.word_start, s.word_end) for s in out] == [(sentence[0], n)]
 
 
 @pytest.mark.slow

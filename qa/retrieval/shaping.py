@@ -158,11 +158,12 @@ class Shaper:
         return out
 
     def place(self, shape: Shape, out: list[Shape], *, terms: TermWords | None = None) -> None:
-        """Add ``shape`` to the passages ``out``, unless it is bare lines alone (a title, a
-        heading, a line of links: :meth:`bare`) that the question does not ask for (at least
-        half its words are question terms): then it joins the passage of its document that it
-        touches when the two fit :data:`MAX_PASSAGE_WORDS` together, or is not shown. A short
-        document's remainder after its first passage is often only its title and a heading."""
+        """Add ``shape`` to the passages ``out``, unless it is bare lines alone (:meth:`bare`)
+        that the question does not ask for (at least half its words are question terms): then
+        a title or heading joins the passage of its document that it touches when the two fit
+        :data:`MAX_PASSAGE_WORDS` together, and anything else (lines of links, a contents
+        list), or a title touching none, is not shown. A short document's remainder after its
+        first passage is often only its title and a heading."""
         if not self.bare(shape.doc, shape.word_start, shape.word_end):
             out.append(shape)
             return
@@ -171,6 +172,8 @@ class Shaper:
             if 2 * int(np.count_nonzero(weights)) >= len(weights):
                 out.append(shape)
                 return
+        if self.debris is not None and self.debris(shape.doc)[shape.word_start : shape.word_end].any():
+            return
         for i, other in enumerate(out):
             start, end = min(other.word_start, shape.word_start), max(other.word_end, shape.word_end)
             touches = shape.word_start <= other.word_end and other.word_start <= shape.word_end
