@@ -192,13 +192,13 @@ def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
 def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
     from qa.ingest.formats.pdf import READER_VERSION
 
-    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "5"  # the reader's own number
+    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "9"  # the reader's own number
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
-    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 5)"
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 9)"
     assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
-    assert manifest.versions["reader:pdf"] == "5"
+    assert manifest.versions["reader:pdf"] == "9"
     docs, _ = scan_sources(project.seeds_dir, project.root)
     assert stale_reasons(manifest, docs, project) == []
     before = replace(
@@ -207,7 +207,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
         sources={source: "text read by the first PDF reader" for source in manifest.sources},
     )
     assert stale_reasons(before, docs, project) == [
-        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 5))"
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 9))"
     ]
 
 
@@ -280,3 +280,45 @@ def test_the_headings_a_paper_lists_in_its_contents_are_its_sections():
 
     assert section_of("Cyclic Redundancy Check (CRC) is a well-known technique") == "1 Definition of CRC"
     assert section_of("Cyclic Redundancy Checks (CRCs) were proposed by Peterson") == "2 Related work"
+
+
+def test_every_page_of_a_paper_with_unmapped_characters_has_its_type():
+    """PDFium's text of a page leaves out the characters it maps to no Unicode (U+0000: parts of
+    a LaTeX paper's large operators), so its offsets are matched to PDFium's characters counting
+    those: every page with text has font sizes, not only those without such characters."""
+    import pypdfium2 as pdfium
+
+    from qa.ingest.formats.pdf_page import page_lines
+
+    pdf = pdfium.PdfDocument(str(CRC_PAPER))
+    try:
+        pages = [page_lines(pdf[i].get_textpage()) for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    assert all(line.size > 0 for lines in pages for line in lines)
+    heading = next(line for line in pages[6] if line.text == "4.2 Multiplication of D-normalized polynomials")
+    assert (heading.size, heading.bold) == (12.0, True)
+
+
+def test_a_papers_headings_are_the_lines_set_like_those_its_contents_lists():
+    """With type sizes on every page, a paper's title, its date and the labels of its charts
+    (set larger than the text) are no headings: the headings are the lines its contents list
+    and those set in their type ("References", subsections the contents run on one line), and
+    each contents entry, its leader dropped, is a line of its own."""
+    doc = read_document(CRC_PAPER, Limits())
+    paths = [s.path for s in doc.sections]
+    assert paths[0] == "Contents" and paths[-1] == "References" and len(paths) == 30
+    assert not any(word in p for p in paths for word in ("September", "Everything", "GCC", "Sarwate"))
+    assert "3 CRC tricks and tips › 3.5 Storing CRC value after the message" in paths
+    contents = doc.text[doc.text.index("Contents") : doc.text.index("1 Definition of CRC\n\nCyclic")]
+    assert "\n3.1 Incremental CRC computation\n3.2 Changing initial CRC value\n" in contents
+
+
+def test_a_contents_entry_says_its_heading_without_its_page_number():
+    """A contents page's "2 Related work 3" reads "2 Related work", as an entry
+    after a dotted leader does: the line repeats the heading, so it is told for contents."""
+    doc = read_document(CRC_PAPER, Limits())
+    contents = doc.text[doc.text.index("Contents") : doc.text.index("1 Definition of CRC\n\nCyclic")]
+    assert "\n2 Related work\n" in contents
+    assert "\n5 Experimental results\n5.1 Testing methology\n" in contents
+    assert not any(line[-1:].isdigit() for line in contents.splitlines())

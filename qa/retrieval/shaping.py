@@ -41,6 +41,11 @@ MAX_PASSAGE_WORDS = 120
 """No passage is longer, even when its one sentence is."""
 RANKED_PASSAGES = 8
 """Passages grown (at least ``k``) before they are ranked as wholes."""
+BARE_LINE_WORDS = 8
+"""A line of at most this many words standing alone, not ending like a sentence, is a title or
+a heading (what a plain text's title and section lines are)."""
+BARE_PIECE_WORDS = 24
+"""Only a passage of at most this many words may be bare lines alone (:meth:`Shaper.bare`)."""
 
 
 TermWords = Callable[[int, int, int], np.ndarray]
@@ -148,9 +153,54 @@ class Shaper:
                 break
             doc = max(best, key=lambda d: (best[d], -words.rank[d]))
             start, end, score = self.take_best(doc, remaining[doc], scores[doc], terms=terms)
-            out.append(Shape(doc, start, end, score, scores[doc], peak=score))
+            self.place(Shape(doc, start, end, score, scores[doc], peak=score), out, terms=terms)
             best[doc] = float(remaining[doc].max())
         return out
+
+    def place(self, shape: Shape, out: list[Shape], *, terms: TermWords | None = None) -> None:
+        """Add ``shape`` to the passages ``out``, unless it is bare lines alone (:meth:`bare`)
+        that the question does not ask for (at least half its words are question terms): then
+        a title or heading joins the passage of its document that it touches when the two fit
+        :data:`MAX_PASSAGE_WORDS` together, and anything else (lines of links, a contents
+        list), or a title touching none, is not shown. A short document's remainder after its
+        first passage is often only its title and a heading."""
+        if not self.bare(shape.doc, shape.word_start, shape.word_end):
+            out.append(shape)
+            return
+        if terms is not None:
+            weights = terms(shape.doc, shape.word_start, shape.word_end)
+            if 2 * int(np.count_nonzero(weights)) >= len(weights):
+                out.append(shape)
+                return
+        if self.debris is not None and self.debris(shape.doc)[shape.word_start : shape.word_end].any():
+            return
+        for i, other in enumerate(out):
+            start, end = min(other.word_start, shape.word_start), max(other.word_end, shape.word_end)
+            touches = shape.word_start <= other.word_end and other.word_start <= shape.word_end
+            if other.doc == shape.doc and touches and end - start <= MAX_PASSAGE_WORDS:
+                out[i] = dataclasses.replace(other, word_start=start, word_end=end)
+                return
+
+    def bare(self, doc: int, start: int, end: int) -> bool:
+        """Whether words ``[start, end)`` of ``doc`` (at most :data:`BARE_PIECE_WORDS`) are only
+        lines of links or addresses (``debris``) and bare lines: lines of at most
+        :data:`BARE_LINE_WORDS` words standing alone between blank lines, not ending like a
+        sentence, not list items."""
+        if end - start > BARE_PIECE_WORDS or end <= start:
+            return False
+        words = self.index.word_maps[doc]
+        text = self.index.documents[doc].text
+        first, last = words.char_span(start, end)
+        debris = self.debris(doc)[start:end] if self.debris is not None else np.zeros(end - start)
+        covered = words.starts[start:end]
+        line_start = text.rfind("\n", 0, first) + 1
+        for line in text[line_start:last].split("\n"):
+            line_end = line_start + len(line)
+            mine = (covered >= line_start) & (covered < line_end)
+            if mine.any() and not debris[mine].all() and not _bare_line(text, line_start, line_end):
+                return False
+            line_start = line_end + 1
+        return True
 
     def take_best(
         self, doc: int, left: np.ndarray, scores: np.ndarray, *, terms: TermWords | None = None
@@ -374,6 +424,22 @@ class _WordScores:
                 if score > 0:  # words start at 0: the best of 0 and the windows covering them
                     row[start:end] = score
         return by_size.mean(axis=0)
+
+
+_SENTENCE_END = (".", "!", "?", ":", ";", ",")
+_LIST_ITEM = ("-", "*", "+", "\u2022")
+
+
+def _bare_line(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a line of at most :data:`BARE_LINE_WORDS` words with a
+    blank line (or the text's edge) on each side, not ending like a sentence, no list item."""
+    line = text[start:end].strip()
+    if not line or len(line.split()) > BARE_LINE_WORDS or line.endswith(_SENTENCE_END):
+        return False
+    if line.startswith(_LIST_ITEM):
+        return False
+    before = start == 0 or text.endswith("\n\n", 0, start)
+    return before and (text.startswith("\n\n", end) or not text[end:].strip())
 
 
 def _mean(values: np.ndarray, start: int, end: int) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.errors import SourceError
@@ -24,12 +24,15 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 5
+READER_VERSION = 9
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
 3: a title page's running title kept, bookmarks matched to lines punctuation aside; 4: a title
 set on two lines, contents entries no headings, numbered headings on pages without font sizes;
-5: the headings a contents page lists). ``READER_VERSIONS["pdf"]`` in the package, which the
-index records, is the same number."""
+5: the headings a contents page lists; 6: type sizes on pages with unmapped characters, the
+lines set like the listed headings, a contents entry a line of its own; 7: TeX's symbol font's
+characters as symbols, "≠" not "6="; 8: superscript footnote marks glued to a word left out;
+9: contents entries without their page numbers).
+``READER_VERSIONS["pdf"]`` in the package, which the index records, is the same number."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
 """A line is a heading candidate when its font is this much larger than the body text's."""
@@ -43,6 +46,8 @@ _PAGE_NUMBER = re.compile(r"\s+\d{1,4}$")
 _CONTENTS_ENTRY = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\S.*?\s\d{1,4}$")
 """A table of contents' line: a section number, its title and a page number ("2 Related work 3")
 when a page holds :data:`CONTENTS_RUN` or more of them (a heading may end in a number: "Python 3")."""
+_NUMBERED_ENTRY = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+[A-Z].*?\s\d{1,4}$")
+"""A contents entry whose page number stands without a leader ("2 Related work 3")."""
 CONTENTS_RUN = 3
 """Numbered lines standing alone this many in a row, with no text between them, are a table of
 contents or a list, not headings."""
@@ -66,7 +71,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         pdf.close()
     if not pages:
         raise SourceError("a PDF with no pages; re-export it")
-    pages = [[line for line in map(tidy, lines) if line.text] for lines in drop_furniture(pages)]
+    pages = [_entries([line for line in map(tidy, lines) if line.text]) for lines in drop_furniture(pages)]
     if not any(pages):
         raise SourceError(NO_TEXT_LAYER)
     title = title or _first_page_title(pages)
@@ -80,6 +85,21 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     builder = TextBuilder()
     _lay_out(builder, laid, blocks, unplaced)
     return builder.build(title=title, page_unit="page", pages_read=len(pages))
+
+
+def _entries(lines: list[Line]) -> list[Line]:
+    """A page's lines with the page numbers of its contents entries dropped, as :func:`tidy`
+    drops those set after a dotted leader, when :data:`CONTENTS_RUN` or more of its lines are
+    contents entries, numbered ones ending in a page number ("2 Related work 3") or ones whose
+    leader was dropped: the entry then says its heading, so the contents is told from the text
+    by what it repeats."""
+    listed = [i for i, line in enumerate(lines) if _NUMBERED_ENTRY.match(line.text)]
+    if len(listed) + sum(line.entry for line in lines) < CONTENTS_RUN:
+        return lines
+    out = list(lines)
+    for i in listed:
+        out[i] = replace(out[i], text=_PAGE_NUMBER.sub("", out[i].text), entry=True)
+    return out
 
 
 def _first_page_title(pages: list[list[Line]]) -> str:
@@ -216,7 +236,7 @@ def _mark_by_type(blocks: list[_Block], body: float) -> None:
     in_run = _numbered_runs(blocks)
     entries = Counter(b.page for b in blocks if _CONTENTS_ENTRY.match(b.text))
     for n, block in enumerate(blocks):
-        if not _heading_like(block) or n in in_run:
+        if not _heading_like(block) or n in in_run or _is_entry(block):
             continue
         if entries[block.page] >= CONTENTS_RUN and _CONTENTS_ENTRY.match(block.text):
             continue
@@ -234,39 +254,67 @@ def _mark_by_type(blocks: list[_Block], body: float) -> None:
             block.heading = (len(larger) + 1, "")
         elif standalone and numbered and not block.text.endswith((".", ":", ",", ";")):
             block.heading = (len(larger) + numbered.group(1).count("."), "")
-    _mark_listed(blocks, len(larger), in_run)
+    _mark_listed(blocks, in_run)
 
 
-def _mark_listed(blocks: list[_Block], below: int, in_run: set[int]) -> None:
-    """Headings a table of contents lists: a numbered line of its own that says again what a
-    contents line said ("2 Related work" after the entry "2 Related work 3", "4.11 Interleaved
-    ..." after its line in a run of numbered lines) is that section's heading, wherever type
-    sizes and spacing fail to tell (PDFium gives no sizes on many pages of some LaTeX papers,
-    and a heading right after a paragraph or another heading has no gap above it). Only the
-    second saying counts, and only after a contents line that was no heading: a title first met
-    as a heading is found already, and a contents page at the end of a manual is no heading.
-    When some are found, every numbered heading is levelled by its number, so "2.1" is within
-    "2", and an unnumbered bold heading ("References") stands beside "5", not within it."""
+def _mark_listed(blocks: list[_Block], in_run: set[int]) -> None:
+    """Headings a table of contents lists, and the lines set like them: a numbered line of its
+    own that says again what a contents line said ("2 Related work" after the entry "2 Related
+    work 3", "4.11 Interleaved ..." after its line in a run of numbered lines) is that section's
+    heading, whatever type sizes and spacing say (a heading right after a paragraph or another
+    heading has no gap above it). Only the second saying counts, and only after a contents line
+    that was no heading: a title first met as a heading is found already, and a contents page at
+    the end of a manual is no heading. When some are found, they replace the headings found by
+    type (which take a paper's title, its date and the labels of its charts for headings), and
+    the lines set in their type are headings too: a numbered line in the type of a listed
+    heading of its depth (subsections the contents run together on one line), an unnumbered one
+    in the type of a top-level one ("References"). Every heading is levelled by its number, so
+    "2.1" is within "2", and an unnumbered one stands beside "5", not within it."""
     first: dict[str, bool] = {}  # each title's first saying: a contents line that is no heading?
-    found = False
+    listed: list[int] = []
     for n, block in enumerate(blocks):
         number = _SECTION_NUMBER.match(block.text)
         if number is None or len(block.lines) != 1 or not _heading_like(block):
             continue
         key = _entry_key(block.text)
         if key not in first:
-            listing = n in in_run or bool(_CONTENTS_ENTRY.match(block.text))
+            listing = n in in_run or _is_entry(block) or bool(_CONTENTS_ENTRY.match(block.text))
             first[key] = listing and block.heading is None
         elif first[key]:
             first[key] = False  # a third saying is no heading either
-            block.heading = (0, "")
-            found = True
-    if not found:
+            listed.append(n)
+    if not listed:
         return
-    for block in blocks:  # "2" above "2.1", and both one level under the type-size levels
-        number = _SECTION_NUMBER.match(block.text)
-        if block.heading is not None and number is not None:
-            block.heading = (below + 1 + number.group(1).count("."), "")
+    types = {(_type(blocks[n]), _depth(blocks[n])) for n in listed if blocks[n].lines[0].size}
+    entries = Counter(b.page for b in blocks if _CONTENTS_ENTRY.match(b.text))
+    for n, block in enumerate(blocks):
+        block.heading = None
+        if n in listed:
+            block.heading = (1 + _depth(block), "")
+            continue
+        contents = _is_entry(block) or (
+            entries[block.page] >= CONTENTS_RUN and _CONTENTS_ENTRY.match(block.text)
+        )
+        if n in in_run or contents or not _heading_like(block) or not _uniform_size(block):
+            continue
+        if (_type(block), _depth(block)) in types and not block.text.endswith((".", ",", ";", ":")):
+            block.heading = (1 + _depth(block), "")
+
+
+def _is_entry(block: _Block) -> bool:
+    """Whether the block is a contents entry (its leader or page number dropped)."""
+    return all(line.entry for line in block.lines)
+
+
+def _type(block: _Block) -> tuple[float, bool]:
+    """How a block is set: its font size and whether every line is bold."""
+    return block.lines[0].size, all(line.bold for line in block.lines)
+
+
+def _depth(block: _Block) -> int:
+    """0 for "2 Related work" and for a line without a section number, 1 for "2.1 ...", ..."""
+    number = _SECTION_NUMBER.match(block.text)
+    return number.group(1).count(".") if number else 0
 
 
 def _entry_key(text: str) -> str:

@@ -129,7 +129,9 @@ def tidy(line: Line) -> Line:
         text = _PERMALINK.sub("", text)
     if text[-1:].isdigit() or text.endswith((".", "\u2026", "\u00b7")) or text[-1:].lower() in "ivxlc":
         text = _LEADER.sub("", text) if (". ." in text or ".." in text or "\u2026" in text) else text
-    return line if text == line.text else replace(line, text=text)
+    if text == line.text:
+        return line
+    return replace(line, text=text, entry=not line.text.endswith("\u00b6"))
 
 
 @dataclass(frozen=True)
@@ -210,10 +212,11 @@ def _type_size(line: Line) -> float:
 
 
 def _new_line(a: Line, b: Line) -> bool:
-    """Whether ``b`` starts a line of its own whatever the layout says: a bullet, a line of code
-    after a line of code (code does not wrap), or a lowercase start after a full stop (a list
-    whose items start in lowercase)."""
-    if _BULLET.match(b.text) or (a.mono and b.mono):
+    """Whether ``b`` starts a line of its own whatever the layout says: after a contents entry
+    (its leader, dropped, reached the margin), a bullet, a line of code after a line of code
+    (code does not wrap), or a lowercase start after a full stop (a list whose items start in
+    lowercase)."""
+    if a.entry or _BULLET.match(b.text) or (a.mono and b.mono):
         return True
     return bool(_FULL_STOP.search(a.text) and b.text[:1].islower())
 

@@ -14,6 +14,8 @@ import ctypes
 import re
 from dataclasses import dataclass
 
+from qa.ingest.formats.pdf_marks import GONE, read_marks
+
 __all__ = ["Line", "HYPHEN_MARK", "clean_line", "page_lines"]
 
 HYPHEN_MARK = "\ufffe"
@@ -60,6 +62,9 @@ class Line:
     """Baseline of the last character."""
     lead: float = 0.0
     """Width from the left edge to the first place the line could have wrapped; 0 when unknown."""
+    entry: bool = False
+    """Whether the line ended in a contents entry's dotted leader, dropped from ``text`` (its
+    right edge is still the leader's, so it seems to reach the margin)."""
 
     @property
     def placed(self) -> bool:
@@ -78,12 +83,13 @@ def clean_line(line: str) -> str:
 
 
 class _Chars:
-    """Character geometry and fonts from one PDFium text page, through reused ctypes buffers."""
+    """Character geometry and fonts from one PDFium text page, through reused ctypes buffers;
+    indices are offsets into the page's text, ``at`` maps them to PDFium's characters."""
 
-    def __init__(self, textpage) -> None:
+    def __init__(self, textpage, at: list[int] | range) -> None:
         import pypdfium2.raw as raw
 
-        self.raw, self.page = raw, textpage.raw
+        self.raw, self.page, self.at = raw, textpage.raw, at
         self.left, self.right = ctypes.c_double(), ctypes.c_double()
         self.low, self.high = ctypes.c_double(), ctypes.c_double()
         self.x, self.y = ctypes.c_double(), ctypes.c_double()
@@ -93,20 +99,29 @@ class _Chars:
 
     def box(self, index: int) -> tuple[float, float]:
         """Left and right edge of character ``index``."""
-        self.raw.FPDFText_GetCharBox(self.page, index, self.left, self.right, self.low, self.high)
+        self.raw.FPDFText_GetCharBox(self.page, self.at[index], self.left, self.right, self.low, self.high)
         return self.left.value, self.right.value
 
     def baseline(self, index: int) -> float:
-        self.raw.FPDFText_GetCharOrigin(self.page, index, self.x, self.y)
+        self.raw.FPDFText_GetCharOrigin(self.page, self.at[index], self.x, self.y)
         return self.y.value
 
     def size(self, index: int) -> float:
-        return round(self.raw.FPDFText_GetFontSize(self.page, index) * 2) / 2
+        return round(self.raw.FPDFText_GetFontSize(self.page, self.at[index]) * 2) / 2
+
+    def _font_name(self, index: int) -> bytes:
+        """The font's name (its flags left in ``self.flags``)."""
+        at, buffer = self.at[index], self.font_name
+        self.raw.FPDFText_GetFontInfo(self.page, at, buffer, len(buffer), self.flags)
+        return buffer.value
+
+    def family(self, index: int) -> str:
+        """The font's name without a subset's prefix ("CMSY10" for "ABCDEF+CMSY10")."""
+        return self._font_name(index).decode("latin-1").rpartition("+")[2]
 
     def font(self, index: int) -> tuple[bool, bool]:
         """Whether character ``index`` is set bold, and whether in a fixed-pitch font."""
-        self.raw.FPDFText_GetFontInfo(self.page, index, self.font_name, len(self.font_name), self.flags)
-        name = self.font_name.value
+        name = self._font_name(index)
         found = self._fonts.get(name)
         if found is None:
             family = name.decode("latin-1").rpartition("+")[2]
@@ -121,23 +136,47 @@ class _Chars:
 def page_lines(textpage) -> list[Line]:
     """Every line with text on the page of ``textpage``, in PDFium's reading order."""
     text = textpage.get_text_range()
-    placed = len(text) == textpage.count_chars()
-    chars = _Chars(textpage) if placed else None
+    at = _char_positions(textpage, text)
+    chars = _Chars(textpage, at) if at is not None else None
     lines: list[Line] = []
     offset = 0
     for raw_line in text.split("\r\n"):
         start = offset
         offset += len(raw_line) + 2
+        if chars is not None:
+            raw_line = read_marks(chars, raw_line, start)
         line = clean_line(raw_line)
         if not line:
             continue
         if chars is None:
             lines.append(Line(line, 0.0, 0.0, False))
             continue
-        first = start + len(raw_line) - len(raw_line.lstrip())
-        last = start + len(raw_line.rstrip()) - 1
+        first = start + len(raw_line) - len(raw_line.lstrip().lstrip(GONE))
+        last = start + len(raw_line.rstrip().rstrip(GONE)) - 1
         lines.append(_placed_line(chars, line, raw_line, start, first, last))
     return lines
+
+
+def _char_positions(textpage, text: str) -> list[int] | range | None:
+    """Which of PDFium's characters each character of the page's ``text`` is: the same index,
+    or, when the text leaves out characters PDFium could not map to Unicode (a LaTeX paper's
+    large operators, U+0000), the index counting those; None when the two do not line up."""
+    count = textpage.count_chars()
+    if len(text) == count:
+        return range(count)
+    import pypdfium2.raw as raw
+
+    codes = [raw.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)]
+    at = [i for i, code in enumerate(codes) if code]
+    if len(at) != len(text) or any(_differ(codes[i], c) for i, c in zip(at, text)):
+        return None
+    return at
+
+
+def _differ(code: int, char: str) -> bool:
+    """Whether PDFium's character ``code`` is not ``char`` of the text (which gives a hyphen
+    PDFium joined across a line end, code 2, as U+FFFE)."""
+    return code != ord(char) and not (code == 2 and char == HYPHEN_MARK)
 
 
 def _placed_line(chars: _Chars, line: str, raw_line: str, start: int, first: int, last: int) -> Line:
