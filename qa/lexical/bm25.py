@@ -313,7 +313,7 @@ class LexicalIndex:
         rows = np.zeros((len(distinct), len(window_ids)), dtype=np.float32)
         if not self.n or not distinct or not len(window_ids):
             return TermScores(tuple(distinct), rows)
-        known = np.clip(window_ids, 0, self.n - 1)
+        known = np.minimum(np.maximum(window_ids, 0), self.n - 1)  # np.clip: 4 times the cost
         size_of = np.where(known == window_ids, self._size_of[known], -1)  # ids out of range: none
         local_of = self._local_of[known]
         for position, model in enumerate(self._models.values()):

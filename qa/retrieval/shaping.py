@@ -118,7 +118,7 @@ class Shaper:
             if found.any():
                 most = np.where(mine, candidates.fused, -np.inf).max(axis=1)
                 best[found, size_no] = most[found]
-        return [float(np.mean(row)) for row in best]
+        return best.mean(axis=1).tolist()  # each row's mean, as np.mean of the row gives it
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
