@@ -15,7 +15,7 @@ from qa.lexical.terms import terms
 from qa.retrieval import soft_coverage
 from qa.retrieval.fusion import DENSE_FLOOR_QUANTILE, Candidates, Fusion, quantile
 from qa.retrieval.highlight import HIGHLIGHT_WORDS, TERM_COVER_WEIGHT, Highlighter
-from qa.retrieval.shaping import Shaper, _first, _last_taken, _WordScores
+from qa.retrieval.shaping import Shaper, _first, _first_from, _last_taken, _WordScores
 from qa.retrieval.soft_coverage import WordVectors
 
 WORDS = "river stone market bridge lantern harbour garden signal meadow copper".split()
@@ -144,12 +144,21 @@ def test_free_words_around_a_peak_as_full_scans_find_them():
     rng = np.random.default_rng(4)
     for _ in range(500):
         left = rng.random(int(rng.integers(1, 3000))).astype(np.float32)
+        if rng.random() < 0.5:  # long runs of one score
+            left = np.repeat(left[: len(left) // 700 + 1], 700)[: len(left)]
         left[rng.random(len(left)) < rng.choice([0.0, 0.001, 0.3])] = -1.0
         at = int(rng.integers(0, len(left) + 1))
         before = np.flatnonzero(left[:at] < 0)
         assert _last_taken(left, at) == (int(before[-1]) if len(before) else -1)
         after = np.flatnonzero(left[at:] < 0)
         assert _first(left[at:] < 0, otherwise=-7) == (int(after[0]) if len(after) else -7)
+        # as take_best read them before: the next taken word and the end of the peak's run
+        want = at + _first(left[at:] < 0, otherwise=len(left) - at)
+        assert _first_from(left, at, lambda part: part < 0) == want
+        if at < len(left):
+            value = left[at]
+            want = at + _first(left[at:] != value, otherwise=len(left) - at)
+            assert _first_from(left, at, lambda part, v=value: part != v) == want
 
 
 def _fuse_size_by_size(scale_of_window, mode, weight, ids, dense, lexical):
