@@ -394,31 +394,31 @@ def _first(mask: np.ndarray, *, otherwise: int) -> int:
 
 
 _BACK_STEP = 512
-"""Words read at a time looking back from a peak for the nearest taken word, or on from it for
-the end of its run or the next taken word."""
+"""Words read first looking back from a peak for the nearest taken word, or on from it for the
+end of its run or the next taken word; each further read takes twice as many."""
 
 
 def _first_from(left: np.ndarray, at: int, marks: Callable[[np.ndarray], np.ndarray]) -> int:
     """Position of the first word of ``left`` from ``at`` on that ``marks`` (``len(left)``: none),
-    read a step at a time: what is looked for is usually near, documents long."""
-    start = at
+    read in growing steps: what is looked for is usually near, documents long."""
+    start, step = at, _BACK_STEP
     while start < len(left):
-        end = min(start + _BACK_STEP, len(left))
+        end = min(start + step, len(left))
         found = _first(marks(left[start:end]), otherwise=-1)
         if found >= 0:
             return start + found
-        start = end
+        start, step = end, 2 * step
     return len(left)
 
 
 def _last_taken(left: np.ndarray, before: int) -> int:
     """Position of the last taken word (score below 0) of ``left`` before ``before`` (-1: none),
-    read back from ``before`` a step at a time: taken words are usually near, documents long."""
-    end = before
+    read back from ``before`` in growing steps: taken words are usually near, documents long."""
+    end, step = before, _BACK_STEP
     while end > 0:
-        start = max(end - _BACK_STEP, 0)
+        start = max(end - step, 0)
         found = np.flatnonzero(left[start:end] < 0)
         if len(found):
             return start + int(found[-1])
-        end = start
+        end, step = start, 2 * step
     return -1
