@@ -1,15 +1,22 @@
 """The query path's faster forms give what the plain forms they replaced give, bit for bit: the
-lower quartile, a document's word scores, passages scored as wholes, the highlight's term cover,
-the IDF and the peak's free words (fast, fake embedder; no timings)."""
+lower quartile, the sizes fused at once, BM25 kept term by term, a document's word scores,
+passages scored as wholes, the highlight's term cover, a passage's stems once its document's row
+is read, the word vectors taken as rows, the IDF and the peak's free words (fast, fake embedder;
+no timings)."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from qa.index.build import ensure_index
+from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import terms
-from qa.retrieval.fusion import Candidates, quantile
+from qa.retrieval import soft_coverage
+from qa.retrieval.fusion import DENSE_FLOOR_QUANTILE, Candidates, Fusion, quantile
 from qa.retrieval.highlight import HIGHLIGHT_WORDS, TERM_COVER_WEIGHT, Highlighter
-from qa.retrieval.shaping import Shaper, _first, _last_taken, _WordScores
+from qa.retrieval.shaping import Shaper, _first, _first_from, _last_taken, _WordScores
+from qa.retrieval.soft_coverage import WordVectors
 
 WORDS = "river stone market bridge lantern harbour garden signal meadow copper".split()
 
@@ -137,9 +144,178 @@ def test_free_words_around_a_peak_as_full_scans_find_them():
     rng = np.random.default_rng(4)
     for _ in range(500):
         left = rng.random(int(rng.integers(1, 3000))).astype(np.float32)
+        if rng.random() < 0.5:  # long runs of one score
+            left = np.repeat(left[: len(left) // 700 + 1], 700)[: len(left)]
         left[rng.random(len(left)) < rng.choice([0.0, 0.001, 0.3])] = -1.0
         at = int(rng.integers(0, len(left) + 1))
         before = np.flatnonzero(left[:at] < 0)
         assert _last_taken(left, at) == (int(before[-1]) if len(before) else -1)
         after = np.flatnonzero(left[at:] < 0)
         assert _first(left[at:] < 0, otherwise=-7) == (int(after[0]) if len(after) else -7)
+        # as take_best read them before: the next taken word and the end of the peak's run
+        want = at + _first(left[at:] < 0, otherwise=len(left) - at)
+        assert _first_from(left, at, lambda part: part < 0) == want
+        if at < len(left):
+            value = left[at]
+            want = at + _first(left[at:] != value, otherwise=len(left) - at)
+            assert _first_from(left, at, lambda part, v=value: part != v) == want
+
+
+def _fuse_size_by_size(scale_of_window, mode, weight, ids, dense, lexical):
+    """Fusion as a loop over the window sizes computed it."""
+    fused = np.zeros(len(ids), np.float32)
+    scales = scale_of_window[ids]
+    for size in np.unique(scales):
+        mine = scales == size
+        if dense is not None:
+            part = dense[mine]
+            low, high = quantile(part, DENSE_FLOOR_QUANTILE), float(part.max())
+            rescaled = np.clip((part - low) / max(high - low, 1e-6), 0, None)
+            fused[mine] += (weight if mode == "hybrid" else 1.0) * rescaled
+        if mode != "dense":
+            part = lexical[mine]
+            top = float(part.max())
+            fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
+    return fused
+
+
+def test_sizes_fused_at_once_as_one_by_one():
+    rng = np.random.default_rng(5)
+    scale_of_window = rng.choice([20, 40, 60, 100], size=2000)
+    for i in range(3000):
+        ids = np.sort(rng.choice(2000, size=int(rng.integers(1, 400)), replace=False))
+        dense = (rng.random(len(ids)) * 2 - 1).astype(np.float32)
+        if i % 3 == 0:  # ties
+            dense = np.round(dense, 2).astype(np.float32)
+        if i % 7 == 0:
+            dense[:] = dense[0]
+        if i % 101 == 0:
+            dense[rng.integers(len(ids))] = np.nan
+        lexical = (rng.random(len(ids)) * 10).astype(np.float32)
+        lexical[rng.random(len(ids)) < (1.0 if i % 5 == 0 else 0.4)] = 0
+        mode = ("hybrid", "dense", "lexical")[i % 3]
+        weight = float(rng.choice([0.5, 0.7, rng.random()]))
+        fusion = Fusion(SimpleNamespace(windows=SimpleNamespace(scale=scale_of_window)), None)
+        fusion.settings = SimpleNamespace(mode=mode, dense_weight=weight)
+        cosines = None if mode == "lexical" else dense
+        with np.errstate(invalid="ignore"):
+            want = _fuse_size_by_size(scale_of_window, mode, weight, ids, cosines, lexical)
+            got = fusion._fuse(ids, cosines, lexical)
+        assert np.array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def _exact_scores(model, query_terms, local):
+    """A size's BM25 at its rows ``local`` (ascending) as the sum was written before it was
+    kept term by term."""
+    out = np.zeros(len(local), dtype=np.float32)
+    spans = [(int(model.indptr[t]), int(model.indptr[t + 1])) for t in model.tokens(query_terms)]
+    spans = [(start, end) for start, end in spans if end > start]
+    if not spans or not len(local):
+        return out
+    probe = np.asarray(local, dtype=model.indices.dtype)
+    at = np.empty((len(spans), len(local)), dtype=np.int64)
+    for row, (start, end) in enumerate(spans):
+        at[row] = model.indices[start:end].searchsorted(probe)
+    at += np.array([start for start, _ in spans], dtype=np.int64)[:, None]
+    np.minimum(at, np.array([end - 1 for _, end in spans], dtype=np.int64)[:, None], out=at)
+    for term_scores in np.where(model.indices[at] == probe, model.data[at], np.float32(0)):
+        out += term_scores
+    return out
+
+
+def _scores_size_by_size(lexical, query_terms, window_ids):
+    out = np.zeros(len(window_ids), dtype=np.float32)
+    known = np.clip(window_ids, 0, lexical.n - 1)
+    size_of = np.where(known == window_ids, lexical._size_of[known], -1)
+    local_of = lexical._local_of[known]
+    for position, model in enumerate(lexical._models.values()):
+        mine = np.flatnonzero(size_of == position)
+        if len(mine):
+            order = np.argsort(local_of[mine], kind="stable")
+            out[mine[order]] = _exact_scores(model, query_terms, local_of[mine][order])
+    return out
+
+
+def test_bm25_kept_term_by_term_sums_as_before_and_gives_each_terms_scores():
+    rng = np.random.default_rng(6)
+    vocab = [f"w{i}" for i in range(40)]
+    p = 1.0 / np.arange(1, 41)
+    texts = [" ".join(rng.choice(vocab, size=int(rng.integers(0, 20)), p=p / p.sum())) for _ in range(700)]
+    lexical = LexicalIndex(texts, rng.choice([20, 40, 60], size=700))
+    fusion = Fusion(SimpleNamespace(lexical=lexical), None)
+    for _ in range(300):
+        query = [f"w{i}" for i in rng.integers(0, 45, size=int(rng.integers(1, 7)))]  # w40..: unknown
+        ids = rng.permutation(np.arange(-3, 710))[: int(rng.integers(0, 400))]  # some out of range
+        want = _scores_size_by_size(lexical, query, ids)
+        by_term = lexical.term_scores(query, ids)
+        assert np.array_equal(lexical.scores_for(query, ids).view(np.int32), want.view(np.int32))
+        assert np.array_equal(by_term.total(query).view(np.int32), want.view(np.int32))
+        candidates = Candidates(ids, np.zeros(len(ids), np.float32), None, want, terms=by_term)
+        mask = rng.random(len(ids)) < 0.5
+        for term in dict.fromkeys(query):
+            times = query.count(term)
+            expected = _scores_size_by_size(lexical, [term] * times, ids[mask])
+            for kept in (candidates, Candidates(ids, candidates.fused, None, want)):  # kept or looked up
+                got = fusion._term_bm25(kept, term, times, mask)
+                assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+            only = candidates.only(mask)
+            assert np.array_equal(only.terms.row(term), by_term.row(term)[mask])
+
+
+def test_passage_stems_after_the_documents_row_are_those_read_from_the_passage(corpus):
+    index, _ = corpus
+    fresh, whole = Highlighter(index, index.lexical), Highlighter(index, index.lexical)
+    rng = np.random.default_rng(10)
+    for doc in range(len(index.documents)):
+        count = int(index.word_counts[doc])
+        row = whole.passage_stems(doc, 0, count)  # as document coverage reads it
+        assert row.tolist() == fresh.passage_stems(doc, 0, count).tolist()
+        for _ in range(30):
+            start = int(rng.integers(0, count))
+            end = int(rng.integers(start, min(start + 150, count) + 1))
+            assert (
+                whole.passage_stems(doc, start, end).tolist() == fresh.passage_stems(doc, start, end).tolist()
+            )
+        query_terms = terms(" ".join(rng.choice(WORDS, 4)))
+        assert list(whole.weights(query_terms).items()) == list(fresh.weights(query_terms).items())
+        assert whole.weights(query_terms) is not whole.weights(query_terms)  # a caller's own dict
+
+
+class _StackedWordVectors:
+    """Word vectors as they were kept before: one array per word, stacked for each call."""
+
+    def __init__(self, encode) -> None:
+        self.encode = encode
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, words):
+        missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            fresh = dict(zip(missing, np.asarray(self.encode(missing), dtype=np.float32)))
+            room = soft_coverage.CACHED_WORDS - len(self._vectors)
+            if room > 0:
+                self._vectors.update(list(fresh.items())[:room])
+        kept = self._vectors
+        return np.stack([fresh[w] if w in fresh else kept[w] for w in words]) if words else np.zeros((0, 0))
+
+
+def _encode(words):
+    """A word's vector depends on the batch it is encoded in, as padding makes a model's do."""
+    batch = sum(len(w) for w in words)
+    return np.array([[len(w), sum(map(ord, w)) % 97, batch, i] for i, w in enumerate(words)], np.float32) / 7
+
+
+def test_word_vectors_taken_as_rows_are_the_stacked_ones(monkeypatch):
+    monkeypatch.setattr(soft_coverage, "CACHED_WORDS", 50)
+    rng = np.random.default_rng(11)
+    rows, stacked = WordVectors(_encode), _StackedWordVectors(_encode)
+    rows.prepare([f"w{i}" for i in range(20)], batch=7)
+    for start in range(0, 20, 7):
+        stacked([f"w{i}" for i in range(start, min(start + 7, 20))])
+    for _ in range(60):  # more words than are kept: the others encoded each time they are asked
+        words = [f"w{i}" for i in rng.integers(0, 80, size=int(rng.integers(0, 30)))]
+        got, want = rows(words), stacked(words)
+        assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+        assert np.array_equal(got, want)
+    assert len(rows._rows) == 50

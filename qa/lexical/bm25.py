@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.lexical.term_scores import TermScores
 from qa.lexical.terms import terms
 from qa.lexical.topk import best_distinct
 from qa.pages import populate_map
 
-__all__ = ["LexicalIndex", "POSTINGS_LIMIT", "WARM_SHARE"]
+__all__ = ["LexicalIndex", "POSTINGS_LIMIT", "TermScores", "WARM_SHARE"]
 
 POSTINGS_LIMIT = 4096
 """Most postings of one term a question reads to find candidates (its best-scoring windows)."""
@@ -115,20 +116,26 @@ class _SizeModel:
         :meth:`local_scores` sums them, looked up in each term's postings (one binary search
         per term; the rest for all terms at once)."""
         out = np.zeros(len(local), dtype=np.float32)
-        spans = [(int(self.indptr[t]), int(self.indptr[t + 1])) for t in self.tokens(query_terms)]
-        spans = [(start, end) for start, end in spans if end > start]
+        for term_scores in self.term_rows(self.tokens(query_terms), local)[1]:
+            out += term_scores  # term by term: the float32 sums of local_scores, bit for bit
+        return out
+
+    def term_rows(self, tokens: Sequence[int], local: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """For the ``tokens`` that some window holds: their positions in ``tokens`` and, one row
+        each, their BM25 score at each of the local rows ``local`` (any order; 0 where a row does
+        not hold the token), looked up in each token's postings (one binary search per token)."""
+        spans = [(i, int(self.indptr[t]), int(self.indptr[t + 1])) for i, t in enumerate(tokens)]
+        spans = [span for span in spans if span[2] > span[1]]
         if not spans or not len(local):
-            return out
+            return [i for i, _, _ in spans], np.zeros((len(spans), len(local)), np.float32)
         probe = np.asarray(local, dtype=self.indices.dtype)  # else each term's postings are cast
         at = np.empty((len(spans), len(local)), dtype=np.int64)
-        for row, (start, end) in enumerate(spans):
+        for row, (_, start, end) in enumerate(spans):
             at[row] = self.indices[start:end].searchsorted(probe)
-        at += np.array([start for start, _ in spans], dtype=np.int64)[:, None]
-        np.minimum(at, np.array([end - 1 for _, end in spans], dtype=np.int64)[:, None], out=at)
+        at += np.array([start for _, start, _ in spans], dtype=np.int64)[:, None]
+        np.minimum(at, np.array([end - 1 for _, _, end in spans], dtype=np.int64)[:, None], out=at)
         found = np.where(self.indices[at] == probe, self.data[at], np.float32(0))
-        for term_scores in found:  # term by term: the float32 sums of local_scores, bit for bit
-            out += term_scores
-        return out
+        return [i for i, _, _ in spans], found
 
     def document_frequency(self, term: str) -> int:
         token = self.vocab.get(term)
@@ -295,19 +302,29 @@ class LexicalIndex:
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
         reads only the query terms' postings at those windows."""
+        return self.term_scores(query_terms, window_ids).total(query_terms)
+
+    def term_scores(self, query_terms: Sequence[str], window_ids: np.ndarray) -> TermScores:
+        """The BM25 score of each distinct query term at each of ``window_ids`` (global ids, any
+        sizes), each within its size: what :meth:`scores_for` sums, kept term by term so that a
+        question that weighs one of its terms again reads no postings twice."""
         window_ids = np.asarray(window_ids, dtype=np.int64)
-        out = np.zeros(len(window_ids), dtype=np.float32)
-        if not self.n:
-            return out
-        known = np.clip(window_ids, 0, self.n - 1)
+        distinct = list(dict.fromkeys(query_terms))
+        rows = np.zeros((len(distinct), len(window_ids)), dtype=np.float32)
+        if not self.n or not distinct or not len(window_ids):
+            return TermScores(tuple(distinct), rows)
+        known = np.minimum(np.maximum(window_ids, 0), self.n - 1)  # np.clip: 4 times the cost
         size_of = np.where(known == window_ids, self._size_of[known], -1)  # ids out of range: none
         local_of = self._local_of[known]
         for position, model in enumerate(self._models.values()):
             mine = np.flatnonzero(size_of == position)
-            if len(mine):
-                order = np.argsort(local_of[mine], kind="stable")
-                out[mine[order]] = model.exact_scores(query_terms, local_of[mine][order])
-        return out
+            if not len(mine):
+                continue
+            held = [(i, model.vocab[t]) for i, t in enumerate(distinct) if t in model.vocab]
+            found, scores = model.term_rows([token for _, token in held], local_of[mine])
+            for row, term_scores in zip(found, scores):
+                rows[held[row][0], mine] = term_scores
+        return TermScores(tuple(distinct), rows)
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every window, each within its size (zeros where no term occurs)."""

@@ -53,6 +53,7 @@ calibration curve per set and a leave-one-set-out check.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -90,6 +91,8 @@ _CALL = re.compile(r"^[A-Za-z_]\w*\(\)$")
 FOLLOWUP_COVERAGE = 0.1
 """Coverage of a follow-up's own terms below which the passage its topic found is taken to lack the answer.
 On the dev conversations, answerable follow-ups had at least 0.2, unanswerable ones mostly 0."""
+RECENT_QUERIES = 16
+"""Queries whose unknown names are kept (those being answered: a handful at once)."""
 _POSSESSIVE = re.compile(r"(\w)['\u2019]s?(?=\s|$)")
 _HYPHENS = re.compile(r"[-\u2010\u2011]")
 _VERSION_SUFFIX = re.compile(r"(?<=[A-Za-z])[-_]?v?\d+(?:[._]\d+)*$")
@@ -325,7 +328,18 @@ class Abstainer:
         settings = self.settings
         if not settings.abstain_threshold <= signals.evidence < settings.unknown_name_threshold:
             return ()
-        return tuple(self.unknown_names(signals.query) + self.unknown_identifiers(signals.query))
+        return self._unknown_in(signals.query)
+
+    @cached_property
+    def _unknown_in(self) -> Callable[[str], tuple[str, ...]]:
+        """The names and identifiers of the last few queries that the documents never mention:
+        one decision reads them up to three times (:meth:`complete`, :meth:`decide`, :meth:`rule`)."""
+
+        @functools.lru_cache(maxsize=RECENT_QUERIES)
+        def find(query: str) -> tuple[str, ...]:
+            return tuple(self.unknown_names(query) + self.unknown_identifiers(query))
+
+        return find
 
     def abstains(self, signals: Signals) -> bool:
         return self.decide(signals).abstains

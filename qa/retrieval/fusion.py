@@ -19,6 +19,7 @@ import numpy as np
 from qa.config import Settings
 from qa.index.model import Index
 from qa.lexical.bm25 import LexicalIndex
+from qa.lexical.term_scores import TermScores
 from qa.lexical.terms import acronyms, terms
 from qa.store.base import CandidateSearch
 
@@ -53,6 +54,9 @@ class Candidates:
     """Cosine of each candidate to the vector that ranks them, when it is not the question's
     own (the question without the name of the document it names: :mod:`qa.retrieval.name_free`);
     None: ``dense`` ranks them."""
+    terms: TermScores | None = None
+    """The raw BM25 of the query's terms at each candidate, term by term, as ``lexical`` was
+    first summed from them (None: not kept); read again rather than looked up twice."""
 
     def boosted(self, extra: np.ndarray) -> Candidates:
         """The same candidates with ``extra`` added to their fused scores."""
@@ -73,6 +77,7 @@ class Candidates:
             lexical=kept(self.lexical),
             bonus=kept(self.bonus),
             ranking=kept(self.ranking),
+            terms=None if self.terms is None else self.terms.only(mask),
         )
 
     @property
@@ -108,6 +113,11 @@ class Fusion:
     @property
     def scale_of_window(self) -> np.ndarray:
         return self.index.windows.scale
+
+    @cached_property
+    def size_of_window(self) -> np.ndarray:
+        """Each window's size as a number from 0 (the smallest size), found once per index."""
+        return np.unique(self.scale_of_window, return_inverse=True)[1].reshape(-1)
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -187,11 +197,10 @@ class Fusion:
             ids = np.arange(min(len(self.index), LEXICAL_CANDIDATES))
         dense = self.dense_scores(vector, ids) if vector is not None and mode != "lexical" else None
         ranked = self.dense_scores(ranking, ids) if ranking is not None else None
-        lexical = (
-            self.lexical.scores_for(query_terms, ids) if mode != "dense" else np.zeros(len(ids), np.float32)
-        )
+        by_term = self.lexical.term_scores(query_terms, ids) if mode != "dense" else None
+        lexical = by_term.total(query_terms) if by_term is not None else np.zeros(len(ids), np.float32)
         fused = self._fuse(ids, dense if ranked is None else ranked, lexical)
-        return Candidates(ids, fused, dense, lexical, ranking=ranked)
+        return Candidates(ids, fused, dense, lexical, ranking=ranked, terms=by_term)
 
     def _found_by_store(
         self,
@@ -256,7 +265,7 @@ class Fusion:
         named = np.zeros(len(ids), np.float32)  # what the names give each candidate
         for term, mask in where.items():
             if mask.any():
-                named[mask] += self.lexical.scores_for([term] * query_terms.count(term), ids[mask])
+                named[mask] += self._term_bm25(candidates, term, query_terms.count(term), mask)
         marked = np.flatnonzero(np.any(list(where.values()), axis=0))
         # one group per document and window size: every candidate of it gets the group's most
         scales = self.scale_of_window[ids[marked]].astype(np.int64)  # not a pass over every window
@@ -269,22 +278,79 @@ class Fusion:
         fused = self._fuse(ids, candidates.ranking_dense, lexical)
         return dataclasses.replace(candidates, fused=fused, lexical=lexical)
 
+    def _term_bm25(self, candidates: Candidates, term: str, times: int, mask: np.ndarray) -> np.ndarray:
+        """``scores_for([term] * times, candidates.ids[mask])``, from the scores the candidates
+        kept term by term when they hold ``term`` (the same float32 sums)."""
+        row = candidates.terms.row(term) if candidates.terms is not None else None
+        if row is None:
+            return self.lexical.scores_for([term] * times, candidates.ids[mask])
+        out = np.zeros(int(np.count_nonzero(mask)), np.float32)
+        for _ in range(times):
+            out += row[mask]
+        return out
+
     def _fuse(self, ids: np.ndarray, dense: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
+        """Each candidate's fused score: within its window size, its cosine rescaled from the
+        size's lower quartile (0) to its best (1) and its BM25 divided by the size's best, mixed
+        by ``dense_weight``. All sizes at once (:class:`_BySize`): a loop over the sizes cost a
+        dozen small NumPy calls per size, and a question fuses more than once."""
         mode, weight = self.settings.mode, self.settings.dense_weight
         fused = np.zeros(len(ids), np.float32)
-        scales = self.scale_of_window[ids]
-        for size in np.unique(scales):
-            mine = scales == size
-            if dense is not None:
-                part = dense[mine]
-                low, high = quantile(part, DENSE_FLOOR_QUANTILE), float(part.max())
-                rescaled = np.clip((part - low) / max(high - low, 1e-6), 0, None)
-                fused[mine] += (weight if mode == "hybrid" else 1.0) * rescaled
-            if mode != "dense":
-                part = lexical[mine]
-                top = float(part.max())
-                fused[mine] += (1.0 - weight if mode == "hybrid" else 1.0) * (part / top if top > 0 else part)
+        if not len(ids):
+            return fused
+        groups = _BySize(self.size_of_window[ids])
+        if dense is not None:
+            fused += np.float32(weight if mode == "hybrid" else 1.0) * groups.rescaled(dense)
+        if mode != "dense":
+            fused += np.float32(1.0 - weight if mode == "hybrid" else 1.0) * groups.by_best(lexical)
         return fused
+
+
+class _BySize:
+    """Candidates grouped by window size, rescaled with their size's statistics as a loop over
+    the sizes rescaled them, bit for bit: each operation is the loop's, in float32 where the
+    loop's was (a Python float meeting a float32 array is cast to float32 first)."""
+
+    def __init__(self, sizes: np.ndarray) -> None:
+        """``sizes``: the size of each candidate as a number (:attr:`Fusion.size_of_window`)."""
+        counts = np.bincount(sizes)
+        if not counts.all():  # sizes without a candidate: the others numbered from 0
+            sizes = (np.cumsum(counts > 0) - 1)[sizes]
+            counts = counts[counts > 0]
+        self.group = sizes
+        """The size of each candidate, numbered from 0 among the sizes the candidates have."""
+        self.counts = counts
+        self.starts = np.cumsum(counts) - counts
+        """Where each size begins among the candidates ordered by size."""
+        self._order: np.ndarray | None = None
+        """The candidates in an order that groups them by size."""
+
+    def rescaled(self, cosines: np.ndarray) -> np.ndarray:
+        """Cosines from their size's lower quartile (0) to its best (1), clipped below at 0:
+        ``np.clip((part - low) / max(high - low, 1e-6), 0, None)`` with ``low`` the
+        :func:`quantile` at :data:`DENSE_FLOOR_QUANTILE` and ``high`` the best of the size."""
+        self._order = np.lexsort((cosines, self.group))
+        ordered = cosines[self._order]  # by size, then cosine (NaN last)
+        virtual = (self.counts - 1) * DENSE_FLOOR_QUANTILE  # quantile's ranks, read off the order
+        below = virtual.astype(np.int64)
+        above = np.minimum(below + 1, self.counts - 1)
+        gamma = virtual - below
+        low, high = ordered[self.starts + below], ordered[self.starts + above]
+        step = high - low
+        low = np.where(
+            gamma >= 0.5, high - step * (1 - gamma).astype(np.float32), low + step * gamma.astype(np.float32)
+        )
+        best = ordered[self.starts + self.counts - 1]  # NaN where the size has one, as max()
+        low[np.isnan(best)] = np.nan  # quantile's answer for values with a NaN
+        span = np.maximum(best.astype(np.float64) - low.astype(np.float64), 1e-6)  # Python floats'
+        return np.clip((cosines - low[self.group]) / span.astype(np.float32)[self.group], 0, None)
+
+    def by_best(self, scores: np.ndarray) -> np.ndarray:
+        """Scores divided by the best of their size where that is above 0 (else as they are)."""
+        if self._order is None:
+            self._order = np.argsort(self.group, kind="stable")
+        best = np.maximum.reduceat(scores[self._order], self.starts)[self.group]
+        return np.divide(scores, best, out=scores.astype(np.float32, copy=True), where=best > 0)
 
 
 def quantile(values: np.ndarray, q: float) -> float:

@@ -8,8 +8,10 @@ On text without punctuation (like the seed) it is the ``HIGHLIGHT_WORDS``-word r
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import Protocol
 
@@ -27,6 +29,8 @@ _CLAUSE_END = re.compile(r"[,;:\u2014][\"'\u201d\u2019)\]]*$")
 _DECORATION = re.compile(r"^[\W_]+$")
 TERM_COVER_WEIGHT = 0.5
 """Weight of the query terms' IDF share against the mean word score."""
+RECENT_QUESTIONS = 16
+"""Questions whose terms' weights are kept (those being answered: a handful at once)."""
 
 
 class TermWeights(Protocol):
@@ -74,11 +78,24 @@ class Highlighter:
 
     def passage_stems(self, doc: int, start: int, end: int) -> np.ndarray:
         """Stem ids of words ``[start, end)`` of ``doc``, read from those words alone: a question
-        costs what its passages hold, not what their documents hold."""
+        costs what its passages hold, not what their documents hold. Once the whole document has
+        been asked for (its coverage, :mod:`qa.retrieval.document_coverage`), its row is kept and
+        a passage of it is a slice of the row (the same ids; not to be written to)."""
         if end <= start:
             return np.zeros(0, np.int32)
+        whole = self._whole.get(doc)
+        if whole is not None:
+            return whole[start:end]
         words, text = self.index.word_maps[doc], self.index.documents[doc].text
-        return self._ids(text[int(words.starts[start]) : int(words.ends[end - 1])].split())
+        ids = self._ids(text[int(words.starts[start]) : int(words.ends[end - 1])].split())
+        if start == 0 and end == len(words):
+            self._whole[doc] = ids
+        return ids
+
+    @cached_property
+    def _whole(self) -> dict[int, np.ndarray]:
+        """The stem ids of every word of each document asked for whole so far."""
+        return {}
 
     def term_hits(self, doc: int, start: int, end: int, query_terms: list[str]) -> dict[str, np.ndarray]:
         """For each distinct query term among the stems read so far: which words of
@@ -88,7 +105,20 @@ class Highlighter:
         return {t: ids == vocabulary[t] for t in set(query_terms) if t in vocabulary}
 
     def weights(self, query_terms: list[str]) -> dict[str, float]:
-        return {t: self.lexicon.idf(t) for t in set(query_terms)}
+        """The IDF of each distinct query term (in the order of a set of them: sums over it add
+        in that order)."""
+        return dict(self._recent_weights(tuple(query_terms)))
+
+    @cached_property
+    def _recent_weights(self) -> Callable[[tuple[str, ...]], dict[str, float]]:
+        """:meth:`weights` of the last few questions' terms: a question weighs its terms for
+        each passage it marks and for each signal it reads."""
+
+        @functools.lru_cache(maxsize=RECENT_QUESTIONS)
+        def find(query_terms: tuple[str, ...]) -> dict[str, float]:
+            return {t: self.lexicon.idf(t) for t in set(query_terms)}
+
+        return find
 
     def term_words(self, query_terms: list[str]) -> QuestionTerms:
         """Where the question's terms are, word by word (what a passage follows in
@@ -129,7 +159,8 @@ class Highlighter:
         in_run = counts[:, size:] > counts[:, :-size]  # row t, run j: words j..j+size-1 hold term t
         # the IDF of each term a run holds, summed term by term in that order (0 for the others)
         cover = (in_run * np.array([weights[t] for t in held], np.float64)[:, None]).sum(axis=0)
-        cumulative = np.concatenate([[0.0], np.cumsum(word_scores[start:end], dtype=np.float64)])
+        cumulative = np.zeros(end - start + 1, np.float64)
+        np.cumsum(word_scores[start:end], dtype=np.float64, out=cumulative[1:])
         mean_score = (cumulative[size:] - cumulative[:-size]) / size
         best = int(np.argmax(mean_score + TERM_COVER_WEIGHT * cover / total))
         return start + best, start + best + size

@@ -349,6 +349,7 @@ class Retriever:
         known = self.abstainer.known_terms(asked)
         coverage = self.highlighter.coverage(top.doc, top.word_start, top.word_end, known) if top else 0.0
         alone = own_vector is not None and search.follows and candidates.dense is not None
+        text = self._text(top) if top else ""
         return Signals(
             evidence=self._evidence(candidates),
             coverage=coverage,
@@ -357,10 +358,10 @@ class Retriever:
             unknown_share=self.abstainer.unknown_share(own_terms),
             agreement=self._agreement(candidates, top),
             document_coverage=self.document_coverage(top.doc, known) if top else 0.0,
-            soft_coverage=self.soft_coverage(self._text(top), question, known)
+            soft_coverage=self.soft_coverage(text, question, known)
             if top and candidates.dense is not None
             else None,
-            missing_type=type_missing(question, self._text(top)) if top else "",
+            missing_type=type_missing(question, text) if top else "",
         )
 
     def _completed(

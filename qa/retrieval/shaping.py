@@ -123,7 +123,7 @@ class Shaper:
             if found.any():
                 most = np.where(mine, candidates.fused, -np.inf).max(axis=1)
                 best[found, size_no] = most[found]
-        return [float(np.mean(row)) for row in best]
+        return best.mean(axis=1).tolist()  # each row's mean, as np.mean of the row gives it
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
         """Per document with a candidate window: each word's score, averaged over window sizes."""
@@ -209,9 +209,10 @@ class Shaper:
         ``left`` holds the document's word scores with taken words at -1; the passage's words are
         marked taken in it."""
         peak = int(np.argmax(left))
-        peak_end = peak + _first(left[peak:] != left[peak], otherwise=len(left) - peak)
+        value = left[peak]
+        peak_end = _first_from(left, peak, lambda part: part != value)
         low = _last_taken(left, peak) + 1
-        high = peak_end + _first(left[peak_end:] < 0, otherwise=len(left) - peak_end)
+        high = _first_from(left, peak_end, lambda part: part < 0)
         low, high = max(low - NEIGHBOUR_WORDS, 0), min(high + NEIGHBOUR_WORDS, len(left))
         whole = self.grow_sentences(doc, peak, peak_end, low, high, scores, terms=terms)
         start, end = whole or self.grow(doc, peak, peak_end, low, high)
@@ -386,22 +387,26 @@ class _WordScores:
         self.sizes = sizes
         windows = index.windows
         scales = windows.scale[candidates.ids]
+        by_size = np.argsort(scales, kind="stable")  # each size's candidates in ascending order
+        bounds = np.searchsorted(scales[by_size], sizes, side="right").tolist()
         self._by_size: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.rank: dict[int, int] = {}
         """Documents in the order met (size by size, then by document): who wins a tie."""
-        for size in sizes:
-            mine = np.flatnonzero(scales == size)
+        met: list[list[int]] = []
+        for first, last in zip([0, *bounds[:-1]], bounds):
+            mine = by_size[first:last]
             if len(mine) > WINDOWS_PER_SIZE:
                 mine = mine[np.argpartition(-candidates.fused[mine], WINDOWS_PER_SIZE - 1)[:WINDOWS_PER_SIZE]]
             window_ids, fused = candidates.ids[mine], candidates.fused[mine]
             docs = windows.doc[window_ids]
             self._by_size.append((window_ids, fused, docs))
-            for doc in np.unique(docs).tolist():
+            met.append(docs.tolist())
+            for doc in sorted(set(met[-1])):
                 self.rank.setdefault(doc, len(self.rank))
         self.docs = list(self.rank)
         most = np.zeros((len(self.docs), len(sizes)), np.float64)  # word scores start at 0
-        for size_no, (_, fused, docs) in enumerate(self._by_size):
-            rows = np.asarray([self.rank[d] for d in docs.tolist()], dtype=np.int64)
+        for size_no, ((_, fused, _), docs) in enumerate(zip(self._by_size, met)):
+            rows = np.asarray([self.rank[d] for d in docs], dtype=np.int64)
             np.maximum.at(most[:, size_no], rows, fused.astype(np.float64))
         bounds = most.mean(axis=1) + 1e-6  # a margin for the float32 sums of the word scores
         self.bound = dict(zip(self.docs, bounds.tolist()))
@@ -455,17 +460,31 @@ def _first(mask: np.ndarray, *, otherwise: int) -> int:
 
 
 _BACK_STEP = 512
-"""Words read at a time looking back from a peak for the nearest taken word."""
+"""Words read first looking back from a peak for the nearest taken word, or on from it for the
+end of its run or the next taken word; each further read takes twice as many."""
+
+
+def _first_from(left: np.ndarray, at: int, marks: Callable[[np.ndarray], np.ndarray]) -> int:
+    """Position of the first word of ``left`` from ``at`` on that ``marks`` (``len(left)``: none),
+    read in growing steps: what is looked for is usually near, documents long."""
+    start, step = at, _BACK_STEP
+    while start < len(left):
+        end = min(start + step, len(left))
+        found = _first(marks(left[start:end]), otherwise=-1)
+        if found >= 0:
+            return start + found
+        start, step = end, 2 * step
+    return len(left)
 
 
 def _last_taken(left: np.ndarray, before: int) -> int:
     """Position of the last taken word (score below 0) of ``left`` before ``before`` (-1: none),
-    read back from ``before`` a step at a time: taken words are usually near, documents long."""
-    end = before
+    read back from ``before`` in growing steps: taken words are usually near, documents long."""
+    end, step = before, _BACK_STEP
     while end > 0:
-        start = max(end - _BACK_STEP, 0)
+        start = max(end - step, 0)
         found = np.flatnonzero(left[start:end] < 0)
         if len(found):
             return start + int(found[-1])
-        end = start
+        end, step = start, 2 * step
     return -1
