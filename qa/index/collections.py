@@ -43,6 +43,8 @@ __all__ = [
     "COLLECTION_FILE",
     "DEFAULT",
     "MAX_UPLOAD_BYTES",
+    "NAME_PATTERN",
+    "NAME_RULE",
     "Collection",
     "CollectionConfig",
     "StoredFile",
@@ -65,6 +67,8 @@ DEFAULT = "default"
 """The name of the collection in the seeds folder itself."""
 MAX_UPLOAD_BYTES = 50 * 2**20
 NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+NAME_RULE = "1–32 lowercase letters, digits and inner hyphens (e.g. history-101)"
+"""What a collection (course) name may hold, in words: :data:`NAME_PATTERN` for people."""
 _NAME = re.compile(NAME_PATTERN)
 _RESERVED = ("onnx", "build", "tmp")
 """Name prefixes used by the index folder for other things (the ONNX model, build folders)."""
@@ -141,10 +145,7 @@ def check_name(name: object) -> str:
         return DEFAULT
     if not isinstance(name, str) or not _NAME.match(name):
         shown = name if isinstance(name, str) else type(name).__name__
-        raise CollectionNameError(
-            f"{str(shown)[:60]!r} is not a collection name: use 1–32 lowercase letters, digits "
-            "and inner hyphens (e.g. biology-101)"
-        )
+        raise CollectionNameError(f"{str(shown)[:60]!r} is not a collection name: use {NAME_RULE}")
     return name
 
 
