@@ -329,7 +329,12 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
     client, _ = make_app(courses, fake_embedder)
     client.post("/api/v1/ask", json={"question": "what do ribosomes build", "collection": "biology"})
     assert not courses.questions_path.exists()
+    # the admin page says why its views are empty: nothing is recorded
+    assert (
+        client.get("/api/v1/admin/collections/biology", headers=admin()).json()["questions_logged"] is False
+    )
     client, _ = make_app(courses, fake_embedder, log_questions=True)
+    assert client.get("/api/v1/admin/collections/biology", headers=admin()).json()["questions_logged"] is True
     for q in ("what do ribosomes build", "What do ribosomes build?", "what is the nucleus"):
         assert client.post("/api/v1/ask", json={"question": q, "collection": "biology"}).status_code == 200
     client.post("/api/v1/ask", json={"question": "who crossed the rubicon"})

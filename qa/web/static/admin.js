@@ -12,6 +12,15 @@
   try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
   var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
+  var logged = false;  /* whether the server records learners' questions (QA_LOG_QUESTIONS) */
+  /* what an empty view says: that nothing happened yet, or that nothing is recorded */
+  var NOTHING = {
+    "most-asked": "No questions asked in this collection yet.",
+    "declined": "No declined questions yet.",
+    "thumbs-down": "No thumbs down on any answer yet."
+  };
+  var NOT_LOGGED = "Nothing recorded: learners' questions are kept only when the server runs with " +
+    "QA_LOG_QUESTIONS=1 (thumbs down are always kept).";
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -150,6 +159,7 @@
       body.appendChild(empty);
     }
     showStatus(c.status);
+    logged = !!c.questions_logged;
     loadQuestions();
   }
 
@@ -301,7 +311,7 @@
       });
       if (!rows.length) {
         var tr = el("tr");
-        var td = el("td", "Nothing yet (questions are recorded when QA_LOG_QUESTIONS is on).");
+        var td = el("td", logged || view === "thumbs-down" ? NOTHING[view] : NOT_LOGGED);
         td.colSpan = 6;
         tr.appendChild(td);
         body.appendChild(tr);
