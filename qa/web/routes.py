@@ -27,8 +27,11 @@ OPEN_PATHS = frozenset(
 OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/")
 GRADIO_PATHS = frozenset(
     "/config /config/ /gradio_api/info /gradio_api/info/ /gradio_api/queue/join "
-    "/gradio_api/queue/data /gradio_api/cancel /gradio_api/call/ask /gradio_api/call/ask/".split()
+    "/gradio_api/queue/data /gradio_api/cancel /gradio_api/call/ask /gradio_api/call/ask/ "
+    "/gradio_api/app_id /gradio_api/app_id/".split()
 )
+"""What the chat page calls: ``app_id`` is what it polls after losing the server (a restart, a
+dropped connection), and it reloads itself once that answers."""
 GRADIO_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/call/ask/")
 QUESTION_CALLS = ("/gradio_api/call/ask", "/gradio_api/call/ask/")
 ORIGINALS = "/originals/"
