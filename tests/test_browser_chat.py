@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from qa.render import CLOSEST, DECLINE, DECLINE_HINT, ORIGINAL
+from qa.render import CLOSEST, DECLINE, DECLINE_HINT, IN_DOCUMENT, NEW_TAB, ORIGINAL
 from qa.web.chat import EMPTY_QUESTION
 from qa.web.ui import EXAMPLES
 from tests.conftest import SEED
@@ -121,6 +121,11 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
         assert " ".join(text.split()) in seed
     links = first.locator(f".qa-passage a:has-text('{ORIGINAL} ↗')")
     assert links.count() == 3
+    # a screen reader hears that the open passage's links open a new tab (Gradio drops their
+    # aria-label); what is shown and copied stays "original ↗"
+    told = first.get_by_role("link", name=f"{ORIGINAL} ↗ ({NEW_TAB})", exact=True)
+    assert told.count() == 1 and told.text_content() == f"{ORIGINAL} ↗"
+    assert first.get_by_role("link", name=f"{IN_DOCUMENT} ↗ ({NEW_TAB})", exact=True).count() == 1
     assert links.first.get_attribute("href").startswith(
         "https://en.wikipedia.org/wiki/Human_trafficking#:~:text="
     )
