@@ -467,6 +467,10 @@ def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
     )
     assert res.status_code == 413
     assert registry.wait("biology", timeout=300).state == "done"
+    # an author's upload past the limit is told the limit as the admin page says it
+    huge = b"x" * (50 * 2**20 + 1)
+    res = client.put("/api/v1/admin/collections/biology/documents/huge.txt", content=huge, headers=admin())
+    assert res.status_code == 413 and res.json()["error"] == "the request body is limited to 50 MiB"
 
 
 def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, fake_embedder):
