@@ -262,3 +262,25 @@ def test_an_empty_question_view_says_nothing_was_asked_yet_when_questions_are_re
     said.filter(has_text="No declined questions yet.").wait_for()
     assert "QA_LOG_QUESTIONS" not in page.locator("#questions").inner_text()
     context.close()
+
+
+def test_an_upload_the_server_never_answers_says_so_in_words(browser, admin_server):
+    """With the server down or restarting, a refused upload was listed as "notes.md: Failed to
+    fetch", the browser's words for no answer."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, url)
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.route("**/documents/notes.md", lambda route: route.abort("connectionreset"))
+    page.set_input_files(
+        "#file", files=[{"name": "notes.md", "mimeType": "text/markdown", "buffer": b"# N\n\nx y z"}]
+    )
+    said = page.locator("#message li")
+    said.first.wait_for()
+    assert said.first.inner_text() == (
+        "notes.md: the server did not answer (it may be restarting, or the connection dropped); "
+        "reload the page in a moment to see what it holds"
+    )
+    assert "Failed to fetch" not in page.inner_text("#message")
+    context.close()

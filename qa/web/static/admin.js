@@ -12,6 +12,8 @@
   try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
   var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
+  var UNREACHABLE = "the server did not answer (it may be restarting, or the connection dropped); " +
+    "reload the page in a moment to see what it holds";
   var logged = false;  /* whether the server records learners' questions (QA_LOG_QUESTIONS) */
   /* what an empty view says: that nothing happened yet, or that nothing is recorded */
   var NOTHING = {
@@ -52,7 +54,10 @@
       if (raw) { init.body = body; init.headers["Content-Type"] = "application/octet-stream"; }
       else { init.body = JSON.stringify(body); init.headers["Content-Type"] = "application/json"; }
     }
-    return fetch(API + path, init).then(function (res) {
+    return fetch(API + path, init).catch(function () {
+      /* no answer at all (the browser says only "Failed to fetch"): the server is down or restarting */
+      throw new Error(UNREACHABLE);
+    }).then(function (res) {
       return res.text().then(function (text) {
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
