@@ -157,7 +157,8 @@
     if (opt.lms || new URL(base || "/", location.href).origin === location.origin) {
       return Promise.resolve(UNREACHABLE);  /* the server's own pages: no origin to refuse */
     }
-    var health = base + "/api/v1/health";
+    /* a portal may be allowed for its own course only (the course's settings) */
+    var health = base + "/api/v1/health" + (opt.collection ? "?collection=" + encodeURIComponent(opt.collection) : "");
     return fetch(health, { cache: "no-store" }).then(function () { return UNREACHABLE; }, function () {
       return fetch(health, { mode: "no-cors", cache: "no-store" })
         .then(function () { return NOT_ALLOWED; }, function () { return UNREACHABLE; });
