@@ -86,13 +86,15 @@ def test_csv_with_a_utf8_bom_and_only_a_question_column(tmp_path):
 @pytest.mark.parametrize("sep", [",", ";", "\t"])
 def test_csv_from_a_spreadsheet_with_its_separator_and_capitalised_headings(tmp_path, sep):
     """A spreadsheet saves "Question;Expected" (semicolons where the comma is the decimal mark),
-    and its headings as typed; both were refused with "the CSV needs a 'question' column"."""
+    and its headings as typed; both were refused with "the CSV needs a 'question' column". Its
+    empty rows were each reported as skipped ("missing or empty 'question'")."""
     f = tmp_path / "q.csv"
     rows = [
         ["ID", "Question", "Expected", "Kind", "Topic"],
         ["d1", "What is debt bondage?", "debt|loan", "", "trade"],
     ]
     rows.append(["w1", "Who won the world cup?", "", "Unanswerable", "sport"])
+    rows += [["", "", "", "", ""]] * 2  # the empty rows below the table a spreadsheet saves too
     f.write_bytes("\r\n".join(sep.join(r) for r in rows).encode("utf-8-sig") + b"\r\n")
     questions, problems = read_questions(f)
     assert not problems

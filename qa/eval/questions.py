@@ -146,6 +146,8 @@ def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
         if None in row:
             yield line, "more cells than columns"
             continue
+        if not any((v or "").strip() for v in row.values()):
+            continue  # an empty row (",,,": a spreadsheet's rows below the table), as a blank line
         out: dict[str, Any] = {k: from_spreadsheet(v) for k, v in row.items() if v is not None}
         out["answer_phrases"] = _split_turns(out.pop("expected", ""))
         if "history" in out:
