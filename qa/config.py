@@ -421,4 +421,18 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
             return Path(raw)
         return raw
     except ValueError:
-        raise ConfigError(f"QA_{name.upper()}={raw!r} is not a valid value for {name}") from None
+        wanted = next((words for kind, words in _WANTED if kind in text), "")
+        raise ConfigError(
+            f"QA_{name.upper()}={raw!r} is not a valid value for {name}"
+            + (f"; use {wanted}" if wanted else "")
+        ) from None
+
+
+_WANTED = (
+    ("tuple[int", "whole numbers separated by commas, e.g. 20,40,60,100"),
+    ("tuple[float", "numbers separated by commas, e.g. -1.2,0.5"),
+    ("int", "a whole number"),
+    ("bool", "1 or 0 (also true/false, yes/no, on/off)"),
+    ("float", "a number"),
+)
+"""What a setting of each type takes, for the message when an environment variable is not one."""

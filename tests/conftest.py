@@ -136,11 +136,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(settings: Settings, tmp: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    """Run ``app.py`` on a free loopback port over ``settings``' index; wait until it answers."""
+def start_server(
+    settings: Settings, tmp: Path, *, port: int | None = None, **env: str
+) -> tuple[subprocess.Popen, str]:
+    """Run ``app.py`` on ``port`` (a free loopback port by default) over ``settings``' index; wait
+    until it answers."""
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     environ = {
         **os.environ,
         "QA_INDEX_DIR": str(settings.index_dir),

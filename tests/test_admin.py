@@ -12,7 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.index.build import ensure_index
-from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.index.collections import (
+    NAME_RULE,
+    CollectionConfig,
+    collection_settings,
+    create_collection,
+    save_document,
+)
 from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
 
 ADMIN = "admin-key-0123456789abcdef"
@@ -72,9 +78,9 @@ def test_two_collections_answer_only_from_their_own_documents(app):
     ("collection", "status", "fragment"),
     [
         ("chemistry", 404, "no collection 'chemistry'"),
-        ("../seeds", 422, "collection: String should match pattern"),
-        ("Biology", 422, "collection: String should match pattern"),
-        ("x" * 65, 422, "collection"),
+        ("../seeds", 422, "collection: '../seeds' is not a collection name: use " + NAME_RULE),
+        ("Biology", 422, "collection: 'Biology' is not a collection name: use " + NAME_RULE),
+        ("x" * 65, 422, "collection: '" + "x" * 60 + "' is not a collection name: use " + NAME_RULE),
     ],
 )
 def test_unknown_or_malformed_collection(app, collection, status, fragment):
@@ -83,7 +89,8 @@ def test_unknown_or_malformed_collection(app, collection, status, fragment):
     assert res.status_code == status and fragment in res.json()["error"]
     assert "biology" not in res.text  # another course's name is not told to whoever asks
     res = client.get(f"/api/v1/sources/seeds/rome.md?start=0&end=5&collection={collection}")
-    assert res.status_code == status
+    assert res.status_code == status and fragment in res.json()["error"]
+    assert "pattern" not in res.text and "{0,30}" not in res.text
 
 
 def test_upload_is_indexed_then_answerable_and_delete_removes_it(app):
@@ -322,7 +329,12 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
     client, _ = make_app(courses, fake_embedder)
     client.post("/api/v1/ask", json={"question": "what do ribosomes build", "collection": "biology"})
     assert not courses.questions_path.exists()
+    # the admin page says why its views are empty: nothing is recorded
+    assert (
+        client.get("/api/v1/admin/collections/biology", headers=admin()).json()["questions_logged"] is False
+    )
     client, _ = make_app(courses, fake_embedder, log_questions=True)
+    assert client.get("/api/v1/admin/collections/biology", headers=admin()).json()["questions_logged"] is True
     for q in ("what do ribosomes build", "What do ribosomes build?", "what is the nucleus"):
         assert client.post("/api/v1/ask", json={"question": q, "collection": "biology"}).status_code == 200
     client.post("/api/v1/ask", json={"question": "who crossed the rubicon"})
@@ -455,6 +467,10 @@ def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
     )
     assert res.status_code == 413
     assert registry.wait("biology", timeout=300).state == "done"
+    # an author's upload past the limit is told the limit as the admin page says it
+    huge = b"x" * (50 * 2**20 + 1)
+    res = client.put("/api/v1/admin/collections/biology/documents/huge.txt", content=huge, headers=admin())
+    assert res.status_code == 413 and res.json()["error"] == "the request body is limited to 50 MiB"
 
 
 def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, fake_embedder):

@@ -237,3 +237,50 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
     assert "Carthage" in rows[0] and "evidence 0.10" in rows[0]
     assert "Nero" in rows[1] and "answered since 2026-11-02 10:00 UTC" in rows[1]
     context.close()
+
+
+def test_an_empty_question_view_says_nothing_was_asked_yet_when_questions_are_recorded(browser, admin_server):
+    """With QA_LOG_QUESTIONS=1 an empty view said "Nothing yet (questions are recorded when
+    QA_LOG_QUESTIONS is on)", as if the author had to turn on what was on already."""
+    import json
+    import urllib.request
+
+    url, _ = admin_server
+    made = urllib.request.Request(
+        url + "/api/v1/admin/collections",
+        data=json.dumps({"name": "quiet", "title": "Quiet course"}).encode(),
+        headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"},
+    )
+    assert json.load(urllib.request.urlopen(made))["questions_logged"] is True
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, url)
+    page.get_by_role("button", name="Quiet course (quiet)").click()
+    said = page.locator("#questions tbody tr")
+    said.filter(has_text="No questions asked in this collection yet.").wait_for()
+    page.get_by_label("Show", exact=True).select_option("declined")
+    said.filter(has_text="No declined questions yet.").wait_for()
+    assert "QA_LOG_QUESTIONS" not in page.locator("#questions").inner_text()
+    context.close()
+
+
+def test_an_upload_the_server_never_answers_says_so_in_words(browser, admin_server):
+    """With the server down or restarting, a refused upload was listed as "notes.md: Failed to
+    fetch", the browser's words for no answer."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, url)
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.route("**/documents/notes.md", lambda route: route.abort("connectionreset"))
+    page.set_input_files(
+        "#file", files=[{"name": "notes.md", "mimeType": "text/markdown", "buffer": b"# N\n\nx y z"}]
+    )
+    said = page.locator("#message li")
+    said.first.wait_for()
+    assert said.first.inner_text() == (
+        "notes.md: the server did not answer (it may be restarting, or the connection dropped); "
+        "reload the page in a moment to see what it holds"
+    )
+    assert "Failed to fetch" not in page.inner_text("#message")
+    context.close()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from qa.render import CLOSEST, DECLINE, DECLINE_HINT, ORIGINAL
+from qa.render import CLOSEST, DECLINE, DECLINE_HINT, IN_DOCUMENT, NEW_TAB, ORIGINAL
 from qa.web.chat import EMPTY_QUESTION
 from qa.web.ui import EXAMPLES
 from tests.conftest import SEED
@@ -121,6 +121,11 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
         assert " ".join(text.split()) in seed
     links = first.locator(f".qa-passage a:has-text('{ORIGINAL} ↗')")
     assert links.count() == 3
+    # a screen reader hears that the open passage's links open a new tab (Gradio drops their
+    # aria-label); what is shown and copied stays "original ↗"
+    told = first.get_by_role("link", name=f"{ORIGINAL} ↗ ({NEW_TAB})", exact=True)
+    assert told.count() == 1 and told.text_content() == f"{ORIGINAL} ↗"
+    assert first.get_by_role("link", name=f"{IN_DOCUMENT} ↗ ({NEW_TAB})", exact=True).count() == 1
     assert links.first.get_attribute("href").startswith(
         "https://en.wikipedia.org/wiki/Human_trafficking#:~:text="
     )
@@ -413,3 +418,43 @@ def test_the_keyboard_focus_is_visible_on_every_control(page):
             name,
             list(outlined.items()),
         )
+
+
+def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_typed(
+    browser, seed_settings, tmp_path
+):
+    """A server restart left the page on "Connection to the server was lost. Attempting
+    reconnection..." for good: what Gradio polls to find the server again (/gradio_api/app_id)
+    was closed by the guard. It now reloads itself once the server is back, and the question
+    that could not be sent is still in the box."""
+    import subprocess
+
+    from tests.conftest import free_port, start_server
+
+    port = free_port()
+    proc, url = start_server(seed_settings, tmp_path, port=port)
+    try:
+        context, page = _open(browser, url, width=1280, height=900)
+        ask(page, "What is debt bondage?")
+        proc.terminate()
+        proc.wait(timeout=20)
+        page.fill("#question textarea", "What is forced labour?")
+        page.press("#question textarea", "Enter")
+        page.get_by_text("Connection to the server was lost").first.wait_for(timeout=20_000)
+        proc, _ = start_server(seed_settings, tmp_path, port=port)
+        page.wait_for_function(
+            "document.querySelector('#question textarea')?.value === 'What is forced labour?'"
+            " && document.querySelectorAll('#chat .qa-answer').length === 0",
+            timeout=30_000,
+        )
+        page.wait_for_function("!!window.qaChat")
+        page.press("#question textarea", "Enter")
+        page.wait_for_selector("#chat .qa-answer")
+        assert "forced labour" in page.locator("#chat .qa-answer").first.inner_text()
+        context.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

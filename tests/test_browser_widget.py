@@ -12,6 +12,12 @@ from tests.conftest import REPO, free_port, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+NOT_ALLOWED = (
+    "This page is not allowed to use the course assistant (its address is not among the server's "
+    "allowed origins). Tell the course staff."
+)
+UNREACHABLE = "Could not reach the course assistant; it may be restarting. Try again in a moment."
+
 
 def serve_portal(folder: Path, app_url: str, port: int) -> tuple[http.server.ThreadingHTTPServer, str]:
     """examples/portal.html on its own loopback port, its script tag pointing at the app."""
@@ -116,12 +122,31 @@ def test_widget_on_a_page_outside_the_allowlist_gets_no_answer(browser, portal_a
     open_and_ask(page, other, "What is debt bondage?")
     page.wait_for_selector("[data-qa-widget] .err")
     assert page.locator("[data-qa-widget] [data-role=passage]").count() == 0
+    # said as it is ("is this page allowed to use it?" was a question to learners, also when the
+    # server was only restarting)
+    assert page.locator("[data-qa-widget] .note.err:not([data-role=too-long])").inner_text() == NOT_ALLOWED
+    assert page.locator("[data-qa-widget] input").input_value() == "What is debt bondage?"
     panel = page.locator("[data-qa-widget] .panel").bounding_box()
     assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390, "the panel fits a phone"
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(artifacts / "widget-refused-phone.png"))
     page.keyboard.press("Escape")
     assert page.locator("[data-qa-widget] .panel").is_hidden()
+    context.close()
+
+
+def test_widget_whose_server_does_not_answer_says_to_try_again(browser, portal_and_app):
+    """A server that is down or restarting is not a page that is refused."""
+    portal, _, _ = portal_and_app
+    context = browser.new_context(viewport={"width": 1000, "height": 760})
+    page = context.new_page()
+    page.route("**/api/v1/**", lambda route: route.abort("connectionrefused"))
+    open_and_ask(page, portal, "What is debt bondage?")
+    page.wait_for_selector("[data-qa-widget] .err")
+    assert page.locator("[data-qa-widget] .note.err:not([data-role=too-long])").inner_text() == UNREACHABLE
+    page.unroute("**/api/v1/**")
+    page.press("[data-qa-widget] input", "Enter")  # the question was kept: asked again, answered
+    page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     context.close()
 
 

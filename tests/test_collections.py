@@ -142,6 +142,16 @@ def test_bad_uploads_are_refused_and_change_nothing(two, filename, data, fragmen
     assert not (two.seeds_dir / "evil.md").exists()
 
 
+def test_ordinary_file_names_are_taken_and_a_refused_one_is_told_which_characters(two):
+    """An upload named "Week 1's notes.md" was refused, with the list of what a name may hold
+    and not what was wrong with it."""
+    for filename in ("Week 1's notes [draft].md", "Q&A - week 2!.md", "Lab’s guide.md"):
+        assert save_document(two, "biology", filename, CELLS.encode()).name == filename
+        assert (two.seeds_dir / "biology" / filename).is_file()
+    with pytest.raises(UploadError, match=r"'a<b>#1\.md' holds '#', '<', '>': a document name is"):
+        save_document(two, "biology", "a<b>#1.md", CELLS.encode())
+
+
 def test_delete_document_then_rebuild_removes_its_passages(two, fake_embedder):
     save_document(two, "biology", "volcano.md", VOLCANO.encode())
     registry = Registry(two, fake_embedder)

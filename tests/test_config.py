@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,21 @@ def test_a_bad_value_from_the_environment_names_its_variable():
         Settings.load({"QA_K": "5"}, k=0)
     with pytest.raises(ConfigError, match=r"^k must be between 1 and 50$"):
         Settings.load({}, k=0)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"QA_PORT": "abc"}, "QA_PORT='abc' is not a valid value for port; use a whole number"),
+        ({"QA_LOG_QUESTIONS": "maybe"}, "use 1 or 0 (also true/false, yes/no, on/off)"),
+        ({"QA_ABSTAIN_THRESHOLD": "high"}, "for abstain_threshold; use a number"),
+        ({"QA_WINDOW_SIZES": "a,b"}, "use whole numbers separated by commas, e.g. 20,40,60,100"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_told_what_the_setting_takes(env, said):
+    """QA_LOG_QUESTIONS=maybe was "not a valid value for log_questions", with no word of what is."""
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        Settings.load(env)
 
 
 def test_relpath_is_posix_relative_to_root(tmp_path):

@@ -83,6 +83,29 @@ def test_csv_with_a_utf8_bom_and_only_a_question_column(tmp_path):
     assert not problems
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_csv_from_a_spreadsheet_with_its_separator_and_capitalised_headings(tmp_path, sep):
+    """A spreadsheet saves "Question;Expected" (semicolons where the comma is the decimal mark),
+    and its headings as typed; both were refused with "the CSV needs a 'question' column". Its
+    empty rows were each reported as skipped ("missing or empty 'question'")."""
+    f = tmp_path / "q.csv"
+    rows = [
+        ["ID", "Question", "Expected", "Kind", "Topic"],
+        ["d1", "What is debt bondage?", "debt|loan", "", "trade"],
+    ]
+    rows.append(["w1", "Who won the world cup?", "", "Unanswerable", "sport"])
+    rows += [["", "", "", "", ""]] * 2  # the empty rows below the table a spreadsheet saves too
+    f.write_bytes("\r\n".join(sep.join(r) for r in rows).encode("utf-8-sig") + b"\r\n")
+    questions, problems = read_questions(f)
+    assert not problems
+    assert [(q.id, q.question, q.answer_phrases, q.kind) for q in questions] == [
+        ("d1", "What is debt bondage?", ("debt", "loan"), ""),
+        ("w1", "Who won the world cup?", (), "unanswerable"),
+    ]
+    assert questions[1].unanswerable  # "Unanswerable" as typed: not left unscored
+    assert questions[0].extra == {"Topic": "trade"}  # other columns keep their own names
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

@@ -7,6 +7,7 @@ import pytest
 from qa.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexStaleError, NoSourcesError
 from qa.index.build import build_lock, check_sources, ensure_index, open_index, stale_reasons
 from qa.index.files import POINTER, load_index
+from qa.index.lock import BUILDING, WAITING
 from qa.index.model import Windows
 from qa.ingest.sources import scan_sources
 
@@ -155,9 +156,16 @@ def test_builds_are_serialised_by_a_lock(project):
     proc.start()
     try:
         assert held.wait(60)
-        with pytest.raises(IndexLockedError, match="another `qa index`"):
+        with pytest.raises(IndexLockedError, match=r"another process \(a replica, or qa index\) has held"):
             with build_lock(project.index_dir, timeout=0.2):
                 pass
+        # a process that must wait says so first (a second replica's start was silent for minutes)
+        (project.index_dir / BUILDING).write_text("embedding: 256/1,085 windows", encoding="utf-8")
+        said = []
+        with pytest.raises(IndexLockedError):
+            with build_lock(project.index_dir, timeout=0.2, waiting=said.append):
+                pass
+        assert said == [f"{WAITING}: embedding: 256/1,085 windows"]
     finally:
         release.set()
         proc.join(60)

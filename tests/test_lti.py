@@ -185,6 +185,14 @@ def test_deep_linking_round_trip(courses, fake_embedder, lms, monkeypatch):
     assert copied.status_code == 403 and "made for another course" in copied.text
 
 
+def test_the_picker_of_a_connected_course_names_its_collection_by_title(client, lms):
+    """It said 'The administrator connected this course to “biology”', the name only authors use."""
+    picker = lms.launch(client, roles=INSTRUCTOR, deep_link=True, context="course-1")
+    assert picker.status_code == 200, picker.text
+    assert set(re.findall(r'<option value="([a-z-]+)"', picker.text)) == {"biology"}
+    assert "The administrator connected this course to “Biology 101” (biology)." in picker.text
+
+
 def test_learners_cannot_make_deep_links(client, lms):
     res = lms.launch(client, deep_link=True)
     assert res.status_code == 403 and "instructors" in res.text

@@ -169,6 +169,8 @@ def test_the_widget_uses_the_same_words_and_limits():
     widget = (STATIC / "widget.js").read_text(encoding="utf-8")
     assert f'"{ORIGINAL} ↗"' in widget and f'"{SEE_IN_CONTEXT.lower()}"' in widget
     assert f'var NEW_TAB = "{NEW_TAB}";' in widget
+    chat_css = (STATIC / "chat.css").read_text(encoding="utf-8")
+    assert f'content: "" / " ({NEW_TAB})"' in chat_css  # the chat page's links say the same
     assert "answer.notice" in widget and "answer.closest_label" in widget
     assert f"var MAX_PASSAGES = {MAX_SHOWN_PASSAGES};" in widget
     for phrase in ("do not seem to answer", "the source does not", "Closest passages"):

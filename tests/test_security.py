@@ -106,6 +106,9 @@ def test_gradio_routes_need_the_key_and_an_allowed_origin(corpus):
     assert join(client, 0, [QUESTION, None, 3]).status_code == 401
     assert client.get("/gradio_api/queue/data?session_hash=s1").status_code == 401
     assert client.get("/gradio_api/heartbeat/s1").status_code == 401
+    # what the page polls to find the server again after a restart (then it reloads): not a 404,
+    # and open without the key, so a page whose sign-in a new key ended reloads to the sign-in form
+    assert client.get("/gradio_api/app_id").json()["app_id"]
     page = client.get("/", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "session"
     # cross-origin reads of Gradio's config are refused too

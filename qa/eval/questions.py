@@ -131,9 +131,13 @@ def _jsonl_rows(text: str) -> Iterable[tuple[int, dict | str]]:
 
 
 def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
-    """(line number, row in the JSONL shape) per CSV row; ``expected`` and ``history`` split at ``|``."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    """(line number, row in the JSONL shape) per CSV row; ``expected`` and ``history`` split at ``|``.
+
+    The columns may be separated by commas, semicolons (a spreadsheet's export where the comma is
+    the decimal mark) or tabs, whichever splits the header into one naming ``question``; the
+    known columns' names are read whatever their case ("Question", "Expected")."""
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
+    header = [_column(h) for h in reader.fieldnames or []]
     if "question" not in header:
         raise QuestionFileError(f"{path}: the CSV needs a 'question' column (found: {', '.join(header)})")
     reader.fieldnames = header
@@ -142,6 +146,8 @@ def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
         if None in row:
             yield line, "more cells than columns"
             continue
+        if not any((v or "").strip() for v in row.values()):
+            continue  # an empty row (",,,": a spreadsheet's rows below the table), as a blank line
         out: dict[str, Any] = {k: from_spreadsheet(v) for k, v in row.items() if v is not None}
         out["answer_phrases"] = _split_turns(out.pop("expected", ""))
         if "history" in out:
@@ -149,6 +155,21 @@ def _csv_rows(path: Path, text: str) -> Iterable[tuple[int, dict | str]]:
         if not out.get("id"):
             out.pop("id", None)
         yield line, out
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the CSV's header line: ``,`` unless ``;`` or a tab splits out ``question``."""
+    first = text.split("\n", 1)[0]
+    for sep in (",", ";", "\t"):
+        if "question" in (_column(name) for name in first.split(sep)):
+            return sep
+    return ","
+
+
+def _column(name: str) -> str:
+    """A header cell: a known column's name in lower case, any other as written (trimmed)."""
+    name = name.strip().strip('"').strip()
+    return name.lower() if name.lower() in KNOWN_FIELDS else name
 
 
 def _split_turns(cell: str | None) -> list[str]:
@@ -166,7 +187,7 @@ def _question(row: Mapping[str, Any], *, default_id: str, line: int) -> Question
         id=str(qid or default_id),
         question=text,
         answer_phrases=_texts(row.get("answer_phrases"), "answer_phrases", "a list of strings"),
-        kind=str(row.get("kind") or "").strip(),
+        kind=str(row.get("kind") or "").strip().lower(),  # "Unanswerable" typed in a spreadsheet
         needs_all=_flag(row.get("needs_all")),
         extra={k: v for k, v in row.items() if k not in KNOWN_FIELDS},
         history=_texts(row.get("history"), "history", "a list of earlier questions (strings)"),

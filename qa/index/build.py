@@ -359,10 +359,11 @@ def ensure_index(
     ``progress(done, total)`` follows the embedding; ``stages`` gets a :class:`BuildProgress`
     while documents are read (pages/s), windows embedded (windows/s) and the index saved; ``why``
     gets the build's reasons as :attr:`BuildReport.said` words them once they are known, before
-    anything is embedded (a long build says first why it runs).
+    anything is embedded (a long build says first why it runs), and before them that it waits
+    for another process's build of the folder, if it must.
     """
     check_store(settings)
-    with build_lock(settings.index_dir):
+    with build_lock(settings.index_dir, waiting=(lambda line: why((line,))) if why else None):
         note = ProgressNote(settings.index_dir)
         note("reading documents")
         try:

@@ -43,6 +43,8 @@ __all__ = [
     "COLLECTION_FILE",
     "DEFAULT",
     "MAX_UPLOAD_BYTES",
+    "NAME_PATTERN",
+    "NAME_RULE",
     "Collection",
     "CollectionConfig",
     "StoredFile",
@@ -65,12 +67,16 @@ DEFAULT = "default"
 """The name of the collection in the seeds folder itself."""
 MAX_UPLOAD_BYTES = 50 * 2**20
 NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+NAME_RULE = "1–32 lowercase letters, digits and inner hyphens (e.g. history-101)"
+"""What a collection (course) name may hold, in words: :data:`NAME_PATTERN` for people."""
 _NAME = re.compile(NAME_PATTERN)
 _RESERVED = ("onnx", "build", "tmp")
 """Name prefixes used by the index folder for other things (the ONNX model, build folders)."""
-_FILE_NAME = re.compile(r"^[^\W_][\w .()+,-]{0,150}$")
+_FILE_CHARS = r"\w .()+,'’&!\[\]-"
+_FILE_NAME = re.compile(rf"^[^\W_][{_FILE_CHARS}]{{0,150}}$")
 """A plain file name: it starts with a letter or digit of any script ("Übung 1.pdf", "課程.md"),
-then letters, digits, spaces and ._()+,- (no control, format or path characters)."""
+then letters, digits, spaces and ._()+,'’&![]- ("Week 1's notes [draft].pdf"); no control,
+format or path characters."""
 MAX_EXAMPLES = 10
 MAX_TITLE_CHARS = 120
 
@@ -141,10 +147,7 @@ def check_name(name: object) -> str:
         return DEFAULT
     if not isinstance(name, str) or not _NAME.match(name):
         shown = name if isinstance(name, str) else type(name).__name__
-        raise CollectionNameError(
-            f"{str(shown)[:60]!r} is not a collection name: use 1–32 lowercase letters, digits "
-            "and inner hyphens (e.g. biology-101)"
-        )
+        raise CollectionNameError(f"{str(shown)[:60]!r} is not a collection name: use {NAME_RULE}")
     return name
 
 
@@ -293,10 +296,7 @@ def check_file_name(filename: object) -> str:
     if isinstance(filename, str):
         filename = unicodedata.normalize("NFC", filename)
     if not isinstance(filename, str) or not _FILE_NAME.fullmatch(filename) or ".." in filename:
-        raise UploadError(
-            "a document name is a plain file name (letters, digits, spaces, ._()+,-), no folders, "
-            "e.g. week-1.pdf"
-        )
+        raise UploadError(_why_not_a_file_name(filename))
     suffix = Path(filename).suffix.lower()
     if suffix not in SOURCE_SUFFIXES or filename.lower().endswith(META_SUFFIX):
         raise UploadError(
@@ -304,6 +304,18 @@ def check_file_name(filename: object) -> str:
             f"upload one of {', '.join(SOURCE_SUFFIXES)}"
         )
     return filename
+
+
+def _why_not_a_file_name(filename: object) -> str:
+    """What is wrong with an upload's name, naming the characters it may not hold."""
+    rule = "a document name is a plain file name (letters, digits, spaces, ._()+,'&![]-), no folders"
+    if not isinstance(filename, str) or not filename:
+        return f"{rule}, e.g. week-1.pdf"
+    bad = sorted({c for c in filename if not re.fullmatch(f"[{_FILE_CHARS}]", c)})
+    if bad:
+        shown = ", ".join(repr(c) if c.isprintable() and not c.isspace() else f"U+{ord(c):04X}" for c in bad)
+        return f"{filename[:80]!r} holds {shown}: {rule}; rename the file"
+    return f"{filename[:80]!r}: {rule}, starting with a letter or digit and without '..'; rename the file"
 
 
 def save_document(settings: Settings, name: object, filename: object, data: bytes) -> StoredFile:

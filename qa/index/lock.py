@@ -6,22 +6,28 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from qa.atomic import atomic_write
 from qa.errors import IndexLockedError
 
-__all__ = ["BUILDING", "LOCK", "ProgressNote", "build_lock", "build_running"]
+__all__ = ["BUILDING", "LOCK", "WAITING", "ProgressNote", "build_lock", "build_running"]
 
 LOCK = ".lock"
 BUILDING = ".building"
 """The running build's progress line ("embedding: 1,200/4,000 windows ..."), kept while it runs."""
 
 
+WAITING = "waiting for another process building this index (a replica, or qa index)"
+
+
 @contextlib.contextmanager
-def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
-    """Hold the index folder's build lock (``filelock``); waits for another build to finish."""
+def build_lock(
+    index_dir: Path, *, timeout: float = 600.0, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the index folder's build lock (``filelock``); waits for another build to finish,
+    first telling ``waiting`` so (with that build's progress line), as a wait can be minutes."""
     from filelock import FileLock, Timeout
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -30,10 +36,17 @@ def build_lock(index_dir: Path, *, timeout: float = 600.0) -> Iterator[None]:
         raise IndexLockedError(f"{path} is a folder, not a lock file; remove it and run `qa index` again")
     lock = FileLock(path, timeout=timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if waiting is not None:
+                line = build_running(index_dir)
+                waiting(f"{WAITING}: {line}" if line else WAITING)
+            lock.acquire()
     except Timeout:
         raise IndexLockedError(
-            f"another `qa index` has held {path} for {timeout:.0f}s; wait for it or stop it"
+            f"another process (a replica, or qa index) has held {path} for {timeout:.0f}s; "
+            "wait for it or stop it"
         ) from None
     except OSError as exc:
         raise IndexLockedError(

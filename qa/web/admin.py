@@ -118,6 +118,10 @@ class CollectionOut(BaseModel):
     allowed_origins: list[str]
     documents: list[DocumentOut]
     status: StatusOut
+    questions_logged: bool = Field(
+        default=False,
+        description="Whether learners' questions are recorded (QA_LOG_QUESTIONS); thumbs down always are.",
+    )
 
 
 class QuestionOut(BaseModel):
@@ -251,6 +255,7 @@ def collection_out(settings: Settings, registry: Registry, name: str) -> Collect
         allowed_origins=list(c.config.allowed_origins),
         documents=_documents(settings, registry, c.name, status),
         status=status_out(status),
+        questions_logged=settings.log_questions,
     )
 
 

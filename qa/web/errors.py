@@ -76,6 +76,10 @@ def install_error_handlers(app) -> None:
             if err.get("type") == "string_pattern_mismatch" and choices:  # not the regex itself
                 problems.append(f"{where}: must be one of {', '.join(choices.group(1).split('|'))}")
                 continue
+            if where.split(".")[-1] == "collection" and err.get("type") in _NAME_MISMATCH:
+                # say what a course name may hold, not the regex of NAME_PATTERN
+                problems.append(f"{where}: {_not_a_name(err.get('input'))}")
+                continue
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
 
@@ -87,6 +91,19 @@ def install_error_handlers(app) -> None:
 
 _CHOICES = re.compile(r"\^\(([\w-]+(?:\|[\w-]+)+)\)\$")
 """A pattern that lists the values allowed, ``^(most-asked|declined|thumbs-down)$``."""
+
+
+_NAME_MISMATCH = ("string_pattern_mismatch", "string_too_long")
+
+
+def _not_a_name(value: object) -> str:
+    from qa.index.collections import check_name
+
+    try:
+        check_name(value)
+    except CollectionNameError as exc:
+        return str(exc)
+    return "not a collection name"
 
 
 def _json_type(request) -> bool:

@@ -22,8 +22,11 @@ API_ROUTES += ((re.compile(r"^/api/v1/sources/.*$"), ("GET",)),)
 KEYED_API = ("/api/v1/ask", API_SOURCES)
 OPEN_PATHS = frozenset(
     "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed /admin /admin.js /admin.css "
-    "/docs /docs/oauth2-redirect /redoc /openapi.json".split()
+    "/docs /docs/oauth2-redirect /redoc /openapi.json /gradio_api/app_id /gradio_api/app_id/".split()
 )
+"""Served to anyone. ``app_id`` (an id of the page's build, nothing more) is what the chat page
+polls after losing the server, to reload itself once it answers: open without the key, so a page
+whose sign-in a new key ended reloads to the sign-in form rather than polling for good."""
 OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/")
 GRADIO_PATHS = frozenset(
     "/config /config/ /gradio_api/info /gradio_api/info/ /gradio_api/queue/join "

@@ -220,7 +220,7 @@ class SecurityMiddleware:
             raise Refusal(411, "the request needs a Content-Length header")
         limit = MAX_FORM_BYTES if r.kind == "session" else MAX_BODY_BYTES
         limit = next((size for prefix, size in self.body_limits.items() if r.path.startswith(prefix)), limit)
-        too_large = Refusal(413, f"the request body is limited to {limit // 1024} KiB")
+        too_large = Refusal(413, f"the request body is limited to {_size(limit)}")
         if length and (not length.isdigit() or int(length) > limit):
             raise too_large
         if not chunked and not int(length or 0):
@@ -326,3 +326,10 @@ def _frame_ancestors(origins) -> tuple[bytes, bytes]:
     """The CSP header that lets this server and ``origins`` (and no one else) frame a page."""
     ancestors = " ".join(["'self'", *sorted(origins)])
     return (b"content-security-policy", f"frame-ancestors {ancestors}".encode())
+
+
+def _size(limit: int) -> str:
+    """A body limit as people write it: "50 MiB" (not "51200 KiB"), "256 KiB"."""
+    if limit >= 2**20 and limit % 2**20 == 0:
+        return f"{limit // 2**20} MiB"
+    return f"{limit // 1024} KiB"

@@ -12,6 +12,17 @@
   try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
   var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
+  var UNREACHABLE = "the server did not answer (it may be restarting, or the connection dropped); " +
+    "reload the page in a moment to see what it holds";
+  var logged = false;  /* whether the server records learners' questions (QA_LOG_QUESTIONS) */
+  /* what an empty view says: that nothing happened yet, or that nothing is recorded */
+  var NOTHING = {
+    "most-asked": "No questions asked in this collection yet.",
+    "declined": "No declined questions yet.",
+    "thumbs-down": "No thumbs down on any answer yet."
+  };
+  var NOT_LOGGED = "Nothing recorded: learners' questions are kept only when the server runs with " +
+    "QA_LOG_QUESTIONS=1 (thumbs down are always kept).";
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -43,7 +54,10 @@
       if (raw) { init.body = body; init.headers["Content-Type"] = "application/octet-stream"; }
       else { init.body = JSON.stringify(body); init.headers["Content-Type"] = "application/json"; }
     }
-    return fetch(API + path, init).then(function (res) {
+    return fetch(API + path, init).catch(function () {
+      /* no answer at all (the browser says only "Failed to fetch"): the server is down or restarting */
+      throw new Error(UNREACHABLE);
+    }).then(function (res) {
       return res.text().then(function (text) {
         var data = null;
         try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
@@ -150,6 +164,7 @@
       body.appendChild(empty);
     }
     showStatus(c.status);
+    logged = !!c.questions_logged;
     loadQuestions();
   }
 
@@ -301,7 +316,7 @@
       });
       if (!rows.length) {
         var tr = el("tr");
-        var td = el("td", "Nothing yet (questions are recorded when QA_LOG_QUESTIONS is on).");
+        var td = el("td", logged || view === "thumbs-down" ? NOTHING[view] : NOT_LOGGED);
         td.colSpan = 6;
         tr.appendChild(td);
         body.appendChild(tr);

@@ -5,6 +5,8 @@
    * - scroll: bring the newest question and the start of its answer into view, not its bottom.
    * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
    * - the course picker's list closes when Tab leaves it.
+   * - draft: what is in the question box when the page goes away (Gradio reloads the page once
+   *   a lost server is back, after a restart or a dropped connection) is put back after it.
    * One delegated listener, so it works for answers added later. */
   if (window.qaChat) return;
   const fallback = (text) => {
@@ -68,6 +70,29 @@
     return "Your question is " + n.toLocaleString("en-US") + " characters long; the limit is " +
       limit.toLocaleString("en-US") + ". Shorten it before sending.";
   };
+
+  const DRAFT = "qa-draft";
+  const questionBox = () => document.querySelector("#question textarea");
+  window.addEventListener("pagehide", () => {
+    const box = questionBox();
+    try {
+      if (box && box.value.trim()) sessionStorage.setItem(DRAFT, box.value);
+      else sessionStorage.removeItem(DRAFT);
+    } catch (e) { /* storage off: nothing to keep */ }
+  });
+  let draft = null;
+  try { draft = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); } catch (e) { draft = null; }
+  if (draft) {
+    let tries = 0;
+    const restore = () => {
+      const box = questionBox();
+      if (!box) { if (tries++ < 100) setTimeout(restore, 100); return; }
+      if (box.value) return;  // something typed already wins
+      box.value = draft;
+      box.dispatchEvent(new Event("input", { bubbles: true }));  // Gradio's value follows
+    };
+    restore();
+  }
 
   window.qaChat = { scroll: scroll, lengthNotice: lengthNotice };
 }

@@ -146,7 +146,24 @@
     return "The assistant answered with an error (" + res.status + ").";
   }
 
-  var UNREACHABLE = "Could not reach the course assistant (is this page allowed to use it?).";
+  var UNREACHABLE = "Could not reach the course assistant; it may be restarting. Try again in a moment.";
+  var NOT_ALLOWED = "This page is not allowed to use the course assistant (its address is not among " +
+    "the server's allowed origins). Tell the course staff.";
+
+  function whyUnanswered() {
+    /* A script sees a server that is down and one that refuses this page's origin (no CORS
+     * headers) alike. A look at the health route tells them apart: read as this page may (CORS),
+     * the server is up and lets the page in; only seen (no-cors), it is up but refuses the page. */
+    if (opt.lms || new URL(base || "/", location.href).origin === location.origin) {
+      return Promise.resolve(UNREACHABLE);  /* the server's own pages: no origin to refuse */
+    }
+    /* a portal may be allowed for its own course only (the course's settings) */
+    var health = base + "/api/v1/health" + (opt.collection ? "?collection=" + encodeURIComponent(opt.collection) : "");
+    return fetch(health, { cache: "no-store" }).then(function () { return UNREACHABLE; }, function () {
+      return fetch(health, { mode: "no-cors", cache: "no-store" })
+        .then(function () { return NOT_ALLOWED; }, function () { return UNREACHABLE; });
+    });
+  }
 
   function showContext(card, passage, button, plain) {
     var existing = card.querySelector(".ctx");
@@ -355,9 +372,11 @@
           renderAnswer(log, body);
         })
         .catch(function () {
-          waiting.remove();
-          keep(question);
-          log.appendChild(el("p", "note err", UNREACHABLE));
+          return whyUnanswered().then(function (words) {
+            waiting.remove();
+            keep(question);
+            log.appendChild(el("p", "note err", words));
+          });
         })
         .then(function () {
           send.disabled = false;
