@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from qa.config import Settings
+from qa.errors import EmptyCollectionError
 from qa.index.build import ensure_index
+from qa.index.files import POINTER
 from qa.retrieval.retriever import Retriever
 from qa.web.live import LiveRetriever
 from tests.conftest import start_server
@@ -46,6 +48,26 @@ def test_a_retriever_that_does_not_watch_waits_for_a_question(project, fake_embe
     ensure_index(project, fake_embedder)
     time.sleep(0.5)
     assert live.reloads == 0
+
+
+def test_a_retriever_stops_answering_when_its_index_is_unpublished(project, fake_embedder):
+    """The last document of a collection removed (here or by another replica) unpublishes its
+    index; a replica still holding the old one must not answer from it and cite removed files."""
+    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
+    live = LiveRetriever(
+        Retriever(ensure_index(project, fake_embedder).index, fake_embedder, project), project, every=0.0
+    )
+    assert live.ask("Who crossed the Rubicon?").passages
+    (project.index_dir / POINTER).unlink()  # what the registry does when no document is left
+    with pytest.raises(EmptyCollectionError, match="no indexed documents"):
+        live.ask("Who crossed the Rubicon?")
+    with pytest.raises(EmptyCollectionError):
+        live.index  # noqa: B018 - a document page or a listing reads the index
+    (project.seeds_dir / "rome.md").unlink()
+    (project.seeds_dir / "volcano.md").write_text(VOLCANO, encoding="utf-8")
+    ensure_index(project, fake_embedder)  # an upload publishes a build again
+    live.refresh(wait=True)
+    assert {d.source for d in live.current.index.documents} == {"seeds/volcano.md"}
 
 
 def _wait_for_log(log, count: int, timeout: float = 120.0) -> None:

@@ -19,7 +19,7 @@ import weakref
 from pathlib import Path
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import EmptyCollectionError, QAError
 from qa.index.build import open_index
 from qa.index.files import POINTER
 from qa.retrieval.retriever import Retriever
@@ -69,6 +69,9 @@ class LiveRetriever:
         self.watching = watch
         self._current = retriever
         self._build = _pointer(settings.index_dir)
+        self.unpublished = False
+        """The index was unpublished (its collection's last document removed, here or by another
+        replica): nothing is answered from it until a build is published again."""
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._loading: threading.Thread | None = None
@@ -81,9 +84,14 @@ class LiveRetriever:
 
     @property
     def current(self) -> Retriever:
-        """The retriever for a new question (starts a reload if the index was rebuilt)."""
+        """The retriever for a new question (starts a reload if the index was rebuilt).
+
+        EmptyCollectionError once the index is unpublished: its documents were all removed, and
+        answering from the retriever still loaded would cite files that are gone."""
         if time.monotonic() - self._checked >= self.every:
             self.refresh()
+        if self.unpublished:
+            raise EmptyCollectionError("the collection has no indexed documents now; upload some")
         return self._current
 
     def pin(self) -> Retriever:
@@ -101,10 +109,11 @@ class LiveRetriever:
 
     @property
     def index(self):
+        current = self.current  # EmptyCollectionError once unpublished, pinned or not
         pinned = self._pins.get(threading.get_ident())
         if pinned and time.monotonic() - pinned[1] < PIN_SECONDS:
             return pinned[0].index
-        return self.current.index
+        return current.index
 
     @property
     def embedder(self):
@@ -116,6 +125,8 @@ class LiveRetriever:
         with self._lock:
             self._checked = time.monotonic()
             build = _pointer(self.settings.index_dir)
+            # no pointer at all (not one that could not be read): the index was unpublished
+            self.unpublished = not build and not (self.settings.index_dir / POINTER).exists()
             if self._loading is None and build and build != self._build:
                 self._loading = threading.Thread(target=self._load, args=(build,), daemon=True)
                 self._loading.start()
