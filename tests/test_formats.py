@@ -254,6 +254,7 @@ def test_bad_inputs_are_skipped_each_with_its_message(tmp_path):
     assert "encrypted PDF (password protected)" in msg["seeds/locked.pdf"]
     assert msg["seeds/scan.pdf"] == f"seeds/scan.pdf: {NO_TEXT_LAYER}"
     assert "corrupt or truncated PDF" in msg["seeds/truncated.pdf"]
+    assert "PDFium" not in msg["seeds/truncated.pdf"] and ")." not in msg["seeds/truncated.pdf"]
     assert "corrupt or truncated Word file" in msg["seeds/truncated.docx"]
     assert "over the 20 MiB cap for Word files (a zip bomb?)" in msg["seeds/bomb.docx"]
     assert "is over QA_MAX_FILE_MB=1" in msg["seeds/big.txt"]

@@ -66,7 +66,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         outline = _outline(pdf)
         title = (pdf.get_metadata_value("Title") or "").strip()
     except pdfium.PdfiumError as exc:
-        raise SourceError(f"corrupt or truncated PDF ({exc}); re-export it") from None
+        raise SourceError(_damaged(str(exc))) from None
     finally:
         pdf.close()
     if not pages:
@@ -124,7 +124,19 @@ def _open_error(message: str) -> str:
     lowered = message.lower()
     if "password" in lowered or "security" in lowered:
         return "encrypted PDF (password protected); save an unprotected copy to index it"
-    return f"corrupt or truncated PDF ({message}); re-export it"
+    return _damaged(message)
+
+
+_PDFIUM_DETAIL = re.compile(r"\(PDFium:\s*([^)]*)\)")
+
+
+def _damaged(message: str) -> str:
+    """A damaged PDF's message, with PDFium's own words ("Failed to load document (PDFium: Data
+    format error).") cut to what they say ("data format error")."""
+    detail = _PDFIUM_DETAIL.search(message)
+    said = (detail.group(1) if detail else message).strip().rstrip(".")
+    said = said[:1].lower() + said[1:]
+    return f"corrupt or truncated PDF ({said}); re-export it" if said else "corrupt or truncated PDF; re-export it"
 
 
 def _read_page(pdf, index: int) -> list[Line]:
