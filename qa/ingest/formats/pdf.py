@@ -136,7 +136,7 @@ def _damaged(message: str) -> str:
     detail = _PDFIUM_DETAIL.search(message)
     said = (detail.group(1) if detail else message).strip().rstrip(".")
     said = said[:1].lower() + said[1:]
-    return f"corrupt or truncated PDF ({said}); re-export it" if said else "corrupt or truncated PDF; re-export it"
+    return f"corrupt or truncated PDF{f' ({said})' if said else ''}; re-export it"
 
 
 def _read_page(pdf, index: int) -> list[Line]:
