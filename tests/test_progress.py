@@ -25,6 +25,9 @@ def test_each_stage_is_one_line_with_counts_and_speed():
     )
     assert format_progress(BuildProgress("saving", 0, 1, 0.0)) == "saving the index"
     assert format_progress(BuildProgress("loading", 0, 1, 0.0)) == "loading the embedding model ..."
+    assert format_progress(BuildProgress("cutting", 2_900_000, 5_800_000, 6.0)) == (
+        "cutting the documents into windows: 50% of 5,800,000 characters"
+    )
 
 
 def test_documents_without_pages_are_not_counted_as_pages():
@@ -70,7 +73,11 @@ def test_a_build_reports_reading_embedding_and_saving(project, fake_embedder):
     assert stages[:3] == ["reading"] * 3 and stages[-1] == "saving"
     assert seen[2].done == seen[2].total == 3  # the unreadable file counts as done too
     assert seen[2].pages == 0  # text and Markdown have no pages
-    assert stages[3] == "loading"  # the model is loaded before the embedding's count starts
+    cutting = [p for p in seen if p.stage == "cutting"]  # a text of megabytes takes seconds
+    assert stages[3 : 3 + len(cutting)] == ["cutting"] * len(cutting) and len(cutting) >= 2
+    assert cutting[0].done == 0 and cutting[-1].done == cutting[-1].total > 0
+    assert [p.done for p in cutting] == sorted(p.done for p in cutting)
+    assert stages[3 + len(cutting)] == "loading"  # the model is loaded before the embedding's count starts
     embedding = [p for p in seen if p.stage == "embedding"]
     assert embedding[0].done == 0 and embedding[-1].done == embedding[-1].total == report.embedded
 

@@ -30,7 +30,7 @@ from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
-from qa.index.progress import EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
+from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
@@ -107,13 +107,24 @@ def _recipe_changed(manifest: Manifest) -> bool:
     return key is not None and manifest.versions.get(key) != _recipes()[key]
 
 
-def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[Windows, list[list[str]]]:
-    """The window table of ``documents`` and each document's window texts, in table order."""
+def _window_texts(
+    documents: Sequence[Document],
+    sizes: Sequence[int],
+    stages: Callable[[BuildProgress], None] | None = None,
+) -> tuple[Windows, list[list[str]]]:
+    """The window table of ``documents`` and each document's window texts, in table order.
+    ``stages`` follows the cutting by characters of text, once per document and window size (a
+    text of some megabytes takes seconds)."""
     columns: dict[str, list[int]] = {name: [] for name in Windows.columns()}
     texts: list[list[str]] = []
+    total = sum(len(doc.text) for doc in documents)
+    done, started = 0, time.perf_counter()
     for d, doc in enumerate(documents):
         mine = []
-        for size in sizes:
+        for i, size in enumerate(sizes):
+            if stages:
+                at = done + len(doc.text) * i // len(sizes)
+                stages(BuildProgress(CUTTING, at, total, time.perf_counter() - started, current=doc.source))
             for c in chunk_text(doc.text, source=doc.source, size=size, stride=max(size // 2, 1)):
                 for name, value in zip(
                     Windows.columns(), (d, size, c.start, c.end, c.word_start, c.word_end)
@@ -121,6 +132,9 @@ def _window_texts(documents: Sequence[Document], sizes: Sequence[int]) -> tuple[
                     columns[name].append(value)
                 mine.append(c.text)
         texts.append(mine)
+        done += len(doc.text)
+    if stages:
+        stages(BuildProgress(CUTTING, total, total, time.perf_counter() - started))
     return Windows.from_mapping(columns), texts
 
 
@@ -205,7 +219,7 @@ def build_index(
     precision = window_precision(settings.embed_precision, embedder)
     if previous is not None and not _fits(previous, embedder, settings, precision):
         previous = None
-    windows, texts = _window_texts(documents, settings.window_sizes)
+    windows, texts = _window_texts(documents, settings.window_sizes, stages)
     parts = [_reusable_vectors(previous, doc, len(t)) for doc, t in zip(documents, texts)]
     rows = [windows.of_document(d) for d in range(len(documents))]
     reused = sum(len(r) for r, p in zip(rows, parts) if p is not None)

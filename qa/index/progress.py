@@ -1,5 +1,5 @@
-"""How far a build is: its stage (reading documents, loading the model, embedding windows,
-saving), counts, speed
+"""How far a build is: its stage (reading documents, cutting them into windows, loading the
+model, embedding windows, saving), counts, speed
 and time left; one line of text for logs and status pages, a progress bar on a terminal.
 
 :func:`qa.index.build.ensure_index` reports a :class:`BuildProgress` to its ``stages``
@@ -14,17 +14,18 @@ from typing import TextIO
 
 __all__ = ["BuildProgress", "ProgressPrinter", "format_progress"]
 
-READING, LOADING, EMBEDDING, SAVING = "reading", "loading", "embedding", "saving"
+READING, CUTTING, LOADING, EMBEDDING, SAVING = "reading", "cutting", "loading", "embedding", "saving"
 PLAIN_STEPS = 10
 """Without a terminal a stage prints a line each tenth of the way (and its first and last)."""
 
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """One stage's progress: ``done`` of ``total`` items (documents when reading, windows when
-    embedding) after ``seconds``; ``pages`` (or slides) read so far when reading, counted only
-    for formats that have pages. Loading the model (exported to ONNX on a first start) comes
-    before the embedding, so the embedding's count and speed start when the model is ready."""
+    """One stage's progress: ``done`` of ``total`` items (documents when reading, characters of
+    text when cutting it into windows, windows when embedding) after ``seconds``; ``pages`` (or
+    slides) read so far when reading, counted only for formats that have pages. Loading the
+    model (exported to ONNX on a first start) comes before the embedding, so the embedding's
+    count and speed start when the model is ready."""
 
     stage: str
     done: int
@@ -36,7 +37,7 @@ class BuildProgress:
 
     @property
     def unit(self) -> str:
-        return "documents" if self.stage == READING else "windows"
+        return {READING: "documents", CUTTING: "characters"}.get(self.stage, "windows")
 
     @property
     def rate(self) -> float:
@@ -58,13 +59,17 @@ class BuildProgress:
 
 def format_progress(p: BuildProgress) -> str:
     """One line: "reading documents: 3/6 (41 pages, 190 pages/s)" ("reading documents: 2/2"
-    when none of them has pages: text, Markdown, web pages, Word), "loading the embedding
+    when none of them has pages: text, Markdown, web pages, Word), "cutting the documents into
+    windows: 40% of 5,800,000 characters", "loading the embedding
     model ...", "embedding: 1,200/4,000 windows (310 windows/s, about 9 s left)" or "saving the
     index"."""
     if p.stage == SAVING:
         return "saving the index"
     if p.stage == LOADING:
         return "loading the embedding model ..."
+    if p.stage == CUTTING:
+        share = 100 * p.done // max(p.total, 1)
+        return f"cutting the documents into windows: {share}% of {p.total:,} characters"
     if p.stage == READING:
         if not p.pages:
             return f"reading documents: {p.done:,}/{p.total:,}"
@@ -107,8 +112,8 @@ class ProgressPrinter:
         if self._bar is None:
             from tqdm import tqdm
 
-            desc = "reading documents" if p.stage == READING else "embedding"
-            unit = "doc" if p.stage == READING else "window"
+            desc = {READING: "reading documents", CUTTING: "cutting into windows"}.get(p.stage, "embedding")
+            unit = {READING: "doc", CUTTING: "char"}.get(p.stage, "window")
             self._bar = tqdm(total=p.total, desc=desc, unit=unit, file=self.stream, leave=True)
         self._bar.update(p.done - self._bar.n)
         if p.stage == READING and p.pages:
