@@ -115,9 +115,9 @@
     $("collection-title").textContent = c.title + " (" + c.name + ")";
     $("chat-link").href = c.name === "default" ? "./" : "./?collection=" + encodeURIComponent(c.name);
     $("delete-collection").hidden = c.name === "default" || !!scoped;
-    /* a deck counts slides, a PDF pages; formats without pages leave the cell empty */
+    /* a deck counts slides, a PDF pages; formats without pages count the words read */
     function pageCount(d) {
-      if (!d.pages) { return ""; }
+      if (!d.pages) { return d.words ? d.words.toLocaleString("en") + " word" + (d.words === 1 ? "" : "s") : ""; }
       var unit = d.format === "pptx" ? "slide" : "page";
       return d.pages + " " + unit + (d.pages === 1 ? "" : "s");
     }
