@@ -171,6 +171,15 @@ def start_server(
     raise RuntimeError("server did not start within 180 s")
 
 
+def stop_server(proc, timeout: float = 10) -> None:
+    """Stop a server :func:`start_server` started: terminate, then kill if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def live_server(seed_settings, tmp_path_factory):
     """The app running on a free loopback port: yields (base_url, feedback_path)."""

@@ -427,9 +427,7 @@ def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_
     reconnection..." for good: what Gradio polls to find the server again (/gradio_api/app_id)
     was closed by the guard. It now reloads itself once the server is back, and the question
     that could not be sent is still in the box."""
-    import subprocess
-
-    from tests.conftest import free_port, start_server
+    from tests.conftest import free_port, start_server, stop_server
 
     port = free_port()
     proc, url = start_server(seed_settings, tmp_path, port=port)
@@ -453,8 +451,4 @@ def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_
         assert "forced labour" in page.locator("#chat .qa-answer").first.inner_text()
         context.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
