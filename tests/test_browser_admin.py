@@ -284,3 +284,44 @@ def test_an_upload_the_server_never_answers_says_so_in_words(browser, admin_serv
     )
     assert "Failed to fetch" not in page.inner_text("#message")
     context.close()
+
+
+def long_text(words: int) -> bytes:
+    """A Markdown document of about ``words`` words, each sentence different (nothing is shared
+    between windows, so every window goes through the model)."""
+    sentences = [
+        f"Sample {i} of basalt cooled at {i * 7 % 1000} degrees near vent {i % 97}."
+        for i in range(words // 10)
+    ]
+    return ("# Field notes\n\n" + " ".join(sentences)).encode()
+
+
+def test_an_author_stops_a_build_and_the_course_keeps_its_index(browser, admin_server, artifacts):
+    """A build could not be stopped: an author who dropped the wrong file waited minutes. "Stop
+    build" beside the progress stops it at its next step; the page says which index still
+    answers, and the file stays, not yet indexed."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, url)
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.wait_for_selector("#progress[data-state=ready], #progress[data-state=done]")
+    assert page.locator("#stop-build").is_hidden()
+    drop_file(page, "#drop", "notes.md", long_text(40_000), "text/markdown")
+    page.wait_for_selector("#progress[data-state=indexing]", timeout=60_000)
+    stop = page.get_by_role("button", name="Stop build")
+    stop.click()
+    page.wait_for_selector("#progress[data-state=stopped]", timeout=60_000)
+    said = page.inner_text("#state")
+    assert said.startswith(
+        "Build stopped; the course still answers from the documents of "
+    ) and said.endswith(" UTC"), said
+    assert stop.is_hidden()
+    page.wait_for_selector("#documents tr[data-name='notes.md']")
+    row = page.inner_text("#documents tr[data-name='notes.md']")
+    assert "(not indexed yet)" in row and "pending" in row
+    page.screenshot(path=str(artifacts / "admin-build-stopped.png"), full_page=True)
+    page.click("#documents tr[data-name='notes.md'] button[aria-label='Delete notes.md']")
+    page.wait_for_selector("#progress[data-state=done]", timeout=60_000)
+    context.close()

@@ -228,11 +228,15 @@
       $("bar").value = 0;
     } else if (s.state === "failed") {
       text = "failed: " + s.message + " (learners still get answers from the previous index)";
+    } else if (s.state === "stopped") {
+      text = s.message;  /* "Build stopped; the course still answers from the documents of <time>" */
+      $("bar").value = 0;
     } else if (s.state === "queued") {
       $("bar").value = 0;
     }
     if (s.skipped && s.skipped.length) { text += "; skipped: " + s.skipped.join("; "); }
     $("state").textContent = text;
+    $("stop-build").hidden = !(s.state === "queued" || s.state === "indexing");
     if ($("progress").getAttribute("data-state") !== s.state) {  /* said once per state, not per count */
       $("announce").textContent = s.state === "indexing" ? "indexing" : text;
     }
@@ -374,6 +378,15 @@
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); $("file").click(); }
   });
   $("file").addEventListener("change", function () { upload($("file").files); $("file").value = ""; });
+  $("stop-build").addEventListener("click", function () {
+    /* the build stops at its next step; the previous index keeps answering meanwhile */
+    var button = $("stop-build");
+    button.disabled = true;
+    call("POST", "/collections/" + current + "/stop")
+      .then(function (status) { showStatus(status); watch(); })
+      .catch(function (err) { say(err.message, true); load(); })
+      .then(function () { button.disabled = false; });
+  });
   $("view").addEventListener("change", loadQuestions);
   $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
   $("export-csv").addEventListener("click", function () { exportRows("csv"); });
