@@ -321,8 +321,24 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         registry.forget(name)
 
 
+class LimitsOut(BaseModel):
+    max_upload_bytes: int = Field(
+        description="The largest document an upload may be, in bytes: the upload limit, or the "
+        "reader's (QA_MAX_FILE_MB) when it is lower. The admin page refuses larger files before sending."
+    )
+
+
+def upload_limit(settings: Settings) -> int:
+    """The largest file an upload stores and a build reads, in bytes."""
+    return min(MAX_UPLOAD_BYTES, int(settings.max_file_mb * 2**20))
+
+
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
     errors = ERRORS
+
+    @router.get("/limits", response_model=LimitsOut, summary="How large an upload may be", responses=errors)
+    def limits() -> LimitsOut:
+        return LimitsOut(max_upload_bytes=upload_limit(settings))
 
     @router.put(
         "/collections/{name}/documents/{filename}",
