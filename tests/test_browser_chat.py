@@ -176,6 +176,50 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
     assert _records_after(feedback, before, 1)[0]["query"] == "What is debt bondage?"  # not a follow-up
 
 
+@pytest.mark.parametrize("width", [375, 1280])
+def test_one_clear_control_with_a_name_that_overlaps_nothing(browser, live_server, width):
+    """On a phone the chat's own trash icon lay over the first question, and the page had two
+    controls clearing the conversation; one is left, named, clear of everything at 375 and 1280 px."""
+    url, _ = live_server
+    context, page = _open(browser, url, width=width, height=812)
+    ask(page, "What is debt bondage?")
+    clearing = page.get_by_role("button", name=re.compile("clear|trash|delete", re.I))
+    named = [
+        n for n in clearing.evaluate_all("bs => bs.filter(b => b.checkVisibility()).map(b => b.innerText)")
+    ]
+    assert named == ["Clear conversation"], named
+    page.locator("#clear").scroll_into_view_if_needed()
+    box = page.get_by_role("button", name="Clear conversation").bounding_box()
+    others = page.evaluate(
+        """() => [document.querySelector('#chat'),
+                  ...[...document.querySelectorAll('button, textarea, input, a, label')]
+                     .filter(e => !e.closest('#chat, #clear') && e.checkVisibility())]
+            .map(e => [e.getAttribute('aria-label') || e.innerText.slice(0, 30),
+                       e.getBoundingClientRect().toJSON()])"""
+    )
+    overlaps = [
+        name
+        for name, r in others
+        if r["width"]
+        and r["height"]
+        and r["x"] < box["x"] + box["width"]
+        and box["x"] < r["x"] + r["width"]
+        and r["y"] < box["y"] + box["height"]
+        and box["y"] < r["y"] + r["height"]
+    ]
+    assert overlaps == [], overlaps
+    on_top = page.evaluate(
+        """([x, y, w, h]) => [[.1, .5], [.5, .5], [.9, .5]].every(([i, j]) =>
+            document.elementFromPoint(x + w * i, y + h * j)?.closest('#clear'))""",
+        [box["x"], box["y"], box["width"], box["height"]],
+    )
+    assert on_top, "something lies over the clear button"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    page.get_by_role("button", name="Clear conversation").click()
+    page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length === 0")
+    context.close()
+
+
 @pytest.mark.parametrize("typed", ["", "   ", "???"])
 def test_unaskable_question_is_a_notice_and_the_page_stays_usable(any_page, typed):
     page = any_page
