@@ -464,13 +464,38 @@ def test_the_keyboard_focus_is_visible_on_every_control(page):
         )
 
 
+def test_an_idle_page_notices_a_lost_or_restarted_server_and_keeps_the_draft(page):
+    """An idle page noticed a restart only when the next question was asked. It now asks the
+    server now and then (here prompted by the page becoming visible again, as a tab does) and
+    says when it cannot reach it, and when a new server answers it says so and reloads, keeping
+    what was typed. The server's answers are stood in for (a real restart is the test below)."""
+    ask(page, "What is debt bondage?")
+    page.fill("#question textarea", "and what about children?")
+    wake = "document.dispatchEvent(new Event('visibilitychange'))"
+    page.route("**/gradio_api/app_id", lambda route: route.abort("connectionrefused"))
+    page.evaluate(wake)
+    status = page.locator("#qa-connection[role=status]")
+    status.get_by_text("The connection to the server was lost; reconnecting").wait_for()
+    assert page.input_value("#question textarea") == "and what about children?"
+    page.unroute("**/gradio_api/app_id")
+    page.route("**/gradio_api/app_id", lambda route: route.fulfill(json={"app_id": 1}))
+    page.evaluate(wake)
+    status.get_by_text("The server restarted; reloading the page. Your typed question is kept").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#question textarea')?.value === 'and what about children?'"
+        " && document.querySelectorAll('#chat .qa-answer').length === 0 && !!window.qaChat"
+    )
+    assert page.locator("#qa-connection").is_hidden()
+
+
 def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_typed(
     browser, seed_settings, tmp_path
 ):
     """A server restart left the page on "Connection to the server was lost. Attempting
     reconnection..." for good: what Gradio polls to find the server again (/gradio_api/app_id)
     was closed by the guard. It now reloads itself once the server is back, and the question
-    that could not be sent is still in the box."""
+    that could not be sent is still in the box. An idle page says it lost the server before
+    anything is asked."""
     from tests.conftest import free_port, start_server, stop_server
 
     port = free_port()
@@ -481,6 +506,8 @@ def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_
         proc.terminate()
         proc.wait(timeout=20)
         page.fill("#question textarea", "What is forced labour?")
+        # the idle page notices by itself, and says so
+        page.get_by_text("The connection to the server was lost; reconnecting").wait_for(timeout=20_000)
         page.press("#question textarea", "Enter")
         page.get_by_text("Connection to the server was lost").first.wait_for(timeout=20_000)
         proc, _ = start_server(seed_settings, tmp_path, port=port)
