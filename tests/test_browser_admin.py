@@ -322,7 +322,7 @@ def test_an_author_stops_a_build_and_the_course_keeps_its_index(browser, admin_s
     assert stop.is_hidden()
     page.wait_for_selector("#documents tr[data-name='notes.md']")
     row = page.inner_text("#documents tr[data-name='notes.md']")
-    assert "(not indexed yet)" in row and "pending" in row
+    assert "(not indexed yet)" in row and "not yet: build stopped" in row
     page.screenshot(path=str(artifacts / "admin-build-stopped.png"), full_page=True)
     page.click("#documents tr[data-name='notes.md'] button[aria-label='Delete notes.md']")
     page.wait_for_selector("#progress[data-state=done]", timeout=60_000)

@@ -170,7 +170,8 @@
       }
       tr.appendChild(name);
       tr.appendChild(titleCell(c, d, d.title || (refused ? "(not indexed)" : "(not indexed yet)")));
-      [d.format, pageCount(d), d.windows, when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
+      [d.format, pageCount(d), d.windows, when(d.indexed_at) ||
+        (refused ? "never: see warnings" : c.status.state === "stopped" ? "not yet: build stopped" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
