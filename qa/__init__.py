@@ -6,6 +6,7 @@
 from qa.answer import Answer, Citation, Passage, Span
 from qa.config import Settings
 from qa.errors import (
+    BuildStoppedError,
     CollectionExistsError,
     CollectionNameError,
     ConfigError,
@@ -32,6 +33,7 @@ from qa.ingest.chunking import Chunk, chunk_text
 
 __all__ = [
     "Answer",
+    "BuildStoppedError",
     "Chunk",
     "Citation",
     "CollectionExistsError",

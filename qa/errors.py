@@ -11,6 +11,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexStaleError",
     "IndexLockedError",
+    "BuildStoppedError",
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
@@ -57,6 +58,10 @@ class IndexStaleError(QAError):
 
 class IndexLockedError(QAError):
     """Another process is building the index right now."""
+
+
+class BuildStoppedError(QAError):
+    """A build was stopped on request (the admin page, Ctrl-C); the previous index is untouched."""
 
 
 class ModelError(QAError):

@@ -611,3 +611,14 @@ def test_a_view_or_format_not_offered_is_told_by_its_choices_not_a_regex(app):
     assert res.json()["error"] == "query.view: must be one of most-asked, declined, thumbs-down"
     res = client.get(f"{base}/export?view=declined&format=xlsx", headers=admin())
     assert res.json()["error"] == "query.format: must be one of jsonl, csv"
+
+
+def test_the_upload_limit_is_told_to_the_admin_page(courses, fake_embedder):
+    """The lower of the upload limit and the reader's QA_MAX_FILE_MB, so the page can refuse a
+    larger file before sending it."""
+    client, _ = make_app(courses, fake_embedder, max_file_mb=2.5)
+    assert client.get("/api/v1/admin/limits", headers=admin()).json() == {
+        "max_upload_bytes": int(2.5 * 2**20)
+    }
+    client, _ = make_app(courses, fake_embedder, max_file_mb=500)
+    assert client.get("/api/v1/admin/limits", headers=admin()).json() == {"max_upload_bytes": 50 * 2**20}

@@ -24,7 +24,9 @@ def admin_server(tmp_path_factory):
     (root / "seeds").mkdir()
     (root / "seeds" / "rome.md").write_text(ROME, encoding="utf-8")
     settings = Settings(root=root)
-    proc, url = start_server(settings, root, QA_ROOT=str(root), QA_ADMIN_KEY=ADMIN, QA_LOG_QUESTIONS="1")
+    proc, url = start_server(
+        settings, root, QA_ROOT=str(root), QA_ADMIN_KEY=ADMIN, QA_LOG_QUESTIONS="1", QA_MAX_FILE_MB="2"
+    )
     yield url, root
     proc.terminate()
     try:
@@ -283,4 +285,83 @@ def test_an_upload_the_server_never_answers_says_so_in_words(browser, admin_serv
         "reload the page in a moment to see what it holds"
     )
     assert "Failed to fetch" not in page.inner_text("#message")
+    context.close()
+
+
+def long_text(words: int) -> bytes:
+    """A Markdown document of about ``words`` words, each sentence different (nothing is shared
+    between windows, so every window goes through the model)."""
+    sentences = [
+        f"Sample {i} of basalt cooled at {i * 7 % 1000} degrees near vent {i % 97}."
+        for i in range(words // 10)
+    ]
+    return ("# Field notes\n\n" + " ".join(sentences)).encode()
+
+
+def test_an_author_stops_a_build_and_the_course_keeps_its_index(browser, admin_server, artifacts):
+    """A build could not be stopped: an author who dropped the wrong file waited minutes. "Stop
+    build" beside the progress stops it at its next step; the page says which index still
+    answers, and the file stays, not yet indexed."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, url)
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.wait_for_selector("#progress[data-state=ready], #progress[data-state=done]")
+    assert page.locator("#stop-build").is_hidden()
+    drop_file(page, "#drop", "notes.md", long_text(40_000), "text/markdown")
+    page.wait_for_selector("#progress[data-state=indexing]", timeout=60_000)
+    stop = page.get_by_role("button", name="Stop build")
+    stop.click()
+    page.wait_for_selector("#progress[data-state=stopped]", timeout=60_000)
+    said = page.inner_text("#state")
+    assert said.startswith(
+        "Build stopped; the course still answers from the documents of "
+    ) and said.endswith(" UTC"), said
+    assert stop.is_hidden()
+    page.wait_for_selector("#documents tr[data-name='notes.md']")
+    row = page.inner_text("#documents tr[data-name='notes.md']")
+    assert "(not indexed yet)" in row and "not yet: build stopped" in row
+    page.screenshot(path=str(artifacts / "admin-build-stopped.png"), full_page=True)
+    page.click("#documents tr[data-name='notes.md'] button[aria-label='Delete notes.md']")
+    page.wait_for_selector("#progress[data-state=done]", timeout=60_000)
+    context.close()
+
+
+def test_a_file_over_the_servers_limit_is_refused_before_sending_and_a_large_one_shows_progress(
+    browser, admin_server
+):
+    """A huge upload was sent whole before the server refused it, with nothing to watch meanwhile.
+    The page now knows the server's limit (here QA_MAX_FILE_MB=2): a larger file is refused at once
+    by name with the limit in MiB, the others still go, and a large one says how far it is."""
+    url, _ = admin_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, url)
+    page.wait_for_selector("#documents tr[data-name='rome.md']")
+    page.wait_for_function("document.querySelector('#types').textContent.includes('at most 2 MiB a file')")
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "PUT" else None)
+    page.evaluate(
+        """() => { window.said = []; new MutationObserver(() => window.said.push(
+            document.querySelector('#message').textContent)).observe(
+            document.querySelector('#message'), {childList: true, subtree: true, characterData: true}); }"""
+    )
+    page.set_input_files(
+        "#file",
+        files=[
+            {"name": "huge.md", "mimeType": "text/markdown", "buffer": b"# H\n\n" + b"word " * 700_000},
+            {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 " + b"x" * 1_500_000},
+        ],
+    )
+    page.wait_for_function("document.querySelector('#message').textContent.includes('refused')")
+    listed = page.locator("#message li").all_inner_texts()
+    assert (
+        listed[0] == "huge.md: 3.3 MiB, larger than the 2 MiB an upload may be; split it or make it smaller"
+    )
+    assert listed[1].startswith("scan.pdf: ")  # sent, and refused by the reader as a damaged PDF
+    assert not any("huge.md" in u for u in sent) and any("scan.pdf" in u for u in sent)
+    assert any("scan.pdf: " in t and "% of 1.4 MiB sent" in t for t in page.evaluate("window.said"))
+    assert page.locator("#upload-bar").is_hidden()
     context.close()

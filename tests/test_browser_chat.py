@@ -176,6 +176,50 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
     assert _records_after(feedback, before, 1)[0]["query"] == "What is debt bondage?"  # not a follow-up
 
 
+@pytest.mark.parametrize("width", [375, 1280])
+def test_one_clear_control_with_a_name_that_overlaps_nothing(browser, live_server, width):
+    """On a phone the chat's own trash icon lay over the first question, and the page had two
+    controls clearing the conversation; one is left, named, clear of everything at 375 and 1280 px."""
+    url, _ = live_server
+    context, page = _open(browser, url, width=width, height=812)
+    ask(page, "What is debt bondage?")
+    clearing = page.get_by_role("button", name=re.compile("clear|trash|delete", re.I))
+    named = [
+        n for n in clearing.evaluate_all("bs => bs.filter(b => b.checkVisibility()).map(b => b.innerText)")
+    ]
+    assert named == ["Clear conversation"], named
+    page.locator("#clear").scroll_into_view_if_needed()
+    box = page.get_by_role("button", name="Clear conversation").bounding_box()
+    others = page.evaluate(
+        """() => [document.querySelector('#chat'),
+                  ...[...document.querySelectorAll('button, textarea, input, a, label')]
+                     .filter(e => !e.closest('#chat, #clear') && e.checkVisibility())]
+            .map(e => [e.getAttribute('aria-label') || e.innerText.slice(0, 30),
+                       e.getBoundingClientRect().toJSON()])"""
+    )
+    overlaps = [
+        name
+        for name, r in others
+        if r["width"]
+        and r["height"]
+        and r["x"] < box["x"] + box["width"]
+        and box["x"] < r["x"] + r["width"]
+        and r["y"] < box["y"] + box["height"]
+        and box["y"] < r["y"] + r["height"]
+    ]
+    assert overlaps == [], overlaps
+    on_top = page.evaluate(
+        """([x, y, w, h]) => [[.1, .5], [.5, .5], [.9, .5]].every(([i, j]) =>
+            document.elementFromPoint(x + w * i, y + h * j)?.closest('#clear'))""",
+        [box["x"], box["y"], box["width"], box["height"]],
+    )
+    assert on_top, "something lies over the clear button"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    page.get_by_role("button", name="Clear conversation").click()
+    page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length === 0")
+    context.close()
+
+
 @pytest.mark.parametrize("typed", ["", "   ", "???"])
 def test_unaskable_question_is_a_notice_and_the_page_stays_usable(any_page, typed):
     page = any_page
@@ -420,13 +464,38 @@ def test_the_keyboard_focus_is_visible_on_every_control(page):
         )
 
 
+def test_an_idle_page_notices_a_lost_or_restarted_server_and_keeps_the_draft(page):
+    """An idle page noticed a restart only when the next question was asked. It now asks the
+    server now and then (here prompted by the page becoming visible again, as a tab does) and
+    says when it cannot reach it, and when a new server answers it says so and reloads, keeping
+    what was typed. The server's answers are stood in for (a real restart is the test below)."""
+    ask(page, "What is debt bondage?")
+    page.fill("#question textarea", "and what about children?")
+    wake = "document.dispatchEvent(new Event('visibilitychange'))"
+    page.route("**/gradio_api/app_id", lambda route: route.abort("connectionrefused"))
+    page.evaluate(wake)
+    status = page.locator("#qa-connection[role=status]")
+    status.get_by_text("The connection to the server was lost; reconnecting").wait_for()
+    assert page.input_value("#question textarea") == "and what about children?"
+    page.unroute("**/gradio_api/app_id")
+    page.route("**/gradio_api/app_id", lambda route: route.fulfill(json={"app_id": 1}))
+    page.evaluate(wake)
+    status.get_by_text("The server restarted; reloading the page. Your typed question is kept").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#question textarea')?.value === 'and what about children?'"
+        " && document.querySelectorAll('#chat .qa-answer').length === 0 && !!window.qaChat"
+    )
+    assert page.locator("#qa-connection").is_hidden()
+
+
 def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_typed(
     browser, seed_settings, tmp_path
 ):
     """A server restart left the page on "Connection to the server was lost. Attempting
     reconnection..." for good: what Gradio polls to find the server again (/gradio_api/app_id)
     was closed by the guard. It now reloads itself once the server is back, and the question
-    that could not be sent is still in the box."""
+    that could not be sent is still in the box. An idle page says it lost the server before
+    anything is asked, and the stop with the page open is clean."""
     from tests.conftest import free_port, start_server, stop_server
 
     port = free_port()
@@ -436,7 +505,13 @@ def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_
         ask(page, "What is debt bondage?")
         proc.terminate()
         proc.wait(timeout=20)
+        # with the page open, the stop ends its event streams instead of waiting for them, timing
+        # out and logging "timeout graceful shutdown exceeded" with a traceback
+        log = (tmp_path / f"server-{port}.log").read_text()
+        assert "Traceback" not in log and "graceful shutdown" not in log, log[-2000:]
         page.fill("#question textarea", "What is forced labour?")
+        # the idle page notices by itself, and says so
+        page.get_by_text("The connection to the server was lost; reconnecting").wait_for(timeout=20_000)
         page.press("#question textarea", "Enter")
         page.get_by_text("Connection to the server was lost").first.wait_for(timeout=20_000)
         proc, _ = start_server(seed_settings, tmp_path, port=port)

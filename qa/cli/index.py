@@ -19,20 +19,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from qa.embedders.base import make_embedder, resolve_model_path
+    from qa.errors import BuildStoppedError
     from qa.index.build import ensure_index
     from qa.index.progress import ProgressPrinter
 
     settings = settings_from(args)
     resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
     t0 = time.perf_counter()
-    with project(settings):
-        report = ensure_index(
-            settings,
-            make_embedder(settings),
-            rebuild=args.rebuild,
-            stages=ProgressPrinter(sys.stderr),  # a bar on a terminal, else plain lines
-            why=lambda said: print("\n".join(f"  {line}" for line in said), file=sys.stderr, flush=True),
-        )
+    printer = ProgressPrinter(sys.stderr)  # a bar on a terminal, else plain lines
+    try:
+        with project(settings):
+            report = ensure_index(
+                settings,
+                make_embedder(settings),
+                rebuild=args.rebuild,
+                stages=printer,
+                why=lambda said: print("\n".join(f"  {line}" for line in said), file=sys.stderr, flush=True),
+            )
+    except (KeyboardInterrupt, BuildStoppedError) as exc:  # Ctrl-C, or a stop asked for elsewhere
+        printer.close()
+        print(f"qa: {stopped_words(settings.index_dir)}", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
     took = time.perf_counter() - t0
@@ -46,3 +53,18 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"({report.embedded:,} embedded, {report.reused:,} reused) in {took:.1f}s"
         )
     return 0
+
+
+def stopped_words(index_dir) -> str:
+    """What a stopped build leaves, in words: nothing written, and which index still answers."""
+    from qa.index.stopping import stopped
+
+    record = stopped(index_dir)
+    if record is None:  # stopped before it took the build lock: it had not begun
+        return "index build stopped before it began; nothing was written"
+    kept = (
+        f"the index built {record.answering} is kept and still answers"
+        if record.answering
+        else "there is still no index"
+    )
+    return f"index build stopped; nothing of it was written, {kept}"

@@ -20,17 +20,20 @@ from qa.embedders.precision import BF16_RECIPE, accepts, wanted_description, win
 from qa.embedders.quantize import recipe_id
 from qa.embedders.tokens import TokenEmbedder
 from qa.errors import (
+    BuildStoppedError,
     ConfigError,
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
     NoSourcesError,
+    QAError,
 )
 from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
+from qa.index.stopping import StopCheck, forget_stop, forget_stopped, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
@@ -374,24 +377,45 @@ def ensure_index(
     while documents are read (pages/s), windows embedded (windows/s) and the index saved; ``why``
     gets the build's reasons as :attr:`BuildReport.said` words them once they are known, before
     anything is embedded (a long build says first why it runs), and before them that it waits
-    for another process's build of the folder, if it must.
+    for another process's build of the folder, if it must. A stop requested meanwhile
+    (:func:`qa.index.stopping.request_stop`) or Ctrl-C ends it with nothing written: the live
+    build stays, and :func:`qa.index.stopping.stopped` says what happened until the next build.
     """
     check_store(settings)
-    with build_lock(settings.index_dir, waiting=(lambda line: why((line,))) if why else None):
-        note = ProgressNote(settings.index_dir)
+    asked = time.time()
+    index_dir = settings.index_dir
+    with build_lock(index_dir, waiting=(lambda line: why((line,))) if why else None):
+        forget_stopped(index_dir)
+        stop = StopCheck(index_dir, since=asked)
+        note = ProgressNote(index_dir)
         note("reading documents")
         try:
-            return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages), why)
+            return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages, stop), why)
+        except (BuildStoppedError, KeyboardInterrupt):
+            remove_leftovers(index_dir)  # a save cut short; the live build is kept
+            record_stop(index_dir, answers_from=_answers_from(index_dir))
+            raise
         finally:
+            forget_stop(index_dir)
             note.close()
 
 
+def _answers_from(index_dir) -> str:
+    """When the live build of ``index_dir`` was built ('' if there is none to answer from)."""
+    try:
+        return read_manifest(index_dir).built_at
+    except QAError:
+        return ""
+
+
 def _noted(
-    note: ProgressNote, stages: Callable[[BuildProgress], None] | None
+    note: ProgressNote, stages: Callable[[BuildProgress], None] | None, stop: Callable[[], None]
 ) -> Callable[[BuildProgress], None]:
-    """``stages``, also writing each line to the index folder's note for other processes."""
+    """``stages``, also writing each line to the index folder's note for other processes, and
+    stopping the build there (between documents, stages and embedding batches) if asked to."""
 
     def report(p: BuildProgress) -> None:
+        stop()
         note(format_progress(p))
         if stages:
             stages(p)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path as FilePath
 from typing import Annotated
@@ -29,6 +30,7 @@ from qa.index.collections import (
     MAX_UPLOAD_BYTES,
     CollectionConfig,
     collection_names,
+    collection_settings,
     create_collection,
     delete_collection,
     delete_document,
@@ -38,6 +40,7 @@ from qa.index.collections import (
     set_document_title,
     update_config,
 )
+from qa.index.stopping import request_stop
 from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
@@ -79,7 +82,8 @@ class TitleIn(_Strict):
 class StatusOut(BaseModel):
     collection: str
     state: str = Field(
-        description="ready, queued, indexing, done, failed (the old index still answers) or empty."
+        description="ready, queued, indexing, done, failed (the old index still answers), stopped "
+        "(on request; the old index still answers) or empty."
     )
     message: str
     embedded: int = Field(description="Windows embedded so far by the running build.")
@@ -317,8 +321,24 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         registry.forget(name)
 
 
+class LimitsOut(BaseModel):
+    max_upload_bytes: int = Field(
+        description="The largest document an upload may be, in bytes: the upload limit, or the "
+        "reader's (QA_MAX_FILE_MB) when it is lower. The admin page refuses larger files before sending."
+    )
+
+
+def upload_limit(settings: Settings) -> int:
+    """The largest file an upload stores and a build reads, in bytes."""
+    return min(MAX_UPLOAD_BYTES, int(settings.max_file_mb * 2**20))
+
+
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
     errors = ERRORS
+
+    @router.get("/limits", response_model=LimitsOut, summary="How large an upload may be", responses=errors)
+    def limits() -> LimitsOut:
+        return LimitsOut(max_upload_bytes=upload_limit(settings))
 
     @router.put(
         "/collections/{name}/documents/{filename}",
@@ -372,6 +392,23 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
     def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
         set_document_title(settings, name, filename, body.title)
         return status_out(registry.rebuild(name))
+
+    @router.post(
+        "/collections/{name}/stop",
+        response_model=StatusOut,
+        status_code=202,
+        summary="Stop the running build; the previous index keeps answering",
+        description="The build stops at its next step (between documents, stages and embedding "
+        "batches) and publishes nothing; its documents stay uploaded, not yet indexed. The status "
+        "then says `stopped`.",
+        responses={**errors, 409: {"description": "No build of the collection is running."}},
+    )
+    def stop(name: NAME) -> StatusOut:
+        current = build_state(settings, registry, name)
+        if not current.busy:
+            raise HTTPException(409, f"no build of {current.collection} is running; nothing to stop")
+        request_stop(collection_settings(settings, current.collection).index_dir)
+        return status_out(replace(current, message="stopping: the build ends at its next step"))
 
     @router.get(
         "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors

@@ -15,6 +15,7 @@ from qa.config import Settings
 from qa.errors import EmptyCollectionError, QAError
 from qa.index.collections import collection_settings
 from qa.index.lock import build_running
+from qa.index.stopping import stopped
 from qa.retrieval.registry import BuildStatus, Registry
 
 __all__ = ["ELSEWHERE", "build_state"]
@@ -25,22 +26,28 @@ _EMBEDDING = re.compile(r"embedding: ([\d,]+)/([\d,]+) windows")
 
 def build_state(settings: Settings, registry: Registry, name: object = None) -> BuildStatus:
     """``registry``'s status of collection ``name``, or ``indexing`` while another process holds
-    its build lock (the message that process's progress line), with the live index's counts
-    when idle."""
+    its build lock (the message that process's progress line), ``stopped`` after a build stopped
+    on request (the registry saw it fail), with the live index's counts when idle."""
     status = registry.status(name)
     if status.busy:
         return status
-    line = build_running(collection_settings(settings, status.collection).index_dir)
+    index_dir = collection_settings(settings, status.collection).index_dir
+    line = build_running(index_dir)
     if line is not None:
         embedding = _EMBEDDING.match(line)
         done, total = (int(g.replace(",", "")) for g in embedding.groups()) if embedding else (0, 0)
         message = f"{line} ({ELSEWHERE})" if line else ELSEWHERE
         return replace(status, state="indexing", message=message, embedded=done, to_embed=total)
-    if status.state not in ("ready", "done"):
+    record = stopped(index_dir)
+    if record is not None:  # stopped on request, here or by another process; nothing newer began
+        status = replace(status, state="stopped", message=record.message)
+    elif status.state not in ("ready", "done"):
         return status
     try:
         index = registry.get(status.collection).index
     except EmptyCollectionError:
+        if record is not None:
+            return replace(status, documents=0, windows=0, built_at="")
         return replace(status, state="empty", message="no indexed documents yet", documents=0, windows=0)
     except QAError:
         return status

@@ -275,9 +275,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 def serve(settings: Settings) -> None:
     """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
-    import uvicorn
-
     from qa.web.access_log import AccessLog
+    from qa.web.shutdown import StreamCloser, run_server
 
     if settings.workers > 1:
         from qa.web.workers import WorkerHeader, serve_workers
@@ -288,12 +287,14 @@ def serve(settings: Settings) -> None:
             app = WorkerHeader(
                 AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True))), number
             )
-            config = uvicorn.Config(app, **uvicorn_options(settings))  # host/port: the socket's
-            uvicorn.Server(config).run(sockets=[sock])
+            run_server(
+                StreamCloser(app), sockets=[sock], **uvicorn_options(settings)
+            )  # the socket's host/port
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
     retriever = prepare(settings)
     app = AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True)))
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    uvicorn.run(app, **uvicorn_options(settings))
+    if not run_server(StreamCloser(app), **uvicorn_options(settings)):
+        raise SystemExit(3)  # uvicorn's status when it cannot start (the port is taken, ...)

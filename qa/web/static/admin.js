@@ -58,27 +58,54 @@
       /* no answer at all (the browser says only "Failed to fetch"): the server is down or restarting */
       throw new Error(UNREACHABLE);
     }).then(function (res) {
-      return res.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
-        if (!res.ok) {
-          var message = data && data.error ? data.error : "the server answered " + res.status;
-          if (res.status === 401) {
-            $("main").hidden = true;
-            if (!scoped) {  /* the typed key is wrong: say so in words, and forget it */
-              message = sent ? "That is not the admin key (the server's QA_ADMIN_KEY). Type it again."
-                : "Enter the admin key to manage the collections.";
-              key = "";
-              try { sessionStorage.removeItem("qa-admin-key"); } catch (e) { /* private mode */ }
-            }
-          }
-          var error = new Error(message);
-          error.status = res.status;
-          throw error;
-        }
-        return data;
-      });
+      return res.text().then(function (text) { return answered(res.status, text, sent); });
     });
+  }
+
+  function answered(status, text, sent) {
+    /* the data of a server's answer, or an Error saying in words why it refused */
+    var data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+    if (status >= 200 && status < 300) { return data; }
+    var message = data && data.error ? data.error : "the server answered " + status;
+    if (status === 401) {
+      $("main").hidden = true;
+      if (!scoped) {  /* the typed key is wrong: say so in words, and forget it */
+        message = sent ? "That is not the admin key (the server's QA_ADMIN_KEY). Type it again."
+          : "Enter the admin key to manage the collections.";
+        key = "";
+        try { sessionStorage.removeItem("qa-admin-key"); } catch (e) { /* private mode */ }
+      }
+    }
+    var error = new Error(message);
+    error.status = status;
+    throw error;
+  }
+
+  function send(path, file, progress) {
+    /* PUT a file as the body, telling progress(fraction) as it goes (fetch cannot say how much
+     * of a body is sent) */
+    var sent = key;
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("PUT", API + path);
+      if (!scoped) { xhr.setRequestHeader("Authorization", "Bearer " + key); }
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.onprogress = function (event) {
+        if (event.lengthComputable && event.total) { progress(event.loaded / event.total); }
+      };
+      xhr.onerror = function () { reject(new Error(UNREACHABLE)); };
+      xhr.onload = function () {
+        try { resolve(answered(xhr.status, xhr.responseText, sent)); } catch (err) { reject(err); }
+      };
+      xhr.send(file);
+    });
+  }
+
+  var limit = 0;  /* the largest upload the server takes, in bytes (0: not known yet) */
+  function mib(bytes) {
+    var m = bytes / 1048576;
+    return (m >= 10 ? Math.round(m) : Math.round(m * 10) / 10).toLocaleString("en") + " MiB";
   }
 
   function load() {
@@ -86,6 +113,10 @@
       $("types").textContent = "Readable types: " + types.join(", ");
       $("file").accept = types.join(",");
     }).catch(function () { /* the collections call shows the error */ });
+    call("GET", "/limits").then(function (l) {
+      limit = l.max_upload_bytes;
+      $("types").textContent += "; at most " + mib(limit) + " a file";
+    }).catch(function () { /* the server refuses too large a file itself */ });
     return call("GET", "/collections").then(function (list) {
       $("main").hidden = false;
       if (!list.some(function (c) { return c.name === current; })) { current = "default"; }
@@ -139,7 +170,8 @@
       }
       tr.appendChild(name);
       tr.appendChild(titleCell(c, d, d.title || (refused ? "(not indexed)" : "(not indexed yet)")));
-      [d.format, pageCount(d), d.windows, when(d.indexed_at) || (refused ? "never: see warnings" : "pending")]
+      [d.format, pageCount(d), d.windows, when(d.indexed_at) ||
+        (refused ? "never: see warnings" : c.status.state === "stopped" ? "not yet: build stopped" : "pending")]
         .forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", d.warnings.join("; "), "warn"));
       var td = el("td");
@@ -228,11 +260,15 @@
       $("bar").value = 0;
     } else if (s.state === "failed") {
       text = "failed: " + s.message + " (learners still get answers from the previous index)";
+    } else if (s.state === "stopped") {
+      text = s.message;  /* "Build stopped; the course still answers from the documents of <time>" */
+      $("bar").value = 0;
     } else if (s.state === "queued") {
       $("bar").value = 0;
     }
     if (s.skipped && s.skipped.length) { text += "; skipped: " + s.skipped.join("; "); }
     $("state").textContent = text;
+    $("stop-build").hidden = !(s.state === "queued" || s.state === "indexing");
     if ($("progress").getAttribute("data-state") !== s.state) {  /* said once per state, not per count */
       $("announce").textContent = s.state === "indexing" ? "indexing" : text;
     }
@@ -255,7 +291,8 @@
 
   function refusal(file, err) {
     /* why one file was refused, starting with its name */
-    var why = err.status === 413 ? "larger than an upload may be (50 MiB); split it" : err.message;
+    var why = err.status === 413 ? "larger than an upload may be" + (limit ? " (" + mib(limit) + ")" : "") + "; split it"
+      : err.message;
     return why.indexOf(file.name) === 0 ? why : file.name + ": " + why;
   }
 
@@ -272,6 +309,13 @@
       if (!queue.length) { say("nothing uploaded: the documents were kept as they are"); return Promise.resolve(); }
     }
     var total = queue.length, stored = [], refused = [];
+    /* too large for the server: refused at once, by name, without sending them; the others go */
+    queue = queue.filter(function (f) {
+      if (!limit || f.size <= limit) { return true; }
+      refused.push(f.name + ": " + mib(f.size) + ", larger than the " + mib(limit) +
+        " an upload may be; split it or make it smaller");
+      return false;
+    });
     function summary() {
       /* what was stored reads as news, only what was refused as an error */
       var ok = stored.length ? "uploaded " + stored.join(", ") + "; indexing in the background" : "";
@@ -287,10 +331,20 @@
     }
     function next() {
       var file = queue.shift();
-      if (!file) { summary(); watch(); return Promise.resolve(); }
+      if (!file) { $("upload-bar").hidden = true; summary(); watch(); return Promise.resolve(); }
       var done = stored.length + refused.length;
-      say("uploading " + (total > 1 ? (done + 1) + " of " + total + ": " : "") + file.name + " …", false, refused);
-      return call("PUT", "/collections/" + name + "/documents/" + encodeURIComponent(file.name), file, true)
+      var doing = "uploading " + (total > 1 ? (done + 1) + " of " + total + ": " : "") + file.name;
+      say(doing + " …", false, refused);
+      var shown = -1;
+      function progress(fraction) {  /* a large file says how far it is, at most once a percent */
+        var percent = Math.floor(fraction * 100);
+        if (file.size < 1048576 || percent === shown) { return; }
+        shown = percent;
+        say(doing + ": " + percent + "% of " + mib(file.size) + " sent …", false, refused);
+        $("upload-bar").hidden = false;
+        $("upload-bar").value = fraction;
+      }
+      return send("/collections/" + name + "/documents/" + encodeURIComponent(file.name), file, progress)
         .then(function (status) { stored.push(file.name); showStatus(status); })
         .catch(function (err) { refused.push(refusal(file, err)); })
         .then(next);
@@ -374,6 +428,15 @@
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); $("file").click(); }
   });
   $("file").addEventListener("change", function () { upload($("file").files); $("file").value = ""; });
+  $("stop-build").addEventListener("click", function () {
+    /* the build stops at its next step; the previous index keeps answering meanwhile */
+    var button = $("stop-build");
+    button.disabled = true;
+    call("POST", "/collections/" + current + "/stop")
+      .then(function (status) { showStatus(status); watch(); })
+      .catch(function (err) { say(err.message, true); load(); })
+      .then(function () { button.disabled = false; });
+  });
   $("view").addEventListener("change", loadQuestions);
   $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
   $("export-csv").addEventListener("click", function () { exportRows("csv"); });

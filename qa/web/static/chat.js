@@ -7,6 +7,7 @@
    * - the course picker's list closes when Tab leaves it.
    * - draft: what is in the question box when the page goes away (Gradio reloads the page once
    *   a lost server is back, after a restart or a dropped connection) is put back after it.
+   * - watch: an idle page notices a lost or restarted server by itself and says so.
    * One delegated listener, so it works for answers added later. */
   if (window.qaChat) return;
   const fallback = (text) => {
@@ -93,6 +94,49 @@
     };
     restore();
   }
+
+  /* watch: an idle page notices a server restart by itself. While the page is visible it asks
+   * the server for its app id (a random number each start) every WATCH_EVERY ms; when that fails
+   * it says the page is reconnecting and asks again sooner, backing off; when a different id
+   * answers, the server restarted: it says so and reloads (the draft is kept by "pagehide" above;
+   * the server kept no conversation to go on with). */
+  const WATCH_EVERY = 10000;
+  const notice = (text) => {
+    let box = document.getElementById("qa-connection");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "qa-connection";
+      box.setAttribute("role", "status");
+      document.body.appendChild(box);
+    }
+    box.textContent = text;
+    box.hidden = !text;
+  };
+  let known = null, wait = WATCH_EVERY, timer = null;
+  const check = async () => {
+    clearTimeout(timer);
+    if (document.visibilityState !== "visible") return;  // looked at again when shown
+    let id = null;
+    try {
+      const res = await fetch("gradio_api/app_id", { cache: "no-store" });
+      if (res.ok) id = String((await res.json()).app_id);
+    } catch (e) { id = null; }
+    if (id === null) {
+      notice("The connection to the server was lost; reconnecting … (what you typed stays in the box)");
+      wait = wait >= WATCH_EVERY ? 1000 : Math.min(wait * 2, 15000);
+    } else if (known !== null && id !== known) {
+      notice("The server restarted; reloading the page. Your typed question is kept; the conversation starts afresh.");
+      setTimeout(() => location.reload(), 1500);
+      return;
+    } else {
+      known = id;
+      notice("");
+      wait = WATCH_EVERY;
+    }
+    timer = setTimeout(check, wait);
+  };
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") check(); });
+  check();
 
   window.qaChat = { scroll: scroll, lengthNotice: lengthNotice };
 }

@@ -1,0 +1,91 @@
+"""Stopping a running build: from the admin API (cooperatively, between embedding batches) and by
+Ctrl-C in ``qa index``. The previous index keeps answering untouched, nothing of the stopped
+build stays on disk, the lock is free, the uploads stay (not yet indexed), and the status says
+what happened until the next build."""
+
+from __future__ import annotations
+
+import pytest
+
+import qa.embedders.base
+from qa.cli import main
+from qa.index.build import ensure_index
+from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.index.files import live_folder
+from qa.index.lock import build_running
+from qa.index.stopping import STOP, stopped
+from tests.test_admin import admin, make_app
+from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
+
+
+@pytest.fixture
+def courses(project, fake_embedder):
+    """The seed folder with one document, and a collection "biology" with one, both indexed."""
+    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
+    create_collection(project, "biology", CollectionConfig(title="Biology 101"))
+    save_document(project, "biology", "cells.md", CELLS.encode())
+    ensure_index(collection_settings(project, "biology"), fake_embedder)
+    return project
+
+
+def _leftovers(index_dir) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.name.startswith((".tmp-build-", "build-")))
+
+
+def test_an_author_stops_a_build_and_the_previous_index_keeps_answering(courses, fake_embedder):
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    client, registry = make_app(courses, gated)
+    index_dir = collection_settings(courses, "biology").index_dir
+    live, folders = live_folder(index_dir), _leftovers(index_dir)
+    base = "/api/v1/admin/collections/biology"
+    assert client.post(f"{base}/stop", headers=admin()).status_code == 409  # nothing runs
+    assert (
+        client.put(f"{base}/documents/volcano.md", content=VOLCANO.encode(), headers=admin()).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    asked = client.post(f"{base}/stop", headers=admin())
+    assert asked.status_code == 202 and asked.json()["message"].startswith("stopping")
+    gated.open.set()
+    registry.wait("biology")
+    status = client.get(f"{base}/status", headers=admin()).json()
+    assert status["state"] == "stopped", status
+    assert status["message"].startswith("Build stopped; the course still answers from the documents of ")
+    assert status["message"].endswith(" UTC") and status["documents"] == 1
+    assert live_folder(index_dir) == live and _leftovers(index_dir) == folders  # untouched, nothing partial
+    assert build_running(index_dir) is None and not (index_dir / STOP).exists()  # the lock is free
+    docs = {d["name"]: d for d in client.get(base, headers=admin()).json()["documents"]}
+    assert docs["volcano.md"]["indexed_at"] == "" and docs["volcano.md"]["windows"] == 0  # kept, not indexed
+    answer = client.post(
+        "/api/v1/ask", json={"question": "lava cools quickly basalt", "collection": "biology"}
+    )
+    assert {p["citation"]["source"] for p in answer.json()["passages"]} == {"seeds/biology/cells.md"}
+    # the next build is not stopped by the old request, and the stop is forgotten once it runs
+    client.put(f"{base}/documents/volcano.md", content=VOLCANO.encode(), headers=admin())
+    assert registry.wait("biology").state == "done"
+    assert client.get(f"{base}/status", headers=admin()).json()["state"] == "done"
+    assert stopped(index_dir) is None and live_folder(index_dir) != live
+
+
+def test_ctrl_c_in_qa_index_writes_nothing_and_says_so(project, fake_embedder, monkeypatch, capsys):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    built = ensure_index(project, fake_embedder).index.manifest.built_at
+    live = live_folder(project.index_dir)
+    (project.seeds_dir / "b.txt").write_text("lava cools quickly into basalt", encoding="utf-8")
+
+    class Interrupted:
+        name, dimension = fake_embedder.name, fake_embedder.dimension
+
+        def encode(self, texts):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: Interrupted())
+    assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 130
+    err = capsys.readouterr().err
+    assert "index build stopped; nothing of it was written" in err and "Traceback" not in err
+    assert stopped(project.index_dir).answers_from == built
+    assert live_folder(project.index_dir) == live and _leftovers(project.index_dir) == [live.name]
+    assert build_running(project.index_dir) is None
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
+    assert stopped(project.index_dir) is None
