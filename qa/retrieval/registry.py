@@ -18,7 +18,13 @@ from dataclasses import dataclass, replace
 
 from qa.config import Settings
 from qa.embedders.base import Embedder
-from qa.errors import EmptyCollectionError, IndexMissingError, NoSourcesError, QAError
+from qa.errors import (
+    BuildStoppedError,
+    EmptyCollectionError,
+    IndexMissingError,
+    NoSourcesError,
+    QAError,
+)
 from qa.index.build import build_lock, ensure_index, open_index
 from qa.index.collections import DEFAULT, collection_names, collection_settings, get_collection, list_files
 from qa.index.files import POINTER
@@ -39,7 +45,8 @@ class BuildStatus:
     collection: str
     state: str = "ready"
     """``ready`` (nothing asked since the server started), ``queued``, ``indexing``, ``done``,
-    ``failed`` (the previous index still answers) or ``empty`` (no documents)."""
+    ``failed`` (the previous index still answers), ``stopped`` (on request; the previous index
+    still answers) or ``empty`` (no documents)."""
     message: str = ""
     embedded: int = 0
     """Windows embedded so far in the running build."""
@@ -219,6 +226,10 @@ class Registry:
         except NoSourcesError:
             self._clear(name, settings)
             self._set(job, state="empty", message="no documents", documents=0, windows=0, skipped=())
+            return
+        except BuildStoppedError as exc:
+            log.info("collection %s: build stopped on request; the previous index still answers", name)
+            self._set(job, state="stopped", message=str(exc))
             return
         except QAError as exc:
             log.warning("collection %s: the build failed, the previous index still answers: %s", name, exc)
