@@ -11,6 +11,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexStaleError",
     "IndexLockedError",
+    "IndexWriteError",
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
@@ -57,6 +58,10 @@ class IndexStaleError(QAError):
 
 class IndexLockedError(QAError):
     """Another process is building the index right now."""
+
+
+class IndexWriteError(QAError):
+    """The index folder cannot be created or written (not a folder, read-only, disk full)."""
 
 
 class ModelError(QAError):

@@ -24,6 +24,7 @@ from qa.errors import (
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
+    IndexWriteError,
     NoSourcesError,
 )
 from qa.index.embedding import Embedded, embed_texts
@@ -377,13 +378,20 @@ def ensure_index(
     for another process's build of the folder, if it must.
     """
     check_store(settings)
-    with build_lock(settings.index_dir, waiting=(lambda line: why((line,))) if why else None):
-        note = ProgressNote(settings.index_dir)
-        note("reading documents")
-        try:
-            return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages), why)
-        finally:
-            note.close()
+    try:
+        with build_lock(settings.index_dir, waiting=(lambda line: why((line,))) if why else None):
+            note = ProgressNote(settings.index_dir)
+            note("reading documents")
+            try:
+                return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages), why)
+            finally:
+                note.close()
+    except OSError as exc:  # the folder is not one, is read-only, or the disk is full
+        raise IndexWriteError(
+            f"cannot write the index in {settings.index_dir}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(settings.index_dir) else "")
+            + "; make the folder writable or free some space, or set QA_INDEX_DIR (--index-dir) to another"
+        ) from None
 
 
 def _noted(
