@@ -76,6 +76,9 @@
     /* a passage's and its context's own line breaks (slides, code, a plain text's headings and
      * lists), as the chat page shows them */
     ".text,.ctx{white-space:pre-line}",
+    /* the documents' and the learner's words take their direction from themselves, line by
+     * line (an Arabic passage right to left), as on the chat page */
+    ".q,.text,.ctx,.cite strong{unicode-bidi:plaintext;text-align:start}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
