@@ -195,6 +195,22 @@ def test_admin_routes_refuse_missing_key_learner_key_and_other_origins(
     assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 200
 
 
+def test_wrong_admin_keys_are_throttled_like_wrong_learner_keys(courses, fake_embedder, caplog):
+    client, _ = make_app(courses, fake_embedder, auth_fail_limit=3)
+    wrong = [
+        client.get("/api/v1/admin/collections", headers={"Authorization": f"Bearer guess{i}"}).status_code
+        for i in range(5)
+    ]
+    assert wrong == [401, 401, 401, 429, 429]
+    # while throttled even the right key is not tried, so guessing learns nothing
+    right = client.get("/api/v1/admin/collections", headers=admin())
+    assert right.status_code == 429 and "retry-after" in right.headers
+    assert "wrong admin key from" in caplog.text and ADMIN not in caplog.text
+    # the right key alone never counts, however often it is sent
+    other, _ = make_app(courses, fake_embedder, auth_fail_limit=2)
+    assert {other.get("/api/v1/admin/collections", headers=admin()).status_code for _ in range(5)} == {200}
+
+
 def test_no_admin_routes_without_an_admin_key(courses, fake_embedder):
     client, _ = make_app(courses, fake_embedder, admin_key="")
     assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 404

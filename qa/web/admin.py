@@ -43,6 +43,7 @@ from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
 from qa.web.build_state import build_state
+from qa.web.routes import ADMIN_API
 from qa.web.signed_links import LinkSigner
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -237,9 +238,7 @@ ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"descriptio
 
 def admin_router(settings: Settings, registry: Registry) -> APIRouter:
     """The admin JSON API over ``registry``'s collections."""
-    router = APIRouter(
-        prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(_require_admin(settings))]
-    )
+    router = APIRouter(prefix=ADMIN_API, tags=["admin"], dependencies=[Depends(_require_admin(settings))])
     _collection_routes(router, settings, registry)
     _document_routes(router, settings, registry)
     _question_routes(router, settings)
