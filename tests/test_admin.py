@@ -217,6 +217,59 @@ def test_no_admin_routes_without_an_admin_key(courses, fake_embedder):
     assert client.get("/admin").status_code == 404
 
 
+def test_every_error_the_openapi_document_lists_has_the_shape_sent(app):
+    """An integrator's client generated from /openapi.json reads errors as they come:
+    ``{"error", "problems"}``, never FastAPI's ``{"detail"}``, on every route it lists."""
+    client, _ = app
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    content = response.get("content", {}).get("application/json", {})
+                    assert content.get("schema") == {"$ref": "#/components/schemas/ErrorOut"}, (
+                        method,
+                        path,
+                        status,
+                    )
+    assert "HTTPValidationError" not in json.dumps(schema["paths"])
+
+
+def test_an_unknown_collection_is_a_documented_404_on_every_admin_route(app):
+    client, _ = app
+    paths = client.get("/openapi.json").json()["paths"]
+    calls = [
+        ("GET", "/api/v1/admin/collections/{name}", "/api/v1/admin/collections/nosuch"),
+        ("PUT", "/api/v1/admin/collections/{name}/settings", "/api/v1/admin/collections/nosuch/settings"),
+        ("DELETE", "/api/v1/admin/collections/{name}", "/api/v1/admin/collections/nosuch"),
+        ("GET", "/api/v1/admin/collections/{name}/status", "/api/v1/admin/collections/nosuch/status"),
+        ("GET", "/api/v1/admin/collections/{name}/questions", "/api/v1/admin/collections/nosuch/questions"),
+        (
+            "GET",
+            "/api/v1/admin/collections/{name}/questions/export",
+            "/api/v1/admin/collections/nosuch/questions/export",
+        ),
+        (
+            "PUT",
+            "/api/v1/admin/collections/{name}/documents/{filename}",
+            "/api/v1/admin/collections/nosuch/documents/a.md",
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/collections/{name}/documents/{filename}",
+            "/api/v1/admin/collections/nosuch/documents/a.md",
+        ),
+    ]
+    for method, route, path in calls:
+        body = {"title": "x"} if route.endswith("settings") else None
+        content = b"# A\n\nwords" if "documents" in route and method == "PUT" else None
+        res = client.request(method, path, headers=admin(), json=body, content=content)
+        assert res.status_code == 404 and set(res.json()) == {"error"}, (method, path, res.text)
+        assert "404" in paths[route][method.lower()]["responses"], (method, route)
+    missing = client.delete("/api/v1/admin/collections/biology/documents/nothing.md", headers=admin())
+    assert missing.status_code == 404
+
+
 def test_admin_api_is_in_the_openapi_schema_and_the_page_is_served(app):
     client, _ = app
     paths = client.get("/openapi.json").json()["paths"]

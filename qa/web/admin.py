@@ -17,7 +17,7 @@ from pathlib import Path as FilePath
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,7 @@ from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.api import ErrorOut
 from qa.web.build_state import build_state
 from qa.web.routes import ADMIN_API
 from qa.web.signed_links import LinkSigner
@@ -233,7 +234,15 @@ def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> 
     return ""
 
 
-ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}
+ERRORS = {
+    401: {"model": ErrorOut, "description": "Missing or wrong admin key."},
+    403: {"model": ErrorOut, "description": "Another origin than the admin page's."},
+    422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
+    429: {"model": ErrorOut, "description": "Too many wrong keys from this client; see `Retry-After`."},
+}
+"""Every admin route's errors, in the shape they are sent: ``{"error": ..., "problems": [...]}``."""
+NAMED = {**ERRORS, 404: {"model": ErrorOut, "description": "No such collection."}}
+"""The errors of a route naming a collection."""
 
 
 def admin_router(settings: Settings, registry: Registry) -> APIRouter:
@@ -261,7 +270,7 @@ def collection_out(settings: Settings, registry: Registry, name: str) -> Collect
 
 
 def _collection_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
-    errors = ERRORS
+    errors, named = ERRORS, NAMED
 
     @router.get(
         "/formats", response_model=list[str], summary="File types an upload may have", responses=errors
@@ -280,7 +289,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         response_model=CollectionOut,
         status_code=201,
         summary="Create a collection",
-        responses={**errors, 409: {"description": "The name is taken."}},
+        responses={**errors, 409: {"model": ErrorOut, "description": "The name is taken."}},
     )
     def create(body: CollectionIn) -> CollectionOut:
         config = CollectionConfig(
@@ -291,7 +300,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         return collection_out(settings, registry, create_collection(settings, body.name, config).name)
 
     @router.get(
-        "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=errors
+        "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=named
     )
     def one(name: NAME) -> CollectionOut:
         return collection_out(settings, registry, name)
@@ -300,7 +309,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         "/collections/{name}/settings",
         response_model=CollectionOut,
         summary="Title, examples, origins",
-        responses=errors,
+        responses=named,
     )
     def change(name: NAME, body: SettingsIn) -> CollectionOut:
         config = CollectionConfig(
@@ -309,7 +318,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         return collection_out(settings, registry, update_config(settings, name, config).name)
 
     @router.delete(
-        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=errors
+        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=named
     )
     def delete(name: NAME) -> None:
         delete_collection(settings, name)
@@ -317,7 +326,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
 
 
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
-    errors = ERRORS
+    named = NAMED
 
     @router.put(
         "/collections/{name}/documents/{filename}",
@@ -333,9 +342,9 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
             }
         },
         responses={
-            **errors,
-            413: {"description": "Too large."},
-            422: {"description": "Refused by the reader."},
+            **named,
+            413: {"model": ErrorOut, "description": "Too large."},
+            422: {"model": ErrorOut, "description": "Refused by the reader, or the request is not valid."},
         },
     )
     async def upload(
@@ -355,7 +364,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         response_model=StatusOut,
         status_code=202,
         summary="Delete a document; the collection is re-indexed in the background",
-        responses=errors,
+        responses={**named, 404: {"model": ErrorOut, "description": "No such collection or document."}},
     )
     def remove(name: NAME, filename: Annotated[str, Path(max_length=160)]) -> StatusOut:
         delete_document(settings, name, filename)
@@ -366,14 +375,14 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         response_model=StatusOut,
         status_code=202,
         summary="Set a document's title (a sidecar beside it); the collection is re-indexed",
-        responses={**errors, 404: {"description": "No such collection or document."}},
+        responses={**named, 404: {"model": ErrorOut, "description": "No such collection or document."}},
     )
     def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
         set_document_title(settings, name, filename, body.title)
         return status_out(registry.rebuild(name))
 
     @router.get(
-        "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors
+        "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=named
     )
     def status(name: NAME) -> StatusOut:
         return status_out(build_state(settings, registry, name))
@@ -382,7 +391,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         "/collections/{name}/questions",
         response_model=list[QuestionOut],
         summary="What learners asked: most asked, declined, thumbs-down",
-        responses=errors,
+        responses=named,
     )
     def questions(
         name: NAME,
@@ -394,13 +403,18 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
 
 
 def _question_routes(router: APIRouter, settings: Settings) -> None:
-    errors = ERRORS
 
     @router.get(
         "/collections/{name}/questions/export",
-        response_class=PlainTextResponse,
+        response_class=Response,
         summary="A view as rows of an evaluation question file (JSONL or CSV)",
-        responses=errors,
+        responses={
+            **NAMED,
+            200: {
+                "description": "The rows, as a file to save (`Content-Disposition: attachment`).",
+                "content": {"application/jsonl": {}, "text/csv": {}},
+            },
+        },
     )
     def export(
         name: NAME,
