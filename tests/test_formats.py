@@ -162,6 +162,29 @@ def test_markdown_is_shown_without_markup():
     assert [(s.start, s.path) for s in got.sections] == [(0, "Build fast"), (42, "Build fast \u203a Pools")]
 
 
+def test_html_without_a_main_leaves_out_cookie_notices_dialogs_and_the_site_footer():
+    page = (
+        "<html><head><title>Lab safety</title></head><body>"
+        '<div id="cookie-consent"><p>We use cookies to improve your experience.</p><button>OK</button></div>'
+        '<div class="CookieBanner">Accept all cookies?</div>'
+        '<div role="dialog" aria-label="Privacy">Manage your privacy choices.</div>'
+        "<h1>Lab safety</h1><p>Goggles are worn at all times.</p>"
+        '<section id="cookies"><h2>HTTP cookies</h2><p class="cookie-definition">A cookie is a small piece'
+        " of data a server sends.</p></section>"
+        "<article><p>An article.</p><footer>Written by the lab staff.</footer></article>"
+        "<article><p>Another.</p></article>"
+        "<footer><p>© 2026 University. Privacy policy. Imprint.</p></footer>"
+        '<div role="contentinfo">Powered by a CMS.</div>'
+        "</body></html>"
+    )
+    text = render_html(page).text
+    for chrome in ("We use cookies", "Accept all", "privacy choices", "Imprint", "Powered by"):
+        assert chrome not in text, chrome
+    # content about cookies, and an article's own footer, stay
+    for content in ("Goggles are worn", "HTTP cookies", "A cookie is a small", "Written by the lab staff"):
+        assert content in text, content
+
+
 def test_html_from_a_string_needs_no_file():
     assert render_html("<p>one</p><p>two</p>").text == "one\n\ntwo"
 
@@ -355,7 +378,7 @@ def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
 def test_markdown_keeps_tags_that_name_no_html_element_as_the_authors_text():
     # a configuration manual writes its elements as bare tags; an HTML tag is markup
     source = (
-        "# Config\n\n### <cachedir prefix=\"xdg\">\n\n"
+        '# Config\n\n### <cachedir prefix="xdg">\n\n'
         "It can contain <dir>, <cachedir> and <include> elements in <b>any</b> order.<br>Next"
         " <!-- a comment --> line.\n"
     )
