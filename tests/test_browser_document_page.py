@@ -118,13 +118,28 @@ def _reads_right_to_left(locator) -> None:
 def _check_right_to_left(page, widget, document, url, artifacts) -> None:
     """Arabic passages read right to left (aligned right, the full stop at the left end) in the
     widget, on the chat page and on the document's page, though those pages are in English."""
+    from playwright.sync_api import expect
+
     question = "ما هو الكلوروفيل؟"
+    answers = widget.locator("[data-role=answer]")
+    before = answers.count()
     widget.locator("input").fill(question)
     widget.locator("input").press("Enter")
-    passage = widget.locator("[data-role=answer]").last.locator(".text").first
+    expect(answers).to_have_count(before + 1)
+    passage = answers.last.locator(".text").first
     passage.wait_for()
     assert "الكلوروفيل" in passage.inner_text()
     _reads_right_to_left(passage)
+    # the citation's number stays before its title: "[1] التمثيل الضوئي", not "التمثيل الضوئي [1]"
+    number, title = (
+        widget.locator("[data-role=answer]")
+        .last.locator(".cite strong")
+        .first.evaluate(
+            """s => { const r = document.createRange(); r.selectNodeContents(s.firstChild);
+        return [r.getBoundingClientRect().left, s.querySelector('.label').getBoundingClientRect().left]; }"""
+        )
+    )
+    assert number < title
     page.goto(url + "/")
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
