@@ -3,6 +3,7 @@ and each kind of bad input skipped with a message naming the file."""
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from pathlib import Path
 
@@ -285,6 +286,24 @@ def test_bad_inputs_are_skipped_each_with_its_message(tmp_path):
     assert "the extension says Word (.docx) but the content is a PDF" in msg["seeds/really-a-pdf.docx"]
     assert "the extension says PDF but the content is a ZIP archive" in msg["seeds/really-a-zip.pdf"]
     assert "the extension says PowerPoint (.pptx) but the content is text" in msg["seeds/really-html.pptx"]
+
+
+def test_utf16_text_is_named_as_such_not_as_binary(tmp_path):
+    """Windows Notepad's "Unicode" is UTF-16 with a byte-order mark: its NUL bytes made it 'a
+    binary file' ('remove it from the seeds folder', also said of an upload that was never stored)."""
+    seeds = _seeds(tmp_path)
+    (seeds / "notes.txt").write_bytes(codecs.BOM_UTF16_LE + "Office hours".encode("utf-16-le"))
+    (seeds / "week.md").write_bytes(codecs.BOM_UTF16_BE + "# Week 1".encode("utf-16-be"))
+    (seeds / "wide.txt").write_bytes(codecs.BOM_UTF32_LE + "Office".encode("utf-32-le"))
+    docs, problems = scan_sources(seeds, tmp_path)
+    msg = _by_name(problems)
+    assert not docs
+    assert (
+        msg["seeds/notes.txt"]
+        == "seeds/notes.txt: is UTF-16 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+    )
+    assert "is UTF-16 text; save it as UTF-8" in msg["seeds/week.md"]
+    assert "is UTF-32 text; save it as UTF-8" in msg["seeds/wide.txt"]
 
 
 def test_an_encrypted_office_file_is_named_as_such(tmp_path):
