@@ -298,13 +298,14 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "`python -c 'import secrets; print(secrets.token_urlsafe())'`",
     ),
     (lambda s: s.rate_limit >= 1, "rate_limit must be at least 1 request per minute"),
+    (lambda s: s.feedback_rate_limit >= 1, "feedback_rate_limit must be at least 1 rating per minute"),
+    (lambda s: s.auth_fail_limit >= 1, "auth_fail_limit must be at least 1 wrong key per minute"),
+    (lambda s: 1 <= s.max_sessions <= 100_000, "max_sessions must be between 1 and 100000"),
+    (lambda s: 1 <= s.max_turns <= 1000, "max_turns must be between 1 and 1000"),
     (
-        lambda s: s.feedback_rate_limit >= 1 and s.auth_fail_limit >= 1,
-        "feedback_rate_limit and auth_fail_limit must be at least 1 per minute",
-    ),
-    (
-        lambda s: 1 <= s.max_sessions <= 100_000 and 1 <= s.max_turns <= 1000,
-        "max_sessions must be 1..100000 and max_turns 1..1000",
+        # the last N of the earlier questions: 0 or fewer would read them all, or all but the first
+        lambda s: 1 <= s.history_turns <= 50,
+        "history_turns must be between 1 and 50 (earlier questions a follow-up is read with)",
     ),
     (lambda s: s.feedback_max_bytes >= 1024, "feedback_max_bytes must be at least 1024"),
     (lambda s: 1 <= s.port <= 65535, "port must be between 1 and 65535"),

@@ -12,6 +12,7 @@ __all__ = [
     "IndexStaleError",
     "IndexLockedError",
     "BuildStoppedError",
+    "IndexWriteError",
     "ModelError",
     "QuestionError",
     "UnknownSourceError",
@@ -62,6 +63,10 @@ class IndexLockedError(QAError):
 
 class BuildStoppedError(QAError):
     """A build was stopped on request (the admin page, Ctrl-C); the previous index is untouched."""
+
+
+class IndexWriteError(QAError):
+    """The index folder cannot be created or written (not a folder, read-only, disk full)."""
 
 
 class ModelError(QAError):

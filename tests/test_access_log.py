@@ -50,3 +50,10 @@ def test_an_lti_session_token_in_the_path_is_not_logged():
     assert logged_path("/lti/admin/tok3n/admin.js") == "/lti/admin/…/admin.js"
     assert logged_path("/lti/launch") == "/lti/launch"
     assert logged_path("/context/seeds/a.md") == "/context/seeds/a.md"
+
+
+def test_a_chat_session_id_in_the_heartbeat_path_is_not_logged():
+    """With a session's id, Gradio's queue/data streams that conversation's answers; its query
+    string is never logged, and neither is the heartbeat's path that holds the same id."""
+    assert logged_path("/gradio_api/heartbeat/mzic7j2ncoo") == "/gradio_api/heartbeat/…"
+    assert logged_path("/gradio_api/queue/join") == "/gradio_api/queue/join"

@@ -195,10 +195,79 @@ def test_admin_routes_refuse_missing_key_learner_key_and_other_origins(
     assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 200
 
 
+def test_wrong_admin_keys_are_throttled_like_wrong_learner_keys(courses, fake_embedder, caplog):
+    client, _ = make_app(courses, fake_embedder, auth_fail_limit=3)
+    wrong = [
+        client.get("/api/v1/admin/collections", headers={"Authorization": f"Bearer guess{i}"}).status_code
+        for i in range(5)
+    ]
+    assert wrong == [401, 401, 401, 429, 429]
+    # while throttled even the right key is not tried, so guessing learns nothing
+    right = client.get("/api/v1/admin/collections", headers=admin())
+    assert right.status_code == 429 and "retry-after" in right.headers
+    assert "wrong admin key from" in caplog.text and ADMIN not in caplog.text
+    # the right key alone never counts, however often it is sent
+    other, _ = make_app(courses, fake_embedder, auth_fail_limit=2)
+    assert {other.get("/api/v1/admin/collections", headers=admin()).status_code for _ in range(5)} == {200}
+
+
 def test_no_admin_routes_without_an_admin_key(courses, fake_embedder):
     client, _ = make_app(courses, fake_embedder, admin_key="")
     assert client.get("/api/v1/admin/collections", headers=admin()).status_code == 404
     assert client.get("/admin").status_code == 404
+
+
+def test_every_error_the_openapi_document_lists_has_the_shape_sent(app):
+    """An integrator's client generated from /openapi.json reads errors as they come:
+    ``{"error", "problems"}``, never FastAPI's ``{"detail"}``, on every route it lists."""
+    client, _ = app
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    content = response.get("content", {}).get("application/json", {})
+                    assert content.get("schema") == {"$ref": "#/components/schemas/ErrorOut"}, (
+                        method,
+                        path,
+                        status,
+                    )
+    assert "HTTPValidationError" not in json.dumps(schema["paths"])
+
+
+def test_an_unknown_collection_is_a_documented_404_on_every_admin_route(app):
+    client, _ = app
+    paths = client.get("/openapi.json").json()["paths"]
+    calls = [
+        ("GET", "/api/v1/admin/collections/{name}", "/api/v1/admin/collections/nosuch"),
+        ("PUT", "/api/v1/admin/collections/{name}/settings", "/api/v1/admin/collections/nosuch/settings"),
+        ("DELETE", "/api/v1/admin/collections/{name}", "/api/v1/admin/collections/nosuch"),
+        ("GET", "/api/v1/admin/collections/{name}/status", "/api/v1/admin/collections/nosuch/status"),
+        ("GET", "/api/v1/admin/collections/{name}/questions", "/api/v1/admin/collections/nosuch/questions"),
+        (
+            "GET",
+            "/api/v1/admin/collections/{name}/questions/export",
+            "/api/v1/admin/collections/nosuch/questions/export",
+        ),
+        (
+            "PUT",
+            "/api/v1/admin/collections/{name}/documents/{filename}",
+            "/api/v1/admin/collections/nosuch/documents/a.md",
+        ),
+        (
+            "DELETE",
+            "/api/v1/admin/collections/{name}/documents/{filename}",
+            "/api/v1/admin/collections/nosuch/documents/a.md",
+        ),
+    ]
+    for method, route, path in calls:
+        body = {"title": "x"} if route.endswith("settings") else None
+        content = b"# A\n\nwords" if "documents" in route and method == "PUT" else None
+        res = client.request(method, path, headers=admin(), json=body, content=content)
+        assert res.status_code == 404 and set(res.json()) == {"error"}, (method, path, res.text)
+        assert "404" in paths[route][method.lower()]["responses"], (method, route)
+    missing = client.delete("/api/v1/admin/collections/biology/documents/nothing.md", headers=admin())
+    assert missing.status_code == 404
 
 
 def test_admin_api_is_in_the_openapi_schema_and_the_page_is_served(app):

@@ -76,6 +76,7 @@ def test_a_markdown_citation_opens_the_document_page_from_the_widget(
     chapters = "".join(f"## Chapter {i}\n\n" + (FILLER + "\n\n") * 12 for i in range(1, 6))
     text = f"# Library handbook\n\n{chapters}### Returning books\n\n**{ANSWER}**\n\n" + (FILLER + "\n\n") * 20
     (project.seeds_dir / "library.md").write_text(text, encoding="utf-8")
+    (project.seeds_dir / "arabic.md").write_text(ARABIC, encoding="utf-8")
     with _serving(project, fake_embedder) as url:
         context = browser.new_context(viewport={"width": 1100, "height": 800})
         page = context.new_page()
@@ -95,5 +96,59 @@ def test_a_markdown_citation_opens_the_document_page_from_the_widget(
             document = opened.value
             _check_opened(document, artifacts, "md-widget")
             assert "**" not in document.locator("main").inner_text()
+            _check_right_to_left(page, widget, document, url, artifacts)
         finally:
             context.close()
+
+
+ARABIC = "# التمثيل الضوئي\n\nالكلوروفيل هو الصبغة الخضراء.\n"
+"""A short Arabic document: every line of it fits one line of the widget, the chat and its page."""
+
+_GAPS = """el => { const r = document.createRange(); r.selectNodeContents(el);
+  const t = r.getBoundingClientRect(), b = el.getBoundingClientRect();
+  return [t.left - b.left, b.right - t.right]; }"""
+"""The space left of an element's text and right of it: a right-to-left text sits at the right."""
+
+
+def _reads_right_to_left(locator) -> None:
+    left, right = locator.evaluate(_GAPS)
+    assert left > right + 50, (left, right)
+
+
+def _check_right_to_left(page, widget, document, url, artifacts) -> None:
+    """Arabic passages read right to left (aligned right, the full stop at the left end) in the
+    widget, on the chat page and on the document's page, though those pages are in English."""
+    from playwright.sync_api import expect
+
+    question = "ما هو الكلوروفيل؟"
+    answers = widget.locator("[data-role=answer]")
+    before = answers.count()
+    widget.locator("input").fill(question)
+    widget.locator("input").press("Enter")
+    expect(answers).to_have_count(before + 1)
+    passage = answers.last.locator(".text").first
+    passage.wait_for()
+    assert "الكلوروفيل" in passage.inner_text()
+    _reads_right_to_left(passage)
+    # the citation's number stays before its title: "[1] التمثيل الضوئي", not "التمثيل الضوئي [1]"
+    number, title = (
+        widget.locator("[data-role=answer]")
+        .last.locator(".cite strong")
+        .first.evaluate(
+            """s => { const r = document.createRange(); r.selectNodeContents(s.firstChild);
+        return [r.getBoundingClientRect().left, s.querySelector('.label').getBoundingClientRect().left]; }"""
+        )
+    )
+    assert number < title
+    page.goto(url + "/")
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    text = page.locator("#chat .qa-answer .qa-text").first
+    text.wait_for()
+    assert "الكلوروفيل" in text.inner_text()
+    _reads_right_to_left(text)
+    page.screenshot(path=str(artifacts / "chat-arabic.png"))
+    document.goto(url + "/context/seeds/arabic.md")
+    _reads_right_to_left(document.locator("main p", has_text="الكلوروفيل"))
+    _reads_right_to_left(document.locator("main h1, main h2").first)
+    document.screenshot(path=str(artifacts / "document-page-arabic.png"))

@@ -50,6 +50,24 @@ def test_a_bad_value_from_the_environment_names_its_variable():
 @pytest.mark.parametrize(
     ("env", "said"),
     [
+        ({"QA_MAX_TURNS": "0"}, "max_turns must be between 1 and 1000; QA_MAX_TURNS='0' is set"),
+        ({"QA_MAX_SESSIONS": "0"}, "max_sessions must be between 1 and 100000; QA_MAX_SESSIONS='0' is set"),
+        ({"QA_AUTH_FAIL_LIMIT": "0"}, "auth_fail_limit must be at least 1 wrong key per minute; QA_AUTH_"),
+        ({"QA_FEEDBACK_RATE_LIMIT": "0"}, "feedback_rate_limit must be at least 1 rating per minute; QA_"),
+        ({"QA_HISTORY_TURNS": "0"}, "history_turns must be between 1 and 50 (earlier questions a follow"),
+        ({"QA_HISTORY_TURNS": "-1"}, "QA_HISTORY_TURNS='-1' is set in the environment"),
+    ],
+)
+def test_each_setting_out_of_range_is_named_with_its_own_variable(env, said):
+    """QA_MAX_TURNS=0 was "max_sessions must be 1..100000 and max_turns 1..1000", naming neither
+    variable; QA_HISTORY_TURNS=0 or -1 was taken (and read every earlier question, or all but one)."""
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        Settings.load(env)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
         ({"QA_PORT": "abc"}, "QA_PORT='abc' is not a valid value for port; use a whole number"),
         ({"QA_LOG_QUESTIONS": "maybe"}, "use 1 or 0 (also true/false, yes/no, on/off)"),
         ({"QA_ABSTAIN_THRESHOLD": "high"}, "for abstain_threshold; use a number"),

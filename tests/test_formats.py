@@ -3,6 +3,7 @@ and each kind of bad input skipped with a message naming the file."""
 
 from __future__ import annotations
 
+import codecs
 import zipfile
 from pathlib import Path
 
@@ -162,6 +163,29 @@ def test_markdown_is_shown_without_markup():
     assert [(s.start, s.path) for s in got.sections] == [(0, "Build fast"), (42, "Build fast \u203a Pools")]
 
 
+def test_html_without_a_main_leaves_out_cookie_notices_dialogs_and_the_site_footer():
+    page = (
+        "<html><head><title>Lab safety</title></head><body>"
+        '<div id="cookie-consent"><p>We use cookies to improve your experience.</p><button>OK</button></div>'
+        '<div class="CookieBanner">Accept all cookies?</div>'
+        '<div role="dialog" aria-label="Privacy">Manage your privacy choices.</div>'
+        "<h1>Lab safety</h1><p>Goggles are worn at all times.</p>"
+        '<section id="cookies"><h2>HTTP cookies</h2><p class="cookie-definition">A cookie is a small piece'
+        " of data a server sends.</p></section>"
+        "<article><p>An article.</p><footer>Written by the lab staff.</footer></article>"
+        "<article><p>Another.</p></article>"
+        "<footer><p>© 2026 University. Privacy policy. Imprint.</p></footer>"
+        '<div role="contentinfo">Powered by a CMS.</div>'
+        "</body></html>"
+    )
+    text = render_html(page).text
+    for chrome in ("We use cookies", "Accept all", "privacy choices", "Imprint", "Powered by"):
+        assert chrome not in text, chrome
+    # content about cookies, and an article's own footer, stay
+    for content in ("Goggles are worn", "HTTP cookies", "A cookie is a small", "Written by the lab staff"):
+        assert content in text, content
+
+
 def test_html_from_a_string_needs_no_file():
     assert render_html("<p>one</p><p>two</p>").text == "one\n\ntwo"
 
@@ -264,6 +288,24 @@ def test_bad_inputs_are_skipped_each_with_its_message(tmp_path):
     assert "the extension says PowerPoint (.pptx) but the content is text" in msg["seeds/really-html.pptx"]
 
 
+def test_utf16_text_is_named_as_such_not_as_binary(tmp_path):
+    """Windows Notepad's "Unicode" is UTF-16 with a byte-order mark: its NUL bytes made it 'a
+    binary file' ('remove it from the seeds folder', also said of an upload that was never stored)."""
+    seeds = _seeds(tmp_path)
+    (seeds / "notes.txt").write_bytes(codecs.BOM_UTF16_LE + "Office hours".encode("utf-16-le"))
+    (seeds / "week.md").write_bytes(codecs.BOM_UTF16_BE + "# Week 1".encode("utf-16-be"))
+    (seeds / "wide.txt").write_bytes(codecs.BOM_UTF32_LE + "Office".encode("utf-32-le"))
+    docs, problems = scan_sources(seeds, tmp_path)
+    msg = _by_name(problems)
+    assert not docs
+    assert (
+        msg["seeds/notes.txt"]
+        == "seeds/notes.txt: is UTF-16 text; save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+    )
+    assert "is UTF-16 text; save it as UTF-8" in msg["seeds/week.md"]
+    assert "is UTF-32 text; save it as UTF-8" in msg["seeds/wide.txt"]
+
+
 def test_an_encrypted_office_file_is_named_as_such(tmp_path):
     seeds = _seeds(tmp_path)
     (seeds / "locked.docx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
@@ -355,7 +397,7 @@ def test_pdf_running_headers_and_footers_are_dropped(tmp_path):
 def test_markdown_keeps_tags_that_name_no_html_element_as_the_authors_text():
     # a configuration manual writes its elements as bare tags; an HTML tag is markup
     source = (
-        "# Config\n\n### <cachedir prefix=\"xdg\">\n\n"
+        '# Config\n\n### <cachedir prefix="xdg">\n\n'
         "It can contain <dir>, <cachedir> and <include> elements in <b>any</b> order.<br>Next"
         " <!-- a comment --> line.\n"
     )

@@ -4,7 +4,14 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from qa.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexStaleError, NoSourcesError
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMissingError,
+    IndexStaleError,
+    IndexWriteError,
+    NoSourcesError,
+)
 from qa.index.build import build_lock, check_sources, ensure_index, open_index, stale_reasons
 from qa.index.files import POINTER, load_index
 from qa.index.lock import BUILDING, WAITING
@@ -136,7 +143,7 @@ def test_crash_mid_save_keeps_the_previous_index(project, fake_embedder, monkeyp
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "save", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match=r"cannot write the index in .*: disk full"):
         ensure_index(project, fake_embedder)
     monkeypatch.undo()
     assert load_index(project.index_dir).manifest == before

@@ -25,6 +25,7 @@ from qa.errors import (
     IndexCorruptError,
     IndexMissingError,
     IndexStaleError,
+    IndexWriteError,
     NoSourcesError,
     QAError,
 )
@@ -384,20 +385,27 @@ def ensure_index(
     check_store(settings)
     asked = time.time()
     index_dir = settings.index_dir
-    with build_lock(index_dir, waiting=(lambda line: why((line,))) if why else None):
-        forget_stopped(index_dir)
-        stop = StopCheck(index_dir, since=asked)
-        note = ProgressNote(index_dir)
-        note("reading documents")
-        try:
-            return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages, stop), why)
-        except (BuildStoppedError, KeyboardInterrupt):
-            remove_leftovers(index_dir)  # a save cut short; the live build is kept
-            record_stop(index_dir, answers_from=_answers_from(index_dir))
-            raise
-        finally:
-            forget_stop(index_dir)
-            note.close()
+    try:
+        with build_lock(index_dir, waiting=(lambda line: why((line,))) if why else None):
+            forget_stopped(index_dir)
+            stop = StopCheck(index_dir, since=asked)
+            note = ProgressNote(index_dir)
+            note("reading documents")
+            try:
+                return _ensure_locked(settings, embedder, rebuild, progress, _noted(note, stages, stop), why)
+            except (BuildStoppedError, KeyboardInterrupt):
+                remove_leftovers(index_dir)  # a save cut short; the live build is kept
+                record_stop(index_dir, answers_from=_answers_from(index_dir))
+                raise
+            finally:
+                forget_stop(index_dir)
+                note.close()
+    except OSError as exc:  # the folder is not one, is read-only, or the disk is full
+        raise IndexWriteError(
+            f"cannot write the index in {index_dir}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(index_dir) else "")
+            + "; make the folder writable or free some space, or set QA_INDEX_DIR (--index-dir) to another"
+        ) from None
 
 
 def _answers_from(index_dir) -> str:

@@ -2,8 +2,9 @@
 
 ``GET /api/v1/ask 200 14 ms 10.0.0.7``. The query string is never logged (it may carry
 ``?key=``, a signed link's ``sig=`` or a learner's words), nor are headers or bodies, and the
-session token in an LTI chat's or admin's path is shown as ``…``. Static files that were served
-are left out, so a page load is one line, not forty.
+session token in an LTI chat's or admin's path, and the chat session's id in Gradio's heartbeat
+path (with it, ``queue/data`` streams that conversation's answers), are shown as ``…``. Static
+files that were served are left out, so a page load is one line, not forty.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ __all__ = ["AccessLog", "logged_path"]
 
 log = logging.getLogger(__name__)
 
-_TOKEN = re.compile(r"^(/lti/(?:chat|admin)/)[^/]+")
+_TOKEN = re.compile(r"^(/lti/(?:chat|admin)/|/gradio_api/heartbeat/)[^/]+")
 
 
 def logged_path(path: str) -> str:
-    """``path`` as the log shows it: an LTI session's token replaced by ``…``."""
+    """``path`` as the log shows it: an LTI session's token and a chat session's id replaced by
+    ``…``."""
     return _TOKEN.sub(r"\1…", path)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path as FilePath
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,7 +45,9 @@ from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.api import ErrorOut
 from qa.web.build_state import build_state
+from qa.web.routes import ADMIN_API
 from qa.web.signed_links import LinkSigner
 
 __all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
@@ -236,14 +238,20 @@ def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> 
     return ""
 
 
-ERRORS = {401: {"description": "Missing or wrong admin key."}, 403: {"description": "Other origin."}}
+ERRORS = {
+    401: {"model": ErrorOut, "description": "Missing or wrong admin key."},
+    403: {"model": ErrorOut, "description": "Another origin than the admin page's."},
+    422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
+    429: {"model": ErrorOut, "description": "Too many wrong keys from this client; see `Retry-After`."},
+}
+"""Every admin route's errors, in the shape they are sent: ``{"error": ..., "problems": [...]}``."""
+NAMED = {**ERRORS, 404: {"model": ErrorOut, "description": "No such collection."}}
+"""The errors of a route naming a collection."""
 
 
 def admin_router(settings: Settings, registry: Registry) -> APIRouter:
     """The admin JSON API over ``registry``'s collections."""
-    router = APIRouter(
-        prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(_require_admin(settings))]
-    )
+    router = APIRouter(prefix=ADMIN_API, tags=["admin"], dependencies=[Depends(_require_admin(settings))])
     _collection_routes(router, settings, registry)
     _document_routes(router, settings, registry)
     _question_routes(router, settings)
@@ -266,7 +274,7 @@ def collection_out(settings: Settings, registry: Registry, name: str) -> Collect
 
 
 def _collection_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
-    errors = ERRORS
+    errors, named = ERRORS, NAMED
 
     @router.get(
         "/formats", response_model=list[str], summary="File types an upload may have", responses=errors
@@ -285,7 +293,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         response_model=CollectionOut,
         status_code=201,
         summary="Create a collection",
-        responses={**errors, 409: {"description": "The name is taken."}},
+        responses={**errors, 409: {"model": ErrorOut, "description": "The name is taken."}},
     )
     def create(body: CollectionIn) -> CollectionOut:
         config = CollectionConfig(
@@ -296,7 +304,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         return collection_out(settings, registry, create_collection(settings, body.name, config).name)
 
     @router.get(
-        "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=errors
+        "/collections/{name}", response_model=CollectionOut, summary="One collection", responses=named
     )
     def one(name: NAME) -> CollectionOut:
         return collection_out(settings, registry, name)
@@ -305,7 +313,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         "/collections/{name}/settings",
         response_model=CollectionOut,
         summary="Title, examples, origins",
-        responses=errors,
+        responses=named,
     )
     def change(name: NAME, body: SettingsIn) -> CollectionOut:
         config = CollectionConfig(
@@ -314,7 +322,7 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         return collection_out(settings, registry, update_config(settings, name, config).name)
 
     @router.delete(
-        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=errors
+        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=named
     )
     def delete(name: NAME) -> None:
         delete_collection(settings, name)
@@ -334,7 +342,7 @@ def upload_limit(settings: Settings) -> int:
 
 
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
-    errors = ERRORS
+    named = NAMED
 
     @router.get("/limits", response_model=LimitsOut, summary="How large an upload may be", responses=errors)
     def limits() -> LimitsOut:
@@ -354,9 +362,9 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
             }
         },
         responses={
-            **errors,
-            413: {"description": "Too large."},
-            422: {"description": "Refused by the reader."},
+            **named,
+            413: {"model": ErrorOut, "description": "Too large."},
+            422: {"model": ErrorOut, "description": "Refused by the reader, or the request is not valid."},
         },
     )
     async def upload(
@@ -376,7 +384,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         response_model=StatusOut,
         status_code=202,
         summary="Delete a document; the collection is re-indexed in the background",
-        responses=errors,
+        responses={**named, 404: {"model": ErrorOut, "description": "No such collection or document."}},
     )
     def remove(name: NAME, filename: Annotated[str, Path(max_length=160)]) -> StatusOut:
         delete_document(settings, name, filename)
@@ -387,7 +395,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         response_model=StatusOut,
         status_code=202,
         summary="Set a document's title (a sidecar beside it); the collection is re-indexed",
-        responses={**errors, 404: {"description": "No such collection or document."}},
+        responses={**named, 404: {"model": ErrorOut, "description": "No such collection or document."}},
     )
     def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
         set_document_title(settings, name, filename, body.title)
@@ -411,7 +419,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         return status_out(replace(current, message="stopping: the build ends at its next step"))
 
     @router.get(
-        "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=errors
+        "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=named
     )
     def status(name: NAME) -> StatusOut:
         return status_out(build_state(settings, registry, name))
@@ -420,7 +428,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         "/collections/{name}/questions",
         response_model=list[QuestionOut],
         summary="What learners asked: most asked, declined, thumbs-down",
-        responses=errors,
+        responses=named,
     )
     def questions(
         name: NAME,
@@ -432,13 +440,18 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
 
 
 def _question_routes(router: APIRouter, settings: Settings) -> None:
-    errors = ERRORS
 
     @router.get(
         "/collections/{name}/questions/export",
-        response_class=PlainTextResponse,
+        response_class=Response,
         summary="A view as rows of an evaluation question file (JSONL or CSV)",
-        responses=errors,
+        responses={
+            **NAMED,
+            200: {
+                "description": "The rows, as a file to save (`Content-Disposition: attachment`).",
+                "content": {"application/jsonl": {}, "text/csv": {}},
+            },
+        },
     )
     def export(
         name: NAME,

@@ -15,6 +15,7 @@ from qa.ingest.links import ORIGINALS_PREFIX
 from qa.ingest.sources import original_path
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
+from qa.web.api import ErrorOut
 
 __all__ = ["CONTENT_TYPES", "originals_router"]
 
@@ -46,7 +47,17 @@ def originals_router(settings: Settings, retriever: Retriever, registry: Registr
     @router.get(
         "/{source:path}",
         summary="The original file of an indexed source",
-        responses={404: {"description": "No indexed source by that exact name."}},
+        response_class=FileResponse,
+        responses={
+            200: {
+                "description": "The file with its content type (web pages sandboxed: no scripts run).",
+                "content": {kind: {} for kind in dict.fromkeys(CONTENT_TYPES.values())},
+            },
+            401: {"model": ErrorOut, "description": "With `QA_API_KEY` set: no key, session or signed link."},
+            403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
+            404: {"model": ErrorOut, "description": "No indexed source by that exact name."},
+            422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
+        },
     )
     def original(source: str):
         path = None

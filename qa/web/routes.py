@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ADMIN_API",
     "API_ROUTES",
     "KEYED_API",
     "LTI_QUESTIONS",
@@ -20,6 +21,8 @@ API_ROUTES = ((re.compile(r"^/api/v1/ask$"), ("POST",)), (re.compile(r"^/api/v1/
 API_ROUTES += ((re.compile(r"^/api/v1/sources/.*$"), ("GET",)),)
 """The API's routes and methods when the app does not say (see :func:`api_routes`)."""
 KEYED_API = ("/api/v1/ask", API_SOURCES)
+ADMIN_API = "/api/v1/admin"
+"""The authors' API (:mod:`qa.web.admin`), behind ``QA_ADMIN_KEY``."""
 OPEN_PATHS = frozenset(
     "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed /admin /admin.js /admin.css "
     "/docs /docs/oauth2-redirect /redoc /openapi.json /gradio_api/app_id /gradio_api/app_id/".split()

@@ -15,7 +15,8 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
   header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`); ``/originals/``
   also opens through a link the API signed (:mod:`qa.web.signed_links`). Keys are compared as bytes
-  in constant time and never logged. Wrong keys are counted per client *before* any answer: past
+  in constant time and never logged. Wrong keys (the admin API's too) are counted per client
+  *before* any answer: past
   ``auth_fail_limit`` a minute, every keyed request from that client gets 429.
 - **body**: counted as it arrives, chunked or not, whatever ``Content-Length`` says; past
   ``MAX_BODY_BYTES`` the request is refused with 413 and never held in memory. An API POST
@@ -41,7 +42,7 @@ from qa.config import Settings
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
 from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
-from qa.web.routes import API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
+from qa.web.routes import ADMIN_API, API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
 from qa.web.signed_links import LinkSigner
 
@@ -89,6 +90,7 @@ class SecurityMiddleware:
         """The title of collection ``name`` ('' the default), shown on the sign-in page."""
         self.trusted = tuple(settings.trusted_proxies)
         self.api_key = settings.api_key.encode("utf-8", "surrogateescape")
+        self.admin_key = settings.admin_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
         self.links = LinkSigner(self.api_key) if self.api_key else None
         self.limits = {
@@ -126,6 +128,7 @@ class SecurityMiddleware:
                 await self._session(request, receive, send)
                 return
             self._check_key(request)
+            self._count_admin_guesses(request)
             body = await self._read_body(request, receive)
             self._check_rate(request, body)
         except Refusal as refusal:
@@ -200,13 +203,23 @@ class SecurityMiddleware:
             message = "this link to the original has expired; ask the question again for a fresh link"
         raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
 
+    def _count_admin_guesses(self, r: Request) -> None:
+        """The admin API checks its key itself (:mod:`qa.web.admin`); a wrong one counts here as a
+        wrong key does, so the admin key cannot be guessed faster than the learners' key."""
+        if not self.admin_key or r.kind != "api" or not r.path.startswith(ADMIN_API + "/"):
+            return
+        self._not_guessing(r)
+        scheme, _, token = r.raw_header(b"authorization").partition(b" ")
+        if scheme.lower() == b"bearer" and not hmac.compare_digest(token.strip(), self.admin_key):
+            self._failed(r, "admin key")
+
     def _not_guessing(self, r: Request) -> None:
         wait = self.failed_keys.peek(r.client)
         if wait:
             raise too_many(wait, "too many wrong keys")
 
-    def _failed(self, r: Request) -> None:
-        log.warning("wrong API key or session from %s on %s", r.client, r.path)
+    def _failed(self, r: Request, what: str = "API key or session") -> None:
+        log.warning("wrong %s from %s on %s", what, r.client, r.path)
         wait = self.failed_keys.check(r.client)
         if wait:
             raise too_many(wait, "too many wrong keys")

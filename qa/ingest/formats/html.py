@@ -3,7 +3,9 @@
 A page saved from a course site or a CMS wraps its content in site chrome (a header with menus,
 sidebars, a footer, cookie banners, "skip to content" links). When the page marks its content,
 with a ``<main>``, an element with ``role="main"`` or exactly one ``<article>``, only that is
-read (the title still comes from ``<title>``); otherwise the whole body.
+read (the title still comes from ``<title>``); otherwise the whole body, less what is chrome
+wherever it stands: menus, the page's own footer (not an article's), dialogs, and a cookie or
+consent notice (an element whose id or class names one and that holds no heading).
 
 selectolax (MIT, the Lexbor HTML5 parser) parses pages tolerantly and fast. The page's declared
 charset (byte-order mark, then ``<meta charset>``) decides how its bytes are read; an undeclared
@@ -71,8 +73,11 @@ def render_html(html: str) -> Extracted:
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
-    for chrome in tree.css('a.headerlink, [role="navigation"], [hidden], [aria-hidden="true"]'):
+    for chrome in tree.css(_CHROME):
         chrome.decompose()
+    for node in tree.css("footer, [id], [class]"):
+        if _page_footer(node) or _notice(node):
+            node.decompose()
     title_node = tree.css_first("title")
     walker = _Walker()
     root = main_content(tree) or tree.body or tree.root
@@ -81,6 +86,39 @@ def render_html(html: str) -> Extracted:
     walker.flush()
     title = collapse(title_node.text()) if title_node is not None else ""
     return walker.builder.build(title=title or walker.first_heading)
+
+
+_CHROME = (
+    'a.headerlink, [role="navigation"], [hidden], [aria-hidden="true"], [role="contentinfo"], '
+    '[role="dialog"], [role="alertdialog"], [aria-modal="true"], dialog'
+)
+"""Never the page's content: menus, the page's footer landmark, dialogs (a consent pop-up)."""
+_NOTICE = re.compile(
+    r"consent|gdpr|cookiebot|onetrust|cookies?[-_]?(?:banner|bar|notice|popup|dialog|modal|law|message|warning)",
+    re.IGNORECASE,
+)
+"""Ids and classes of cookie and consent notices ("cookie-banner", "CookieConsent",
+"CybotCookiebotDialog"), not of content about cookies ("cookie-def", a section "cookies")."""
+_SECTIONING = frozenset("article aside main nav section".split())
+
+
+def _page_footer(node) -> bool:
+    """A ``<footer>`` of the page itself (the site's), not of an article or section in it."""
+    if node.tag != "footer":
+        return False
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in _SECTIONING or parent.attributes.get("role") == "main":
+            return False
+        parent = parent.parent
+    return True
+
+
+def _notice(node) -> bool:
+    """A cookie or consent notice: its id or class says so and it holds no heading (a section
+    about cookies in a page on HTTP has one)."""
+    named = f"{node.attributes.get('id') or ''} {node.attributes.get('class') or ''}"
+    return bool(_NOTICE.search(named)) and node.css_first("h1, h2, h3, h4, h5, h6") is None
 
 
 def main_content(tree):

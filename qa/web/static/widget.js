@@ -76,6 +76,9 @@
     /* a passage's and its context's own line breaks (slides, code, a plain text's headings and
      * lists), as the chat page shows them */
     ".text,.ctx{white-space:pre-line}",
+    /* the documents' and the learner's words take their direction from themselves, line by
+     * line (an Arabic passage right to left), as on the chat page */
+    ".q,.text,.ctx,.cite .label{unicode-bidi:plaintext;text-align:start}",
     "details>summary{list-style-position:outside;margin-left:14px}",
     ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
@@ -226,7 +229,9 @@
       card.setAttribute("data-role", "passage");
       var c = p.citation;
       var cite = el("summary", "cite");
-      cite.appendChild(el("strong", "", "[" + (i + 1) + "] " + c.label));
+      var number = el("strong", "", "[" + (i + 1) + "] ");
+      number.appendChild(el("span", "label", c.label));  /* its own direction, after the number */
+      cite.appendChild(number);
       cite.appendChild(document.createTextNode(" · " + c.words.label));
       card.appendChild(cite);
       var body = el("div", "text");
