@@ -342,7 +342,7 @@ def upload_limit(settings: Settings) -> int:
 
 
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
-    named = NAMED
+    errors, named = ERRORS, NAMED
 
     @router.get("/limits", response_model=LimitsOut, summary="How large an upload may be", responses=errors)
     def limits() -> LimitsOut:
@@ -409,7 +409,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         description="The build stops at its next step (between documents, stages and embedding "
         "batches) and publishes nothing; its documents stay uploaded, not yet indexed. The status "
         "then says `stopped`.",
-        responses={**errors, 409: {"description": "No build of the collection is running."}},
+        responses={**named, 409: {"model": ErrorOut, "description": "No build of it is running."}},
     )
     def stop(name: NAME) -> StatusOut:
         current = build_state(settings, registry, name)
