@@ -36,7 +36,8 @@ class Citation:
     """Index one past the passage's last word."""
     total_words: int
     page: int | None = None
-    """1-based page (PDF) or slide (PPTX) where the passage starts, when the format has pages."""
+    """1-based page (PDF) or slide (PPTX) of the highlighted sentence, where the evidence is (a
+    passage running over a page break may start on the page before), when the format has pages."""
     section: str = ""
     """Heading path of the section holding the passage ("Manual › Variable expansion", joined by
     :data:`SECTION_SEPARATOR`), when known."""

@@ -125,7 +125,11 @@ class CitationOut(BaseModel):
     start: int = Field(description="Character offset where the passage starts in the source.")
     end: int = Field(description="Character offset one past the passage's end.")
     words: Words
-    page: int | None = Field(default=None, description="Page (PDF) or slide (PPTX) where the passage starts.")
+    page: int | None = Field(
+        default=None,
+        description="Page (PDF) or slide (PPTX) of the highlighted sentence (a passage over a page "
+        "break may start on the page before).",
+    )
     section: str = Field(default="", description='Heading path of its section, e.g. "Manual › Rules".')
     original_url: str = Field(
         default="",
