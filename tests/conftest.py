@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_builds import IndexBuilds, set_session_base, share_onnx_export
 
 from qa.config import DEFAULT_MODEL, Settings
+from tests.index_builds import IndexBuilds, set_session_base, share_onnx_export
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "000_64fa240758fee0c1.txt"

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Built", "IndexBuilds", "set_session_base", "share_onnx_export"]
 
 _SESSION_BASE: list[Path] = []
-"""The test session's temp folder (one module object, however a test module imports this)."""
+"""The test session's temp folder (set by conftest; this module is imported as ``tests.index_builds``
+only, so every test module sees the same value)."""
 
 
 def set_session_base(base: Path) -> None:

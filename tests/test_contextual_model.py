@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from index_builds import share_onnx_export
+from conftest import share_onnx_export
 
 from qa.config import DEFAULT_MODEL, Settings
 from qa.embedders.onnx import OnnxEmbedder

@@ -9,8 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
-from index_builds import share_onnx_export
+from conftest import REPO, share_onnx_export
 
 from qa.config import Settings
 from qa.embedders.onnx import OnnxEmbedder

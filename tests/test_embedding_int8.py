@@ -7,8 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO
-from index_builds import share_onnx_export
+from conftest import REPO, share_onnx_export
 
 from qa.atomic import file_sha256
 from qa.config import Settings
