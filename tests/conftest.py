@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import Settings
+from qa.config import DEFAULT_MODEL, Settings
+from tests.index_builds import IndexBuilds, set_session_base, share_onnx_export
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "000_64fa240758fee0c1.txt"
@@ -85,13 +86,27 @@ def project(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def seed_settings(tmp_path_factory) -> Settings:
-    """Settings over the real seeds/ with the index in a session temp dir (built once)."""
+def real_embedder():
+    """The real model (sentence-transformers), loaded once per test session for the builds."""
     from qa.embedders.base import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(Settings().model)
+
+
+@pytest.fixture(scope="session")
+def index_builds(tmp_path_factory, real_embedder):
+    """Real indexes built once per session per corpus and settings (``tests/index_builds.py``):
+    ``index_builds.build(files)`` to read, ``index_builds.copy(files, root)`` to change."""
+    return IndexBuilds(tmp_path_factory.mktemp("builds"), real_embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory, real_embedder) -> Settings:
+    """Settings over the real seeds/ with the index in a session temp dir (built once)."""
     from qa.index.build import ensure_index
 
     settings = Settings(root=REPO, index_dir=tmp_path_factory.mktemp("index") / "embeddings")
-    ensure_index(settings, SentenceTransformerEmbedder(settings.model))
+    ensure_index(settings, real_embedder)
     return settings
 
 
@@ -136,13 +151,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_base(tmp_path_factory) -> None:
+    """Where :func:`share_onnx_export` keeps the session's export."""
+    set_session_base(tmp_path_factory.getbasetemp())
+
+
 def start_server(
     settings: Settings, tmp: Path, *, port: int | None = None, **env: str
 ) -> tuple[subprocess.Popen, str]:
     """Run ``app.py`` on ``port`` (a free loopback port by default) over ``settings``' index; wait
-    until it answers."""
+    until it answers. The server finds the session's ONNX export in the index folder
+    (:func:`share_onnx_export`) when ``env`` leaves it the default backend and model."""
     import httpx
 
+    if env.get("QA_BACKEND", "onnx") == "onnx" and "QA_MODEL" not in env:
+        share_onnx_export(settings.index_dir, DEFAULT_MODEL)
     port = port or free_port()
     environ = {
         **os.environ,
@@ -172,12 +196,14 @@ def start_server(
 
 
 def stop_server(proc, timeout: float = 10) -> None:
-    """Stop a server :func:`start_server` started: terminate, then kill if it lingers."""
+    """Stop a server :func:`start_server` started: terminate, then kill if it lingers (and reap
+    it either way)."""
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -186,11 +212,7 @@ def live_server(seed_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("server")
     proc, url = start_server(seed_settings, tmp)
     yield url, tmp / "feedback.jsonl"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def _chromium_missing_reason() -> str | None:

@@ -4,13 +4,12 @@ index reach done, then ask that collection's chat page and see a citation into t
 from __future__ import annotations
 
 import base64
-import subprocess
 import time
 
 import pytest
 
 from qa.config import Settings
-from tests.conftest import start_server
+from tests.conftest import start_server, stop_server
 from tests.test_collections import ROME, VOLCANO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,11 +27,7 @@ def admin_server(tmp_path_factory):
         settings, root, QA_ROOT=str(root), QA_ADMIN_KEY=ADMIN, QA_LOG_QUESTIONS="1", QA_MAX_FILE_MB="2"
     )
     yield url, root
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def volcano_pdf() -> bytes:

@@ -3,28 +3,22 @@ section its topic is about, in the document the conversation is on."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from qa.config import Settings
-from tests.conftest import start_server
+from tests.conftest import start_server, stop_server
 from tests.test_browser_chat import _open, ask
-from tests.test_followup_manuals import manuals_root
+from tests.test_followup_manuals import manual_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def manuals_server(tmp_path_factory):
-    root = manuals_root(tmp_path_factory, ("ninja-manual.md", "dpkg-triggers.txt"))
-    proc, url = start_server(Settings(root=root), root, QA_ROOT=str(root))
+def manuals_server(tmp_path_factory, index_builds):
+    root = tmp_path_factory.mktemp("manuals")
+    settings = index_builds.copy(manual_files(("ninja-manual.md", "dpkg-triggers.txt")), root)
+    proc, url = start_server(settings, root, QA_ROOT=str(root))
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def test_a_follow_up_is_answered_from_the_section_of_its_topic(browser, manuals_server, artifacts):

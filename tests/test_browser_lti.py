@@ -13,7 +13,6 @@ import html
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from qa.config import Settings
-from tests.conftest import CHROMIUM, free_port, start_server
+from tests.conftest import CHROMIUM, free_port, start_server, stop_server
 from tests.lti_platform import INSTRUCTOR, LEARNER, TestPlatform, write_platforms
 from tests.test_collections import CELLS, ROME
 
@@ -136,11 +135,7 @@ def lms_and_tool(tmp_path_factory):
     tool_base = url.replace("127.0.0.1", "localhost")  # another site than the LMS's 127.0.0.1
     platform.tool_base = tool_base
     yield lms_base, tool_base, state
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -11,14 +11,13 @@ The real documents are the held-out Word, PowerPoint and text files of ``benchma
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 
 from qa.config import Settings
-from tests.conftest import REPO, free_port, start_server
+from tests.conftest import REPO, free_port, start_server, stop_server
 from tests.lti_platform import TestPlatform, write_platforms
 from tests.test_browser_lti import blocked_context, chat_frame, lms_app  # noqa: F401 (fixture)
 from tests.test_collections import ROME
@@ -74,11 +73,7 @@ def course(tmp_path_factory):
     proc, url = start_server(settings, root, QA_ROOT=str(root), QA_API_KEY=KEY)
     platform.tool_base = url.replace("127.0.0.1", "localhost")
     yield lms_base, platform.tool_base, folder
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
     server.should_exit = True
     thread.join(timeout=10)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.render import CLOSEST, DECLINE, DECLINE_HINT, NEW_TAB, ORIGINAL
-from tests.conftest import REPO, free_port, start_server
+from tests.conftest import REPO, free_port, start_server, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,8 +47,7 @@ def portal_and_app(seed_settings, tmp_path_factory):
     yield portal_origin, other_url, app_url
     portal.shutdown()
     other.shutdown()
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def open_and_ask(page, url: str, question: str) -> None:

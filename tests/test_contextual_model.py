@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import share_onnx_export
 
 from qa.config import DEFAULT_MODEL, Settings
 from qa.embedders.onnx import OnnxEmbedder
@@ -27,13 +28,16 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def torch_embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(DEFAULT_MODEL)
+def torch_embedder(real_embedder) -> SentenceTransformerEmbedder:
+    return real_embedder
 
 
 @pytest.fixture(scope="module")
 def onnx_embedder(tmp_path_factory) -> OnnxEmbedder:
-    return OnnxEmbedder(DEFAULT_MODEL, tmp_path_factory.mktemp("cache"))
+    """Over the session's ONNX export (tests/test_embedding.py tests exporting)."""
+    cache = tmp_path_factory.mktemp("cache")
+    share_onnx_export(cache, DEFAULT_MODEL)
+    return OnnxEmbedder(DEFAULT_MODEL, cache)
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, share_onnx_export
 
 from qa.config import Settings
 from qa.embedders.onnx import OnnxEmbedder
@@ -21,7 +21,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory) -> OnnxEmbedder:
-    return OnnxEmbedder(Settings(root=REPO).model, tmp_path_factory.mktemp("cache"))
+    """Over the session's ONNX export (tests/test_embedding.py tests exporting)."""
+    cache, model = tmp_path_factory.mktemp("cache"), Settings(root=REPO).model
+    share_onnx_export(cache, model)
+    return OnnxEmbedder(model, cache)
 
 
 @pytest.fixture(scope="module")

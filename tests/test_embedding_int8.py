@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, share_onnx_export
 
 from qa.atomic import file_sha256
 from qa.config import Settings
@@ -26,7 +26,9 @@ def seed_settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def embedders(tmp_path_factory, seed_settings):
-    fp32 = OnnxEmbedder(seed_settings.model, tmp_path_factory.mktemp("cache"))
+    cache = tmp_path_factory.mktemp("cache")
+    share_onnx_export(cache, seed_settings.model)  # the fp32 export (tests/test_embedding.py makes one)
+    fp32 = OnnxEmbedder(seed_settings.model, cache)
     return fp32, fp32.quantized()
 
 

@@ -2,7 +2,6 @@
 lesson in HTML, a paper as PDF, a design note) indexed together: the examples of the dev
 conversations ``conversations-devdocs.jsonl`` that decided how a follow-up is read."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,11 @@ DOCS = Path(__file__).resolve().parents[1] / "benchmarks" / "devdocs" / "docs"
 
 
 @pytest.fixture(scope="module")
-def devdocs(tmp_path_factory):
-    from qa.config import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.build import ensure_index
+def devdocs(index_builds, real_embedder):
     from qa.retrieval.retriever import Retriever
 
-    root = tmp_path_factory.mktemp("devdocs")
-    shutil.copytree(DOCS, root / "seeds")
-    settings = Settings(root=root)
-    embedder = SentenceTransformerEmbedder(settings.model)
-    return Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    built = index_builds.build(sorted(DOCS.iterdir()))
+    return Retriever(built.index, real_embedder, built.settings)
 
 
 def _text(passage) -> str:

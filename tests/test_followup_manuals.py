@@ -30,17 +30,24 @@ def manuals_root(tmp_path_factory, names: tuple[str, ...]) -> Path:
     return root
 
 
+def manual_files(names: tuple[str, ...]) -> list[Path]:
+    """These manuals of ``shared/eval/docs-md/`` (the calling test is skipped where that folder
+    is not next to the repository)."""
+    if DOCS is None:
+        pytest.skip("shared/eval/docs-md/ is not next to the repository")
+    return [DOCS / name for name in names]
+
+
+THREE = ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md")
+"""The three manuals indexed together here and in tests/test_name_free_documents.py (one build)."""
+
+
 @pytest.fixture(scope="module")
-def manuals(tmp_path_factory):
-    from qa.config import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.build import ensure_index
+def manuals(index_builds, real_embedder):
     from qa.retrieval.retriever import Retriever
 
-    root = manuals_root(tmp_path_factory, ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"))
-    settings = Settings(root=root)
-    embedder = SentenceTransformerEmbedder(settings.model)
-    return Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    built = index_builds.build(manual_files(THREE))
+    return Retriever(built.index, real_embedder, built.settings)
 
 
 def test_a_question_on_another_part_of_the_manual_is_searched_alone(manuals):

@@ -3,7 +3,6 @@ after the build is answered from it (two replicas on one index folder, an upload
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import httpx
@@ -15,7 +14,7 @@ from qa.index.build import ensure_index
 from qa.index.files import POINTER
 from qa.retrieval.retriever import Retriever
 from qa.web.live import LiveRetriever
-from tests.conftest import start_server
+from tests.conftest import start_server, stop_server
 from tests.test_collections import ROME, VOLCANO
 
 ADMIN = "replica-admin-key-0123456789"
@@ -126,8 +125,4 @@ def test_an_upload_through_one_replica_is_answered_by_the_other_at_its_first_que
         assert _top_source(url_b, "What forms when lava cools quickly?") != "seeds/volcano.md"
     finally:
         for proc in (a, b):
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)

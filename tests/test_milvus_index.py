@@ -197,7 +197,7 @@ def test_two_app_processes_sharing_one_milvus_server_answer_alike_and_like_faiss
     retriever, seed_settings, lite_server, tmp_path
 ):
     import httpx
-    from conftest import start_server
+    from conftest import start_server, stop_server
 
     env = {"QA_VECTOR_STORE": lite_server, "QA_VECTOR_STORE_COLLECTION": "shared", "QA_RATE_LIMIT": "100000"}
     shared = seed_settings.replace(index_dir=tmp_path / "index")
@@ -214,8 +214,4 @@ def test_two_app_processes_sharing_one_milvus_server_answer_alike_and_like_faiss
             assert _spans(answers[0]) == _spans(answers[1]) == _spans(retriever.ask(question, k=5)), question
     finally:
         for proc, _ in servers:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc, timeout=20)

@@ -2,42 +2,32 @@
 name, it finds the clause that answers instead of the title block (held-out Apache licence) and
 the section that answers on a dev manual."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.test_followup_manuals import manuals_root
+from tests.test_followup_manuals import THREE, manual_files
 
 pytestmark = pytest.mark.slow
 
 HELDOUT = Path(__file__).resolve().parents[1] / "benchmarks" / "heldout" / "docs"
 
 
-def _pair(root: Path, seeds: Path):
-    from qa.config import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.build import ensure_index
+def _pair(built, embedder):
     from qa.retrieval.retriever import Retriever
 
-    settings = Settings(root=root, seeds_dir=seeds)
-    embedder = SentenceTransformerEmbedder(settings.model)
-    index = ensure_index(settings, embedder).index
-    off = settings.replace(name_free_share=0.0)
-    return Retriever(index, embedder, off), Retriever(index, embedder, settings)
+    off = built.settings.replace(name_free_share=0.0)
+    return Retriever(built.index, embedder, off), Retriever(built.index, embedder, built.settings)
 
 
 @pytest.fixture(scope="module")
-def licences(tmp_path_factory):
-    root = tmp_path_factory.mktemp("heldout")
-    shutil.copytree(HELDOUT, root / "seeds")
-    return _pair(root, root / "seeds")
+def licences(index_builds, real_embedder):
+    return _pair(index_builds.build(sorted(HELDOUT.iterdir())), real_embedder)
 
 
 @pytest.fixture(scope="module")
-def manuals(tmp_path_factory):
-    root = manuals_root(tmp_path_factory, ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md"))
-    return _pair(root, root / "seeds")
+def manuals(index_builds, real_embedder):
+    return _pair(index_builds.build(manual_files(THREE)), real_embedder)
 
 
 def test_the_apache_question_is_answered_from_the_redistribution_clause(licences):

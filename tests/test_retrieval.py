@@ -224,19 +224,13 @@ TRIGGERS = next(
 
 
 @pytest.mark.skipif(TRIGGERS is None, reason="shared/eval/docs-md/ is not next to the repository")
-def test_a_documents_name_does_not_pull_its_own_overviews_up(tmp_path):
+def test_a_documents_name_does_not_pull_its_own_overviews_up(index_builds, real_embedder):
     """In the dpkg triggers spec "dpkg" and "triggers" are in nearly every section: they no longer
     lift the windows that say them most (the transition plan, error handling) above the answer."""
-    from qa.config import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.build import ensure_index
     from qa.retrieval.retriever import Retriever
 
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "dpkg-triggers.txt").write_bytes(TRIGGERS.read_bytes())
-    settings = Settings(root=tmp_path)
-    embedder = SentenceTransformerEmbedder(settings.model)
-    retriever = Retriever(ensure_index(settings, embedder).index, embedder, settings)
+    built = index_builds.build([TRIGGERS])  # alone, the spec's vectors from the manuals' build
+    retriever = Retriever(built.index, real_embedder, built.settings)
     states = retriever.ask("Which new package states did triggers add to dpkg?", k=5)
     assert "There are two new dpkg status values" in states.passages[0].text
     problem = retriever.ask("What problem are dpkg triggers meant to solve?", k=5)

@@ -3,7 +3,7 @@ passage whose section says what the question asks comes first, and only the firs
 
 import pytest
 
-from tests.test_followup_manuals import manuals_root
+from tests.test_followup_manuals import manual_files
 
 pytestmark = pytest.mark.slow
 
@@ -11,17 +11,13 @@ NAMES = ("ninja-manual.md", "dpkg-triggers.txt", "fontconfig-user.md", "python-p
 
 
 @pytest.fixture(scope="module")
-def retrievers(tmp_path_factory):
-    from qa.config import Settings
-    from qa.embedders.base import SentenceTransformerEmbedder
-    from qa.index.build import ensure_index
+def retrievers(index_builds, real_embedder):
     from qa.retrieval.retriever import Retriever
 
-    settings = Settings(root=manuals_root(tmp_path_factory, NAMES))
-    embedder = SentenceTransformerEmbedder(settings.model)
-    index = ensure_index(settings, embedder).index
+    built = index_builds.build(manual_files(NAMES))
+    settings = built.settings
     off, on = settings.replace(section_order_weight=0.0), settings.replace(section_order_weight=0.2)
-    return Retriever(index, embedder, off), Retriever(index, embedder, on)
+    return Retriever(built.index, real_embedder, off), Retriever(built.index, real_embedder, on)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import start_server
+from conftest import start_server, stop_server
 
 from qa.config import Settings
 from qa.errors import ConfigError
@@ -107,11 +107,7 @@ def test_two_workers_answer_alike_and_keep_each_client_and_its_chat(seed_setting
         chat, _box, _notice = session.predict("and what about children?", 2, api_name="/ask")
         assert [m["role"] for m in chat] == ["user", "assistant"] * 2  # the same session went on
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc, timeout=20)
     assert proc.returncode == 0
 
 
