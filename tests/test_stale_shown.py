@@ -15,8 +15,10 @@ from tests.test_browser_originals import _serving
 def _answer() -> Answer:
     citation = Citation("seeds/a.txt", "A", "", 0, 22, 0, 4, 4)
     other = Citation("seeds/b.txt", "B", "", 0, 22, 0, 4, 4)
-    passages = (Passage("alpha beta gamma delta", citation, 0.9, Span(6, 16)),
-                Passage("alpha beta gamma delta", other, 0.8, Span(6, 16)))
+    passages = (
+        Passage("alpha beta gamma delta", citation, 0.9, Span(6, 16)),
+        Passage("alpha beta gamma delta", other, 0.8, Span(6, 16)),
+    )
     return Answer("q", passages, False, 0.7, query="q")
 
 
