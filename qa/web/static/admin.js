@@ -108,14 +108,20 @@
     return (m >= 10 ? Math.round(m) : Math.round(m * 10) / 10).toLocaleString("en") + " MiB";
   }
 
+  var readable = "";  /* "Readable types: .pdf, ..." once the server has said them */
+  function showTypes() {  /* the two answers may come in either order, and load() runs again */
+    $("types").textContent = readable + (readable && limit ? "; at most " + mib(limit) + " a file" : "");
+  }
+
   function load() {
     call("GET", "/formats").then(function (types) {
-      $("types").textContent = "Readable types: " + types.join(", ");
+      readable = "Readable types: " + types.join(", ");
       $("file").accept = types.join(",");
+      showTypes();
     }).catch(function () { /* the collections call shows the error */ });
     call("GET", "/limits").then(function (l) {
       limit = l.max_upload_bytes;
-      $("types").textContent += "; at most " + mib(limit) + " a file";
+      showTypes();
     }).catch(function () { /* the server refuses too large a file itself */ });
     return call("GET", "/collections").then(function (list) {
       $("main").hidden = false;
