@@ -195,6 +195,17 @@ def start_server(
     raise RuntimeError("server did not start within 180 s")
 
 
+def run_coroutine(coroutine):
+    """Run ``coroutine`` to the end on its own thread and return its result: an earlier test
+    (Playwright's sync API) may leave an event loop running on this one, where ``asyncio.run``
+    refuses to start."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def stop_server(proc, timeout: float = 10) -> None:
     """Stop a server :func:`start_server` started: terminate, then kill if it lingers (and reap
     it either way)."""

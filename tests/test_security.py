@@ -3,7 +3,6 @@ project with the fake embedder: the app in-process, or served by uvicorn on a lo
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import socket
@@ -15,21 +14,12 @@ from fastapi.testclient import TestClient
 
 from qa.index.build import ensure_index
 from qa.retrieval.retriever import Retriever
-from tests.conftest import FakeEmbedder, free_port
+from tests.conftest import FakeEmbedder, free_port, run_coroutine
 
 PORTAL = "https://lms.example.edu"
 EVIL = "https://evil.example"
 KEY = "k-3xample"
 QUESTION = "What is debt bondage?"
-
-
-def _run(coroutine) -> None:
-    """Run ``coroutine`` to the end on its own thread: an earlier test (Playwright's sync API)
-    may leave an event loop running on this one, where ``asyncio.run`` refuses to start."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
 
 
 def _words(n: int, tag: str) -> str:
@@ -246,7 +236,7 @@ def test_body_limit_counts_bytes_not_headers():
     ]:
         pulled[0], sent[:] = 0, []
         scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "client": ("1.2.3.4", 1)}
-        _run(guard(scope, receive, send))
+        run_coroutine(guard(scope, receive, send))
         assert sent[0]["status"] == 413
         assert pulled[0] * len(chunk) <= MAX_BODY_BYTES + len(chunk)
     assert reached == []
@@ -669,7 +659,7 @@ def test_websockets_are_refused():
         sent.append(message)
 
     scope = {"type": "websocket", "path": "/gradio_api/queue/join", "headers": []}
-    _run(SecurityMiddleware(app, Settings(model="fake-model"))(scope, receive, send))
+    run_coroutine(SecurityMiddleware(app, Settings(model="fake-model"))(scope, receive, send))
     assert sent == [{"type": "websocket.close", "code": 1008}]
 
 

@@ -8,6 +8,7 @@ import asyncio
 from starlette.responses import PlainTextResponse, StreamingResponse
 
 from qa.web.shutdown import StreamCloser
+from tests.conftest import run_coroutine
 
 
 async def _forever():
@@ -45,7 +46,7 @@ def test_an_open_event_stream_ends_properly_when_the_server_closes():
         await asyncio.wait_for(stream, 2)
         return sent
 
-    sent = asyncio.run(run())
+    sent = run_coroutine(run())
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}  # a complete response
     assert sum(not m.get("more_body", False) for m in sent if m["type"] == "http.response.body") == 1
 
@@ -65,5 +66,5 @@ def test_other_requests_are_not_cut_short():
         await asyncio.wait_for(closer(_request("/page"), receive, send), 2)
         return sent
 
-    sent = asyncio.run(run())
+    sent = run_coroutine(run())
     assert sent[0]["status"] == 200 and sent[-1]["body"] == b"ok"
