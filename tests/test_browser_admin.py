@@ -70,12 +70,20 @@ def sign_in(page, url: str) -> None:
     page.click("#key-form button")
 
 
-def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server, artifacts):
-    url, _ = admin_server
+def admin_page(browser, url: str, *, confirm: bool = False):
+    """A desktop-sized page signed in to the admin page (``confirm``: accept its dialogs), with
+    its browser context, which the test closes."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.on("dialog", lambda d: d.accept())
+    if confirm:
+        page.on("dialog", lambda d: d.accept())
     sign_in(page, url)
+    return context, page
+
+
+def test_upload_by_drag_and_drop_then_ask_that_collection(browser, admin_server, artifacts):
+    url, _ = admin_server
+    context, page = admin_page(browser, url, confirm=True)
     page.wait_for_selector("#collections button[data-name=default]")
     page.fill("#new-name", "geology")
     page.fill("#new-title", "Geology 101")
@@ -151,9 +159,7 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
     """The title column has an Edit button named for its document; Enter saves the new title
     (indexed again), Escape cancels and gives the focus back to the button."""
     url, _ = admin_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.wait_for_selector("#collections button[data-name=default]")
     page.click("#collections button[data-name=default]")
     row = "#documents tr[data-name='rome.md']"
@@ -186,9 +192,7 @@ def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
     import re
 
     url, _ = admin_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     tree = page.locator("body").aria_snapshot()
     unnamed = [
@@ -221,9 +225,7 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
     ]:
         reason = "evidence 0.10; an answer needs 0.35" if declined else ""
         log_question(log, AskedRecord("default", question, abstained=declined, reason=reason, time=time_))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.get_by_label("Show", exact=True).select_option("declined")
     # the most-asked view (Nero first) may still be shown until the declined view's answer comes
@@ -249,9 +251,7 @@ def test_an_empty_question_view_says_nothing_was_asked_yet_when_questions_are_re
         headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"},
     )
     assert json.load(urllib.request.urlopen(made))["questions_logged"] is True
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.get_by_role("button", name="Quiet course (quiet)").click()
     said = page.locator("#questions tbody tr")
     said.filter(has_text="No questions asked in this collection yet.").wait_for()
@@ -265,9 +265,7 @@ def test_an_upload_the_server_never_answers_says_so_in_words(browser, admin_serv
     """With the server down or restarting, a refused upload was listed as "notes.md: Failed to
     fetch", the browser's words for no answer."""
     url, _ = admin_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.route("**/documents/notes.md", lambda route: route.abort("connectionreset"))
     page.set_input_files(
@@ -298,10 +296,7 @@ def test_an_author_stops_a_build_and_the_course_keeps_its_index(browser, admin_s
     build" beside the progress stops it at its next step; the page says which index still
     answers, and the file stays, not yet indexed."""
     url, _ = admin_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.on("dialog", lambda d: d.accept())
-    sign_in(page, url)
+    context, page = admin_page(browser, url, confirm=True)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.wait_for_selector("#progress[data-state=ready], #progress[data-state=done]")
     assert page.locator("#stop-build").is_hidden()
@@ -331,9 +326,7 @@ def test_a_file_over_the_servers_limit_is_refused_before_sending_and_a_large_one
     The page now knows the server's limit (here QA_MAX_FILE_MB=2): a larger file is refused at once
     by name with the limit in MiB, the others still go, and a large one says how far it is."""
     url, _ = admin_server
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, url)
+    context, page = admin_page(browser, url)
     page.wait_for_selector("#documents tr[data-name='rome.md']")
     page.wait_for_function("document.querySelector('#types').textContent.includes('at most 2 MiB a file')")
     sent = []

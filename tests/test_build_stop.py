@@ -5,34 +5,22 @@ what happened until the next build."""
 
 from __future__ import annotations
 
-import pytest
-
 import qa.embedders.base
 from qa.cli import main
 from qa.index.build import ensure_index
-from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.index.collections import collection_settings
 from qa.index.files import live_folder
 from qa.index.lock import build_running
 from qa.index.stopping import STOP, stopped
-from tests.test_admin import admin, make_app
-from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
-
-
-@pytest.fixture
-def courses(project, fake_embedder):
-    """The seed folder with one document, and a collection "biology" with one, both indexed."""
-    (project.seeds_dir / "rome.md").write_text(ROME, encoding="utf-8")
-    create_collection(project, "biology", CollectionConfig(title="Biology 101"))
-    save_document(project, "biology", "cells.md", CELLS.encode())
-    ensure_index(collection_settings(project, "biology"), fake_embedder)
-    return project
+from tests.test_admin import admin, courses, make_app  # noqa: F401  (courses is a fixture)
+from tests.test_collections import VOLCANO, GatedEmbedder
 
 
 def _leftovers(index_dir) -> list[str]:
     return sorted(p.name for p in index_dir.iterdir() if p.name.startswith((".tmp-build-", "build-")))
 
 
-def test_an_author_stops_a_build_and_the_previous_index_keeps_answering(courses, fake_embedder):
+def test_an_author_stops_a_build_and_the_previous_index_keeps_answering(courses, fake_embedder):  # noqa: F811
     gated = GatedEmbedder(fake_embedder, "basalt")
     client, registry = make_app(courses, gated)
     index_dir = collection_settings(courses, "biology").index_dir
