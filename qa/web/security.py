@@ -179,9 +179,9 @@ class SecurityMiddleware:
         query = r.scope.get("query_string", b"")
         if r.kind == "document" and self.links.valid(r.path, query):
             return
-        scheme, _, token = r.raw_header(b"authorization").partition(b" ")
-        if scheme.lower() == b"bearer":  # other schemes (a proxy's Basic login) are not our key
-            if hmac.compare_digest(token.strip(), self.api_key):
+        token = _bearer(r)
+        if token is not None:  # other schemes (a proxy's Basic login) are not our key
+            if hmac.compare_digest(token, self.api_key):
                 return
             self._failed(r)
         elif r.kind != "api":
@@ -209,8 +209,8 @@ class SecurityMiddleware:
         if not self.admin_key or r.kind != "api" or not r.path.startswith(ADMIN_API + "/"):
             return
         self._not_guessing(r)
-        scheme, _, token = r.raw_header(b"authorization").partition(b" ")
-        if scheme.lower() == b"bearer" and not hmac.compare_digest(token.strip(), self.admin_key):
+        token = _bearer(r)
+        if token is not None and not hmac.compare_digest(token, self.admin_key):
             self._failed(r, "admin key")
 
     def _not_guessing(self, r: Request) -> None:
@@ -325,6 +325,12 @@ class SecurityMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _bearer(r: Request) -> bytes | None:
+    """The token of ``Authorization: Bearer <token>`` (None for no header or another scheme)."""
+    scheme, _, token = r.raw_header(b"authorization").partition(b" ")
+    return token.strip() if scheme.lower() == b"bearer" else None
 
 
 def _document_refusal(r: Request, message: str, *, sign_in: bool) -> bytes:
