@@ -27,7 +27,7 @@ _EMBEDDING = re.compile(r"embedding: ([\d,]+)/([\d,]+) windows")
 def build_state(settings: Settings, registry: Registry, name: object = None) -> BuildStatus:
     """``registry``'s status of collection ``name``, or ``indexing`` while another process holds
     its build lock (the message that process's progress line), ``stopped`` after a build stopped
-    on request (the registry saw it fail), with the live index's counts when idle."""
+    on request (here or in another process), with the live index's counts when idle."""
     status = registry.status(name)
     if status.busy:
         return status
