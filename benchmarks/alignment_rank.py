@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 from _common import REPO, table
+from fit_ranker import metrics as ranked_metrics
 from retrieval import SETS as RETRIEVAL_SETS
-from retrieval import find_eval_dir, first_hit, index_name
+from retrieval import find_eval_dir, index_name
 
 DEV_SETS = (
     "seed",
@@ -48,7 +49,6 @@ DEV_SETS = (
     "conversations-devdocs",
 )
 GROWN = 8
-K = 5
 LAMBDAS = (0.1, 0.2, 0.3, 0.5, 1.0, 3.0)
 
 
@@ -143,15 +143,8 @@ def summaries(row: dict, matches: list[dict[str, float]]) -> dict[str, np.ndarra
 
 
 def metrics(rows: list[dict], orders: list[list[int]]) -> str:
-    hit1 = hit5 = rr = 0.0
-    for row, order in zip(rows, orders):
-        rank = first_hit(row["item"], [row["texts"][i] for i in order[:K]])
-        if rank is not None:
-            hit1 += rank == 0
-            hit5 += 1
-            rr += 1 / (rank + 1)
-    n = max(len(rows), 1)
-    return f"{hit1 / n:.3f} / {hit5 / n:.3f} / {rr / n:.3f}"
+    """hit@1 / hit@5 / MRR@5 of ``rows`` with their passages in ``orders``, as one cell."""
+    return " / ".join(f"{v:.3f}" for v in ranked_metrics(rows, orders))
 
 
 def main() -> None:
