@@ -38,3 +38,36 @@ def test_the_reason_is_said_before_anything_is_embedded(project, fake_embedder):
     heard.clear()
     ensure_index(project, fake_embedder, why=lambda said: heard.append(said))
     assert heard == []  # up to date: nothing to say
+
+
+def _forget_words_version(project) -> None:
+    """Make the live build's manifest look written before words had a version."""
+    import json
+
+    from qa.index.files import MANIFEST, POINTER
+
+    build = project.index_dir / (project.index_dir / POINTER).read_text(encoding="utf-8").strip()
+    manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+    del manifest["versions"]["words"]
+    (build / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_chinese_text_indexed_before_letters_were_words_is_cut_again(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    (project.seeds_dir / "b.txt").write_text("债务奴役是指一个人以劳务来偿还债务。", encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    _forget_words_version(project)
+    report = ensure_index(project, fake_embedder)
+    assert report.said == (
+        "rebuilt because: words of seeds/b.txt are now split letter by letter "
+        "(Chinese or Japanese; word splitting version 1 -> 2)",
+    )
+    assert report.reused == len(report.index.windows.of_document(0))  # the English text's vectors
+    assert ensure_index(project, fake_embedder).said == ()
+
+
+def test_an_index_without_such_letters_is_not_rebuilt_for_them(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    ensure_index(project, fake_embedder)
+    _forget_words_version(project)
+    assert ensure_index(project, fake_embedder).said == ()

@@ -25,7 +25,7 @@ def test_every_window_of_the_seed_is_an_exact_slice():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.text(alphabet=st.sampled_from(list("ab .!?\n\t#-é€😀")), min_size=0, max_size=400),
+    st.text(alphabet=st.sampled_from(list("ab .!?\n\t#-é€😀中文。「」ガ")), min_size=0, max_size=400),
     st.integers(min_value=1, max_value=30),
     st.data(),
 )

@@ -36,7 +36,7 @@ from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
 from qa.index.stopping import StopCheck, forget_stop, forget_stopped, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
-from qa.ingest.chunking import chunk_text
+from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_letters
 from qa.ingest.formats import reader_change, reader_versions
 from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
@@ -92,6 +92,15 @@ BF16_RECIPE_KEY = "bf16-recipe"
 """The manifest's ``versions`` key of :data:`~qa.embedders.precision.BF16_RECIPE`."""
 
 
+WORDS_KEY = "words"
+"""The manifest's ``versions`` key of :data:`~qa.ingest.chunking.WORDS_VERSION`."""
+
+
+def _words_changed(manifest: Manifest, doc: Document) -> bool:
+    """Whether ``doc``'s words split otherwise now than when the index of ``manifest`` was built."""
+    return manifest.versions.get(WORDS_KEY, "1") != str(WORDS_VERSION) and has_unspaced_letters(doc.text)
+
+
 def _recipes() -> dict[str, str]:
     return {INT8_RECIPE: recipe_id(), BF16_RECIPE_KEY: BF16_RECIPE}
 
@@ -101,7 +110,7 @@ def _versions() -> dict[str, str]:
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out | reader_versions() | _recipes()
+    return out | reader_versions() | _recipes() | {WORDS_KEY: str(WORDS_VERSION)}
 
 
 def _recipe_changed(manifest: Manifest) -> bool:
@@ -145,6 +154,8 @@ def _window_texts(
 def _reusable_vectors(previous: Index | None, doc: Document, n_windows: int) -> np.ndarray | None:
     """The previous build's vectors of ``doc`` if its text and windows are unchanged."""
     if previous is None or previous.manifest.sources.get(doc.source) != doc.sha256:
+        return None
+    if _words_changed(previous.manifest, doc):
         return None
     rows = previous.windows.of_document(previous.document_index(doc.source))
     return previous.store.vectors(rows) if len(rows) == n_windows else None
@@ -349,6 +360,13 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         if current[source] != manifest.sources[source]:
             why = reader_change(manifest.versions, source)
             reasons.append(f"source changed: {source}" + (f" ({why})" if why else ""))
+    for doc in documents:
+        if manifest.sources.get(doc.source) == doc.sha256 and _words_changed(manifest, doc):
+            then = manifest.versions.get(WORDS_KEY, "1")
+            reasons.append(
+                f"words of {doc.source} are now split letter by letter (Chinese or Japanese; "
+                f"word splitting version {then} -> {WORDS_VERSION})"
+            )
     return reasons
 
 

@@ -2,6 +2,11 @@
 
 Text without punctuation (like the seed) is cut into fixed word windows with overlap. Text with
 sentences and paragraphs is cut at those boundaries when one falls near the window's edge.
+
+A word is a run of non-space characters, except in scripts written without spaces: each Chinese
+or Japanese letter starts a word of its own (the punctuation after it, "。", stays with it), as
+:func:`qa.ingest.normalize.normalize` reads them, so their windows hold about as much text as
+other languages' and a sentence mark ends a sentence there too.
 """
 
 from __future__ import annotations
@@ -12,11 +17,21 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-__all__ = ["Chunk", "WordMap", "chunk_text", "may_have_boundaries"]
+from qa.ingest.normalize import CJK_LETTERS
 
+__all__ = ["WORDS_VERSION", "Chunk", "WordMap", "chunk_text", "has_unspaced_letters", "may_have_boundaries"]
+
+WORDS_VERSION = 2
+"""Version of how a text is split into words; 2: Chinese and Japanese letter by letter (an index
+records it, and a text holding such letters is cut again when it changes)."""
 _WORD = re.compile(r"\S+")
-_SENTENCE_END = re.compile(r"[.!?;:][\"'\u201d\u2019)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\uff1b\uff1a][\"'\u201d\u2019)\]\u300d\u300f\uff09]*$")
 _BLOCK_START = re.compile(r"(#{1,6}|[-*+>]|\d+[.)]|\|)$")
+_CJK_MARKS = "\u3002\uff01\uff1f"
+"""Chinese and Japanese full stop, exclamation and question marks (full width)."""
+_CJK_LETTER = re.compile(f"[{CJK_LETTERS}]")
+_CJK_PUNCTUATION = re.compile("[\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]")
+"""Punctuation of those scripts, which stays with the letter before it."""
 
 
 @lru_cache(maxsize=1)
@@ -50,13 +65,43 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     if len(wide):
         inner[wide] = _is_word_code().take(codes[wide], mode="clip")
     edges = np.flatnonzero(word[1:] != word[:-1])  # a word's start, then its end, in turn
-    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
+    starts, ends = edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
+    if len(wide) and codes[wide].max() >= 0x3041:
+        return _split_cjk(text, inner, starts, ends)
+    return starts, ends
+
+
+def _split_cjk(
+    text: str, inner: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``starts``/``ends`` with a word also starting inside a run at each Chinese or Japanese
+    letter, and at the first other letter after one ("用Python" is two words, "卖。" one)."""
+    letter = np.zeros(len(inner), dtype=bool)
+    mark = np.zeros(len(inner), dtype=bool)
+    for match in _CJK_LETTER.finditer(text):
+        letter[match.start()] = True
+    for match in _CJK_PUNCTUATION.finditer(text):
+        mark[match.start()] = True
+    after = np.zeros(len(inner), dtype=bool)
+    after[1:] = (letter[:-1] | mark[:-1]) & ~mark[1:]
+    inside = np.zeros(len(inner), dtype=bool)
+    inside[1:] = inner[1:] & inner[:-1]  # a word character after another: inside a run
+    cuts = np.flatnonzero(inside & (letter | after))
+    if not len(cuts):
+        return starts, ends
+    return np.sort(np.concatenate([starts, cuts])), np.sort(np.concatenate([ends, cuts]))
+
+
+def has_unspaced_letters(text: str) -> bool:
+    """Whether ``text`` holds a letter of a script written without spaces (Chinese, Japanese),
+    whose words version 2 splits otherwise than version 1."""
+    return _CJK_LETTER.search(text) is not None
 
 
 def may_have_boundaries(text: str) -> bool:
     """Whether a sentence or block may end inside ``text`` (a line break or a sentence mark):
     without either, :attr:`WordMap.boundary_after` marks only the last word."""
-    return "\n" in text or any(mark in text for mark in ".!?;:")
+    return "\n" in text or any(mark in text for mark in ".!?;:" + _CJK_MARKS)
 
 
 @dataclass(frozen=True)
@@ -84,6 +129,22 @@ class WordMap:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    @cached_property
+    def _letter_words(self) -> bool:
+        """Whether some words are Chinese or Japanese letters split from a run without spaces."""
+        return has_unspaced_letters(self.text)
+
+    def words(self, start: int = 0, end: int | None = None) -> list[str]:
+        """Words ``[start, end)`` as written: ``str.split`` of their text, except that a Chinese or
+        Japanese letter is a word of its own."""
+        end = len(self) if end is None else end
+        if end <= start:
+            return []
+        if not self._letter_words:
+            return self.text[int(self.starts[start]) : int(self.ends[end - 1])].split()
+        spans = zip(self.starts[start:end].tolist(), self.ends[start:end].tolist())
+        return [self.text[a:b] for a, b in spans]
 
     @cached_property
     def boundary_after(self) -> np.ndarray:

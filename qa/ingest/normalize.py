@@ -3,6 +3,10 @@
 The seed corpus was lowercased with punctuation and English stop words removed, so a question
 ("What is debt-bondage?") must be brought to the same form ("debt bondage") before its words
 can match. Ordinary documents go through the same function, so both sides always agree.
+
+Chinese and Japanese are written without spaces between words; each of their letters (Han
+characters, kana) counts as a word of its own, as in the documents' word spans
+(:mod:`qa.ingest.chunking`), so "债务奴役" is searched as its four characters.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["STOP_WORDS", "content_words", "normalize", "stem"]
+__all__ = ["CJK_LETTERS", "STOP_WORDS", "content_words", "normalize", "stem"]
 
-# NLTK's English stop-word list (the seed corpus has none of these words), apostrophes dropped.
+# NLTK's English stop-word list (the seed corpus has none of these words), apostrophes dropped;
+# then the commonest function characters of Chinese and Japanese.
 STOP_WORDS = frozenset(
     """i me my myself we our ours ourselves you youre youve youll youd your yours yourself
     yourselves he him his himself she shes her hers herself it its itself they them their theirs
@@ -25,11 +30,23 @@ STOP_WORDS = frozenset(
     just don dont should shouldve now d ll m o re ve y ain aren arent couldn couldnt didn didnt
     doesn doesnt hadn hadnt hasn hasnt haven havent isn isnt ma mightn mightnt mustn mustnt
     needn neednt shan shant shouldn shouldnt wasn wasnt weren werent won wont wouldn wouldnt""".split()
+) | frozenset(
+    # Chinese function characters (particles, pronouns, question words), each a word of its own
+    "的了是在和与及或也都就而被把从于之其这那此些个吗呢吧啊么什谁哪怎何我你他她它们着过得地所"
+    # Japanese hiragana, which write particles and endings (the content is in kanji and katakana)
+    + "".join(chr(c) for c in range(0x3041, 0x30A0))
 )
 
 _JOINERS = re.compile(r"(?<=\w)['\u2019\u2018.\-\u2010\u2011\u2013](?=\w)")
 _NON_WORD = re.compile(r"[\W_]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+CJK_LETTERS = (
+    "\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\uff66-\uff9f\U00020000-\U0002fa1f"
+)
+"""Code point ranges (for a regex class) of the letters of scripts written without spaces
+between words: kana, Han characters (CJK unified, extensions, compatibility), half-width katakana."""
+_CJK_LETTER = re.compile(f"[{CJK_LETTERS}]")
 
 
 def _drop_combining(match: re.Match) -> str:
@@ -37,11 +54,14 @@ def _drop_combining(match: re.Match) -> str:
 
 
 def normalize(text: str) -> str:
-    """Lowercase ASCII words, in-word punctuation joined ("U.S." -> "us"), other punctuation dropped."""
+    """Lowercase ASCII words, in-word punctuation joined ("U.S." -> "us"), other punctuation
+    dropped; each Chinese or Japanese letter a word ("人口贩卖" -> "人 口 贩 卖")."""
     text = text.lower()
     if not text.isascii():  # ASCII is its own NFKD form, without combining marks
         text = _NON_ASCII.sub(_drop_combining, unicodedata.normalize("NFKD", text))
     text = _JOINERS.sub("", text)
+    if not text.isascii():
+        text = _CJK_LETTER.sub(r" \g<0> ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -72,7 +72,7 @@ class Highlighter:
         first asked for; the stem vocabulary grows as words are read."""
 
         def row(doc: int) -> np.ndarray:
-            return self._ids(self.index.documents[doc].text.split())  # the word map's words
+            return self._ids(self.index.word_maps[doc].words())
 
         return self._stems[0], PerDocument(row, len(self.index.documents))
 
@@ -86,8 +86,8 @@ class Highlighter:
         whole = self._whole.get(doc)
         if whole is not None:
             return whole[start:end]
-        words, text = self.index.word_maps[doc], self.index.documents[doc].text
-        ids = self._ids(text[int(words.starts[start]) : int(words.ends[end - 1])].split())
+        words = self.index.word_maps[doc]
+        ids = self._ids(words.words(start, end))
         if start == 0 and end == len(words):
             self._whole[doc] = ids
         return ids

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from qa.ingest.chunking import has_unspaced_letters
 from qa.ingest.normalize import content_words, stem
 
 __all__ = ["SOFT_FLOOR", "SOFT_FULL", "SoftCoverage", "WordVectors"]
@@ -149,8 +150,11 @@ class SoftCoverage:
             return 0.0
         held = content_words(passage)
         stems = {stem(w) for w in held}
-        lacking = [t for t in weights if t not in stems]
-        found = total - sum(weights[t] for t in lacking)
+        missing = [t for t in weights if t not in stems]
+        found = total - sum(weights[t] for t in missing)
+        # a Chinese or Japanese letter alone means little to the model (most are one unknown
+        # token, alike to it): no credit for closeness
+        lacking = [t for t in missing if not has_unspaced_letters(t)]
         if lacking and held:
             written = _written(question)
             asked = [written.get(t, t) for t in lacking]  # a term no word of it is (an acronym): itself
