@@ -276,6 +276,33 @@ def test_compare_counts_abstention_changes_and_questions_in_one_run_only():
     assert (c.compared, c.only_a, c.only_b, c.drop) == (1, ("2",), ("3",), 0.0)
 
 
+def test_the_gate_fails_when_the_bot_declines_what_it_answered_with_hit_at_5_unchanged(tmp_path, capsys):
+    """A run declining answerable questions it used to answer (and answering unanswerable ones)
+    kept its hit@5, as the closest passages are still ranked, so the gate passed with exit 0
+    while listing every question as worse."""
+    a = [_row("1", 1), _row("2", 1), _row("3", 2), _row("4", 1), _row("u", None, True, "unanswerable")]
+    b = [_row("1", 1, True), _row("2", 1), _row("3", 2), _row("4", 1), _row("u", None, False, "unanswerable")]
+    c = compare_runs({r["id"]: r for r in a}, {r["id"]: r for r in b})
+    assert (c.drop, c.false_abstain_a, c.false_abstain_b, c.unanswerable) == (0.0, 0.0, 0.25, 1)
+    assert (c.abstain_ok_a, c.abstain_ok_b) == (1.0, 0.0)
+    fa, fb = _write_rows(tmp_path / "a.jsonl", a), _write_rows(tmp_path / "b.jsonl", b)
+    assert main(["compare", fa, fb]) == GATE_EXIT
+    captured = capsys.readouterr()
+    assert "hit@5 1.0 -> 1.0, false_abstain 0.0 -> 0.25" in captured.out
+    assert "and 1 unanswerable: abstain_ok 1.0 -> 0.0" in captured.out
+    assert captured.err.strip() == (
+        "qa: regression: false_abstain (answerable questions declined) rose by 0.25: 0.0 -> 0.25; "
+        "abstain_ok (unanswerable questions declined) fell by 1.0: 1.0 -> 0.0 (tolerance 0.0)"
+    )
+    assert main(["compare", fa, fb, "--tolerance", "0.25"]) == GATE_EXIT  # abstain_ok fell by 1
+    assert main(["compare", fb, fa]) == 0  # declining less and right is better
+    only_answerable = _write_rows(tmp_path / "c.jsonl", b[:4])
+    assert (
+        main(["compare", _write_rows(tmp_path / "d.jsonl", a[:4]), only_answerable, "--tolerance", "0.25"])
+        == 0
+    )
+
+
 def test_compare_refuses_runs_with_nothing_to_compare(tmp_path, capsys):
     plain = _write_rows(tmp_path / "a.jsonl", [{"id": "1", "abstained": False, "passages": []}])
     assert main(["compare", plain, plain]) == 1
