@@ -56,6 +56,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         check_outputs,
         format_metrics,
         format_timing,
+        found_nowhere,
         read_questions,
         read_run,
         run_eval,
@@ -72,6 +73,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     warning = _out_of_date(settings)
     if warning:
         print(warning, file=sys.stderr)
+    nowhere = found_nowhere(questions, (d.text for d in retriever.index.documents))
+    if nowhere:
+        many = len(nowhere) != 1
+        listed = ", ".join(nowhere[:10]) + (" ..." if len(nowhere) > 10 else "")
+        print(
+            f"warning: the expected phrases of {len(nowhere):,} question{'s' if many else ''} occur in "
+            f"no indexed document, so {'they' if many else 'it'} can never count as found (a document "
+            f"removed or renamed, or a phrase mistyped): {listed}",
+            file=sys.stderr,
+        )
     bar = _progress(len(questions), quiet=args.quiet)
     try:
         run = run_eval(
