@@ -221,6 +221,12 @@ def test_an_author_renames_a_collection_and_learners_see_the_new_title(browser, 
         url + "/api/v1/admin/collections/hist-101", headers={"Authorization": f"Bearer {ADMIN}"}
     )
     assert listed.json()["examples"] == ["Who crossed the Rubicon?"]  # kept
+    # a name typed as a title gets the server's words, with a name to use (the field's own
+    # check said only "Please match the requested format")
+    page.fill("#new-name", "Geology 101")
+    page.click("#create-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#message').innerText.includes('for example')")
+    assert "for example 'geology-101', with 'Geology 101' as its title" in page.inner_text("#message")
     page.goto(url + "/?collection=hist-101")
     page.wait_for_function("document.querySelector('#qa-title')?.innerText.includes('History 101')")
     context.close()

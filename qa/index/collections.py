@@ -143,6 +143,14 @@ class StoredFile:
     format: str
 
 
+def suggest_name(typed: str) -> str:
+    """A collection name made from ``typed`` (a title, "Chimie générale 2" -> "chimie-generale-2"),
+    or '' when nothing of it can be one."""
+    plain = unicodedata.normalize("NFKD", typed).encode("ascii", "ignore").decode("ascii").lower()
+    name = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:32].strip("-")
+    return name if _NAME.match(name) and name != DEFAULT and not name.startswith(_RESERVED) else ""
+
+
 def check_name(name: object) -> str:
     """``name`` if it is a valid collection name (``None`` or empty means the default)."""
     if name is None or name == "":
@@ -219,8 +227,15 @@ def _write_config(seeds_dir: Path, config: CollectionConfig) -> None:
 
 
 def create_collection(settings: Settings, name: object, config: CollectionConfig | None = None) -> Collection:
-    """A new, empty collection; CollectionExistsError if the name is taken."""
-    name = check_name(name)
+    """A new, empty collection; CollectionExistsError if the name is taken. A name typed as a
+    title ("Biology 101", "Chimie générale") is refused with a name made from it to use."""
+    try:
+        name = check_name(name)
+    except CollectionNameError as exc:
+        suggested = suggest_name(name) if isinstance(name, str) else ""
+        if not suggested:
+            raise
+        raise CollectionNameError(f"{exc}; for example {suggested!r}, with {name!r} as its title") from None
     seeds_dir, index_dir = _folders(settings, name)
     if name.startswith(_RESERVED) and name != DEFAULT:
         raise CollectionNameError(
