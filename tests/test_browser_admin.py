@@ -229,6 +229,19 @@ def test_an_author_renames_a_collection_and_learners_see_the_new_title(browser, 
     assert "for example 'geology-101', with 'Geology 101' as its title" in page.inner_text("#message")
     page.goto(url + "/?collection=hist-101")
     page.wait_for_function("document.querySelector('#qa-title')?.innerText.includes('History 101')")
+    # deleting it names it as the list does, and says so while a build of it is stopped
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.goto(url + "/admin")
+    page.click("#collections button[data-name=hist-101]")
+    page.wait_for_function(
+        "document.querySelector('#collection-title').textContent === 'History 101 (hist-101)'"
+    )
+    page.click("#delete-collection")
+    page.wait_for_function("document.querySelector('#message').innerText.startsWith('deleted ')")
+    assert asked == ["Delete the collection “History 101” (hist-101) and all its documents?"]
+    assert page.inner_text("#message") == "deleted “History 101” (hist-101)"
+    page.wait_for_function("!document.querySelector('#collections button[data-name=hist-101]')")
     context.close()
 
 

@@ -443,8 +443,11 @@
       .catch(function (err) { say(err.message, true); $("rename-title").focus(); });
   });
   $("delete-collection").addEventListener("click", function () {
-    if (!confirm("Delete the collection " + current + " and all its documents?")) { return; }
-    call("DELETE", "/collections/" + current).then(function () { say("deleted " + current); current = "default"; load(); })
+    /* named as the list names it; a build of it is stopped first, which can take a moment */
+    var named = showing && showing.name === current ? "“" + showing.title + "” (" + current + ")" : current;
+    if (!confirm("Delete the collection " + named + " and all its documents?")) { return; }
+    say("deleting " + named + " …");
+    call("DELETE", "/collections/" + current).then(function () { say("deleted " + named); current = "default"; load(); })
       .catch(function (err) { say(err.message, true); });
   });
   var drop = $("drop");

@@ -149,7 +149,7 @@
   const RESEND_AFTER = [500, 1500];
   const fetchOnce = window.fetch.bind(window);
   window.fetch = async (input, init) => {
-    const url = typeof input === "string" ? input : (input && input.url) || "";
+    const url = String((input && input.url) || input || "");  /* a string, a URL or a Request */
     if (!/\/queue\/join(\?|$)/.test(url)) return fetchOnce(input, init);
     for (let attempt = 0; ; attempt++) {
       try {
