@@ -69,7 +69,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for row in skipped:
         print(f"warning: skipped {row}", file=sys.stderr)
     baseline = read_run(args.compare) if args.compare is not None else None
-    retriever = open_retriever(settings)
+    retriever = open_retriever(settings, args.collection)
     warning = _out_of_date(settings)
     if warning:
         print(warning, file=sys.stderr)
