@@ -83,6 +83,18 @@ def test_csv_with_a_utf8_bom_and_only_a_question_column(tmp_path):
     assert not problems
 
 
+def test_a_tsv_as_google_sheets_saves_it_is_read_as_a_table(tmp_path):
+    """Google Sheets' "Tab-separated values" download is a .tsv, refused as 'questions must be a
+    .jsonl file ... or a .csv file' though the tab-separated CSV it holds is read."""
+    f = tmp_path / "questions.tsv"
+    f.write_bytes(b"Question\tExpected\r\nWhat is debt bondage?\tdebt|loan\r\n")
+    questions, problems = read_questions(f)
+    assert not problems
+    assert [(q.id, q.question, q.answer_phrases) for q in questions] == [
+        ("q2", "What is debt bondage?", ("debt", "loan"))
+    ]
+
+
 @pytest.mark.parametrize("sep", [",", ";", "\t"])
 def test_csv_from_a_spreadsheet_with_its_separator_and_capitalised_headings(tmp_path, sep):
     """A spreadsheet saves "Question;Expected" (semicolons where the comma is the decimal mark),
