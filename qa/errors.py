@@ -11,6 +11,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexStaleError",
     "IndexLockedError",
+    "IndexReadOnlyError",
     "BuildStoppedError",
     "IndexWriteError",
     "ModelError",
@@ -67,6 +68,11 @@ class BuildStoppedError(QAError):
 
 class IndexWriteError(QAError):
     """The index folder cannot be created or written (not a folder, read-only, disk full)."""
+
+
+class IndexReadOnlyError(IndexLockedError):
+    """The index folder is read-only, so its build lock cannot be taken (an index served from a
+    read-only volume can still be read when it fits)."""
 
 
 class ModelError(QAError):

@@ -185,6 +185,66 @@ def test_an_author_edits_a_documents_title_by_keyboard(browser, admin_server, ar
     context.close()
 
 
+def test_an_author_renames_a_collection_and_learners_see_the_new_title(browser, admin_server):
+    """A course's title (the picker's entry, the chat page's heading) could be set only when the
+    course was made, or through the API: the page had no way to rename it. Rename beside the
+    heading changes the title; the name in links stays, and so do its examples."""
+    import httpx
+
+    url, _ = admin_server
+    made = httpx.post(
+        url + "/api/v1/admin/collections",
+        json={"name": "hist-101", "title": "Histry 101", "examples": ["Who crossed the Rubicon?"]},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+    assert made.status_code == 201, made.text
+    context, page = admin_page(browser, url)
+    page.click("#collections button[data-name=hist-101]")
+    page.wait_for_function(
+        "document.querySelector('#collection-title').textContent === 'Histry 101 (hist-101)'"
+    )
+    rename = page.get_by_role("button", name="Rename this collection", exact=True)
+    rename.click()
+    field = page.get_by_label("New title of this collection", exact=True)
+    assert field.input_value() == "Histry 101"
+    field.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "rename" and field.is_hidden()
+    rename.click()
+    field.fill("History 101")
+    field.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#collection-title').textContent === 'History 101 (hist-101)'"
+    )
+    assert page.inner_text("#collections button[data-name=hist-101]") == "History 101 (hist-101)"
+    assert "renamed hist-101 to “History 101”" in page.inner_text("#message") and field.is_hidden()
+    listed = httpx.get(
+        url + "/api/v1/admin/collections/hist-101", headers={"Authorization": f"Bearer {ADMIN}"}
+    )
+    assert listed.json()["examples"] == ["Who crossed the Rubicon?"]  # kept
+    # a name typed as a title gets the server's words, with a name to use (the field's own
+    # check said only "Please match the requested format")
+    page.fill("#new-name", "Geology 101")
+    page.click("#create-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#message').innerText.includes('for example')")
+    assert "for example 'geology-101', with 'Geology 101' as its title" in page.inner_text("#message")
+    page.goto(url + "/?collection=hist-101")
+    page.wait_for_function("document.querySelector('#qa-title')?.innerText.includes('History 101')")
+    # deleting it names it as the list does, and says so while a build of it is stopped
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.goto(url + "/admin")
+    page.click("#collections button[data-name=hist-101]")
+    page.wait_for_function(
+        "document.querySelector('#collection-title').textContent === 'History 101 (hist-101)'"
+    )
+    page.click("#delete-collection")
+    page.wait_for_function("document.querySelector('#message').innerText.startsWith('deleted ')")
+    assert asked == ["Delete the collection “History 101” (hist-101) and all its documents?"]
+    assert page.inner_text("#message") == "deleted “History 101” (hist-101)"
+    page.wait_for_function("!document.querySelector('#collections button[data-name=hist-101]')")
+    context.close()
+
+
 def test_every_control_of_the_admin_page_has_a_name(browser, admin_server):
     """Screen readers read the new collection's fields by their placeholders only (gone once
     typed), the view picker and the progress bar with no name, and every row's button as

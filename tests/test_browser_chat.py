@@ -488,6 +488,30 @@ def test_an_idle_page_notices_a_lost_or_restarted_server_and_keeps_the_draft(pag
     assert page.locator("#qa-connection").is_hidden()
 
 
+def test_a_question_whose_request_fails_on_the_network_is_sent_again_and_the_conversation_stays(page):
+    """On a flaky network one failed request (a question's queue/join getting no answer) made
+    Gradio say "Connection to the server was lost" and reload the page as soon as the server
+    answered, though it never restarted: the conversation on the page was gone. The request is
+    sent again, and the answer joins the conversation on the same page."""
+    ask(page, "What is debt bondage?")
+    page.evaluate("window.samePage = true")
+    failed = []
+
+    def fail_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.abort("connectionreset")
+
+    page.route("**/gradio_api/queue/join*", fail_once)
+    ask(page, "What is forced labour?")
+    assert failed and page.evaluate("window.samePage === true")  # not reloaded
+    assert page.locator(USER).all_inner_texts() == ["What is debt bondage?", "What is forced labour?"]
+    assert "forced labour" in page.locator("#chat .qa-answer").last.inner_text().lower()
+    _no_error_overlay(page)
+
+
 def test_the_page_comes_back_by_itself_after_a_server_restart_with_the_question_typed(
     browser, seed_settings, tmp_path
 ):

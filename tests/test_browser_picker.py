@@ -7,6 +7,7 @@ import pytest
 
 from qa.index.build import ensure_index
 from qa.index.collections import CollectionConfig, collection_settings, create_collection, save_document
+from qa.web.chat import NO_DOCUMENTS
 from qa.web.ui import _picker_choices
 from tests.conftest import ARTIFACTS
 from tests.test_browser_originals import _serving
@@ -53,6 +54,14 @@ def test_the_picker_shows_titles_and_switches_course(browser, courses, fake_embe
             page.press("#question textarea", "Enter")
             page.wait_for_selector("#chat .qa-answer")
             assert "seeds/bio-101/cells.txt" in page.inner_text("#chat .qa-answer")
+            assert page.inner_text("#qa-notice").strip() == ""
+            # a course without documents says so when it opens, not only once a question is asked
+            page.click("#collection input")
+            page.get_by_role("option", name="chem").click()
+            page.wait_for_function(
+                "document.querySelector('#qa-notice').innerText.includes('This course has no documents')"
+            )
+            assert page.inner_text("#qa-notice").strip() == NO_DOCUMENTS
         finally:
             page.close()
 

@@ -5,6 +5,12 @@ what happened until the next build."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
+import pytest
+
 import qa.embedders.base
 from qa.cli import main
 from qa.index.build import ensure_index
@@ -77,3 +83,80 @@ def test_ctrl_c_in_qa_index_writes_nothing_and_says_so(project, fake_embedder, m
     monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
     assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
     assert stopped(project.index_dir) is None
+
+
+def test_sigterm_in_qa_index_stops_the_build_as_ctrl_c_does(project, fake_embedder, monkeypatch, capsys):
+    """SIGTERM (a service stopping, `timeout`, a cancelled CI job) ended qa index where it stood:
+    no line said what happened, and the build's progress note stayed beside the lock."""
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    built = ensure_index(project, fake_embedder).index.manifest.built_at
+    live = live_folder(project.index_dir)
+    (project.seeds_dir / "b.txt").write_text("lava cools quickly into basalt", encoding="utf-8")
+
+    class Terminated:
+        name, dimension = fake_embedder.name, fake_embedder.dimension
+
+        def encode(self, texts):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return fake_embedder.encode(texts)
+
+    class Killed(Exception):
+        pass
+
+    def killed(signum, frame):  # what the default action would do, without ending pytest
+        raise Killed
+
+    before = signal.signal(signal.SIGTERM, killed)
+    try:
+        monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: Terminated())
+        assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) is killed  # given back once qa index is done
+    except Killed:
+        pytest.fail("SIGTERM ended qa index where it stood")
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    err = capsys.readouterr().err
+    assert "index build stopped; nothing of it was written" in err and "Traceback" not in err
+    assert stopped(project.index_dir).answers_from == built
+    assert live_folder(project.index_dir) == live and _leftovers(project.index_dir) == [live.name]
+    assert build_running(project.index_dir) is None
+    assert not (project.index_dir / ".building").exists()
+
+
+def test_a_collection_deleted_while_it_builds_never_answers_from_its_documents_again(courses, fake_embedder):  # noqa: F811
+    """Deleting a collection whose build ran left the build running: once done it published the
+    deleted documents' index into the collection's folder, and a collection made again under
+    the name (empty, listing no documents) answered learners from them. The delete stops the
+    build and waits for it; the new collection is empty and says so."""
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    client, registry = make_app(courses, gated)
+    base = "/api/v1/admin/collections/biology"
+    index_dir = collection_settings(courses, "biology").index_dir
+    assert (
+        client.put(f"{base}/documents/volcano.md", content=VOLCANO.encode(), headers=admin()).status_code
+        == 202
+    )
+    assert gated.entered.wait(30)
+    deleted = []
+    deleting = threading.Thread(target=lambda: deleted.append(client.delete(base, headers=admin())))
+    deleting.start()
+    for _ in range(300):  # the delete asks the build to stop, then waits for it
+        if (index_dir / STOP).exists():
+            break
+        threading.Event().wait(0.01)
+    gated.open.set()
+    deleting.join(60)
+    assert deleted and deleted[0].status_code == 204
+    assert registry.wait("default").state in ("ready", "done")
+    made = client.post(
+        "/api/v1/admin/collections", json={"name": "biology", "title": "Biology again"}, headers=admin()
+    )
+    assert made.status_code == 201, made.text
+    registry.wait("biology", timeout=5)
+    assert not index_dir.exists() or not any(p.name.startswith("build-") for p in index_dir.iterdir())
+    view = client.get(base, headers=admin()).json()
+    assert view["documents"] == [] and view["status"]["state"] == "empty", view["status"]
+    answer = client.post(
+        "/api/v1/ask", json={"question": "lava cools quickly basalt", "collection": "biology"}
+    )
+    assert answer.status_code == 409, answer.text  # no documents yet, none of the deleted ones

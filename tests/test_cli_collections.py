@@ -99,3 +99,18 @@ def test_the_build_line_counts_with_thousands_separators(cli_project, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     pattern = r"index built: 2 documents, \d,\d{3} windows \(\d,\d{3} embedded, 0 reused\) in .*s"
     assert re.fullmatch(pattern, line), line
+
+
+def test_a_collection_without_an_index_is_told_the_command_that_builds_it(cli_project, capsys, project):
+    """qa ask / qa eval --collection NAME on a course with no index said 'no index in
+    embeddings/NAME; run `qa index` to build it', and `qa index` alone builds the default
+    collection's index, not this one."""
+    create_collection(project, "chemistry", CollectionConfig(title="Chemistry"))
+    assert main(["ask", "what is an anode", "--collection", "chemistry", *cli_project]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"qa: error: the collection 'chemistry' has no index yet: add documents to "
+        f"{project.seeds_dir / 'chemistry'} (or upload them on the admin page) and run "
+        "`qa index --collection chemistry`"
+    )
+    assert not (project.index_dir / "chemistry").exists()  # nothing left behind

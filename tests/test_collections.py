@@ -109,6 +109,29 @@ def test_each_collection_answers_only_from_its_own_documents(two, fake_embedder)
         registry.get("../seeds")
 
 
+def test_a_name_typed_as_a_title_is_refused_with_a_name_to_use(project):
+    """'Biology 101' or 'Chimie générale' typed as a course's name were refused with the rule
+    only (1–32 lowercase letters ...); the message gives a name made from them to use."""
+    from qa.index.collections import NAME_RULE
+
+    for typed, suggested in [
+        ("Biology 101", "biology-101"),
+        ("Chimie générale", "chimie-generale"),
+        ("Physique / Chimie", "physique-chimie"),
+    ]:
+        with pytest.raises(CollectionNameError) as refused:
+            create_collection(project, typed)
+        assert str(refused.value) == (
+            f"{typed!r} is not a collection name: use {NAME_RULE}; for example {suggested!r}, "
+            f"with {typed!r} as its title"
+        )
+    for typed in ("???", "tmp files", "Default"):  # nothing usable: the rule alone
+        with pytest.raises(CollectionNameError) as refused:
+            create_collection(project, typed)
+        assert str(refused.value).endswith(NAME_RULE)
+    assert collection_names(project) == ["default"]
+
+
 def test_create_twice_and_delete(two):
     with pytest.raises(CollectionExistsError):
         create_collection(two, "biology")

@@ -83,6 +83,18 @@ def test_csv_with_a_utf8_bom_and_only_a_question_column(tmp_path):
     assert not problems
 
 
+def test_a_tsv_as_google_sheets_saves_it_is_read_as_a_table(tmp_path):
+    """Google Sheets' "Tab-separated values" download is a .tsv, refused as 'questions must be a
+    .jsonl file ... or a .csv file' though the tab-separated CSV it holds is read."""
+    f = tmp_path / "questions.tsv"
+    f.write_bytes(b"Question\tExpected\r\nWhat is debt bondage?\tdebt|loan\r\n")
+    questions, problems = read_questions(f)
+    assert not problems
+    assert [(q.id, q.question, q.answer_phrases) for q in questions] == [
+        ("q2", "What is debt bondage?", ("debt", "loan"))
+    ]
+
+
 @pytest.mark.parametrize("sep", [",", ";", "\t"])
 def test_csv_from_a_spreadsheet_with_its_separator_and_capitalised_headings(tmp_path, sep):
     """A spreadsheet saves "Question;Expected" (semicolons where the comma is the decimal mark),
@@ -274,6 +286,33 @@ def test_compare_counts_abstention_changes_and_questions_in_one_run_only():
     c = compare_runs(a, b, k=5)
     assert [x[0] for x in c.worse] == ["1", "u"] and not c.better
     assert (c.compared, c.only_a, c.only_b, c.drop) == (1, ("2",), ("3",), 0.0)
+
+
+def test_the_gate_fails_when_the_bot_declines_what_it_answered_with_hit_at_5_unchanged(tmp_path, capsys):
+    """A run declining answerable questions it used to answer (and answering unanswerable ones)
+    kept its hit@5, as the closest passages are still ranked, so the gate passed with exit 0
+    while listing every question as worse."""
+    a = [_row("1", 1), _row("2", 1), _row("3", 2), _row("4", 1), _row("u", None, True, "unanswerable")]
+    b = [_row("1", 1, True), _row("2", 1), _row("3", 2), _row("4", 1), _row("u", None, False, "unanswerable")]
+    c = compare_runs({r["id"]: r for r in a}, {r["id"]: r for r in b})
+    assert (c.drop, c.false_abstain_a, c.false_abstain_b, c.unanswerable) == (0.0, 0.0, 0.25, 1)
+    assert (c.abstain_ok_a, c.abstain_ok_b) == (1.0, 0.0)
+    fa, fb = _write_rows(tmp_path / "a.jsonl", a), _write_rows(tmp_path / "b.jsonl", b)
+    assert main(["compare", fa, fb]) == GATE_EXIT
+    captured = capsys.readouterr()
+    assert "hit@5 1.0 -> 1.0, false_abstain 0.0 -> 0.25" in captured.out
+    assert "and 1 unanswerable: abstain_ok 1.0 -> 0.0" in captured.out
+    assert captured.err.strip() == (
+        "qa: regression: false_abstain (answerable questions declined) rose by 0.25: 0.0 -> 0.25; "
+        "abstain_ok (unanswerable questions declined) fell by 1.0: 1.0 -> 0.0 (tolerance 0.0)"
+    )
+    assert main(["compare", fa, fb, "--tolerance", "0.25"]) == GATE_EXIT  # abstain_ok fell by 1
+    assert main(["compare", fb, fa]) == 0  # declining less and right is better
+    only_answerable = _write_rows(tmp_path / "c.jsonl", b[:4])
+    assert (
+        main(["compare", _write_rows(tmp_path / "d.jsonl", a[:4]), only_answerable, "--tolerance", "0.25"])
+        == 0
+    )
 
 
 def test_compare_refuses_runs_with_nothing_to_compare(tmp_path, capsys):

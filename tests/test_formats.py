@@ -348,12 +348,14 @@ def test_sources_outside_the_root_are_never_cited_by_absolute_path(tmp_path):
     assert doc.source == "corpus/a.md"
 
 
-@pytest.mark.parametrize("name", ["x.pdf", "x.docx", "x.pptx"])
+@pytest.mark.parametrize("name", ["x.pdf", "x.docx", "x.pptx", "x.html", "x.md"])
 def test_empty_or_tiny_binaries_are_refused_not_crashing(tmp_path, name):
+    """A 0-byte PDF, Word or PowerPoint file (a failed copy or download) is an empty file; it was
+    refused as 'the extension says PDF but the content is text', as if misnamed."""
     seeds = _seeds(tmp_path)
     (seeds / name).write_bytes(b"")
     _, problems = scan_sources(seeds, tmp_path)
-    assert str(problems[0]).startswith(f"seeds/{name}: the extension says")
+    assert str(problems[0]) == f"seeds/{name}: empty file, nothing to index"
 
 
 def test_a_damaged_part_inside_an_office_file_is_reported_not_raised(tmp_path):

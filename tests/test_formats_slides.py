@@ -68,3 +68,15 @@ def test_a_damaged_smartart_part_is_a_clear_message(tmp_path):
     rewrite_zip(path, {}, edits={"ppt/diagrams/data1.xml": lambda _: "<dgm:dataModel><unclosed"})
     with pytest.raises(SourceError, match=r"^corrupt PowerPoint file \(XMLSyntaxError: .*\); save it again$"):
         read_document(path, Limits())
+
+
+def test_a_slide_deck_missing_a_part_says_so_in_words(tmp_path):
+    """As for Word files: not 'KeyError: "no relationship of type 'http://schemas...'"'."""
+    from qa.errors import SourceError
+
+    path = make_slides(tmp_path / "lesson.pptx")
+    empty = '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+    rewrite_zip(path, {}, edits={"_rels/.rels": lambda _: empty})
+    with pytest.raises(SourceError) as raised:
+        read_document(path, Limits())
+    assert str(raised.value) == "corrupt PowerPoint file (a part it needs is missing); save it again"

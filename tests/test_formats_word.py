@@ -229,3 +229,17 @@ def test_a_list_defined_by_a_list_style_takes_that_styles_levels():
         list_styles={"LegalList": "1"},
     )
     assert [numbering.label("2", 0), numbering.label("2", 0)] == ["Part A. ", "Part B. "]
+
+
+def test_a_word_file_missing_a_part_says_so_in_words(tmp_path):
+    """A package whose main part is not linked was 'corrupt Word file (KeyError: "no relationship
+    of type 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument'
+    in collection")' on the admin page."""
+    from qa.errors import SourceError
+
+    path = make_word(tmp_path / "policy.docx")
+    empty = '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+    rewrite_zip(path, {}, edits={"_rels/.rels": lambda _: empty})
+    with pytest.raises(SourceError) as raised:
+        read_document(path, Limits())
+    assert str(raised.value) == "corrupt Word file (a part it needs is missing); save it again"

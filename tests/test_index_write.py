@@ -45,3 +45,33 @@ def test_qa_index_says_it_in_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("qa: error: cannot write the index in ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _read_only_volume(monkeypatch):
+    """The index folder as on a volume mounted read-only: its build lock cannot be opened for
+    writing (as root, permissions would not stop the tests' own writes)."""
+    import filelock
+
+    def refused(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self.lock_file))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refused)
+
+
+def test_an_index_on_a_read_only_volume_is_served_when_it_fits(project, fake_embedder, monkeypatch, capsys):
+    """An index built elsewhere (in CI) and mounted read-only could not be served: `qa serve`
+    and `qa index` stopped at 'cannot take the build lock .../.lock (Read-only file system);
+    fix or remove it' though nothing needed writing. It is used as it is when it fits; when it
+    does not, the message says what a build needs and that the folder is read-only."""
+    (project.seeds_dir / "a.txt").write_text("Office hours are on Tuesdays.", encoding="utf-8")
+    built = ensure_index(project, fake_embedder)
+    _read_only_volume(monkeypatch)
+    report = ensure_index(project, fake_embedder)
+    assert report.status == "up to date" and report.index.manifest.built_at == built.index.manifest.built_at
+    (project.seeds_dir / "b.txt").write_text("Labs are on Fridays.", encoding="utf-8")
+    with pytest.raises(IndexWriteError) as caught:
+        ensure_index(project, fake_embedder)
+    assert str(caught.value) == (
+        f"the index folder {project.index_dir} is read-only and the index needs a build (new source "
+        "seeds/b.txt); make the folder writable, or set QA_INDEX_DIR (--index-dir) to a writable one"
+    )

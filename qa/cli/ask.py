@@ -23,7 +23,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.render import answer_json, plain_text
 
     settings = settings_from(args, k=args.k)
-    retriever = open_retriever(settings)
+    retriever = open_retriever(settings, args.collection)
     answer = retriever.ask(args.question, k=args.k, history=args.history or ())
     if args.json:
         print(json.dumps(answer_json(answer, settings), ensure_ascii=False, indent=2))

@@ -60,9 +60,10 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
 
 
 @contextmanager
-def project(settings: Settings):
+def project(settings: Settings, collection: str | None = None):
     """Say where a missing index or missing documents were looked for, and leave no empty
-    index folder behind when nothing could be built."""
+    index folder behind when nothing could be built. A ``collection`` without an index is told
+    the command that builds it (``qa index`` alone builds the default collection's)."""
     existed = settings.index_dir.exists()
     try:
         yield
@@ -71,6 +72,11 @@ def project(settings: Settings):
             leftovers = {p.name for p in settings.index_dir.iterdir()}
             if leftovers <= {".lock"}:
                 shutil.rmtree(settings.index_dir, ignore_errors=True)
+        if isinstance(exc, IndexMissingError) and collection:
+            raise IndexMissingError(
+                f"the collection {collection!r} has no index yet: add documents to {settings.seeds_dir} "
+                f"(or upload them on the admin page) and run `qa index --collection {collection}`"
+            ) from None
         if isinstance(exc, NoSourcesError) and not settings.seeds_dir.is_dir():  # not "no readable documents"
             exc = NoSourcesError(
                 f"no documents in {settings.seeds_dir}: the folder does not exist (QA_SEEDS_DIR or "
@@ -79,8 +85,8 @@ def project(settings: Settings):
         raise type(exc)(f"{exc} (project root: {settings.root}; {WHERE_HINT})") from None
 
 
-def open_retriever(settings: Settings):
+def open_retriever(settings: Settings, collection: str | None = None):
     from qa.retrieval.retriever import Retriever
 
-    with project(settings):
+    with project(settings, collection):
         return Retriever.open(settings)

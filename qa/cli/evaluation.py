@@ -9,7 +9,8 @@ from pathlib import Path
 from qa.cli.common import collection_arg, open_retriever, settings_args, settings_from
 
 GATE_EXIT = 2
-"""Exit status of ``qa eval --compare`` / ``qa compare`` when hit@k drops past the tolerance."""
+"""Exit status of ``qa eval --compare`` / ``qa compare`` when hit@k, false_abstain or abstain_ok
+gets worse past the tolerance."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,16 +30,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--tolerance",
         type=float,
         default=0.0,
-        help=f"allowed hit@k drop against --compare before exiting with status {GATE_EXIT}",
+        help=f"allowed drop of hit@k or abstain_ok, or rise of false_abstain, before exit status {GATE_EXIT}",
     )
     collection_arg(p)
     p.set_defaults(func=cmd_eval, parser=p)
 
-    p = sub.add_parser("compare", help="compare two runs; exit 2 if hit@k dropped past the tolerance")
+    p = sub.add_parser(
+        "compare",
+        help="compare two runs; exit 2 if hit@k, false_abstain or abstain_ok got worse past the tolerance",
+    )
     p.add_argument("baseline", type=Path, help="the earlier run (JSONL from qa eval --out)")
     p.add_argument("run", type=Path, help="the new run")
     p.add_argument("-k", type=int, default=5, help="passages that count (default 5)")
-    p.add_argument("--tolerance", type=float, default=0.0, help="allowed hit@k drop (default 0)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="allowed drop of hit@k or abstain_ok, or rise of false_abstain (default 0)",
+    )
     p.set_defaults(func=cmd_compare, parser=p)
 
 
@@ -47,6 +56,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         check_outputs,
         format_metrics,
         format_timing,
+        found_nowhere,
         read_questions,
         read_run,
         run_eval,
@@ -59,10 +69,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for row in skipped:
         print(f"warning: skipped {row}", file=sys.stderr)
     baseline = read_run(args.compare) if args.compare is not None else None
-    retriever = open_retriever(settings)
+    retriever = open_retriever(settings, args.collection)
     warning = _out_of_date(settings)
     if warning:
         print(warning, file=sys.stderr)
+    nowhere = found_nowhere(questions, (d.text for d in retriever.index.documents))
+    if nowhere:
+        many = len(nowhere) != 1
+        listed = ", ".join(nowhere[:10]) + (" ..." if len(nowhere) > 10 else "")
+        print(
+            f"warning: the expected phrases of {len(nowhere):,} question{'s' if many else ''} occur in "
+            f"no indexed document, so {'they' if many else 'it'} can never count as found (a document "
+            f"removed or renamed, or a phrase mistyped): {listed}",
+            file=sys.stderr,
+        )
     bar = _progress(len(questions), quiet=args.quiet)
     try:
         run = run_eval(
@@ -145,15 +165,15 @@ def _progress(total: int, *, quiet: bool):
 
 
 def _gate(baseline: dict, current: dict, *, k: int, tolerance: float) -> int:
-    """Print what got better or worse; GATE_EXIT when hit@k dropped by more than ``tolerance``."""
+    """Print what got better or worse; GATE_EXIT when hit@k dropped, or the bot declined more
+    answerable or fewer unanswerable questions, by more than ``tolerance``."""
     from qa.eval import format_comparison, gate
 
     comparison = gate(baseline, current, k=k)
     print(format_comparison(comparison))
-    if comparison.regressed(tolerance):
-        print(
-            f"qa: regression: hit@{k} dropped by {comparison.drop} (tolerance {tolerance})", file=sys.stderr
-        )
+    regressions = comparison.regressions(tolerance)
+    if regressions:
+        print(f"qa: regression: {'; '.join(regressions)} (tolerance {tolerance})", file=sys.stderr)
         return GATE_EXIT
     return 0
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from qa.cli.common import collection_arg, project, settings_args, settings_from
 
@@ -28,7 +32,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     printer = ProgressPrinter(sys.stderr)  # a bar on a terminal, else plain lines
     try:
-        with project(settings):
+        with _terminate_as_interrupt(), project(settings):
             report = ensure_index(
                 settings,
                 make_embedder(settings),
@@ -39,6 +43,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, BuildStoppedError) as exc:  # Ctrl-C, or a stop asked for elsewhere
         printer.close()
         print(f"qa: {stopped_words(settings.index_dir)}", file=sys.stderr)
+        if isinstance(exc, _Terminated):
+            return 128 + signal.SIGTERM
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     for message in report.skipped:
         print(f"warning: skipped {message}", file=sys.stderr)
@@ -53,6 +59,29 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"({report.embedded:,} embedded, {report.reused:,} reused) in {took:.1f}s"
         )
     return 0
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM: a service or container stopping, ``timeout``, a cancelled CI job."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the build as Ctrl-C does (nothing of it written, the lock and the progress
+    note cleared, a line saying so) instead of ending the process where it stands, silently and
+    leaving the build's progress note behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def stopped_words(index_dir) -> str:

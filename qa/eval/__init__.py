@@ -6,7 +6,16 @@ with a retriever, and Jinja2 is imported only when a report is rendered.
 
 from qa.errors import EvaluationError, QuestionFileError
 from qa.eval.compare import Change, Comparison, compare_runs, format_comparison, gate
-from qa.eval.metrics import MAX_WORDS, Metrics, Outcome, first_hit, format_metrics, outcome, score
+from qa.eval.metrics import (
+    MAX_WORDS,
+    Metrics,
+    Outcome,
+    first_hit,
+    format_metrics,
+    found_nowhere,
+    outcome,
+    score,
+)
 from qa.eval.questions import UNANSWERABLE, Question, SkippedRow, read_questions
 from qa.eval.report import render_report, write_report
 from qa.eval.results import write_results_csv
@@ -46,6 +55,7 @@ __all__ = [
     "format_comparison",
     "format_metrics",
     "format_timing",
+    "found_nowhere",
     "gate",
     "outcome",
     "read_questions",

@@ -2,8 +2,10 @@
 
 Only questions with an expectation in both runs are compared. A question is better or worse
 when the rank of its first correct passage within ``k`` moved, or when the bot now abstains
-where it should (unanswerable) or should not (answerable). The gate fails when hit@k dropped
-by more than a tolerance.
+where it should (unanswerable) or should not (answerable). The gate fails when hit@k dropped,
+the share of answerable questions declined (false_abstain) rose, or the share of unanswerable
+ones declined (abstain_ok) fell, by more than a tolerance: a run that declines what it used to
+answer keeps its hit@k (the closest passages are still ranked) and is no better for learners.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ class Comparison:
     only_a: tuple[str, ...] = ()
     """Ids of scored questions in A and not in B."""
     only_b: tuple[str, ...] = ()
+    false_abstain_a: float = 0.0
+    """Share of the compared answerable questions the bot declined in A."""
+    false_abstain_b: float = 0.0
+    unanswerable: int = 0
+    """Unanswerable questions in both runs (abstain_ok is over these)."""
+    abstain_ok_a: float = 0.0
+    """Share of those the bot declined in A, as it should."""
+    abstain_ok_b: float = 0.0
 
     @property
     def drop(self) -> float:
@@ -52,9 +62,30 @@ class Comparison:
         """Nothing in common to compare: no shared answerable question and no change."""
         return not self.compared and not self.better and not self.worse
 
+    def regressions(self, tolerance: float) -> tuple[str, ...]:
+        """What got worse by more than ``tolerance`` (a change equal to it passes), in words:
+        "hit@5 dropped by 0.25", "false_abstain (answerable questions declined) rose by 0.2:
+        0.05 -> 0.25", ..."""
+        found = []
+        if self.drop > tolerance:
+            found.append(f"hit@{self.k} dropped by {self.drop}")
+        rise = round(self.false_abstain_b - self.false_abstain_a, 3)
+        if rise > tolerance:
+            found.append(
+                f"false_abstain (answerable questions declined) rose by {rise}: "
+                f"{self.false_abstain_a} -> {self.false_abstain_b}"
+            )
+        fall = round(self.abstain_ok_a - self.abstain_ok_b, 3)
+        if self.unanswerable and fall > tolerance:
+            found.append(
+                f"abstain_ok (unanswerable questions declined) fell by {fall}: "
+                f"{self.abstain_ok_a} -> {self.abstain_ok_b}"
+            )
+        return tuple(found)
+
     def regressed(self, tolerance: float) -> bool:
-        """Whether hit@k dropped by more than ``tolerance`` (a drop equal to it passes)."""
-        return self.drop > tolerance
+        """Whether hit@k, false_abstain or abstain_ok got worse by more than ``tolerance``."""
+        return bool(self.regressions(tolerance))
 
 
 def _quality(row: Mapping[str, Any], k: int) -> tuple[int, str]:
@@ -78,6 +109,7 @@ def compare_runs(
     """Questions with an expectation in both runs (id -> row): which got better or worse, hit@k of each."""
     better, worse = [], []
     hits_a = hits_b = n = 0
+    declined_a = declined_b = unanswerable = kept_a = kept_b = 0
     for qid in a.keys() & b.keys():
         ra, rb = a[qid], b[qid]
         if "expected" not in ra or "expected" not in rb:
@@ -87,6 +119,12 @@ def compare_runs(
             n += 1
             hits_a += _hit(ra, k)
             hits_b += _hit(rb, k)
+            declined_a += bool(ra.get("abstained"))
+            declined_b += bool(rb.get("abstained"))
+        else:
+            unanswerable += 1
+            kept_a += bool(ra.get("abstained"))
+            kept_b += bool(rb.get("abstained"))
         change = Change(qid, str(rb.get("question", "")), f"{label_a} -> {label_b}")
         if quality_b > quality_a:
             better.append(change)
@@ -103,6 +141,11 @@ def compare_runs(
         k=k,
         only_a=tuple(sorted(scored_a - scored_b)),
         only_b=tuple(sorted(scored_b - scored_a)),
+        false_abstain_a=round(declined_a / max(n, 1), 3),
+        false_abstain_b=round(declined_b / max(n, 1), 3),
+        unanswerable=unanswerable,
+        abstain_ok_a=round(kept_a / max(unanswerable, 1), 3),
+        abstain_ok_b=round(kept_b / max(unanswerable, 1), 3),
     )
 
 
@@ -120,8 +163,14 @@ def gate(
 
 
 def format_comparison(c: Comparison, *, shown: int = 10) -> str:
-    """What changed, for a terminal: hit@k before and after, then the better and worse questions."""
-    lines = [f"compared {c.compared} answerable questions: hit@{c.k} {c.hit_a} -> {c.hit_b}"]
+    """What changed, for a terminal: hit@k and the shares declined before and after, then the
+    better and worse questions."""
+    lines = [
+        f"compared {c.compared} answerable questions: hit@{c.k} {c.hit_a} -> {c.hit_b}, "
+        f"false_abstain {c.false_abstain_a} -> {c.false_abstain_b}"
+    ]
+    if c.unanswerable:
+        lines.append(f"and {c.unanswerable} unanswerable: abstain_ok {c.abstain_ok_a} -> {c.abstain_ok_b}")
     for what, ids in (("only in the baseline", c.only_a), ("only in the new run", c.only_b)):
         if ids:
             more = " ..." if len(ids) > shown else ""

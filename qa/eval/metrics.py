@@ -23,6 +23,7 @@ __all__ = [
     "Outcome",
     "first_hit",
     "format_metrics",
+    "found_nowhere",
     "metric_notes",
     "outcome",
     "score",
@@ -52,6 +53,21 @@ def first_hit(question: Question, texts: Sequence[str], *, max_words: int = MAX_
         if ok:
             return i + 1
     return None
+
+
+def found_nowhere(questions: Iterable[Question], texts: Iterable[str]) -> tuple[str, ...]:
+    """Ids of the answerable questions whose expected phrases occur in none of ``texts`` (the
+    indexed documents), compared as :func:`first_hit` compares them: no passage can ever count
+    as correct, as when their document was removed or renamed, or a phrase is mistyped."""
+    wanted = [(q, [_norm(p) for p in q.answer_phrases]) for q in questions if q.answer_phrases]
+    if not wanted:
+        return ()
+    corpus = " | ".join(_norm(t) for t in texts)
+    return tuple(
+        q.id
+        for q, phrases in wanted
+        if (not all(p in corpus for p in phrases) if q.needs_all else not any(p in corpus for p in phrases))
+    )
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ JSONL (``.jsonl``, ``.ndjson``, ``.json`` with one object per line): ``id``, ``q
 ``answer_phrases`` (a list), ``kind`` (``unanswerable`` when the documents should not answer),
 ``needs_all`` and ``history`` (the earlier questions of a conversation, oldest first).
 
-CSV (``.csv``): a ``question`` column, optional ``id`` (default ``q<line>``), ``expected`` (answer
-phrases separated by ``|``), ``kind``, ``needs_all`` (``true``/``false``) and ``history`` (earlier
-questions separated by ``|``).
+CSV (``.csv``, or ``.tsv`` separated by tabs): a ``question`` column, optional ``id`` (default
+``q<line>``), ``expected`` (answer phrases separated by ``|``), ``kind``, ``needs_all``
+(``true``/``false``) and ``history`` (earlier questions separated by ``|``).
 
 Any other field or column is kept in :attr:`Question.extra` and carried to the outputs. A row
 that cannot be used (broken JSON, no question, a duplicate id, extra cells) becomes a
@@ -31,7 +31,9 @@ __all__ = ["UNANSWERABLE", "Question", "SkippedRow", "read_questions"]
 UNANSWERABLE = "unanswerable"
 """The ``kind`` of a question the documents should not answer (the bot should abstain)."""
 
-SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
+SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
+_TABLES = (".csv", ".tsv")
+"""A spreadsheet's table: comma-, semicolon- or tab-separated (a ``.tsv`` as Google Sheets saves it)."""
 KNOWN_FIELDS = frozenset({"id", "question", "answer_phrases", "kind", "needs_all", "expected", "history"})
 
 
@@ -88,7 +90,7 @@ def read_questions(path: Path) -> tuple[list[Question], list[SkippedRow]]:
     if suffix not in SUFFIXES:
         raise QuestionFileError(
             f"{path}: questions must be a .jsonl file (one JSON object per line) or a .csv file "
-            "with a 'question' column"
+            "with a 'question' column (or a .tsv, separated by tabs)"
         )
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -96,9 +98,9 @@ def read_questions(path: Path) -> tuple[list[Question], list[SkippedRow]]:
         raise QuestionFileError(f"{path} is not UTF-8 text; save it as UTF-8") from None
     except OSError as exc:
         raise QuestionFileError(f"cannot read {path}: {exc.strerror}") from None
-    if suffix != ".csv" and text.lstrip().startswith("["):
+    if suffix not in _TABLES and text.lstrip().startswith("["):
         raise QuestionFileError(f"{path} holds a JSON array; write one JSON object per line (.jsonl)")
-    rows = _csv_rows(path, text) if suffix == ".csv" else _jsonl_rows(text)
+    rows = _csv_rows(path, text) if suffix in _TABLES else _jsonl_rows(text)
     questions: list[Question] = []
     skipped: list[SkippedRow] = []
     seen: set[str] = set()

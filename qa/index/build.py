@@ -24,6 +24,7 @@ from qa.errors import (
     ConfigError,
     IndexCorruptError,
     IndexMissingError,
+    IndexReadOnlyError,
     IndexStaleError,
     IndexWriteError,
     NoSourcesError,
@@ -418,6 +419,8 @@ def ensure_index(
             finally:
                 forget_stop(index_dir)
                 note.close()
+    except IndexReadOnlyError:  # a read-only volume: its index is served as it is, when it fits
+        return _read_only(settings, rebuild, stages)
     except OSError as exc:  # the folder is not one, is read-only, or the disk is full
         raise IndexWriteError(
             f"cannot write the index in {index_dir}: {exc.strerror or exc}"
@@ -449,6 +452,49 @@ def _noted(
     return report
 
 
+def _as_it_is(
+    previous: Index | None,
+    reasons: list[str],
+    documents: Sequence[Document],
+    *,
+    rebuild: bool,
+    skipped: tuple[str, ...],
+) -> tuple[BuildReport | None, list[str]]:
+    """The existing index as an "up to date" report when it fits ``documents`` as it is (None,
+    and why not, otherwise)."""
+    if previous is not None and not reasons and not rebuild:
+        meta = {(d.source, d.title, d.url, d.license) for d in documents}
+        if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
+            return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped), []
+        reasons = ["titles or links changed"]
+    return None, reasons
+
+
+def _read_only(
+    settings: Settings, rebuild: bool, stages: Callable[[BuildProgress], None] | None
+) -> BuildReport:
+    """:func:`ensure_index` on a read-only index folder (a volume mounted read-only, an index
+    built elsewhere): the index as it is when it fits the sources and settings, as no build can
+    be written (nor its lock taken); IndexWriteError saying what a build would need otherwise."""
+    index_dir = settings.index_dir
+    documents, problems = scan_sources(
+        settings.seeds_dir,
+        settings.root,
+        max_file_mb=settings.max_file_mb,
+        progress=_reading(stages) if stages else None,
+    )
+    skipped = tuple(str(p) for p in problems)
+    previous, reasons = _previous(settings, documents) if documents else (None, ["no readable documents"])
+    report, reasons = _as_it_is(previous, reasons, documents, rebuild=rebuild, skipped=skipped)
+    if report is not None:
+        return report
+    need = "a rebuild was asked for" if rebuild else "; ".join(reasons)
+    raise IndexWriteError(
+        f"the index folder {index_dir} is read-only and the index needs a build ({need}); "
+        "make the folder writable, or set QA_INDEX_DIR (--index-dir) to a writable one"
+    )
+
+
 def _ensure_locked(
     settings: Settings,
     embedder: Embedder,
@@ -471,11 +517,9 @@ def _ensure_locked(
             f"no readable documents in {settings.seeds_dir}" + (f" ({'; '.join(skipped)})" if skipped else "")
         )
     previous, reasons = _previous(settings, documents)
-    if previous is not None and not reasons and not rebuild:
-        meta = {(d.source, d.title, d.url, d.license) for d in documents}
-        if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
-            return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
-        reasons = ["titles or links changed"]
+    report, reasons = _as_it_is(previous, reasons, documents, rebuild=rebuild, skipped=skipped)
+    if report is not None:
+        return report
     if why:
         why(_said(reasons))
     index, embedded, reused = build_index(

@@ -34,6 +34,8 @@ from qa.errors import (
     UnknownSourceError,
     UploadError,
 )
+from qa.index.lock import build_lock, build_running
+from qa.index.stopping import request_stop
 from qa.ingest.sources import COLLECTION_FILE, META_SUFFIX, SOURCE_SUFFIXES, scan_sources
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,14 @@ class StoredFile:
     format: str
 
 
+def suggest_name(typed: str) -> str:
+    """A collection name made from ``typed`` (a title, "Chimie générale 2" -> "chimie-generale-2"),
+    or '' when nothing of it can be one."""
+    plain = unicodedata.normalize("NFKD", typed).encode("ascii", "ignore").decode("ascii").lower()
+    name = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:32].strip("-")
+    return name if _NAME.match(name) and name != DEFAULT and not name.startswith(_RESERVED) else ""
+
+
 def check_name(name: object) -> str:
     """``name`` if it is a valid collection name (``None`` or empty means the default)."""
     if name is None or name == "":
@@ -217,8 +227,15 @@ def _write_config(seeds_dir: Path, config: CollectionConfig) -> None:
 
 
 def create_collection(settings: Settings, name: object, config: CollectionConfig | None = None) -> Collection:
-    """A new, empty collection; CollectionExistsError if the name is taken."""
-    name = check_name(name)
+    """A new, empty collection; CollectionExistsError if the name is taken. A name typed as a
+    title ("Biology 101", "Chimie générale") is refused with a name made from it to use."""
+    try:
+        name = check_name(name)
+    except CollectionNameError as exc:
+        suggested = suggest_name(name) if isinstance(name, str) else ""
+        if not suggested:
+            raise
+        raise CollectionNameError(f"{exc}; for example {suggested!r}, with {name!r} as its title") from None
     seeds_dir, index_dir = _folders(settings, name)
     if name.startswith(_RESERVED) and name != DEFAULT:
         raise CollectionNameError(
@@ -252,16 +269,26 @@ def update_config(settings: Settings, name: object, config: CollectionConfig) ->
     return get_collection(settings, collection.name)
 
 
-def delete_collection(settings: Settings, name: object) -> None:
-    """Remove a collection's documents and index (the default collection cannot be deleted)."""
+def delete_collection(settings: Settings, name: object, *, wait: float = 120.0) -> None:
+    """Remove a collection's documents and index (the default collection cannot be deleted).
+
+    A build of it running meanwhile (in this process or another sharing the index folder) is
+    stopped first and waited for (up to ``wait`` seconds): left running, it published the
+    deleted documents' index into the collection's folder once done, so a collection made
+    again under the name answered from them."""
     collection = get_collection(settings, name)
     if collection.name == DEFAULT:
         raise CollectionNameError("the default collection cannot be deleted; delete its documents instead")
-    for folder in (collection.seeds_dir, collection.index_dir):
-        if folder.exists():
-            trash = folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{id(folder)}")
-            os.rename(folder, trash)  # gone from view at once, removed below
-            shutil.rmtree(trash, ignore_errors=True)
+    if build_running(collection.index_dir) is not None:
+        request_stop(collection.index_dir)  # it ends at its next step, publishing nothing
+    trash = []
+    with build_lock(collection.index_dir, timeout=wait):  # no build of it runs while it goes
+        for folder in (collection.seeds_dir, collection.index_dir):
+            if folder.exists():
+                trash.append(folder.with_name(f".deleted-{folder.name}-{os.getpid()}-{id(folder)}"))
+                os.rename(folder, trash[-1])  # gone from view at once, removed below
+    for folder in trash:
+        shutil.rmtree(folder, ignore_errors=True)
     log.info("collection %s deleted with its documents and index", collection.name)
 
 

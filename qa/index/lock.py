@@ -5,12 +5,13 @@ a note beside it with the running build's progress line, so another process shar
 from __future__ import annotations
 
 import contextlib
+import errno
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from qa.atomic import atomic_write
-from qa.errors import IndexLockedError
+from qa.errors import IndexLockedError, IndexReadOnlyError
 
 __all__ = ["BUILDING", "LOCK", "WAITING", "ProgressNote", "build_lock", "build_running"]
 
@@ -49,9 +50,10 @@ def build_lock(
             "wait for it or stop it"
         ) from None
     except OSError as exc:
-        raise IndexLockedError(
-            f"cannot take the build lock {path} ({exc.strerror}); fix or remove it"
-        ) from None
+        kind = (
+            IndexReadOnlyError if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else IndexLockedError
+        )
+        raise kind(f"cannot take the build lock {path} ({exc.strerror}); fix or remove it") from None
     try:
         yield
     finally:

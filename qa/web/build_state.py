@@ -41,6 +41,8 @@ def build_state(settings: Settings, registry: Registry, name: object = None) -> 
     record = stopped(index_dir)
     if record is not None:  # stopped on request, here or by another process; nothing newer began
         status = replace(status, state="stopped", message=record.message)
+    elif status.state == "stopped":  # its record is gone: the collection was deleted (and made again)
+        status = replace(status, state="ready", message="")
     elif status.state not in ("ready", "done"):
         return status
     try:

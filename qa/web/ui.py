@@ -22,7 +22,8 @@ from qa.errors import QAError
 from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
-from qa.web.chat import FAILED, ChatSession, Conversations, messages
+from qa.web.build_state import build_state
+from qa.web.chat import FAILED, INDEXING, NO_DOCUMENTS, ChatSession, Conversations, messages
 from qa.web.chat_render import render_question
 
 __all__ = ["CHAT_JS", "CSS", "EXAMPLES", "INTRO", "SessionCollections", "build_ui"]
@@ -139,8 +140,9 @@ def _kept_notice(settings: Settings, left: str) -> str:
 def _collection_view(
     gr, settings: Settings, registry: Registry | None, name: str | None
 ) -> tuple[str, tuple]:
-    """The collection shown for ``name`` and the page's updates: picker, title, examples, and an
-    empty conversation; a warning toast when ``name`` is not a collection."""
+    """The collection shown for ``name`` and the page's updates: picker, title, examples, an
+    empty conversation, and the notice (that the course has no documents yet, before anything
+    is asked); a warning toast when ``name`` is not a collection."""
     shown, title, samples, names, warning = _collection_page(settings, name)
     if warning:
         gr.Warning(warning)
@@ -148,7 +150,26 @@ def _collection_view(
         choices=_picker_choices(settings, names), value=shown, visible=registry is not None and len(names) > 1
     )
     examples = gr.Dataset(samples=[[q] for q in samples], visible=bool(samples))
-    return shown, (picker, _heading(title), examples, [], ())
+    return shown, (picker, _heading(title), examples, [], (), _unanswerable(settings, registry, shown))
+
+
+def _unanswerable(settings: Settings, registry: Registry | None, name: str) -> str:
+    """:data:`NO_DOCUMENTS` (or :data:`INDEXING` while its first build runs) for a course with no
+    indexed documents yet, '' otherwise: said when the course opens, not after a question."""
+    from qa.index.collections import collection_settings
+    from qa.index.files import live_folder
+
+    if registry is None:
+        return ""
+    try:
+        live_folder(collection_settings(settings, name).index_dir)
+        return ""
+    except QAError:
+        pass
+    try:
+        return INDEXING if build_state(settings, registry, name).busy else NO_DOCUMENTS
+    except QAError:
+        return NO_DOCUMENTS
 
 
 def _heading(title: str) -> str:
@@ -185,14 +206,14 @@ def _pick_collection(gr, settings: Settings, registry: Registry | None, chosen: 
 
     def pick_collection(name: str | None, turns, courses: Conversations | None, request):
         courses = courses or Conversations()
-        shown, (picker, heading, examples, _, _) = _collection_view(gr, settings, registry, name)
+        shown, (picker, heading, examples, _, _, empty) = _collection_view(gr, settings, registry, name)
         # the course shown picked again, or one pick sent twice (the picker does): no change
         if shown == courses.shown or not chosen.remember(request, shown):
             return (gr.update(),) * 7
         courses, restored, left = courses.switch(turns, shown)
         if left:
             gr.Info(_kept_notice(settings, left))
-        return picker, heading, examples, messages(restored), restored, courses, ""
+        return picker, heading, examples, messages(restored), restored, courses, empty
 
     return pick_collection
 
@@ -360,7 +381,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
         chat.like(rate, [turns], None, trigger_mode="multiple", **private)
         demo.load(None, None, None, js=CHAT_JS)
         demo.load(
-            on_load, None, [picker, title, examples, chat, turns, courses], api_visibility="private"
+            on_load, None, [picker, title, examples, chat, turns, notice, courses], api_visibility="private"
         ).then(None, [title], None, js=_TAB_TITLE_JS)
         picker.input(
             pick_collection,

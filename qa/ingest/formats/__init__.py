@@ -130,6 +130,8 @@ def read_document(path: Path, limits: Limits) -> Extracted:
             f"{size / 2**20:,.1f} MB is over QA_MAX_FILE_MB={limits.max_file_bytes / 2**20:g}; "
             "split it or raise the limit"
         )
+    if size == 0:  # a failed copy or download: nothing in it, whatever its name says
+        raise SourceError("empty file, nothing to index")
     found = sniff(head)
     if found != _KIND[suffix]:
         if found == "ole" and suffix in (".docx", ".pptx"):

@@ -18,11 +18,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.errors import SourceError
 from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
 from qa.ingest.formats.docx_numbering import Numbering, format_number, w
 from qa.ingest.formats.docx_styles import Styles, heading_level_of
-from qa.ingest.formats.office import check_package
+from qa.ingest.formats.office import check_package, corrupt
 
 __all__ = ["read_docx"]
 
@@ -57,7 +56,7 @@ def read_docx(path: Path, limits: Limits) -> Extracted:
         reader.endnotes()
         title = (document.core_properties.title or "").strip() or reader.first_title
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
-        raise SourceError(f"corrupt Word file ({type(exc).__name__}: {exc}); save it again") from None
+        raise corrupt("Word", exc) from None
     return reader.builder.build(title=title)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from qa.errors import SourceError
 from qa.ingest.formats.base import Limits
 
-__all__ = ["check_package"]
+__all__ = ["check_package", "corrupt"]
 
 
 def check_package(path: Path, limits: Limits, *, part: str, kind: str) -> None:
@@ -28,3 +28,12 @@ def check_package(path: Path, limits: Limits, *, part: str, kind: str) -> None:
         )
     if part not in names:
         raise SourceError(f"a ZIP archive without {part}, so not a {kind} file; rename or remove it")
+
+
+def corrupt(kind: str, exc: Exception) -> SourceError:
+    """The error for a ``kind`` file its library could not read: what broke, in words a person
+    can use. A missing part came as python-docx's "KeyError: no relationship of type
+    'http://schemas.openxmlformats.org/...' in collection"."""
+    if isinstance(exc, KeyError):
+        return SourceError(f"corrupt {kind} file (a part it needs is missing); save it again")
+    return SourceError(f"corrupt {kind} file ({type(exc).__name__}: {exc}); save it again")

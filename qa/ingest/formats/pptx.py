@@ -14,9 +14,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from qa.errors import SourceError
 from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
-from qa.ingest.formats.office import check_package
+from qa.ingest.formats.office import check_package, corrupt
 
 __all__ = ["NOTES_HEADING", "read_pptx"]
 
@@ -44,7 +43,7 @@ def read_pptx(path: Path, limits: Limits) -> Extracted:
             first_title = first_title or slide_title
         title = (presentation.core_properties.title or "").strip() or first_title
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
-        raise SourceError(f"corrupt PowerPoint file ({type(exc).__name__}: {exc}); save it again") from None
+        raise corrupt("PowerPoint", exc) from None
     return builder.build(title=title, page_unit="slide", pages_read=max(slides, 1))
 
 

@@ -12,6 +12,7 @@
   try { key = sessionStorage.getItem("qa-admin-key") || ""; } catch (e) { key = ""; }
   var current = scoped || new URLSearchParams(location.search).get("collection") || "default";
   var polling = null;
+  var showing = null;  /* the collection on the page, as the server last listed it */
   var UNREACHABLE = "the server did not answer (it may be restarting, or the connection dropped); " +
     "reload the page in a moment to see what it holds";
   var logged = false;  /* whether the server records learners' questions (QA_LOG_QUESTIONS) */
@@ -149,7 +150,10 @@
   }
 
   function renderCollection(c) {
+    if (!showing || showing.name !== c.name) { $("rename-form").hidden = true; }  /* another collection */
+    showing = c;
     $("collection-title").textContent = c.title + " (" + c.name + ")";
+    $("rename").hidden = !!scoped || !$("rename-form").hidden;
     $("chat-link").href = c.name === "default" ? "./" : "./?collection=" + encodeURIComponent(c.name);
     $("delete-collection").hidden = c.name === "default" || !!scoped;
     /* a deck counts slides, a PDF pages; formats without pages count the words read */
@@ -414,9 +418,36 @@
       .then(function (c) { current = c.name; $("new-name").value = ""; $("new-title").value = ""; say("created " + c.name); load(); })
       .catch(function (err) { say(err.message, true); });
   });
+  /* rename: the title learners see (the picker, the chat page's heading, the tab); the name in
+   * links stays. The settings route takes the whole settings, so the others go back unchanged. */
+  function closeRename() { $("rename-form").hidden = true; $("rename").hidden = !!scoped; $("rename").focus(); }
+  $("rename").addEventListener("click", function () {
+    if (!showing) { return; }
+    $("rename-title").value = showing.title;
+    $("rename-form").hidden = false;
+    $("rename").hidden = true;
+    $("rename-title").focus();
+    $("rename-title").select();
+  });
+  $("rename-cancel").addEventListener("click", closeRename);
+  $("rename-title").addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { event.preventDefault(); closeRename(); }
+  });
+  $("rename-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var c = showing, title = $("rename-title").value.trim();
+    if (!c || !title) { return; }
+    call("PUT", "/collections/" + c.name + "/settings",
+      { title: title, examples: c.examples, allowed_origins: c.allowed_origins })
+      .then(function (changed) { say("renamed " + changed.name + " to “" + changed.title + "”"); closeRename(); load(); })
+      .catch(function (err) { say(err.message, true); $("rename-title").focus(); });
+  });
   $("delete-collection").addEventListener("click", function () {
-    if (!confirm("Delete the collection " + current + " and all its documents?")) { return; }
-    call("DELETE", "/collections/" + current).then(function () { say("deleted " + current); current = "default"; load(); })
+    /* named as the list names it; a build of it is stopped first, which can take a moment */
+    var named = showing && showing.name === current ? "“" + showing.title + "” (" + current + ")" : current;
+    if (!confirm("Delete the collection " + named + " and all its documents?")) { return; }
+    say("deleting " + named + " …");
+    call("DELETE", "/collections/" + current).then(function () { say("deleted " + named); current = "default"; load(); })
       .catch(function (err) { say(err.message, true); });
   });
   var drop = $("drop");

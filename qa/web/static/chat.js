@@ -8,6 +8,8 @@
    * - draft: what is in the question box when the page goes away (Gradio reloads the page once
    *   a lost server is back, after a restart or a dropped connection) is put back after it.
    * - watch: an idle page notices a lost or restarted server by itself and says so.
+   * - resend: a question whose request failed on the network is sent again before Gradio
+   *   takes the server for lost (and reloads the page, which starts the conversation afresh).
    * One delegated listener, so it works for answers added later. */
   if (window.qaChat) return;
   const fallback = (text) => {
@@ -137,6 +139,28 @@
   };
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") check(); });
   check();
+
+  /* resend: when the request that sends a question (queue/join) gets no answer at all (a
+   * dropped connection, a flaky network), Gradio 6 shows "Connection to the server was lost" and
+   * reloads the page as soon as the server answers again, even when it never restarted: the
+   * conversation on the page was gone after one failed request. That request is sent again,
+   * twice at most, after a short wait, before Gradio sees it fail. An answer of the server (an
+   * error status included) is never sent again, nor a request the page itself cancelled. */
+  const RESEND_AFTER = [500, 1500];
+  const fetchOnce = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const url = String((input && input.url) || input || "");  /* a string, a URL or a Request */
+    if (!/\/queue\/join(\?|$)/.test(url)) return fetchOnce(input, init);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetchOnce(input, init);
+      } catch (e) {
+        const cancelled = init && init.signal && init.signal.aborted;
+        if (cancelled || attempt >= RESEND_AFTER.length) throw e;
+        await new Promise((done) => setTimeout(done, RESEND_AFTER[attempt]));
+      }
+    }
+  };
 
   window.qaChat = { scroll: scroll, lengthNotice: lengthNotice };
 }
