@@ -572,6 +572,17 @@ def test_authors_open_each_indexed_document_as_the_index_reads_it(courses, fake_
     assert "d.page_url" in admin_js and '"/chat/$1/"' in admin_js  # an LTI session's own folder
 
 
+def test_a_chinese_documents_words_are_counted_as_citations_count_them(app):
+    client, registry = app
+    text = "# 火山\n\n火山是地壳上的开口。熔岩冷却后形成玄武岩。\n"
+    path = "/api/v1/admin/collections/biology/documents/zh.md"
+    assert client.put(path, content=text.encode(), headers=admin()).status_code == 202
+    registry.wait("biology")
+    docs = client.get("/api/v1/admin/collections/biology", headers=admin()).json()["documents"]
+    (zh,) = [d for d in docs if d["name"] == "zh.md"]
+    assert zh["words"] == 2 + 19  # each letter of the heading and the text (text.split(): 2)
+
+
 def test_a_document_named_in_another_script_is_uploaded_cited_opened_and_deleted(courses, fake_embedder):
     from urllib.parse import quote
 

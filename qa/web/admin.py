@@ -105,7 +105,9 @@ class DocumentOut(BaseModel):
     bytes: int
     title: str = Field(description="Empty until indexed.")
     pages: int = Field(description="Pages or slides (0 for formats without pages).")
-    words: int = Field(0, description="Words of the text the index read (0: not indexed yet).")
+    words: int = Field(
+        0, description="Words of the text the index read, as citations count them (0: not indexed yet)."
+    )
     windows: int = Field(description="Retrieval windows in the live index (0: not indexed yet).")
     indexed_at: str = Field(
         description="When its vectors were made (kept while it is unchanged); empty if pending."
@@ -207,7 +209,7 @@ def _documents(settings: Settings, registry: Registry, name: str, status: BuildS
                 bytes=f.bytes,
                 title=doc.title if doc else "",
                 pages=len(getattr(doc, "pages", ()) or ()) if doc else 0,
-                words=len(doc.text.split()) if doc else 0,
+                words=len(index.word_maps[index.document_index(f.source)]) if doc else 0,
                 windows=windows,
                 indexed_at=index.indexed_at(f.source) if doc else "",
                 warnings=warnings,
