@@ -8,6 +8,7 @@ from tests.conftest import SEED
 def _check(text: str, size: int, stride: int) -> None:
     chunks = chunk_text(text, source="s", size=size, stride=stride)
     words = WordMap(text)
+    assert words.words() == [text[a:b] for a, b in zip(words.starts, words.ends)]
     covered = set()
     for c in chunks:
         assert c.text == text[c.start : c.end]

@@ -37,7 +37,7 @@ from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
 from qa.index.stopping import StopCheck, forget_stop, forget_stopped, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
-from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_letters
+from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_script
 from qa.ingest.formats import reader_change, reader_versions
 from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
@@ -99,7 +99,7 @@ WORDS_KEY = "words"
 
 def _words_changed(manifest: Manifest, doc: Document) -> bool:
     """Whether ``doc``'s words split otherwise now than when the index of ``manifest`` was built."""
-    return manifest.versions.get(WORDS_KEY, "1") != str(WORDS_VERSION) and has_unspaced_letters(doc.text)
+    return manifest.versions.get(WORDS_KEY, "1") != str(WORDS_VERSION) and has_unspaced_script(doc.text)
 
 
 def _recipes() -> dict[str, str]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.ingest.normalize import CJK_LETTERS
 
-__all__ = ["WORDS_VERSION", "Chunk", "WordMap", "chunk_text", "has_unspaced_letters", "may_have_boundaries"]
+__all__ = ["WORDS_VERSION", "Chunk", "WordMap", "chunk_text", "has_unspaced_script", "may_have_boundaries"]
 
 WORDS_VERSION = 2
 """Version of how a text is split into words; 2: Chinese and Japanese letter by letter (an index
@@ -66,7 +66,7 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
         inner[wide] = _is_word_code().take(codes[wide], mode="clip")
     edges = np.flatnonzero(word[1:] != word[:-1])  # a word's start, then its end, in turn
     starts, ends = edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
-    if len(wide) and codes[wide].max() >= 0x3041:
+    if len(wide) and codes[wide].max() > 0x3000:  # the first such punctuation: U+3001
         return _split_cjk(text, inner, starts, ends)
     return starts, ends
 
@@ -92,10 +92,10 @@ def _split_cjk(
     return np.sort(np.concatenate([starts, cuts])), np.sort(np.concatenate([ends, cuts]))
 
 
-def has_unspaced_letters(text: str) -> bool:
-    """Whether ``text`` holds a letter of a script written without spaces (Chinese, Japanese),
-    whose words version 2 splits otherwise than version 1."""
-    return _CJK_LETTER.search(text) is not None
+def has_unspaced_script(text: str) -> bool:
+    """Whether ``text`` holds a letter or punctuation mark of a script written without spaces
+    (Chinese, Japanese): the words of such a text split otherwise in version 2 than in 1."""
+    return _CJK_LETTER.search(text) is not None or _CJK_PUNCTUATION.search(text) is not None
 
 
 def may_have_boundaries(text: str) -> bool:
@@ -132,8 +132,8 @@ class WordMap:
 
     @cached_property
     def _letter_words(self) -> bool:
-        """Whether some words are Chinese or Japanese letters split from a run without spaces."""
-        return has_unspaced_letters(self.text)
+        """Whether some words may be split from a run without spaces (Chinese or Japanese)."""
+        return has_unspaced_script(self.text)
 
     def words(self, start: int = 0, end: int | None = None) -> list[str]:
         """Words ``[start, end)`` as written: ``str.split`` of their text, except that a Chinese or

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from qa.ingest.chunking import has_unspaced_letters
+from qa.ingest.chunking import has_unspaced_script
 from qa.ingest.normalize import content_words, stem
 
 __all__ = ["SOFT_FLOOR", "SOFT_FULL", "SoftCoverage", "WordVectors"]
@@ -154,7 +154,7 @@ class SoftCoverage:
         found = total - sum(weights[t] for t in missing)
         # a Chinese or Japanese letter alone means little to the model (most are one unknown
         # token, alike to it): no credit for closeness
-        lacking = [t for t in missing if not has_unspaced_letters(t)]
+        lacking = [t for t in missing if not has_unspaced_script(t)]
         if lacking and held:
             written = _written(question)
             asked = [written.get(t, t) for t in lacking]  # a term no word of it is (an acronym): itself
