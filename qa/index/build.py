@@ -34,7 +34,7 @@ from qa.index.files import load_index, read_manifest, remove_leftovers, save_ind
 from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
-from qa.index.stopping import StopCheck, forget_stop, forget_stopped, record_stop
+from qa.index.stopping import StopCheck, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import chunk_text
 from qa.ingest.formats import reader_change, reader_versions
@@ -380,15 +380,18 @@ def ensure_index(
     anything is embedded (a long build says first why it runs), and before them that it waits
     for another process's build of the folder, if it must. A stop requested meanwhile
     (:func:`qa.index.stopping.request_stop`) or Ctrl-C ends it with nothing written: the live
-    build stays, and :func:`qa.index.stopping.stopped` says what happened until the next build.
+    build stays, and :func:`qa.index.stopping.stopped` says what happened. A stop standing when
+    the build would begin, or coming while it waits for the lock, cancels it the same way: it
+    was asked for before the stop (a caller asking for a new build withdraws a standing stop
+    first, :func:`qa.index.stopping.withdraw_stop`).
     """
     check_store(settings)
-    asked = time.time()
     index_dir = settings.index_dir
+    stop = StopCheck(index_dir)
     try:
-        with build_lock(index_dir, waiting=(lambda line: why((line,))) if why else None):
-            forget_stopped(index_dir)
-            stop = StopCheck(index_dir, since=asked)
+        waiting = (lambda line: why((line,))) if why else None
+        with build_lock(index_dir, waiting=waiting, check=lambda: _cancel_queued(index_dir, stop, False)):
+            _cancel_queued(index_dir, stop, True)
             note = ProgressNote(index_dir)
             note("reading documents")
             try:
@@ -398,7 +401,6 @@ def ensure_index(
                 record_stop(index_dir, answers_from=_answers_from(index_dir))
                 raise
             finally:
-                forget_stop(index_dir)
                 note.close()
     except OSError as exc:  # the folder is not one, is read-only, or the disk is full
         raise IndexWriteError(
@@ -406,6 +408,16 @@ def ensure_index(
             + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(index_dir) else "")
             + "; make the folder writable or free some space, or set QA_INDEX_DIR (--index-dir) to another"
         ) from None
+
+
+def _cancel_queued(index_dir, stop: StopCheck, locked: bool) -> None:
+    """Cancel a build that has not begun (queued, or waiting for the lock: not ``locked``, when
+    the running build carries the request out itself) if a stop stands, recording that it was."""
+    try:
+        stop(queued=True)
+    except BuildStoppedError:
+        record_stop(index_dir, answers_from=_answers_from(index_dir), queued=True, carried_out=locked)
+        raise
 
 
 def _answers_from(index_dir) -> str:
