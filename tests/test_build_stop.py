@@ -5,6 +5,8 @@ what happened until the next build."""
 
 from __future__ import annotations
 
+import pytest
+
 import qa.embedders.base
 from qa.cli import main
 from qa.index.build import ensure_index
@@ -126,3 +128,61 @@ def test_a_stop_cancels_a_build_waiting_for_another_process_and_says_so(courses,
     args = ["index", "--root", str(courses.root), "--model", "fake-model", "--collection", "biology"]
     assert main(args) == 0
     assert stopped(index_dir) is None and not (index_dir / STOP).exists()
+
+
+def test_a_stopped_build_gives_its_bm25_up_at_the_next_window_size(project, fake_embedder, monkeypatch):
+    """BM25 is built on a thread beside the embedding; a build that stops no longer lets it run
+    to its end for nothing, and the thread is a daemon (a stopped qa index exits at once)."""
+    import threading
+
+    import qa.index.build as build
+    from qa.errors import BuildStoppedError
+    from qa.index.progress import LOADING
+    from qa.lexical.bm25 import LexicalIndex
+
+    # the real BM25 build reads its texts size by size: given up after the first size, it ends
+    read, given_up = [], threading.Event()
+
+    class Counted(build._Abandonable):
+        def __getitem__(self, i):
+            read.append(i)
+            text = super().__getitem__(i)
+            if len(read) == 3:  # the three windows of the first size (20 words) are read
+                given_up.set()
+            return text
+
+    texts = ["alpha beta"] * 3 + ["gamma delta"] * 2
+    with pytest.raises(BuildStoppedError):
+        LexicalIndex(Counted(texts, given_up), [20, 20, 20, 40, 40])
+    assert len(read) == 4  # the second size's first text raised
+
+    # a build stopped while its BM25 runs: the BM25 thread ends at its next read
+    entered, go, ended = threading.Event(), threading.Event(), []
+
+    class Slow:
+        def __init__(self, texts, scales):
+            texts[0]
+            entered.set()
+            go.wait(30)
+            try:
+                texts[1]
+            except BuildStoppedError:
+                ended.append(threading.current_thread())
+                raise
+
+    def stop_at_loading(p):
+        if p.stage == LOADING:
+            assert entered.wait(30)
+            raise BuildStoppedError("the build was stopped on request")
+
+    monkeypatch.setattr(build, "LexicalIndex", Slow)
+    (project.seeds_dir / "a.txt").write_text("lava cools quickly into basalt " * 20, encoding="utf-8")
+    documents = build.scan_sources(project.seeds_dir, project.root, max_file_mb=10)[0]
+    with pytest.raises(BuildStoppedError):
+        build.build_index(documents, settings=project, embedder=fake_embedder, stages=stop_at_loading)
+    go.set()
+    for thread in threading.enumerate():
+        if thread.name == "qa-bm25":
+            assert thread.daemon
+            thread.join(10)
+    assert ended and ended[0].daemon

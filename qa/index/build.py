@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -243,41 +244,39 @@ def build_index(
 
     window_texts = [t for doc_texts in texts for t in doc_texts]
     # BM25 needs no vectors: built on a thread of its own while the model embeds
-    lexical_pool = ThreadPoolExecutor(1, thread_name_prefix="qa-bm25")
-    lexical_job = lexical_pool.submit(LexicalIndex, window_texts, windows.scale)
-    lexical_pool.shutdown(wait=False)
-    ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
-    if total:
-        if stages:
-            stages(BuildProgress(LOADING, 0, 1, 0.0))
-        embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
-        embedder.dimension  # noqa: B018  loads it (a first start exports it) before counting windows
-        started = time.perf_counter()
-        step(0)
-        ahead = [
-            t[j]
-            for t, r, p in zip(texts, rows, parts)
-            if p is None
-            for j in model_rows(windows.scale[r], settings.window_vectors)
-        ]
-    vectors_ahead = embed_texts(embedder, ahead, step) if ahead else None
-    encode = Embedded(ahead, vectors_ahead, lambda batch: embed_texts(embedder, batch, step))
-    encode_tokens = _token_encoder(embedder, settings, step) if total else None
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    indexed_at = {}
-    for i, (doc, t) in enumerate(zip(documents, texts)):
-        indexed_at[doc.source] = now if parts[i] is None else _indexed_at(previous, doc.source)
-        if parts[i] is None:
-            parts[i] = document_vectors(
-                t,
-                _spans(windows, rows[i]),
-                encode=encode,
-                window_vectors=settings.window_vectors,
-                encode_tokens=encode_tokens,
-            )
-    vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
-    lexical = lexical_job.result()
+    with _beside(LexicalIndex, window_texts, windows.scale) as lexical_job:
+        ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
+        if total:
+            if stages:
+                stages(BuildProgress(LOADING, 0, 1, 0.0))
+            embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
+            embedder.dimension  # noqa: B018  loads it (a first start exports it) before counting windows
+            started = time.perf_counter()
+            step(0)
+            ahead = [
+                t[j]
+                for t, r, p in zip(texts, rows, parts)
+                if p is None
+                for j in model_rows(windows.scale[r], settings.window_vectors)
+            ]
+        vectors_ahead = embed_texts(embedder, ahead, step) if ahead else None
+        encode = Embedded(ahead, vectors_ahead, lambda batch: embed_texts(embedder, batch, step))
+        encode_tokens = _token_encoder(embedder, settings, step) if total else None
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        indexed_at = {}
+        for i, (doc, t) in enumerate(zip(documents, texts)):
+            indexed_at[doc.source] = now if parts[i] is None else _indexed_at(previous, doc.source)
+            if parts[i] is None:
+                parts[i] = document_vectors(
+                    t,
+                    _spans(windows, rows[i]),
+                    encode=encode,
+                    window_vectors=settings.window_vectors,
+                    encode_tokens=encode_tokens,
+                )
+        vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
+        lexical = lexical_job.result()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
@@ -296,6 +295,46 @@ def build_index(
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
+
+
+class _Abandonable(Sequence[str]):
+    """Texts that raise :class:`~qa.errors.BuildStoppedError` when read once ``given_up`` is set."""
+
+    def __init__(self, texts: Sequence[str], given_up: threading.Event) -> None:
+        self._texts, self._given_up = texts, given_up
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if self._given_up.is_set():
+            raise BuildStoppedError("the build ended without it; not needed")
+        return self._texts[i]
+
+
+@contextlib.contextmanager
+def _beside(build: Callable, texts: Sequence[str], *args) -> Iterator[Future]:
+    """``build(texts, *args)`` (the BM25 index) on a daemon thread of its own while the block runs
+    (a stopped ``qa index`` exits without waiting for it), its result or error in the future
+    yielded. When the block ends by an exception (a stop, Ctrl-C, a failure) the build is given
+    up: reading ``texts`` raises from then on, and :class:`~qa.lexical.bm25.LexicalIndex` reads
+    them one window size at a time, so it ends at the next size instead of finishing for nothing."""
+    given_up = threading.Event()
+    future: Future = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(build(_Abandonable(texts, given_up), *args))
+        except BaseException as exc:  # handed to the build when it asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="qa-bm25", daemon=True).start()
+    try:
+        yield future
+    except BaseException:
+        given_up.set()
+        raise
 
 
 def _store_reasons(manifest: Manifest, settings: Settings) -> list[str]:
