@@ -421,7 +421,8 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
     csv = client.get(
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=csv", headers=admin()
     )
-    assert csv.status_code == 200 and csv.text.startswith("id,question,expected,kind")
+    # a byte-order mark first, so that Excel reads the UTF-8 (accents) as UTF-8
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbfid,question,expected,kind")
 
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
