@@ -50,9 +50,8 @@ from qa.web.build_state import build_state
 from qa.web.routes import ADMIN_API
 from qa.web.signed_links import LinkSigner
 
-__all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
+__all__ = ["admin_router", "collection_out"]
 
-UPLOAD_PATH_PREFIX = "/api/v1/admin/"
 NAME = Annotated[str, Path(description="Collection name: a short slug, e.g. `biology-101`.", max_length=64)]
 
 
@@ -241,6 +240,7 @@ def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> 
 ERRORS = {
     401: {"model": ErrorOut, "description": "Missing or wrong admin key."},
     403: {"model": ErrorOut, "description": "Another origin than the admin page's."},
+    413: {"model": ErrorOut, "description": "The JSON body is over 256 KiB."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
     429: {"model": ErrorOut, "description": "Too many wrong keys from this client; see `Retry-After`."},
 }

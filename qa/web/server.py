@@ -214,7 +214,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     )
     demo.state_holder.capacity = settings.max_sessions
     from qa.index.collections import collection_origins, own_origins
-    from qa.web.admin import UPLOAD_PATH_PREFIX
+    from qa.web.routes import ADMIN_UPLOADS, LTI_ADMIN_UPLOADS
     from qa.web.security import MAX_UPLOAD_BODY_BYTES
 
     return SecurityMiddleware(
@@ -223,8 +223,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         call_kinds=call_kinds(demo),
         routes=routes,
         body_limits={
-            **({UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else {}),
-            **({"/lti/admin/": MAX_UPLOAD_BODY_BYTES} if lti else {}),
+            **({ADMIN_UPLOADS: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else {}),
+            **({LTI_ADMIN_UPLOADS: MAX_UPLOAD_BODY_BYTES} if lti else {}),
         },
         collection_origins=lambda: collection_origins(settings),
         own_origins=lambda name: own_origins(settings, name),
