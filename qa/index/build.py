@@ -391,15 +391,14 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
     return reasons
 
 
-def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
-    """The existing index (None if unusable) and why it does not fit as it is."""
+def _loaded(settings: Settings) -> tuple[Index | None, list[str]]:
+    """The existing index, or None and why it cannot be used (none yet, corrupt, too old)."""
     try:
-        previous = load_index(settings.index_dir, settings=settings)
+        return load_index(settings.index_dir, settings=settings), []
     except IndexMissingError:
         return None, [f"{FIRST_BUILD}no index in {settings.index_dir} yet"]
     except (IndexCorruptError, IndexStaleError) as exc:
         return None, [str(exc)]
-    return previous, stale_reasons(previous.manifest, documents, settings)
 
 
 def ensure_index(
@@ -490,26 +489,37 @@ def _ensure_locked(
     stages: Callable[[BuildProgress], None],
     why: Callable[[tuple[str, ...]], None] | None,
 ) -> BuildReport:
-    """:func:`ensure_index`'s work, under the build lock."""
+    """:func:`ensure_index`'s work, under the build lock. Why the index is built is said as soon
+    as it is known: before the documents are read when there is no usable index (a first build),
+    after them when they decide (a source changed)."""
     remove_leftovers(settings.index_dir)
+    previous, unusable = _loaded(settings)
+    untold = list(unusable) if why else []
+
+    def tell() -> None:  # once, before the first document is read (not when there are none)
+        if untold and why:
+            why(_said(untold))
+            untold.clear()
+
     documents, problems = scan_sources(
         settings.seeds_dir,
         settings.root,
         max_file_mb=settings.max_file_mb,
-        progress=_reading(stages),
+        progress=_reading(stages, tell),
     )
     skipped = tuple(str(p) for p in problems)
     if not documents:
         raise NoSourcesError(
             f"no readable documents in {settings.seeds_dir}" + (f" ({'; '.join(skipped)})" if skipped else "")
         )
-    previous, reasons = _previous(settings, documents)
+    tell()
+    reasons = stale_reasons(previous.manifest, documents, settings) if previous is not None else unusable
     if previous is not None and not reasons and not rebuild:
         meta = {(d.source, d.title, d.url, d.license) for d in documents}
         if meta == {(d.source, d.title, d.url, d.license) for d in previous.documents}:
             return BuildReport(previous, "up to date", reused=len(previous), skipped=skipped)
         reasons = ["titles or links changed"]
-    if why:
+    if why and not unusable:
         why(_said(reasons))
     index, embedded, reused = build_index(
         documents,
@@ -525,8 +535,11 @@ def _ensure_locked(
     return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
 
 
-def _reading(stages: Callable[[BuildProgress], None]) -> Callable[[ScanProgress], None]:
+def _reading(
+    stages: Callable[[BuildProgress], None], first: Callable[[], None]
+) -> Callable[[ScanProgress], None]:
     def report(p: ScanProgress) -> None:
+        first()
         stages(BuildProgress(READING, p.files_done, p.files_total, p.seconds, p.pages_done, p.current))
 
     return report
