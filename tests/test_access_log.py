@@ -57,3 +57,31 @@ def test_a_chat_session_id_in_the_heartbeat_path_is_not_logged():
     string is never logged, and neither is the heartbeat's path that holds the same id."""
     assert logged_path("/gradio_api/heartbeat/mzic7j2ncoo") == "/gradio_api/heartbeat/…"
     assert logged_path("/gradio_api/queue/join") == "/gradio_api/queue/join"
+
+
+def test_an_event_stream_says_how_long_it_was_open_not_a_response_time(caplog, monkeypatch):
+    """Gradio's heartbeat stays open as long as the chat page: its line is not a slow request."""
+    import qa.web.access_log as access_log
+    from tests.conftest import run_coroutine
+
+    times = [100.0, 412.4]  # when it was asked for, then ever after
+
+    async def stream(scope, receive, send):
+        headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"event: heartbeat\n\n"})
+
+    async def nothing(message):
+        return None
+
+    caplog.set_level(logging.INFO, logger="qa.web.access_log")
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/gradio_api/heartbeat/s3ss10n",
+        "client": ("10.0.0.7", 1),
+    }
+    monkeypatch.setattr(access_log.time, "perf_counter", lambda: times.pop(0) if len(times) > 1 else times[0])
+    run_coroutine(AccessLog(stream)(scope, None, nothing))
+    line = [r.getMessage() for r in caplog.records if r.name == "qa.web.access_log"][-1]
+    assert line == "GET /gradio_api/heartbeat/… 200 event stream, open 312 s 10.0.0.7"

@@ -421,7 +421,8 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
     csv = client.get(
         "/api/v1/admin/collections/biology/questions/export?view=declined&format=csv", headers=admin()
     )
-    assert csv.status_code == 200 and csv.text.startswith("id,question,expected,kind")
+    # a byte-order mark first, so that Excel reads the UTF-8 (accents) as UTF-8
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbfid,question,expected,kind")
 
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):
@@ -540,6 +541,31 @@ def test_uploads_may_exceed_the_learner_body_limit_but_questions_may_not(app):
     huge = b"x" * (50 * 2**20 + 1)
     res = client.put("/api/v1/admin/collections/biology/documents/huge.txt", content=huge, headers=admin())
     assert res.status_code == 413 and res.json()["error"] == "the request body is limited to 50 MiB"
+
+
+def test_admin_json_bodies_have_the_small_limit_not_the_uploads(app):
+    """Settings, names and titles are JSON of a few kilobytes: past 256 KiB they are refused
+    before the body is held, with the documented error shape; only uploads take 50 MiB."""
+    client, _ = app
+    base = "/api/v1/admin/collections/biology"
+    padding = "x" * (300 * 1024)
+    for method, path, body in [
+        ("PUT", f"{base}/settings", {"title": padding}),
+        ("PUT", f"{base}/documents/cells.md/title", {"title": padding}),
+        ("POST", "/api/v1/admin/collections", {"name": "big", "title": padding}),
+    ]:
+        res = client.request(method, path, json=body, headers=admin())
+        assert res.status_code == 413, (path, res.status_code)
+        assert res.json() == {"error": "the request body is limited to 256 KiB"}
+    schema = client.get("/openapi.json").json()["paths"]
+    assert "413" in schema["/api/v1/admin/collections/{name}/settings"]["put"]["responses"]
+    from qa.web.routes import ADMIN_UPLOADS, LTI_ADMIN_UPLOADS
+
+    upload = "/api/v1/admin/collections/biology/documents/cells.md"
+    assert ADMIN_UPLOADS.match(upload) and LTI_ADMIN_UPLOADS.match("/lti/admin/T0KEN" + upload)
+    assert not ADMIN_UPLOADS.match(upload + "/title") and not LTI_ADMIN_UPLOADS.match(
+        "/lti/admin/T" + upload + "/title"
+    )
 
 
 def test_the_declined_view_tells_authors_why_learners_got_plain_words(courses, fake_embedder):

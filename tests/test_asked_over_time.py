@@ -55,5 +55,5 @@ def test_the_export_says_which_declined_questions_are_answered_since():
         ("What is a prion?", ""),
         ("What is osmosis?", "2026-11-05T09:00:00+00:00"),
     ]
-    table = list(csv.DictReader(io.StringIO(rows_csv(rows))))
+    table = list(csv.DictReader(io.StringIO(rows_csv(rows).removeprefix("\ufeff"))))
     assert [r["answered_since"] for r in table] == ["", "2026-11-05T09:00:00+00:00"]

@@ -220,6 +220,34 @@ def test_one_clear_control_with_a_name_that_overlaps_nothing(browser, live_serve
     context.close()
 
 
+@pytest.mark.parametrize(("width", "height"), [(640, 400), (1280, 800)])
+def test_the_conversation_uses_the_height_of_a_short_window(browser, live_server, width, height):
+    """At 200 % zoom (640 x 400 CSS px for a 1280 x 800 screen) about 150 px of the conversation
+    showed after an answer, the rest of the window the title, examples and controls; now the
+    conversation and the question box fill it. At desktop size the page keeps its layout."""
+    url, _ = live_server
+    context, page = _open(browser, url, width=width, height=height)
+    ask(page, "What is debt bondage?")
+    # then an example, below the question box: the page was scrolled down to it
+    page.locator("#examples button", has_text=EXAMPLES[0]).click()
+    _wait_for_answer(page, 1)
+    page.wait_for_timeout(300)  # the scroll after the answer
+    seen = page.evaluate(
+        """() => { const c = document.querySelector('#chat').getBoundingClientRect();
+                   const q = document.querySelector('#question').getBoundingClientRect();
+                   return {top: c.top, shown: Math.min(c.bottom, innerHeight) - Math.max(c.top, 0),
+                           question: [q.top, q.bottom]}; }"""
+    )
+    assert seen["top"] >= 0 and 0 <= seen["question"][0] and seen["question"][1] <= height, seen
+    if height < 500:
+        assert seen["shown"] >= 0.7 * height, seen  # not a strip of the window
+    else:
+        assert seen["shown"] >= 0.6 * height, seen  # as before: 62vh, the title above
+        examples = page.locator("#examples").bounding_box()
+        assert examples["y"] + examples["height"] <= height  # the examples in view too
+    context.close()
+
+
 @pytest.mark.parametrize("typed", ["", "   ", "???"])
 def test_unaskable_question_is_a_notice_and_the_page_stays_usable(any_page, typed):
     page = any_page

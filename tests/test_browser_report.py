@@ -85,7 +85,7 @@ def test_report_reads_on_a_phone(browser, retriever, tmp_path, artifacts):
     run = run_eval(retriever, questions, k=5, questions_file=qfile, skipped=skipped)
     report, table = tmp_path / "report.html", tmp_path / "results.csv"
     write_outputs(run, csv=table, report=report, title="Evaluation of questions.csv")
-    results = {row["id"]: row for row in csv.DictReader(table.open(encoding="utf-8"))}
+    results = {row["id"]: row for row in csv.DictReader(table.open(encoding="utf-8-sig"))}
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page = context.new_page()

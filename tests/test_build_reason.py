@@ -23,8 +23,22 @@ def test_first_qa_index_says_first_build(project, fake_embedder, monkeypatch, ca
     assert main(["index", "--root", str(project.root), "--model", "fake-model"]) == 0
     err = capsys.readouterr().err
     assert f"first build: no index in {project.index_dir} yet" in err and "run `qa index`" not in err
-    # said before the build's work, not after it: the reason precedes the embedding's progress
-    assert err.index("first build") < err.index("embedding")
+    # said before the build's work, not after it: the reason precedes the reading and embedding
+    assert err.index("first build") < err.index("reading documents") < err.index("\nembedding:")
+
+
+def test_qa_serve_on_a_fresh_index_says_first_build_before_reading(project, fake_embedder, monkeypatch):
+    """The server's first start printed "reading documents 1/1" before "first build"."""
+    import qa.embedders.base
+    from qa.web.server import prepare
+
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    lines: list[str] = []
+    prepare(project, say=lines.append)
+    told = [line.strip().split(":")[0] for line in lines]
+    assert told[:3] == [f"checking the index in {project.index_dir} ...", "first build", "reading documents"]
+    assert told.index("reading documents") < told.index("embedding"), lines
 
 
 def test_the_reason_is_said_before_anything_is_embedded(project, fake_embedder):

@@ -16,10 +16,10 @@ from qa.cli import main
 from qa.index.build import ensure_index
 from qa.index.collections import collection_settings
 from qa.index.files import live_folder
-from qa.index.lock import build_running
+from qa.index.lock import build_lock, build_running
 from qa.index.stopping import STOP, stopped
 from tests.test_admin import admin, courses, make_app  # noqa: F401  (courses is a fixture)
-from tests.test_collections import VOLCANO, GatedEmbedder
+from tests.test_collections import ROME, VOLCANO, GatedEmbedder
 
 
 def _leftovers(index_dir) -> list[str]:
@@ -160,3 +160,110 @@ def test_a_collection_deleted_while_it_builds_never_answers_from_its_documents_a
         "/api/v1/ask", json={"question": "lava cools quickly basalt", "collection": "biology"}
     )
     assert answer.status_code == 409, answer.text  # no documents yet, none of the deleted ones
+
+
+def _indexed(client, base) -> dict[str, int]:
+    return {d["name"]: d["windows"] for d in client.get(base, headers=admin()).json()["documents"]}
+
+
+def test_a_stop_also_cancels_the_build_queued_after_the_running_one(courses, fake_embedder):  # noqa: F811
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    client, registry = make_app(courses, gated)
+    base = "/api/v1/admin/collections/biology"
+    client.put(f"{base}/documents/volcano.md", content=VOLCANO.encode(), headers=admin())
+    assert gated.entered.wait(30)
+    # a second upload while the first build runs: a build queued after it
+    client.put(f"{base}/documents/rome.md", content=ROME.encode(), headers=admin())
+    asked = client.post(f"{base}/stop", headers=admin())
+    assert asked.status_code == 202 and "queued after it is cancelled" in asked.json()["message"]
+    gated.open.set()
+    assert registry.wait("biology").state == "stopped"
+    status = client.get(f"{base}/status", headers=admin()).json()
+    assert status["state"] == "stopped", status
+    assert status["message"].startswith(
+        "Build stopped, and the build queued after it cancelled; the course still answers from "
+    )
+    indexed = _indexed(client, base)
+    assert indexed["rome.md"] == indexed["volcano.md"] == 0 and indexed["cells.md"] > 0
+    # the next change asks for a new build: the stop is past, the upload kept is indexed
+    client.delete(f"{base}/documents/rome.md", headers=admin())
+    assert registry.wait("biology").state == "done"
+    index_dir = collection_settings(courses, "biology").index_dir
+    assert _indexed(client, base)["volcano.md"] > 0 and stopped(index_dir) is None
+
+
+def test_a_stop_cancels_a_build_waiting_for_another_process_and_says_so(courses, fake_embedder, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(qa.embedders.base, "make_embedder", lambda settings: fake_embedder)
+    client, registry = make_app(courses, fake_embedder)
+    index_dir = collection_settings(courses, "biology").index_dir
+    base = "/api/v1/admin/collections/biology"
+    with build_lock(index_dir):  # another process (a replica, qa index) is building
+        client.put(f"{base}/documents/volcano.md", content=VOLCANO.encode(), headers=admin())
+        assert client.post(f"{base}/stop", headers=admin()).status_code == 202
+        # cancelled while it waits, within about a second, not once the other build ends
+        assert registry.wait("biology", timeout=10).state == "stopped"
+    status = client.get(f"{base}/status", headers=admin()).json()
+    assert status["message"].startswith("Queued build cancelled before it began; the course still answers")
+    assert _indexed(client, base)["volcano.md"] == 0 and build_running(index_dir) is None
+    # qa index is a new request: it builds, and the stop no longer stands
+    args = ["index", "--root", str(courses.root), "--model", "fake-model", "--collection", "biology"]
+    assert main(args) == 0
+    assert stopped(index_dir) is None and not (index_dir / STOP).exists()
+
+
+def test_a_stopped_build_gives_its_bm25_up_at_the_next_window_size(project, fake_embedder, monkeypatch):
+    """BM25 is built on a thread beside the embedding; a build that stops no longer lets it run
+    to its end for nothing, and the thread is a daemon (a stopped qa index exits at once)."""
+    import threading
+
+    import qa.index.build as build
+    from qa.errors import BuildStoppedError
+    from qa.index.progress import LOADING
+    from qa.lexical.bm25 import LexicalIndex
+
+    # the real BM25 build reads its texts size by size: given up after the first size, it ends
+    read, given_up = [], threading.Event()
+
+    class Counted(build._Abandonable):
+        def __getitem__(self, i):
+            read.append(i)
+            text = super().__getitem__(i)
+            if len(read) == 3:  # the three windows of the first size (20 words) are read
+                given_up.set()
+            return text
+
+    texts = ["alpha beta"] * 3 + ["gamma delta"] * 2
+    with pytest.raises(BuildStoppedError):
+        LexicalIndex(Counted(texts, given_up), [20, 20, 20, 40, 40])
+    assert len(read) == 4  # the second size's first text raised
+
+    # a build stopped while its BM25 runs: the BM25 thread ends at its next read
+    entered, go, ended = threading.Event(), threading.Event(), []
+
+    class Slow:
+        def __init__(self, texts, scales):
+            texts[0]
+            entered.set()
+            go.wait(30)
+            try:
+                texts[1]
+            except BuildStoppedError:
+                ended.append(threading.current_thread())
+                raise
+
+    def stop_at_loading(p):
+        if p.stage == LOADING:
+            assert entered.wait(30)
+            raise BuildStoppedError("the build was stopped on request")
+
+    monkeypatch.setattr(build, "LexicalIndex", Slow)
+    (project.seeds_dir / "a.txt").write_text("lava cools quickly into basalt " * 20, encoding="utf-8")
+    documents = build.scan_sources(project.seeds_dir, project.root, max_file_mb=10)[0]
+    with pytest.raises(BuildStoppedError):
+        build.build_index(documents, settings=project, embedder=fake_embedder, stages=stop_at_loading)
+    go.set()
+    for thread in threading.enumerate():
+        if thread.name == "qa-bm25":
+            assert thread.daemon
+            thread.join(10)
+    assert ended and ended[0].daemon

@@ -87,7 +87,7 @@ def test_eval_csv_in_csv_and_report_out(args, tmp_path, capsys):
     assert meta["settings"]["k"] == 5 and meta["index"]["sources"]
     assert meta["metrics"]["hit@1"] == 1.0 and meta["timing"]["questions_per_s"] > 0
     assert meta["index"]["built_at"] and meta["qa_version"]
-    header = table.read_text().splitlines()[0]
+    header = table.read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.startswith("id,question,expected,outcome,first_correct_rank") and header.endswith("module")
     assert "<svg" in report.read_text()
     # the run is its own baseline: no regression

@@ -137,3 +137,44 @@ def test_the_torch_embedder_runs_every_batch_in_one_pass_and_reports_each(monkey
     want = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
     assert np.allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True))
     assert sorted(steps) == [1, 2, 2] and steps[0] == 1  # the longest batch first
+
+
+def test_a_stop_ends_the_torch_embedders_pass_within_a_slice_not_after_every_batch(monkeypatch):
+    """The torch embedder's pass of its workers runs to its end once started; the build gives it
+    slices of whole batches, so a stop raised by the progress waits for one slice, as the ONNX
+    embedder's chunks do, and the batches are those of one pass over all the texts."""
+    torch = pytest.importorskip("torch")
+    import qa.index.embedding as embedding
+    from qa.embedders.torch import SentenceTransformerEmbedder
+    from qa.errors import BuildStoppedError
+
+    batches: list[list[float]] = []
+
+    class Tiny(torch.nn.Module):
+        def preprocess(self, texts):
+            return {"lengths": torch.tensor([[float(len(t)), 1.0] for t in texts])}
+
+        def forward(self, features):
+            batches.append(sorted(features["lengths"][:, 0].tolist()))
+            return {"sentence_embedding": features["lengths"]}
+
+        def get_embedding_dimension(self):
+            return 2
+
+    embedder = SentenceTransformerEmbedder("tiny", batch_size=2)
+    monkeypatch.setattr(embedder, "_load", Tiny)
+    monkeypatch.setattr(embedder, "token_counts", lambda texts: np.array([len(t) for t in texts]))
+    monkeypatch.setattr(embedding, "COUNTED_SLICE", 3)  # rounded up to 4: two batches of 2
+    texts = ["a" * n for n in (7, 2, 9, 4, 1, 12, 3, 10, 5, 8, 11, 6)]
+    got = embed_texts(embedder, texts)
+    want = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+    assert np.allclose(got, want / np.linalg.norm(want, axis=1, keepdims=True))
+    assert sorted(batches) == [[float(a), float(a + 1)] for a in range(1, 13, 2)]  # one pass's batches
+    batches.clear()
+
+    def stop(n: int) -> None:
+        raise BuildStoppedError("the build was stopped on request")
+
+    with pytest.raises(BuildStoppedError):
+        embed_texts(embedder, texts, stop)
+    assert len(batches) <= 2  # one slice, not the six batches of every text

@@ -109,7 +109,7 @@ def test_write_outputs_writes_the_run_the_csv_and_a_report_listing_skipped_rows(
     assert rows == [json.loads(json.dumps(r)) for r in run.rows]
     meta = json.loads((tmp_path / "run.jsonl.meta.json").read_text(encoding="utf-8"))
     assert meta["skipped_rows"] == [{"file": str(qfile), "line": 4, "reason": "missing or empty 'question'"}]
-    results = list(csv.DictReader(table.open(encoding="utf-8")))
+    results = list(csv.DictReader(table.open(encoding="utf-8-sig")))
     assert results[1]["history"] == "Who is trafficked? | Where?"
     page = report.read_text(encoding="utf-8")
     assert "Skipped input rows (1)" in page and "line 4: missing or empty &#39;question&#39;" in page
@@ -154,7 +154,7 @@ def test_review_and_results_csv_neutralise_formulas_and_read_back_unchanged(tmp_
 
     path = tmp_path / "review.csv"
     write_question_rows(path, review_rows(records))
-    raw = list(csv.reader(path.open(encoding="utf-8")))[1]
+    raw = list(csv.reader(path.open(encoding="utf-8-sig")))[1]
     assert raw[1] == "'" + question and raw[7] == "'@SUM(A1:A9)"
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in raw)
     questions, skipped = read_questions(path)
@@ -163,7 +163,7 @@ def test_review_and_results_csv_neutralise_formulas_and_read_back_unchanged(tmp_
     results = tmp_path / "r.csv"
     row = {"id": "a", "question": question, "abstained": False, "fields": {"note": "+1"}, "passages": []}
     write_results_csv(results, [{**row, "passages": [{"text": "-5 degrees", "score": -0.25}]}], k=5)
-    out = next(csv.DictReader(results.open(encoding="utf-8")))
+    out = next(csv.DictReader(results.open(encoding="utf-8-sig")))
     assert (out["question"], out["top_passage"], out["note"]) == ("'" + question, "'-5 degrees", "'+1")
     assert out["score"] == "-0.25"  # numbers are not formulas
 

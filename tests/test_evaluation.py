@@ -342,7 +342,7 @@ def test_results_csv_has_one_row_per_question_with_the_input_columns(tmp_path):
     ]
     path = tmp_path / "r.csv"
     write_results_csv(path, rows, k=5)
-    out = list(csv.DictReader(path.open(encoding="utf-8")))
+    out = list(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert list(out[0]) == [
         "id",
         "question",
@@ -408,7 +408,7 @@ def test_feedback_export_writes_question_files(tmp_path, capsys, monkeypatch):
     assert main(["feedback", "export", "--out", str(out), *root]) == 0
     assert main(["feedback", "export", "--out", str(out_jsonl), *root]) == 0
     assert main(["feedback", "export", *root]) == 0
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert [r["question"] for r in rows] == ["What is debt bondage?"]
     assert rows[0]["context"] == "[s.txt 0\u20131] t" and rows[0]["id"].startswith("fb-")
     assert rows[0]["expected"] == "" and rows[0]["thumbs_down"] == "2"

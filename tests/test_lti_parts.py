@@ -192,6 +192,25 @@ def test_qa_lti_prints_what_the_administrator_pastes(tmp_path, capsys):
     assert data["public_jwk_url"] == "https://qa.example.edu/lti/jwks" and data["jwks"]["keys"]
 
 
+def test_qa_lti_help_lists_only_the_options_it_uses(capsys):
+    """It writes ROOT/lti and prints addresses: no index, model or vector store options."""
+    from qa.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["lti", "--help"])
+    out = capsys.readouterr().out
+    assert "--root" in out and "--url" in out and "--json" in out
+    for unused in (
+        "--index-dir",
+        "--seeds-dir",
+        "--model",
+        "--vector-store",
+        "--window-vectors",
+        "--embed-precision",
+    ):
+        assert unused not in out
+
+
 def test_qa_lti_reports_a_wrong_platforms_file_in_one_line(tmp_path, capsys):
     from qa.cli import main
 

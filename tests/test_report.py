@@ -137,7 +137,7 @@ def test_the_page_and_the_csv_cite_a_passage_in_the_same_words(tmp_path):
     big = {**PASSAGE, "words": {"start": 1140, "end": 1240, "total": 5345}}
     rows = [{**ROWS[0], "passages": [big]}]
     write_results_csv(tmp_path / "r.csv", rows, k=5)
-    cited = next(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))["citation"]
+    cited = next(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8-sig")))["citation"]
     assert cited == "T \u00b7 seeds/s.txt \u00b7 words 1,141\u20131,240 of 5,345 \u00b7 characters 10\u201364"
     assert cited in render_report(rows, None, k=5)
 

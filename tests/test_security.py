@@ -396,7 +396,7 @@ def test_feedback_export_csv_has_no_live_formula(tmp_path):
         assert main(["feedback", "export", "--root", str(tmp_path), "--out", str(out)]) == 0
     finally:
         del os.environ["QA_FEEDBACK_PATH"]
-    rows = list(csv.reader(out.open(encoding="utf-8")))
+    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
     cells = [cell for row in rows[1:] for cell in row]
     assert attack not in cells and "'" + attack in cells
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)

@@ -14,9 +14,15 @@ from qa.errors import IndexMissingError, NoSourcesError
 WHERE_HINT = "run qa from the project folder, or pass --root DIR or set QA_ROOT"
 
 
-def settings_args(p: argparse.ArgumentParser) -> None:
+def root_arg(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """The settings group with ``--root`` alone (a command that uses no index settings)."""
     g = p.add_argument_group("settings (also QA_* environment variables)")
     g.add_argument("--root", type=Path, help="project root (default: current folder)")
+    return g
+
+
+def settings_args(p: argparse.ArgumentParser) -> None:
+    g = root_arg(p)
     g.add_argument("--seeds-dir", type=Path, help="source documents folder (default: ROOT/seeds)")
     g.add_argument("--index-dir", type=Path, help="index folder (default: ROOT/embeddings)")
     g.add_argument("--model", help="embedding model name or directory")
@@ -44,9 +50,9 @@ def settings_from(args: argparse.Namespace, **extra) -> Settings:
     """Settings from defaults, ``QA_*`` variables and the command's options, in that order."""
     settings = Settings.load(
         root=args.root,
-        seeds_dir=args.seeds_dir,
-        index_dir=args.index_dir,
-        model=args.model,
+        seeds_dir=getattr(args, "seeds_dir", None),
+        index_dir=getattr(args, "index_dir", None),
+        model=getattr(args, "model", None),
         vector_store=getattr(args, "vector_store", None),
         window_vectors=getattr(args, "window_vectors", None),
         embed_precision=getattr(args, "embed_precision", None),

@@ -26,6 +26,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from qa.errors import BuildStoppedError
     from qa.index.build import ensure_index
     from qa.index.progress import ProgressPrinter
+    from qa.index.stopping import withdraw_stop
 
     settings = settings_from(args)
     resolve_model_path(settings.model)  # a bad model path is the one line, before any progress
@@ -33,6 +34,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(sys.stderr)  # a bar on a terminal, else plain lines
     try:
         with _terminate_as_interrupt(), project(settings):
+            withdraw_stop(settings.index_dir)  # a new build is asked for: an earlier stop is past
             report = ensure_index(
                 settings,
                 make_embedder(settings),

@@ -4,7 +4,9 @@ A spreadsheet treats a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab o
 return as a formula. Questions, comments and document text can start that way, so every text
 cell written to a CSV gets a leading ``'`` in that case (the usual neutralisation); reading a
 CSV back with :func:`from_spreadsheet` removes it again, so an exported file is still a valid
-question file.
+question file. Every CSV opens with a byte-order mark (:data:`BOM`): Excel reads a UTF-8 file
+without one in the machine's legacy code page, so "café" showed as "cafÃ©"; the project's own
+readers (``qa eval``'s questions) read ``utf-8-sig``, which drops it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from pathlib import Path
 from qa.atomic import atomic_write as replace_file
 from qa.errors import QuestionFileError
 
-__all__ = ["FORMULA_STARTS", "atomic_write", "csv_text", "from_spreadsheet", "spreadsheet_safe"]
+__all__ = ["BOM", "FORMULA_STARTS", "atomic_write", "csv_text", "from_spreadsheet", "spreadsheet_safe"]
+
+BOM = "\ufeff"
+"""The byte-order mark a CSV opens with, so that a spreadsheet reads it as UTF-8."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula."""
@@ -48,8 +53,10 @@ def from_spreadsheet(text: str) -> str:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A CSV document (header first) with every cell passed through :func:`spreadsheet_safe`."""
+    """A CSV document (the :data:`BOM`, then the header) with every cell passed through
+    :func:`spreadsheet_safe`."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.writer(out)
     writer.writerow([spreadsheet_safe(h) for h in header])
     for row in rows:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -35,7 +36,7 @@ from qa.index.files import load_index, read_manifest, remove_leftovers, save_ind
 from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
 from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
-from qa.index.stopping import StopCheck, forget_stop, forget_stopped, record_stop
+from qa.index.stopping import StopCheck, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_script
 from qa.ingest.formats import reader_change, reader_versions
@@ -255,41 +256,39 @@ def build_index(
 
     window_texts = [t for doc_texts in texts for t in doc_texts]
     # BM25 needs no vectors: built on a thread of its own while the model embeds
-    lexical_pool = ThreadPoolExecutor(1, thread_name_prefix="qa-bm25")
-    lexical_job = lexical_pool.submit(LexicalIndex, window_texts, windows.scale)
-    lexical_pool.shutdown(wait=False)
-    ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
-    if total:
-        if stages:
-            stages(BuildProgress(LOADING, 0, 1, 0.0))
-        embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
-        embedder.dimension  # noqa: B018  loads it (a first start exports it) before counting windows
-        started = time.perf_counter()
-        step(0)
-        ahead = [
-            t[j]
-            for t, r, p in zip(texts, rows, parts)
-            if p is None
-            for j in model_rows(windows.scale[r], settings.window_vectors)
-        ]
-    vectors_ahead = embed_texts(embedder, ahead, step) if ahead else None
-    encode = Embedded(ahead, vectors_ahead, lambda batch: embed_texts(embedder, batch, step))
-    encode_tokens = _token_encoder(embedder, settings, step) if total else None
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    indexed_at = {}
-    for i, (doc, t) in enumerate(zip(documents, texts)):
-        indexed_at[doc.source] = now if parts[i] is None else _indexed_at(previous, doc.source)
-        if parts[i] is None:
-            parts[i] = document_vectors(
-                t,
-                _spans(windows, rows[i]),
-                encode=encode,
-                window_vectors=settings.window_vectors,
-                encode_tokens=encode_tokens,
-            )
-    vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-    store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
-    lexical = lexical_job.result()
+    with _beside(LexicalIndex, window_texts, windows.scale) as lexical_job:
+        ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
+        if total:
+            if stages:
+                stages(BuildProgress(LOADING, 0, 1, 0.0))
+            embedder = window_embedder(embedder, settings)  # loaded only when something is embedded
+            embedder.dimension  # noqa: B018  loads it (a first start exports it) before counting windows
+            started = time.perf_counter()
+            step(0)
+            ahead = [
+                t[j]
+                for t, r, p in zip(texts, rows, parts)
+                if p is None
+                for j in model_rows(windows.scale[r], settings.window_vectors)
+            ]
+        vectors_ahead = embed_texts(embedder, ahead, step) if ahead else None
+        encode = Embedded(ahead, vectors_ahead, lambda batch: embed_texts(embedder, batch, step))
+        encode_tokens = _token_encoder(embedder, settings, step) if total else None
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        indexed_at = {}
+        for i, (doc, t) in enumerate(zip(documents, texts)):
+            indexed_at[doc.source] = now if parts[i] is None else _indexed_at(previous, doc.source)
+            if parts[i] is None:
+                parts[i] = document_vectors(
+                    t,
+                    _spans(windows, rows[i]),
+                    encode=encode,
+                    window_vectors=settings.window_vectors,
+                    encode_tokens=encode_tokens,
+                )
+        vectors = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        store = make_store(settings, vectors, columns=windows.as_dict(), texts=window_texts)
+        lexical = lexical_job.result()
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=embedder.name,
@@ -308,6 +307,46 @@ def build_index(
     )
     index = Index(manifest=manifest, documents=documents, windows=windows, store=store, lexical=lexical)
     return index, done, reused
+
+
+class _Abandonable(Sequence[str]):
+    """Texts that raise :class:`~qa.errors.BuildStoppedError` when read once ``given_up`` is set."""
+
+    def __init__(self, texts: Sequence[str], given_up: threading.Event) -> None:
+        self._texts, self._given_up = texts, given_up
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if self._given_up.is_set():
+            raise BuildStoppedError("the build ended without it; not needed")
+        return self._texts[i]
+
+
+@contextlib.contextmanager
+def _beside(build: Callable, texts: Sequence[str], *args) -> Iterator[Future]:
+    """``build(texts, *args)`` (the BM25 index) on a daemon thread of its own while the block runs
+    (a stopped ``qa index`` exits without waiting for it), its result or error in the future
+    yielded. When the block ends by an exception (a stop, Ctrl-C, a failure) the build is given
+    up: reading ``texts`` raises from then on, and :class:`~qa.lexical.bm25.LexicalIndex` reads
+    them one window size at a time, so it ends at the next size instead of finishing for nothing."""
+    given_up = threading.Event()
+    future: Future = Future()
+
+    def run() -> None:
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(build(_Abandonable(texts, given_up), *args))
+        except BaseException as exc:  # handed to the build when it asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="qa-bm25", daemon=True).start()
+    try:
+        yield future
+    except BaseException:
+        given_up.set()
+        raise
 
 
 def _store_reasons(manifest: Manifest, settings: Settings) -> list[str]:
@@ -371,15 +410,14 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
     return reasons
 
 
-def _previous(settings: Settings, documents: Sequence[Document]) -> tuple[Index | None, list[str]]:
-    """The existing index (None if unusable) and why it does not fit as it is."""
+def _loaded(settings: Settings) -> tuple[Index | None, list[str]]:
+    """The existing index, or None and why it cannot be used (none yet, corrupt, too old)."""
     try:
-        previous = load_index(settings.index_dir, settings=settings)
+        return load_index(settings.index_dir, settings=settings), []
     except IndexMissingError:
         return None, [f"{FIRST_BUILD}no index in {settings.index_dir} yet"]
     except (IndexCorruptError, IndexStaleError) as exc:
         return None, [str(exc)]
-    return previous, stale_reasons(previous.manifest, documents, settings)
 
 
 def ensure_index(
@@ -399,15 +437,18 @@ def ensure_index(
     anything is embedded (a long build says first why it runs), and before them that it waits
     for another process's build of the folder, if it must. A stop requested meanwhile
     (:func:`qa.index.stopping.request_stop`) or Ctrl-C ends it with nothing written: the live
-    build stays, and :func:`qa.index.stopping.stopped` says what happened until the next build.
+    build stays, and :func:`qa.index.stopping.stopped` says what happened. A stop standing when
+    the build would begin, or coming while it waits for the lock, cancels it the same way: it
+    was asked for before the stop (a caller asking for a new build withdraws a standing stop
+    first, :func:`qa.index.stopping.withdraw_stop`).
     """
     check_store(settings)
-    asked = time.time()
     index_dir = settings.index_dir
+    stop = StopCheck(index_dir)
     try:
-        with build_lock(index_dir, waiting=(lambda line: why((line,))) if why else None):
-            forget_stopped(index_dir)
-            stop = StopCheck(index_dir, since=asked)
+        waiting = (lambda line: why((line,))) if why else None
+        with build_lock(index_dir, waiting=waiting, check=lambda: _cancel_queued(index_dir, stop, False)):
+            _cancel_queued(index_dir, stop, True)
             note = ProgressNote(index_dir)
             note("reading documents")
             try:
@@ -417,7 +458,6 @@ def ensure_index(
                 record_stop(index_dir, answers_from=_answers_from(index_dir))
                 raise
             finally:
-                forget_stop(index_dir)
                 note.close()
     except IndexReadOnlyError:  # a read-only volume: its index is served as it is, when it fits
         return _read_only(settings, rebuild, stages)
@@ -427,6 +467,16 @@ def ensure_index(
             + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(index_dir) else "")
             + "; make the folder writable or free some space, or set QA_INDEX_DIR (--index-dir) to another"
         ) from None
+
+
+def _cancel_queued(index_dir, stop: StopCheck, locked: bool) -> None:
+    """Cancel a build that has not begun (queued, or waiting for the lock: not ``locked``, when
+    the running build carries the request out itself) if a stop stands, recording that it was."""
+    try:
+        stop(queued=True)
+    except BuildStoppedError:
+        record_stop(index_dir, answers_from=_answers_from(index_dir), queued=True, carried_out=locked)
+        raise
 
 
 def _answers_from(index_dir) -> str:
@@ -481,10 +531,12 @@ def _read_only(
         settings.seeds_dir,
         settings.root,
         max_file_mb=settings.max_file_mb,
-        progress=_reading(stages) if stages else None,
+        progress=_reading(stages, lambda: None) if stages else None,
     )
     skipped = tuple(str(p) for p in problems)
-    previous, reasons = _previous(settings, documents) if documents else (None, ["no readable documents"])
+    previous, reasons = _loaded(settings) if documents else (None, ["no readable documents"])
+    if previous is not None:
+        reasons = stale_reasons(previous.manifest, documents, settings)
     report, reasons = _as_it_is(previous, reasons, documents, rebuild=rebuild, skipped=skipped)
     if report is not None:
         return report
@@ -503,24 +555,35 @@ def _ensure_locked(
     stages: Callable[[BuildProgress], None],
     why: Callable[[tuple[str, ...]], None] | None,
 ) -> BuildReport:
-    """:func:`ensure_index`'s work, under the build lock."""
+    """:func:`ensure_index`'s work, under the build lock. Why the index is built is said as soon
+    as it is known: before the documents are read when there is no usable index (a first build),
+    after them when they decide (a source changed)."""
     remove_leftovers(settings.index_dir)
+    previous, unusable = _loaded(settings)
+    untold = list(unusable) if why else []
+
+    def tell() -> None:  # once, before the first document is read (not when there are none)
+        if untold and why:
+            why(_said(untold))
+            untold.clear()
+
     documents, problems = scan_sources(
         settings.seeds_dir,
         settings.root,
         max_file_mb=settings.max_file_mb,
-        progress=_reading(stages),
+        progress=_reading(stages, tell),
     )
     skipped = tuple(str(p) for p in problems)
     if not documents:
         raise NoSourcesError(
             f"no readable documents in {settings.seeds_dir}" + (f" ({'; '.join(skipped)})" if skipped else "")
         )
-    previous, reasons = _previous(settings, documents)
+    tell()
+    reasons = stale_reasons(previous.manifest, documents, settings) if previous is not None else unusable
     report, reasons = _as_it_is(previous, reasons, documents, rebuild=rebuild, skipped=skipped)
     if report is not None:
         return report
-    if why:
+    if why and not unusable:
         why(_said(reasons))
     index, embedded, reused = build_index(
         documents,
@@ -536,8 +599,11 @@ def _ensure_locked(
     return BuildReport(index, status, embedded, reused, skipped, tuple(reasons))
 
 
-def _reading(stages: Callable[[BuildProgress], None]) -> Callable[[ScanProgress], None]:
+def _reading(
+    stages: Callable[[BuildProgress], None], first: Callable[[], None]
+) -> Callable[[ScanProgress], None]:
     def report(p: ScanProgress) -> None:
+        first()
         stages(BuildProgress(READING, p.files_done, p.files_total, p.seconds, p.pages_done, p.current))
 
     return report

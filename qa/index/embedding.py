@@ -9,10 +9,14 @@ six times the tokens per character of prose).
 
 A text that occurs more than once (repeated boilerplate, code lines: 101 of the 7,713 windows of
 ``docs-pdf/``) goes through the model once and every occurrence gets its vector. Tokens are
-counted once: an embedder that takes the counts (``encode_counted``, the torch one) embeds the
-whole list in one pass of its workers, reporting each batch; any other gets chunks of
-:data:`EMBED_BATCH` in token order, so progress can be reported. Nothing here changes a vector
-beyond which texts share a batch, and a text past :data:`MAX_EMBED_CHARS` is cut there.
+counted once: an embedder that takes the counts (``encode_counted``, the torch one) embeds
+slices of :data:`COUNTED_SLICE` texts in token order, each in one pass of its workers, reporting
+each batch; any other gets chunks of :data:`EMBED_BATCH` in token order, so progress can be
+reported. A stop raised by ``progress`` (:mod:`qa.index.stopping`) thus ends the pass within a
+slice or a chunk: a pass of the workers, once started, runs to its end. Nothing here changes a
+vector beyond which texts share a batch (a slice holds whole batches of the embedder's, the very
+batches one pass over all the texts would make), and a text past :data:`MAX_EMBED_CHARS` is cut
+there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 from qa.embedders.base import Embedder
 
 __all__ = [
+    "COUNTED_SLICE",
     "EMBED_BATCH",
     "MAX_EMBED_CHARS",
     "Embedded",
@@ -35,6 +40,10 @@ __all__ = [
 
 EMBED_BATCH = 256
 """Texts per call to an embedder without ``encode_counted`` (and per progress step)."""
+COUNTED_SLICE = 512
+"""Texts per pass of the workers of an embedder with ``encode_counted`` (rounded up to whole
+batches of its ``batch_size``): a stop waits for at most this many (the torch embedder's pass
+cannot be cut short); the workers meet once per slice, at its shortest batches."""
 COUNT_CHUNK = 4096
 """Texts tokenised at once to count their tokens (bounds the memory of a large build)."""
 MAX_EMBED_CHARS = 100_000
@@ -83,7 +92,8 @@ def embed_texts(
     counts = token_counts(embedder, unique)
     counted = getattr(embedder, "encode_counted", None)
     if counted is not None and counts is not None and unique:
-        vectors = counted(unique, counts, progress=progress)
+        batch = int(getattr(embedder, "batch_size", 1))
+        vectors = _embed_in_slices(counted, batch, unique, counts, progress)
     else:
         vectors = _embed_in_chunks(embedder, unique, counts, progress)
     if progress and len(texts) > len(unique):
@@ -91,6 +101,31 @@ def embed_texts(
     if len(unique) == len(texts):
         return vectors
     return vectors[where]
+
+
+def _embed_in_slices(
+    counted: Callable[..., np.ndarray],
+    batch: int,
+    texts: list[str],
+    counts: np.ndarray,
+    progress: Callable[[int], None] | None,
+) -> np.ndarray:
+    """``counted`` (an ``encode_counted``) over slices of ``texts`` in token order, each slice of
+    whole batches of ``batch`` and given in the order of ``texts``: the embedder's own ordering
+    then makes the batches a single pass would."""
+    size = -(-COUNTED_SLICE // max(1, batch)) * max(1, batch)
+    if len(texts) <= size:
+        return counted(texts, counts, progress=progress)
+    order = np.argsort(counts, kind="stable")
+    out: np.ndarray | None = None
+    for start in range(0, len(order), size):
+        rows = np.sort(order[start : start + size])
+        vectors = counted([texts[i] for i in rows], counts[rows], progress=progress)
+        if out is None:
+            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[rows] = vectors
+    assert out is not None
+    return out
 
 
 def _embed_in_chunks(

@@ -25,10 +25,15 @@ WAITING = "waiting for another process building this index (a replica, or qa ind
 
 @contextlib.contextmanager
 def build_lock(
-    index_dir: Path, *, timeout: float = 600.0, waiting: Callable[[str], None] | None = None
+    index_dir: Path,
+    *,
+    timeout: float = 600.0,
+    waiting: Callable[[str], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     """Hold the index folder's build lock (``filelock``); waits for another build to finish,
-    first telling ``waiting`` so (with that build's progress line), as a wait can be minutes."""
+    first telling ``waiting`` so (with that build's progress line), as a wait can be minutes,
+    and calling ``check`` about every second meanwhile (it raises to give up waiting: a stop)."""
     from filelock import FileLock, Timeout
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +48,7 @@ def build_lock(
             if waiting is not None:
                 line = build_running(index_dir)
                 waiting(f"{WAITING}: {line}" if line else WAITING)
-            lock.acquire()
+            _wait(lock, timeout, check)
     except Timeout:
         raise IndexLockedError(
             f"another process (a replica, or qa index) has held {path} for {timeout:.0f}s; "
@@ -58,6 +63,24 @@ def build_lock(
         yield
     finally:
         lock.release()
+
+
+def _wait(lock, timeout: float, check: Callable[[], None] | None) -> None:
+    """Acquire ``lock`` within ``timeout`` seconds, calling ``check`` between tries of a second."""
+    from filelock import Timeout
+
+    if check is None:
+        lock.acquire()
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        check()
+        try:
+            lock.acquire(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+            return
+        except Timeout:
+            if time.monotonic() >= deadline:
+                raise
 
 
 def build_running(index_dir: Path) -> str | None:

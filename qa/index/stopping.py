@@ -1,11 +1,17 @@
-"""Stopping a running build on request, cooperatively, from any process sharing its index folder.
+"""Stopping a running build on request, cooperatively, from any process sharing its index folder,
+and the builds queued behind it.
 
 A request is a file, :data:`STOP`, beside the build lock (:func:`request_stop`, e.g. from the
 admin page of any server replica). The build looks for it between stages, documents and
 embedding batches (:class:`StopCheck`) and then raises :class:`~qa.errors.BuildStoppedError`:
 nothing of the stopped build is published, the previous index keeps answering, the build's
 temporary folder is removed and the lock released. What happened stays in :data:`STOPPED`
-(:func:`stopped`) until the next build starts, so every process can say it.
+(:func:`stopped`).
+
+A stop stands until a new build is asked for (:func:`withdraw_stop`: an upload, a deletion,
+``qa index``, a server start): a build asked for before it and still queued (waiting for the
+lock, or a server's next build coalesced behind the running one) is cancelled when it would
+begin, or while it waits for the lock, and the record says so.
 """
 
 from __future__ import annotations
@@ -24,17 +30,17 @@ __all__ = [
     "STOPPED",
     "StopCheck",
     "Stopped",
-    "forget_stop",
-    "forget_stopped",
     "record_stop",
     "request_stop",
     "stopped",
+    "withdraw_stop",
 ]
 
 STOP = ".stop"
 """A request to stop the running build (its time is the file's modification time)."""
 STOPPED = ".stopped"
-"""What the last stopped build left: when it stopped and which build still answers."""
+"""What the last stopped build left: when it stopped and which build still answers. It stands,
+like :data:`STOP`, until a new build is asked for."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ class Stopped:
     """When it stopped (ISO 8601, UTC)."""
     answers_from: str
     """The ``built_at`` of the index that still answers ('' when there is none)."""
+    running: bool = True
+    """A running build was stopped."""
+    queued: bool = False
+    """A build queued behind it (or waiting for the lock) was cancelled before it began."""
 
     @property
     def answering(self) -> str:
@@ -55,10 +65,15 @@ class Stopped:
     @property
     def message(self) -> str:
         """'Build stopped; the course still answers from the documents of <time>' (or that it has
-        no indexed documents yet)."""
+        no indexed documents yet), saying too when a queued build was cancelled."""
+        what = {
+            (True, False): "Build stopped",
+            (True, True): "Build stopped, and the build queued after it cancelled",
+            (False, True): "Queued build cancelled before it began",
+        }.get((self.running, self.queued), "Build stopped")
         if not self.answers_from:
-            return "Build stopped; the course has no indexed documents yet"
-        return f"Build stopped; the course still answers from the documents of {self.answering}"
+            return f"{what}; the course has no indexed documents yet"
+        return f"{what}; the course still answers from the documents of {self.answering}"
 
 
 def _readable(iso: str) -> str:
@@ -77,47 +92,64 @@ def request_stop(index_dir: Path) -> None:
 
 
 class StopCheck:
-    """Raises :class:`~qa.errors.BuildStoppedError` when called after a stop was requested for
-    ``index_dir`` since ``since`` (a :func:`time.time`; an older request, left by a build that ended
-    before it looked, is removed). Call only while holding the build lock."""
+    """Raises :class:`~qa.errors.BuildStoppedError` when called while a stop stands for
+    ``index_dir``: a request (:data:`STOP`) not yet carried out, or, with ``queued=True`` (a
+    build about to begin, or waiting for the lock), also the record of one carried out
+    (:data:`STOPPED`), as neither was withdrawn by a new build request since."""
 
-    def __init__(self, index_dir: Path, *, since: float) -> None:
+    def __init__(self, index_dir: Path) -> None:
         self.path = index_dir / STOP
-        with contextlib.suppress(OSError):
-            if self.path.stat().st_mtime < since:
-                self.path.unlink()
+        self.record = index_dir / STOPPED
 
-    def __call__(self) -> None:
+    def __call__(self, *, queued: bool = False) -> None:
         if self.path.exists():
             raise BuildStoppedError("the build was stopped on request; the previous index still answers")
+        if queued and self.record.exists():
+            raise BuildStoppedError(
+                "the build was cancelled before it began: a stop was asked for while it was queued; "
+                "the previous index still answers"
+            )
 
 
-def forget_stop(index_dir: Path) -> None:
-    """Remove a stop request (a build ends: one coming too late must not stop the next)."""
+def withdraw_stop(index_dir: Path) -> None:
+    """A new build of ``index_dir`` is asked for: a stop asked before it, and the record of a
+    build it stopped, no longer apply (call before starting or queueing the build)."""
+    for name in (STOP, STOPPED):
+        with contextlib.suppress(OSError):
+            (index_dir / name).unlink(missing_ok=True)
+
+
+def record_stop(
+    index_dir: Path, *, answers_from: str, queued: bool = False, carried_out: bool = True
+) -> Stopped:
+    """Keep that a build on ``index_dir`` stopped (``queued``: was cancelled before it began),
+    with the ``built_at`` of the index still answering ('' if none), for :func:`stopped`; a
+    record left since the stop by another build of the same folder is completed, not replaced.
+    ``carried_out`` (the caller holds the build lock): the request's file is removed, and the
+    record stands for the builds still queued."""
+    earlier = stopped(index_dir)
+    record = Stopped(
+        earlier.stopped_at if earlier else datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        answers_from,
+        running=not queued or (earlier is not None and earlier.running),
+        queued=queued or (earlier is not None and earlier.queued),
+    )
     with contextlib.suppress(OSError):
-        (index_dir / STOP).unlink(missing_ok=True)
-
-
-def forget_stopped(index_dir: Path) -> None:
-    """Remove the record of an earlier stopped build (a new build starts)."""
-    with contextlib.suppress(OSError):
-        (index_dir / STOPPED).unlink(missing_ok=True)
-
-
-def record_stop(index_dir: Path, *, answers_from: str) -> Stopped:
-    """Keep that a build on ``index_dir`` stopped, with the ``built_at`` of the index still
-    answering ('' if none), for :func:`stopped`."""
-    record = Stopped(datetime.now(timezone.utc).isoformat(timespec="seconds"), answers_from)
-    with contextlib.suppress(OSError):
-        (index_dir / STOP).unlink(missing_ok=True)
+        if carried_out:
+            (index_dir / STOP).unlink(missing_ok=True)
         atomic_write(index_dir / STOPPED, json.dumps(record.__dict__), mode=0o666)
     return record
 
 
 def stopped(index_dir: Path) -> Stopped | None:
-    """The record of the last build stopped on ``index_dir`` if no build started since (None)."""
+    """The record of the last build stopped on ``index_dir`` if no build was asked for since (None)."""
     try:
         data = json.loads((index_dir / STOPPED).read_text(encoding="utf-8"))
-        return Stopped(str(data["stopped_at"]), str(data["answers_from"]))
+        return Stopped(
+            str(data["stopped_at"]),
+            str(data["answers_from"]),
+            bool(data.get("running", True)),
+            bool(data.get("queued", False)),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None

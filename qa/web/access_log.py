@@ -5,6 +5,11 @@
 session token in an LTI chat's or admin's path, and the chat session's id in Gradio's heartbeat
 path (with it, ``queue/data`` streams that conversation's answers), are shown as ``…``. Static
 files that were served are left out, so a page load is one line, not forty.
+
+An event stream (``text/event-stream``: Gradio's heartbeat, open as long as the chat page is, and
+its answer streams) is not a response time: its line says how long it stayed open instead,
+``GET /gradio_api/heartbeat/… 200 event stream, open 312 s 10.0.0.7``, so reading the log for
+slow requests (``ms``) does not find every page left open for a while.
 """
 
 from __future__ import annotations
@@ -39,12 +44,16 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 0
+        status, stream = 0, False
 
         async def sending(message):
-            nonlocal status
+            nonlocal status, stream
             if message.get("type") == "http.response.start":
                 status = int(message.get("status", 0))
+                stream = any(
+                    name.lower() == b"content-type" and value.lower().startswith(b"text/event-stream")
+                    for name, value in message.get("headers", ())
+                )
             await send(message)
 
         try:
@@ -53,12 +62,12 @@ class AccessLog:
             path = scope.get("path", "")
             if not (route_kind(path) == "open" and 0 < status < 400):
                 client = (scope.get("client") or ("-",))[0]
-                took = (time.perf_counter() - started) * 1000
+                took = time.perf_counter() - started
                 log.info(
-                    "%s %s %s %.0f ms %s",
+                    "%s %s %s %s %s",
                     scope.get("method", "-"),
                     logged_path(path),
                     status or "-",
-                    took,
+                    f"event stream, open {took:.0f} s" if stream else f"{took * 1000:.0f} ms",
                     client,
                 )

@@ -40,7 +40,7 @@ from qa.index.collections import (
     set_document_title,
     update_config,
 )
-from qa.index.stopping import request_stop
+from qa.index.stopping import request_stop, withdraw_stop
 from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
@@ -50,9 +50,8 @@ from qa.web.build_state import build_state
 from qa.web.routes import ADMIN_API
 from qa.web.signed_links import LinkSigner
 
-__all__ = ["UPLOAD_PATH_PREFIX", "admin_router", "collection_out"]
+__all__ = ["admin_router", "collection_out"]
 
-UPLOAD_PATH_PREFIX = "/api/v1/admin/"
 NAME = Annotated[str, Path(description="Collection name: a short slug, e.g. `biology-101`.", max_length=64)]
 
 
@@ -243,6 +242,7 @@ def _reader_verdict(path: str, size: int, mtime_ns: int, max_file_mb: float) -> 
 ERRORS = {
     401: {"model": ErrorOut, "description": "Missing or wrong admin key."},
     403: {"model": ErrorOut, "description": "Another origin than the admin page's."},
+    413: {"model": ErrorOut, "description": "The JSON body is over 256 KiB."},
     422: {"model": ErrorOut, "description": "The request is not valid (the message says why)."},
     429: {"model": ErrorOut, "description": "Too many wrong keys from this client; see `Retry-After`."},
 }
@@ -343,6 +343,13 @@ def upload_limit(settings: Settings) -> int:
     return min(MAX_UPLOAD_BYTES, int(settings.max_file_mb * 2**20))
 
 
+def _rebuild(settings: Settings, registry: Registry, name: str) -> StatusOut:
+    """Start (or queue) a build of collection ``name`` for a change just made: a stop asked
+    before the change no longer applies to it."""
+    withdraw_stop(collection_settings(settings, name).index_dir)
+    return status_out(registry.rebuild(name))
+
+
 def _document_routes(router: APIRouter, settings: Settings, registry: Registry) -> None:
     errors, named = ERRORS, NAMED
 
@@ -379,7 +386,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         if len(data) > MAX_UPLOAD_BYTES:
             raise HTTPException(413, f"a document is at most {MAX_UPLOAD_BYTES // 2**20} MiB; split it")
         await run_in_threadpool(save_document, settings, name, filename, data)
-        return status_out(registry.rebuild(name))
+        return _rebuild(settings, registry, name)
 
     @router.delete(
         "/collections/{name}/documents/{filename}",
@@ -390,7 +397,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
     )
     def remove(name: NAME, filename: Annotated[str, Path(max_length=160)]) -> StatusOut:
         delete_document(settings, name, filename)
-        return status_out(registry.rebuild(name))
+        return _rebuild(settings, registry, name)
 
     @router.put(
         "/collections/{name}/documents/{filename}/title",
@@ -401,7 +408,7 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
     )
     def title(name: NAME, filename: Annotated[str, Path(max_length=160)], body: TitleIn) -> StatusOut:
         set_document_title(settings, name, filename, body.title)
-        return status_out(registry.rebuild(name))
+        return _rebuild(settings, registry, name)
 
     @router.post(
         "/collections/{name}/stop",
@@ -409,8 +416,9 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         status_code=202,
         summary="Stop the running build; the previous index keeps answering",
         description="The build stops at its next step (between documents, stages and embedding "
-        "batches) and publishes nothing; its documents stay uploaded, not yet indexed. The status "
-        "then says `stopped`.",
+        "batches) and publishes nothing; a build queued after it (a later upload, or one waiting "
+        "for another process's build) is cancelled. The documents stay uploaded, not yet indexed, "
+        "until the next change or `qa index`. The status then says `stopped`.",
         responses={**named, 409: {"model": ErrorOut, "description": "No build of it is running."}},
     )
     def stop(name: NAME) -> StatusOut:
@@ -418,7 +426,8 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         if not current.busy:
             raise HTTPException(409, f"no build of {current.collection} is running; nothing to stop")
         request_stop(collection_settings(settings, current.collection).index_dir)
-        return status_out(replace(current, message="stopping: the build ends at its next step"))
+        message = "stopping: the build ends at its next step, and a build queued after it is cancelled"
+        return status_out(replace(current, message=message))
 
     @router.get(
         "/collections/{name}/status", response_model=StatusOut, summary="Indexing progress", responses=named

@@ -7,8 +7,10 @@ import re
 
 __all__ = [
     "ADMIN_API",
+    "ADMIN_UPLOADS",
     "API_ROUTES",
     "KEYED_API",
+    "LTI_ADMIN_UPLOADS",
     "LTI_QUESTIONS",
     "QUESTION_CALLS",
     "api_routes",
@@ -23,6 +25,10 @@ API_ROUTES += ((re.compile(r"^/api/v1/sources/.*$"), ("GET",)),)
 KEYED_API = ("/api/v1/ask", API_SOURCES)
 ADMIN_API = "/api/v1/admin"
 """The authors' API (:mod:`qa.web.admin`), behind ``QA_ADMIN_KEY``."""
+ADMIN_UPLOADS = re.compile(r"^/api/v1/admin/collections/[^/]+/documents/[^/]+$")
+"""The admin API's document uploads (a raw file as the body); its other bodies are JSON."""
+LTI_ADMIN_UPLOADS = re.compile(r"^/lti/admin/[^/]+/api/v1/admin/collections/[^/]+/documents/[^/]+$")
+"""The same uploads from an instructor's LTI session (:mod:`qa.web.lti.scoped`)."""
 OPEN_PATHS = frozenset(
     "/favicon.ico /theme.css /robots.txt /manifest.json /widget.js /embed /admin /admin.js /admin.css "
     "/docs /docs/oauth2-redirect /redoc /openapi.json /gradio_api/app_id /gradio_api/app_id/".split()

@@ -19,8 +19,10 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   *before* any answer: past
   ``auth_fail_limit`` a minute, every keyed request from that client gets 429.
 - **body**: counted as it arrives, chunked or not, whatever ``Content-Length`` says; past
-  ``MAX_BODY_BYTES`` the request is refused with 413 and never held in memory. An API POST
-  without ``Content-Length`` gets 411.
+  ``MAX_BODY_BYTES`` the request is refused with 413 and never held in memory. Only the routes
+  given ``body_limits`` (the admin API's document uploads) take more; the admin API's JSON
+  bodies (settings, names, titles) have the ordinary limit. An API POST without
+  ``Content-Length`` gets 411.
 - **rate**: per client, ``rate_limit`` questions a minute (API asks and source look-ups, chat
   questions) and ``feedback_rate_limit`` ratings; past them 429 with ``Retry-After``. The client
   is the peer address; ``X-Forwarded-For`` counts only from ``trusted_proxies``.
@@ -72,7 +74,7 @@ class SecurityMiddleware:
         *,
         call_kinds: Mapping[int, str] | None = None,
         routes: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = API_ROUTES,
-        body_limits: Mapping[str, int] | None = None,
+        body_limits: Mapping[re.Pattern, int] | None = None,
         collection_origins: Callable[[], frozenset[str]] | None = None,
         own_origins: Callable[[str], frozenset[str]] | None = None,
         title_of: Callable[[str], str] | None = None,
@@ -80,7 +82,7 @@ class SecurityMiddleware:
         self.app = app
         self.routes = routes
         self.body_limits = dict(body_limits or {})
-        """Path prefix -> larger body limit in bytes (for example an upload route behind a key)."""
+        """Path pattern -> larger body limit in bytes for a PUT there (an upload route behind a key)."""
         self.allowed = set(settings.allowed_origins)
         self.collection_origins = collection_origins or frozenset
         """Origins some collection's settings allow (the API route checks it is that collection)."""
@@ -232,7 +234,8 @@ class SecurityMiddleware:
             # the API wants to know the size up front; a chunked body gets 411
             raise Refusal(411, "the request needs a Content-Length header")
         limit = MAX_FORM_BYTES if r.kind == "session" else MAX_BODY_BYTES
-        limit = next((size for prefix, size in self.body_limits.items() if r.path.startswith(prefix)), limit)
+        if r.method == "PUT":
+            limit = next((size for route, size in self.body_limits.items() if route.match(r.path)), limit)
         too_large = Refusal(413, f"the request body is limited to {_size(limit)}")
         if length and (not length.isdigit() or int(length) > limit):
             raise too_large

@@ -33,6 +33,7 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
     """Build or update the index if needed, then open a retriever with the model loaded."""
     from qa.embedders.base import make_embedder
     from qa.index.build import ensure_index
+    from qa.index.stopping import withdraw_stop
 
     stages = _stage_printer(say)
     say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -43,6 +44,7 @@ def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> 
         for line in said:
             say(f"  {line}")
 
+    withdraw_stop(settings.index_dir)  # a server start asks for a fresh index: an earlier stop is past
     report = ensure_index(settings, embedder, stages=stages, why=why)
     for message in report.skipped:
         say(f"warning: skipped {message}")
@@ -75,12 +77,15 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
     from qa.errors import NoSourcesError, QAError
     from qa.index.build import ensure_index
     from qa.index.collections import DEFAULT, collection_names, collection_settings
+    from qa.index.stopping import withdraw_stop
 
     for name in collection_names(settings):
         if name == DEFAULT:
             continue
         try:
-            report = ensure_index(collection_settings(settings, name), embedder)
+            collection = collection_settings(settings, name)
+            withdraw_stop(collection.index_dir)
+            report = ensure_index(collection, embedder)
             n_docs = len(report.index.documents)
             say(f"collection {name}: index {report.status}, {n_docs:,} document{'' if n_docs == 1 else 's'}")
         except NoSourcesError:
@@ -209,7 +214,7 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
     )
     demo.state_holder.capacity = settings.max_sessions
     from qa.index.collections import collection_origins, own_origins
-    from qa.web.admin import UPLOAD_PATH_PREFIX
+    from qa.web.routes import ADMIN_UPLOADS, LTI_ADMIN_UPLOADS
     from qa.web.security import MAX_UPLOAD_BODY_BYTES
 
     return SecurityMiddleware(
@@ -218,8 +223,8 @@ def create_app(settings: Settings, retriever: Retriever | LiveRetriever, registr
         call_kinds=call_kinds(demo),
         routes=routes,
         body_limits={
-            **({UPLOAD_PATH_PREFIX: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else {}),
-            **({"/lti/admin/": MAX_UPLOAD_BODY_BYTES} if lti else {}),
+            **({ADMIN_UPLOADS: MAX_UPLOAD_BODY_BYTES} if settings.admin_key else {}),
+            **({LTI_ADMIN_UPLOADS: MAX_UPLOAD_BODY_BYTES} if lti else {}),
         },
         collection_origins=lambda: collection_origins(settings),
         own_origins=lambda name: own_origins(settings, name),

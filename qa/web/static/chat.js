@@ -2,7 +2,8 @@
   /* The chat page's behaviour in the browser (qa/web/ui.py loads this once, on page load).
    * - copy: the "Copy answer" button copies the answer's plain text, kept in a hidden element
    *   beside it (the chat's own copy button would copy HTML; the sanitiser drops data attributes).
-   * - scroll: bring the newest question and the start of its answer into view, not its bottom.
+   * - scroll: bring the newest question and the start of its answer into view, not its bottom,
+   *   and in a short window the conversation's top and the question box.
    * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
    * - the course picker's list closes when Tab leaves it.
    * - draft: what is in the question box when the page goes away (Gradio reloads the page once
@@ -63,6 +64,13 @@
       const target = question && question.classList.contains("user-row") ? question : last;
       const top = target.getBoundingClientRect().top - box.getBoundingClientRect().top;
       box.scrollTo({ top: box.scrollTop + top - 8 });
+      /* the page too, in a short window: the conversation's top and the question box in view */
+      const area = document.getElementById("chat").getBoundingClientRect();
+      const input = document.getElementById("question");
+      const bottom = input ? input.getBoundingClientRect().bottom : area.bottom;
+      if (area.top < 0 || bottom > window.innerHeight) {
+        window.scrollBy({ top: Math.max(area.top - 8, bottom - window.innerHeight + 8) });
+      }
     };
     requestAnimationFrame(go);
   };
