@@ -422,12 +422,14 @@ class _WordScores:
                 continue
             scores = fused[chosen]
             order = np.argsort(scores, kind="stable")  # the best window written last wins each word
+            order = order[scores[order] > 0]  # words start at 0: the best of 0 and the windows covering them
             starts = windows.word_start[window_ids[chosen]][order].tolist()
             ends = windows.word_end[window_ids[chosen]][order].tolist()
             row = by_size[size_no]
-            for start, end, score in zip(starts, ends, scores[order]):
-                if score > 0:  # words start at 0: the best of 0 and the windows covering them
-                    row[start:end] = score
+            # Python floats: a float32 made a float and back is itself, and a slice takes one
+            # faster than a NumPy scalar
+            for start, end, score in zip(starts, ends, scores[order].tolist()):
+                row[start:end] = score
         return by_size.mean(axis=0)
 
 
