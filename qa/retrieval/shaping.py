@@ -117,12 +117,17 @@ class Shaper:
         overlap = np.minimum(ends, shape_end) - np.maximum(starts, shape_start)
         inside = (docs == shape_doc) & (2 * overlap >= ends - starts)  # shapes x candidates
         best = np.zeros((len(shapes), len(self.sizes)), np.float64)
-        for size_no, size in enumerate(self.sizes):
-            mine = inside & (scales == size)
-            found = mine.any(axis=1)
-            if found.any():
-                most = np.where(mine, candidates.fused, -np.inf).max(axis=1)
-                best[found, size_no] = most[found]
+        # the candidates grouped by size: each size's best and whether it has one, one call each
+        size_no = np.searchsorted(self.sizes, scales)
+        counts = np.bincount(size_no, minlength=len(self.sizes))
+        present = np.flatnonzero(counts)
+        if len(present):
+            order = np.argsort(size_no, kind="stable")
+            first = (np.cumsum(counts) - counts)[present]
+            inside = inside[:, order]
+            found = np.logical_or.reduceat(inside, first, axis=1)
+            most = np.maximum.reduceat(np.where(inside, candidates.fused[order], -np.inf), first, axis=1)
+            best[:, present] = np.where(found, most, 0.0)
         return best.mean(axis=1).tolist()  # each row's mean, as np.mean of the row gives it
 
     def word_scores(self, candidates: Candidates) -> dict[int, np.ndarray]:
