@@ -11,7 +11,11 @@ summed over the postings of the query's terms only. Above :data:`POSTINGS_LIMIT`
 proposes only its :data:`POSTINGS_LIMIT` best-scoring windows (impact-ordered postings saved with
 the index) and the candidates' exact scores decide the order, as the vector store's inverted
 file proposes and exact inner products decide; below it (every term of a corpus of a few
-thousand windows per size) the top windows are exactly ``bm25s``'s.
+thousand windows per size) the top windows are exactly ``bm25s``'s. An index of at most
+:data:`TERM_ROWS_WINDOWS` windows is the exception: there each term read is kept as one row over
+all windows (:meth:`LexicalIndex.term_row`), and a question sums and reads those rows, a pass
+over a few thousand floats that costs less than a dozen small lookups per size; the scores and
+the top windows are the same, bit for bit.
 
 Files under the folder given to :meth:`LexicalIndex.save`: ``rows.npz`` (global ids of each
 size's windows) and ``<size>/`` holding that size's ``bm25s`` files and ``impact.*.npy`` (each
