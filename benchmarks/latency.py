@@ -14,6 +14,9 @@ from _common import DEV, REPO, percentile, table, timed
 from naive import NaivePipeline
 from retrieval import find_eval_dir
 
+PAUSE = 0.1
+"""Seconds between one system's pass and the other's: longer than torch's threads spin after a call."""
+
 
 def questions_to_time(description: str) -> tuple[list[str], argparse.Namespace]:
     """The timing scripts' command line: a questions file (the seed's dev set by default) and
@@ -56,21 +59,27 @@ def main() -> None:
             system.ask(q)
     samples: dict[str, list[float]] = {name: [] for name in systems}
     for _ in range(args.repeat):
-        for q in questions:  # interleaved, so machine noise hits both alike
-            for name, system in systems.items():
+        # whole passes in turn, so machine noise hits both alike; not question by question: after
+        # each of its calls torch's OpenMP threads spin-wait (some 9 ms of CPU), and on two cores
+        # that slowed the next system's question by a median 4.5 ms
+        for name, system in systems.items():
+            time.sleep(PAUSE)  # the other system's threads done spinning
+            for q in questions:
                 start = time.perf_counter()
                 system.ask(q)
                 samples[name].append((time.perf_counter() - start) * 1000)
-    batch = {
-        name: len(questions) * 4 / timed(lambda s=s: s.ask_many(questions * 4)) for name, s in systems.items()
-    }
+    batch = {}
+    for name, system in systems.items():
+        time.sleep(PAUSE)
+        batch[name] = len(questions) * 4 / timed(lambda s=system: s.ask_many(questions * 4))
 
     base = percentile(samples["naive: ST encode + flat search"], 50)
     rows = [
         [name, percentile(v, 50), percentile(v, 99), percentile(v, 50) / base, batch[name]]
         for name, v in samples.items()
     ]
-    print(f"{len(questions)} questions x {args.repeat}, one at a time; batch: all questions x 4")
+    passes = "one at a time, whole passes in turn"
+    print(f"{len(questions)} questions x {args.repeat}, {passes}; batch: all questions x 4")
     print(table(["system", "p50 ms", "p99 ms", "p50 / naive", "batch q/s"], rows))
 
 

@@ -1,8 +1,8 @@
 """The query path's faster forms give what the plain forms they replaced give, bit for bit: the
 lower quartile, the sizes fused at once, BM25 kept term by term, a document's word scores,
 passages scored as wholes, the highlight's term cover, a passage's stems once its document's row
-is read, the word vectors taken as rows, the IDF and the peak's free words (fast, fake embedder;
-no timings)."""
+is read, the word vectors taken as rows, the IDF and the peak's free words, BM25 read from kept
+term rows, the candidates' distinct ids (fast, fake embedder; no timings)."""
 
 from types import SimpleNamespace
 
@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from qa.index.build import ensure_index
+from qa.lexical import bm25
 from qa.lexical.bm25 import LexicalIndex
 from qa.lexical.terms import terms
 from qa.retrieval import soft_coverage
-from qa.retrieval.fusion import DENSE_FLOOR_QUANTILE, Candidates, Fusion, quantile
+from qa.retrieval.fusion import DENSE_FLOOR_QUANTILE, Candidates, Fusion, quantile, sorted_distinct
 from qa.retrieval.highlight import HIGHLIGHT_WORDS, TERM_COVER_WEIGHT, Highlighter
 from qa.retrieval.shaping import Shaper, _first, _first_from, _last_taken, _WordScores
 from qa.retrieval.soft_coverage import WordVectors
@@ -319,3 +320,42 @@ def test_word_vectors_taken_as_rows_are_the_stacked_ones(monkeypatch):
         assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
         assert np.array_equal(got, want)
     assert len(rows._rows) == 50
+
+
+def test_distinct_ids_are_numpys_unique():
+    rng = np.random.default_rng(12)
+    for i in range(2000):
+        values = rng.integers(-5, int(rng.integers(1, 900)), size=int(rng.integers(0, 800)))
+        values = values.astype(np.int64 if i % 2 else np.int32)
+        want, got = np.unique(values), sorted_distinct(values)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("limit", [bm25.POSTINGS_LIMIT, 40])
+def test_bm25_from_term_rows_is_bm25_from_the_postings(monkeypatch, limit):
+    """Scores at candidates and each size's best windows read from the terms' kept rows are those
+    read from the postings, bit for bit; with a small postings limit (terms then have more windows
+    than their best postings hold), the best windows are those of the postings alone."""
+    monkeypatch.setattr(bm25, "POSTINGS_LIMIT", limit)
+    monkeypatch.setattr(bm25, "TERM_ROWS_BYTES", 4 * 700 * 5)  # five rows kept: most are read again
+    rng = np.random.default_rng(13)
+    vocab = [f"w{i}" for i in range(40)]
+    p = 1.0 / np.arange(1, 41)
+    texts = [" ".join(rng.choice(vocab, size=int(rng.integers(0, 20)), p=p / p.sum())) for _ in range(700)]
+    lexical = LexicalIndex(texts, rng.choice([20, 40, 60], size=700))
+    for _ in range(300):
+        query = [f"w{i}" for i in rng.integers(0, 45, size=int(rng.integers(1, 9)))]  # w40..: unknown
+        ids = rng.permutation(700)[: int(rng.integers(1, 500))]
+        n = int(rng.integers(1, 80))
+        monkeypatch.setattr(bm25, "TERM_ROWS_WINDOWS", 0)  # the postings, as before
+        want_scores = lexical.term_scores(query, ids)
+        want_top = [lexical.top(query, n, scale=size)[0] for size in lexical.scales]
+        assert all(np.array_equal(a, b) for a, b in zip(lexical.top_each(query, n), want_top))
+        monkeypatch.setattr(bm25, "TERM_ROWS_WINDOWS", 65_536)
+        got_scores = lexical.term_scores(query, ids)
+        assert got_scores.terms == want_scores.terms
+        assert np.array_equal(got_scores.rows.view(np.int32), want_scores.rows.view(np.int32))
+        got_top = lexical.top_each(query, n)
+        assert len(got_top) == len(want_top)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(got_top, want_top))
+    assert len(lexical._rows) <= 5

@@ -11,7 +11,11 @@ summed over the postings of the query's terms only. Above :data:`POSTINGS_LIMIT`
 proposes only its :data:`POSTINGS_LIMIT` best-scoring windows (impact-ordered postings saved with
 the index) and the candidates' exact scores decide the order, as the vector store's inverted
 file proposes and exact inner products decide; below it (every term of a corpus of a few
-thousand windows per size) the top windows are exactly ``bm25s``'s.
+thousand windows per size) the top windows are exactly ``bm25s``'s. An index of at most
+:data:`TERM_ROWS_WINDOWS` windows is the exception: there each term read is kept as one row over
+all windows (:meth:`LexicalIndex.term_row`), and a question sums and reads those rows, a pass
+over a few thousand floats that costs less than a dozen small lookups per size; the scores and
+the top windows are the same, bit for bit.
 
 Files under the folder given to :meth:`LexicalIndex.save`: ``rows.npz`` (global ids of each
 size's windows) and ``<size>/`` holding that size's ``bm25s`` files and ``impact.*.npy`` (each
@@ -24,6 +28,8 @@ import json
 import logging
 import os
 import queue
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,13 +37,19 @@ import numpy as np
 
 from qa.lexical.term_scores import TermScores
 from qa.lexical.terms import terms
-from qa.lexical.topk import best_distinct
+from qa.lexical.topk import best, best_distinct
 from qa.pages import populate_map
 
 __all__ = ["LexicalIndex", "POSTINGS_LIMIT", "TermScores", "WARM_SHARE"]
 
 POSTINGS_LIMIT = 4096
 """Most postings of one term a question reads to find candidates (its best-scoring windows)."""
+TERM_ROWS_WINDOWS = 65_536
+"""Up to this many windows, a term's score at every window is kept as one row once a question
+has read it (:meth:`LexicalIndex.term_row`): its scores at a question's candidates are then one
+take, where they were a binary search in its postings per window size."""
+TERM_ROWS_BYTES = 32 * 2**20
+"""Most memory the kept rows take (the least recently read row goes first)."""
 
 WARM_SHARE = 0.25
 """The saved arrays are mapped in at warm-up only while they take at most this share of the memory."""
@@ -226,6 +238,10 @@ class LexicalIndex:
         for position, model in enumerate(self._models.values()):
             self._size_of[model.rows] = position
             self._local_of[model.rows] = np.arange(len(model.rows), dtype=np.int32)
+        self._rows: OrderedDict[str, tuple[np.ndarray, bool]] = OrderedDict()
+        """Each term's score at every window, for the terms read last (:meth:`term_row`)."""
+        self._rows_kept = max(1, TERM_ROWS_BYTES // max(4 * n, 1))
+        self._rows_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """:meth:`prepare` and :meth:`map_in`, one after the other."""
@@ -299,6 +315,24 @@ class LexicalIndex:
             local, scores = local[order], scores[order]
         return model.rows[local], scores
 
+    def top_each(self, query_terms: Sequence[str], n: int) -> list[np.ndarray]:
+        """:meth:`top`'s ids for each window size, smallest first. Up to :data:`TERM_ROWS_WINDOWS`
+        windows, and when no term has more than :data:`POSTINGS_LIMIT` windows of a size (then
+        :meth:`top` is exact), from the terms' rows (:meth:`term_row`) summed term by term, the
+        float32 sums :meth:`top` makes of the postings, bit for bit: one sum for all sizes."""
+        rows = [self._term(term) for term in query_terms] if self.n <= TERM_ROWS_WINDOWS else None
+        if rows is None or any(limited for _, limited in rows):
+            return [self.top(query_terms, n, scale=size)[0] for size in self.scales]
+        summed = np.zeros(self.n, np.float32)
+        for row, _ in rows:  # in the query's order, a term asked twice added twice (0s add nothing)
+            summed += row
+        out = []
+        for model in self._models.values():
+            scores = summed[model.rows]
+            held = np.flatnonzero(scores > 0)  # the windows holding a term
+            out.append(model.rows[held[best(scores[held], held, n)]])
+        return out
+
     def scores_for(self, query_terms: Sequence[str], window_ids: np.ndarray) -> np.ndarray:
         """BM25 score of each of ``window_ids`` (global ids, any sizes), each within its size;
         reads only the query terms' postings at those windows."""
@@ -313,6 +347,10 @@ class LexicalIndex:
         rows = np.zeros((len(distinct), len(window_ids)), dtype=np.float32)
         if not self.n or not distinct or not len(window_ids):
             return TermScores(tuple(distinct), rows)
+        if self.n <= TERM_ROWS_WINDOWS and 0 <= window_ids.min() and window_ids.max() < self.n:
+            for i, term in enumerate(distinct):
+                self.term_row(term).take(window_ids, out=rows[i])
+            return TermScores(tuple(distinct), rows)
         known = np.minimum(np.maximum(window_ids, 0), self.n - 1)  # np.clip: 4 times the cost
         size_of = np.where(known == window_ids, self._size_of[known], -1)  # ids out of range: none
         local_of = self._local_of[known]
@@ -325,6 +363,35 @@ class LexicalIndex:
             for row, term_scores in zip(found, scores):
                 rows[held[row][0], mine] = term_scores
         return TermScores(tuple(distinct), rows)
+
+    def term_row(self, term: str) -> np.ndarray:
+        """The BM25 score of ``term`` at every window, each within its size (0 where a window
+        does not hold it): its postings' scores copied to their windows. Kept for the terms read
+        last, within :data:`TERM_ROWS_BYTES`; not to be written to."""
+        return self._term(term)[0]
+
+    def _term(self, term: str) -> tuple[np.ndarray, bool]:
+        """:meth:`term_row`, and whether the term has more windows of some size than its best
+        postings hold (then :meth:`top` finds its candidates by those postings alone)."""
+        with self._rows_lock:
+            kept = self._rows.get(term)
+            if kept is not None:
+                self._rows.move_to_end(term)
+                return kept
+        row = np.zeros(self.n, np.float32)
+        limited = False
+        for model in self._models.values():
+            token = model.vocab.get(term)
+            if token is not None:
+                start, end = int(model.indptr[token]), int(model.indptr[token + 1])
+                row[model.rows[model.indices[start:end]]] = model.data[start:end]
+                limited = limited or end - start > int(model.impact["limit"])
+        row.flags.writeable = False
+        with self._rows_lock:
+            self._rows[term] = (row, limited)
+            while len(self._rows) > self._rows_kept:
+                self._rows.popitem(last=False)
+        return row, limited
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every window, each within its size (zeros where no term occurs)."""
