@@ -279,3 +279,25 @@ def lite_server(tmp_path_factory):
     process, url = start_lite_server(tmp_path_factory.mktemp("milvus-server"))
     yield url
     stop(process)
+
+
+def regex_word_spans(text: str) -> list[tuple[int, int]]:
+    """Words as a plain loop finds them: runs of ``\\S+``, split before each Chinese or Japanese
+    letter and before the first other non-punctuation character after one or its punctuation."""
+    import re
+
+    from qa.ingest.chunking import _CJK_PUNCTUATION
+    from qa.ingest.normalize import CJK_LETTERS
+
+    letter = re.compile(f"[{CJK_LETTERS}]")
+    spans = []
+    for m in re.finditer(r"\S+", text):
+        start = m.start()
+        for i in range(m.start() + 1, m.end()):
+            here, before = text[i], text[i - 1]
+            after_unspaced = letter.match(before) or _CJK_PUNCTUATION.match(before)
+            if letter.match(here) or (after_unspaced and not _CJK_PUNCTUATION.match(here)):
+                spans.append((start, i))
+                start = i
+        spans.append((start, m.end()))
+    return spans

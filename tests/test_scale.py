@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import resident_bytes
+from conftest import regex_word_spans, resident_bytes
 
 from qa.index import ensure_index, load_index
 from qa.lexical.bm25 import LexicalIndex
@@ -114,28 +114,6 @@ def test_large_files_are_checked_by_sampled_blocks(project, fake_embedder, monke
         load_index(project.index_dir)
 
 
-def _regex_word_spans(text: str) -> list[tuple[int, int]]:
-    """Words as a plain loop finds them: runs of ``\\S+``, split before each Chinese or Japanese
-    letter and before the first other non-punctuation character after one or its punctuation."""
-    import re
-
-    from qa.ingest.chunking import _CJK_PUNCTUATION
-    from qa.ingest.normalize import CJK_LETTERS
-
-    letter = re.compile(f"[{CJK_LETTERS}]")
-    spans = []
-    for m in re.finditer(r"\S+", text):
-        start = m.start()
-        for i in range(m.start() + 1, m.end()):
-            here, before = text[i], text[i - 1]
-            after_unspaced = letter.match(before) or _CJK_PUNCTUATION.match(before)
-            if letter.match(here) or (after_unspaced and not _CJK_PUNCTUATION.match(here)):
-                spans.append((start, i))
-                start = i
-        spans.append((start, m.end()))
-    return spans
-
-
 def test_word_offsets_found_with_numpy_are_the_regex_ones():
     import random
 
@@ -147,7 +125,7 @@ def test_word_offsets_found_with_numpy_are_the_regex_ones():
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(500)]
     for text in texts:
         starts, ends = _word_spans(text)
-        assert list(zip(starts.tolist(), ends.tolist())) == _regex_word_spans(text), repr(text)
+        assert list(zip(starts.tolist(), ends.tolist())) == regex_word_spans(text), repr(text)
 
 
 def test_the_phrasebook_is_saved_with_the_index_and_knows_the_same_names(project, fake_embedder):

@@ -5,13 +5,12 @@ without sentences found without word offsets (fast, fake embedder)."""
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import resident_bytes
+from conftest import regex_word_spans, resident_bytes
 
 from qa.index.build import ensure_index
 from qa.ingest.chunking import _word_spans, may_have_boundaries
@@ -28,8 +27,7 @@ def test_word_offsets_are_the_regex_ones_for_control_characters_and_spaces_above
     for text in texts:
         starts, ends = _word_spans(text)
         assert starts.dtype == ends.dtype == np.int64
-        spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-        assert list(zip(starts.tolist(), ends.tolist())) == spans, repr(text)
+        assert list(zip(starts.tolist(), ends.tolist())) == regex_word_spans(text), repr(text)
 
 
 def test_text_without_line_breaks_or_sentence_marks_cannot_have_boundaries():
