@@ -109,6 +109,30 @@ def test_highlight_drops_decoration(project, fake_embedder):
     assert not re.match(r"^[\W_]", highlight) and "jobs" in highlight
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TRIGGERS\n========\n\nIntroduction\n------------\n\nA trigger is a facility that lets "
+        "events of one package be recorded and processed later by another package.\n",
+        "Overall trigger structure\n\nA trigger is a facility that lets events of one package be "
+        "recorded and processed later by another package.\n\n* * * * * * * *\n* triggers *\n",
+    ],
+)
+def test_the_highlight_is_a_sentence_not_the_heading_that_names_the_term(project, fake_embedder, text):
+    """A heading holding the question's term ("TRIGGERS") scored above the sentence that
+    answers, its only word being a term; a heading or a line of decoration names the topic but
+    does not answer, so the highlight is a sentence whenever the passage has one."""
+    retriever = _retriever(project, fake_embedder, {"triggers.txt": text})
+    highlight = retriever.ask("What problem are triggers meant to solve?").passages[0].highlight_text
+    assert highlight.startswith("A trigger is a facility") and highlight.endswith("another package.")
+
+
+def test_a_passage_of_headings_alone_still_has_a_highlight(project, fake_embedder):
+    retriever = _retriever(project, fake_embedder, {"toc.md": "# Triggers\n\n## Trigger types\n\n## Pools\n"})
+    passage = retriever.ask("What trigger types are there?").passages[0]
+    assert passage.highlight_text in passage.text and "rigger" in passage.highlight_text
+
+
 def test_text_without_punctuation_keeps_a_twenty_word_highlight(project, fake_embedder):
     text = " ".join(f"word{i % 50} trafficking labour" for i in range(200))
     retriever = _retriever(project, fake_embedder, {"plain.txt": text})

@@ -28,6 +28,10 @@ SENTENCE_WORDS = 40
 _CLAUSE_END = re.compile(r"[,;:\u2014][\"'\u201d\u2019)\]]*$")
 _DECORATION = re.compile(r"^[\W_]+$")
 TERM_COVER_WEIGHT = 0.5
+HEADING_WORDS = 8
+"""A line of at most this many words not ending like a sentence is taken for a heading (as
+:data:`qa.retrieval.shaping.BARE_LINE_WORDS`): the highlight prefers any sentence to it."""
+_ENDS_LIKE_SENTENCE = re.compile(r"[.!?;:,\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 """Weight of the query terms' IDF share against the mean word score."""
 RECENT_QUESTIONS = 16
 """Questions whose terms' weights are kept (those being answered: a handful at once)."""
@@ -169,7 +173,8 @@ class Highlighter:
         self, doc: int, start: int, end: int, word_scores: np.ndarray, query_terms: list[str]
     ) -> tuple[int, int]:
         """The highlight of passage words ``[start, end)``: a whole sentence or clause run on
-        punctuated text, the fixed-size run otherwise."""
+        punctuated text (a heading or decoration line only in a passage of nothing else), the
+        fixed-size run otherwise."""
         words = self.index.word_maps[doc]
         if not words.has_boundaries:
             return self.fixed_span(doc, start, end, word_scores, query_terms)
@@ -179,13 +184,25 @@ class Highlighter:
         held, counts = self._term_counts(doc, start, end, query_terms)
         bounds = np.array(units, np.int64) - start
         holds = (counts[:, bounds[:, 1]] > counts[:, bounds[:, 0]]).T.tolist()  # unit u holds term t
-        best, best_value = units[0], -1.0
+        scored = []
         for (unit_start, unit_end), flags in zip(units, holds):
             cover = sum(weights[t] for t, found in zip(held, flags) if found)
             value = float(word_scores[unit_start:unit_end].mean()) + TERM_COVER_WEIGHT * cover / total
-            if value > best_value:
-                best, best_value = (unit_start, unit_end), value
-        return self._trimmed(doc, *best)
+            scored.append((value, self._trimmed(doc, unit_start, unit_end)))
+        sentences = [(v, u) for v, u in scored if not self._heading_like(doc, *u)] if len(scored) > 1 else []
+        return max(sentences or scored, key=lambda pair: pair[0])[1]  # the first of equals
+
+    def _heading_like(self, doc: int, start: int, end: int) -> bool:
+        """Whether words ``[start, end)`` (trimmed) are a heading or a line of decoration rather
+        than a sentence: only decoration ("* * *", "----"), or one short line (at most
+        :data:`HEADING_WORDS` words) that does not end like a sentence or clause ("TRIGGERS",
+        "Overall control structure"). A highlight shows what answers; a heading only names it."""
+        words = self.index.word_maps[doc]
+        text = self.index.documents[doc].text
+        shown = text[words.starts[start] : words.ends[end - 1]]
+        if all(_DECORATION.match(text[words.starts[i] : words.ends[i]]) for i in range(start, end)):
+            return True
+        return end - start <= HEADING_WORDS and "\n" not in shown and not _ENDS_LIKE_SENTENCE.search(shown)
 
     def _units(self, doc: int, start: int, end: int) -> list[tuple[int, int]]:
         """Sentences of ``[start, end)``; a sentence over ``SENTENCE_WORDS`` words becomes runs
