@@ -184,13 +184,18 @@ class Highlighter:
         held, counts = self._term_counts(doc, start, end, query_terms)
         bounds = np.array(units, np.int64) - start
         holds = (counts[:, bounds[:, 1]] > counts[:, bounds[:, 0]]).T.tolist()  # unit u holds term t
-        scored = []
-        for (unit_start, unit_end), flags in zip(units, holds):
-            cover = sum(weights[t] for t, found in zip(held, flags) if found)
-            value = float(word_scores[unit_start:unit_end].mean()) + TERM_COVER_WEIGHT * cover / total
-            scored.append((value, self._trimmed(doc, unit_start, unit_end)))
-        sentences = [(v, u) for v, u in scored if not self._heading_like(doc, *u)] if len(scored) > 1 else []
-        return max(sentences or scored, key=lambda pair: pair[0])[1]  # the first of equals
+        values = [
+            float(word_scores[a:b].mean())
+            + TERM_COVER_WEIGHT * sum(weights[t] for t, found in zip(held, flags) if found) / total
+            for (a, b), flags in zip(units, holds)
+        ]
+        ranked = sorted(range(len(units)), key=lambda u: -values[u])  # stable: the first of equals
+        trimmed = (self._trimmed(doc, *units[u]) for u in ranked)
+        if len(units) == 1:
+            return next(trimmed)
+        return next(
+            (t for t in trimmed if not self._heading_like(doc, *t)), self._trimmed(doc, *units[ranked[0]])
+        )
 
     def _heading_like(self, doc: int, start: int, end: int) -> bool:
         """Whether words ``[start, end)`` (trimmed) are a heading or a line of decoration rather
