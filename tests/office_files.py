@@ -202,6 +202,12 @@ def rewrite_zip(path: Path, added: dict[str, str], *, edits) -> None:
     copy.unlink()
 
 
+def unlink_main_part(path: Path) -> None:
+    """Empty the package's own relationships: nothing then says where its main part is."""
+    empty = '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+    rewrite_zip(path, {}, edits={"_rels/.rels": lambda _: empty})
+
+
 SMARTART_DATA = (
     '<dgm:dataModel xmlns:dgm="http://schemas.openxmlformats.org/drawingml/2006/diagram" '
     'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><dgm:ptLst>'

@@ -61,11 +61,17 @@ def test_an_author_stops_a_build_and_the_previous_index_keeps_answering(courses,
     assert stopped(index_dir) is None and live_folder(index_dir) != live
 
 
-def test_ctrl_c_in_qa_index_writes_nothing_and_says_so(project, fake_embedder, monkeypatch, capsys):
+def _built_then_changed(project, fake_embedder):
+    """An index built of one document, then a second added: its build time and live folder."""
     (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
     built = ensure_index(project, fake_embedder).index.manifest.built_at
     live = live_folder(project.index_dir)
     (project.seeds_dir / "b.txt").write_text("lava cools quickly into basalt", encoding="utf-8")
+    return built, live
+
+
+def test_ctrl_c_in_qa_index_writes_nothing_and_says_so(project, fake_embedder, monkeypatch, capsys):
+    built, live = _built_then_changed(project, fake_embedder)
 
     class Interrupted:
         name, dimension = fake_embedder.name, fake_embedder.dimension
@@ -88,10 +94,7 @@ def test_ctrl_c_in_qa_index_writes_nothing_and_says_so(project, fake_embedder, m
 def test_sigterm_in_qa_index_stops_the_build_as_ctrl_c_does(project, fake_embedder, monkeypatch, capsys):
     """SIGTERM (a service stopping, `timeout`, a cancelled CI job) ended qa index where it stood:
     no line said what happened, and the build's progress note stayed beside the lock."""
-    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
-    built = ensure_index(project, fake_embedder).index.manifest.built_at
-    live = live_folder(project.index_dir)
-    (project.seeds_dir / "b.txt").write_text("lava cools quickly into basalt", encoding="utf-8")
+    built, live = _built_then_changed(project, fake_embedder)
 
     class Terminated:
         name, dimension = fake_embedder.name, fake_embedder.dimension
