@@ -54,15 +54,15 @@ def test_the_reason_is_said_before_anything_is_embedded(project, fake_embedder):
     assert heard == []  # up to date: nothing to say
 
 
-def _forget_words_version(project) -> None:
-    """Make the live build's manifest look written before words had a version."""
+def _forget_version(project, key: str) -> None:
+    """Make the live build's manifest look written before ``key`` had a version."""
     import json
 
     from qa.index.files import MANIFEST, POINTER
 
     build = project.index_dir / (project.index_dir / POINTER).read_text(encoding="utf-8").strip()
     manifest = json.loads((build / MANIFEST).read_text(encoding="utf-8"))
-    del manifest["versions"]["words"]
+    del manifest["versions"][key]
     (build / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -70,7 +70,7 @@ def test_a_chinese_text_indexed_before_letters_were_words_is_cut_again(project, 
     (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
     (project.seeds_dir / "b.txt").write_text("债务奴役是指一个人以劳务来偿还债务。", encoding="utf-8")
     ensure_index(project, fake_embedder)
-    _forget_words_version(project)
+    _forget_version(project, "words")
     report = ensure_index(project, fake_embedder)
     assert report.said == (
         "rebuilt because: words of seeds/b.txt are now split letter by letter "
@@ -83,5 +83,31 @@ def test_a_chinese_text_indexed_before_letters_were_words_is_cut_again(project, 
 def test_an_index_without_such_letters_is_not_rebuilt_for_them(project, fake_embedder):
     (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
     ensure_index(project, fake_embedder)
-    _forget_words_version(project)
+    _forget_version(project, "words")
+    assert ensure_index(project, fake_embedder).said == ()
+
+
+def test_a_text_with_a_range_indexed_before_en_dashes_parted_words_is_read_again(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text("debt bondage is a form of forced labour", encoding="utf-8")
+    (project.seeds_dir / "b.txt").write_text(
+        "The office is open Monday\u2013Friday, 2001\u20132022.", encoding="utf-8"
+    )
+    ensure_index(project, fake_embedder)
+    _forget_version(project, "terms")
+    report = ensure_index(project, fake_embedder)
+    assert report.said == (
+        "rebuilt because: terms of seeds/b.txt are now read otherwise (an en dash parts the words "
+        "beside it; term reading version 1 -> 2)",
+    )
+    assert report.reused == len(report.index.windows)  # the text and its windows are the same
+    assert ensure_index(project, fake_embedder).said == ()
+    assert report.index.lexical.term_row("friday").any()
+
+
+def test_an_index_without_en_dashes_is_not_rebuilt_for_them(project, fake_embedder):
+    (project.seeds_dir / "a.txt").write_text(
+        "debt bondage is a form of forced labour - or worse", encoding="utf-8"
+    )
+    ensure_index(project, fake_embedder)
+    _forget_version(project, "terms")
     assert ensure_index(project, fake_embedder).said == ()

@@ -7,6 +7,14 @@ def test_questions_take_the_corpus_form():
     assert normalize("Café O’Connell") == "cafe oconnell"
 
 
+def test_an_en_dash_parts_words_and_a_hyphen_joins_them():
+    assert (
+        normalize("Copyright 2001\u20132022, open Monday\u2013Friday")
+        == "copyright 2001 2022 open monday friday"
+    )
+    assert normalize("anti-trafficking e\u2010mail") == "antitrafficking email"
+
+
 def test_terms_are_stemmed_content_words():
     assert terms("Trafficked victims") == terms("trafficking victim")
 

@@ -40,6 +40,7 @@ from qa.index.stopping import StopCheck, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_script
 from qa.ingest.formats import reader_change, reader_versions
+from qa.ingest.normalize import TERMS_VERSION, reads_otherwise
 from qa.ingest.sources import Document, ScanProgress, scan_sources
 from qa.lexical.bm25 import LexicalIndex
 from qa.store.base import check_store, make_store
@@ -103,6 +104,17 @@ def _words_changed(manifest: Manifest, doc: Document) -> bool:
     return manifest.versions.get(WORDS_KEY, "1") != str(WORDS_VERSION) and has_unspaced_script(doc.text)
 
 
+TERMS_KEY = "terms"
+"""The manifest's ``versions`` key of :data:`~qa.ingest.normalize.TERMS_VERSION`."""
+
+
+def _terms_changed(manifest: Manifest, doc: Document) -> bool:
+    """Whether ``doc``'s words read as other terms now than when the index of ``manifest`` was
+    built (its windows and vectors stay; its lexical terms do not)."""
+    then = manifest.versions.get(TERMS_KEY, "1")
+    return then != str(TERMS_VERSION) and then.isdigit() and reads_otherwise(doc.text, int(then))
+
+
 def _recipes() -> dict[str, str]:
     return {INT8_RECIPE: recipe_id(), BF16_RECIPE_KEY: BF16_RECIPE}
 
@@ -112,7 +124,8 @@ def _versions() -> dict[str, str]:
     for name in ("qa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "bm25s"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-    return out | reader_versions() | _recipes() | {WORDS_KEY: str(WORDS_VERSION)}
+    reading = {WORDS_KEY: str(WORDS_VERSION), TERMS_KEY: str(TERMS_VERSION)}
+    return out | reader_versions() | _recipes() | reading
 
 
 def _recipe_changed(manifest: Manifest) -> bool:
@@ -400,12 +413,25 @@ def stale_reasons(manifest: Manifest, documents: Sequence[Document], settings: S
         if current[source] != manifest.sources[source]:
             why = reader_change(manifest.versions, source)
             reasons.append(f"source changed: {source}" + (f" ({why})" if why else ""))
+    return reasons + _reading_reasons(manifest, documents)
+
+
+def _reading_reasons(manifest: Manifest, documents: Sequence[Document]) -> list[str]:
+    """Why documents unchanged since ``manifest`` are read again: this version splits their words
+    or reads their terms otherwise."""
+    reasons = []
     for doc in documents:
         if manifest.sources.get(doc.source) == doc.sha256 and _words_changed(manifest, doc):
             then = manifest.versions.get(WORDS_KEY, "1")
             reasons.append(
                 f"words of {doc.source} are now split letter by letter (Chinese or Japanese; "
                 f"word splitting version {then} -> {WORDS_VERSION})"
+            )
+        elif manifest.sources.get(doc.source) == doc.sha256 and _terms_changed(manifest, doc):
+            then = manifest.versions.get(TERMS_KEY, "1")
+            reasons.append(
+                f"terms of {doc.source} are now read otherwise (an en dash parts the words beside "
+                f"it; term reading version {then} -> {TERMS_VERSION})"
             )
     return reasons
 

@@ -15,7 +15,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["CJK_LETTERS", "STOP_WORDS", "content_words", "normalize", "stem"]
+__all__ = [
+    "CJK_LETTERS",
+    "STOP_WORDS",
+    "TERMS_VERSION",
+    "content_words",
+    "normalize",
+    "reads_otherwise",
+    "stem",
+]
 
 # NLTK's English stop-word list (the seed corpus has none of these words), apostrophes dropped;
 # then the commonest function characters of Chinese and Japanese.
@@ -37,7 +45,12 @@ STOP_WORDS = frozenset(
     + "".join(chr(c) for c in range(0x3041, 0x30A0))
 )
 
-_JOINERS = re.compile(r"(?<=\w)['\u2019\u2018.\-\u2010\u2011\u2013](?=\w)")
+_JOINERS = re.compile(r"(?<=\w)['\u2019\u2018.\-\u2010\u2011](?=\w)")
+TERMS_VERSION = 2
+"""The version of how :func:`normalize` reads words; an index built by another one is rebuilt
+for the documents :func:`reads_otherwise` names. 2: an en dash parts the words it stands between
+("2001\u20132022" is "2001 2022", a range, not one number)."""
+_EN_DASH_IN_WORD = re.compile(r"\w\u2013\w")
 _NON_WORD = re.compile(r"[\W_]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 CJK_LETTERS = (
@@ -63,6 +76,12 @@ def normalize(text: str) -> str:
     if not text.isascii():
         text = _CJK_LETTER.sub(r" \g<0> ", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def reads_otherwise(text: str, since: int) -> bool:
+    """Whether :func:`normalize` reads ``text`` otherwise now than at :data:`TERMS_VERSION`
+    ``since``."""
+    return since < 2 and bool(_EN_DASH_IN_WORD.search(text))
 
 
 def content_words(text: str) -> list[str]:
