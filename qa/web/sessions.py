@@ -91,7 +91,5 @@ def login_page(message: str = "", collection: str = "", title: str = "") -> byte
     page = (resources.files("qa.web") / "static" / "login.html").read_text(encoding="utf-8")
     page = page.replace("{{TITLE}}", html.escape(title or DEFAULT_TITLE))
     note = f"<p class='error' role='alert'>{html.escape(message)}</p>" if message else ""
-    keep = (
-        f'<input type="hidden" name="collection" value="{html.escape(collection)}">' if collection else ""
-    )
+    keep = f'<input type="hidden" name="collection" value="{html.escape(collection)}">' if collection else ""
     return page.replace("{{MESSAGE}}", note).replace("{{COLLECTION}}", keep).encode("utf-8")
