@@ -74,6 +74,24 @@ def test_two_collections_answer_only_from_their_own_documents(app):
     assert client.get(context.request.url.path + "?start=0&end=10").status_code == 404
 
 
+def test_a_source_not_in_the_collection_searched_says_which_and_how_to_name_another(app):
+    """The 404 names the collection searched and ``?collection=``; it reads the same for a document
+    another collection holds and for one no collection holds, so it tells nothing about the others."""
+    client, _ = app
+    other = client.get("/api/v1/sources/seeds/biology/cells.md?start=0&end=10")
+    missing = client.get("/api/v1/sources/seeds/biology/nothing.md?start=0&end=10")
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == {
+        "error": "no indexed source named 'seeds/biology/cells.md' in the default collection; "
+        "for a document of another collection, name it with ?collection=NAME"
+    }
+    assert missing.json()["error"] == other.json()["error"].replace("cells.md", "nothing.md")
+    res = client.get("/api/v1/sources/seeds/rome.md?start=0&end=5&collection=biology")
+    assert res.status_code == 404 and "in the collection 'biology';" in res.json()["error"]
+    found = client.get("/api/v1/sources/seeds/biology/cells.md?start=0&end=10&collection=biology")
+    assert found.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("collection", "status", "fragment"),
     [
