@@ -186,6 +186,37 @@ def test_create_and_delete_collections_through_the_admin_api(app):
     assert client.delete("/api/v1/admin/collections/default", headers=admin()).status_code == 422
 
 
+class FailingEmbedder:
+    """The fake embedder, but a build batch holding ``word`` fails (a question still embeds)."""
+
+    def __init__(self, inner, word: str) -> None:
+        self.inner, self.word = inner, word
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def encode(self, texts):
+        if len(texts) > 1 and any(self.word in t.lower() for t in texts):
+            raise RuntimeError("the embedding service went away")
+        return self.inner.encode(texts)
+
+
+def test_a_course_made_again_under_a_deleted_ones_name_starts_clean(courses, fake_embedder):
+    client, registry = make_app(courses, FailingEmbedder(fake_embedder, "basalt"))
+    made = {"name": "geology", "title": "Rocks"}
+    assert client.post("/api/v1/admin/collections", json=made, headers=admin()).status_code == 201
+    client.put("/api/v1/admin/collections/geology/documents/v.md", content=VOLCANO.encode(), headers=admin())
+    assert registry.wait("geology").state == "failed"
+    assert client.get("/api/v1/admin/collections/geology/status", headers=admin()).json()["state"] == "failed"
+    assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
+    again = client.post("/api/v1/admin/collections", json=made, headers=admin())
+    assert again.status_code == 201
+    for status in (
+        again.json()["status"],
+        client.get("/api/v1/admin/collections/geology/status", headers=admin()).json(),
+    ):
+        assert status["state"] == "empty" and status["message"] == "no indexed documents yet"
+        assert status["skipped"] == [] and status["built_at"] == ""
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
