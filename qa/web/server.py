@@ -281,7 +281,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def serve(settings: Settings) -> None:
     """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
     from qa.web.access_log import AccessLog
-    from qa.web.shutdown import StreamCloser, run_server
+    from qa.web.shutdown import StreamCloser, log_unfinished_builds, run_server
 
     if settings.workers > 1:
         from qa.web.workers import WorkerHeader, serve_workers
@@ -289,17 +289,18 @@ def serve(settings: Settings) -> None:
         def run_worker(sock, number: int) -> None:
             retriever = Retriever.open(settings)
             retriever.warm_up()
-            app = WorkerHeader(
-                AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True))), number
-            )
+            guarded = create_app(settings, LiveRetriever(retriever, settings, watch=True))
+            app = WorkerHeader(AccessLog(guarded), number)
             run_server(
                 StreamCloser(app), sockets=[sock], **uvicorn_options(settings)
             )  # the socket's host/port
+            log_unfinished_builds(settings, guarded.app.state.registry)
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
     retriever = prepare(settings)
-    app = AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True)))
+    guarded = create_app(settings, LiveRetriever(retriever, settings, watch=True))
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    if not run_server(StreamCloser(app), **uvicorn_options(settings)):
+    if not run_server(StreamCloser(AccessLog(guarded)), **uvicorn_options(settings)):
         raise SystemExit(3)  # uvicorn's status when it cannot start (the port is taken, ...)
+    log_unfinished_builds(settings, guarded.app.state.registry)
