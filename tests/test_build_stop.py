@@ -244,7 +244,7 @@ def test_a_stopped_build_gives_its_bm25_up_at_the_next_window_size(project, fake
     entered, go, ended = threading.Event(), threading.Event(), []
 
     class Slow:
-        def __init__(self, texts, scales):
+        def __init__(self, texts, scales, *, check=None):
             texts[0]
             entered.set()
             go.wait(30)
@@ -314,3 +314,26 @@ def test_a_server_stopped_during_an_authors_build_logs_that_the_shutdown_stopped
         "collection biology: the build was stopped by the server's shutdown; nothing of it was written, "
         f"the index built {built} stays and answers (the next start builds it again)"
     ]
+
+
+def test_the_bm25_build_checks_for_a_stop_while_it_reads_the_windows_terms(monkeypatch):
+    """The BM25 pass (alone at work when every vector is reused) was checked for a stop only
+    before and after each window size: now every CHECK_EVERY windows while their terms are read."""
+    import qa.lexical.bm25 as bm25
+    from qa.errors import BuildStoppedError
+
+    read = []
+    monkeypatch.setattr(bm25, "terms", lambda text: read.append(text) or text.split())
+    checks = []
+
+    def check():
+        checks.append(len(read))
+        if len(checks) == 3:
+            raise BuildStoppedError("the build was stopped on request")
+
+    texts = [f"window {i} about basalt" for i in range(5 * bm25.CHECK_EVERY)]
+    with pytest.raises(BuildStoppedError):
+        bm25.LexicalIndex(texts, check=check)
+    assert checks == [0, bm25.CHECK_EVERY, 2 * bm25.CHECK_EVERY]  # stopped two fifths of the way
+    read.clear()
+    assert bm25.LexicalIndex(texts[:10], check=lambda: None).n == 10 and len(read) == 10
