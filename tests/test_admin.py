@@ -492,7 +492,7 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
     name, _, _, names, warning = _collection_page(courses, "nope")
     assert name == "default" and names == ["default", "biology"]
-    assert warning == UNKNOWN_LINK.format(title="Ask the course documents")
+    assert warning == UNKNOWN_LINK.format(title="Course documents")
     # a toast renders HTML: a name made up in the link is not shown in it, a title is escaped
     assert _collection_page(courses, "<b>x</b><a href='https://evil.example'>sign in</a>")[4] == warning
     update_config(courses, "default", CollectionConfig(title="Rome <101>"))

@@ -37,7 +37,13 @@ def test_embed_shows_the_collection_title_and_answers(browser, course, fake_embe
             shown = _ask(page, url + "/embed?collection=biology", "How do cells divide?")
             assert "Biology <101>" in shown and "seeds/biology/cells.txt" in shown
             assert page.title() == "Biology <101>"
-            assert "Ask the course" in _ask(page, url + "/embed", "When does the library open?")
+            # the default collection: named as on the chat page, and answers described in its words
+            from qa.index.collections import DEFAULT_TITLE
+            from qa.web.ui import ANSWERS_ARE
+
+            assert DEFAULT_TITLE in _ask(page, url + "/embed", "When does the library open?")
+            assert page.title() == page.inner_text("[data-qa-widget] header") == DEFAULT_TITLE
+            assert page.inner_text("[data-qa-widget] .log .note >> nth=0") == ANSWERS_ARE
         finally:
             page.close()
 

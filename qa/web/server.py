@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
 FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection", "pick_collection")
-EMBED_TITLE = "Ask the course"
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -95,17 +94,20 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
 
 
 def _embed_title(settings: Settings, collection: str) -> str:
-    """The embed page's heading: the collection's title when its settings give one."""
-    return _course_title(settings, collection) or EMBED_TITLE
+    """The embed page's heading: the collection's title, as the chat page's."""
+    from qa.index.collections import DEFAULT_TITLE
+
+    return _course_title(settings, collection) or DEFAULT_TITLE
 
 
 def _course_title(settings: Settings, collection: str) -> str:
-    """The title the settings of ``collection`` ('' or None: the default one) give, '' if none."""
+    """What ``collection`` ('' or None: the default one) is called (its settings' title, else its
+    name, else for the default one :data:`~qa.index.collections.DEFAULT_TITLE`), '' if unknown."""
     from qa.errors import QAError
     from qa.index.collections import get_collection
 
     try:
-        return get_collection(settings, collection or None).config.title
+        return get_collection(settings, collection or None).title
     except QAError:  # an unknown collection: the page asking for it says so
         return ""
 

@@ -18,6 +18,8 @@ import secrets
 import time
 from importlib import resources
 
+from qa.index.collections import DEFAULT_TITLE
+
 __all__ = ["COOKIE", "DEFAULT_TITLE", "SessionSigner", "after_sign_in", "login_page", "wanted_collection"]
 
 COOKIE = "qa_session"
@@ -80,9 +82,6 @@ def wanted_collection(query: dict[str, list[str]]) -> str:
 def after_sign_in(collection: str) -> bytes:
     """Where a right key goes: the chat page, of ``collection`` when one was asked for."""
     return f"./?collection={collection}".encode() if collection else b"./"
-
-
-DEFAULT_TITLE = "Ask the course documents"
 
 
 def login_page(message: str = "", collection: str = "", title: str = "") -> bytes:

@@ -293,7 +293,8 @@
     head.appendChild(el("span", "", title));
     var log = el("div", "log");
     log.setAttribute("aria-live", "polite");
-    log.appendChild(el("p", "note", "Answers are passages from the course documents, with where they come from."));
+    /* qa.web.ui.ANSWERS_ARE: the chat page's words */
+    log.appendChild(el("p", "note", "Every answer is a passage quoted from the documents, with where it comes from."));
     var form = el("form");
     var input = el("input");
     input.type = "text"; input.placeholder = "Ask a question…";
