@@ -76,6 +76,8 @@ def test_the_chat_tab_and_heading_name_the_course_after_signing_in(
         try:
             page.goto(url + "/?collection=biology")
             assert page.title() == "Biology 101 <intro>: sign in"
+            # the page it opens, named as the refused pages name it ("Open the chat page and sign in")
+            assert page.inner_text("button[type=submit]") == "Open the chat page"
             page.fill("#key", KEY)
             page.click("button[type=submit]")
             page.wait_for_function("document.title === 'Biology 101 <intro>'")
