@@ -74,6 +74,24 @@ def test_two_collections_answer_only_from_their_own_documents(app):
     assert client.get(context.request.url.path + "?start=0&end=10").status_code == 404
 
 
+def test_a_source_not_in_the_collection_searched_says_which_and_how_to_name_another(app):
+    """The 404 names the collection searched and ``?collection=``; it reads the same for a document
+    another collection holds and for one no collection holds, so it tells nothing about the others."""
+    client, _ = app
+    other = client.get("/api/v1/sources/seeds/biology/cells.md?start=0&end=10")
+    missing = client.get("/api/v1/sources/seeds/biology/nothing.md?start=0&end=10")
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == {
+        "error": "no indexed source named 'seeds/biology/cells.md' in the default collection; "
+        "for a document of another collection, name it with ?collection=NAME"
+    }
+    assert missing.json()["error"] == other.json()["error"].replace("cells.md", "nothing.md")
+    res = client.get("/api/v1/sources/seeds/rome.md?start=0&end=5&collection=biology")
+    assert res.status_code == 404 and "in the collection 'biology';" in res.json()["error"]
+    found = client.get("/api/v1/sources/seeds/biology/cells.md?start=0&end=10&collection=biology")
+    assert found.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("collection", "status", "fragment"),
     [
@@ -166,6 +184,37 @@ def test_create_and_delete_collections_through_the_admin_api(app):
     assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
     assert client.post("/api/v1/ask", json={"question": "basalt", "collection": "geology"}).status_code == 404
     assert client.delete("/api/v1/admin/collections/default", headers=admin()).status_code == 422
+
+
+class FailingEmbedder:
+    """The fake embedder, but a build batch holding ``word`` fails (a question still embeds)."""
+
+    def __init__(self, inner, word: str) -> None:
+        self.inner, self.word = inner, word
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def encode(self, texts):
+        if len(texts) > 1 and any(self.word in t.lower() for t in texts):
+            raise RuntimeError("the embedding service went away")
+        return self.inner.encode(texts)
+
+
+def test_a_course_made_again_under_a_deleted_ones_name_starts_clean(courses, fake_embedder):
+    client, registry = make_app(courses, FailingEmbedder(fake_embedder, "basalt"))
+    made = {"name": "geology", "title": "Rocks"}
+    assert client.post("/api/v1/admin/collections", json=made, headers=admin()).status_code == 201
+    client.put("/api/v1/admin/collections/geology/documents/v.md", content=VOLCANO.encode(), headers=admin())
+    assert registry.wait("geology").state == "failed"
+    assert client.get("/api/v1/admin/collections/geology/status", headers=admin()).json()["state"] == "failed"
+    assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
+    again = client.post("/api/v1/admin/collections", json=made, headers=admin())
+    assert again.status_code == 201
+    for status in (
+        again.json()["status"],
+        client.get("/api/v1/admin/collections/geology/status", headers=admin()).json(),
+    ):
+        assert status["state"] == "empty" and status["message"] == "no indexed documents yet"
+        assert status["skipped"] == [] and status["built_at"] == ""
 
 
 @pytest.mark.parametrize(
@@ -443,7 +492,7 @@ def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(
     assert _collection_page(courses, "biology")[:3] == ("biology", "Biology 101", ())
     name, _, _, names, warning = _collection_page(courses, "nope")
     assert name == "default" and names == ["default", "biology"]
-    assert warning == UNKNOWN_LINK.format(title="Ask the course documents")
+    assert warning == UNKNOWN_LINK.format(title="Course documents")
     # a toast renders HTML: a name made up in the link is not shown in it, a title is escaped
     assert _collection_page(courses, "<b>x</b><a href='https://evil.example'>sign in</a>")[4] == warning
     update_config(courses, "default", CollectionConfig(title="Rome <101>"))

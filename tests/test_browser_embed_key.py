@@ -37,7 +37,13 @@ def test_embed_shows_the_collection_title_and_answers(browser, course, fake_embe
             shown = _ask(page, url + "/embed?collection=biology", "How do cells divide?")
             assert "Biology <101>" in shown and "seeds/biology/cells.txt" in shown
             assert page.title() == "Biology <101>"
-            assert "Ask the course" in _ask(page, url + "/embed", "When does the library open?")
+            # the default collection: named as on the chat page, and answers described in its words
+            from qa.index.collections import DEFAULT_TITLE
+            from qa.web.ui import ANSWERS_ARE
+
+            assert DEFAULT_TITLE in _ask(page, url + "/embed", "When does the library open?")
+            assert page.title() == page.inner_text("[data-qa-widget] header") == DEFAULT_TITLE
+            assert page.inner_text("[data-qa-widget] .log .note >> nth=0") == ANSWERS_ARE
         finally:
             page.close()
 
@@ -55,13 +61,31 @@ def test_embed_with_a_key_set_says_what_is_wrong(browser, course, fake_embedder,
 
 
 def test_embed_of_a_course_without_documents_says_so_to_learners(browser, course, fake_embedder):
+    """In the chat page's words, as soon as the widget opens (it said nothing before a question),
+    and again for a question; a course with documents says nothing of the kind."""
+    from qa.web.chat import NO_DOCUMENTS
+
     create_collection(course, "chemistry", CollectionConfig(title="Chemistry"))
     with _serving(course, fake_embedder) as url:
         page = browser.new_page()
         try:
-            shown = _ask(page, url + "/embed?collection=chemistry", "What is a mole?")
-            assert "Chemistry" in shown and "no documents to answer from yet" in shown
+            page.goto(url + "/embed?collection=chemistry")
+            said = page.locator("[data-qa-widget] [data-role=no-documents]")
+            said.wait_for()
+            assert said.inner_text() == NO_DOCUMENTS
+            page.fill("[data-qa-widget] input", "What is a mole?")
+            page.press("[data-qa-widget] input", "Enter")
+            page.wait_for_selector("[data-qa-widget] .err:not([data-role])")
+            shown = (
+                page.inner_text("[data-qa-widget] header") + "\n" + page.inner_text("[data-qa-widget] .log")
+            )
+            assert "Chemistry" in shown and shown.count(NO_DOCUMENTS) == 2
             assert "upload" not in shown
+            with page.expect_response(lambda r: "/api/v1/health" in r.url) as health:
+                page.goto(url + "/embed?collection=biology")
+            assert health.value.status == 200
+            page.evaluate("() => new Promise(requestAnimationFrame)")  # the reply handled
+            assert page.locator("[data-qa-widget] [data-role=no-documents]").count() == 0
         finally:
             page.close()
 

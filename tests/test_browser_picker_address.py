@@ -45,6 +45,7 @@ def test_a_link_to_no_course_says_so_in_words_and_shows_no_markup_from_it(
     rendered the name as HTML, so a link could put its own bold text, images or links there."""
     from urllib.parse import quote
 
+    from qa.index.collections import DEFAULT_TITLE
     from qa.web.ui import UNKNOWN_LINK
 
     made_up = "<b id='injected'>Session expired</b><a id='phish' href='https://evil.example'>sign in</a>"
@@ -54,8 +55,12 @@ def test_a_link_to_no_course_says_so_in_words_and_shows_no_markup_from_it(
             page.goto(url + "/?collection=" + quote(made_up))
             toast = page.locator("[data-testid=toast-text]").first
             toast.wait_for()
-            assert toast.inner_text() == UNKNOWN_LINK.format(title="Ask the course documents")
+            assert toast.inner_text() == UNKNOWN_LINK.format(title="Course documents")
             assert page.locator("#injected, #phish").count() == 0
-            assert "Ask the course documents" in page.inner_text("#qa-title")
+            # the same name in the heading, the tab and the course picker (it was "Ask the course
+            # documents" in the first two, "Course documents" in the third)
+            assert page.inner_text("#qa-title h1") == page.title() == DEFAULT_TITLE == "Course documents"
+            page.click("#collection input")
+            assert page.get_by_role("option", name=DEFAULT_TITLE, exact=True).count() == 1
         finally:
             page.close()

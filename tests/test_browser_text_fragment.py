@@ -6,6 +6,8 @@ own link (``deep_link``) still carries the fragment."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from qa.answer import Citation
@@ -70,3 +72,55 @@ def test_chat_link_opens_the_original_at_the_passage(browser, project, fake_embe
             original.screenshot(path=str(artifacts / f"original-at-fragment-{name}.png"))
         finally:
             context.close()
+
+
+ZH = (
+    "借阅的图书必须在借阅日期起三周内归还到前台，逾期将按日收取罚款，"
+    "如有疑问，请联系图书馆工作人员或发送电子邮件。"
+)
+JA = "図書館の本は貸出日から三週間以内にカウンターへ返却してください。延滞した場合は罰金がかかります。"
+
+
+def test_chinese_and_japanese_highlights_get_a_fragment_of_clauses():
+    """Unspaced scripts have no space-separated words: the fragment is the first and last clauses
+    of at least ten characters (a browser matches only at word boundaries, which punctuation is)."""
+    web = _citation("docs/zh.html", url="https://docs.example.org/zh")
+    assert deep_link(web, ZH) == "https://docs.example.org/zh#:~:text={},{}".format(
+        quote("借阅的图书必须在借阅日期起三周内归还到前台，", safe=""),
+        quote("请联系图书馆工作人员或发送电子邮件。", safe=""),
+    )
+    assert deep_link(web, "延滞した場合は罰金がかかります。").endswith(
+        "#:~:text=" + quote("延滞した場合は罰金がかかります。", safe="")
+    )
+    short = "借阅的图书必须在借阅日期起三周内归还到前台，逾期将按日收取罚款。"  # clauses that would meet
+    assert deep_link(web, short).endswith("#:~:text=" + quote(short, safe=""))
+    assert deep_link(web, "罰金") == "https://docs.example.org/zh"  # one word is not specific
+    two_lines = deep_link(_citation("seeds/ja.txt"), "第4章\n" + JA)  # the last line's clauses meet
+    assert two_lines.endswith("#:~:text={},{}".format(quote("第4章", safe=""), quote(JA, safe="")))
+
+
+def test_the_unspaced_letters_are_those_of_the_word_spans():
+    from qa.ingest.normalize import CJK_LETTERS
+    from qa.render import links
+
+    assert links._UNSPACED_LETTERS == CJK_LETTERS
+
+
+@pytest.mark.browser
+def test_chromium_scrolls_to_a_chinese_or_japanese_fragment(browser):
+    """The fragments :func:`deep_link` makes for unspaced text are ones Chromium finds (the page
+    is served by a route, no server): the page opens scrolled down to the passage."""
+    filler = "".join(f"<p>第{i}段讲的是山谷里的天气情况。</p>" for i in range(150))
+    page_html = f"<!doctype html><meta charset='utf-8'><body>{filler}<p>{ZH}</p><p>{JA}</p>{filler}</body>"
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.route(
+        "https://docs.example.org/**", lambda route: route.fulfill(body=page_html, content_type="text/html")
+    )
+    try:
+        for highlight in (ZH, JA, "延滞した場合は罰金がかかります。"):
+            page = context.new_page()
+            page.goto(deep_link(_citation("docs/zh.html", url="https://docs.example.org/zh"), highlight))
+            page.wait_for_function("window.scrollY > 1000", timeout=5000)
+            page.close()
+    finally:
+        context.close()

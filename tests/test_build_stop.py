@@ -244,7 +244,7 @@ def test_a_stopped_build_gives_its_bm25_up_at_the_next_window_size(project, fake
     entered, go, ended = threading.Event(), threading.Event(), []
 
     class Slow:
-        def __init__(self, texts, scales):
+        def __init__(self, texts, scales, *, check=None):
             texts[0]
             entered.set()
             go.wait(30)
@@ -270,3 +270,70 @@ def test_a_stopped_build_gives_its_bm25_up_at_the_next_window_size(project, fake
             assert thread.daemon
             thread.join(10)
     assert ended and ended[0].daemon
+
+
+def test_a_server_stopped_during_an_authors_build_logs_that_the_shutdown_stopped_it(
+    courses,  # noqa: F811
+    fake_embedder,
+    monkeypatch,
+    caplog,
+):
+    """SIGTERM to ``qa serve`` (uvicorn stops, ``serve`` returns) while an upload's build runs:
+    the build ends with the process, and the log says so and which index stays."""
+    from fastapi.testclient import TestClient
+
+    import qa.web.server
+    import qa.web.shutdown
+    from qa.index.files import read_manifest
+    from qa.retrieval.retriever import Retriever
+    from tests.test_admin import ADMIN
+
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    settings = courses.replace(admin_key=ADMIN, rate_limit=10_000)
+    monkeypatch.setattr(qa.web.server, "prepare", lambda s: Retriever(ensure_index(s, gated).index, gated, s))
+
+    def run_server(app, **options):  # an upload, then the server told to stop while it builds
+        client = TestClient(app)
+        res = client.put(
+            "/api/v1/admin/collections/biology/documents/volcano.md",
+            content=VOLCANO.encode(),
+            headers=admin(),
+        )
+        assert res.status_code == 202 and gated.entered.wait(30)
+        return True
+
+    monkeypatch.setattr(qa.web.shutdown, "run_server", run_server)
+    built = read_manifest(collection_settings(courses, "biology").index_dir).built_at
+    try:
+        with caplog.at_level("WARNING", logger="qa.web.shutdown"):
+            qa.web.server.serve(settings)
+    finally:
+        gated.open.set()
+    said = [r.getMessage() for r in caplog.records if r.name == "qa.web.shutdown"]
+    assert said == [
+        "collection biology: the build was stopped by the server's shutdown; nothing of it was written, "
+        f"the index built {built} stays and answers (the next start builds it again)"
+    ]
+
+
+def test_the_bm25_build_checks_for_a_stop_while_it_reads_the_windows_terms(monkeypatch):
+    """The BM25 pass (alone at work when every vector is reused) was checked for a stop only
+    before and after each window size: now every CHECK_EVERY windows while their terms are read."""
+    import qa.lexical.bm25 as bm25
+    from qa.errors import BuildStoppedError
+
+    read = []
+    monkeypatch.setattr(bm25, "terms", lambda text: read.append(text) or text.split())
+    checks = []
+
+    def check():
+        checks.append(len(read))
+        if len(checks) == 3:
+            raise BuildStoppedError("the build was stopped on request")
+
+    texts = [f"window {i} about basalt" for i in range(5 * bm25.CHECK_EVERY)]
+    with pytest.raises(BuildStoppedError):
+        bm25.LexicalIndex(texts, check=check)
+    assert checks == [0, bm25.CHECK_EVERY, 2 * bm25.CHECK_EVERY]  # stopped two fifths of the way
+    read.clear()
+    assert bm25.LexicalIndex(texts[:10], check=lambda: None).n == 10 and len(read) == 10

@@ -47,9 +47,9 @@ def test_the_sign_in_page_names_the_course_it_opens(biology):
     wrong = client.post("/session", data={"key": "nope", "collection": "biology"})
     assert wrong.status_code == 401 and "<h1>Biology 101 &lt;intro&gt;</h1>" in wrong.text
     plain = client.get("/session").text  # the default collection has no title of its own
-    assert "<h1>Ask the course documents</h1>" in plain
+    assert "<h1>Course documents</h1>" in plain
     unknown = client.get("/session?collection=chemistry").text
-    assert "<h1>Ask the course documents</h1>" in unknown
+    assert "<h1>Course documents</h1>" in unknown
 
 
 def test_the_default_collections_title_names_its_sign_in_page(biology):
@@ -76,6 +76,8 @@ def test_the_chat_tab_and_heading_name_the_course_after_signing_in(
         try:
             page.goto(url + "/?collection=biology")
             assert page.title() == "Biology 101 <intro>: sign in"
+            # the page it opens, named as the refused pages name it ("Open the chat page and sign in")
+            assert page.inner_text("button[type=submit]") == "Open the chat page"
             page.fill("#key", KEY)
             page.click("button[type=submit]")
             page.wait_for_function("document.title === 'Biology 101 <intro>'")
@@ -83,6 +85,6 @@ def test_the_chat_tab_and_heading_name_the_course_after_signing_in(
             assert heading.inner_text() == "Biology 101 <intro>"
             page.screenshot(path=str(artifacts / "chat-course-title.png"))
             page.goto(url + "/")  # the default collection: the generic title
-            page.wait_for_function("document.title === 'Ask the course documents'")
+            page.wait_for_function("document.title === 'Course documents'")
         finally:
             context.close()

@@ -4,6 +4,7 @@ again), BM25, a store; whether an existing index still fits; one build at a time
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -269,7 +270,9 @@ def build_index(
 
     window_texts = [t for doc_texts in texts for t in doc_texts]
     # BM25 needs no vectors: built on a thread of its own while the model embeds
-    with _beside(LexicalIndex, window_texts, windows.scale) as lexical_job:
+    # it stops on a request as the embedding does (alone when every vector is reused)
+    lexical_index = functools.partial(LexicalIndex, check=StopCheck(settings.index_dir))
+    with _beside(lexical_index, window_texts, windows.scale) as lexical_job:
         ahead: list[str] = []  # every text the model embeds for ``encode``, sent together
         if total:
             if stages:
@@ -343,7 +346,7 @@ def _beside(build: Callable, texts: Sequence[str], *args) -> Iterator[Future]:
     (a stopped ``qa index`` exits without waiting for it), its result or error in the future
     yielded. When the block ends by an exception (a stop, Ctrl-C, a failure) the build is given
     up: reading ``texts`` raises from then on, and :class:`~qa.lexical.bm25.LexicalIndex` reads
-    them one window size at a time, so it ends at the next size instead of finishing for nothing."""
+    each as it takes its terms, so it ends at the next text instead of finishing for nothing."""
     given_up = threading.Event()
     future: Future = Future()
 

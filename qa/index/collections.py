@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "COLLECTION_FILE",
     "DEFAULT",
+    "DEFAULT_TITLE",
     "MAX_UPLOAD_BYTES",
     "NAME_PATTERN",
     "NAME_RULE",
@@ -67,6 +68,9 @@ __all__ = [
 
 DEFAULT = "default"
 """The name of the collection in the seeds folder itself."""
+DEFAULT_TITLE = "Course documents"
+"""The default collection's title when its settings give none: on the chat page (its heading
+and tab), the sign-in page, ``/embed``, the course picker and the admin page alike."""
 MAX_UPLOAD_BYTES = 50 * 2**20
 NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
 NAME_RULE = "1–32 lowercase letters, digits and inner hyphens (e.g. history-101)"
@@ -128,7 +132,9 @@ class Collection:
 
     @property
     def title(self) -> str:
-        return self.config.title or ("Course documents" if self.name == DEFAULT else self.name)
+        """What learners and authors see it called: its settings' title, else its name (the
+        default collection: :data:`DEFAULT_TITLE`)."""
+        return self.config.title or (DEFAULT_TITLE if self.name == DEFAULT else self.name)
 
 
 @dataclass(frozen=True)

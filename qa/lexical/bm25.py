@@ -30,7 +30,7 @@ import os
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,10 @@ has read it (:meth:`LexicalIndex.term_row`): its scores at a question's candidat
 take, where they were a binary search in its postings per window size."""
 TERM_ROWS_BYTES = 32 * 2**20
 """Most memory the kept rows take (the least recently read row goes first)."""
+
+CHECK_EVERY = 1024
+"""Windows whose terms are read between two calls of a build's stop check (a few milliseconds
+of work: the check, a file's existence, costs nothing beside it)."""
 
 WARM_SHARE = 0.25
 """The saved arrays are mapped in at warm-up only while they take at most this share of the memory."""
@@ -194,12 +198,23 @@ def _idf(n: int, df: int) -> float:
     return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
 
-def _build(texts: Sequence[str]):
+def _terms_of(texts: Sequence[str], rows: np.ndarray, check: Callable[[], None] | None) -> list[list[str]]:
+    """The terms of the windows ``rows`` of ``texts``, each text read as its turn comes (a build
+    given up raises on reading), ``check`` called every :data:`CHECK_EVERY` windows."""
+    out = []
+    for n, i in enumerate(rows):
+        if check is not None and n % CHECK_EVERY == 0:
+            check()
+        out.append(terms(texts[i]) or [EMPTY])
+    return out
+
+
+def _build(tokens: list[list[str]]):
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     bm25 = bm25s.BM25()  # Lucene BM25, float32 scores
-    bm25.index([terms(t) or [EMPTY] for t in texts], show_progress=False)
+    bm25.index(tokens, show_progress=False)
     return bm25
 
 
@@ -207,10 +222,18 @@ class LexicalIndex:
     """Okapi BM25 scores of windows for a query, per window size, by global window id.
 
     ``LexicalIndex(texts, scales)`` builds the models from the window texts (``scales[i]`` is
-    window i's size; all one size when omitted); :meth:`load` reopens saved ones.
+    window i's size; all one size when omitted); :meth:`load` reopens saved ones. ``check`` (a
+    build's stop check) is called every :data:`CHECK_EVERY` windows while their terms are read
+    and before each size's model is built: what it raises ends the build there.
     """
 
-    def __init__(self, texts: Sequence[str], scales: Sequence[int] | np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        scales: Sequence[int] | np.ndarray | None = None,
+        *,
+        check: Callable[[], None] | None = None,
+    ) -> None:
         scales = np.zeros(len(texts), dtype=np.int64) if scales is None else np.asarray(scales)
         if len(scales) != len(texts):
             raise ValueError("one scale per window text is needed")
@@ -218,7 +241,10 @@ class LexicalIndex:
         models = {}
         for size in np.unique(scales):
             rows = np.flatnonzero(scales == size)
-            bm25 = _build([texts[i] for i in rows])
+            tokens = _terms_of(texts, rows, check)
+            if check is not None:
+                check()
+            bm25 = _build(tokens)
             self._bm25[int(size)] = bm25
             models[int(size)] = _SizeModel(bm25.scores, bm25.vocab_dict, rows)
         self._attach(models, len(texts))

@@ -9,6 +9,7 @@ links the same.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import quote
 
 from qa.answer import Citation, Passage
@@ -59,20 +60,61 @@ def original_link(citation: Citation, *, prefix: str = ORIGINALS_PREFIX) -> str:
     return url
 
 
+_UNSPACED_LETTERS = (
+    "\u3041-\u309f\u30a0-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\uff66-\uff9f\U00020000-\U0002fa1f"
+)
+"""Letters of scripts written without spaces between words (kana, Han characters, half-width
+katakana): the same ranges as the word spans' ``qa.ingest.normalize.CJK_LETTERS`` (a test keeps
+them equal; render sits below ingest, so it keeps its own copy)."""
+_UNSPACED_LETTER = re.compile(f"[{_UNSPACED_LETTERS}]")
+_UNSPACED_BREAK = re.compile("[\\s\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]+")
+"""Spaces and the punctuation of those scripts: where a phrase of unspaced text may begin or end.
+A browser matches a text fragment only at word boundaries, and it finds the words of Chinese and
+Japanese with a dictionary this code does not have; a clause's edges are boundaries in every one."""
+_UNSPACED_CHARS = 10
+"""Characters of unspaced text in each phrase of its fragment, at least (a clause may run on):
+about as specific as four English words."""
+
+
+def _unspaced_phrases(line: str) -> tuple[str, str]:
+    """The first and last clauses of ``line`` (a line holding Chinese or Japanese) of at least
+    :data:`_UNSPACED_CHARS` characters each, or the whole line and '' when those would meet."""
+    edges = sorted({m.end() for m in _UNSPACED_BREAK.finditer(line)} | {len(line)})
+    head = next(e for e in edges if e >= _UNSPACED_CHARS or e == len(line))
+    tail = max((e for e in edges if len(line) - e >= _UNSPACED_CHARS), default=0)
+    if tail <= head:
+        return line.strip(), ""
+    return line[:head].strip(), line[tail:].strip()
+
+
 def _served_text_fragment(highlight_text: str, words: int = 4) -> str:
     """``start,end`` of a text fragment for ``highlight_text`` as the app serves the original:
     the first and last ``words`` words, each phrase on one line of it (a fragment's phrase does
-    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped."""
-    lines = [line.split() for line in highlight_text.splitlines() if line.split()]
+    not match across a paragraph), percent-encoded with ``-``, ``,`` and ``&`` escaped. A line
+    of Chinese or Japanese gives its first and last clauses instead (:func:`_unspaced_phrases`)."""
+    lines = [line for line in highlight_text.splitlines() if line.split()]
     if not lines or not any(ch.isalnum() for ch in highlight_text):
         return ""
 
-    def phrase(tokens: list[str]) -> str:
-        return quote(" ".join(tokens), safe="").replace("-", "%2D")
+    def phrase(text: str) -> str:
+        return quote(" ".join(text.split()), safe="").replace("-", "%2D")
 
-    first, last = lines[0][:words], lines[-1][-words:]
-    if len(lines) == 1 and len(lines[0]) <= 2 * words:
-        return phrase(lines[0])
+    first_line, last_line = lines[0], lines[-1]
+    if len(lines) == 1 and _UNSPACED_LETTER.search(first_line):
+        first, last = _unspaced_phrases(first_line)
+        return f"{phrase(first)},{phrase(last)}" if last else phrase(first)
+    if len(lines) == 1 and len(first_line.split()) <= 2 * words:
+        return phrase(first_line)
+    if _UNSPACED_LETTER.search(first_line):
+        first = _unspaced_phrases(first_line)[0]
+    else:
+        first = " ".join(first_line.split()[:words])
+    if _UNSPACED_LETTER.search(last_line):
+        head, tail = _unspaced_phrases(last_line)
+        last = tail or head
+    else:
+        last = " ".join(last_line.split()[-words:])
     return f"{phrase(first)},{phrase(last)}"
 
 
@@ -138,5 +180,6 @@ def deep_link(c: Citation, highlight_text: str = "") -> str:
     # "must") matched the first place the page uses them, usually far from the passage; a phrase
     # the page does not hold (the seed is the article without stop words) opens the page's top
     words = [w for w in highlight_text.split() if any(ch.isalnum() for ch in w)]
-    fragment = _served_text_fragment(highlight_text) if len(words) >= 2 else ""
+    specific = len(words) >= 2 or len(_UNSPACED_LETTER.findall(highlight_text)) >= _UNSPACED_CHARS // 2
+    fragment = _served_text_fragment(highlight_text) if specific else ""
     return f"{url}#:~:text={fragment}" if fragment else url

@@ -90,7 +90,11 @@ ERRORS = {
     400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
-    404: {"model": ErrorOut, "description": "No such indexed source or collection, or bad offsets."},
+    404: {
+        "model": ErrorOut,
+        "description": "No such indexed source or collection, or bad offsets (a source is looked up in "
+        "the collection named by `collection`, else the default one; the message says which).",
+    },
     409: {"model": ErrorOut, "description": "The collection has no indexed documents yet."},
     411: {"model": ErrorOut, "description": "A POST body needs a `Content-Length` header."},
     413: {"model": ErrorOut, "description": "The request body is too large (256 KiB at most)."},
@@ -218,6 +222,17 @@ MOVED = (
     "since the link was made); ask the question again for a fresh link"
 )
 """A ``/sources`` look-up whose ``v`` no longer matches the text at its offsets."""
+
+
+def not_in_collection(source: str, collection: str | None) -> str:
+    """The 404 of a source this collection has not indexed: which collection was searched and
+    how to name another. Other collections are not looked in, so the answer is the same whether
+    or not one of them holds the document (whoever asks may not be allowed to see them)."""
+    searched = f"the collection {collection!r}" if collection else "the default collection"
+    return (
+        f"no indexed source named {source!r} in {searched}; "
+        "for a document of another collection, name it with ?collection=NAME"
+    )
 
 
 def public(text: str) -> str:
@@ -352,10 +367,13 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
             words = settings.context_words
             ctx = passage_context(index, source, start, end, words=words, highlight=highlight)
         except UnknownSourceError:
+            indexed = any(d.source == source for d in index.documents)
             # a link of an answer from before the document was indexed again, whose offsets now
             # lie past its end: moved, as when they still fit but hold other text
-            if v is not None and any(d.source == source for d in index.documents):
+            if v is not None and indexed:
                 raise HTTPException(404, MOVED) from None
+            if not indexed:
+                raise UnknownSourceError(not_in_collection(source, collection)) from None
             raise
         if v is not None and passage_digest(ctx.passage) != v:
             raise HTTPException(404, MOVED)

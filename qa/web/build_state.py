@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from qa.config import Settings
 from qa.errors import EmptyCollectionError, QAError
-from qa.index.collections import collection_settings
+from qa.index.collections import collection_settings, list_files
 from qa.index.lock import build_running
 from qa.index.stopping import stopped
 from qa.retrieval.registry import BuildStatus, Registry
@@ -39,6 +39,10 @@ def build_state(settings: Settings, registry: Registry, name: object = None) -> 
         message = f"{line} ({ELSEWHERE})" if line else ELSEWHERE
         return replace(status, state="indexing", message=message, embedded=done, to_embed=total)
     record = stopped(index_dir)
+    if record is None and status.state != "ready" and not _has_documents(settings, status.collection):
+        # what this registry says of its last build is of files no longer there: the collection
+        # was emptied, or deleted and made again under its name (a new one starts clean)
+        status = BuildStatus(status.collection)
     if record is not None:  # stopped on request, here or by another process; nothing newer began
         status = replace(status, state="stopped", message=record.message)
     elif status.state == "stopped":  # its record is gone: the collection was deleted (and made again)
@@ -56,3 +60,12 @@ def build_state(settings: Settings, registry: Registry, name: object = None) -> 
     return replace(
         status, documents=len(index.documents), windows=len(index), built_at=index.manifest.built_at
     )
+
+
+def _has_documents(settings: Settings, name: str) -> bool:
+    """Whether collection ``name`` has document files on disk (indexed or not); True when that
+    cannot be told (a collection deleted meanwhile keeps the status it had)."""
+    try:
+        return bool(list_files(settings, name))
+    except QAError:
+        return True

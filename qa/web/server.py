@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
 FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection", "pick_collection")
-EMBED_TITLE = "Ask the course"
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:
@@ -95,17 +94,20 @@ def _prepare_collections(settings: Settings, embedder, say: Callable[[str], None
 
 
 def _embed_title(settings: Settings, collection: str) -> str:
-    """The embed page's heading: the collection's title when its settings give one."""
-    return _course_title(settings, collection) or EMBED_TITLE
+    """The embed page's heading: the collection's title, as the chat page's."""
+    from qa.index.collections import DEFAULT_TITLE
+
+    return _course_title(settings, collection) or DEFAULT_TITLE
 
 
 def _course_title(settings: Settings, collection: str) -> str:
-    """The title the settings of ``collection`` ('' or None: the default one) give, '' if none."""
+    """What ``collection`` ('' or None: the default one) is called (its settings' title, else its
+    name, else for the default one :data:`~qa.index.collections.DEFAULT_TITLE`), '' if unknown."""
     from qa.errors import QAError
     from qa.index.collections import get_collection
 
     try:
-        return get_collection(settings, collection or None).config.title
+        return get_collection(settings, collection or None).title
     except QAError:  # an unknown collection: the page asking for it says so
         return ""
 
@@ -281,7 +283,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def serve(settings: Settings) -> None:
     """Prepare the index and model, then serve until interrupted (``settings.workers`` processes)."""
     from qa.web.access_log import AccessLog
-    from qa.web.shutdown import StreamCloser, run_server
+    from qa.web.shutdown import StreamCloser, log_unfinished_builds, run_server
 
     if settings.workers > 1:
         from qa.web.workers import WorkerHeader, serve_workers
@@ -289,17 +291,18 @@ def serve(settings: Settings) -> None:
         def run_worker(sock, number: int) -> None:
             retriever = Retriever.open(settings)
             retriever.warm_up()
-            app = WorkerHeader(
-                AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True))), number
-            )
+            guarded = create_app(settings, LiveRetriever(retriever, settings, watch=True))
+            app = WorkerHeader(AccessLog(guarded), number)
             run_server(
                 StreamCloser(app), sockets=[sock], **uvicorn_options(settings)
             )  # the socket's host/port
+            log_unfinished_builds(settings, guarded.app.state.registry)
 
         status = serve_workers(settings, prepare_index=lambda: prepare(settings), run_worker=run_worker)
         raise SystemExit(status)
     retriever = prepare(settings)
-    app = AccessLog(create_app(settings, LiveRetriever(retriever, settings, watch=True)))
+    guarded = create_app(settings, LiveRetriever(retriever, settings, watch=True))
     print(f"serving on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    if not run_server(StreamCloser(app), **uvicorn_options(settings)):
+    if not run_server(StreamCloser(AccessLog(guarded)), **uvicorn_options(settings)):
         raise SystemExit(3)  # uvicorn's status when it cannot start (the port is taken, ...)
+    log_unfinished_builds(settings, guarded.app.state.registry)

@@ -18,6 +18,8 @@ import secrets
 import time
 from importlib import resources
 
+from qa.index.collections import DEFAULT_TITLE
+
 __all__ = ["COOKIE", "DEFAULT_TITLE", "SessionSigner", "after_sign_in", "login_page", "wanted_collection"]
 
 COOKIE = "qa_session"
@@ -82,16 +84,11 @@ def after_sign_in(collection: str) -> bytes:
     return f"./?collection={collection}".encode() if collection else b"./"
 
 
-DEFAULT_TITLE = "Ask the course documents"
-
-
 def login_page(message: str = "", collection: str = "", title: str = "") -> bytes:
     """The small form where a person types the key to open the chat page (of ``collection``),
     headed by the course's ``title``."""
     page = (resources.files("qa.web") / "static" / "login.html").read_text(encoding="utf-8")
     page = page.replace("{{TITLE}}", html.escape(title or DEFAULT_TITLE))
     note = f"<p class='error' role='alert'>{html.escape(message)}</p>" if message else ""
-    keep = (
-        f'<input type="hidden" name="collection" value="{html.escape(collection)}">' if collection else ""
-    )
+    keep = f'<input type="hidden" name="collection" value="{html.escape(collection)}">' if collection else ""
     return page.replace("{{MESSAGE}}", note).replace("{{COLLECTION}}", keep).encode("utf-8")

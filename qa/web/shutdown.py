@@ -7,14 +7,26 @@ running task(s), timeout graceful shutdown exceeded" and a traceback. :class:`St
 tells each open stream's response that its client left (``http.disconnect``, as when a tab
 closes) once :func:`run_server`'s server starts shutting down, and ends the response properly;
 the page notices the restart as it does a dropped connection.
+
+A build an author started (an upload, a deletion) ends with the process: it publishes nothing,
+as a build is published at once at its end, and the index built before it keeps answering once
+the server is back, whose start builds the collection again. :func:`log_unfinished_builds` says
+so in the log, as ``qa index`` says it on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["StreamCloser", "run_server"]
+if TYPE_CHECKING:
+    from qa.config import Settings
+    from qa.retrieval.registry import Registry
+
+__all__ = ["StreamCloser", "log_unfinished_builds", "run_server"]
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 
@@ -83,3 +95,32 @@ def run_server(app: StreamCloser, sockets: list | None = None, **options: Any) -
     except KeyboardInterrupt:
         pass
     return server.started
+
+
+def log_unfinished_builds(settings: Settings, registry: Registry) -> list[str]:
+    """Log, for each build of ``registry`` (this process's) running or queued as the server
+    stops, that the shutdown stopped it and which index stays; the collections so logged."""
+    from qa.errors import QAError
+    from qa.index.collections import collection_names, collection_settings
+    from qa.index.files import read_manifest
+
+    logged = []
+    for name in collection_names(settings):
+        status = registry.status(name)
+        if not status.busy:
+            continue
+        try:
+            built_at = read_manifest(collection_settings(settings, name).index_dir).built_at
+        except QAError:
+            built_at = ""
+        what = "build" if status.state == "indexing" else "queued build"
+        kept = f"the index built {built_at} stays and answers" if built_at else "there is still no index"
+        log.warning(
+            "collection %s: the %s was stopped by the server's shutdown; nothing of it was written, "
+            "%s (the next start builds it again)",
+            name,
+            what,
+            kept,
+        )
+        logged.append(name)
+    return logged

@@ -19,6 +19,7 @@ from typing import Any
 
 from qa.config import Settings
 from qa.errors import QAError
+from qa.index.collections import DEFAULT_TITLE
 from qa.render import MAX_SHOWN_PASSAGES
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import Retriever
@@ -41,10 +42,9 @@ EXAMPLES_DOCUMENT = "000_64fa240758fee0c1.txt"
 """The seed document :data:`EXAMPLES` ask about: without it in the default collection (a course
 that replaced the seed), the page offers no built-in examples, only its settings file's."""
 
-INTRO = (
-    "Every answer is a passage quoted from the documents, with where it comes from. "
-    "Follow-up questions use the conversation."
-)
+ANSWERS_ARE = "Every answer is a passage quoted from the documents, with where it comes from."
+"""What an answer is, in the same words on the chat page and in the widget (``widget.js``)."""
+INTRO = ANSWERS_ARE + " Follow-up questions use the conversation."
 
 _STATIC = resources.files("qa.web") / "static"
 CSS = (_STATIC / "chat.css").read_text(encoding="utf-8")
@@ -94,7 +94,7 @@ def _collection_page(
         unknown, chosen = True, get_collection(settings, DEFAULT)
     seeded = chosen.name == DEFAULT and (chosen.seeds_dir / EXAMPLES_DOCUMENT).is_file()
     examples = chosen.config.examples or (EXAMPLES if seeded else ())
-    title = chosen.config.title or ("Ask the course documents" if chosen.name == DEFAULT else chosen.name)
+    title = chosen.title
     # a toast renders HTML: the link's name is not repeated in it, and the title is escaped
     warning = UNKNOWN_LINK.format(title=html.escape(title)) if unknown else ""
     return chosen.name, title, examples, collection_names(settings), warning
@@ -295,8 +295,8 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
     def clear():
         return [], (), "", ""
 
-    with gr.Blocks(title="Ask the course documents", fill_height=True) as demo:
-        title = gr.Markdown(_heading("Ask the course documents"), elem_id="qa-title")
+    with gr.Blocks(title=DEFAULT_TITLE, fill_height=True) as demo:
+        title = gr.Markdown(_heading(DEFAULT_TITLE), elem_id="qa-title")
         picker = gr.Dropdown(
             choices=["default"], value="default", label="Course", elem_id="collection", visible=False
         )
@@ -316,10 +316,7 @@ def build_ui(retriever: Retriever, settings: Settings, registry: Registry | None
             latex_delimiters=[],
             autoscroll=False,
             layout="panel",
-            placeholder=(
-                "**Ask a question below, or pick an example.**\n\n"
-                "Answers are passages quoted from the documents, each with its citation."
-            ),
+            placeholder=("**Ask a question below, or pick an example.**\n\n" + ANSWERS_ARE),
         )
         question = gr.Textbox(
             elem_id="question",

@@ -133,8 +133,15 @@
 
   var NEEDS_KEY = "This assistant needs an access key, which this page does not send. Tell the course " +
     "staff: it is added with the script tag's data-api-key (an iframe cannot send one).";
-  var NO_DOCUMENTS = "This course has no documents to answer from yet (or they are being indexed). " +
-    "Please ask again later.";
+  /* qa.web.chat.NO_DOCUMENTS and INDEXING: the chat page's words */
+  var NO_DOCUMENTS = "This course has no documents to answer from yet; its staff add them. Please ask again later.";
+  var INDEXING = "This course's documents are being indexed; please ask again in a minute.";
+
+  function unanswerable(body) {
+    /* a 409: the course has no indexed documents, or its first build runs (the server's own words
+     * are for authors: "upload some") */
+    return body && /being indexed/.test(body.error || "") ? INDEXING : NO_DOCUMENTS;
+  }
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
   var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
@@ -143,7 +150,7 @@
   function errorText(res, body) {
     if (res.status === 401 && opt.lms) { return SESSION_ENDED; }  /* an LMS launch's session, not a key */
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
-    if (res.status === 409) { return NO_DOCUMENTS; }  /* the server's words are for authors */
+    if (res.status === 409) { return unanswerable(body); }
     if (body && typeof body.error === "string") { return body.error; }
     if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
@@ -286,7 +293,8 @@
     head.appendChild(el("span", "", title));
     var log = el("div", "log");
     log.setAttribute("aria-live", "polite");
-    log.appendChild(el("p", "note", "Answers are passages from the course documents, with where they come from."));
+    /* qa.web.ui.ANSWERS_ARE: the chat page's words */
+    log.appendChild(el("p", "note", "Every answer is a passage quoted from the documents, with where it comes from."));
     var form = el("form");
     var input = el("input");
     input.type = "text"; input.placeholder = "Ask a question…";
@@ -391,6 +399,19 @@
     });
 
     (target || document.body).appendChild(host);
+
+    if (!opt.lms) {
+      /* a course without indexed documents says so when the widget opens, as the chat page does,
+       * not only once a question is refused (health is open, without a key) */
+      call("/api/v1/health" + (opt.collection ? "?collection=" + encodeURIComponent(opt.collection) : ""),
+           { cache: "no-store" })
+        .then(function (got) {
+          if (got.res.status !== 409) { return; }
+          var note = el("p", "note err", unanswerable(got.body));
+          note.setAttribute("data-role", "no-documents");
+          log.appendChild(note);
+        }, function () { /* unreachable: a question says so */ });
+    }
   }
 
   if (document.readyState === "loading") {
