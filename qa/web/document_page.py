@@ -23,7 +23,7 @@ from html import escape
 from itertools import pairwise
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
@@ -34,6 +34,7 @@ from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
 from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
 from qa.retrieval.registry import Registry, current_retriever
+from qa.web.course_scope import key_course, refuse_other_course
 from qa.web.freshness import SourceWatches
 from qa.web.signed_links import LinkSigner
 
@@ -374,6 +375,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         he: int = Query(-1, ge=-1, description="Highlight end."),
         v: str = Query("", max_length=16, description="The passage's digest (qa.render.passage_digest)."),
         closest: int = Query(0, ge=0, le=1, description="1: a declined answer's closest text."),
+        http: Request = None,
     ):
         # the newest index, not the one this thread last answered from (LiveRetriever.pin): a
         # link from an answer of a rebuilt index named a document the pinned one lacked (404)
@@ -382,6 +384,8 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         if found is None:
             raise HTTPException(404, f"no indexed document named {source!r}")
         doc, collection, held = found
+        if key_course(http) not in (None, collection):  # a course key: its course's documents only
+            raise refuse_other_course()
         stale = bool(changes.stale(collection, held.manifest, [source]))
         page = render_page(
             doc,

@@ -12,7 +12,9 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   is refused with 403 unless the origin is in ``allowed_origins``; the API sends CORS headers
   (preflights included) to allowed origins.
 - **key**: with ``api_key`` set, ``/api/v1/ask`` and ``/api/v1/sources`` need
-  ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
+  ``Authorization: Bearer <key>``, the server key or a course key (:mod:`qa.index.course_keys`,
+  which opens that course only: its course is noted in the request's scope for the routes,
+  :mod:`qa.web.course_scope`); the chat page, Gradio's routes and ``/originals/`` need that
   header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`); ``/originals/``
   also opens through a link the API signed (:mod:`qa.web.signed_links`). Keys are compared as bytes
   in constant time and never logged. Wrong keys (the admin API's too) are counted per client
@@ -41,7 +43,9 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs
 
 from qa.config import Settings
+from qa.index.course_keys import CourseKeyRing
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
+from qa.web.course_scope import COURSE
 from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import ADMIN_API, API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
@@ -60,6 +64,10 @@ METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 API_ONLY_METHODS = ("PUT", "DELETE")
 """Methods only API routes that declare them take (the admin API's uploads and deletes)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+COURSE_KEY_PAGES = (
+    "a course key opens only its course's JSON API and documents; the chat page needs the server "
+    "key (or a sign-in at /session)"
+)
 
 
 class SecurityMiddleware:
@@ -95,6 +103,7 @@ class SecurityMiddleware:
         self.admin_key = settings.admin_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
         self.links = LinkSigner(self.api_key) if self.api_key else None
+        self.course_keys = CourseKeyRing(settings)
         self.limits = {
             "question": RateLimiter(settings.rate_limit),
             "feedback": RateLimiter(settings.feedback_rate_limit),
@@ -183,7 +192,7 @@ class SecurityMiddleware:
             return
         token = _bearer(r)
         if token is not None:  # other schemes (a proxy's Basic login) are not our key
-            if hmac.compare_digest(token, self.api_key):
+            if self._key_accepted(r, token):
                 return
             self._failed(r)
         elif r.kind != "api":
@@ -204,6 +213,19 @@ class SecurityMiddleware:
         if expired:
             message = "this link to the original has expired; ask the question again for a fresh link"
         raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
+
+    def _key_accepted(self, r: Request, token: bytes) -> bool:
+        """Whether ``token`` is the server key, or a course key: then its course is noted in the
+        scope, and the routes answer only that course (:mod:`qa.web.course_scope`)."""
+        if hmac.compare_digest(token, self.api_key):
+            return True
+        course = self.course_keys.course_of(token)
+        if course is None:
+            return False
+        if r.kind not in ("api", "document"):
+            raise Refusal(403, COURSE_KEY_PAGES)
+        r.scope[COURSE] = course
+        return True
 
     def _count_admin_guesses(self, r: Request) -> None:
         """The admin API checks its key itself (:mod:`qa.web.admin`); a wrong one counts here as a
