@@ -150,6 +150,15 @@ def test_a_course_key_does_not_open_the_chat_page(keyed):
     res = client.get("/", headers=bearer(key), follow_redirects=False)
     assert res.status_code == 403 and "chat page" in res.json()["error"]
     assert client.get("/config", headers=bearer(key)).status_code == 403
+    # typed into the sign-in form, it is told apart from a wrong key
+    res = client.post("/session", data={"key": key}, follow_redirects=False)
+    assert (
+        res.status_code == 401
+        and "That is a course key" in res.text
+        and "qa_session" not in res.headers.get("set-cookie", "")
+    )
+    wrong = client.post("/session", data={"key": "wrong-key-123"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "That key is not right" in wrong.text
 
 
 def test_health_stays_open(keyed):

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import string
 import threading
 import time
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ _LOCK = ".course-keys.lock"
 _USED = ".key-used-"
 _SCHEME = "qack"
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyz234567"
-_KEY = re.compile(r"qack_([a-z0-9-]{1,32})_([a-z2-7]{8})_([A-Za-z0-9_-]{43})")
+_SECRET_CHARS = string.ascii_letters + string.digits
+_KEY = re.compile(r"qack_([a-z0-9-]{1,32})_([a-z2-7]{8})_([A-Za-z0-9]{43})")
 _USE_EVERY = 60.0
 """Seconds between two notes of a key's use by one process."""
 
@@ -124,6 +126,11 @@ def _locked(settings: Settings, course: str):
         yield
 
 
+def _secret() -> str:
+    """43 letters and digits: 256 random bits, and one word to a double click."""
+    return "".join(secrets.choice(_SECRET_CHARS) for _ in range(43))
+
+
 def _new_id() -> str:
     return "".join(secrets.choice(_ID_CHARS) for _ in range(8))
 
@@ -159,7 +166,7 @@ def make_key(
         key_id = _new_id()
         while key_id in taken:
             key_id = _new_id()
-        key = f"{_SCHEME}_{collection.name}_{key_id}_{secrets.token_urlsafe(32)}"
+        key = f"{_SCHEME}_{collection.name}_{key_id}_{_secret()}"
         created = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
         stored = CourseKey(collection.name, key_id, label, created, _digest(key.encode("ascii")))
         _write(path, (*keys, stored))

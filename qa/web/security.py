@@ -64,6 +64,10 @@ METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 API_ONLY_METHODS = ("PUT", "DELETE")
 """Methods only API routes that declare them take (the admin API's uploads and deletes)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+COURSE_KEY_SIGN_IN = (
+    "That is a course key: it opens its course's API and widget, not this page. Sign in with the "
+    "server's key."
+)
 COURSE_KEY_PAGES = (
     "a course key opens only its course's JSON API and documents; the chat page needs the server "
     "key (or a sign-in at /session)"
@@ -302,9 +306,12 @@ class SecurityMiddleware:
             if "key" not in form:
                 await respond(send, 200, login_page(collection=collection, title=title), self._page_headers())
                 return
-            if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
-                self._failed(r)
-                page = login_page("That key is not right; try again.", collection, title)
+            typed = form["key"][0].encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(typed, self.api_key):
+                said = COURSE_KEY_SIGN_IN if self.course_keys.course_of(typed) else ""
+                if not said:
+                    self._failed(r)
+                page = login_page(said or "That key is not right; try again.", collection, title)
                 raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])
