@@ -5,6 +5,7 @@ renamed) and count on every replica at once."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -233,3 +234,33 @@ def test_the_openapi_document_lists_the_course_key_403(keyed):
         assert "another course" in paths[path][method]["responses"]["403"]["description"], path
     keys = paths["/api/v1/admin/collections/{name}/keys"]
     assert {"get", "post"} <= set(keys)
+
+
+def test_a_revoked_keys_signed_links_open_nothing_at_once(keyed):
+    client, key, _, _ = keyed
+    citation = ask(client, key, "what do ribosomes build").json()["passages"][0]["citation"]
+    links = [urlsplit(citation[f]) for f in ("original_url", "context_page")]
+    assert all("ck=biology." in link.query for link in links)
+    page = client.get(f"{links[1].path}?{links[1].query}")
+    assert page.status_code == 200 and "ck=biology." in page.text  # its download link is bound too
+    # the binding cannot be dropped or changed: the signature covers it
+    for query in (
+        re.sub(r"ck=[^&]*&", "", links[0].query),
+        re.sub(r"ck=biology\.", "ck=biology.x", links[0].query),
+    ):
+        assert client.get(f"{links[0].path}?{query}").status_code == 401
+    server = ask(client, LEARNER, "what do ribosomes build", "biology").json()["passages"][0]["citation"]
+    assert "ck=" not in server["original_url"]  # the server key's links are bound to no course key
+    key_id = key.split("_")[2]
+    assert (
+        client.delete(f"/api/v1/admin/collections/biology/keys/{key_id}", headers=admin()).status_code == 204
+    )
+    for link in links:
+        res = client.get(f"{link.path}?{link.query}", headers={"Accept": "application/json"})
+        assert res.status_code == 401 and "revoked" in res.json()["error"]
+    assert (
+        client.get(
+            urlsplit(server["original_url"]).path + "?" + urlsplit(server["original_url"]).query
+        ).status_code
+        == 200
+    )

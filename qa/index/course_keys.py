@@ -77,6 +77,11 @@ class CourseKey:
     """SHA-256 of the whole key (hex)."""
 
     @property
+    def binding(self) -> str:
+        """``COURSE.ID``: what a signed link given to this key names it by (not secret)."""
+        return f"{self.course}.{self.id}"
+
+    @property
     def prefix(self) -> str:
         """The key's start, not secret: what tells it apart from the course's other keys."""
         return f"{_SCHEME}_{self.course}_{self.id}"
@@ -215,19 +220,32 @@ class CourseKeyRing:
 
     def course_of(self, token: bytes) -> str | None:
         """The course ``token`` is a key of, or None (not a course key, unknown or revoked)."""
+        found = self.find(token)
+        return found.course if found is not None else None
+
+    def find(self, token: bytes) -> CourseKey | None:
+        """The stored key ``token`` is, or None (not a course key, unknown or revoked)."""
         match = _KEY.fullmatch(token.decode("ascii", "replace"))
         if match is None:
             return None
-        course, key_id = match.group(1), match.group(2)
+        found = self._stored(match.group(1), match.group(2))
+        if found is None or not hmac.compare_digest(_digest(token).encode(), found.sha256.encode()):
+            return None
+        self._note_use(found)
+        return found
+
+    def alive(self, binding: str) -> bool:
+        """Whether the key a signed link is bound to (``COURSE.ID``, :attr:`CourseKey.binding`)
+        is still there (not revoked, its course not deleted)."""
+        course, _, key_id = binding.partition(".")
+        return self._stored(course, key_id) is not None
+
+    def _stored(self, course: str, key_id: str) -> CourseKey | None:
         try:
             course = check_name(course)
         except QAError:
             return None
-        found = next((k for k in self._keys(course) if k.id == key_id), None)
-        if found is None or not hmac.compare_digest(_digest(token).encode(), found.sha256.encode()):
-            return None
-        self._note_use(found)
-        return course
+        return next((k for k in self._keys(course) if k.id == key_id), None)
 
     def _keys(self, course: str) -> tuple[CourseKey, ...]:
         seeds_dir, _ = _folders(self.settings, course)

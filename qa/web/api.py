@@ -28,7 +28,7 @@ from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_dig
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
-from qa.web.course_scope import scoped_collection
+from qa.web.course_scope import key_binding, scoped_collection
 from qa.web.freshness import SourceWatches
 from qa.web.live import LiveRetriever
 from qa.web.signed_links import LinkSigner
@@ -250,11 +250,13 @@ def answer_out(
     settings: Settings | None = None,
     collection: str = "default",
     links: LinkSigner | None = None,
+    key: str = "",
 ) -> AskResponse:
     """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
     names the cited sources whose files changed since indexing; passages of a collection other
     than the default link their context with ``&collection=``; with ``links`` (a key is set),
-    the links to originals are signed so they open in a new tab without the key."""
+    the links to originals are signed so they open in a new tab without the key (bound to the
+    course key ``key``, ``COURSE.ID``, the answer was asked with: void once it is revoked)."""
     data = answer_json(answer, settings)
     for passage in data["passages"]:
         citation = passage["citation"]
@@ -264,7 +266,7 @@ def answer_out(
         if links is not None:
             for field in ("original_url", "link", "context_page"):
                 if citation[field].startswith((ORIGINALS_PREFIX, CONTEXT_PREFIX)):
-                    citation[field] = links.sign(citation[field])
+                    citation[field] = links.sign(citation[field], key=key)
     data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
     return AskResponse.model_validate(data)
 
@@ -322,7 +324,7 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
         if settings.log_questions:
             log_question(settings.questions_path, AskedRecord.of(name, answer))
         stale = changes.stale(name, retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale, settings, collection=name, links=links)
+        return answer_out(answer, stale, settings, collection=name, links=links, key=key_binding(http))
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(

@@ -12,16 +12,32 @@ from fastapi import HTTPException, Request
 
 from qa.errors import QAError
 
-__all__ = ["COURSE", "OTHER_COURSE", "key_course", "refuse_other_course", "scoped_collection"]
+__all__ = [
+    "COURSE",
+    "KEY",
+    "OTHER_COURSE",
+    "key_binding",
+    "key_course",
+    "refuse_other_course",
+    "scoped_collection",
+]
 
 COURSE = "qa.course"
 """The ASGI scope's entry naming the course of the key a request was made with."""
+KEY = "qa.course_key"
+"""The ASGI scope's entry naming that key (``COURSE.ID``): signed links in its answers are bound
+to it, so they open nothing once it is revoked."""
 OTHER_COURSE = "this key is for another course"
 
 
 def key_course(http: Request | None) -> str | None:
     """The course of the key ``http`` was made with (None: the server key, or no key)."""
     return http.scope.get(COURSE) if http is not None else None
+
+
+def key_binding(http: Request | None) -> str:
+    """The course key ``http`` was made with, as signed links name it (``COURSE.ID``; '' none)."""
+    return http.scope.get(KEY, "") if http is not None else ""
 
 
 def refuse_other_course() -> HTTPException:

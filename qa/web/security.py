@@ -45,12 +45,12 @@ from urllib.parse import parse_qs
 from qa.config import Settings
 from qa.index.course_keys import CourseKeyRing
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
-from qa.web.course_scope import COURSE
+from qa.web.course_scope import COURSE, KEY
 from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import ADMIN_API, API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
-from qa.web.signed_links import LinkSigner
+from qa.web.signed_links import LinkSigner, bound_key
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
 
@@ -193,7 +193,9 @@ class SecurityMiddleware:
         self._not_guessing(r)
         query = r.scope.get("query_string", b"")
         if r.kind == "document" and self.links.valid(r.path, query):
-            return
+            bound = bound_key(query)  # a link given to a course key: only while the key lives
+            if not bound or self.course_keys.alive(bound):
+                return
         token = _bearer(r)
         if token is not None:  # other schemes (a proxy's Basic login) are not our key
             if self._key_accepted(r, token):
@@ -215,7 +217,10 @@ class SecurityMiddleware:
         message = "sign in at /session (or send Authorization: Bearer <key>)"
         expired = r.kind == "document" and b"sig=" in query
         if expired:
-            message = "this link to the original has expired; ask the question again for a fresh link"
+            message = (
+                "this link to the original has expired (or its course key was revoked); ask the "
+                "question again for a fresh link"
+            )
         raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
 
     def _key_accepted(self, r: Request, token: bytes) -> bool:
@@ -223,12 +228,12 @@ class SecurityMiddleware:
         scope, and the routes answer only that course (:mod:`qa.web.course_scope`)."""
         if hmac.compare_digest(token, self.api_key):
             return True
-        course = self.course_keys.course_of(token)
-        if course is None:
+        key = self.course_keys.find(token)
+        if key is None:
             return False
         if r.kind not in ("api", "document"):
             raise Refusal(403, COURSE_KEY_PAGES)
-        r.scope[COURSE] = course
+        r.scope[COURSE], r.scope[KEY] = key.course, key.binding
         return True
 
     def _count_admin_guesses(self, r: Request) -> None:
