@@ -148,3 +148,11 @@ def test_keys_made_at_once_are_all_kept(courses):
     assert len(list_keys(courses, "biology")) == 8
     ring = CourseKeyRing(courses)
     assert all(ring.course_of(k.encode()) == "biology" for k in made)
+
+
+def test_a_damaged_keys_file_opens_nothing_and_is_said_in_the_log(courses, caplog):
+    key, _ = make_key(courses, "biology", "Moodle")
+    (courses.seeds_dir / "biology" / KEYS_FILE).write_text("{not json", encoding="utf-8")
+    assert CourseKeyRing(courses).course_of(key.encode()) is None
+    assert list_keys(courses, "biology") == []
+    assert "is not a keys file the server wrote" in caplog.text

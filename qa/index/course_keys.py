@@ -9,8 +9,8 @@ suffices for a random key of this length: nothing short to guess), compared in c
 
 The keys of a collection are in ``course-keys.json`` beside its ``collection.json``, written
 atomically under a file lock, so server processes sharing the folders (replicas,
-``QA_WORKERS``) see a key made or revoked on one of them at their next request (a key's file
-is read again whenever its ``stat`` changes). Deleting a collection deletes its folder and so
+``QA_WORKERS``) see a key made or revoked on one of them at their next request (a course's
+keys file is read again whenever its ``stat`` changes). Deleting a collection deletes its folder and so
 its keys; a collection made again under the name starts without any. Renaming (the title) keeps
 them. When a key was last used is the time of a file touched in the collection's index folder
 (``.key-used-<id>``), at most once a minute per key and process, so using a key never rewrites
@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -37,6 +38,8 @@ from qa.atomic import atomic_write
 from qa.config import Settings
 from qa.errors import CourseKeyError, QAError, UnknownCollectionError, UnknownKeyError
 from qa.index.collections import COLLECTION_FILE, DEFAULT, check_name, get_collection
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "KEYS_FILE",
@@ -101,13 +104,17 @@ def _folders(settings: Settings, course: str) -> tuple[Path, Path]:
 def _read(path: Path, course: str) -> tuple[CourseKey, ...]:
     """The keys in ``path`` (none for a missing or unreadable file: no key opens anything then)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data["keys"]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    try:
+        rows = json.loads(text)["keys"]
         return tuple(
             CourseKey(course, str(r["id"]), str(r["label"]), str(r["created"]), str(r["sha256"]))
             for r in rows
         )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
+        log.warning("%s is not a keys file the server wrote; none of its keys opens anything", path)
         return ()
 
 
