@@ -19,6 +19,8 @@ __all__ = [
     "UnknownSourceError",
     "CollectionNameError",
     "UnknownCollectionError",
+    "CourseKeyError",
+    "UnknownKeyError",
     "CollectionExistsError",
     "EmptyCollectionError",
     "UploadError",
@@ -99,6 +101,14 @@ class UnknownCollectionError(QAError):
     def __init__(self, message: str, *, names: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.names = names
+
+
+class CourseKeyError(QAError):
+    """A course key cannot be made: a label that is empty or too long, or too many keys."""
+
+
+class UnknownKeyError(QAError):
+    """A course has no key by that id (it was revoked, or never made)."""
 
 
 class CollectionExistsError(QAError):

@@ -413,3 +413,48 @@ def test_a_file_over_the_servers_limit_is_refused_before_sending_and_a_large_one
     assert any("scan.pdf: " in t and "% of 1.4 MiB sent" in t for t in page.evaluate("window.said"))
     assert page.locator("#upload-bar").is_hidden()
     context.close()
+
+
+def test_an_operator_makes_copies_once_and_revokes_a_course_key(browser, admin_server, artifacts):
+    """A course key is shown once, in a box with a copy button; the list names it by its label
+    and prefix only; the embed snippet has a placeholder, never a key; revoking asks first."""
+    import httpx
+
+    url, _ = admin_server
+    context, page = admin_page(browser, url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.wait_for_selector("#keys td:has-text('No course keys yet.')")
+    assert "QA_API_KEY is not set" in page.inner_text("#keys-note")  # this server is open
+    snippet = page.inner_text("#embed-snippet")
+    assert f'src="{url}/widget.js"' in snippet and 'data-api-key="COURSE_KEY"' in snippet
+
+    page.fill("#key-label", "Moodle prod")
+    page.press("#key-label", "Enter")
+    page.wait_for_selector("#new-key:not([hidden])")
+    key = page.input_value("#new-key-value")
+    assert key.startswith("qack_default_") and len(key) > 50
+    page.click("#copy-key")
+    page.wait_for_function("document.querySelector('#copy-key').innerText === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    row = page.locator("#keys tbody tr", has_text="Moodle prod")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == "_".join(key.split("_")[:3]) + "…" and cells[3] == "never"
+    assert key not in page.inner_text("#embed-snippet")
+    page.screenshot(path=str(artifacts / "admin-course-key.png"), full_page=True)
+
+    page.click("#new-key-done")
+    assert page.locator("#new-key").is_hidden() and page.input_value("#new-key-value") == ""
+    page.reload()
+    page.wait_for_selector("#keys tbody tr:has-text('Moodle prod')")
+    assert key not in page.content()  # never shown again
+
+    page.click("button[aria-label='Revoke the key used by Moodle prod']")
+    page.wait_for_selector("#keys td:has-text('No course keys yet.')")
+    assert asked[-1].startswith("Revoke the key “Moodle prod” (qack_default_")
+    listed = httpx.get(
+        url + "/api/v1/admin/collections/default/keys", headers={"Authorization": f"Bearer {ADMIN}"}
+    )
+    assert listed.json()["keys"] == []
+    context.close()

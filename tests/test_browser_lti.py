@@ -219,5 +219,6 @@ def test_an_instructor_manages_only_the_courses_collection(blocked_context, lms_
     assert "Biology 101 (biology)" in admin.inner_text("#collection-title")
     assert not admin.is_visible("#key-form") and not admin.is_visible("#collections-section")
     assert not admin.is_visible("#delete-collection")
+    assert not admin.is_visible("#keys-section")  # course keys are the operator's (admin key)
     assert "rome.md" not in admin.inner_text("#documents")
     admin.screenshot(path=str(artifacts / "lti-instructor-admin.png"), full_page=True)

@@ -45,6 +45,7 @@ from qa.ingest.formats import read_document
 from qa.ingest.sources import SOURCE_SUFFIXES, read_limits
 from qa.render import CONTEXT_PREFIX
 from qa.retrieval.registry import BuildStatus, Registry
+from qa.web.admin_keys import key_routes
 from qa.web.api import ErrorOut
 from qa.web.build_state import build_state
 from qa.web.routes import ADMIN_API
@@ -257,6 +258,7 @@ def admin_router(settings: Settings, registry: Registry) -> APIRouter:
     _collection_routes(router, settings, registry)
     _document_routes(router, settings, registry)
     _question_routes(router, settings)
+    key_routes(router, settings, NAMED)
     return router
 
 

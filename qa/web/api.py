@@ -28,6 +28,7 @@ from qa.render import CONTEXT_PREFIX, ORIGINALS_PREFIX, answer_json, passage_dig
 from qa.retrieval.context import passage_context
 from qa.retrieval.registry import Registry
 from qa.retrieval.retriever import MAX_K
+from qa.web.course_scope import key_binding, scoped_collection
 from qa.web.freshness import SourceWatches
 from qa.web.live import LiveRetriever
 from qa.web.signed_links import LinkSigner
@@ -57,7 +58,8 @@ class AskRequest(_Strict):
         Field(
             pattern=NAME_PATTERN,
             max_length=32,
-            description="The collection to answer from (default: the default collection).",
+            description="The collection to answer from (default: the default collection; with a "
+            "course key, the key's course).",
         ),
     ] = None
 
@@ -88,8 +90,16 @@ class ErrorOut(BaseModel):
 
 ERRORS = {
     400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
-    401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
-    403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
+    401: {
+        "model": ErrorOut,
+        "description": "A valid `Authorization: Bearer` key is required: the server key, or a key of "
+        "the course asked (a course key).",
+    },
+    403: {
+        "model": ErrorOut,
+        "description": "The request's origin is not allowed, or a course key was sent for another "
+        "course than its own.",
+    },
     404: {
         "model": ErrorOut,
         "description": "No such indexed source or collection, or bad offsets (a source is looked up in "
@@ -255,11 +265,13 @@ def answer_out(
     settings: Settings | None = None,
     collection: str = "default",
     links: LinkSigner | None = None,
+    key: str = "",
 ) -> AskResponse:
     """The JSON answer (:func:`qa.render.answer_json`, the one shape of an answer); ``stale``
     names the cited sources whose files changed since indexing; passages of a collection other
     than the default link their context with ``&collection=``; with ``links`` (a key is set),
-    the links to originals are signed so they open in a new tab without the key."""
+    the links to originals are signed so they open in a new tab without the key (bound to the
+    course key ``key``, ``COURSE.ID``, the answer was asked with: void once it is revoked)."""
     data = answer_json(answer, settings)
     for passage in data["passages"]:
         citation = passage["citation"]
@@ -269,7 +281,7 @@ def answer_out(
         if links is not None:
             for field in ("original_url", "link", "context_page"):
                 if citation[field].startswith((ORIGINALS_PREFIX, CONTEXT_PREFIX)):
-                    citation[field] = links.sign(citation[field])
+                    citation[field] = links.sign(citation[field], key=key)
     data["stale"] = any(p["citation"]["stale"] for p in data["passages"])
     return AskResponse.model_validate(data)
 
@@ -319,14 +331,15 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
     links = LinkSigner(settings.api_key.encode("utf-8", "surrogateescape")) if settings.api_key else None
 
     def ask(request: AskRequest, http: Request) -> AskResponse:
-        _check_origin(settings, http, request.collection)
-        retriever = _retriever(live, registry, request.collection)  # one retriever for the whole answer
+        collection = scoped_collection(http, request.collection)  # a course key: its course only
+        _check_origin(settings, http, collection)
+        retriever = _retriever(live, registry, collection)  # one retriever for the whole answer
         answer = retriever.ask(request.question, k=request.k, history=request.history)
-        name = request.collection or "default"
+        name = collection or "default"
         if settings.log_questions:
             log_question(settings.questions_path, AskedRecord.of(name, answer))
         stale = changes.stale(name, retriever.index.manifest, (p.citation.source for p in answer.passages))
-        return answer_out(answer, stale, settings, collection=name, links=links)
+        return answer_out(answer, stale, settings, collection=name, links=links, key=key_binding(http))
 
     ask.__annotations__["request"] = ask_request_model(settings.max_question_chars)
     router.post(
@@ -357,9 +370,12 @@ def api_router(settings: Settings, live: LiveRetriever, registry: Registry | Non
             description="The passage's digest, as an answer's context_url gives it: when the text at "
             "[start, end) no longer has it (the document was indexed again since), a 404.",
         ),
-        collection: str | None = _collection_query("The collection (default: default)."),
+        collection: str | None = _collection_query(
+            "The collection (default: default; with a course key, the key's course)."
+        ),
         http: Request = None,
     ) -> ContextOut:
+        collection = scoped_collection(http, collection)
         _check_origin(settings, http, collection)
         index = _retriever(live, registry, collection).index
         highlight = (hs, he) if hs is not None and he is not None else None

@@ -23,7 +23,7 @@ from html import escape
 from itertools import pairwise
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
@@ -34,6 +34,7 @@ from qa.ingest.headings import SectionMap
 from qa.ingest.sources import Document, original_path
 from qa.render import CITED_ID, CONTEXT_PREFIX, ORIGINALS_PREFIX, citation_label, passage_digest
 from qa.retrieval.registry import Registry, current_retriever
+from qa.web.course_scope import key_binding, key_course, refuse_other_course
 from qa.web.freshness import SourceWatches
 from qa.web.signed_links import LinkSigner
 
@@ -345,16 +346,26 @@ def _find(
     return None
 
 
-def _download(source: str, settings: Settings, links: LinkSigner | None) -> str:
+def _download(source: str, settings: Settings, links: LinkSigner | None, key: str = "") -> str:
     """A link from the page to the original, relative (so it works under a path prefix and in
-    an LTI session's folder), signed when the server has a key."""
+    an LTI session's folder), signed when the server has a key (bound to course key ``key``,
+    as the page's own link or request was)."""
     if original_path(source, settings.seeds_dir, settings.root) is None:
         return ""
     up = "../" * (source.count("/") + 1)
     href = f"{up}{ORIGINALS_PREFIX.strip('/')}/{quote(source)}"
     if links is not None:
-        href += "?" + links.sign(ORIGINALS_PREFIX + quote(source)).partition("?")[2]
+        href += "?" + links.sign(ORIGINALS_PREFIX + quote(source), key=key).partition("?")[2]
     return href
+
+
+def _binding(http: Request | None) -> str:
+    """The course key a request for a page came with, or its signed link was bound to ('')."""
+    from qa.web.signed_links import bound_key
+
+    if http is None:
+        return ""
+    return key_binding(http) or bound_key(http.scope.get("query_string", b""))
 
 
 def document_router(settings: Settings, live, registry: Registry | None = None) -> APIRouter:
@@ -374,6 +385,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         he: int = Query(-1, ge=-1, description="Highlight end."),
         v: str = Query("", max_length=16, description="The passage's digest (qa.render.passage_digest)."),
         closest: int = Query(0, ge=0, le=1, description="1: a declined answer's closest text."),
+        http: Request = None,
     ):
         # the newest index, not the one this thread last answered from (LiveRetriever.pin): a
         # link from an answer of a rebuilt index named a document the pinned one lacked (404)
@@ -382,6 +394,8 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
         if found is None:
             raise HTTPException(404, f"no indexed document named {source!r}")
         doc, collection, held = found
+        if key_course(http) not in (None, collection):  # a course key: its course's documents only
+            raise refuse_other_course()
         stale = bool(changes.stale(collection, held.manifest, [source]))
         page = render_page(
             doc,
@@ -389,7 +403,7 @@ def document_router(settings: Settings, live, registry: Registry | None = None) 
             end=end,
             hs=hs,
             he=he,
-            download=_download(source, settings, links),
+            download=_download(source, settings, links, _binding(http)),
             stale=stale,
             digest=v,
             closest=bool(closest),

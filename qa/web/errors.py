@@ -8,10 +8,12 @@ import re
 from qa.errors import (
     CollectionExistsError,
     CollectionNameError,
+    CourseKeyError,
     EmptyCollectionError,
     QAError,
     QuestionError,
     UnknownCollectionError,
+    UnknownKeyError,
     UnknownSourceError,
     UploadError,
 )
@@ -38,6 +40,8 @@ def install_error_handlers(app) -> None:
         CollectionExistsError: 409,
         EmptyCollectionError: 409,
         UploadError: 422,
+        CourseKeyError: 422,
+        UnknownKeyError: 404,
     }
 
     @app.exception_handler(QAError)

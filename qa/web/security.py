@@ -12,7 +12,9 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   is refused with 403 unless the origin is in ``allowed_origins``; the API sends CORS headers
   (preflights included) to allowed origins.
 - **key**: with ``api_key`` set, ``/api/v1/ask`` and ``/api/v1/sources`` need
-  ``Authorization: Bearer <key>``; the chat page, Gradio's routes and ``/originals/`` need that
+  ``Authorization: Bearer <key>``, the server key or a course key (:mod:`qa.index.course_keys`,
+  which opens that course only: its course is noted in the request's scope for the routes,
+  :mod:`qa.web.course_scope`); the chat page, Gradio's routes and ``/originals/`` need that
   header or the signed session cookie from ``/session`` (:mod:`qa.web.sessions`); ``/originals/``
   also opens through a link the API signed (:mod:`qa.web.signed_links`). Keys are compared as bytes
   in constant time and never logged. Wrong keys (the admin API's too) are counted per client
@@ -41,12 +43,14 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs
 
 from qa.config import Settings
+from qa.index.course_keys import CourseKeyRing
 from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, replay, respond, too_many
+from qa.web.course_scope import COURSE, KEY
 from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
 from qa.web.routes import ADMIN_API, API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
-from qa.web.signed_links import LinkSigner
+from qa.web.signed_links import LinkSigner, bound_key
 
 __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
 
@@ -60,6 +64,14 @@ METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 API_ONLY_METHODS = ("PUT", "DELETE")
 """Methods only API routes that declare them take (the admin API's uploads and deletes)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+COURSE_KEY_SIGN_IN = (
+    "That is a course key: it opens its course's API and widget, not this page. Sign in with the "
+    "server's key."
+)
+COURSE_KEY_PAGES = (
+    "a course key opens only its course's JSON API and documents; the chat page needs the server "
+    "key (or a sign-in at /session)"
+)
 
 
 class SecurityMiddleware:
@@ -95,6 +107,7 @@ class SecurityMiddleware:
         self.admin_key = settings.admin_key.encode("utf-8", "surrogateescape")
         self.signer = SessionSigner(self.api_key) if self.api_key else None
         self.links = LinkSigner(self.api_key) if self.api_key else None
+        self.course_keys = CourseKeyRing(settings)
         self.limits = {
             "question": RateLimiter(settings.rate_limit),
             "feedback": RateLimiter(settings.feedback_rate_limit),
@@ -180,10 +193,12 @@ class SecurityMiddleware:
         self._not_guessing(r)
         query = r.scope.get("query_string", b"")
         if r.kind == "document" and self.links.valid(r.path, query):
-            return
+            bound = bound_key(query)  # a link given to a course key: only while the key lives
+            if not bound or self.course_keys.alive(bound):
+                return
         token = _bearer(r)
         if token is not None:  # other schemes (a proxy's Basic login) are not our key
-            if hmac.compare_digest(token, self.api_key):
+            if self._key_accepted(r, token):
                 return
             self._failed(r)
         elif r.kind != "api":
@@ -202,8 +217,24 @@ class SecurityMiddleware:
         message = "sign in at /session (or send Authorization: Bearer <key>)"
         expired = r.kind == "document" and b"sig=" in query
         if expired:
-            message = "this link to the original has expired; ask the question again for a fresh link"
+            message = (
+                "this link to the original has expired (or its course key was revoked); ask the "
+                "question again for a fresh link"
+            )
         raise Refusal(401, message, www, html=_document_refusal(r, message, sign_in=not expired))
+
+    def _key_accepted(self, r: Request, token: bytes) -> bool:
+        """Whether ``token`` is the server key, or a course key: then its course is noted in the
+        scope, and the routes answer only that course (:mod:`qa.web.course_scope`)."""
+        if hmac.compare_digest(token, self.api_key):
+            return True
+        key = self.course_keys.find(token)
+        if key is None:
+            return False
+        if r.kind not in ("api", "document"):
+            raise Refusal(403, COURSE_KEY_PAGES)
+        r.scope[COURSE], r.scope[KEY] = key.course, key.binding
+        return True
 
     def _count_admin_guesses(self, r: Request) -> None:
         """The admin API checks its key itself (:mod:`qa.web.admin`); a wrong one counts here as a
@@ -280,9 +311,12 @@ class SecurityMiddleware:
             if "key" not in form:
                 await respond(send, 200, login_page(collection=collection, title=title), self._page_headers())
                 return
-            if not hmac.compare_digest(form["key"][0].encode("utf-8", "surrogateescape"), self.api_key):
-                self._failed(r)
-                page = login_page("That key is not right; try again.", collection, title)
+            typed = form["key"][0].encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(typed, self.api_key):
+                said = COURSE_KEY_SIGN_IN if self.course_keys.course_of(typed) else ""
+                if not said:
+                    self._failed(r)
+                page = login_page(said or "That key is not right; try again.", collection, title)
                 raise Refusal(401, "wrong key", html=page)
         except Refusal as refusal:
             await self._refuse(send, refusal, [])

@@ -208,6 +208,74 @@
     showStatus(c.status);
     logged = !!c.questions_logged;
     loadQuestions();
+    loadKeys(c);
+  }
+
+  /* course keys: each opens only this course's API (the server key opens every course). A new
+   * key is shown once, in #new-key, and forgotten when hidden or another course is shown. */
+  var keysOf = "";
+  var KEYS_REQUIRED = "A course key opens only this course's answers and documents, through the API " +
+    "and the widget; the server key (QA_API_KEY) opens every course. A revoked key stops working at once.";
+  var KEYS_OPEN = "This server is open (QA_API_KEY is not set): every course answers without a key, so " +
+    "course keys have no effect until QA_API_KEY is set. Keys made now work from then on.";
+  function hideNewKey() {
+    $("new-key-value").value = "";
+    $("new-key").hidden = true;
+  }
+  function snippet(c) {
+    var src = new URL("widget.js", location.href).href;
+    return '<script src="' + src + '"' + (c.name === "default" ? "" : ' data-collection="' + c.name + '"') +
+      ' data-api-key="COURSE_KEY" defer></script>';
+  }
+  function loadKeys(c) {
+    if (scoped) { return; }
+    if (keysOf !== c.name) { hideNewKey(); keysOf = c.name; }
+    $("embed-snippet").textContent = snippet(c);
+    call("GET", "/collections/" + c.name + "/keys").then(function (data) {
+      if (c.name !== current) { return; }
+      $("keys-note").textContent = data.required ? KEYS_REQUIRED : KEYS_OPEN;
+      var body = $("keys").querySelector("tbody");
+      body.textContent = "";
+      data.keys.forEach(function (k) {
+        var tr = el("tr");
+        tr.setAttribute("data-key", k.id);
+        [k.label, k.prefix + "…", when(k.created), k.last_used ? when(k.last_used) : "never"].forEach(function (v) {
+          tr.appendChild(el("td", v));
+        });
+        var td = el("td");
+        var revoke = el("button", "Revoke");
+        revoke.type = "button";
+        revoke.setAttribute("aria-label", "Revoke the key used by " + k.label);
+        revoke.addEventListener("click", function () {
+          if (!confirm("Revoke the key “" + k.label + "” (" + k.prefix + "…)? Portals using it stop " +
+              "getting answers at once.")) { return; }
+          call("DELETE", "/collections/" + c.name + "/keys/" + encodeURIComponent(k.id))
+            .then(function () { say("revoked the key “" + k.label + "”"); loadKeys(c); })
+            .catch(function (err) { say(err.message, true); });
+        });
+        td.appendChild(revoke);
+        tr.appendChild(td);
+        body.appendChild(tr);
+      });
+      if (!data.keys.length) {
+        var empty = el("tr");
+        var cell = el("td", "No course keys yet.");
+        cell.colSpan = 5;
+        empty.appendChild(cell);
+        body.appendChild(empty);
+      }
+    }).catch(function (err) { say(err.message, true); });
+  }
+  function copyText(text, input) {
+    /* the clipboard where the browser allows it, else the selected text copied the old way */
+    function old() {
+      if (input) { input.focus(); input.select(); }
+      return document.execCommand && document.execCommand("copy");
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      return navigator.clipboard.writeText(text).then(function () { return true; }, old);
+    }
+    return Promise.resolve(old());
   }
 
   function titleCell(c, d, shown) {
@@ -474,6 +542,33 @@
       .catch(function (err) { say(err.message, true); load(); })
       .then(function () { button.disabled = false; });
   });
+  $("key-create-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var c = showing, label = $("key-label").value.trim();
+    if (!c || !label) { return; }
+    call("POST", "/collections/" + c.name + "/keys", { label: label }).then(function (made) {
+      $("key-label").value = "";
+      $("new-key-value").value = made.key;
+      $("new-key").hidden = false;
+      $("copy-key").textContent = "Copy key";
+      $("new-key-value").focus();
+      $("new-key-value").select();
+      say("made the key “" + made.label + "”; copy it now: it is shown only once");
+      loadKeys(c);
+    }).catch(function (err) { say(err.message, true); $("key-label").focus(); });
+  });
+  $("copy-key").addEventListener("click", function () {
+    copyText($("new-key-value").value, $("new-key-value")).then(function (ok) {
+      $("copy-key").textContent = ok ? "Copied" : "Copy key";
+      say(ok ? "key copied" : "select the key and copy it (the browser refused)", !ok);
+    });
+  });
+  $("new-key-done").addEventListener("click", function () { hideNewKey(); $("key-label").focus(); });
+  $("copy-snippet").addEventListener("click", function () {
+    copyText($("embed-snippet").textContent).then(function (ok) {
+      say(ok ? "snippet copied" : "select the snippet and copy it (the browser refused)", !ok);
+    });
+  });
   $("view").addEventListener("change", loadQuestions);
   $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
   $("export-csv").addEventListener("click", function () { exportRows("csv"); });
@@ -483,6 +578,7 @@
     $("main").style.gridTemplateColumns = "1fr";
     document.querySelector("h1").textContent = "This course's documents";
     $("chat-link").parentNode.hidden = true;
+    $("keys-section").hidden = true;  /* keys are the operator's, made with the admin key */
   }
   if (key || scoped) { load(); } else { say("Enter the admin key to manage the collections."); }
 })();
