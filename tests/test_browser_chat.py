@@ -260,6 +260,8 @@ def test_unaskable_question_is_a_notice_and_the_page_stays_usable(any_page, type
         f"(document.querySelector('#qa-notice') || {{}}).innerText?.includes({json.dumps(expected)})"
     )
     assert notice.is_visible() and len(notice.inner_text()) < 120
+    # said by screen readers as it appears: its text is a live region (Gradio's Markdown is none)
+    assert expected in page.locator("#qa-notice [role=status]").inner_text()
     time.sleep(1)  # an error overlay would have appeared by now
     _no_error_overlay(page)
     assert _answers(page) == 1 and page.locator(".qa-answer .qa-passage").first.is_visible()

@@ -108,6 +108,7 @@ def test_widget_declines_in_the_chat_page_words_and_warns_of_long_questions(
     page.fill("[data-qa-widget] input", "x" * 2001)
     warning = page.locator("[data-qa-widget] [data-role=too-long]")
     assert "2,001 characters long; the limit is 2,000" in warning.inner_text()
+    assert warning.get_attribute("role") == "status"  # said by screen readers as it appears
     page.press("[data-qa-widget] input", "Enter")
     assert page.locator("[data-qa-widget] [data-role=answer]").count() == 1  # nothing sent
     assert len(page.input_value("[data-qa-widget] input")) == 2001  # nothing cut

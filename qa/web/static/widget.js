@@ -296,6 +296,7 @@
     form.appendChild(input); form.appendChild(send);
     var warn = el("p", "note err hidden");
     warn.setAttribute("data-role", "too-long");
+    warn.setAttribute("role", "status");  /* said by screen readers as it appears */
     input.addEventListener("input", function () {
       var n = input.value.length;
       warn.textContent = n > MAX_QUESTION_CHARS ? "Your question is " + n.toLocaleString("en-US") +
