@@ -19,13 +19,14 @@ from typing import Any
 from qa.answer import Answer
 from qa.eval.files import csv_text
 from qa.feedback import FeedbackRecord
-from qa.records import append_json_line, read_json_lines
+from qa.records import append_json_line, drop_json_lines, read_json_lines
 from qa.render import decision
 
 __all__ = [
     "VIEWS",
     "AskedQuestion",
     "AskedRecord",
+    "clear_asked",
     "eval_rows",
     "log_question",
     "read_asked",
@@ -96,6 +97,19 @@ def read_asked(path: Path) -> Iterator[AskedRecord]:
             yield AskedRecord(**{**data, "sources": tuple(data.get("sources") or ())})
         except (ValueError, TypeError):
             continue
+
+
+def clear_asked(questions_path: Path, feedback_path: Path, *, collection: str) -> int:
+    """Remove one collection's records, the questions asked and the ratings given (an author
+    clearing its views, a collection deleted, so one made again under its name starts empty);
+    the number removed. Other collections' records stay as they were."""
+
+    def of_it(data: dict[str, Any]) -> bool:
+        return data.get("collection", "default") == collection  # feedback from before collections: default
+
+    return drop_json_lines(questions_path, of_it, what="question log") + drop_json_lines(
+        feedback_path, of_it, what="feedback"
+    )
 
 
 def _key(question: str) -> str:
