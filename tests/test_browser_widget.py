@@ -151,8 +151,12 @@ def test_widget_whose_server_does_not_answer_says_to_try_again(browser, portal_a
 
 
 def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
+    """Readable in the dark: the links under a passage kept the browser's own blue (1.6:1 on the
+    card), and the document page's legend its grey on the dark highlight (2.8:1)."""
+    from tests.test_browser_chat import CONTRAST
+
     _, _, app_url = portal_and_app
-    context = browser.new_context(viewport={"width": 390, "height": 700})
+    context = browser.new_context(viewport={"width": 390, "height": 700}, color_scheme="dark")
     page = context.new_page()
     page.goto(app_url + "/embed?theme=dark")
     page.fill("[data-qa-widget] input", "What is forced labour?")
@@ -160,6 +164,15 @@ def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(artifacts / "embed-dark.png"))
+    in_shadow = CONTRAST.replace(
+        'document.querySelectorAll("body *")',
+        'document.querySelector("[data-qa-widget]").shadowRoot.querySelectorAll("details[open] *")',
+    )
+    assert page.evaluate(in_shadow) == []
+    document = page.locator("[data-qa-widget] [data-role=in-document]").first.get_attribute("href")
+    page.goto(document)
+    page.locator("#cited mark").wait_for()
+    assert page.evaluate(CONTRAST) == []
     context.close()
 
 

@@ -80,7 +80,9 @@
      * line (an Arabic passage right to left), as on the chat page */
     ".q,.text,.ctx,.cite .label{unicode-bidi:plaintext;text-align:start}",
     "details>summary{list-style-position:outside;margin-left:14px}",
-    ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
+    /* the links and the button under a passage in the theme's accent: the browser's own link
+     * blue was 1.6:1 on the dark theme's card */
+    ".detail a,.detail button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
     ".ctx{position:relative;margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
     ".ctx .in{background:rgba(36,85,195,.12)}",
