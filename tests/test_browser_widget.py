@@ -164,6 +164,10 @@ def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(artifacts / "embed-dark.png"))
+    # shown in place, the panel is a region of the page with a heading, not a dialog
+    assert page.get_by_role("region", name="Ask the course documents").count() == 1
+    assert page.get_by_role("dialog").count() == 0
+    assert page.get_by_role("heading", name="Ask the course documents").count() == 1
     in_shadow = CONTRAST.replace(
         'document.querySelectorAll("body *")',
         'document.querySelector("[data-qa-widget]").shadowRoot.querySelectorAll("details[open] *")',

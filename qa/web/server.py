@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FUNCTIONS = ("rate",)
 FREE_FUNCTIONS = ("clear", "<lambda>", "on_load", "show_collection", "pick_collection")
-EMBED_TITLE = "Ask the course"
+EMBED_TITLE = "Ask the course documents"
+"""As the chat page, the sign-in page and an LTI launch's page head a course without a title
+(qa.web.sessions.DEFAULT_TITLE); /embed said "Ask the course"."""
 
 
 def prepare(settings: Settings, *, say: Callable[[str], None] | None = None) -> Retriever:

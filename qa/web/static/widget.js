@@ -57,6 +57,7 @@
     ".bubble{right:14px;bottom:14px}}",
     ".hidden{display:none}",
     "header{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;border-bottom:1px solid var(--line);font-weight:600}",
+    "header h2{font:inherit;margin:0}",
     "header button{background:none;border:0;color:var(--fg);font-size:20px;cursor:pointer}",
     ".log{flex:1;overflow-y:auto;padding:12px 14px}",
     ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:var(--on-accent);padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
@@ -282,10 +283,12 @@
     var layout = mode === "bubble" ? "floating hidden" : target ? "contained" : "inline";
     host.setAttribute("data-layout", layout.split(" ")[0]);
     var panel = el("section", "panel " + layout);
-    panel.setAttribute("role", "dialog");
+    /* a dialog only where it opens over the page (the bubble's panel); shown in place (/embed, an
+     * LMS page) it is a region of the page, which screen readers did not take for a dialog */
+    panel.setAttribute("role", mode === "bubble" ? "dialog" : "region");
     panel.setAttribute("aria-label", title);
     var head = el("header");
-    head.appendChild(el("span", "", title));
+    head.appendChild(el("h2", "", title));  /* a heading to find it by, as screen readers navigate */
     var log = el("div", "log");
     log.setAttribute("aria-live", "polite");
     log.appendChild(el("p", "note", "Answers are passages from the course documents, with where they come from."));
