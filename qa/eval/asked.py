@@ -68,7 +68,8 @@ class AskedRecord:
 
 @dataclass(frozen=True)
 class AskedQuestion:
-    """One distinct question (case, spacing and end punctuation ignored) in a view."""
+    """One distinct question (case, spacing, end punctuation and curly or straight apostrophes
+    ignored) in a view."""
 
     id: str
     question: str
@@ -112,8 +113,15 @@ def clear_asked(questions_path: Path, feedback_path: Path, *, collection: str) -
     )
 
 
+_SAME_MARKS = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "？": "?", "！": "!", "。": "."}
+)
+"""A phone's typographic apostrophes and quotes ("What’s", smart punctuation) and full-width end
+marks read as the keyboard's, so the same question typed on a phone and on a laptop is one."""
+
+
 def _key(question: str) -> str:
-    return " ".join(question.lower().split()).rstrip("?!. ")
+    return " ".join(question.lower().translate(_SAME_MARKS).split()).rstrip("?!. ")
 
 
 def _id(key: str) -> str:
