@@ -183,6 +183,8 @@ def test_screen_readers_hear_words_not_gradio_keys(client):
 def test_cors_follows_the_allowlist(client):
     ok = client.post("/api/v1/ask", json={"question": "What is debt bondage?"}, headers={"Origin": PORTAL})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == PORTAL
+    # a portal's script can read a 429's Retry-After (a header CORS hides unless exposed)
+    assert ok.headers["access-control-expose-headers"] == "Retry-After"
     refused = client.post("/api/v1/ask", json={"question": "q"}, headers={"Origin": "https://evil.example"})
     assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
     preflight = client.options(
