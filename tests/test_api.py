@@ -107,6 +107,9 @@ def test_invalid_json_wrong_type_and_huge_bodies(client):
         res = client.post("/api/v1/ask", content=body, headers={"content-type": "application/json"})
         assert res.status_code == 422
         assert res.json()["error"] == 'the request body must be a JSON object ({"field": value, ...})'
+    deep = b'{"question": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # valid UTF-8 JSON, nested too deeply
+    res = client.post("/api/v1/ask", content=deep, headers={"content-type": "application/json"})
+    assert res.status_code == 400 and "nested too deeply" in res.json()["error"]
     res = client.post("/api/v1/ask", json={"question": "x" * 1_000_000})
     assert res.status_code == 413 and "limited" in res.json()["error"]
 

@@ -87,7 +87,7 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
-    400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
+    400: {"model": ErrorOut, "description": "The body cannot be read: not UTF-8, or JSON nested too deeply."},
     401: {"model": ErrorOut, "description": "A valid `Authorization: Bearer` key is required."},
     403: {"model": ErrorOut, "description": "The request's origin is not allowed."},
     404: {"model": ErrorOut, "description": "No such indexed source or collection, or bad offsets."},

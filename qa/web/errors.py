@@ -53,7 +53,9 @@ def install_error_handlers(app) -> None:
 
         message = exc.detail if isinstance(exc.detail, str) else "the request cannot be handled"
         if exc.status_code == 400:
-            message = "the request body cannot be read; send UTF-8 JSON"
+            # FastAPI's one 400: bytes that are not UTF-8, or JSON nested past Python's recursion
+            # limit (which read "send UTF-8 JSON" to a sender of valid UTF-8 JSON)
+            message = "the request body cannot be read: it is not UTF-8, or its JSON is nested too deeply"
         if wants_page(request.url.path, request.headers.get("accept", "")):  # a learner's tab
             page = refused_page(exc.status_code, message, in_lms="/lti/chat/" in request.url.path)
             return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
