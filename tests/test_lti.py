@@ -232,6 +232,9 @@ def test_instructors_get_the_admin_page_of_their_collection_only(client, lms):
         == 403
     )
     assert client.delete(api + "/collections/biology").status_code in (404, 405)  # no such route here
+    # the course's own records of what learners asked can be cleared, no other course's
+    assert client.delete(api + "/collections/biology/questions").json() == {"removed": 0}
+    assert client.delete(api + "/collections/geology/questions").status_code == 403
     assert client.post(api + "/collections", json={"name": "new"}).status_code in (404, 405)
     other_origin = client.get(api + "/collections", headers={"Origin": "https://evil.example"})
     assert other_origin.status_code == 403
