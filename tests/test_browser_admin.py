@@ -299,7 +299,7 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
     asked = []
     page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Clear what learners asked", exact=True).click()
-    page.locator("#message", has_text="3 records removed").wait_for()
+    page.locator("#message", has_text="records removed").wait_for()  # these and any asked before
     page.wait_for_function("!document.querySelector('#questions tbody').innerText.includes('Carthage')")
     assert "(default)" in asked[0] and "cannot be undone" in asked[0]
     context.close()
