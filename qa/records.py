@@ -3,7 +3,9 @@
 Each record is written with one ``write`` on a file opened in append mode while holding an
 exclusive ``flock``, so concurrent writers (threads or processes) never interleave or lose
 lines. Reading skips a torn or malformed line instead of failing. A record is at most
-``MAX_RECORD_BYTES``, and a file stops taking records at the size the caller gives.
+``MAX_RECORD_BYTES``, and a file stops taking records at the size the caller gives. Records are
+removed (an author clearing a course's records) under the same lock, the file rewritten in place,
+so a writer waiting for the lock appends after the rewrite and loses nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from qa.errors import RecordFileError
 
-__all__ = ["MAX_RECORD_BYTES", "append_json_line", "read_json_lines"]
+__all__ = ["MAX_RECORD_BYTES", "append_json_line", "drop_json_lines", "read_json_lines"]
 
 MAX_RECORD_BYTES = 256 * 1024
 
@@ -67,3 +69,41 @@ def read_json_lines(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(data, dict):
                 yield data
+
+
+def drop_json_lines(path: Path, drop: Callable[[dict[str, Any]], bool], *, what: str) -> int:
+    """Remove the records ``drop`` picks from ``path`` under the writers' lock; the number
+    removed (0 when the file does not exist). Other lines stay as they were, byte for byte."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise RecordFileError(f"cannot open the {what} file: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        kept, removed = [], 0
+        for line in b"".join(chunks).splitlines(keepends=True):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and drop(data):
+                removed += 1
+            else:
+                kept.append(line)
+        if removed:
+            body = memoryview(b"".join(kept))
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            while body:
+                body = body[os.write(fd, body) :]
+            os.fsync(fd)
+        return removed
+    except OSError as exc:
+        raise RecordFileError(f"cannot rewrite the {what} file: {exc.strerror}") from None
+    finally:
+        os.close(fd)  # closing releases the lock

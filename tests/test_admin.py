@@ -294,6 +294,11 @@ def test_an_unknown_collection_is_a_documented_404_on_every_admin_route(app):
         ("GET", "/api/v1/admin/collections/{name}/status", "/api/v1/admin/collections/nosuch/status"),
         ("GET", "/api/v1/admin/collections/{name}/questions", "/api/v1/admin/collections/nosuch/questions"),
         (
+            "DELETE",
+            "/api/v1/admin/collections/{name}/questions",
+            "/api/v1/admin/collections/nosuch/questions",
+        ),
+        (
             "GET",
             "/api/v1/admin/collections/{name}/questions/export",
             "/api/v1/admin/collections/nosuch/questions/export",
@@ -472,6 +477,42 @@ def test_questions_are_logged_only_when_asked_to_and_exported_as_eval_rows(cours
     )
     # a byte-order mark first, so that Excel reads the UTF-8 (accents) as UTF-8
     assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbfid,question,expected,kind")
+
+
+def test_what_learners_asked_is_cleared_per_collection_and_goes_with_a_deleted_one(courses, fake_embedder):
+    """The views could not be cleared, and a collection deleted and made again under its name
+    showed the deleted course's questions and thumbs down as its own."""
+    from qa.feedback import FeedbackRecord, append_feedback
+
+    client, _ = make_app(courses, fake_embedder, log_questions=True)
+    create_collection(courses, "geology", CollectionConfig(title="Geology 101"))
+    save_document(courses, "geology", "volcano.md", VOLCANO.encode())
+    ensure_index(collection_settings(courses, "geology"), fake_embedder)
+    for question, name in [("what do ribosomes build", "biology"), ("what is magma", "geology")] * 2:
+        assert client.post("/api/v1/ask", json={"question": question, "collection": name}).status_code == 200
+        append_feedback(
+            courses.feedback_path, FeedbackRecord(rating="down", question=question, collection=name)
+        )
+    client.post("/api/v1/ask", json={"question": "who crossed the rubicon"})
+
+    def asked(name: str, view: str = "most-asked") -> list[tuple[str, int]]:
+        rows = client.get(f"/api/v1/admin/collections/{name}/questions?view={view}", headers=admin()).json()
+        return [(r["question"], r["asked"] or r["thumbs_down"]) for r in rows]
+
+    cleared = client.delete("/api/v1/admin/collections/biology/questions", headers=admin())
+    assert cleared.status_code == 200 and cleared.json() == {"removed": 4}  # 2 asked, 2 thumbs down
+    assert asked("biology") == [] and asked("biology", "thumbs-down") == []
+    assert asked("geology") == asked("geology", "thumbs-down") == [("what is magma", 2)]
+    assert asked("default") == [("who crossed the rubicon", 1)]
+    again = client.delete("/api/v1/admin/collections/biology/questions", headers=admin())
+    assert again.json() == {"removed": 0}
+
+    assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
+    create_collection(courses, "geology", CollectionConfig(title="Geology 102"))
+    assert asked("geology") == [] and asked("geology", "thumbs-down") == []
+    assert asked("default") == [("who crossed the rubicon", 1)]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "200" in paths["/api/v1/admin/collections/{name}/questions"]["delete"]["responses"]
 
 
 def test_chat_page_session_answers_from_the_chosen_collection_and_rates_with_it(courses, fake_embedder):

@@ -102,8 +102,14 @@ def test_invalid_json_wrong_type_and_huge_bodies(client):
         assert (
             res.json()["error"] == "the request body is read as JSON only with Content-Type: application/json"
         )
-    res = client.post("/api/v1/ask", content=b"[1]", headers={"content-type": "application/json"})
-    assert res.status_code == 422 and "Content-Type" not in res.json()["error"]
+    # an array, a string or a number is told what the body must be, not pydantic's "valid dictionary"
+    for body in (b"[1]", b'"What is debt bondage?"', b"3"):
+        res = client.post("/api/v1/ask", content=body, headers={"content-type": "application/json"})
+        assert res.status_code == 422
+        assert res.json()["error"] == 'the request body must be a JSON object ({"field": value, ...})'
+    deep = b'{"question": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # valid UTF-8 JSON, nested too deeply
+    res = client.post("/api/v1/ask", content=deep, headers={"content-type": "application/json"})
+    assert res.status_code == 400 and "nested too deeply" in res.json()["error"]
     res = client.post("/api/v1/ask", json={"question": "x" * 1_000_000})
     assert res.status_code == 413 and "limited" in res.json()["error"]
 
@@ -180,6 +186,8 @@ def test_screen_readers_hear_words_not_gradio_keys(client):
 def test_cors_follows_the_allowlist(client):
     ok = client.post("/api/v1/ask", json={"question": "What is debt bondage?"}, headers={"Origin": PORTAL})
     assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == PORTAL
+    # a portal's script can read a 429's Retry-After (a header CORS hides unless exposed)
+    assert ok.headers["access-control-expose-headers"] == "Retry-After"
     refused = client.post("/api/v1/ask", json={"question": "q"}, headers={"Origin": "https://evil.example"})
     assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
     preflight = client.options(

@@ -57,3 +57,17 @@ def test_the_export_says_which_declined_questions_are_answered_since():
     ]
     table = list(csv.DictReader(io.StringIO(rows_csv(rows).removeprefix("\ufeff"))))
     assert [r["answered_since"] for r in table] == ["", "2026-11-05T09:00:00+00:00"]
+
+
+def test_the_same_question_typed_on_a_phone_and_a_laptop_is_one():
+    """A phone's smart punctuation ('What’s', full-width '？') made the same question two rows,
+    each with part of its count, so the most asked view ranked it too low."""
+    asked = [
+        record("What's a prion?", "2026-11-01T10:00:00+00:00", declined=True),
+        record("What’s a prion?", "2026-11-01T11:00:00+00:00", declined=True),
+        record("what’s a prion？", "2026-11-01T12:00:00+00:00", declined=True),
+        record("What is a cell?", "2026-11-01T13:00:00+00:00", declined=False),
+        record("What is a cell?", "2026-11-01T14:00:00+00:00", declined=False),
+    ]
+    rows = summarise("most-asked", asked, [], collection="bio")
+    assert [(q.question, q.asked) for q in rows] == [("What's a prion?", 3), ("What is a cell?", 2)]

@@ -295,6 +295,13 @@ def test_the_declined_view_says_which_questions_new_material_answers(browser, ad
     rows = page.locator("#questions tbody tr").all_inner_texts()
     assert "Carthage" in rows[0] and "evidence 0.10" in rows[0]
     assert "Nero" in rows[1] and "answered since 2026-11-02 10:00 UTC" in rows[1]
+    # the author clears them (after a confirmation naming the course): the view is empty
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Clear what learners asked", exact=True).click()
+    page.locator("#message", has_text="records removed").wait_for()  # these and any asked before
+    page.wait_for_function("!document.querySelector('#questions tbody').innerText.includes('Carthage')")
+    assert "(default)" in asked[0] and "cannot be undone" in asked[0]
     context.close()
 
 

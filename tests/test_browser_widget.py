@@ -108,6 +108,7 @@ def test_widget_declines_in_the_chat_page_words_and_warns_of_long_questions(
     page.fill("[data-qa-widget] input", "x" * 2001)
     warning = page.locator("[data-qa-widget] [data-role=too-long]")
     assert "2,001 characters long; the limit is 2,000" in warning.inner_text()
+    assert warning.get_attribute("role") == "status"  # said by screen readers as it appears
     page.press("[data-qa-widget] input", "Enter")
     assert page.locator("[data-qa-widget] [data-role=answer]").count() == 1  # nothing sent
     assert len(page.input_value("[data-qa-widget] input")) == 2001  # nothing cut
@@ -150,8 +151,12 @@ def test_widget_whose_server_does_not_answer_says_to_try_again(browser, portal_a
 
 
 def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
+    """Readable in the dark: the links under a passage kept the browser's own blue (1.6:1 on the
+    card), and the document page's legend its grey on the dark highlight (2.8:1)."""
+    from tests.test_browser_chat import CONTRAST
+
     _, _, app_url = portal_and_app
-    context = browser.new_context(viewport={"width": 390, "height": 700})
+    context = browser.new_context(viewport={"width": 390, "height": 700}, color_scheme="dark")
     page = context.new_page()
     page.goto(app_url + "/embed?theme=dark")
     page.fill("[data-qa-widget] input", "What is forced labour?")
@@ -159,6 +164,19 @@ def test_embed_page_dark_theme(browser, portal_and_app, artifacts):
     page.wait_for_selector("[data-qa-widget] [data-role=passage]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     page.screenshot(path=str(artifacts / "embed-dark.png"))
+    # shown in place, the panel is a region of the page with a heading, not a dialog
+    assert page.get_by_role("region", name="Course documents").count() == 1
+    assert page.get_by_role("dialog").count() == 0
+    assert page.get_by_role("heading", name="Course documents").count() == 1
+    in_shadow = CONTRAST.replace(
+        'document.querySelectorAll("body *")',
+        'document.querySelector("[data-qa-widget]").shadowRoot.querySelectorAll("details[open] *")',
+    )
+    assert page.evaluate(in_shadow) == []
+    document = page.locator("[data-qa-widget] [data-role=in-document]").first.get_attribute("href")
+    page.goto(document)
+    page.locator("#cited mark").wait_for()
+    assert page.evaluate(CONTRAST) == []
     context.close()
 
 

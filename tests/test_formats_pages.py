@@ -101,3 +101,15 @@ def test_markdown_without_a_front_matter_title_keeps_its_first_heading():
     assert got.text == "A rule above and below.\n\nMore." and got.title == ""
     broken = render_markdown("---\ntitle: [unclosed\n---\n\nBody.")
     assert "Body." in broken.text and broken.title == ""
+
+
+def test_hugo_toml_front_matter_is_the_title_not_text():
+    """Hugo's own front matter, between +++ lines, was read as the document's first paragraph
+    ('+++ title = "Week 4: Tissues" date = 2026-10-05 +++') and the page had no title."""
+    got = render_markdown(
+        '+++\ntitle = "Week 4: Tissues"\ndate = 2026-10-05\ndraft = false\n+++\n\nCells form tissues.\n'
+    )
+    assert got.title == "Week 4: Tissues" and got.text == "Cells form tissues."
+    assert render_markdown("+++\nweight = 3\n+++\n# Organs\n\nTissues form organs.").title == "Organs"
+    broken = render_markdown("+++\ntitle = unquoted words\n+++\n\nBody.")  # not TOML: left as Markdown
+    assert "Body." in broken.text and broken.title == ""

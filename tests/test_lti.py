@@ -94,6 +94,22 @@ def test_login_launch_and_the_chat_answers_from_the_courses_collection(client, l
     assert lms.jwks_fetches == 1  # the platform's keys, fetched from its JWKS URL (then cached)
 
 
+def test_a_course_whose_collection_was_deleted_says_who_can_connect_it_again(client, lms, courses):
+    """It said 'ask the instructor to pick another one' when the administrator's mapping in
+    lti/platforms.json (which an instructor's pick never overrides) named it."""
+    from qa.index.collections import delete_collection
+
+    path = chat_path(lms.launch(client))
+    delete_collection(courses, "biology")
+    page = client.get(path)  # the chat opened before, reloaded
+    assert page.status_code == 404 and "Open the assistant again from your course page" in page.text
+    launched = lms.launch(client)
+    assert launched.status_code == 404
+    text = launched.text.replace("&#39;", "'")
+    assert "does not exist any more" in text and "administrator connected this course" in text
+    assert "lti/platforms.json" in text and "pick another" not in text
+
+
 def test_login_initiation_by_post_works_too(client, lms):
     login = lms.login(client, method="POST")
     assert login.status_code == 302 and login.headers["location"].startswith(f"{ISSUER}/auth?")
@@ -216,6 +232,9 @@ def test_instructors_get_the_admin_page_of_their_collection_only(client, lms):
         == 403
     )
     assert client.delete(api + "/collections/biology").status_code in (404, 405)  # no such route here
+    # the course's own records of what learners asked can be cleared, no other course's
+    assert client.delete(api + "/collections/biology/questions").json() == {"removed": 0}
+    assert client.delete(api + "/collections/geology/questions").status_code == 403
     assert client.post(api + "/collections", json={"name": "new"}).status_code in (404, 405)
     other_origin = client.get(api + "/collections", headers={"Origin": "https://evil.example"})
     assert other_origin.status_code == 403

@@ -192,13 +192,13 @@ def test_code_lines_stay_lines_and_a_lowercase_list_is_not_run_together():
 def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, fake_embedder):
     from qa.ingest.formats.pdf import READER_VERSION
 
-    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "9"  # the reader's own number
+    assert reader_versions()["reader:pdf"] == str(READER_VERSION) == "10"  # the reader's own number
     assert reader_change(reader_versions(), "docs/a.pdf") == ""
-    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 9)"
+    assert reader_change({}, "docs/a.pdf") == "the PDF reader changed (version 1 -> 10)"
     assert reader_change({}, "docs/a.txt") == ""
     _handbook(project.seeds_dir / "handbook.pdf")
     manifest = ensure_index(project, fake_embedder).index.manifest
-    assert manifest.versions["reader:pdf"] == "9"
+    assert manifest.versions["reader:pdf"] == "10"
     docs, _ = scan_sources(project.seeds_dir, project.root)
     assert stale_reasons(manifest, docs, project) == []
     before = replace(
@@ -207,7 +207,7 @@ def test_reader_version_is_recorded_and_names_the_reader_that_changed(project, f
         sources={source: "text read by the first PDF reader" for source in manifest.sources},
     )
     assert stale_reasons(before, docs, project) == [
-        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 9))"
+        "source changed: seeds/handbook.pdf (the PDF reader changed (version 1 -> 10))"
     ]
 
 
@@ -322,3 +322,42 @@ def test_a_contents_entry_says_its_heading_without_its_page_number():
     assert "\n2 Related work\n" in contents
     assert "\n5 Experimental results\n5.1 Testing methology\n" in contents
     assert not any(line[-1:].isdigit() for line in contents.splitlines())
+
+
+def _reader_pdf(path: Path, *, title_page: str = "") -> Path:
+    """A course reader without a title in its metadata: a chapter a page, each headed in large
+    type, under a running header; with ``title_page``, a page before them set larger still."""
+    from fpdf import FPDF
+
+    class Reader(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, "BIO 101 - Course reader", align="C", new_x="LMARGIN", new_y="NEXT")
+            self.ln(4)
+
+    pdf = Reader()
+    if title_page:
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=28)
+        pdf.cell(0, 14, title_page, new_x="LMARGIN", new_y="NEXT")
+    for n, (name, body) in enumerate([("Enzymes", LONG), ("Osmosis", SECOND * 6)], start=1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=18)
+        pdf.cell(0, 10, f"Chapter {n}. {name}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, body.strip())
+    pdf.output(str(path))
+    return path
+
+
+def test_a_first_chapters_heading_does_not_title_the_whole_pdf(tmp_path):
+    """Cited as 'Chapter 1. Enzymes · p. 2 · Chapter 2. Osmosis': the largest line of the first
+    page titled the document when it was the first of its chapters. The file's name titles it,
+    as for a PDF with no title line; a title page still titles it."""
+    read = read_document(_reader_pdf(tmp_path / "bio-reader.pdf"), Limits())
+    assert [s.path for s in read.sections] == ["Chapter 1. Enzymes", "Chapter 2. Osmosis"]
+    assert read.title == ""
+    docs, _ = scan_sources(tmp_path, tmp_path)
+    assert [d.title for d in docs] == ["bio reader"]
+    titled = read_document(_reader_pdf(tmp_path / "b.pdf", title_page="Cell Biology Reader"), Limits())
+    assert titled.title == "Cell Biology Reader"

@@ -19,13 +19,14 @@ from typing import Any
 from qa.answer import Answer
 from qa.eval.files import csv_text
 from qa.feedback import FeedbackRecord
-from qa.records import append_json_line, read_json_lines
+from qa.records import append_json_line, drop_json_lines, read_json_lines
 from qa.render import decision
 
 __all__ = [
     "VIEWS",
     "AskedQuestion",
     "AskedRecord",
+    "clear_asked",
     "eval_rows",
     "log_question",
     "read_asked",
@@ -67,7 +68,8 @@ class AskedRecord:
 
 @dataclass(frozen=True)
 class AskedQuestion:
-    """One distinct question (case, spacing and end punctuation ignored) in a view."""
+    """One distinct question (case, spacing, end punctuation and curly or straight apostrophes
+    ignored) in a view."""
 
     id: str
     question: str
@@ -98,8 +100,28 @@ def read_asked(path: Path) -> Iterator[AskedRecord]:
             continue
 
 
+def clear_asked(questions_path: Path, feedback_path: Path, *, collection: str) -> int:
+    """Remove one collection's records, the questions asked and the ratings given (an author
+    clearing its views, a collection deleted, so one made again under its name starts empty);
+    the number removed. Other collections' records stay as they were."""
+
+    def of_it(data: dict[str, Any]) -> bool:
+        return data.get("collection", "default") == collection  # feedback from before collections: default
+
+    return drop_json_lines(questions_path, of_it, what="question log") + drop_json_lines(
+        feedback_path, of_it, what="feedback"
+    )
+
+
+_SAME_MARKS = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "？": "?", "！": "!", "。": "."}
+)
+"""A phone's typographic apostrophes and quotes ("What’s", smart punctuation) and full-width end
+marks read as the keyboard's, so the same question typed on a phone and on a laptop is one."""
+
+
 def _key(question: str) -> str:
-    return " ".join(question.lower().split()).rstrip("?!. ")
+    return " ".join(question.lower().translate(_SAME_MARKS).split()).rstrip("?!. ")
 
 
 def _id(key: str) -> str:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.config import Settings
 from qa.errors import EmptyCollectionError, SourceError
-from qa.eval.asked import VIEWS, eval_rows, read_asked, rows_csv, rows_jsonl, summarise
+from qa.eval.asked import VIEWS, clear_asked, eval_rows, read_asked, rows_csv, rows_jsonl, summarise
 from qa.feedback import read_feedback
 from qa.index.collections import (
     MAX_UPLOAD_BYTES,
@@ -326,11 +326,18 @@ def _collection_routes(router: APIRouter, settings: Settings, registry: Registry
         return collection_out(settings, registry, update_config(settings, name, config).name)
 
     @router.delete(
-        "/collections/{name}", status_code=204, summary="Delete a collection and its index", responses=named
+        "/collections/{name}",
+        status_code=204,
+        summary="Delete a collection, its index and what its learners asked",
+        responses=named,
     )
     def delete(name: NAME) -> None:
+        name = get_collection(settings, name).name
         delete_collection(settings, name)
         registry.forget(name)
+        # what its learners asked and rated goes with it: a collection made again under the
+        # name showed the deleted course's questions as its own
+        clear_asked(settings.questions_path, settings.feedback_path, collection=name)
 
 
 class LimitsOut(BaseModel):
@@ -452,7 +459,25 @@ def _document_routes(router: APIRouter, settings: Settings, registry: Registry) 
         return [QuestionOut(**{**q.__dict__, "comments": list(q.comments)}) for q in found]
 
 
+class ClearedOut(BaseModel):
+    removed: int = Field(description="Records removed: questions asked and ratings given.")
+
+
 def _question_routes(router: APIRouter, settings: Settings) -> None:
+
+    @router.delete(
+        "/collections/{name}/questions",
+        response_model=ClearedOut,
+        summary="Clear what learners asked: the collection's recorded questions and ratings",
+        description="Removes the collection's records from the question log (`QA_QUESTIONS_PATH`) "
+        "and the feedback file (`QA_FEEDBACK_PATH`); other collections' records stay. Deleting a "
+        "collection clears them too.",
+        responses=NAMED,
+    )
+    def clear(name: NAME) -> ClearedOut:
+        c = get_collection(settings, name)
+        removed = clear_asked(settings.questions_path, settings.feedback_path, collection=c.name)
+        return ClearedOut(removed=removed)
 
     @router.get(
         "/collections/{name}/questions/export",

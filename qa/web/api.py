@@ -89,7 +89,7 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {
-    400: {"model": ErrorOut, "description": "The body cannot be read (for example, it is not UTF-8)."},
+    400: {"model": ErrorOut, "description": "The body cannot be read: not UTF-8, or JSON nested too deeply."},
     401: {
         "model": ErrorOut,
         "description": "A valid `Authorization: Bearer` key is required: the server key, or a key of "

@@ -57,7 +57,9 @@ def install_error_handlers(app) -> None:
 
         message = exc.detail if isinstance(exc.detail, str) else "the request cannot be handled"
         if exc.status_code == 400:
-            message = "the request body cannot be read; send UTF-8 JSON"
+            # FastAPI's one 400: bytes that are not UTF-8, or JSON nested past Python's recursion
+            # limit (which read "send UTF-8 JSON" to a sender of valid UTF-8 JSON)
+            message = "the request body cannot be read: it is not UTF-8, or its JSON is nested too deeply"
         if wants_page(request.url.path, request.headers.get("accept", "")):  # a learner's tab
             page = refused_page(exc.status_code, message, in_lms="/lti/chat/" in request.url.path)
             return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)
@@ -65,26 +67,7 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):
-        problems = []
-        for err in exc.errors():
-            if err.get("type") == "json_invalid":
-                problems.append("the request body is not valid JSON")
-                continue
-            if tuple(err.get("loc", ())) == ("body",) and not _json_type(request):
-                # FastAPI reads a body as JSON only when it is said to be JSON (a portal's fetch
-                # with text/plain got "body: Input should be a valid dictionary ...")
-                problems.append("the request body is read as JSON only with Content-Type: application/json")
-                continue
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            choices = _CHOICES.fullmatch(str((err.get("ctx") or {}).get("pattern", "")))
-            if err.get("type") == "string_pattern_mismatch" and choices:  # not the regex itself
-                problems.append(f"{where}: must be one of {', '.join(choices.group(1).split('|'))}")
-                continue
-            if where.split(".")[-1] == "collection" and err.get("type") in _NAME_MISMATCH:
-                # say what a course name may hold, not the regex of NAME_PATTERN
-                problems.append(f"{where}: {_not_a_name(err.get('input'))}")
-                continue
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        problems = [_problem(err, json_body=_json_type(request)) for err in exc.errors()]
         return JSONResponse({"error": "; ".join(problems)[:2000], "problems": problems[:20]}, 422)
 
     @app.exception_handler(Exception)
@@ -93,11 +76,34 @@ def install_error_handlers(app) -> None:
         return JSONResponse({"error": "internal error; the server log has the details"}, 500)
 
 
+def _problem(err: dict, *, json_body: bool) -> str:
+    """One validation error in words an integrator reads (no regex, no pydantic phrasing)."""
+    if err.get("type") == "json_invalid":
+        return "the request body is not valid JSON"
+    if tuple(err.get("loc", ())) == ("body",) and not json_body:
+        # FastAPI reads a body as JSON only when it is said to be JSON (a portal's fetch
+        # with text/plain got "body: Input should be a valid dictionary ...")
+        return "the request body is read as JSON only with Content-Type: application/json"
+    if tuple(err.get("loc", ())) == ("body",) and err.get("type") in _NOT_AN_OBJECT:
+        # a JSON array, string or number got "body: Input should be a valid dictionary or
+        # object to extract fields from"
+        return 'the request body must be a JSON object ({"field": value, ...})'
+    where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+    choices = _CHOICES.fullmatch(str((err.get("ctx") or {}).get("pattern", "")))
+    if err.get("type") == "string_pattern_mismatch" and choices:  # not the regex itself
+        return f"{where}: must be one of {', '.join(choices.group(1).split('|'))}"
+    if where.split(".")[-1] == "collection" and err.get("type") in _NAME_MISMATCH:
+        # say what a course name may hold, not the regex of NAME_PATTERN
+        return f"{where}: {_not_a_name(err.get('input'))}"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
 _CHOICES = re.compile(r"\^\(([\w-]+(?:\|[\w-]+)+)\)\$")
 """A pattern that lists the values allowed, ``^(most-asked|declined|thumbs-down)$``."""
 
 
 _NAME_MISMATCH = ("string_pattern_mismatch", "string_too_long")
+_NOT_AN_OBJECT = ("model_attributes_type", "dict_type", "model_type")
 
 
 def _not_a_name(value: object) -> str:

@@ -165,7 +165,12 @@ class SecurityMiddleware:
             raise Refusal(403, "this origin is not allowed to use this server")
         if r.kind != "api":
             return []
-        return [(b"access-control-allow-origin", r.origin.encode("latin-1")), (b"vary", b"Origin")]
+        # a portal's script reads a 429's Retry-After only when it is exposed (not a safelisted header)
+        return [
+            (b"access-control-allow-origin", r.origin.encode("latin-1")),
+            (b"access-control-expose-headers", b"Retry-After"),
+            (b"vary", b"Origin"),
+        ]
 
     def _check_route(self, r: Request) -> None:
         if r.method not in METHODS and not (r.kind in ("api", "lti") and r.method in API_ONLY_METHODS):

@@ -5,9 +5,9 @@ as any Markdown renderer reads them; each block becomes a paragraph of plain tex
 line of cells separated by tabs. Raw HTML tags are markup and go (``<br>`` is a line break), but
 a tag that names no HTML element (``<cachedir>``, ``<dir prefix="xdg">``, ``<version>``: a
 configuration element or a placeholder the author wrote without backticks) is the author's text
-and stays, as a reader of the page would need it. YAML front matter (``---`` / ``title: ...`` /
-``---`` at the top, as Jekyll, Hugo and course sites write it) is not text: its ``title`` is the
-document's title.
+and stays, as a reader of the page would need it. Front matter is not text: YAML (``---`` /
+``title: ...`` / ``---`` at the top, as Jekyll, Hugo and course sites write it) or TOML (``+++`` /
+``title = "..."`` / ``+++``, Hugo's own); its ``title`` is the document's title.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ _HTML_ELEMENTS = frozenset(
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _FRONT_MATTER = re.compile(
     r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE
+)
+_TOML_FRONT_MATTER = re.compile(
+    r"\A\+\+\+[ \t]*\r?\n(.*?)^\+\+\+[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE
 )
 
 
@@ -80,17 +83,28 @@ def render_markdown(source: str) -> Extracted:
 
 
 def front_matter(source: str) -> tuple[str, str]:
-    """The title in ``source``'s YAML front matter ("" when none) and the Markdown after it;
-    a block between ``---`` lines that is not a YAML mapping is Markdown, left as it is."""
+    """The title in ``source``'s YAML or TOML front matter ("" when none) and the Markdown after
+    it; a block between ``---`` (or ``+++``) lines that is not a YAML (TOML) mapping is Markdown,
+    left as it is."""
     match = _FRONT_MATTER.match(source)
-    if not match:
-        return "", source
-    import yaml
+    toml = _TOML_FRONT_MATTER.match(source) if not match else None
+    if toml:
+        import tomllib
 
-    try:
-        fields = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
+        try:
+            fields = tomllib.loads(toml.group(1))
+        except tomllib.TOMLDecodeError:
+            return "", source
+        match = toml
+    elif not match:
         return "", source
+    else:
+        import yaml
+
+        try:
+            fields = yaml.safe_load(match.group(1))
+        except yaml.YAMLError:
+            return "", source
     if not isinstance(fields, dict):
         return "", source
     title = fields.get("title")

@@ -24,14 +24,14 @@ from qa.ingest.formats.pdf_page import Line, page_lines
 
 __all__ = ["read_pdf", "NO_TEXT_LAYER", "READER_VERSION"]
 
-READER_VERSION = 9
+READER_VERSION = 10
 """Bumped when the same PDF reads as different text (2: paragraphs joined, furniture dropped;
 3: a title page's running title kept, bookmarks matched to lines punctuation aside; 4: a title
 set on two lines, contents entries no headings, numbered headings on pages without font sizes;
 5: the headings a contents page lists; 6: type sizes on pages with unmapped characters, the
 lines set like the listed headings, a contents entry a line of its own; 7: TeX's symbol font's
 characters as symbols, "≠" not "6="; 8: superscript footnote marks glued to a word left out;
-9: contents entries without their page numbers).
+9: contents entries without their page numbers; 10: a first page's "Chapter 1" heading is no title).
 ``READER_VERSIONS["pdf"]`` in the package, which the index records, is the same number."""
 NO_TEXT_LAYER = "no text layer; scanned pages need OCR, which is not supported"
 HEADING_RATIO = 1.15
@@ -64,7 +64,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     try:
         pages = [_read_page(pdf, i) for i in range(len(pdf))]
         outline = _outline(pdf)
-        title = (pdf.get_metadata_value("Title") or "").strip()
+        metadata_title = (pdf.get_metadata_value("Title") or "").strip()
     except pdfium.PdfiumError as exc:
         raise SourceError(_damaged(str(exc))) from None
     finally:
@@ -74,7 +74,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
     pages = [_entries([line for line in map(tidy, lines) if line.text]) for lines in drop_furniture(pages)]
     if not any(pages):
         raise SourceError(NO_TEXT_LAYER)
-    title = title or _first_page_title(pages)
+    title = metadata_title or _first_page_title(pages)
     laid = flow(pages)
     blocks = _blocks(laid)
     unplaced: dict[int, list[tuple[int, str]]] = {}
@@ -84,7 +84,19 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         _mark_by_type(blocks, laid.body)
     builder = TextBuilder()
     _lay_out(builder, laid, blocks, unplaced)
-    return builder.build(title=title, page_unit="page", pages_read=len(pages))
+    read = builder.build(title=title, page_unit="page", pages_read=len(pages))
+    if not metadata_title and _a_chapter(read):
+        return replace(read, title="")  # the file's name titles it, as for a PDF with no title line
+    return read
+
+
+def _a_chapter(read: Extracted) -> bool:
+    """Whether the title found on the first page is the first of the document's top-level
+    sections ("Chapter 1. Enzymes", with "Chapter 2. ..." after it): a course reader or a
+    book without a title in its metadata was cited as "Chapter 1. Enzymes · p. 40 · Chapter 3.
+    Osmosis"."""
+    top = [section.path for section in read.sections if " › " not in section.path]
+    return len(top) > 1 and top[0] == read.title
 
 
 def _entries(lines: list[Line]) -> list[Line]:

@@ -26,7 +26,7 @@ from qa.web.lti.configuration import ToolUrls, canvas_json, config_json, section
 from qa.web.lti.deeplink import LinkChoice, response_jwt, return_url
 from qa.web.lti.keys import ToolKeys, load_keys
 from qa.web.lti.launch import Launch, LaunchRefused, Login, ParamsRequest, tool_conf
-from qa.web.lti.mapping import MappingRefused, choose_collection, context_id, role_of
+from qa.web.lti.mapping import CourseLink, MappingRefused, choose_collection, context_id, role_of
 from qa.web.lti.pages import page, refused
 from qa.web.lti.platforms import Platform, load_platforms
 from qa.web.lti.storage import LaunchStore
@@ -118,11 +118,8 @@ class _Tool:
         try:
             collection = get_collection(self.settings, link.collection)
         except QAError:
-            raise LaunchRefused(
-                404,
-                "This course's collection does not exist any more",
-                f"ask the instructor to pick another one (it was {link.collection!r})",
-            ) from None
+            gone = "This course's collection does not exist any more"
+            raise LaunchRefused(404, gone, _gone(link)) from None
         course = hashlib.sha256(f"{platform.issuer}\x1f{context_id(claims)}".encode()).hexdigest()[:12]
         token = self.signer.new(
             collection.name,
@@ -283,4 +280,27 @@ def _picker(tool: _Tool, launch: Launch, platform: Platform) -> Response:
         fixed=fixed,
         default_title=f"Ask {course_title or collections[0].title}"[:120],
         default_k=tool.settings.ui_passages,
+    )
+
+
+def _gone(link: CourseLink) -> str:
+    """What to do when the collection a launch opens is not there: who connected the course
+    decides who can connect it again (the administrator's mapping wins over an instructor's)."""
+    name = link.collection
+    if link.source == "settings":
+        return (
+            f"The tool's administrator connected this course to the collection {name!r}, which is "
+            "not there now (deleted, or mistyped in lti/platforms.json); the administrator connects "
+            "it to another in that file's 'courses'."
+        )
+    if link.source == "default":
+        return (
+            f"This LMS's default collection {name!r} is not there now (deleted, or mistyped in "
+            "lti/platforms.json's 'default_collection'). An instructor can connect this course to "
+            "another with the LMS's 'select content' (deep linking) button."
+        )
+    return (
+        f"An instructor connected this course to the collection {name!r}, which has been deleted "
+        "since. An instructor connects it to another with the LMS's 'select content' (deep "
+        "linking) button."
     )

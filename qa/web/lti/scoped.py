@@ -105,7 +105,11 @@ def _chat_pages(router: APIRouter, settings: Settings, signer: TokenSigner, fram
             return refused(401, "This session has ended", str(exc), frames())
         except QAError:
             return refused(
-                404, "This course's collection does not exist any more", "ask your instructor", frames()
+                404,
+                "This course's collection does not exist any more",
+                "It was deleted after the assistant was opened. Open the assistant again from your "
+                "course page; if it still does not open, tell your instructor.",
+                frames(),
             )
         return page(
             "chat.html.j2",

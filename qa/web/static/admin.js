@@ -572,6 +572,19 @@
   $("view").addEventListener("change", loadQuestions);
   $("export-jsonl").addEventListener("click", function () { exportRows("jsonl"); });
   $("export-csv").addEventListener("click", function () { exportRows("csv"); });
+  $("clear-questions").addEventListener("click", function () {
+    /* this collection's records only: the questions asked and the ratings given */
+    var named = showing && showing.name === current ? "“" + showing.title + "” (" + current + ")" : current;
+    if (!confirm("Clear every question learners asked in " + named + " and every rating they gave? " +
+      "Export them first to keep them; this cannot be undone.")) { return; }
+    call("DELETE", "/collections/" + current + "/questions")
+      .then(function (done) {
+        say("cleared what learners asked in " + named + ": " + done.removed.toLocaleString("en-US") +
+          (done.removed === 1 ? " record" : " records") + " removed");
+        loadQuestions();
+      })
+      .catch(function (err) { say(err.message, true); });
+  });
   if (scoped) {
     $("key-form").hidden = true;
     $("collections-section").hidden = true;

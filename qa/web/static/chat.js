@@ -5,6 +5,7 @@
    * - scroll: bring the newest question and the start of its answer into view, not its bottom,
    *   and in a short window the conversation's top and the question box.
    * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
+   * - the notice under the question box is a live region (role=status).
    * - the course picker's list closes when Tab leaves it.
    * - draft: what is in the question box when the page goes away (Gradio reloads the page once
    *   a lost server is back, after a restart or a dropped connection) is put back after it.
@@ -81,6 +82,17 @@
     return "Your question is " + n.toLocaleString("en-US") + " characters long; the limit is " +
       limit.toLocaleString("en-US") + ". Shorten it before sending.";
   };
+
+  /* the notice under the question box (a question refused, one over the limit, a course with
+   * no documents) is said by screen readers as it appears: Gradio's Markdown is no live region,
+   * so a refused question was silent. Its text, not the whole component (whose progress timer
+   * counts while an answer is searched), is the status. */
+  const announceNotice = (tries) => {
+    const text = document.querySelector("#qa-notice [data-testid=markdown]");
+    if (text) { text.setAttribute("role", "status"); return; }
+    if (tries < 100) setTimeout(() => announceNotice(tries + 1), 100);
+  };
+  announceNotice(0);
 
   const DRAFT = "qa-draft";
   const questionBox = () => document.querySelector("#question textarea");

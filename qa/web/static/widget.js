@@ -57,6 +57,7 @@
     ".bubble{right:14px;bottom:14px}}",
     ".hidden{display:none}",
     "header{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;border-bottom:1px solid var(--line);font-weight:600}",
+    "header h2{font:inherit;margin:0}",
     "header button{background:none;border:0;color:var(--fg);font-size:20px;cursor:pointer}",
     ".log{flex:1;overflow-y:auto;padding:12px 14px}",
     ".q{margin:10px 0 6px auto;max-width:85%;width:fit-content;background:var(--accent);color:var(--on-accent);padding:7px 11px;border-radius:12px 12px 2px 12px;white-space:pre-wrap;overflow-wrap:anywhere}",
@@ -80,7 +81,9 @@
      * line (an Arabic passage right to left), as on the chat page */
     ".q,.text,.ctx,.cite .label{unicode-bidi:plaintext;text-align:start}",
     "details>summary{list-style-position:outside;margin-left:14px}",
-    ".cite a,.cite button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
+    /* the links and the button under a passage in the theme's accent: the browser's own link
+     * blue was 1.6:1 on the dark theme's card */
+    ".detail a,.detail button{color:var(--accent);background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}",
     "mark{background:var(--mark);color:inherit;padding:0 1px}",
     ".ctx{position:relative;margin-top:6px;padding:8px;border-top:1px dashed var(--line);font-size:14px;max-height:260px;overflow-y:auto}",
     ".ctx .in{background:rgba(36,85,195,.12)}",
@@ -287,10 +290,12 @@
     var layout = mode === "bubble" ? "floating hidden" : target ? "contained" : "inline";
     host.setAttribute("data-layout", layout.split(" ")[0]);
     var panel = el("section", "panel " + layout);
-    panel.setAttribute("role", "dialog");
+    /* a dialog only where it opens over the page (the bubble's panel); shown in place (/embed, an
+     * LMS page) it is a region of the page, which screen readers did not take for a dialog */
+    panel.setAttribute("role", mode === "bubble" ? "dialog" : "region");
     panel.setAttribute("aria-label", title);
     var head = el("header");
-    head.appendChild(el("span", "", title));
+    head.appendChild(el("h2", "", title));  /* a heading to find it by, as screen readers navigate */
     var log = el("div", "log");
     log.setAttribute("aria-live", "polite");
     /* qa.web.ui.ANSWERS_ARE: the chat page's words */
@@ -304,6 +309,7 @@
     form.appendChild(input); form.appendChild(send);
     var warn = el("p", "note err hidden");
     warn.setAttribute("data-role", "too-long");
+    warn.setAttribute("role", "status");  /* said by screen readers as it appears */
     input.addEventListener("input", function () {
       var n = input.value.length;
       warn.textContent = n > MAX_QUESTION_CHARS ? "Your question is " + n.toLocaleString("en-US") +
