@@ -264,3 +264,37 @@ def test_a_plain_texts_heading_marks_are_not_shown():
         ("heading", "Loans"),
         ("paragraph", "Books go back in three weeks."),
     ]
+
+
+def test_a_word_table_is_a_table_on_the_page_with_its_cells_marked_where_the_text_is():
+    text = "Fees\n\nThe fees this year:\n\n\tFee\tWeeks\nBuilds\t120 EUR\t6\nGraphs\t\t\n\nPay by May."
+    doc = Document("seeds/fees.docx", text, "Fees", sections=((0, "Fees", ""),))
+    fee = text.index("120 EUR")
+    passage, highlight = (text.index("Builds"), text.index("Pay")), (fee, fee + 3)
+    blocks = document_blocks(doc, passage=passage, highlight=highlight)
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("heading", "Fees"),
+        ("paragraph", "The fees this year:"),
+        ("table", "\tFee\tWeeks\nBuilds\t120 EUR\t6\nGraphs\t\t"),  # empty cells at its ends too
+        ("paragraph", "Pay by May."),
+    ]
+    table = blocks[2]
+    assert [len(row) for row in table.rows] == [3, 3, 3]
+    assert table.rows[0] == ("", "Fee", "Weeks") and table.rows[2][1:] == ("", "")
+    assert table.rows[1][1] == (
+        "<span class='passage' id='cited'><mark>120</mark></span><span class='passage'> EUR</span>"
+    )
+    # every cell's text is the indexed text at its place, so the marks fall on the same characters
+    plain = [[re.sub("<[^>]+>", "", cell) for cell in row] for row in table.rows]
+    assert "\n".join("\t".join(row) for row in plain) == table.text
+    page = render_page(doc, start=passage[0], end=passage[1], hs=highlight[0], he=highlight[1])
+    assert "<td><span class='passage' id='cited'><mark>120</mark>" in page
+    assert page.count("<tr>") == 3 and "<td></td>" in page
+
+
+def test_tabs_elsewhere_stay_text():
+    text = "Fees\n\nCourse\tFee\nBuilds\t120 EUR\n\nName:\tAda"
+    sections = ((0, "Fees", ""),)
+    assert "table" not in [b.kind for b in document_blocks(Document("seeds/fees.txt", text, "Fees"))]
+    word = document_blocks(Document("seeds/fees.docx", text, "Fees", sections=sections))
+    assert [b.kind for b in word] == ["heading", "table", "paragraph"]  # one line with a tab: text

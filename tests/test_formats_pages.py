@@ -60,9 +60,80 @@ def test_a_page_that_marks_no_content_or_lists_several_articles_is_read_whole():
     empty_main = render_html(CHROME.format(content=f"<main></main><div>{LESSON}</div>"))
     for got in (unmarked, listing, empty_main):
         assert READ in got.text and got.text.startswith("Skip to content")
-        assert got.text.endswith("Quiz on Friday")
         assert "cookies" not in got.text and "Privacy policy" not in got.text
+        # the page's own sidebar and header are chrome too
+        assert "Quiz on Friday" not in got.text and "Syllabus" not in got.text
     assert listing.text.index("Next post") > listing.text.index(READ)
+
+
+RELATED = (
+    '<div class="related">Related: <a href="/w1">Week 1: Targets</a> | <a href="/w2">Week 2: Rules</a>'
+    ' | <a href="/w4">Week 4: Dyndeps</a> | <a href="/w5">Week 5: Generators</a></div>'
+)
+SIDEBAR = (
+    '<div class="sidebar"><h3>Course</h3><ul><li><a href="/s">Syllabus</a></li>'
+    '<li><a href="/g">Grades</a></li><li><a href="/f">Forum</a></li></ul></div>'
+)
+
+
+def test_a_page_without_main_leaves_out_its_sidebars_header_and_blocks_of_links():
+    page = (
+        "<html><head><title>Pools</title></head><body>"
+        '<header><a href="/">Build Systems 101</a> <span>Spring term</span></header>'
+        f"{SIDEBAR}<div class='content'>{LESSON}"
+        '<p>See <a href="/manual">the manual</a> and <a href="/tools">the tools</a> for more, and'
+        ' <a href="/faq">the FAQ</a> when a pool seems stuck.</p></div>'
+        f"{RELATED}<aside><p>Quiz on Friday, bring a pencil and your student card.</p></aside>"
+        '<div role="complementary">Office hours on Tuesday afternoons in room 4.</div>'
+        '<div role="banner">The University, department of computing</div>'
+        "</body></html>"
+    )
+    text = render_html(page).text
+    assert text.startswith(READ)
+    # a paragraph with a few links in its sentence is content
+    assert text.endswith("See the manual and the tools for more, and the FAQ when a pool seems stuck.")
+    chrome_words = (
+        "Build Systems 101",
+        "Syllabus",
+        "Course",
+        "Related",
+        "Week 1",
+        "Quiz",
+        "Office",
+        "University",
+    )
+    for chrome in chrome_words:
+        assert chrome not in text, chrome
+
+
+def test_a_header_holding_the_pages_only_title_and_sections_asides_stay():
+    page = (
+        '<body><header><h1 id="pools">Pools</h1></header><section><h2>Depth</h2>'
+        "<p>The depth of a pool is its number of slots, and jobs wait for a free one.</p>"
+        "<aside><p>Note: a depth of zero is refused.</p></aside></section>"
+        "<p>One more paragraph so that the page has enough text to lose its sidebar.</p>"
+        "<p>And another one, since a page with almost nothing left is read as it stands.</p>"
+        "</body>"
+    )
+    text = render_html(page).text
+    assert text.startswith("Pools\n\nDepth") and "a depth of zero is refused" in text
+
+
+def test_a_page_that_is_only_a_list_of_links_is_read_as_it_stands():
+    page = (
+        "<html><head><title>Readings</title></head><body><h1>Readings</h1><ul>"
+        + "".join(f'<li><a href="/r{i}">Reading {i}: build graphs, part {i}</a></li>' for i in range(6))
+        + "</ul></body></html>"
+    )
+    text = render_html(page).text
+    assert text.startswith("Readings\n\nReading 0: build graphs") and "Reading 5" in text
+
+
+def test_a_page_with_main_keeps_its_lists_of_links():
+    page = f"<body>{SIDEBAR}<main>{LESSON}<h2>Further reading</h2>{RELATED}</main>{RELATED}</body>"
+    text = render_html(page).text
+    assert text.startswith(READ) and text.count("Related: Week 1: Targets") == 1
+    assert "Syllabus" not in text
 
 
 FRONT = """---

@@ -70,8 +70,8 @@ STALE = (
 
 @dataclass(frozen=True)
 class Block:
-    """One piece of the page: a ``heading`` (``level`` 2–6), a ``paragraph`` or a ``page`` label;
-    ``html`` is its text escaped, with the passage and highlight marked."""
+    """One piece of the page: a ``heading`` (``level`` 2–6), a ``paragraph``, a ``table`` or a
+    ``page`` label; ``html`` is its text escaped, with the passage and highlight marked."""
 
     kind: str
     html: Markup
@@ -79,6 +79,34 @@ class Block:
     anchor: str = ""
     text: str = ""
     """The block's plain text."""
+    rows: tuple[tuple[Markup, ...], ...] = ()
+    """A table's cells row by row, each marked like ``html`` (which holds the same text)."""
+
+
+_TABLE_SOURCES = (".docx",)
+"""Readers that write a table as its rows, one a line, with a tab between cells (the Word
+reader); a tab in another reader's text is the document's own."""
+
+
+def _table_rows(text: str, a: int, b: int) -> list[list[tuple[int, int]]]:
+    """The cells of ``text[a:b]`` as ``[start, end)`` row by row when it is a table as the Word
+    reader writes one (two lines or more, each with a tab between cells), else ``[]``. The
+    tabs of empty cells at its ends, trimmed off the paragraph, are the table's again."""
+    while a > 0 and text[a - 1] == "\t":
+        a -= 1
+    while b < len(text) and text[b] == "\t":
+        b += 1
+    rows, at = [], a
+    for line in text[a:b].split("\n"):
+        if "\t" not in line:
+            return []
+        cells, cell = [], at
+        for part in line.split("\t"):
+            cells.append((cell, cell + len(part)))
+            cell += len(part) + 1
+        rows.append(cells)
+        at += len(line) + 1
+    return rows if len(rows) >= 2 else []
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -158,6 +186,7 @@ def document_blocks(
     marker = _Marker(text, passage, highlight)
     unit = "slide" if doc.page_unit == "slide" or doc.source.lower().endswith(".pptx") else "p."
     pages = list(enumerate(doc.pages, 1))
+    tables = doc.source.lower().endswith(_TABLE_SOURCES)
     blocks: list[Block] = []
     for a, b in _paragraphs(text):
         inner = sorted(c for c in cuts if a < c < b)
@@ -175,6 +204,11 @@ def document_blocks(
                 blocks.append(Block("heading", marker.html(lo, hi), level=level, text=text[lo:hi]))
             elif blocks and blocks[-1].kind == "heading" and _UNDERLINE.fullmatch(text, lo, hi):
                 continue  # the ==== or ---- under a plain text's heading
+            elif tables and (rows := _table_rows(text, lo, hi)):
+                cells = tuple(tuple(marker.html(*cell) for cell in row) for row in rows)
+                html = Markup("\n").join(Markup("\t").join(row) for row in cells)
+                lo, hi = rows[0][0][0], rows[-1][-1][1]
+                blocks.append(Block("table", html, text=text[lo:hi], rows=cells))
             else:
                 blocks.append(Block("paragraph", marker.html(lo, hi), text=text[lo:hi]))
     return blocks

@@ -5,7 +5,12 @@ sidebars, a footer, cookie banners, "skip to content" links). When the page mark
 with a ``<main>``, an element with ``role="main"`` or exactly one ``<article>``, only that is
 read (the title still comes from ``<title>``); otherwise the whole body, less what is chrome
 wherever it stands: menus, the page's own footer (not an article's), dialogs, and a cookie or
-consent notice (an element whose id or class names one and that holds no heading).
+consent notice (an element whose id or class names one and that holds no heading). Such a page
+also loses its own sidebars and header (an ``<aside>`` or ``<header>`` of the page, not of an
+article or section; a header keeps its place when it holds the page's only ``<h1>``) and its
+blocks of links (a table of contents, a "Related" list, a row of footer links: several links
+making most of a block's text, and no sentence of its own), unless that would leave the page
+with almost nothing, when it is read as it stands.
 
 selectolax (MIT, the Lexbor HTML5 parser) parses pages tolerantly and fast. The page's declared
 charset (byte-order mark, then ``<meta charset>``) decides how its bytes are read; an undeclared
@@ -80,7 +85,11 @@ def render_html(html: str) -> Extracted:
             node.decompose()
     title_node = tree.css_first("title")
     walker = _Walker()
-    root = main_content(tree) or tree.body or tree.root
+    root = main_content(tree)
+    if root is None:
+        root = tree.body or tree.root
+        if root is not None:
+            _leave_out_boilerplate(root)
     if root is not None:
         walker.walk(root)
     walker.flush()
@@ -104,8 +113,11 @@ _SECTIONING = frozenset("article aside main nav section".split())
 
 def _page_footer(node) -> bool:
     """A ``<footer>`` of the page itself (the site's), not of an article or section in it."""
-    if node.tag != "footer":
-        return False
+    return node.tag == "footer" and _page_level(node)
+
+
+def _page_level(node) -> bool:
+    """Not inside an article, section, aside, nav or the page's main content."""
     parent = node.parent
     while parent is not None:
         if parent.tag in _SECTIONING or parent.attributes.get("role") == "main":
@@ -119,6 +131,89 @@ def _notice(node) -> bool:
     about cookies in a page on HTTP has one)."""
     named = f"{node.attributes.get('id') or ''} {node.attributes.get('class') or ''}"
     return bool(_NOTICE.search(named)) and node.css_first("h1, h2, h3, h4, h5, h6") is None
+
+
+_SIDEBARS = 'aside, header, [role="complementary"], [role="banner"]'
+_LINK_BLOCKS = frozenset("div section ul ol dl p table center".split())
+_LINK_SHARE = 0.7
+"""A block whose links hold this share of its text (letters, not spaces) is a block of links..."""
+_LINKS = 3
+"""... when it holds at least this many links ..."""
+_SENTENCE = 40
+"""... and no run of text outside its links this long (a paragraph's sentence is longer)."""
+_LEFT = 80
+"""What is left out must leave this many letters (a sentence or two) and a tenth of the page's,
+or nothing is left out: a page that is a heading and a list of links is read as it stands."""
+
+
+def _leave_out_boilerplate(root) -> None:
+    """Remove the page's own sidebars, header and blocks of links from ``root`` (a page that marks
+    no content), unless the rest would be almost nothing (a page that is a list of links)."""
+    found = [n for n in root.css(_SIDEBARS) if _page_level(n) and not _holds_the_title(n, root)]
+    _link_blocks(root, found)
+    outer = [n for n in found if not any(_contains(other, n) for other in found if other is not n)]
+    total = _measure(root)[0]
+    removed = sum(_measure(n)[0] for n in outer)
+    if total - removed < max(_LEFT, total / 10):
+        return
+    for node in outer:
+        node.decompose()
+
+
+def _holds_the_title(header, root) -> bool:
+    """A header of the page holding its only ``<h1>`` (a banner with the document's title)."""
+    if header.tag != "header" and header.attributes.get("role") != "banner":
+        return False
+    inside = len(header.css("h1"))
+    return inside > 0 and inside == len(root.css("h1"))
+
+
+def _link_blocks(node, found: list) -> None:
+    """Append to ``found`` the outermost blocks under ``node`` that are mostly links."""
+    for child in node.iter():
+        if child.tag in SKIPPED:
+            continue
+        if child.tag in _LINK_BLOCKS and _mostly_links(child):
+            found.append(child)
+        else:
+            _link_blocks(child, found)
+
+
+def _mostly_links(node) -> bool:
+    chars, link_chars, links, run = _measure(node)
+    return links >= _LINKS and link_chars >= _LINK_SHARE * chars and run < _SENTENCE
+
+
+def _measure(node) -> tuple[int, int, int, int]:
+    """Letters of the text a reader sees under ``node``, those inside links, the number of
+    links, and the longest run of letters outside a link."""
+    chars = link_chars = links = run = 0
+    stack = [(node, False)]
+    while stack:
+        current, in_link = stack.pop()
+        for child in current.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                letters = len(_SPACES.sub("", child.text_content or ""))
+                chars += letters
+                if in_link:
+                    link_chars += letters
+                else:
+                    run = max(run, letters)
+            elif tag not in SKIPPED:
+                is_link = tag == "a" and "href" in child.attributes
+                links += is_link
+                stack.append((child, in_link or is_link))
+    return chars, link_chars, links, run
+
+
+def _contains(outer, node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent == outer:
+            return True
+        parent = parent.parent
+    return False
 
 
 def main_content(tree):
