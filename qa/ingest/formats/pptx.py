@@ -19,7 +19,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse, language_tag
 from qa.ingest.formats.office import check_package, corrupt
 
 __all__ = ["NOTES_HEADING", "read_pptx"]
@@ -48,9 +48,10 @@ def read_pptx(path: Path, limits: Limits) -> Extracted:
             if slides == 1 and _a_title_slide(slide):
                 first_title = slide_title
         title = (presentation.core_properties.title or "").strip() or first_title
+        lang = language_tag(presentation.core_properties.language)
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise corrupt("PowerPoint", exc) from None
-    return builder.build(title=title, page_unit="slide", pages_read=max(slides, 1))
+    return builder.build(title=title, page_unit="slide", pages_read=max(slides, 1), lang=lang)
 
 
 def _read_slide(builder: TextBuilder, slide, row: int) -> str:
