@@ -150,6 +150,9 @@ def test_question_follow_up_context_copy_and_feedback(page, live_server, artifac
     page.wait_for_function(
         "[...document.querySelectorAll('#chat .qa-copy')].some((b) => b.textContent === 'Copied')"
     )
+    announced = page.locator("#qa-announce")  # said to screen readers too, not only shown
+    assert announced.get_attribute("role") == "status" and announced.get_attribute("aria-live") == "polite"
+    page.wait_for_function("document.getElementById('qa-announce').textContent === 'Answer copied'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("“") and "[1] Human trafficking\n    seeds/" in copied and "<" not in copied
 

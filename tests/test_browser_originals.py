@@ -129,7 +129,7 @@ NOTE = "Ask the class why ninja refuses a cycle."
     [
         (
             "Why does ninja refuse a cycle? Ask the class",
-            "Dependency graphs \u00b7 slide 1 \u00b7 Notes",  # the deck's title is slide 1's
+            "lesson \u00b7 slide 1 \u00b7 Dependency graphs \u203a Notes",  # slide 1: no title slide
             ["Each edge joins an input to an output file.", "Notes", NOTE],
             NOTE,
             "chat-slide-notes.png",

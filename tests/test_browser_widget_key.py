@@ -43,7 +43,7 @@ def keyed_portal(project, fake_embedder, tmp_path):
             portal.shutdown()
 
 
-def test_widget_original_link_opens_with_a_key_set(browser, keyed_portal, artifacts):
+def test_widget_original_link_opens_with_a_key_set(browser, keyed_portal, artifacts, project, tmp_path):
     origin, app_url = keyed_portal
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -72,3 +72,30 @@ def test_widget_original_link_opens_with_a_key_set(browser, keyed_portal, artifa
         assert bare.goto(app_url + "/originals/seeds/manual.pdf").status == 401
     finally:
         bare.close()
+    _another_courses_key_is_explained(browser, keyed_portal, project, tmp_path / "portal")
+
+
+def _another_courses_key_is_explained(browser, keyed_portal, project, folder):
+    """A portal that set the key of one course on a page of another: a line a learner understands
+    (who can fix it), not the API's "this key is for another course"."""
+    from qa.index.collections import CollectionConfig, create_collection
+    from qa.index.course_keys import make_key
+    from qa.web.course_scope import OTHER_COURSE
+
+    origin, app_url = keyed_portal
+    create_collection(project, "biology", CollectionConfig(title="Biology"))
+    course_key, _ = make_key(project, "biology", "Moodle")
+    page_html = PAGE.format(app=app_url, key=course_key).replace(" defer", ' data-collection="default" defer')
+    (folder / "other.html").write_text(page_html, encoding="utf-8")
+    page = browser.new_page()
+    try:
+        page.goto(origin + "/other.html")
+        page.click("[data-qa-widget] .bubble")
+        page.fill("[data-qa-widget] input", "How do pools limit linking jobs?")
+        page.press("[data-qa-widget] input", "Enter")
+        page.wait_for_selector("[data-qa-widget] .err")
+        shown = page.inner_text("[data-qa-widget] .log")
+        assert "not set up for this course" in shown and "administrator" in shown
+        assert OTHER_COURSE not in shown
+    finally:
+        page.close()

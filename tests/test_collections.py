@@ -295,3 +295,65 @@ def test_two_uploads_during_a_build_are_both_indexed(two, fake_embedder):
     assert status.state == "done" and status.documents == 4
     indexed = {d.source for d in registry.get("biology").index.documents}
     assert {"seeds/biology/a.md", "seeds/biology/b.md", "seeds/biology/volcano.md"} <= indexed
+
+
+class FailingEmbedder:
+    """The fake embedder, but a build batch holding ``word`` fails (a question still embeds)."""
+
+    def __init__(self, inner, word: str) -> None:
+        self.inner, self.word = inner, word
+        self.name, self.dimension = inner.name, inner.dimension
+
+    def encode(self, texts):
+        if len(texts) > 1 and any(self.word in t.lower() for t in texts):
+            raise RuntimeError("the embedding service went away")
+        return self.inner.encode(texts)
+
+
+def test_forgetting_a_deleted_collection_drops_its_last_build(two, fake_embedder):
+    """A course made again under a deleted one's name starts clean, not with its failed build."""
+    registry = Registry(two, FailingEmbedder(fake_embedder, "basalt"))
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    save_document(two, "geology", "v.md", VOLCANO.encode())
+    registry.rebuild("geology")
+    assert registry.wait("geology").state == "failed"
+    delete_collection(two, "geology")
+    registry.forget("geology")
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    assert registry.status("geology") == Registry(two, fake_embedder).status("geology")  # as never built
+    assert registry.status("geology").message == ""
+
+
+def test_a_build_running_when_its_collection_is_forgotten_leaves_no_status(two, fake_embedder):
+    gated = GatedEmbedder(fake_embedder, "basalt")
+    registry = Registry(two, gated)
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    save_document(two, "geology", "v.md", VOLCANO.encode())
+    registry.rebuild("geology")
+    assert gated.entered.wait(30)
+    registry.forget("geology")
+    assert registry.status("geology").state == "indexing"  # still running: its status stays till it ends
+    threading.Timer(0.3, gated.open.set).start()  # the build sees the stop request once let go
+    delete_collection(two, "geology")
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    assert registry.wait("geology").state == "ready" and registry.status("geology").message == ""
+    save_document(two, "geology", "v.md", VOLCANO.encode())  # the new course builds as any other
+    registry.rebuild("geology")
+    assert registry.wait("geology").state == "done"
+
+
+def test_a_course_deleted_by_another_replica_and_made_again_starts_clean_here(two, fake_embedder):
+    """The admin status on a replica whose registry built the deleted course (its forget ran
+    on the other replica): not the old course's failed build."""
+    from qa.web.build_state import build_state
+
+    here = Registry(two, FailingEmbedder(fake_embedder, "basalt"))
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    save_document(two, "geology", "v.md", VOLCANO.encode())
+    here.rebuild("geology")
+    assert here.wait("geology").state == "failed"
+    delete_collection(two, "geology")
+    Registry(two, fake_embedder).forget("geology")  # the replica the delete was asked of
+    create_collection(two, "geology", CollectionConfig(title="Rocks"))
+    status = build_state(two, here, "geology")
+    assert status.state == "empty" and status.message == "no indexed documents yet"

@@ -32,7 +32,9 @@ def test_each_slide_reads_its_text_in_reading_order_then_its_notes(deck):
     assert deck.text == f"{FIRST}\n\n{SECOND}\n\n{THIRD}"
     assert deck.page_unit == "slide" and deck.pages_read == 3
     assert deck.pages == (0, len(FIRST) + 2, len(FIRST) + len(SECOND) + 4)
-    assert deck.title == "Dependency graphs"
+    assert (
+        deck.title == ""
+    )  # slide 1 is a content slide: its title is its section's; the file's name titles the deck
 
 
 def test_the_footer_placeholder_is_not_read(deck):
@@ -79,3 +81,50 @@ def test_a_slide_deck_missing_a_part_says_so_in_words(tmp_path):
     with pytest.raises(SourceError) as raised:
         read_document(path, Limits())
     assert str(raised.value) == "corrupt PowerPoint file (a part it needs is missing); save it again"
+
+
+def _deck(path, slides, *, title: str = ""):
+    """A deck of ``slides``: (layout number, title, body) each, "" for none."""
+    import pptx
+
+    deck = pptx.Presentation()
+    deck.core_properties.title = title
+    for layout, slide_title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[layout])
+        if slide_title:
+            slide.shapes.title.text = slide_title
+        if body:
+            slide.placeholders[1].text = body
+    deck.save(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("slides", "title"),
+    [
+        (
+            [(0, "Build systems", "Autumn term"), (1, "Dependency graphs", "Edges.")],
+            "Build systems",
+        ),  # a title slide
+        (
+            [(2, "Coding style", ""), (1, "Formatting", "Tabs.")],
+            "Coding style",
+        ),  # a title alone (a section header)
+        ([(6, "", ""), (1, "Dependency graphs", "Edges.")], ""),  # untitled: not the next slide's title
+        ([(1, "Chapter 1. Graphs", "Edges."), (1, "Chapter 2. Rules", "Rules.")], ""),  # a content slide
+    ],
+)
+def test_a_deck_without_a_title_is_titled_by_its_title_slide_only(tmp_path, slides, title):
+    """As for a PDF: a title slide's title is the deck's; the heading of a first content slide
+    (a chapter's) is not, nor a later slide's, and the file's name titles the deck."""
+    got = read_document(_deck(tmp_path / "deck.pptx", slides), Limits())
+    assert got.title == title
+    assert got.sections[0].path == slides[0][1] or not slides[0][1]  # still slide 1's section
+
+
+def test_a_decks_metadata_title_comes_first(tmp_path):
+    slides = [(1, "Chapter 1. Graphs", "Edges.")]
+    assert (
+        read_document(_deck(tmp_path / "d.pptx", slides, title="Build systems"), Limits()).title
+        == "Build systems"
+    )

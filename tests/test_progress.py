@@ -8,7 +8,7 @@ import re
 
 from qa.cli import main
 from qa.index.build import ensure_index
-from qa.index.progress import BuildProgress, ProgressPrinter, format_progress
+from qa.index.progress import BuildProgress, ProgressPrinter, RecentRate, format_progress
 
 
 def _words(n: int, stem: str) -> str:
@@ -120,3 +120,32 @@ def test_a_background_rebuild_shows_the_stage_in_its_status(project, fake_embedd
     gated.open.set()
     done = registry.wait("biology", timeout=30)
     assert done.state == "done" and done.embedded == done.to_embed > 0
+
+
+def test_the_time_left_follows_the_recent_speed_not_the_first_batches():
+    """Windows are embedded shortest first and a shared machine slows down: at 100 windows/s for
+    the first 20 s and 20 windows/s since, "about 63 s left" stayed low for minutes. A fake clock:
+    the seconds reported."""
+    recent = RecentRate(span=30.0)
+    reports = []
+    done = 0
+    for second in range(0, 121):  # a report each second
+        done += 100 if second <= 20 else 20
+        reports.append(
+            BuildProgress("embedding", done, 10_000, float(second), since=recent.add(second, done))
+        )
+    now = reports[-1]
+    assert now.done == 4_100 and now.rate == 20.0  # the last 30 s, not 4,100 / 120
+    assert now.seconds_left == (10_000 - 4_100) / 20  # 295 s; since the start it said 173 s
+    assert format_progress(now) == "embedding: 4,100/10,000 windows (20 windows/s, about 295 s left)"
+    early = reports[10]  # before 30 s have passed: the speed since the start
+    assert early.since == (0, 100) and early.rate == 100.0
+
+
+def test_a_report_at_the_start_has_no_speed_yet_and_slow_reports_measure_from_the_last():
+    recent = RecentRate(span=30.0)
+    first = BuildProgress("embedding", 0, 100, 0.0, since=recent.add(0.0, 0))
+    assert first.rate == 0.0 and first.seconds_left is None
+    recent.add(50.0, 10)
+    last = BuildProgress("embedding", 30, 100, 100.0, since=recent.add(100.0, 30))  # batches > 30 s apart
+    assert last.since == (50.0, 10) and last.rate == 0.4 and last.seconds_left == 175.0

@@ -36,7 +36,16 @@ from qa.index.embedding import Embedded, embed_texts
 from qa.index.files import load_index, read_manifest, remove_leftovers, save_index
 from qa.index.lock import ProgressNote, build_lock
 from qa.index.model import FORMAT_VERSION, Index, Manifest, Windows
-from qa.index.progress import CUTTING, EMBEDDING, LOADING, READING, SAVING, BuildProgress, format_progress
+from qa.index.progress import (
+    CUTTING,
+    EMBEDDING,
+    LOADING,
+    READING,
+    SAVING,
+    BuildProgress,
+    RecentRate,
+    format_progress,
+)
 from qa.index.stopping import StopCheck, record_stop
 from qa.index.vectors import WindowSpans, document_vectors, model_rows, model_windows
 from qa.ingest.chunking import WORDS_VERSION, chunk_text, has_unspaced_script
@@ -257,7 +266,7 @@ def build_index(
     total = sum(
         model_windows(windows.scale[r], settings.window_vectors) for r, p in zip(rows, parts) if p is None
     )
-    done, started = 0, 0.0
+    done, started, recent = 0, 0.0, RecentRate()
 
     def step(n: int) -> None:
         nonlocal done, total
@@ -266,7 +275,8 @@ def build_index(
         if progress:
             progress(done, total)
         if stages:
-            stages(BuildProgress(EMBEDDING, done, total, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            stages(BuildProgress(EMBEDDING, done, total, seconds, since=recent.add(seconds, done)))
 
     window_texts = [t for doc_texts in texts for t in doc_texts]
     # BM25 needs no vectors: built on a thread of its own while the model embeds

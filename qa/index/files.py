@@ -79,7 +79,10 @@ def _write_parts(index: Index, folder: Path) -> list[str]:
     """Write everything but the manifest into ``folder``; returns the files' relative paths."""
     with open(folder / DOCUMENTS, "w", encoding="utf-8") as f:
         for d in index.documents:
-            f.write(json.dumps(asdict(d), ensure_ascii=False) + "\n")
+            record = asdict(d)
+            if not record["lang"]:  # unknown: left out, so the file reads as before
+                del record["lang"]
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
     np.savez(folder / WINDOWS, **index.windows.as_dict())
     (folder / STORE_DIR).mkdir()
     stored = index.store.save(folder / STORE_DIR)

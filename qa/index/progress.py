@@ -9,14 +9,17 @@ plain (non-terminal) output of ``qa index`` show; :class:`ProgressPrinter` print
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import TextIO
 
-__all__ = ["BuildProgress", "ProgressPrinter", "format_progress"]
+__all__ = ["BuildProgress", "ProgressPrinter", "RecentRate", "format_progress"]
 
 READING, CUTTING, LOADING, EMBEDDING, SAVING = "reading", "cutting", "loading", "embedding", "saving"
 PLAIN_STEPS = 10
 """Without a terminal a stage prints a line each tenth of the way (and its first and last)."""
+RECENT_SECONDS = 30.0
+"""The embedding's speed and time left are measured over about this many last seconds."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class BuildProgress:
     pages: int = 0
     current: str = ""
     """The document just read."""
+    since: tuple[float, int] = (0.0, 0)
+    """``(seconds, done)`` the embedding's speed is measured from: its start, or a recent point
+    (:class:`RecentRate`). Windows are embedded shortest first and a shared machine slows down,
+    so the speed since the start was higher than the speed now and the time left ran low."""
 
     @property
     def unit(self) -> str:
@@ -41,20 +48,43 @@ class BuildProgress:
 
     @property
     def rate(self) -> float:
-        """Pages per second when reading, windows per second when embedding (0 before any)."""
-        count = self.pages if self.stage == READING else self.done
-        return count / self.seconds if self.seconds > 0 else 0.0
+        """Pages per second when reading, windows per second when embedding (since ``since``;
+        0 before any)."""
+        if self.stage == READING:
+            return self.pages / self.seconds if self.seconds > 0 else 0.0
+        seconds, done = self.seconds - self.since[0], self.done - self.since[1]
+        return done / seconds if seconds > 0 and done > 0 else 0.0
 
     @property
     def seconds_left(self) -> float | None:
-        """Estimated seconds to the end of the stage (None until there is a rate)."""
-        if self.done <= 0 or self.seconds <= 0:
+        """Estimated seconds to the end of the stage at the recent speed (None until there is one)."""
+        if self.stage == READING:  # documents, not pages
+            rate = self.done / self.seconds if self.seconds > 0 else 0.0
+        else:
+            rate = self.rate
+        if rate <= 0:
             return None
-        return (self.total - self.done) * self.seconds / self.done
+        return (self.total - self.done) / rate
 
     @property
     def finished(self) -> bool:
         return self.done >= self.total
+
+
+@dataclass
+class RecentRate:
+    """The point a running stage's speed is measured from: the last ``(seconds, done)`` reported
+    at least ``span`` seconds before the newest (the stage's start until then)."""
+
+    span: float = RECENT_SECONDS
+    _points: deque = field(default_factory=deque)
+
+    def add(self, seconds: float, done: int) -> tuple[float, int]:
+        """Note progress ``done`` at ``seconds``; the point to measure the speed from."""
+        self._points.append((seconds, done))
+        while len(self._points) > 2 and self._points[1][0] <= seconds - self.span:
+            self._points.popleft()
+        return self._points[0]
 
 
 def format_progress(p: BuildProgress) -> str:

@@ -74,6 +74,8 @@ class Document:
     sections: tuple[tuple[int, str, str], ...] = ()
     page_unit: str = ""
     """``page`` (PDF), ``slide`` (PPTX), or empty when the format has no pages."""
+    lang: str = ""
+    """The document's language where its file says it ("fr-FR"), else "" (unknown)."""
 
     def __post_init__(self) -> None:  # documents.jsonl gives lists; keep the dataclass hashable
         object.__setattr__(self, "pages", tuple(int(p) for p in self.pages))
@@ -248,6 +250,7 @@ def _document(path: Path, name: str, limits: Limits) -> tuple[Document, int]:
         pages=extracted.pages,
         sections=tuple((s.start, s.path, s.anchor) for s in extracted.sections),
         page_unit=extracted.page_unit,
+        lang=extracted.lang,
     )
     return document, extracted.pages_read
 

@@ -72,6 +72,8 @@ class _Job:
         self.pending = False
         self.thread: threading.Thread | None = None
         self.status = BuildStatus(name)
+        self.forgotten = False
+        """Its collection was deleted while it ran: dropped when it ends, unless asked again."""
 
 
 class Registry:
@@ -158,7 +160,7 @@ class Registry:
         name = get_collection(self.settings, name).name
         with self._lock:
             job = self._jobs.setdefault(name, _Job(name))
-            job.pending = True
+            job.pending, job.forgotten = True, False
             if not job.status.busy:
                 job.status = replace(job.status, state="queued", message="", updated=time.time())
             if job.thread is None:
@@ -182,9 +184,19 @@ class Registry:
                 self._changed.wait(left)
 
     def forget(self, name: str) -> None:
-        """Drop a deleted collection's retriever (a build still running discards its result)."""
+        """Drop a deleted collection's retriever and its last build's status, so a collection
+        made again under its name starts clean; a build still running discards its result, and
+        its status goes when it ends (unless the new collection asked for a build meanwhile)."""
         with self._lock:
             self._retrievers.pop(name, None)
+            job = self._jobs.get(name)
+            if job is None:
+                return
+            if job.thread is None and not job.pending:
+                del self._jobs[name]
+            else:
+                job.forgotten = True
+            self._changed.notify_all()
 
     # the worker --------------------------------------------------------------------------
 
@@ -198,6 +210,8 @@ class Registry:
             with self._lock:
                 if not job.pending:
                     job.thread = None
+                    if job.forgotten and self._jobs.get(name) is job:
+                        del self._jobs[name]
                     self._changed.notify_all()
                     return
                 job.pending = False

@@ -41,7 +41,8 @@ def build_state(settings: Settings, registry: Registry, name: object = None) -> 
     record = stopped(index_dir)
     if record is None and status.state != "ready" and not _has_documents(settings, status.collection):
         # what this registry says of its last build is of files no longer there: the collection
-        # was emptied, or deleted and made again under its name (a new one starts clean)
+        # was emptied, or deleted and made again under its name by another process (a replica:
+        # a delete here forgets the build itself, Registry.forget), and a new one starts clean
         status = BuildStatus(status.collection)
     if record is not None:  # stopped on request, here or by another process; nothing newer began
         status = replace(status, state="stopped", message=record.message)

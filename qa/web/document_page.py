@@ -349,6 +349,7 @@ def render_page(
         download=download,
         kind=suffix,
         notes=notes,
+        lang=doc.lang,  # the document's own ("" unknown, not the page's English)
     )
 
 

@@ -60,7 +60,7 @@ _CONTENT = {
 }
 
 
-READER_VERSIONS = {"pdf": 10, "pptx": 3, "docx": 2, "html": 4, "htm": 4, "md": 4, "markdown": 4}
+READER_VERSIONS = {"pdf": 10, "pptx": 4, "docx": 2, "html": 4, "htm": 4, "md": 4, "markdown": 4}
 """Version of each reader whose text has changed since readers were first recorded (1, the
 version of any reader not listed). Bump it when the same file reads as different text, so an
 index built from the older text is rebuilt saying why."""

@@ -13,10 +13,20 @@ from dataclasses import dataclass, field
 
 from qa.answer import SECTION_SEPARATOR
 
-__all__ = ["Extracted", "Limits", "Section", "TextBuilder", "SECTION_SEPARATOR", "collapse"]
+__all__ = ["Extracted", "Limits", "Section", "TextBuilder", "SECTION_SEPARATOR", "collapse", "language_tag"]
 
 
 _SPACES = re.compile(r"\s+")
+
+
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def language_tag(value: object) -> str:
+    """A document's language as its file states it ("fr-FR"; "en_US" as "en-US"), or "" for
+    none or anything that is not a language tag (so nothing unknown is claimed)."""
+    tag = str(value or "").strip().replace("_", "-")
+    return tag if _LANGUAGE.fullmatch(tag) else ""
 
 
 def collapse(text: str) -> str:
@@ -55,6 +65,8 @@ class Extracted:
     """``page`` (PDF), ``slide`` (PPTX) or empty."""
     pages_read: int = 0
     """Pages or slides read (0 for formats without pages), for throughput reports."""
+    lang: str = ""
+    """The document's language where its file says it (:func:`language_tag`), else ""."""
 
 
 @dataclass

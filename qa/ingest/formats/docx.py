@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse, language_tag
 from qa.ingest.formats.docx_numbering import Numbering, format_number, w
 from qa.ingest.formats.docx_styles import Styles, heading_level_of
 from qa.ingest.formats.office import check_package, corrupt
@@ -55,9 +55,17 @@ def read_docx(path: Path, limits: Limits) -> Extracted:
         reader.blocks(body)
         reader.endnotes()
         title = (document.core_properties.title or "").strip() or reader.first_title
+        lang = language_tag(document.core_properties.language) or _default_language(document.styles.element)
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise corrupt("Word", exc) from None
-    return reader.builder.build(title=title)
+    return reader.builder.build(title=title, lang=lang)
+
+
+def _default_language(styles_element) -> str:
+    """The language of the document's default run properties (``w:docDefaults``' ``w:lang``),
+    which Word sets from the author's editing language; "" when absent."""
+    found = styles_element.find(f"{w('docDefaults')}/{w('rPrDefault')}/{w('rPr')}/{w('lang')}")
+    return language_tag(found.get(w("val"))) if found is not None else ""
 
 
 def _parts(document) -> dict[str, object]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse, language_tag
 from qa.ingest.formats.pdf_flow import JOIN, PARAGRAPH, WORD, Flow, drop_furniture, flow, tidy
 from qa.ingest.formats.pdf_page import Line, page_lines
 
@@ -65,6 +65,7 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         pages = [_read_page(pdf, i) for i in range(len(pdf))]
         outline = _outline(pdf)
         metadata_title = (pdf.get_metadata_value("Title") or "").strip()
+        lang = _language(pdf)
     except pdfium.PdfiumError as exc:
         raise SourceError(_damaged(str(exc))) from None
     finally:
@@ -84,10 +85,24 @@ def read_pdf(path: Path, limits: Limits) -> Extracted:
         _mark_by_type(blocks, laid.body)
     builder = TextBuilder()
     _lay_out(builder, laid, blocks, unplaced)
-    read = builder.build(title=title, page_unit="page", pages_read=len(pages))
+    read = builder.build(title=title, page_unit="page", pages_read=len(pages), lang=lang)
     if not metadata_title and _a_chapter(read):
         return replace(read, title="")  # the file's name titles it, as for a PDF with no title line
     return read
+
+
+def _language(pdf) -> str:
+    """The catalog's ``/Lang`` ("de-DE"), or ""."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    size = raw.FPDFCatalog_GetLanguage(pdf.raw, None, 0)
+    if size <= 2:
+        return ""
+    buffer = (ctypes.c_ushort * (size // 2))()
+    raw.FPDFCatalog_GetLanguage(pdf.raw, buffer, size)
+    return language_tag(bytes(buffer)[: size - 2].decode("utf-16-le", errors="replace"))
 
 
 def _a_chapter(read: Extracted) -> bool:

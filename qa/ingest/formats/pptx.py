@@ -7,6 +7,11 @@ SmartArt text. Not read: the slide's footer, date and slide-number placeholders 
 The speaker notes, where lessons keep their narrative, follow the slide's text on the same slide
 under a "Notes" line, a section of its own ("Dependency graphs › Notes"), so a citation says
 it quotes the notes. An untitled slide has no section (not the previous slide's).
+
+The deck's title is its metadata's; without one, the title of a first slide that is a title
+slide (a centre title, or a title with at most a subtitle beside it). A first slide with body
+text is a content slide: its title is the first section's heading, not the deck's, and the
+file's name titles the deck, as for a PDF whose first page opens with its first chapter.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse, language_tag
 from qa.ingest.formats.office import check_package, corrupt
 
 __all__ = ["NOTES_HEADING", "read_pptx"]
@@ -40,11 +45,13 @@ def read_pptx(path: Path, limits: Limits) -> Extracted:
         for slide in presentation.slides:
             slides += 1
             slide_title = _read_slide(builder, slide, row)
-            first_title = first_title or slide_title
+            if slides == 1 and _a_title_slide(slide):
+                first_title = slide_title
         title = (presentation.core_properties.title or "").strip() or first_title
+        lang = language_tag(presentation.core_properties.language)
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise corrupt("PowerPoint", exc) from None
-    return builder.build(title=title, page_unit="slide", pages_read=max(slides, 1))
+    return builder.build(title=title, page_unit="slide", pages_read=max(slides, 1), lang=lang)
 
 
 def _read_slide(builder: TextBuilder, slide, row: int) -> str:
@@ -64,6 +71,36 @@ def _read_slide(builder: TextBuilder, slide, row: int) -> str:
         builder.heading(NOTES_HEADING, 2)
         _add_paragraphs(builder, notes)
     return title
+
+
+def _a_title_slide(slide) -> bool:
+    """Whether ``slide`` is a title slide: a centre title, or nothing but its title and a
+    subtitle (page furniture and pictures aside)."""
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    title = slide.shapes.title
+    if title is None:
+        return False
+    if title.placeholder_format.type == PP_PLACEHOLDER.CENTER_TITLE:
+        return True
+    for shape in slide.shapes:
+        if shape.shape_id == title.shape_id or _furniture(shape):
+            continue
+        if shape.is_placeholder and shape.placeholder_format.type == PP_PLACEHOLDER.SUBTITLE:
+            continue
+        if _has_text(shape):
+            return False
+    return True
+
+
+def _has_text(shape) -> bool:
+    """Whether ``shape`` (a group: any shape in it) shows text: a text frame, a table or a chart."""
+    inner = getattr(shape, "shapes", None)
+    if shape.shape_type is not None and inner is not None:
+        return any(_has_text(each) for each in inner)
+    if getattr(shape, "has_text_frame", False) and shape.text_frame.text.strip():
+        return True
+    return bool(getattr(shape, "has_table", False) or getattr(shape, "has_chart", False))
 
 
 def _reading_order(shapes, row: int) -> list:

@@ -1,7 +1,8 @@
 () => {
   /* The chat page's behaviour in the browser (qa/web/ui.py loads this once, on page load).
    * - copy: the "Copy answer" button copies the answer's plain text, kept in a hidden element
-   *   beside it (the chat's own copy button would copy HTML; the sanitiser drops data attributes).
+   *   beside it (the chat's own copy button would copy HTML; the sanitiser drops data attributes);
+   *   "Copied" is also said in a polite live region of the page (a button's new text is not).
    * - scroll: bring the newest question and the start of its answer into view, not its bottom,
    *   and in a short window the conversation's top and the question box.
    * - lengthNotice: say a question is over the limit while it is typed, before it is sent.
@@ -24,6 +25,21 @@
     document.execCommand("copy");
     area.remove();
   };
+  const announce = (text) => {
+    /* one visually hidden polite live region, made once (answers pass a sanitiser: not in them) */
+    let region = document.getElementById("qa-announce");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "qa-announce";
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      region.style.cssText = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);" +
+        "clip-path:inset(50%);white-space:nowrap;margin:-1px;padding:0;border:0";
+      document.body.appendChild(region);
+    }
+    region.textContent = "";  /* the same words again are a change, so said again */
+    setTimeout(() => { region.textContent = text; }, 50);
+  };
   document.addEventListener("click", async (event) => {
     const button = event.target.closest && event.target.closest("button.qa-copy");
     if (!button) return;
@@ -33,6 +49,7 @@
     const text = plain ? plain.textContent : "";
     try { await navigator.clipboard.writeText(text); } catch (e) { fallback(text); }
     button.textContent = "Copied";
+    announce("Answer copied");
     setTimeout(() => { button.textContent = "Copy answer"; }, 1500);
   }, true);
 

@@ -147,6 +147,8 @@
   }
   var WRONG_KEY = "The access key on this page is not accepted (it may have been changed). Tell the course staff.";
 
+  /* qa.web.course_scope.OTHER_COURSE: a portal set the key of one course and asks another */
+  var OTHER_COURSE = "The assistant is not set up for this course on this page. Tell the site's administrator.";
   var UNKNOWN_COURSE = "This page asks for a course the assistant does not have. Tell the course staff.";
   var SESSION_ENDED = "This session has ended. Open the assistant again from your course page, then ask again.";
 
@@ -154,6 +156,7 @@
     if (res.status === 401 && opt.lms) { return SESSION_ENDED; }  /* an LMS launch's session, not a key */
     if (res.status === 401) { return opt.apiKey ? WRONG_KEY : NEEDS_KEY; }
     if (res.status === 409) { return unanswerable(body); }
+    if (res.status === 403 && body && body.error === "this key is for another course") { return OTHER_COURSE; }
     if (body && typeof body.error === "string") { return body.error; }
     if (res.ok) { return "The assistant sent an answer this page cannot read."; }
     return "The assistant answered with an error (" + res.status + ").";
