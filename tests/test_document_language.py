@@ -1,6 +1,7 @@
 """A document's own language, where its file says it (DOCX/PPTX core properties or Word's default
-``w:lang``, PDF ``/Lang``), marks its text on the document page, so a French or German document
-is read aloud in its own voice; a document whose language is unknown claims none (not English)."""
+``w:lang``, PDF ``/Lang``, HTML ``<html lang>``), marks its text on the document page, so a French
+or German document is read aloud in its own voice; a document whose language is unknown claims
+none (not English)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def _pdf(path, language: str):
     return path
 
 
+def _html(path, attribute: str):
+    page = f"<html{attribute}><body><p>Les cours commencent lundi.</p></body></html>"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize(
     ("make", "lang"),
     [
@@ -72,6 +79,8 @@ def _pdf(path, language: str):
         (lambda p: _pptx(p / "a.pptx", ""), ""),
         (lambda p: _pdf(p / "a.pdf", "de-DE"), "de-DE"),
         (lambda p: _pdf(p / "a.pdf", ""), ""),
+        (lambda p: _html(p / "a.html", ' lang="fr"'), "fr"),
+        (lambda p: _html(p / "a.html", ""), ""),
     ],
 )
 def test_readers_say_the_language_their_file_states(tmp_path, make, lang):

@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 
 from qa.errors import SourceError
-from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse
+from qa.ingest.formats.base import Extracted, Limits, TextBuilder, collapse, language_tag
 
 __all__ = ["decode_html", "main_content", "read_html", "render_html"]
 
@@ -74,7 +74,8 @@ def read_html(path: Path, limits: Limits) -> Extracted:
 
 
 def render_html(html: str) -> Extracted:
-    """The visible text of ``html`` with its heading path and anchors; title from ``<title>``."""
+    """The visible text of ``html`` with its heading path and anchors; title from ``<title>``,
+    language from ``<html lang>``."""
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
@@ -94,7 +95,9 @@ def render_html(html: str) -> Extracted:
         walker.walk(root)
     walker.flush()
     title = collapse(title_node.text()) if title_node is not None else ""
-    return walker.builder.build(title=title or walker.first_heading)
+    page = tree.css_first("html")
+    lang = language_tag(page.attributes.get("lang")) if page is not None else ""
+    return walker.builder.build(title=title or walker.first_heading, lang=lang)
 
 
 _CHROME = (
