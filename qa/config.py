@@ -135,7 +135,10 @@ class Settings:
     api_key: str = ""
     """Bearer token required by the JSON API (empty: no key needed)."""
     rate_limit: int = 60
-    """Questions per minute per client: API requests (ask, sources) and chat questions together."""
+    """Questions per minute per client: API questions and chat questions together."""
+    lookup_rate_limit: int = 1200
+    """Source look-ups (``/api/v1/sources``) per minute per client: no model runs for one, and a
+    portal or a citation check reads every passage of its answers (5 a question, by default)."""
     feedback_rate_limit: int = 20
     """Thumbs up/down per minute per client on the chat page."""
     auth_fail_limit: int = 10
@@ -298,6 +301,7 @@ _CHECKS: tuple[tuple[Callable[[Settings], bool], str], ...] = (
         "`python -c 'import secrets; print(secrets.token_urlsafe())'`",
     ),
     (lambda s: s.rate_limit >= 1, "rate_limit must be at least 1 request per minute"),
+    (lambda s: s.lookup_rate_limit >= 1, "lookup_rate_limit must be at least 1 look-up per minute"),
     (lambda s: s.feedback_rate_limit >= 1, "feedback_rate_limit must be at least 1 rating per minute"),
     (lambda s: s.auth_fail_limit >= 1, "auth_fail_limit must be at least 1 wrong key per minute"),
     (lambda s: 1 <= s.max_sessions <= 100_000, "max_sessions must be between 1 and 100000"),

@@ -240,6 +240,19 @@ def test_rate_limit_answers_429_with_retry_after(retriever):
     assert res.status_code == 429 and 1 <= int(res.headers["retry-after"]) <= 60
 
 
+def test_source_look_ups_have_their_own_budget_so_a_citation_check_is_not_refused(retriever):
+    """A portal, or `score.py --api`, reads every passage of its answers (5 a question): with one
+    budget of 60 a minute, the look-ups of a dozen answers were refused (429) as questions."""
+    client = make_client(retriever, rate_limit=2, lookup_rate_limit=3)
+    answer = client.post("/api/v1/ask", json={"question": "What is debt bondage?"}).json()
+    p = answer["passages"][0]
+    url = f"/api/v1/sources/{p['source']}?start={p['start']}&end={p['end']}"
+    assert [client.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert client.post("/api/v1/ask", json={"question": "What is debt bondage?"}).status_code == 200
+    refused = client.post("/api/v1/ask", json={"question": "What is debt bondage?"})
+    assert refused.status_code == 429 and refused.json()["error"].startswith("too many requests")
+
+
 def test_unexpected_errors_reveal_nothing(retriever, monkeypatch):
     client = make_client(retriever)
 

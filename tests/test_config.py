@@ -54,6 +54,7 @@ def test_a_bad_value_from_the_environment_names_its_variable():
         ({"QA_MAX_SESSIONS": "0"}, "max_sessions must be between 1 and 100000; QA_MAX_SESSIONS='0' is set"),
         ({"QA_AUTH_FAIL_LIMIT": "0"}, "auth_fail_limit must be at least 1 wrong key per minute; QA_AUTH_"),
         ({"QA_FEEDBACK_RATE_LIMIT": "0"}, "feedback_rate_limit must be at least 1 rating per minute; QA_"),
+        ({"QA_LOOKUP_RATE_LIMIT": "0"}, "lookup_rate_limit must be at least 1 look-up per minute; QA_"),
         ({"QA_HISTORY_TURNS": "0"}, "history_turns must be between 1 and 50 (earlier questions a follow"),
         ({"QA_HISTORY_TURNS": "-1"}, "QA_HISTORY_TURNS='-1' is set in the environment"),
     ],

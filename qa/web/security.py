@@ -25,8 +25,9 @@ closed. The pieces it works with (the request, refusals, raw responses) are in :
   given ``body_limits`` (the admin API's document uploads) take more; the admin API's JSON
   bodies (settings, names, titles) have the ordinary limit. An API POST without
   ``Content-Length`` gets 411.
-- **rate**: per client, ``rate_limit`` questions a minute (API asks and source look-ups, chat
-  questions) and ``feedback_rate_limit`` ratings; past them 429 with ``Retry-After``. The client
+- **rate**: per client, ``rate_limit`` questions a minute (API asks and chat questions),
+  ``lookup_rate_limit`` source look-ups (no model runs for one) and ``feedback_rate_limit``
+  ratings; past them 429 with ``Retry-After``. The client
   is the peer address; ``X-Forwarded-For`` counts only from ``trusted_proxies``.
 - every response: ``Content-Security-Policy: frame-ancestors 'self' <allowed origins>``,
   ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: same-origin``;
@@ -48,7 +49,15 @@ from qa.web.asgi import Headers, Refusal, Request, Send, fn_index, preflight, re
 from qa.web.course_scope import COURSE, KEY
 from qa.web.document_page import missing_page, no_page, refused_page, wants_page
 from qa.web.limits import BodyTooLarge, ClientDisconnected, RateLimiter, read_body
-from qa.web.routes import ADMIN_API, API_ROUTES, KEYED_API, LTI_QUESTIONS, QUESTION_CALLS, methods_of
+from qa.web.routes import (
+    ADMIN_API,
+    API_ROUTES,
+    API_SOURCES,
+    KEYED_API,
+    LTI_QUESTIONS,
+    QUESTION_CALLS,
+    methods_of,
+)
 from qa.web.sessions import SessionSigner, after_sign_in, cookie_value, login_page, wanted_collection
 from qa.web.signed_links import LinkSigner, bound_key
 
@@ -110,6 +119,7 @@ class SecurityMiddleware:
         self.course_keys = CourseKeyRing(settings)
         self.limits = {
             "question": RateLimiter(settings.rate_limit),
+            "lookup": RateLimiter(settings.lookup_rate_limit),
             "feedback": RateLimiter(settings.feedback_rate_limit),
         }
         self.failed_keys = RateLimiter(settings.auth_fail_limit)
@@ -284,7 +294,9 @@ class SecurityMiddleware:
 
     def _check_rate(self, r: Request, body: bytes | None) -> None:
         kind = "free"
-        if r.kind == "api" and r.path.startswith(KEYED_API):
+        if r.kind == "api" and r.path.startswith(API_SOURCES):
+            kind = "lookup"
+        elif r.kind == "api" and r.path.startswith(KEYED_API):
             kind = "question"
         elif r.kind == "lti" and LTI_QUESTIONS.match(r.path):
             kind = "question"
@@ -295,7 +307,7 @@ class SecurityMiddleware:
         if kind in self.limits:
             wait = self.limits[kind].check(r.client)
             if wait:
-                raise too_many(wait, "too many requests" if kind == "question" else "too many ratings")
+                raise too_many(wait, "too many ratings" if kind == "feedback" else "too many requests")
 
     # sign in -------------------------------------------------------------------------------
 
