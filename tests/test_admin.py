@@ -19,7 +19,7 @@ from qa.index.collections import (
     create_collection,
     save_document,
 )
-from tests.test_collections import CELLS, ROME, VOLCANO, GatedEmbedder
+from tests.test_collections import CELLS, ROME, VOLCANO, FailingEmbedder, GatedEmbedder
 
 ADMIN = "admin-key-0123456789abcdef"
 LEARNER = "learner-key-0123456789"
@@ -184,19 +184,6 @@ def test_create_and_delete_collections_through_the_admin_api(app):
     assert client.delete("/api/v1/admin/collections/geology", headers=admin()).status_code == 204
     assert client.post("/api/v1/ask", json={"question": "basalt", "collection": "geology"}).status_code == 404
     assert client.delete("/api/v1/admin/collections/default", headers=admin()).status_code == 422
-
-
-class FailingEmbedder:
-    """The fake embedder, but a build batch holding ``word`` fails (a question still embeds)."""
-
-    def __init__(self, inner, word: str) -> None:
-        self.inner, self.word = inner, word
-        self.name, self.dimension = inner.name, inner.dimension
-
-    def encode(self, texts):
-        if len(texts) > 1 and any(self.word in t.lower() for t in texts):
-            raise RuntimeError("the embedding service went away")
-        return self.inner.encode(texts)
 
 
 def test_a_course_made_again_under_a_deleted_ones_name_starts_clean(courses, fake_embedder):

@@ -434,13 +434,15 @@ def _reading_reasons(manifest: Manifest, documents: Sequence[Document]) -> list[
     or reads their terms otherwise."""
     reasons = []
     for doc in documents:
-        if manifest.sources.get(doc.source) == doc.sha256 and _words_changed(manifest, doc):
+        if manifest.sources.get(doc.source) != doc.sha256:
+            continue  # changed or new: read again anyway, said as such
+        if _words_changed(manifest, doc):
             then = manifest.versions.get(WORDS_KEY, "1")
             reasons.append(
                 f"words of {doc.source} are now split letter by letter (Chinese or Japanese; "
                 f"word splitting version {then} -> {WORDS_VERSION})"
             )
-        elif manifest.sources.get(doc.source) == doc.sha256 and _terms_changed(manifest, doc):
+        elif _terms_changed(manifest, doc):
             then = manifest.versions.get(TERMS_KEY, "1")
             reasons.append(
                 f"terms of {doc.source} are now read otherwise (an en dash parts the words beside "
